@@ -1,0 +1,3 @@
+from ledis.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""The command registry: every command is declared once, at its handler.
+
+``@command("hset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="hash",
+summary="...")`` records a :class:`Command`. Everything that lists commands is generated from
+here: the dispatcher's lookup table, COMMAND / COMMAND DOCS, the HTTP route list, the embedded
+API's methods and the Lua ``ledis.*`` functions.
+
+Container commands (CONFIG, CLIENT, OBJECT, SCRIPT ...) are declared with their subcommands
+as ``"config|get"``; the container itself is created on first use and dispatches on ``argv[1]``.
+
+Arity follows Redis: a positive arity is the exact number of words including the command name,
+a negative one is a minimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Flags Redis 7.0 uses in COMMAND replies, plus ledis's own (none so far).
+KNOWN_FLAGS = frozenset(
+    """write readonly denyoom module admin pubsub noscript blocking loading stale
+    skip_monitor skip_slowlog asking fast no_auth may_replicate no_mandatory_keys
+    no_async_loading no_multi movablekeys allow_busy""".split()
+)
+
+Handler = Callable[..., Any]
+
+
+@dataclass(eq=False)
+class Command:
+    name: str  # lower case; "config|get" for subcommands
+    handler: Handler | None
+    arity: int
+    flags: frozenset[str]
+    first_key: int = 0
+    last_key: int = 0
+    step: int = 0
+    group: str = "generic"
+    summary: str = ""
+    since: str = "1.0.0"
+    complexity: str = ""
+    acl_categories: tuple[str, ...] = ()
+    subcommands: dict[bytes, "Command"] = field(default_factory=dict)
+    # Precomputed for the dispatcher's hot path.
+    is_write: bool = False
+    is_readonly: bool = False
+    noscript: bool = False
+    no_auth: bool = False
+    allow_busy: bool = False
+    blocking: bool = False
+    pubsub: bool = False
+    no_multi: bool = False
+    # Statistics (INFO commandstats): calls, microseconds, rejected, failed.
+    calls: int = 0
+    usec: float = 0.0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+
+    def __post_init__(self) -> None:
+        self.is_write = "write" in self.flags
+        self.is_readonly = "readonly" in self.flags
+        self.noscript = "noscript" in self.flags
+        self.no_auth = "no_auth" in self.flags
+        self.allow_busy = "allow_busy" in self.flags
+        self.blocking = "blocking" in self.flags
+        self.pubsub = "pubsub" in self.flags
+        self.no_multi = "no_multi" in self.flags
+
+    @property
+    def full_name(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        """Name as Redis shows it in errors and stats (``config|get``)."""
+        return self.name
+
+    def key_positions(self, argv: list[bytes]) -> list[int]:
+        """Indexes of key arguments in ``argv`` (for COMMAND GETKEYS, scripts, WATCH...)."""
+        if self.first_key <= 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.step or 1))
+
+
+class Registry:
+    """Name -> :class:`Command`. Rejects unknown flags and duplicates at import time."""
+
+    def __init__(self) -> None:
+        self.commands: dict[bytes, Command] = {}
+
+    def add(self, cmd: Command) -> Command:
+        unknown = cmd.flags - KNOWN_FLAGS
+        if unknown:
+            raise ValueError(f"command {cmd.name}: unknown flags {sorted(unknown)}")
+        if "|" in cmd.name:
+            parent_name, sub = cmd.name.split("|", 1)
+            parent = self.commands.get(parent_name.encode())
+            if parent is None:
+                parent = Command(parent_name, None, -2, frozenset(), group=cmd.group)
+                self.commands[parent_name.encode()] = parent
+            if sub.encode() in parent.subcommands:
+                raise ValueError(f"command {cmd.name} declared twice")
+            parent.subcommands[sub.encode()] = cmd
+        else:
+            key = cmd.name.encode()
+            existing = self.commands.get(key)
+            if existing is not None and (existing.handler is not None or not existing.subcommands):
+                raise ValueError(f"command {cmd.name} declared twice")
+            if existing is not None:
+                cmd.subcommands = existing.subcommands
+            self.commands[key] = cmd
+        return cmd
+
+    def lookup(self, name: bytes) -> Command | None:
+        return self.commands.get(name.lower())
+
+    def all(self) -> list[Command]:
+        """Every top-level command, sorted by name."""
+        return [self.commands[k] for k in sorted(self.commands)]
+
+
+REGISTRY = Registry()
+
+
+def command(
+    name: str,
+    *,
+    arity: int,
+    flags: str = "",
+    keys: tuple[int, int, int] = (0, 0, 0),
+    group: str = "generic",
+    summary: str = "",
+    since: str = "1.0.0",
+    complexity: str = "",
+    acl: str = "",
+) -> Callable[[Handler], Handler]:
+    """Declare a command at its handler. The handler gets ``(ctx, argv)``."""
+
+    def register(fn: Handler) -> Handler:
+        REGISTRY.add(
+            Command(
+                name=name.lower(),
+                handler=fn,
+                arity=arity,
+                flags=frozenset(flags.split()),
+                first_key=keys[0],
+                last_key=keys[1],
+                step=keys[2],
+                group=group,
+                summary=summary,
+                since=since,
+                complexity=complexity,
+                acl_categories=tuple(acl.split()),
+            )
+        )
+        return fn
+
+    return register

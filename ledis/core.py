@@ -1,0 +1,198 @@
+"""The core: one engine, its databases, and the one dispatcher every client goes through.
+
+Network connections, the HTTP API, the embedded API and Lua's ``redis.call`` all call
+``Core.dispatch(ctx, argv)``. It owns lookup (with subcommands), the Redis arity convention,
+authentication and the flag checks (read-only replica, scripts, MULTI queueing); handlers only
+check their own arguments. Handlers are plain synchronous functions run on the event-loop
+thread, so every command runs atomically.
+
+A :class:`Context` is the state of one client (connection, HTTP request, embedded handle or
+script caller): selected database, protocol version, auth, name, flags.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from typing import Any, Callable
+
+from ledis import errors
+from ledis.commands.registry import REGISTRY, Command
+from ledis.config import Config
+from ledis.errors import LedisError
+from ledis.storage.engine import Engine
+from ledis.storage.keyspace import Database, Store
+
+log = logging.getLogger("ledis")
+
+_client_ids = itertools.count(1)
+_perf = time.perf_counter
+
+
+class Context:
+    """Per-client state. ``special`` is True whenever a slow-path check applies (MULTI,
+    script, subscribed, replica link...), so the common path tests one attribute."""
+
+    __slots__ = (
+        "core", "db", "db_index", "resp", "authenticated", "name", "id", "created",
+        "last_cmd", "last_interaction", "addr", "laddr", "special", "in_script",
+        "script_readonly", "multi", "watched", "subscriptions", "patterns", "is_replica_link",
+        "is_master_link", "conn", "lib_name", "lib_ver", "flags", "close_after_reply",
+        "no_evict", "kind", "extra", "__weakref__",
+    )
+
+    def __init__(self, core: "Core", kind: str = "normal", addr: str = "", laddr: str = "") -> None:
+        self.core = core
+        self.db_index = 0
+        self.db: Database = core.store.dbs[0]
+        self.resp = 2
+        self.authenticated = not core.config.requirepass
+        self.name = b""
+        self.id = next(_client_ids)
+        self.created = time.time()
+        self.last_interaction = self.created
+        self.last_cmd = b"NULL"
+        self.addr = addr
+        self.laddr = laddr
+        self.special = False
+        self.in_script = False
+        self.script_readonly = False
+        self.multi: list | None = None
+        self.watched: dict | None = None
+        self.subscriptions: set = set()
+        self.patterns: set = set()
+        self.is_replica_link = False
+        self.is_master_link = False
+        self.conn: Any = None
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.flags = ""
+        self.close_after_reply = False
+        self.no_evict = False
+        self.kind = kind
+        self.extra: dict = {}
+
+    def select(self, index: int) -> None:
+        self.db_index = index
+        self.db = self.core.store.dbs[index]
+
+
+class Core:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.started = time.time()
+        self.run_id = os.urandom(20).hex()
+        self.engine = Engine(
+            config.dir,
+            fsync=config.appendfsync,
+            block_cache_mb=config.block_cache_mb,
+            compression=config.compression,
+            cache_entries=config.cache_entries,
+        )
+        self.store = Store(self.engine, config.databases)
+        self.commands: dict[bytes, Command] = REGISTRY.commands
+        self.clients: dict[int, Context] = {}
+        self.stats: dict[str, int] = {
+            "total_commands_processed": 0,
+            "total_connections_received": 0,
+            "rejected_connections": 0,
+            "expired_keys": 0,
+            "keyspace_hits": 0,
+            "keyspace_misses": 0,
+            "total_error_replies": 0,
+        }
+        self.errorstats: dict[str, int] = {}
+        self.readonly = False  # a read-only replica
+        self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
+        self.shutdown_hooks: list[Callable[[], None]] = []
+        self.closed = False
+
+    # --- the dispatcher --------------------------------------------------------------------
+    def dispatch(self, ctx: Context, argv: list[bytes]) -> Any:
+        """Run one command for ``ctx``; raises LedisError with the reply text on error."""
+        cmd = self.commands.get(argv[0].lower())
+        if cmd is None:
+            raise self._reject(None, self._unknown(argv))
+        if cmd.subcommands:
+            if len(argv) < 2:
+                raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)))
+            sub = cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                if cmd.handler is None:
+                    raise self._reject(cmd, LedisError(errors.UNKNOWN_SUBCOMMAND.format(
+                        argv[1].decode("utf-8", "replace")[:128], cmd.name.upper())))
+            else:
+                cmd = sub
+        arity = cmd.arity
+        if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+            raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)))
+        if not ctx.authenticated and not cmd.no_auth:
+            raise self._reject(cmd, LedisError(errors.NOAUTH))
+        if ctx.special:
+            for check in self.special_checks:
+                result = check(ctx, cmd, argv)
+                if result is not None:
+                    return result
+        if cmd.is_write and self.readonly and not ctx.is_master_link:
+            raise self._reject(cmd, LedisError(errors.READONLY))
+        start = _perf()
+        try:
+            result = cmd.handler(ctx, argv)  # type: ignore[misc]
+        except LedisError:
+            cmd.failed_calls += 1
+            raise
+        finally:
+            cmd.calls += 1
+            cmd.usec += (_perf() - start) * 1e6
+            self.stats["total_commands_processed"] += 1
+        return result
+
+    def _reject(self, cmd: Command | None, exc: LedisError) -> LedisError:
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        return exc
+
+    @staticmethod
+    def _unknown(argv: list[bytes]) -> LedisError:
+        shown = "".join("'%s' " % a.decode("utf-8", "replace")[:128] for a in argv[1:])
+        name = argv[0].decode("utf-8", "replace")[:128]
+        return LedisError(errors.UNKNOWN_COMMAND.format(name, shown))
+
+    def count_error(self, exc: LedisError) -> None:
+        """INFO errorstats: count an error reply by its prefix."""
+        self.stats["total_error_replies"] += 1
+        prefix = exc.prefix
+        self.errorstats[prefix] = self.errorstats.get(prefix, 0) + 1
+
+    def new_context(self, kind: str = "normal", addr: str = "", laddr: str = "") -> Context:
+        return Context(self, kind, addr, laddr)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def commit(self) -> None:
+        self.engine.commit()
+
+    def expire_cycle(self, limit: int = 200) -> int:
+        removed = 0
+        for db in self.store.dbs:
+            removed += db.expire_slice(limit)
+        if removed:
+            self.stats["expired_keys"] += removed
+        return removed
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for hook in self.shutdown_hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("shutdown hook failed")
+        self.store.close()
+
+
+def load_commands() -> None:
+    """Import every command module so their ``@command`` declarations register."""
+    import ledis.commands  # noqa: F401

@@ -1,0 +1,83 @@
+"""RESP2/RESP3 encoding of reply values (see ``ledis.replies`` for the mapping).
+
+``encode(value, out, resp3)`` appends byte strings to ``out``; the connection joins them once
+per loop iteration. The common types are tested first by exact type (``type(v) is bytes``),
+which is the fastest check in CPython.
+"""
+
+from __future__ import annotations
+
+from ledis.errors import LedisError
+from ledis.replies import (
+    Bool, Double, Map, NullArray, PairList, Raw, SetReply, Simple, Verbatim, format_double,
+)
+
+
+def encode(value: object, out: list[bytes], resp3: bool) -> None:
+    t = type(value)
+    if t is bytes:
+        out.append(b"$%d\r\n%s\r\n" % (len(value), value))  # type: ignore[arg-type]
+    elif t is int:
+        out.append(b":%d\r\n" % value)  # type: ignore[str-format]
+    elif value is None:
+        out.append(b"_\r\n" if resp3 else b"$-1\r\n")
+    elif t is Simple:
+        out.append(b"+%s\r\n" % value)  # type: ignore[str-format]
+    elif t is list or t is tuple:
+        out.append(b"*%d\r\n" % len(value))  # type: ignore[arg-type]
+        for item in value:  # type: ignore[attr-defined]
+            if type(item) is bytes:
+                out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+            else:
+                encode(item, out, resp3)
+    elif t is Raw:
+        out.append(value)  # type: ignore[arg-type]
+    elif isinstance(value, LedisError):
+        out.append(b"-%s\r\n" % _one_line(value.text).encode("utf-8", "replace"))
+    elif t is Map or t is PairList:
+        items = value.items() if t is Map else value  # type: ignore[attr-defined]
+        out.append((b"%%%d\r\n" if resp3 else b"*%d\r\n") % (len(value) * (1 if resp3 else 2)))  # type: ignore[arg-type]
+        for k, v in items:  # type: ignore[attr-defined]
+            encode(k, out, resp3)
+            encode(v, out, resp3)
+    elif t is SetReply:
+        out.append((b"~%d\r\n" if resp3 else b"*%d\r\n") % len(value))  # type: ignore[arg-type]
+        for item in value:  # type: ignore[attr-defined]
+            encode(item, out, resp3)
+    elif t is Double or t is float:
+        text = format_double(value)  # type: ignore[arg-type]
+        if resp3:
+            out.append(b",%s\r\n" % text)
+        else:
+            out.append(b"$%d\r\n%s\r\n" % (len(text), text))
+    elif t is Bool or t is bool:
+        if resp3:
+            out.append(b"#t\r\n" if value else b"#f\r\n")
+        else:
+            out.append(b":1\r\n" if value else b":0\r\n")
+    elif value is NullArray:
+        out.append(b"_\r\n" if resp3 else b"*-1\r\n")
+    elif t is Verbatim:
+        if resp3:
+            out.append(b"=%d\r\ntxt:%s\r\n" % (len(value) + 4, value))  # type: ignore[arg-type]
+        else:
+            out.append(b"$%d\r\n%s\r\n" % (len(value), value))  # type: ignore[arg-type]
+    elif isinstance(value, bytes):  # other bytes subclasses
+        out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    elif isinstance(value, int):
+        out.append(b":%d\r\n" % value)
+    elif isinstance(value, str):
+        raw = value.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+    else:
+        raise TypeError(f"cannot encode reply of type {t.__name__}")
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def encode_one(value: object, resp3: bool = False) -> bytes:
+    out: list[bytes] = []
+    encode(value, out, resp3)
+    return b"".join(out)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install what the tests need, then run the whole suite. This is the README's test command
+# and what CI runs (.ci/run). Slow soak/scale/benchmark tests are skipped unless LEDIS_SLOW=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
+   || ! command -v redis-benchmark >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+# The Debian package starts a system redis on 6379; the tests start their own servers.
+python3 -m pip install -q -e '.[test]'
+exec python3 -m pytest -n "${LEDIS_TEST_WORKERS:-2}" -q "$@"
