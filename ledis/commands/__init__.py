@@ -6,7 +6,12 @@ One module per family: it parses arguments and shapes replies; storage lives in
 
 from ledis.commands import (  # noqa: F401
     connection,
+    hashes,
     keys,
+    lists,
+    scripting,
     server,
+    sets,
     strings,
+    zsets,
 )
