@@ -14,7 +14,17 @@ It owns the RocksDB instance (raw bytes mode, one column family per role, see
   ``always``. The server calls it once per loop iteration before sending held replies;
   the embedded API after each call;
 * **ordered iteration** ``iterate(cf, start, end, reverse)`` with one RocksDB iterator
-  (seek + next), merged with the pending overlay.
+  (seek + next), merged with the pending overlay;
+* **the write log**: every commit also puts one record in the ``log`` family, in the same
+  WriteBatch, describing the batch's *effects* (puts, deletes, range deletes). Data and log
+  can never disagree after a crash, and a replica replays effects, not commands, so random and
+  time-dependent commands replay identically. Record layout::
+
+      key   = seq(8)
+      value = crc32(4) | msgpack([time_ms, [[op, cf, key, value?], ...]])   op: 0 put, 1 delete,
+                                                                          2 delete_range(key, end)
+
+  Old records are trimmed by count (``log_keep``) with one range delete.
 
 Invariants: nothing but ``commit`` writes to RocksDB; the cache never holds a value that
 differs from "RocksDB + pending"; range deletes drop cache entries only when asked (old
@@ -26,12 +36,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+import zlib
 from itertools import islice
 from typing import Callable, Iterator
 
+import msgpack
 import rocksdict
 
-from ledis.storage.layout import CF_NAMES, NUM_CF
+from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, U64
 
 log = logging.getLogger("ledis.storage")
 
@@ -59,6 +72,8 @@ class Engine:
         compression: str = "lz4",
         cache_entries: int = 200_000,
         write_buffer_mb: int = 32,
+        write_log: bool = True,
+        log_keep: int = 1_000_000,
     ) -> None:
         self.path = path
         os.makedirs(path, exist_ok=True)
@@ -82,6 +97,12 @@ class Engine:
         self._pending: list[dict[bytes, bytes | None]] = [{} for _ in range(NUM_CF)]
         self._pending_ranges: list[list[tuple[bytes, bytes]]] = [[] for _ in range(NUM_CF)]
         self.dirty = False
+        # Write log: effects of the pending batch, and the last committed sequence number.
+        self.write_log = write_log
+        self.log_keep = log_keep
+        self._effects: list[tuple] = []
+        self.log_seq = self._last_log_seq()
+        self.log_first_seq = self._first_log_seq()
         self.before_commit: list[Callable[[], None]] = []
         self.after_commit: list[Callable[[], None]] = []
         self.commits = 0
@@ -226,12 +247,14 @@ class Engine:
         self._batch.put(key, value, self._handles[cf])
         self._pending[cf][key] = value
         self._cache[cf][key] = value
+        self._effects.append((0, cf, key, value))
         self.dirty = True
 
     def delete(self, cf: int, key: bytes) -> None:
         self._batch.delete(key, self._handles[cf])
         self._pending[cf][key] = None
         self._cache[cf][key] = None
+        self._effects.append((1, cf, key))
         self.dirty = True
 
     def delete_range(self, cf: int, start: bytes, end: bytes, drop_cached: bool = False) -> None:
@@ -242,6 +265,7 @@ class Engine:
         for key in [k for k in pending if start <= k < end]:
             del pending[key]
         self._pending_ranges[cf].append((start, end))
+        self._effects.append((2, cf, start, end))
         if drop_cached:
             cache = self._cache[cf]
             for key in [k for k in cache if start <= k < end]:
@@ -255,6 +279,16 @@ class Engine:
         for hook in self.before_commit:
             hook()
         batch = self._batch
+        if self.write_log and self._effects:
+            self.log_seq += 1
+            body = msgpack.packb((int(time.time() * 1000), self._effects), use_bin_type=True)
+            batch.put(U64.pack(self.log_seq), zlib.crc32(body).to_bytes(4, "big") + body,
+                      self._handles[LOG])
+            if self.log_seq - self.log_first_seq >= self.log_keep + 1000:
+                new_first = self.log_seq - self.log_keep
+                batch.delete_range(U64.pack(0), U64.pack(new_first), self._handles[LOG])
+                self.log_first_seq = new_first
+        self._effects = []
         self._batch = rocksdict.WriteBatch(raw_mode=True)
         for pending in self._pending:
             if pending:
@@ -275,6 +309,27 @@ class Engine:
     def clear_cache(self) -> None:
         for cache in self._cache:
             cache.clear()
+
+    # --- the write log --------------------------------------------------------------------
+    def _last_log_seq(self) -> int:
+        it = self._cfs[LOG].iter()
+        it.seek_to_last()
+        return U64.unpack(it.key())[0] if it.valid() else 0
+
+    def _first_log_seq(self) -> int:
+        it = self._cfs[LOG].iter()
+        it.seek_to_first()
+        return U64.unpack(it.key())[0] if it.valid() else self.log_seq + 1
+
+    def log_records(self, after: int) -> Iterator[tuple[int, int, list]]:
+        """Committed log records with seq > ``after``: ``(seq, time_ms, effects)``.
+        Raises ValueError on a record whose CRC does not match."""
+        for key, value in self._iterate_store(LOG, U64.pack(after + 1), None, False):
+            body = value[4:]
+            if zlib.crc32(body).to_bytes(4, "big") != value[:4]:
+                raise ValueError(f"write-log record {U64.unpack(key)[0]} is corrupt")
+            ts, effects = msgpack.unpackb(body, raw=False, use_list=True)
+            yield U64.unpack(key)[0], ts, effects
 
     # --- whole-store helpers -----------------------------------------------------------------
     def count(self, cf: int, start: bytes, end: bytes) -> int:

@@ -104,3 +104,37 @@ def test_merge_matches_a_dict_model(tmp_path_factory, program, reverse):
                 assert eng.get(DATA, k) == model[k]
     finally:
         eng.close()
+
+
+def test_write_log_records_effects_in_the_same_batch(tmp_path):
+    path = str(tmp_path / "db")
+    eng = Engine(path, fsync="no")
+    eng.put(META, b"a", b"1")
+    eng.delete(META, b"b")
+    eng.commit()
+    eng.delete_range(DATA, b"x", b"y")
+    eng.commit()
+    eng.commit()  # nothing pending: no record
+    eng.close()
+    eng = Engine(path, fsync="no")
+    try:
+        records = list(eng.log_records(0))
+        assert [seq for seq, _, _ in records] == [1, 2]
+        assert records[0][2] == [[0, META, b"a", b"1"], [1, META, b"b"]]
+        assert records[1][2] == [[2, DATA, b"x", b"y"]]
+        assert eng.log_seq == 2
+    finally:
+        eng.close()
+
+
+def test_write_log_is_trimmed(tmp_path):
+    eng = Engine(str(tmp_path / "db"), fsync="no", log_keep=10)
+    try:
+        for i in range(1100):
+            eng.put(META, b"k", b"%d" % i)
+            eng.commit()
+        seqs = [seq for seq, _, _ in eng.log_records(0)]
+        assert seqs[-1] == 1100
+        assert len(seqs) <= 1010
+    finally:
+        eng.close()
