@@ -21,10 +21,11 @@ def build_config(args: argparse.Namespace) -> Config:
     if args.config:
         config.load_yaml(args.config)
     for name in ("bind", "port", "dir", "requirepass", "appendfsync", "databases",
-                 "maxclients", "loglevel", "compression"):
+                 "maxclients", "loglevel", "compression", "lua_time_limit_ms",
+                 "lua_max_memory_mb"):
         value = getattr(args, name, None)
         if value is not None:
-            config.set(name, value, f"--{name}")
+            config.set(name, value, f"--{name}".replace("_ms", "").replace("_mb", "").replace("_", "-"))
     return config
 
 
@@ -68,6 +69,10 @@ def make_parser() -> argparse.ArgumentParser:
     server.add_argument("--maxclients", type=int)
     server.add_argument("--loglevel", choices=tuple(LOG_LEVELS))
     server.add_argument("--compression", choices=("none", "lz4", "zstd", "snappy"))
+    server.add_argument("--lua-time-limit", dest="lua_time_limit_ms", type=int,
+                        help="ms before a script makes the server answer BUSY (0 = never)")
+    server.add_argument("--lua-max-memory", dest="lua_max_memory_mb", type=int,
+                        help="memory cap of the Lua VM in MB")
     server.set_defaults(func=cmd_server)
     return parser
 

@@ -81,11 +81,16 @@ class Config:
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
         self._apply(data, "")
+        self.extra["__file__"] = path
 
     def _apply(self, data: dict, prefix: str) -> None:
         for key, value in data.items():
             path = f"{prefix}{key}"
-            if isinstance(value, dict):
+            if key == "redis" and not prefix and isinstance(value, dict):
+                # stored-only Redis parameters (CONFIG GET/SET, see docs/config.md)
+                for name, item in value.items():
+                    self.extra[str(name)] = _redis_text(item)
+            elif isinstance(value, dict):
                 self._apply(value, path + ".")
             else:
                 self.set(str(key).replace("-", "_"), value, path)
@@ -100,3 +105,249 @@ def _to_bool(value: Any) -> bool:
     if text in ("no", "false", "0", "off"):
         return False
     raise ValueError("expected yes/no")
+
+
+def _redis_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
+# --- CONFIG GET / SET at run time ------------------------------------------------------------
+#
+# Every Redis 7.0 parameter exists (ledis/data/redis_config.json: default and type, read off a
+# stock redis-server). A few map onto ledis and take effect (BACKED below); the rest are
+# stored-only: CONFIG SET validates them like Redis and CONFIG GET returns them, nothing else
+# reads them. docs/config.md lists which is which.
+
+_SPEC: dict[str, dict] | None = None
+
+# Alias -> the name whose value it shares (Redis 7.0 renamed these).
+ALIASES = {
+    "lua-time-limit": "busy-reply-threshold",
+    "hash-max-ziplist-entries": "hash-max-listpack-entries",
+    "hash-max-ziplist-value": "hash-max-listpack-value",
+    "zset-max-ziplist-entries": "zset-max-listpack-entries",
+    "zset-max-ziplist-value": "zset-max-listpack-value",
+    "list-max-ziplist-size": "list-max-listpack-size",
+}
+
+_MEMORY_UNITS = {
+    b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000**2, b"mb": 1024**2,
+    b"g": 1000**3, b"gb": 1024**3,
+}
+
+
+def redis_spec() -> dict[str, dict]:
+    """name -> {"default": str, "type": int|bool|memory|enum|string|immutable|protected}."""
+    global _SPEC
+    if _SPEC is None:
+        import json
+        import os
+
+        path = os.path.join(os.path.dirname(__file__), "data", "redis_config.json")
+        with open(path, encoding="utf-8") as fh:
+            _SPEC = json.load(fh)
+        for alias, target in ALIASES.items():
+            if alias not in _SPEC and target in _SPEC:
+                _SPEC[alias] = _SPEC[target]
+        for name in list(_SPEC):
+            twin = name.replace("slaveof", "replicaof").replace("slave", "replica")
+            if twin != name and twin in _SPEC:
+                ALIASES[name] = twin
+    return _SPEC
+
+
+def parse_memory(text: str) -> int | None:
+    """Redis's ``memtoull``: 1k = 1000, 1kb = 1024 ... ; None when not a memory value."""
+    raw = text.strip().lower().encode()
+    digits = raw.rstrip(b"bkmg")
+    unit = raw[len(digits):]
+    if not digits.isdigit() or unit not in _MEMORY_UNITS:
+        return None
+    return int(digits) * _MEMORY_UNITS[unit]
+
+
+class ParamError(ValueError):
+    """A bad CONFIG SET value; the message is Redis's reason text."""
+
+
+# Parameters with a real effect: name -> (Config attribute, min, max). Their values live in
+# the Config object (so the rest of ledis reads plain attributes).
+BACKED = {
+    "maxclients": ("maxclients", 1, 4294967295),
+    "timeout": ("timeout", 0, 2147483647),
+    "requirepass": ("requirepass", None, None),
+    "appendfsync": ("appendfsync", None, None),
+    "busy-reply-threshold": ("lua_time_limit_ms", 0, 9223372036854775807),
+    "proto-max-bulk-len": ("proto_max_bulk_len", 1048576, 9223372036854775807),
+    "tcp-keepalive": ("tcp_keepalive", 0, 2147483647),
+    "loglevel": ("loglevel", None, None),
+}
+# Reported from the running server, not settable at run time.
+READ_ONLY = {"port", "bind", "dir", "databases", "logfile"}
+
+
+class RuntimeConfig:
+    """CONFIG GET / SET / REWRITE over ``Config`` plus the stored-only Redis parameters."""
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+        self.config: Config = core.config
+        self.spec = redis_spec()
+
+    def canonical(self, name: str) -> str:
+        return ALIASES.get(name, name)
+
+    def get(self, name: str) -> str:
+        name = self.canonical(name)
+        config = self.config
+        if name in BACKED:
+            value = getattr(config, BACKED[name][0])
+            return str(value)
+        if name == "port":
+            server = getattr(self.core, "server", None)
+            return str(server.port if server is not None else config.port)
+        if name == "bind":
+            return config.bind
+        if name == "dir":
+            import os
+
+            return os.path.abspath(config.dir)
+        if name == "databases":
+            return str(config.databases)
+        if name == "logfile":
+            return config.logfile
+        if name in config.extra:
+            return config.extra[name]
+        return self.spec[name]["default"]
+
+    def match(self, patterns: list[bytes]) -> list[tuple[str, str]]:
+        """CONFIG GET: every parameter matching any pattern, each once."""
+        from ledis import glob
+
+        seen: set[str] = set()
+        out = []
+        for pattern in patterns:
+            text = pattern.decode("utf-8", "replace").lower()
+            if not any(c in text for c in "*?[\\"):
+                names = [text] if text in self.spec else []
+            else:
+                test = glob.compile(text.encode())
+                names = [n for n in self.spec if test(n.encode())]
+            for name in names:
+                if name not in seen:
+                    seen.add(name)
+                    out.append((name, self.get(name)))
+        return out
+
+    def validate(self, name: str, value: str) -> object:
+        """Parse ``value`` for ``name``; returns the value to store or raises ParamError."""
+        spec = self.spec[name]
+        kind = spec["type"]
+        canonical = self.canonical(name)
+        if canonical in READ_ONLY or kind == "immutable":
+            raise ParamError("protected" if canonical == "dir" else "immutable")
+        if kind == "protected":
+            raise ParamError("protected")
+        if kind == "bool":
+            lowered = value.lower()
+            if lowered not in ("yes", "no"):
+                raise ParamError("argument must be 'yes' or 'no'")
+            return lowered
+        if kind == "enum":
+            lowered = value.lower()
+            if lowered not in spec["choices"]:
+                raise ParamError(
+                    "argument(s) must be one of the following: " + ", ".join(spec["choices"]))
+            return lowered
+        if kind in ("int", "memory"):
+            if kind == "int":
+                try:
+                    number = int(value)
+                except ValueError:
+                    raise ParamError("argument couldn't be parsed into an integer") from None
+            else:
+                number = parse_memory(value)
+                if number is None:
+                    raise ParamError("argument must be a memory value")
+            if canonical in BACKED:
+                _attr, low, high = BACKED[canonical]
+                if low is not None and not low <= number <= high:
+                    raise ParamError(f"argument must be between {low} and {high} inclusive")
+            return number
+        return value
+
+    def set_many(self, pairs: list[tuple[str, str]]) -> None:
+        """CONFIG SET: validate every pair first, then apply all (all or nothing)."""
+        parsed = []
+        seen: set[str] = set()
+        for name, value in pairs:
+            if name not in self.spec:
+                raise UnknownParam(name)
+            canonical = self.canonical(name)
+            if name in seen:  # by name, as Redis: an alias and its target may both appear
+                raise ParamError(f"{name}\0duplicate parameter")
+            seen.add(name)
+            try:
+                parsed.append((canonical, self.validate(name, value)))
+            except ParamError as exc:
+                raise ParamError(f"{name}\0{exc}") from None
+        for name, value in parsed:
+            self._apply(name, value)
+
+    def _apply(self, name: str, value: object) -> None:
+        config = self.config
+        if name in BACKED:
+            attr = BACKED[name][0]
+            setattr(config, attr, value)
+            if name == "appendfsync":
+                self.core.engine.set_fsync(str(value))
+            elif name == "loglevel":
+                import logging
+
+                from ledis.cli import LOG_LEVELS
+
+                logging.getLogger().setLevel(LOG_LEVELS.get(str(value), logging.INFO))
+            return
+        config.extra[name] = str(value)
+
+    def rewrite(self) -> None:
+        """CONFIG REWRITE: write the changed values back into the YAML file."""
+        path = self.config.extra.get("__file__")
+        if not path:
+            raise ParamError("no file")
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        for name, (attr, _low, _high) in BACKED.items():
+            value = getattr(self.config, attr)
+            if value != getattr(Config, attr, value) or _has_key(data, attr):
+                _put_key(data, attr, value)
+        stored = {k: v for k, v in self.config.extra.items() if k != "__file__"}
+        if stored:
+            data["redis"] = {**(data.get("redis") or {}), **stored}
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(data, fh, sort_keys=False)
+        import os
+
+        os.replace(tmp, path)
+
+
+class UnknownParam(ValueError):
+    pass
+
+
+def _has_key(data: dict, attr: str) -> bool:
+    if attr in data:
+        return True
+    return any(isinstance(v, dict) and attr in v for v in data.values())
+
+
+def _put_key(data: dict, attr: str, value: object) -> None:
+    """Set ``attr`` where the file already has it (top level or in a section)."""
+    for section in data.values():
+        if isinstance(section, dict) and attr in section:
+            section[attr] = value
+            return
+    data[attr] = value

@@ -107,6 +107,16 @@ class Core:
         self.readonly = False  # a read-only replica
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
+        # EVAL engine (the Lua VM itself is created on first use): ledis/scripting/runtime.py
+        from ledis.scripting.runtime import Scripting
+
+        self.scripting = Scripting(self)
+        # RESET: owners of per-client state (MULTI, WATCH, pub/sub) clean up their part.
+        self.reset_hooks: list[Callable[[Context], None]] = []
+        self.lastsave = int(self.started)
+        # INFO: section name -> callable returning (field, value) pairs that replace or extend
+        # the section's fields (replication state, scripting memory ...).
+        self.info_hooks: dict[str, Callable[[], Any]] = {}
         self.closed = False
 
     # --- the dispatcher --------------------------------------------------------------------
@@ -115,7 +125,7 @@ class Core:
         cmd = self.commands.get(argv[0].lower())
         if cmd is None:
             raise self._reject(None, self._unknown(argv))
-        if cmd.subcommands:
+        if cmd.subcommands and (len(argv) >= 2 or cmd.handler is None):
             if len(argv) < 2:
                 raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)))
             sub = cmd.subcommands.get(argv[1].lower())

@@ -75,6 +75,9 @@ PROTO_EXPECTED_DOLLAR = "ERR Protocol error: expected '$', got '{}'"
 PROTO_UNBALANCED = "ERR Protocol error: unbalanced quotes in request"
 PROTO_TOO_BIG_INLINE = "ERR Protocol error: too big inline request"
 PROTO_TOO_BIG_MBULK = "ERR Protocol error: too big mbulk count string"
+PROTO_TOO_BIG_BULK = "ERR Protocol error: too big bulk count string"
+PROTO_UNAUTH_MULTIBULK = "ERR Protocol error: unauthenticated multibulk length"
+PROTO_UNAUTH_BULK = "ERR Protocol error: unauthenticated bulk length"
 
 # --- server / config -----------------------------------------------------------------------
 CONFIG_UNKNOWN_PARAM = "ERR Unknown option or number of arguments for CONFIG SET - '{}'"
@@ -82,8 +85,124 @@ CONFIG_BAD_VALUE = "ERR CONFIG SET failed (possibly related to argument '{}') - 
 CLIENT_NO_SUCH = "ERR No such client"
 CLIENT_NAME_SPACES = "ERR Client names cannot contain spaces, newlines or special characters."
 SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+HELLO_PROTO_NOT_INT = "ERR Protocol version is not an integer or out of range"
+HELLO_SYNTAX = "ERR Syntax error in HELLO option '{}'"
+HELLO_NOAUTH = (
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+    "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
+    "select the RESP protocol version at the same time"
+)
+CLIENT_UNKNOWN_TYPE = "ERR Unknown client type '{}'"
+CLIENT_INVALID_ID = "ERR Invalid client ID"
+CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
+CLIENT_NO_USER = "ERR No such user '{}'"
+CLIENT_SETINFO_OPTION = "ERR Unrecognized option '{}'"
+CLIENT_SETINFO_CHARS = "ERR {} cannot contain spaces, newlines or special characters."
+SHUTDOWN_NOT_IN_PROGRESS = "ERR No shutdown in progress."
+CONFIG_NO_FILE = "ERR The server is running without a config file"
+CONFIG_REWRITE_FAILED = "ERR Rewriting config file: {}"
+COMMAND_INVALID = "ERR Invalid command specified"
+COMMAND_INVALID_ARGS = "ERR Invalid number of arguments specified for command"
+COMMAND_NO_KEYS = "ERR The command has no key arguments"
+COMMAND_INVALID_KEYS = "ERR Invalid arguments specified for command"
 
 
 def error(template: str, *args: object) -> LedisError:
     """Build an error from one of the templates above."""
     return LedisError(template.format(*args) if args else template)
+
+# --- keyspace (keys.py) ----------------------------------------------------------------------
+EXPIRE_GT_LT = "ERR GT and LT options at the same time are not compatible"
+EXPIRE_UNSUPPORTED = "ERR Unsupported option {}"
+SWAPDB_FIRST = "ERR invalid first DB index"
+SWAPDB_SECOND = "ERR invalid second DB index"
+SCAN_CURSOR_UNKNOWN = "ERR invalid cursor"  # a cursor this server never issued (or forgot)
+OBJECT_FREQ_NOT_LFU = (
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+    "that when switching between policies at runtime LRU and LFU data will take some time to "
+    "adjust."
+)
+OBJECT_IDLE_LFU = (
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+    "switching between policies at runtime LRU and LFU data will take some time to adjust."
+)
+
+# --- strings (strings.py) --------------------------------------------------------------------
+DECREMENT_OVERFLOW = "ERR decrement would overflow"
+LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = (
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "
+    "but i64 is."
+)
+BITFIELD_OVERFLOW_TYPE = "ERR Invalid OVERFLOW type specified"
+BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand"
+LCS_TOO_BIG = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+
+# --- hashes and sets (hashes.py, sets.py) ------------------------------------------------------
+HASH_INCR_NAN_ARG = "ERR value is NaN or Infinity"
+COUNT_OUT_OF_RANGE = "ERR value is out of range"
+COUNT_RANGE_SIGNED = (
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+)
+NUMKEYS_NOT_POSITIVE = "ERR numkeys should be greater than 0"
+NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+
+# --- scripting (scripting.py, ledis/scripting) ---------------------------------------------
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+NOTBUSY = "NOTBUSY No scripts in execution right now."
+BUSY_SCRIPT = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+UNKILLABLE_WROTE = (
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+    "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+    "NOSAVE command."
+)
+SCRIPT_KILLED = "ERR Script killed by user with SCRIPT KILL..."
+NUMKEYS_TOO_BIG = "ERR Number of keys can't be greater than number of args"
+NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+SCRIPT_COMPILE = "ERR Error compiling script (new function): {}"
+SHEBANG_INVALID = "ERR Invalid script shebang"
+SHEBANG_NO_ENGINE = "ERR Invalid engine in script shebang"
+SHEBANG_ENGINE = "ERR Unexpected engine in script shebang: {}"
+SHEBANG_OPTION = "ERR Unknown lua shebang option: {}"
+SHEBANG_FLAG = "ERR Unexpected flag in script shebang: {}"
+SCRIPT_FLUSH_OPTION = "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
+SCRIPT_RO_WRITE_FLAG = "ERR Can not execute a script with write flag using *_ro command."
+SCRIPT_READONLY_REPLICA = "READONLY Can not run script with write flag on readonly replica"
+SCRIPT_NOT_ALLOWED = "ERR This Redis command is not allowed from script"
+SCRIPT_WRITE_IN_RO = "ERR Write commands are not allowed from read-only scripts."
+SCRIPT_UNKNOWN_CMD = "ERR Unknown Redis command called from script"
+SCRIPT_WRONG_ARGS = "ERR Wrong number of args calling Redis command from script"
+SCRIPT_ARG_TYPE = "ERR Lua redis lib command arguments must be strings or integers"
+SCRIPT_NO_ARGS = "ERR Please specify at least one argument for this redis lib call"
+SCRIPT_OOM = "ERR Lua script exceeded the memory limit (lua-max-memory)"
+
+# --- lists and blocking (lists.py, blocking.py) ----------------------------------------------
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+LPOS_RANK_ZERO = (
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    "or use negative to start from the end of the list"
+)
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+NUMKEYS_NOT_POSITIVE = "ERR numkeys should be greater than 0"
+COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+CLIENT_UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+
+# --- sorted sets (zsets.py) ------------------------------------------------------------------
+ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"
+ZADD_INCR_PAIR = "ERR INCR option supports a single increment-element pair"
+ZSET_NAN_RESULT = "ERR resulting score is not a number (NaN)"
+ZRANGE_LIMIT_BY_RANK = (
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+)
+ZRANGE_BYLEX_WITHSCORES = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+ZSET_NO_INPUT_KEYS = "ERR at least 1 input key is needed for '{}' command"
+ZSET_WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+ZMPOP_COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+INT_RANGE = "ERR value is out of range, value must between {} and {}"

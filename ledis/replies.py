@@ -98,6 +98,8 @@ def format_double(value: float) -> bytes:
     if math.isinf(value):
         return b"inf" if value > 0 else b"-inf"
     if value == int(value) and abs(value) < 1e17:
+        if not value and math.copysign(1.0, value) < 0:
+            return b"-0"  # %.17g keeps the sign of a negative zero (e.g. ZINCRBY z -0 m)
         return b"%d" % int(value)
     return (b"%.17g" % value)
 

@@ -31,7 +31,8 @@ def server():
 
 @pytest.fixture
 def r(server) -> redis.Redis:
-    """A redis-py client on a flushed ledis (db 0), RESP2."""
+    """A redis-py client on a flushed ledis (db 0), redis-py's default protocol (RESP3 since
+    redis-py 8; use ``server.client(protocol=2)`` for RESP2)."""
     client = server.client()
     client.flushall()
     yield client

@@ -1,19 +1,778 @@
-"""Keyspace commands: DEL, EXISTS, TYPE, EXPIRE family, SCAN, RENAME, MOVE, COPY ..."""
+"""Keyspace commands: DEL, EXISTS, TYPE, the EXPIRE family, KEYS/SCAN, RENAME, MOVE, COPY,
+SWAPDB, OBJECT ...
+
+These work on any type through the metadata gate (``ledis.storage.keyspace``) and never look
+inside a value, except where a generic copy is needed (RENAME/MOVE/COPY use
+``keyspace.copy_value``, which re-prefixes a collection's sub-keys under a new version).
+
+**SCAN cursors.** Keys are walked in key order (the ``meta`` family is sorted), so a position
+is simply "the last key looked at". A cursor is an opaque integer naming that position in a
+per-server table (:class:`ScanCursors`, bounded to ``MAX_CURSORS`` entries, oldest dropped
+first). Because the walk is ordered and resumes strictly after the remembered key, every key
+present for the whole scan is returned exactly once, and keys added or removed meanwhile may
+or may not be. COUNT is the number of stored keys examined per call (expired or filtered keys
+included), like Redis's buckets, so a call may return fewer keys than COUNT and a non-zero
+cursor. With MATCH, the literal prefix of the pattern (``user:*`` -> ``user:``) bounds the walk
+to that key range. Trade-offs: cursors do not survive a restart, and a cursor this server never
+issued (or has forgotten) is answered ``ERR invalid cursor`` rather than silently restarting.
+
+**Expiry** follows Redis 7.0: options NX/XX/GT/LT, overflow checks with the command's name in
+the error, and a time already in the past deletes the key (reply 1).
+"""
 
 from __future__ import annotations
 
+import os
+import random
+from collections import OrderedDict
+
+from ledis import errors, glob
+from ledis.commands.args import parse_int
 from ledis.commands.registry import command
+from ledis.errors import LedisError, error
+from ledis.replies import OK, Simple
+from ledis.storage import layout
+from ledis.storage.keyspace import Database, copy_value
+from ledis.storage.layout import DATA, META, U64, now_ms
+
+_LLONG_MAX = 2**63 - 1
+_INT_MIN = -(2**31)
+_INT_MAX = 2**31 - 1
+
+_NONE = Simple(b"none")
+_TYPE_REPLIES = {code: Simple(name) for code, name in layout.TYPE_NAMES.items()}
 
 
+# --- existence ---------------------------------------------------------------------------------
 @command("del", arity=-2, flags="write", keys=(1, -1, 1), group="generic",
-         summary="Delete a key", acl="@keyspace @write @slow")
+         summary="Delete a key",
+         since="1.0.0",
+         complexity=("O(N) where N is the number of keys that will be removed. When a key to "
+                     "remove holds a value other than a string, the individual complexity for "
+                     "this key is O(M) where M is the number of elements in the list, set, sorted"
+                     " set or hash. Removing a single key that holds a string value is O(1)."),
+         acl="@keyspace @write @slow")
 def cmd_del(ctx, argv):
     db = ctx.db
     return sum(db.delete(key) for key in argv[1:])
 
 
+@command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic",
+         summary=("Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
+                  "but non blocking."),
+         since="4.0.0",
+         complexity=("O(1) for each key removed regardless of its size. Then the command does "
+                     "O(N) work in a different thread in order to reclaim memory, where N is the "
+                     "number of allocations the deleted objects where composed of."),
+         acl="@keyspace @write @fast")
+def cmd_unlink(ctx, argv):
+    # DEL is already O(1) per key (one range tombstone for a collection's sub-keys).
+    db = ctx.db
+    return sum(db.delete(key) for key in argv[1:])
+
+
 @command("exists", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic",
-         summary="Determine if a key exists", acl="@keyspace @read @fast")
+         summary="Determine if a key exists",
+         since="1.0.0",
+         complexity="O(N) where N is the number of keys to check.",
+         acl="@keyspace @read @fast")
 def cmd_exists(ctx, argv):
     db = ctx.db
     return sum(db.lookup(key) is not None for key in argv[1:])
+
+
+@command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic",
+         summary=("Alters the last access time of a key(s). Returns the number of existing keys "
+                  "specified."),
+         since="3.2.1",
+         complexity="O(N) where N is the number of keys that will be touched.",
+         acl="@keyspace @read @fast")
+def cmd_touch(ctx, argv):
+    db = ctx.db
+    return sum(db.lookup(key) is not None for key in argv[1:])
+
+
+@command("type", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
+         summary="Determine the type stored at key",
+         since="1.0.0",
+         complexity="O(1)",
+         acl="@keyspace @read @fast")
+def cmd_type(ctx, argv):
+    raw = ctx.db.lookup(argv[1])
+    if raw is None:
+        return _NONE
+    return _TYPE_REPLIES.get(raw[0], _NONE)
+
+
+# --- expiry ------------------------------------------------------------------------------------
+def _expire_generic(ctx, argv, base_ms: int, unit_ms: int, now: int) -> int:
+    """EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT (``base_ms`` is ``now`` for the relative forms)."""
+    nx = xx = gt = lt = False
+    if len(argv) > 3:
+        for opt in argv[3:]:
+            word = opt.upper()
+            if word == b"NX":
+                nx = True
+            elif word == b"XX":
+                xx = True
+            elif word == b"GT":
+                gt = True
+            elif word == b"LT":
+                lt = True
+            else:
+                raise error(errors.EXPIRE_UNSUPPORTED, opt.decode("utf-8", "replace"))
+        if nx and (xx or gt or lt):
+            raise LedisError(errors.EXPIRE_OPTIONS)
+        if gt and lt:
+            raise LedisError(errors.EXPIRE_GT_LT)
+    when = parse_int(argv[2])
+    if unit_ms == 1000:
+        if when > _LLONG_MAX // 1000 or when < -(_LLONG_MAX // 1000):
+            raise error(errors.INVALID_EXPIRE, argv[0].decode().lower())
+        when *= 1000
+    if when > _LLONG_MAX - base_ms:
+        raise error(errors.INVALID_EXPIRE, argv[0].decode().lower())
+    when += base_ms
+
+    db = ctx.db
+    key = argv[1]
+    raw = db.lookup(key)
+    if raw is None:
+        return 0
+    current = U64.unpack_from(raw, 1)[0]  # 0 = no expiry ("-1" in Redis's terms)
+    if nx and current:
+        return 0
+    if xx and not current:
+        return 0
+    if gt and (not current or when <= current):
+        return 0
+    if lt and current and when >= current:
+        return 0
+    if when <= now:
+        db.remove(key, raw)
+    else:
+        db.set_expire(key, raw, when)
+    return 1
+
+
+@command("expire", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic",
+         summary="Set a key's time to live in seconds",
+         since="1.0.0",
+         complexity="O(1)",
+         acl="@keyspace @write @fast")
+def cmd_expire(ctx, argv):
+    now = now_ms()
+    return _expire_generic(ctx, argv, now, 1000, now)
+
+
+@command("pexpire", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic",
+         summary="Set a key's time to live in milliseconds",
+         since="2.6.0",
+         complexity="O(1)",
+         acl="@keyspace @write @fast")
+def cmd_pexpire(ctx, argv):
+    now = now_ms()
+    return _expire_generic(ctx, argv, now, 1, now)
+
+
+@command("expireat", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic",
+         summary="Set the expiration for a key as a UNIX timestamp",
+         since="1.2.0",
+         complexity="O(1)",
+         acl="@keyspace @write @fast")
+def cmd_expireat(ctx, argv):
+    return _expire_generic(ctx, argv, 0, 1000, now_ms())
+
+
+@command("pexpireat", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic",
+         summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+         since="2.6.0",
+         complexity="O(1)",
+         acl="@keyspace @write @fast")
+def cmd_pexpireat(ctx, argv):
+    return _expire_generic(ctx, argv, 0, 1, now_ms())
+
+
+def _ttl_generic(ctx, key: bytes, in_ms: bool, absolute: bool) -> int:
+    raw = ctx.db.lookup(key)
+    if raw is None:
+        return -2
+    expire = U64.unpack_from(raw, 1)[0]
+    if not expire:
+        return -1
+    ttl = expire if absolute else max(expire - now_ms(), 0)
+    return ttl if in_ms else (ttl + 500) // 1000
+
+
+@command("ttl", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
+         summary="Get the time to live for a key in seconds",
+         since="1.0.0",
+         complexity="O(1)",
+         acl="@keyspace @read @fast")
+def cmd_ttl(ctx, argv):
+    return _ttl_generic(ctx, argv[1], False, False)
+
+
+@command("pttl", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
+         summary="Get the time to live for a key in milliseconds",
+         since="2.6.0",
+         complexity="O(1)",
+         acl="@keyspace @read @fast")
+def cmd_pttl(ctx, argv):
+    return _ttl_generic(ctx, argv[1], True, False)
+
+
+@command("expiretime", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
+         summary="Get the expiration Unix timestamp for a key",
+         since="7.0.0",
+         complexity="O(1)",
+         acl="@keyspace @read @fast")
+def cmd_expiretime(ctx, argv):
+    return _ttl_generic(ctx, argv[1], False, True)
+
+
+@command("pexpiretime", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
+         summary="Get the expiration Unix timestamp for a key in milliseconds",
+         since="7.0.0",
+         complexity="O(1)",
+         acl="@keyspace @read @fast")
+def cmd_pexpiretime(ctx, argv):
+    return _ttl_generic(ctx, argv[1], True, True)
+
+
+@command("persist", arity=2, flags="write fast", keys=(1, 1, 1), group="generic",
+         summary="Remove the expiration from a key",
+         since="2.2.0",
+         complexity="O(1)",
+         acl="@keyspace @write @fast")
+def cmd_persist(ctx, argv):
+    db = ctx.db
+    raw = db.lookup(argv[1])
+    if raw is None or not U64.unpack_from(raw, 1)[0]:
+        return 0
+    db.set_expire(argv[1], raw, 0)
+    return 1
+
+
+# --- walking the keyspace ------------------------------------------------------------------------
+def _bounds(db: Database, pattern: bytes | None) -> tuple[bytes, bytes | None]:
+    """[start, end) of the meta keys of ``db`` that can match ``pattern``."""
+    prefix = db.prefix
+    db_end = layout.DB_BYTES[db.index + 1] if db.index < 255 else None
+    literal = glob.literal_prefix(pattern) if pattern else b""
+    if not literal:
+        return prefix, db_end
+    start = prefix + literal
+    try:
+        return start, layout.prefix_end(start)
+    except ValueError:
+        return start, db_end
+
+
+@command("keys", arity=2, flags="readonly", keys=(0, 0, 0), group="generic",
+         summary="Find all keys matching the given pattern",
+         since="1.0.0",
+         complexity=("O(N) with N being the number of keys in the database, under the assumption "
+                     "that the key names in the database and the given pattern have limited "
+                     "length."),
+         acl="@keyspace @read @slow @dangerous")
+def cmd_keys(ctx, argv):
+    db = ctx.db
+    pattern = argv[1]
+    matches = glob.compile(pattern)
+    start, end = _bounds(db, pattern)
+    n = len(db.prefix)
+    now = now_ms()
+    out = []
+    for k, raw in db.engine.iterate(META, start, end):
+        expire = U64.unpack_from(raw, 1)[0]
+        if expire and expire <= now:
+            continue
+        key = k[n:]
+        if matches(key):
+            out.append(key)
+    return out
+
+
+class ScanCursors:
+    """Cursor number -> last key examined (see the module docstring)."""
+
+    MAX_CURSORS = 100_000
+
+    def __init__(self) -> None:
+        self.positions: OrderedDict[int, bytes] = OrderedDict()
+        # Random start so that cursors of different server runs rarely collide.
+        self.next_id = int.from_bytes(os.urandom(4), "big") | 1
+
+    def issue(self, last_key: bytes) -> int:
+        cursor = self.next_id
+        self.next_id = (self.next_id + 1) % (1 << 63) or 1
+        self.positions[cursor] = last_key
+        if len(self.positions) > self.MAX_CURSORS:
+            self.positions.popitem(last=False)
+        return cursor
+
+    def position(self, cursor: int) -> bytes:
+        try:
+            return self.positions[cursor]
+        except KeyError:
+            raise LedisError(errors.SCAN_CURSOR_UNKNOWN) from None
+
+
+def _cursors(core) -> ScanCursors:
+    table = getattr(core, "scan_cursors", None)
+    if table is None:
+        table = core.scan_cursors = ScanCursors()
+    return table
+
+
+def parse_scan_cursor(raw: bytes) -> int:
+    """Redis parses cursors with strtoull: digits only, 0 .. 2**64-1."""
+    if not raw.isdigit() or len(raw) > 20 or int(raw) >= 1 << 64:
+        raise LedisError(errors.INVALID_CURSOR)
+    return int(raw)
+
+
+@command("scan", arity=-2, flags="readonly", keys=(0, 0, 0), group="generic",
+         summary="Incrementally iterate the keys space",
+         since="2.8.0",
+         complexity=("O(1) for every call. O(N) for a complete iteration, including enough "
+                     "command calls for the cursor to return back to 0. N is the number of "
+                     "elements inside the collection."),
+         acl="@keyspace @read @slow")
+def cmd_scan(ctx, argv):
+    cursor = parse_scan_cursor(argv[1])
+    count = 10
+    pattern: bytes | None = None
+    type_name: bytes | None = None
+    i = 2
+    while i < len(argv):
+        word = argv[i].upper()
+        if i + 1 >= len(argv):
+            raise LedisError(errors.SYNTAX)
+        if word == b"COUNT":
+            count = parse_int(argv[i + 1])
+            if count < 1:
+                raise LedisError(errors.SYNTAX)
+        elif word == b"MATCH":
+            pattern = argv[i + 1]
+        elif word == b"TYPE":
+            type_name = argv[i + 1].lower()
+        else:
+            raise LedisError(errors.SYNTAX)
+        i += 2
+
+    table = _cursors(ctx.core)
+    db = ctx.db
+    start, end = _bounds(db, pattern)
+    n = len(db.prefix)
+    if cursor:
+        after = db.prefix + table.position(cursor) + b"\x00"  # strictly after the last key
+        if after > start:
+            start = after
+    matches = glob.compile(pattern) if pattern is not None and pattern != b"*" else None
+    now = now_ms()
+    out = []
+    examined = 0
+    last = None
+    for k, raw in db.engine.iterate(META, start, end):
+        if examined >= count:
+            break
+        examined += 1
+        last = k
+        expire = U64.unpack_from(raw, 1)[0]
+        if expire and expire <= now:
+            continue
+        key = k[n:]
+        if matches is not None and not matches(key):
+            continue
+        if type_name is not None and layout.TYPE_NAMES.get(raw[0], b"") != type_name:
+            continue
+        out.append(key)
+    else:
+        last = None  # the walk reached the end of the range: iteration complete
+    next_cursor = table.issue(last[n:]) if last is not None else 0
+    return [b"%d" % next_cursor, out]
+
+
+@command("randomkey", arity=1, flags="readonly", keys=(0, 0, 0), group="generic",
+         summary="Return a random key from the keyspace",
+         since="1.0.0",
+         complexity="O(1)",
+         acl="@keyspace @read @slow")
+def cmd_randomkey(ctx, argv):
+    db = ctx.db
+    if db.keys <= 0:
+        return None
+    start, end = _bounds(db, None)
+    engine = db.engine
+    n = len(db.prefix)
+    now = now_ms()
+    pick = None
+    for _ in range(5):  # an expired pick: try again, then walk on from the last pick
+        pick = _random_meta_key(engine, start, end)
+        if pick is None:
+            return None
+        raw = engine.get(META, pick)
+        if raw is not None and db.is_live(raw):
+            return pick[n:]
+    budget = 10_000  # bounded work when a long run of keys is expired but not yet reclaimed
+    for lower, upper in ((pick, end), (start, pick)):
+        for k, raw in engine.iterate(META, lower, upper):
+            expire = U64.unpack_from(raw, 1)[0]
+            if not expire or expire > now:
+                return k[n:]
+            budget -= 1
+            if not budget:
+                return None
+    return None
+
+
+def _first_key(engine, lower: bytes, upper: bytes | None, reverse: bool = False):
+    for k, _ in engine.iterate(META, lower, upper, reverse):
+        return k
+    return None
+
+
+def _random_meta_key(engine, start: bytes, end: bytes | None) -> bytes | None:
+    """A random stored key in ``[start, end)``, picked by walking down the sorted keys like a
+    trie: between the smallest and the largest key under the current prefix, choose a random
+    next byte and seek to it (an empty branch yields the next non-empty one). O(key length)
+    seeks; every key can be reached; uniform when keys are evenly spread (``user:000001`` ..
+    ``user:999999``), biased toward small branches of a lopsided key space."""
+    low = _first_key(engine, start, end)
+    if low is None:
+        return None
+    high = _first_key(engine, start, end, reverse=True)
+    while low != high:
+        common = os.path.commonprefix([low, high])
+        pos = len(common)
+        common_end = _end_of(common, end)
+        if len(low) > pos:
+            first_byte = low[pos]
+        else:  # the prefix itself is a key: it counts as one more branch, before the others
+            after = _first_key(engine, low + b"\x00", common_end) or high
+            first_byte = after[pos] - 1
+        # Rejection sampling over next bytes: a byte with no keys under it is drawn again (a
+        # few times), so gaps in the byte alphabet ("0-9" then "a-f") do not favour the branch
+        # after them; after that the next non-empty branch is taken.
+        for _attempt in range(16):
+            byte = random.randint(first_byte, high[pos])
+            if byte == first_byte and len(low) == pos:
+                return low
+            branch = common + layout.DB_BYTES[byte]
+            found = _first_key(engine, branch, common_end) or high
+            if found.startswith(branch):
+                break
+        branch = common + found[pos:pos + 1]
+        branch_end = _end_of(branch, end)
+        low = _first_key(engine, branch, branch_end)
+        high = _first_key(engine, branch, branch_end, reverse=True)
+        if low is None or high is None:  # cannot happen: the branch holds ``found``
+            return found
+    return low
+
+
+def _end_of(prefix: bytes, limit: bytes | None) -> bytes | None:
+    try:
+        return layout.prefix_end(prefix)
+    except ValueError:
+        return limit
+
+
+# --- moving values ------------------------------------------------------------------------------
+def _db_by_number(ctx, raw: bytes, message: str | None = None,
+                  int_range: bool = True) -> Database:
+    """A db number as Redis parses it: getIntFromObjectOrReply (MOVE, SWAPDB with its own
+    message) or getLongLongFromObjectOrReply (COPY ... DB, ``int_range=False``)."""
+    index = parse_int(raw, message or errors.NOT_INTEGER)
+    if int_range and not (_INT_MIN <= index <= _INT_MAX):
+        if message is not None:
+            raise LedisError(message)
+        raise error(errors.INT_RANGE, _INT_MIN, _INT_MAX)
+    dbs = ctx.core.store.dbs
+    if not 0 <= index < len(dbs):
+        raise LedisError(errors.DB_INDEX)
+    return dbs[index]
+
+
+def _signal_ready(db: Database, key: bytes, raw: bytes) -> None:
+    """A list or sorted set appeared under ``key``: wake clients blocked on it (as Redis's
+    signalKeyAsReady in RENAME/MOVE/COPY)."""
+    if raw[0] in (layout.LIST, layout.ZSET):
+        from ledis import blocking  # lazy: blocking imports the command package
+
+        blocking.key_ready(db, key)
+
+
+def _rename(ctx, argv, nx: bool):
+    db = ctx.db
+    src, dst = argv[1], argv[2]
+    raw = db.lookup(src)
+    if raw is None:
+        raise LedisError(errors.NO_SUCH_KEY)
+    if src == dst:
+        return 0 if nx else OK
+    old = db.raw(dst)
+    if nx and db.is_live(old):
+        return 0
+    new_raw = copy_value(db, src, raw, db, dst, U64.unpack_from(raw, 1)[0])
+    db.remove(src, raw)
+    db.replace(dst, new_raw, old)
+    _signal_ready(db, dst, new_raw)
+    return 1 if nx else OK
+
+
+@command("rename", arity=3, flags="write", keys=(1, 2, 1), group="generic",
+         summary="Rename a key",
+         since="1.0.0",
+         complexity="O(1)",
+         acl="@keyspace @write @slow")
+def cmd_rename(ctx, argv):
+    return _rename(ctx, argv, False)
+
+
+@command("renamenx", arity=3, flags="write fast", keys=(1, 2, 1), group="generic",
+         summary="Rename a key, only if the new key does not exist",
+         since="1.0.0",
+         complexity="O(1)",
+         acl="@keyspace @write @fast")
+def cmd_renamenx(ctx, argv):
+    return _rename(ctx, argv, True)
+
+
+@command("move", arity=3, flags="write fast", keys=(1, 1, 1), group="generic",
+         summary="Move a key to another database",
+         since="1.0.0",
+         complexity="O(1)",
+         acl="@keyspace @write @fast")
+def cmd_move(ctx, argv):
+    src_db = ctx.db
+    dst_db = _db_by_number(ctx, argv[2])
+    if dst_db is src_db:
+        raise LedisError(errors.SAME_OBJECT)
+    key = argv[1]
+    raw = src_db.lookup(key)
+    if raw is None:
+        return 0
+    old = dst_db.raw(key)
+    if dst_db.is_live(old):
+        return 0
+    new_raw = copy_value(src_db, key, raw, dst_db, key, U64.unpack_from(raw, 1)[0])
+    src_db.remove(key, raw)
+    dst_db.replace(key, new_raw, old)
+    _signal_ready(dst_db, key, new_raw)
+    return 1
+
+
+@command("copy", arity=-3, flags="write denyoom", keys=(1, 2, 1), group="generic",
+         summary="Copy a key",
+         since="6.2.0",
+         complexity=("O(N) worst case for collections, where N is the number of nested items. "
+                     "O(1) for string values."),
+         acl="@keyspace @write @slow")
+def cmd_copy(ctx, argv):
+    src_db = ctx.db
+    dst_db = src_db
+    replace = False
+    i = 3
+    while i < len(argv):
+        word = argv[i].upper()
+        if word == b"REPLACE":
+            replace = True
+        elif word == b"DB" and i + 1 < len(argv):
+            dst_db = _db_by_number(ctx, argv[i + 1], int_range=False)
+            i += 1
+        else:
+            raise LedisError(errors.SYNTAX)
+        i += 1
+    src, dst = argv[1], argv[2]
+    if dst_db is src_db and src == dst:
+        raise LedisError(errors.SAME_OBJECT)
+    raw = src_db.lookup(src)
+    if raw is None:
+        return 0
+    old = dst_db.raw(dst)
+    if dst_db.is_live(old) and not replace:
+        return 0
+    new_raw = copy_value(src_db, src, raw, dst_db, dst, U64.unpack_from(raw, 1)[0])
+    dst_db.replace(dst, new_raw, old)
+    _signal_ready(dst_db, dst, new_raw)
+    return 1
+
+
+@command("swapdb", arity=3, flags="write fast", keys=(0, 0, 0), group="server",
+         summary="Swaps two Redis databases",
+         since="4.0.0",
+         complexity=("O(N) where N is the count of clients watching or blocking on keys from both"
+                     " databases."),
+         acl="@keyspace @write @fast @dangerous")
+def cmd_swapdb(ctx, argv):
+    first = _db_by_number(ctx, argv[1], errors.SWAPDB_FIRST)
+    second = _db_by_number(ctx, argv[2], errors.SWAPDB_SECOND)
+    ctx.core.store.swapdb(first.logical, second.logical)
+    # Clients blocked on keys of either database may now find data there (waiters are keyed
+    # by Database object, which keeps its logical number across the swap).
+    from ledis import blocking
+
+    waiting = getattr(blocking, "_waiters", None) or {}
+    for db, key in list(waiting):
+        if db is first or db is second:
+            raw = db.lookup(key)
+            if raw is not None:
+                _signal_ready(db, key, raw)
+    return OK
+
+
+# --- OBJECT --------------------------------------------------------------------------------------
+_OBJECT_HELP = [
+    b"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"ENCODING <key>",
+    b"    Return the kind of internal representation used in order to store the value",
+    b"    associated with a <key>.",
+    b"FREQ <key>",
+    b"    Return the access frequency index of the <key>. The returned integer is",
+    b"    proportional to the logarithm of the recent access frequency of the key.",
+    b"IDLETIME <key>",
+    b"    Return the idle time of the <key>, that is the approximated number of",
+    b"    seconds elapsed since the last access to the key.",
+    b"REFCOUNT <key>",
+    b"    Return the number of references of the value associated with the specified",
+    b"    <key>.",
+    b"HELP",
+    b"    Prints this help.",
+]
+
+
+def _config_value(ctx, name: str, default: str) -> str:
+    config = ctx.core.config
+    extra = getattr(config, "extra", None) or {}
+    value = extra.get(name)
+    if value is None:
+        value = getattr(config, name.replace("-", "_"), default)
+    return str(value)
+
+
+def _config_int(ctx, name: str, default: int) -> int:
+    try:
+        return int(_config_value(ctx, name, str(default)))
+    except ValueError:
+        return default
+
+
+def _is_int_string(value: bytes) -> bool:
+    if len(value) > 20:
+        return False
+    try:
+        parse_int(value)
+    except LedisError:
+        return False
+    return True
+
+
+def _sub_keys(db: Database, key: bytes, raw: bytes, limit: int):
+    prefix = layout.sub_prefix(db.index, key, U64.unpack_from(raw, 9)[0])
+    n = len(prefix)
+    for i, (k, v) in enumerate(db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))):
+        if i >= limit:
+            return
+        yield k[n:], v
+
+
+def encoding_of(ctx, db: Database, key: bytes, raw: bytes) -> bytes:
+    """What Redis 7.0 would report for this value (by its size and shape)."""
+    kind = raw[0]
+    if kind == layout.STRING:
+        value = raw[9:]
+        if _is_int_string(value):
+            return b"int"
+        return b"embstr" if len(value) <= 44 else b"raw"
+    if kind == layout.LIST:
+        return b"quicklist"  # Redis 7.0 lists are always quicklists
+    size = U64.unpack_from(raw, 17)[0]
+    if kind == layout.SET:
+        if size > _config_int(ctx, "set-max-intset-entries", 512):
+            return b"hashtable"
+        for member, _ in _sub_keys(db, key, raw, size):
+            if not _is_int_string(member):
+                return b"hashtable"
+        return b"intset"
+    if kind in (layout.HASH, layout.ZSET):
+        big, compact = (b"hashtable", b"listpack") if kind == layout.HASH else (
+            b"skiplist", b"listpack")
+        family = "hash" if kind == layout.HASH else "zset"
+        if size > _config_int(ctx, f"{family}-max-listpack-entries", 128):
+            return big
+        max_value = _config_int(ctx, f"{family}-max-listpack-value", 64)
+        for sub, value in _sub_keys(db, key, raw, size):
+            if len(sub) > max_value or (kind == layout.HASH and len(value) > max_value):
+                return big
+        return compact
+    return b"raw"
+
+
+def _object_lookup(ctx, argv) -> bytes | None:
+    return ctx.db.lookup(argv[2])
+
+
+@command("object|encoding", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",
+         summary="Inspect the internal encoding of a Redis object",
+         since="2.2.3",
+         complexity="O(1)",
+         acl="@keyspace @read @slow")
+def cmd_object_encoding(ctx, argv):
+    raw = _object_lookup(ctx, argv)
+    if raw is None:
+        return None
+    return encoding_of(ctx, ctx.db, argv[2], raw)
+
+
+@command("object|refcount", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",
+         summary="Get the number of references to the value of the key",
+         since="2.2.3",
+         complexity="O(1)",
+         acl="@keyspace @read @slow")
+def cmd_object_refcount(ctx, argv):
+    raw = _object_lookup(ctx, argv)
+    if raw is None:
+        return None
+    if raw[0] == layout.STRING and _is_int_string(raw[9:]) and 0 <= int(raw[9:]) < 10000:
+        return 2147483647  # Redis's shared integer objects
+    return 1
+
+
+@command("object|idletime", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",
+         summary="Get the time since a Redis object was last accessed",
+         since="2.2.3",
+         complexity="O(1)",
+         acl="@keyspace @read @slow")
+def cmd_object_idletime(ctx, argv):
+    raw = _object_lookup(ctx, argv)
+    if raw is None:
+        return None
+    if "lfu" in _config_value(ctx, "maxmemory-policy", "noeviction"):
+        raise LedisError(errors.OBJECT_IDLE_LFU)
+    return 0  # access times are not tracked
+
+
+@command("object|freq", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",
+         summary="Get the logarithmic access frequency counter of a Redis object",
+         since="4.0.0",
+         complexity="O(1)",
+         acl="@keyspace @read @slow")
+def cmd_object_freq(ctx, argv):
+    raw = _object_lookup(ctx, argv)
+    if raw is None:
+        return None
+    if "lfu" not in _config_value(ctx, "maxmemory-policy", "noeviction"):
+        raise LedisError(errors.OBJECT_FREQ_NOT_LFU)
+    return 0  # access frequencies are not tracked
+
+
+@command("object|help", arity=2, flags="loading stale", keys=(0, 0, 0), group="generic",
+         summary="Show helpful text about the different subcommands",
+         since="6.2.0",
+         complexity="O(1)",
+         acl="@keyspace @slow")
+def cmd_object_help(ctx, argv):
+    return [Simple(line) for line in _OBJECT_HELP]

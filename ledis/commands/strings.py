@@ -1,13 +1,103 @@
-"""String commands: GET/SET family, counters, ranges, bit operations.
+"""String commands: GET/SET family, counters, ranges, LCS and bit operations (Redis 7.0).
 
-Parse every argument first (ArgCursor), then call ``ledis.storage.types.string``.
+Each handler parses its arguments first, then reads and writes through
+``ledis.storage.types.string`` (the value lives inline in the key's metadata record).
+The order of checks follows Redis's ``t_string.c`` / ``bitops.c`` wherever it decides which
+error a client sees (e.g. BITCOUNT answers 0 for a missing key before looking at its range
+arguments, GETEX looks the key up before validating the expire time, INCRBYFLOAT checks the
+stored value before the increment), so replies match the reference server byte for byte.
+
+GET, SET and INCR are benchmarked against Redis: their common cases avoid ArgCursor and
+extra lookups.
 """
 
 from __future__ import annotations
 
+import time
+from fractions import Fraction
+
+from ledis import errors
+from ledis.commands.args import parse_int
 from ledis.commands.registry import command
-from ledis.replies import OK
+from ledis.errors import LedisError, error
+from ledis.replies import OK, Map
 from ledis.storage.types import string
+from ledis.storage.types.string import format_long_double, parse_long_double, round_long_double
+
+_LLONG_MIN = -(2**63)
+_LLONG_MAX = 2**63 - 1
+_time = time.time
+
+# SET / GETEX option flags (Redis's OBJ_SET_* / OBJ_* bits).
+_NX, _XX, _GET, _KEEPTTL, _PERSIST, _EX, _PX, _EXAT, _PXAT = (1 << i for i in range(9))
+_ANY_EXPIRE = _EX | _PX | _EXAT | _PXAT
+
+
+def _max_len(ctx) -> int:
+    """proto-max-bulk-len; the master link obeys no limit (like Redis's mustObeyClient)."""
+    if ctx.is_master_link:
+        return 1 << 62
+    return ctx.core.config.proto_max_bulk_len
+
+
+# --- GET / SET family ------------------------------------------------------------------------
+def _parse_set_options(argv: list[bytes], start: int, getex: bool) -> tuple[int, bytes | None]:
+    """Redis's parseExtendedStringArgumentsOrReply: flags and the raw expire argument.
+
+    Conflicting options are a syntax error; repeating the same one is allowed (the last
+    expire value wins)."""
+    flags = 0
+    expire = None
+    i = start
+    n = len(argv)
+    while i < n:
+        opt = argv[i].upper()
+        more = i + 1 < n
+        if opt == b"NX" and not getex and not flags & _XX:
+            flags |= _NX
+        elif opt == b"XX" and not getex and not flags & _NX:
+            flags |= _XX
+        elif opt == b"GET" and not getex:
+            flags |= _GET
+        elif opt == b"KEEPTTL" and not getex and not flags & (_PERSIST | _ANY_EXPIRE):
+            flags |= _KEEPTTL
+        elif opt == b"PERSIST" and getex and not flags & (_KEEPTTL | _ANY_EXPIRE):
+            flags |= _PERSIST
+        elif opt == b"EX" and more and not flags & (_KEEPTTL | _PERSIST | _PX | _EXAT | _PXAT):
+            flags |= _EX
+            i += 1
+            expire = argv[i]
+        elif opt == b"PX" and more and not flags & (_KEEPTTL | _PERSIST | _EX | _EXAT | _PXAT):
+            flags |= _PX
+            i += 1
+            expire = argv[i]
+        elif opt == b"EXAT" and more and not flags & (_KEEPTTL | _PERSIST | _EX | _PX | _PXAT):
+            flags |= _EXAT
+            i += 1
+            expire = argv[i]
+        elif opt == b"PXAT" and more and not flags & (_KEEPTTL | _PERSIST | _EX | _PX | _EXAT):
+            flags |= _PXAT
+            i += 1
+            expire = argv[i]
+        else:
+            raise error(errors.SYNTAX)
+        i += 1
+    return flags, expire
+
+
+def _expire_ms(raw: bytes, seconds: bool, relative: bool, name: str) -> int:
+    """An absolute expire time in ms from an EX/PX/EXAT/PXAT argument (Redis's
+    getExpireMillisecondsOrReply, overflow checks included)."""
+    value = parse_int(raw)
+    if value <= 0 or (seconds and value > _LLONG_MAX // 1000):
+        raise error(errors.INVALID_EXPIRE, name)
+    if seconds:
+        value *= 1000
+    if relative:
+        value += int(_time() * 1000)
+        if value > _LLONG_MAX:
+            raise error(errors.INVALID_EXPIRE, name)
+    return value
 
 
 @command("get", arity=2, flags="readonly fast", keys=(1, 1, 1), group="string",
@@ -22,4 +112,734 @@ def cmd_set(ctx, argv):
     if len(argv) == 3:
         string.set(ctx.db, argv[1], argv[2])
         return OK
-    raise NotImplementedError  # options: filled in by the strings work
+    flags, expire_arg = _parse_set_options(argv, 3, False)
+    expire = 0
+    if expire_arg is not None:
+        expire = _expire_ms(expire_arg, bool(flags & (_EX | _EXAT)), bool(flags & (_EX | _PX)),
+                            "set")
+    db = ctx.db
+    key = argv[1]
+    old_value = None
+    if flags & _GET:
+        old_raw, old_value, old_expire = string.load(db, key)  # WRONGTYPE before any write
+        found = old_value is not None
+    else:
+        old_raw = db.raw(key)
+        found = db.is_live(old_raw)
+        old_expire = string.header(old_raw)[1] if found else 0  # type: ignore[arg-type]
+    if (flags & _NX and found) or (flags & _XX and not found):
+        return old_value if flags & _GET else None
+    if flags & _KEEPTTL:
+        expire = old_expire
+    if expire and expire <= _time() * 1000:  # EXAT/PXAT in the past: the key is gone at once
+        string.remove(db, key, old_raw)
+    else:
+        string.store(db, key, argv[2], expire, old_raw)
+    return old_value if flags & _GET else OK
+
+
+@command("setnx", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string",
+         summary="Set the value of a key, only if the key does not exist",
+         acl="@write @string @fast")
+def cmd_setnx(ctx, argv):
+    db = ctx.db
+    old_raw = db.raw(argv[1])
+    if db.is_live(old_raw):
+        return 0
+    string.store(db, argv[1], argv[2], 0, old_raw)
+    return 1
+
+
+def _set_with_expire(ctx, argv, seconds: bool, name: str):
+    expire = _expire_ms(argv[2], seconds, True, name)
+    db = ctx.db
+    string.store(db, argv[1], argv[3], expire, db.raw(argv[1]))
+    return OK
+
+
+@command("setex", arity=4, flags="write denyoom", keys=(1, 1, 1), group="string",
+         summary="Set the value and expiration of a key", since="2.0.0",
+         acl="@write @string @slow")
+def cmd_setex(ctx, argv):
+    return _set_with_expire(ctx, argv, True, "setex")
+
+
+@command("psetex", arity=4, flags="write denyoom", keys=(1, 1, 1), group="string",
+         summary="Set the value and expiration in milliseconds of a key", since="2.6.0",
+         acl="@write @string @slow")
+def cmd_psetex(ctx, argv):
+    return _set_with_expire(ctx, argv, False, "psetex")
+
+
+@command("getset", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string",
+         summary="Set the string value of a key and return its old value",
+         acl="@write @string @fast")
+def cmd_getset(ctx, argv):
+    db = ctx.db
+    old_raw, old_value, _ = string.load(db, argv[1])
+    string.store(db, argv[1], argv[2], 0, old_raw)
+    return old_value
+
+
+@command("getdel", arity=2, flags="write fast", keys=(1, 1, 1), group="string",
+         summary="Get the value of a key and delete the key", since="6.2.0",
+         acl="@write @string @fast")
+def cmd_getdel(ctx, argv):
+    db = ctx.db
+    old_raw, value, _ = string.load(db, argv[1])
+    if value is not None:
+        string.remove(db, argv[1], old_raw)
+    return value
+
+
+@command("getex", arity=-2, flags="write fast", keys=(1, 1, 1), group="string",
+         summary="Get the value of a key and optionally set its expiration", since="6.2.0",
+         acl="@write @string @fast")
+def cmd_getex(ctx, argv):
+    flags, expire_arg = _parse_set_options(argv, 2, True)
+    db = ctx.db
+    key = argv[1]
+    old_raw, value, old_expire = string.load(db, key)
+    if value is None:
+        return None
+    if expire_arg is not None:
+        expire = _expire_ms(expire_arg, bool(flags & (_EX | _EXAT)), bool(flags & (_EX | _PX)),
+                            "getex")
+        if expire <= _time() * 1000:
+            string.remove(db, key, old_raw)
+        elif expire != old_expire:
+            db.set_expire(key, old_raw, expire)
+    elif flags & _PERSIST and old_expire:
+        db.set_expire(key, old_raw, 0)
+    return value
+
+
+@command("mget", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="string",
+         summary="Get the values of all the given keys", acl="@read @string @fast")
+def cmd_mget(ctx, argv):
+    lookup = ctx.db.lookup
+    out = []
+    for key in argv[1:]:
+        raw = lookup(key)
+        out.append(raw[9:] if raw is not None and raw[0] == 1 else None)
+    return out
+
+
+def _check_pairs(argv, name: str) -> None:
+    if len(argv) % 2 == 0:
+        raise error(errors.WRONG_ARITY, name)
+
+
+@command("mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string",
+         summary="Set multiple keys to multiple values", since="1.0.1",
+         acl="@write @string @slow")
+def cmd_mset(ctx, argv):
+    _check_pairs(argv, "mset")
+    string.set_many(ctx.db, argv)
+    return OK
+
+
+@command("msetnx", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string",
+         summary="Set multiple keys to multiple values, only if none of the keys exist",
+         since="1.0.1", acl="@write @string @slow")
+def cmd_msetnx(ctx, argv):
+    _check_pairs(argv, "msetnx")
+    db = ctx.db
+    for i in range(1, len(argv), 2):
+        if db.lookup(argv[i]) is not None:
+            return 0
+    string.set_many(db, argv)
+    return 1
+
+
+# --- counters --------------------------------------------------------------------------------
+def _incr(db, key: bytes, delta: int) -> int:
+    old_raw, value, expire = string.load(db, key)
+    if value is None:
+        current = 0
+    elif value.isdigit() and len(value) < 19 and (value[0] != 48 or len(value) == 1):
+        current = int(value)  # the common case, canonical and in range: skip parse_int
+    else:
+        current = parse_int(value)
+    new = current + delta
+    if new > _LLONG_MAX or new < _LLONG_MIN:
+        raise error(errors.OVERFLOW)
+    string.store(db, key, b"%d" % new, expire, old_raw)
+    return new
+
+
+@command("incr", arity=2, flags="write denyoom fast", keys=(1, 1, 1), group="string",
+         summary="Increment the integer value of a key by one", acl="@write @string @fast")
+def cmd_incr(ctx, argv):
+    return _incr(ctx.db, argv[1], 1)
+
+
+@command("decr", arity=2, flags="write denyoom fast", keys=(1, 1, 1), group="string",
+         summary="Decrement the integer value of a key by one", acl="@write @string @fast")
+def cmd_decr(ctx, argv):
+    return _incr(ctx.db, argv[1], -1)
+
+
+@command("incrby", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string",
+         summary="Increment the integer value of a key by the given amount",
+         acl="@write @string @fast")
+def cmd_incrby(ctx, argv):
+    return _incr(ctx.db, argv[1], parse_int(argv[2]))
+
+
+@command("decrby", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string",
+         summary="Decrement the integer value of a key by the given number",
+         acl="@write @string @fast")
+def cmd_decrby(ctx, argv):
+    delta = parse_int(argv[2])
+    if delta == _LLONG_MIN:
+        raise error(errors.DECREMENT_OVERFLOW)
+    return _incr(ctx.db, argv[1], -delta)
+
+
+@command("incrbyfloat", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string",
+         summary="Increment the float value of a key by the given amount", since="2.6.0",
+         acl="@write @string @fast")
+def cmd_incrbyfloat(ctx, argv):
+    db = ctx.db
+    old_raw, value, expire = string.load(db, argv[1])
+    current = Fraction(0) if value is None else parse_long_double(value)
+    if current is None:
+        raise error(errors.NOT_FLOAT)
+    increment = parse_long_double(argv[2])
+    if increment is None:
+        raise error(errors.NOT_FLOAT)
+    total = current + increment
+    if isinstance(total, float):  # an infinity was involved: inf or nan
+        raise error(errors.INCR_NAN)
+    total = round_long_double(total)
+    if isinstance(total, float):  # overflowed the long double range
+        raise error(errors.INCR_NAN)
+    text = format_long_double(total)
+    string.store(db, argv[1], text, expire, old_raw)
+    return text
+
+
+# --- ranges ----------------------------------------------------------------------------------
+@command("append", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string",
+         summary="Append a value to a key", since="2.0.0", acl="@write @string @fast")
+def cmd_append(ctx, argv):
+    db = ctx.db
+    old_raw, value, expire = string.load(db, argv[1])
+    if value is None:
+        new = argv[2]
+    else:
+        if len(value) + len(argv[2]) > _max_len(ctx):
+            raise error(errors.STRING_TOO_LONG)
+        new = value + argv[2]
+    string.store(db, argv[1], new, expire, old_raw)
+    return len(new)
+
+
+@command("strlen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="string",
+         summary="Get the length of the value stored in a key", since="2.2.0",
+         acl="@read @string @fast")
+def cmd_strlen(ctx, argv):
+    value = string.get(ctx.db, argv[1])
+    return 0 if value is None else len(value)
+
+
+def _getrange(ctx, argv):
+    start = parse_int(argv[2])
+    end = parse_int(argv[3])
+    value = string.get(ctx.db, argv[1])
+    if value is None:
+        return b""
+    n = len(value)
+    if start < 0 and end < 0 and start > end:
+        return b""
+    if start < 0:
+        start = max(n + start, 0)
+    if end < 0:
+        end = max(n + end, 0)
+    if end >= n:
+        end = n - 1
+    if start > end or n == 0:
+        return b""
+    return value[start:end + 1]
+
+
+@command("getrange", arity=4, flags="readonly", keys=(1, 1, 1), group="string",
+         summary="Get a substring of the string stored at a key", since="2.4.0",
+         acl="@read @string @slow")
+def cmd_getrange(ctx, argv):
+    return _getrange(ctx, argv)
+
+
+@command("substr", arity=4, flags="readonly", keys=(1, 1, 1), group="string",
+         summary="Get a substring of the string stored at a key", acl="@read @string @slow")
+def cmd_substr(ctx, argv):
+    return _getrange(ctx, argv)
+
+
+@command("setrange", arity=4, flags="write denyoom", keys=(1, 1, 1), group="string",
+         summary="Overwrite part of a string at key starting at the specified offset",
+         since="2.2.0", acl="@write @string @slow")
+def cmd_setrange(ctx, argv):
+    offset = parse_int(argv[2])
+    if offset < 0:
+        raise error(errors.OFFSET_RANGE)
+    patch = argv[3]
+    db = ctx.db
+    old_raw, value, expire = string.load(db, argv[1])
+    if not patch:
+        return 0 if value is None else len(value)
+    if offset + len(patch) > _max_len(ctx):
+        raise error(errors.STRING_TOO_LONG)
+    value = value or b""
+    if offset > len(value):
+        value += bytes(offset - len(value))
+    new = value[:offset] + patch + value[offset + len(patch):]
+    string.store(db, argv[1], new, expire, old_raw)
+    return len(new)
+
+
+# --- LCS -------------------------------------------------------------------------------------
+def _lcs_columns(a: bytes, b: bytes, keep: bool) -> list[int]:
+    """Bit-parallel LCS (Allison-Dix / Hyyro) over ``a``, one step per byte of ``b``.
+
+    Column ``k`` is a bit vector ``V`` of ``len(a)`` bits such that
+    ``LCS(a[:i], b[:k]) = i - popcount(V & (2**i - 1))``: the whole dynamic-programming table
+    of Redis's implementation, in ``len(b) + 1`` integers, computed with C-speed big-integer
+    operations (``keep=False`` keeps only the last column, for LEN)."""
+    masks: dict[int, int] = {}
+    for ch in set(a):
+        table = bytes(49 if x == ch else 48 for x in range(256))  # "1" where a[i] == ch
+        masks[ch] = int(a.translate(table)[::-1], 2)
+    full = (1 << len(a)) - 1
+    v = full
+    columns = [v]
+    get = masks.get
+    for ch in b:
+        u = v & get(ch, 0)
+        v = ((v + u) | (v - u)) & full
+        if keep:
+            columns.append(v)
+    if not keep:
+        columns.append(v)
+    return columns
+
+
+@command("lcs", arity=-3, flags="readonly", keys=(1, 2, 1), group="string",
+         summary="Find longest common substring", since="7.0.0", acl="@read @string @slow")
+def cmd_lcs(ctx, argv):
+    db = ctx.db
+    raw_a = db.lookup(argv[1])
+    raw_b = db.lookup(argv[2])
+    if (raw_a is not None and raw_a[0] != 1) or (raw_b is not None and raw_b[0] != 1):
+        raise error(errors.LCS_NOT_STRINGS)
+    a = raw_a[9:] if raw_a is not None else b""
+    b = raw_b[9:] if raw_b is not None else b""
+    getlen = getidx = withmatchlen = False
+    minmatchlen = 0
+    j = 3
+    while j < len(argv):
+        opt = argv[j].upper()
+        if opt == b"IDX":
+            getidx = True
+        elif opt == b"LEN":
+            getlen = True
+        elif opt == b"WITHMATCHLEN":
+            withmatchlen = True
+        elif opt == b"MINMATCHLEN" and j + 1 < len(argv):
+            minmatchlen = max(parse_int(argv[j + 1]), 0)
+            j += 1
+        else:
+            raise error(errors.SYNTAX)
+        j += 1
+    if getidx and getlen:
+        raise error(errors.LCS_LEN_AND_IDX)
+    # Redis refuses when its (alen+1) x (blen+1) table of uint32 would exceed the limit.
+    if (len(a) + 1) * (len(b) + 1) * 4 > _max_len(ctx):
+        raise error(errors.LCS_TOO_BIG)
+    alen, blen = len(a), len(b)
+    if getlen:
+        return alen - _lcs_columns(a, b, False)[-1].bit_count() if alen else 0
+    columns = _lcs_columns(a, b, True) if alen else [0] * (blen + 1)
+
+    def lcs(i: int, k: int) -> int:  # Redis's LCS(i, k) table entry
+        return i - (columns[k] & ((1 << i) - 1)).bit_count()
+
+    total = lcs(alen, blen)
+    idx = total
+    result = bytearray(idx)
+    matches = []
+    # Walk back from the end exactly as Redis does, so ranges come out in its order.
+    arange_start, arange_end, brange_start, brange_end = alen, 0, 0, 0
+    i, k = alen, blen
+    while i > 0 and k > 0:
+        emit = False
+        if a[i - 1] == b[k - 1]:
+            result[idx - 1] = a[i - 1]
+            if arange_start == alen:
+                arange_start = arange_end = i - 1
+                brange_start = brange_end = k - 1
+            elif arange_start == i and brange_start == k:
+                arange_start -= 1
+                brange_start -= 1
+            else:
+                emit = True
+            if arange_start == 0 or brange_start == 0:
+                emit = True
+            idx -= 1
+            i -= 1
+            k -= 1
+        else:
+            if lcs(i - 1, k) > lcs(i, k - 1):
+                i -= 1
+            else:
+                k -= 1
+            if arange_start != alen:
+                emit = True
+        if emit:
+            match_len = arange_end - arange_start + 1
+            if getidx and (minmatchlen == 0 or match_len >= minmatchlen):
+                entry = [[arange_start, arange_end], [brange_start, brange_end]]
+                if withmatchlen:
+                    entry.append(match_len)
+                matches.append(entry)
+            arange_start = alen
+    if getidx:
+        return Map({b"matches": matches, b"len": total})
+    return bytes(result)
+
+
+# --- bits ------------------------------------------------------------------------------------
+def _bit_offset(ctx, raw: bytes, bits: int = 0) -> int:
+    """A bit offset argument; with ``bits``, ``#n`` means n * bits (BITFIELD)."""
+    if bits and len(raw) > 1 and raw[0] == 0x23:  # '#'
+        offset = parse_int(raw[1:], errors.BIT_OFFSET) * bits
+    else:
+        offset = parse_int(raw, errors.BIT_OFFSET)
+    if offset < 0 or (offset >> 3) >= _max_len(ctx):
+        raise error(errors.BIT_OFFSET)
+    return offset
+
+
+@command("setbit", arity=4, flags="write denyoom", keys=(1, 1, 1), group="bitmap",
+         summary="Sets or clears the bit at offset in the string value stored at key",
+         since="2.2.0", acl="@write @bitmap @slow")
+def cmd_setbit(ctx, argv):
+    offset = _bit_offset(ctx, argv[2])
+    on = parse_int(argv[3], errors.BIT_VALUE)
+    if on & ~1:
+        raise error(errors.BIT_VALUE)
+    db = ctx.db
+    old_raw, value, expire = string.load(db, argv[1])
+    byte = offset >> 3
+    mask = 0x80 >> (offset & 7)
+    if value is None:
+        value = b""
+    if byte < len(value):
+        old = value[byte]
+        new = (old | mask) if on else (old & ~mask)
+        if new != old:  # one copy of the value, not a bytearray round trip
+            string.store(db, argv[1], value[:byte] + bytes((new,)) + value[byte + 1:], expire,
+                          old_raw)
+        return 1 if old & mask else 0
+    string.store(db, argv[1], value + bytes(byte - len(value)) + bytes((mask if on else 0,)),
+                 expire, old_raw)
+    return 0
+
+
+@command("getbit", arity=3, flags="readonly fast", keys=(1, 1, 1), group="bitmap",
+         summary="Returns the bit value at offset in the string value stored at key",
+         since="2.2.0", acl="@read @bitmap @fast")
+def cmd_getbit(ctx, argv):
+    offset = _bit_offset(ctx, argv[2])
+    value = string.get(ctx.db, argv[1])
+    byte = offset >> 3
+    if value is None or byte >= len(value):
+        return 0
+    return 1 if value[byte] & (0x80 >> (offset & 7)) else 0
+
+
+def _popcount(data: bytes) -> int:
+    return int.from_bytes(data, "big").bit_count()
+
+
+@command("bitcount", arity=-2, flags="readonly", keys=(1, 1, 1), group="bitmap",
+         summary="Count set bits in a string", since="2.6.0", acl="@read @bitmap @slow")
+def cmd_bitcount(ctx, argv):
+    value = string.get(ctx.db, argv[1])
+    if value is None:
+        return 0
+    argc = len(argv)
+    if argc == 2:
+        return _popcount(value)
+    if argc not in (4, 5):
+        raise error(errors.SYNTAX)
+    start = parse_int(argv[2])
+    end = parse_int(argv[3])
+    if start < 0 and end < 0 and start > end:
+        return 0
+    isbit = False
+    if argc == 5:
+        unit = argv[4].upper()
+        if unit == b"BIT":
+            isbit = True
+        elif unit != b"BYTE":
+            raise error(errors.SYNTAX)
+    total = len(value) * 8 if isbit else len(value)
+    if start < 0:
+        start = max(total + start, 0)
+    if end < 0:
+        end = max(total + end, 0)
+    if end >= total:
+        end = total - 1
+    if start > end:
+        return 0
+    if not isbit:
+        return _popcount(value[start:end + 1])
+    # Keep bits start..end of the covering bytes (bit 0 = most significant bit of byte 0).
+    chunk = int.from_bytes(value[start >> 3:(end >> 3) + 1], "big") >> (7 - (end & 7))
+    return (chunk & ((1 << (end - start + 1)) - 1)).bit_count()
+
+
+@command("bitpos", arity=-3, flags="readonly", keys=(1, 1, 1), group="bitmap",
+         summary="Find first bit set or clear in a string", since="2.8.7",
+         acl="@read @bitmap @slow")
+def cmd_bitpos(ctx, argv):
+    bit = parse_int(argv[2])
+    if bit != 0 and bit != 1:
+        raise error(errors.BITPOS_BIT)
+    value = string.get(ctx.db, argv[1])
+    if value is None:
+        return -1 if bit else 0
+    argc = len(argv)
+    strlen = len(value)
+    isbit = end_given = False
+    if argc == 3:
+        start, end = 0, strlen - 1
+    elif argc in (4, 5, 6):
+        start = parse_int(argv[3])
+        if argc == 6:
+            unit = argv[5].upper()
+            if unit == b"BIT":
+                isbit = True
+            elif unit != b"BYTE":
+                raise error(errors.SYNTAX)
+        if argc >= 5:
+            end = parse_int(argv[4])
+            end_given = True
+        else:
+            end = strlen - 1
+        total = strlen * 8 if isbit else strlen
+        if start < 0:
+            start = max(total + start, 0)
+        if end < 0:
+            end = max(total + end, 0)
+        if end >= total:
+            end = total - 1
+    else:
+        raise error(errors.SYNTAX)
+    if start > end:
+        return -1
+    if isbit:
+        first_bit, last_bit = start, end
+    else:
+        first_bit, last_bit = start * 8, end * 8 + 7
+    first_byte = first_bit >> 3
+    chunk = value[first_byte:(last_bit >> 3) + 1]
+    width = len(chunk) * 8
+    number = int.from_bytes(chunk, "big")
+    # Bits of the range, most significant first, as an integer of (last - first + 1) bits.
+    nbits = last_bit - first_bit + 1
+    number = (number >> (width - 1 - (last_bit - first_byte * 8))) & ((1 << nbits) - 1)
+    if not bit:
+        number ^= (1 << nbits) - 1
+    if number:
+        return first_bit + nbits - number.bit_length()
+    if bit or end_given:
+        return -1
+    return (end + 1) * 8  # clear bits past the string's end count as found
+
+
+_BITOPS = {b"AND": "and", b"OR": "or", b"XOR": "xor", b"NOT": "not"}
+
+
+@command("bitop", arity=-4, flags="write denyoom", keys=(2, -1, 1), group="bitmap",
+         summary="Perform bitwise operations between strings", since="2.6.0",
+         acl="@write @bitmap @slow")
+def cmd_bitop(ctx, argv):
+    op = _BITOPS.get(argv[1].upper())
+    if op is None:
+        raise error(errors.SYNTAX)
+    if op == "not" and len(argv) != 4:
+        raise error(errors.BITOP_NOT_ONE_KEY)
+    db = ctx.db
+    sources = [string.get(db, key) or b"" for key in argv[3:]]
+    maxlen = max(len(s) for s in sources)
+    dest = argv[2]
+    if not maxlen:
+        db.delete(dest)
+        return 0
+    if op == "not":
+        result = (~int.from_bytes(sources[0], "big")) & ((1 << (8 * maxlen)) - 1)
+    else:
+        values = [int.from_bytes(s, "big") << (8 * (maxlen - len(s))) for s in sources]
+        result = values[0]
+        if op == "and":
+            for v in values[1:]:
+                result &= v
+        elif op == "or":
+            for v in values[1:]:
+                result |= v
+        else:
+            for v in values[1:]:
+                result ^= v
+    string.store(db, dest, result.to_bytes(maxlen, "big"), 0, db.raw(dest))
+    return maxlen
+
+
+# BITFIELD ------------------------------------------------------------------------------------
+_OP_GET, _OP_SET, _OP_INCRBY = 0, 1, 2
+_WRAP, _SAT, _FAIL = 0, 1, 2
+_OVERFLOW_TYPES = {b"WRAP": _WRAP, b"SAT": _SAT, b"FAIL": _FAIL}
+
+
+def _bitfield_type(raw: bytes) -> tuple[bool, int]:
+    """``i<bits>`` (1-64) or ``u<bits>`` (1-63), lower case only, as Redis."""
+    if raw[:1] == b"i":
+        signed = True
+    elif raw[:1] == b"u":
+        signed = False
+    else:
+        raise error(errors.BITFIELD_TYPE)
+    try:
+        bits = parse_int(raw[1:])
+    except LedisError:
+        raise error(errors.BITFIELD_TYPE) from None
+    if bits < 1 or (signed and bits > 64) or (not signed and bits > 63):
+        raise error(errors.BITFIELD_TYPE)
+    return signed, bits
+
+
+def _bitfield_read(buf, offset: int, bits: int, signed: bool) -> int:
+    first = offset >> 3
+    last = (offset + bits - 1) >> 3
+    chunk = bytes(buf[first:last + 1])
+    nbytes = last - first + 1
+    if len(chunk) < nbytes:
+        chunk += bytes(nbytes - len(chunk))
+    shift = nbytes * 8 - (offset - first * 8) - bits
+    value = (int.from_bytes(chunk, "big") >> shift) & ((1 << bits) - 1)
+    if signed and value >> (bits - 1):
+        value -= 1 << bits
+    return value
+
+
+def _bitfield_write(buf: bytearray, offset: int, bits: int, value: int) -> None:
+    first = offset >> 3
+    last = (offset + bits - 1) >> 3
+    nbytes = last - first + 1
+    shift = nbytes * 8 - (offset - first * 8) - bits
+    mask = ((1 << bits) - 1) << shift
+    current = int.from_bytes(buf[first:last + 1], "big")
+    current = (current & ~mask) | ((value << shift) & mask)
+    buf[first:last + 1] = current.to_bytes(nbytes, "big")
+
+
+def _bitfield_limit(value: int, bits: int, signed: bool, owtype: int) -> tuple[int, bool]:
+    """Fit the exact result ``value`` in the field: ``(stored value, overflowed)``."""
+    if signed:
+        low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    else:
+        low, high = 0, (1 << bits) - 1
+    if low <= value <= high:
+        return value, False
+    if owtype == _SAT:
+        return (high if value > high else low), True
+    # WRAP (FAIL ignores the value): two's complement truncation to the field width.
+    wrapped = value & ((1 << bits) - 1)
+    if signed and wrapped >> (bits - 1):
+        wrapped -= 1 << bits
+    return wrapped, True
+
+
+def _bitfield(ctx, argv, readonly_command: bool):
+    ops = []
+    owtype = _WRAP
+    readonly = True
+    highest = 0
+    j = 2
+    argc = len(argv)
+    while j < argc:
+        remaining = argc - j - 1
+        sub = argv[j].upper()
+        if sub == b"GET" and remaining >= 2:
+            opcode = _OP_GET
+        elif sub == b"SET" and remaining >= 3:
+            opcode = _OP_SET
+        elif sub == b"INCRBY" and remaining >= 3:
+            opcode = _OP_INCRBY
+        elif sub == b"OVERFLOW" and remaining >= 1:
+            owtype = _OVERFLOW_TYPES.get(argv[j + 1].upper(), -1)
+            if owtype < 0:
+                raise error(errors.BITFIELD_OVERFLOW_TYPE)
+            j += 2
+            continue
+        else:
+            raise error(errors.SYNTAX)
+        signed, bits = _bitfield_type(argv[j + 1])
+        offset = _bit_offset(ctx, argv[j + 2], bits)
+        argument = 0
+        if opcode != _OP_GET:
+            readonly = False
+            highest = max(highest, offset + bits - 1)
+            argument = parse_int(argv[j + 3])
+        ops.append((opcode, signed, bits, offset, argument, owtype))
+        j += 4 if opcode != _OP_GET else 3
+    db = ctx.db
+    key = argv[1]
+    if readonly:
+        value = string.get(db, key) or b""
+        return [_bitfield_read(value, offset, bits, signed)
+                for _, signed, bits, offset, _, _ in ops]
+    if readonly_command:
+        raise error(errors.BITFIELD_RO_GET_ONLY)
+    old_raw, value, expire = string.load(db, key)
+    buf = bytearray(value or b"")
+    need = (highest >> 3) + 1
+    if len(buf) < need:
+        buf.extend(bytes(need - len(buf)))
+    replies: list[int | None] = []
+    for opcode, signed, bits, offset, argument, ow in ops:
+        old = _bitfield_read(buf, offset, bits, signed)
+        if opcode == _OP_GET:
+            replies.append(old)
+            continue
+        if opcode == _OP_INCRBY:
+            new, overflow = _bitfield_limit(old + argument, bits, signed, ow)
+            reply = new
+        else:
+            # SET: an unsigned field sees the argument as a uint64, as Redis does.
+            wanted = argument if signed else argument & 0xFFFFFFFFFFFFFFFF
+            new, overflow = _bitfield_limit(wanted, bits, signed, ow)
+            reply = old
+        if overflow and ow == _FAIL:
+            replies.append(None)
+            continue
+        _bitfield_write(buf, offset, bits, new)
+        replies.append(reply)
+    string.store(db, key, bytes(buf), expire, old_raw)
+    return replies
+
+
+@command("bitfield", arity=-2, flags="write denyoom", keys=(1, 1, 1), group="bitmap",
+         summary="Perform arbitrary bitfield integer operations on strings", since="3.2.0",
+         acl="@write @bitmap @slow")
+def cmd_bitfield(ctx, argv):
+    return _bitfield(ctx, argv, False)
+
+
+@command("bitfield_ro", arity=-2, flags="readonly fast", keys=(1, 1, 1), group="bitmap",
+         summary="Perform arbitrary bitfield integer operations on strings. Read-only variant "
+                 "of BITFIELD", since="6.0.0", acl="@read @bitmap @fast")
+def cmd_bitfield_ro(ctx, argv):
+    return _bitfield(ctx, argv, True)

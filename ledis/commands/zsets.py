@@ -1,1 +1,816 @@
-"""zsets commands (being written)."""
+"""Sorted-set commands: the Redis 7.0 Z* family, blocking pops, LedisDB's ZCLEAR/ZMCLEAR.
+
+Handlers parse every argument (in the order Redis checks them, so the same bad command gets
+the same error), then call ``ledis.storage.types.zset`` and shape the reply. Scores travel as
+Python floats and leave as ``Double`` (RESP3 ``,1.5``; RESP2 bulk string in Redis's ``%.17g``
+format). WITHSCORES replies are flat ``member, score, ...`` arrays in RESP2 and arrays of
+``[member, score]`` pairs in RESP3, as Redis 7.0 does.
+
+Number parsing mimics the two C paths Redis uses: scores, increments and weights go through
+``getDoubleFromObject`` (strict: no spaces, overflow like ``1e400`` rejected), range bounds
+through ``zslParseRange`` (plain ``strtod``: leading spaces, ``(`` alone meaning ``(0``, and
+``1e400`` as inf are all accepted).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ledis import errors
+from ledis.commands.args import parse_int
+from ledis.commands.registry import command
+from ledis.errors import LedisError, error
+from ledis.replies import Double, NullArray, format_double
+from ledis.storage.types import zset
+from ledis.storage.types.zset import LexRange, ScoreRange
+
+from ledis import blocking
+
+_WS = b" \t\n\v\f\r"
+_LONG_MAX = 2**63 - 1
+_INF_WORDS = frozenset((b"inf", b"infinity"))
+_NONZERO_DIGIT = re.compile(rb"[1-9]")
+_SYNTAX = LedisError(errors.SYNTAX)
+
+
+# --- number parsing -------------------------------------------------------------------------
+
+
+def _strtod(text: bytes) -> float | None:
+    """C ``strtod`` over the whole of ``text`` (None if it stops early). Leading whitespace
+    is skipped, the empty string reads as 0, hex floats work; NaN comes back as NaN."""
+    body = text.lstrip(_WS)
+    if not body:
+        return 0.0 if not text else None
+    if body[-1] in _WS or b"_" in body:
+        return None
+    try:
+        return float(body)
+    except ValueError:
+        pass
+    unsigned = body.lstrip(b"+-")
+    if unsigned[:2].lower() == b"0x" and len(body) - len(unsigned) <= 1:
+        try:
+            return float.fromhex(body.decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+    return None
+
+
+def parse_score(raw: bytes, message: str = errors.NOT_FLOAT) -> float:
+    """A score / increment / weight as Redis's ``getDoubleFromObject`` reads it."""
+    if not raw or raw[0] in _WS:
+        raise LedisError(message)
+    value = _strtod(raw)
+    if value is None or value != value:
+        raise LedisError(message)
+    if math.isinf(value):
+        if raw.lstrip(b"+-").lower() not in _INF_WORDS:  # overflow: strtod sets ERANGE
+            raise LedisError(message)
+    elif value == 0.0:
+        mantissa = raw.lower()
+        if mantissa.lstrip(b"+-")[:2] == b"0x":
+            mantissa = mantissa.lstrip(b"+-")[2:].split(b"p")[0]
+        else:
+            mantissa = mantissa.split(b"e")[0]
+        if _NONZERO_DIGIT.search(mantissa):  # underflow to zero: ERANGE
+            raise LedisError(message)
+    return value
+
+
+def parse_score_range(lo: bytes, hi: bytes) -> ScoreRange:
+    """``min max`` of ZRANGEBYSCORE & co. (``zslParseRange``)."""
+    bounds = []
+    for raw in (lo, hi):
+        exclusive = raw[:1] == b"("
+        value = _strtod(raw[1:] if exclusive else raw)
+        if value is None or value != value:
+            raise LedisError(errors.MIN_MAX_FLOAT)
+        bounds.append((value, exclusive))
+    return ScoreRange(bounds[0][0], bounds[1][0], bounds[0][1], bounds[1][1])
+
+
+def _lex_item(raw: bytes) -> tuple[bytes | None, bool, int]:
+    first = raw[:1]
+    if first == b"+" and len(raw) == 1:
+        return None, False, 1
+    if first == b"-" and len(raw) == 1:
+        return None, False, -1
+    if first == b"(":
+        return raw[1:], True, 0
+    if first == b"[":
+        return raw[1:], False, 0
+    raise LedisError(errors.MIN_MAX_LEX)
+
+
+def parse_lex_range(lo: bytes, hi: bytes) -> LexRange:
+    """``min max`` of ZRANGEBYLEX & co.: ``[a``, ``(a``, ``-``, ``+``."""
+    lo_v, lo_ex, lo_inf = _lex_item(lo)
+    hi_v, hi_ex, hi_inf = _lex_item(hi)
+    return LexRange(lo_v, hi_v, lo_ex, hi_ex, lo_inf, hi_inf)
+
+
+def _parse_range_long(raw: bytes, low: int, high: int, message: str) -> int:
+    """``getRangeLongFromObjectOrReply`` with a custom message (used for both failures)."""
+    try:
+        value = parse_int(raw)
+    except LedisError:
+        raise LedisError(message) from None
+    if not low <= value <= high:
+        raise LedisError(message)
+    return value
+
+
+def _parse_positive(raw: bytes) -> int:
+    """``getPositiveLongFromObjectOrReply`` (ZPOPMIN count): one message for both a
+    non-integer and a negative count."""
+    return _parse_range_long(raw, 0, _LONG_MAX, errors.NEGATIVE_COUNT)
+
+
+# --- reply shaping -------------------------------------------------------------------------
+
+
+def _scored(ctx, pairs: list) -> list:
+    """(member, score) pairs as Redis 7.0 replies WITHSCORES for this protocol."""
+    if ctx.resp == 3:
+        return [[m, Double(s)] for m, s in pairs]
+    out: list = []
+    append = out.append
+    for m, s in pairs:
+        append(m)
+        append(format_double(s))
+    return out
+
+
+def _pairs3(pairs: list) -> list:
+    """Pairs as nested [member, score] arrays in both protocols (ZMPOP, BZMPOP)."""
+    return [[m, Double(s)] for m, s in pairs]
+
+
+# --- ZADD / ZINCRBY / ZREM / point reads ------------------------------------------------------
+
+
+@command("zadd", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Add one or more members to a sorted set, or update its score if it already "
+                 "exists", since="1.2.0", acl="@write @sortedset @fast")
+def cmd_zadd(ctx, argv):
+    nx = xx = gt = lt = incr = ch = False
+    i = 2
+    n = len(argv)
+    while i < n:
+        opt = argv[i].upper()
+        if opt == b"NX":
+            nx = True
+        elif opt == b"XX":
+            xx = True
+        elif opt == b"CH":
+            ch = True
+        elif opt == b"INCR":
+            incr = True
+        elif opt == b"GT":
+            gt = True
+        elif opt == b"LT":
+            lt = True
+        else:
+            break
+        i += 1
+    elements = n - i
+    if elements % 2 or not elements:
+        raise _SYNTAX
+    if nx and xx:
+        raise LedisError(errors.ZADD_XX_NX)
+    if (gt and nx) or (lt and nx) or (gt and lt):
+        raise LedisError(errors.GT_LT_NX)
+    if incr and elements > 2:
+        raise LedisError(errors.ZADD_INCR_PAIR)
+    pairs = [(parse_score(argv[j]), argv[j + 1]) for j in range(i, n, 2)]
+    added, updated, processed, last = zset.add(ctx.db, argv[1], pairs, nx, xx, gt, lt, incr)
+    if incr:
+        return Double(last) if processed else None
+    return added + updated if ch else added
+
+
+@command("zincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Increment the score of a member in a sorted set", since="1.2.0",
+         acl="@write @sortedset @fast")
+def cmd_zincrby(ctx, argv):
+    increment = parse_score(argv[2])
+    _, _, _, last = zset.add(ctx.db, argv[1], [(increment, argv[3])], incr=True)
+    return Double(last)
+
+
+@command("zrem", arity=-3, flags="write fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Remove one or more members from a sorted set", since="1.2.0",
+         acl="@write @sortedset @fast")
+def cmd_zrem(ctx, argv):
+    return zset.remove(ctx.db, argv[1], argv[2:])
+
+
+@command("zcard", arity=2, flags="readonly fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Get the number of members in a sorted set", since="1.2.0",
+         acl="@read @sortedset @fast")
+def cmd_zcard(ctx, argv):
+    return zset.card(ctx.db, argv[1])
+
+
+@command("zscore", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Get the score associated with the given member in a sorted set",
+         since="1.2.0", acl="@read @sortedset @fast")
+def cmd_zscore(ctx, argv):
+    value = zset.score(ctx.db, argv[1], argv[2])
+    return None if value is None else Double(value)
+
+
+@command("zmscore", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Get the score associated with the given members in a sorted set",
+         since="6.2.0", acl="@read @sortedset @fast")
+def cmd_zmscore(ctx, argv):
+    return [None if v is None else Double(v) for v in zset.scores(ctx.db, argv[1], argv[2:])]
+
+
+@command("zrank", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Determine the index of a member in a sorted set", since="2.0.0",
+         acl="@read @sortedset @fast")
+def cmd_zrank(ctx, argv):
+    return zset.rank(ctx.db, argv[1], argv[2])
+
+
+@command("zrevrank", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Determine the index of a member in a sorted set, with scores ordered from "
+                 "high to low", since="2.0.0", acl="@read @sortedset @fast")
+def cmd_zrevrank(ctx, argv):
+    return zset.rank(ctx.db, argv[1], argv[2], reverse=True)
+
+
+@command("zcount", arity=4, flags="readonly fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Count the members in a sorted set with scores within the given values",
+         since="2.0.0", acl="@read @sortedset @fast")
+def cmd_zcount(ctx, argv):
+    spec = parse_score_range(argv[2], argv[3])
+    return zset.count_by_score(ctx.db, argv[1], spec)
+
+
+@command("zlexcount", arity=4, flags="readonly fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Count the number of members in a sorted set between a given lexicographical "
+                 "range", since="2.8.9", acl="@read @sortedset @fast")
+def cmd_zlexcount(ctx, argv):
+    spec = parse_lex_range(argv[2], argv[3])
+    return zset.count_by_lex(ctx.db, argv[1], spec)
+
+
+# --- ZRANGE family ------------------------------------------------------------------------------
+
+_RANK, _SCORE, _LEX = 1, 2, 3
+
+
+def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
+            reverse: bool | None):
+    """Redis's ``zrangeGenericCommand``: ``argv[first]`` is the source, then min, max and
+    options. ``rangetype`` / ``reverse`` preset by the legacy commands (None = from options)."""
+    key = argv[first]
+    minidx, maxidx = first + 1, first + 2
+    withscores = False
+    offset, limit = 0, -1
+    n = len(argv)
+    j = first + 3
+    while j < n:
+        opt = argv[j].upper()
+        left = n - j - 1
+        if dst is None and opt == b"WITHSCORES":
+            withscores = True
+        elif opt == b"LIMIT" and left >= 2:
+            offset = parse_int(argv[j + 1])
+            limit = parse_int(argv[j + 2])
+            j += 2
+        elif reverse is None and opt == b"REV":
+            reverse = True
+        elif rangetype is None and opt == b"BYLEX":
+            rangetype = _LEX
+        elif rangetype is None and opt == b"BYSCORE":
+            rangetype = _SCORE
+        else:
+            raise _SYNTAX
+        j += 1
+    reverse = bool(reverse)
+    if rangetype is None:
+        rangetype = _RANK
+    if limit != -1 and rangetype == _RANK:
+        raise LedisError(errors.ZRANGE_LIMIT_BY_RANK)
+    if withscores and rangetype == _LEX:
+        raise LedisError(errors.ZRANGE_BYLEX_WITHSCORES)
+    if reverse and rangetype != _RANK:
+        minidx, maxidx = maxidx, minidx
+    db = ctx.db
+    scores = withscores or dst is not None
+    if rangetype == _RANK:
+        start = parse_int(argv[minidx])
+        stop = parse_int(argv[maxidx])
+        items = zset.range_by_rank(db, key, start, stop, reverse, scores)
+    elif rangetype == _SCORE:
+        spec = parse_score_range(argv[minidx], argv[maxidx])
+        items = zset.range_by_score(db, key, spec, reverse, offset, limit, scores)
+    else:
+        lex = parse_lex_range(argv[minidx], argv[maxidx])
+        items = zset.range_by_lex(db, key, lex, reverse, offset, limit, scores)
+    if dst is not None:
+        return zset.store(db, dst, items)
+    return _scored(ctx, items) if withscores else items
+
+
+@command("zrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
+         summary="Return a range of members in a sorted set", since="1.2.0",
+         acl="@read @sortedset @slow")
+def cmd_zrange(ctx, argv):
+    return _zrange(ctx, argv, 1, None, None, None)
+
+
+@command("zrangestore", arity=-5, flags="write denyoom", keys=(1, 2, 1), group="sorted-set",
+         summary="Store a range of members from sorted set into another key", since="6.2.0",
+         acl="@write @sortedset @slow")
+def cmd_zrangestore(ctx, argv):
+    return _zrange(ctx, argv, 2, argv[1], None, None)
+
+
+@command("zrevrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
+         summary="Return a range of members in a sorted set, by index, with scores ordered "
+                 "from high to low", since="1.2.0", acl="@read @sortedset @slow")
+def cmd_zrevrange(ctx, argv):
+    return _zrange(ctx, argv, 1, None, _RANK, True)
+
+
+@command("zrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
+         summary="Return a range of members in a sorted set, by score", since="1.0.5",
+         acl="@read @sortedset @slow")
+def cmd_zrangebyscore(ctx, argv):
+    return _zrange(ctx, argv, 1, None, _SCORE, False)
+
+
+@command("zrevrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
+         summary="Return a range of members in a sorted set, by score, with scores ordered "
+                 "from high to low", since="2.2.0", acl="@read @sortedset @slow")
+def cmd_zrevrangebyscore(ctx, argv):
+    return _zrange(ctx, argv, 1, None, _SCORE, True)
+
+
+@command("zrangebylex", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
+         summary="Return a range of members in a sorted set, by lexicographical range",
+         since="2.8.9", acl="@read @sortedset @slow")
+def cmd_zrangebylex(ctx, argv):
+    return _zrange(ctx, argv, 1, None, _LEX, False)
+
+
+@command("zrevrangebylex", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
+         summary="Return a range of members in a sorted set, by lexicographical range, "
+                 "ordered from higher to lower strings.", since="2.8.9",
+         acl="@read @sortedset @slow")
+def cmd_zrevrangebylex(ctx, argv):
+    return _zrange(ctx, argv, 1, None, _LEX, True)
+
+
+# --- removals by range -------------------------------------------------------------------------
+
+
+@command("zremrangebyrank", arity=4, flags="write", keys=(1, 1, 1), group="sorted-set",
+         summary="Remove all members in a sorted set within the given indexes", since="2.0.0",
+         acl="@write @sortedset @slow")
+def cmd_zremrangebyrank(ctx, argv):
+    start = parse_int(argv[2])
+    stop = parse_int(argv[3])
+    return zset.remove_range_by_rank(ctx.db, argv[1], start, stop)
+
+
+@command("zremrangebyscore", arity=4, flags="write", keys=(1, 1, 1), group="sorted-set",
+         summary="Remove all members in a sorted set within the given scores", since="1.2.0",
+         acl="@write @sortedset @slow")
+def cmd_zremrangebyscore(ctx, argv):
+    spec = parse_score_range(argv[2], argv[3])
+    return zset.remove_range_by_score(ctx.db, argv[1], spec)
+
+
+@command("zremrangebylex", arity=4, flags="write", keys=(1, 1, 1), group="sorted-set",
+         summary="Remove all members in a sorted set between the given lexicographical range",
+         since="2.8.9", acl="@write @sortedset @slow")
+def cmd_zremrangebylex(ctx, argv):
+    spec = parse_lex_range(argv[2], argv[3])
+    return zset.remove_range_by_lex(ctx.db, argv[1], spec)
+
+
+# --- pops ---------------------------------------------------------------------------------------
+
+
+def _zpop(ctx, argv, highest: bool):
+    if len(argv) > 3:
+        raise _SYNTAX
+    count = _parse_positive(argv[2]) if len(argv) == 3 else None
+    db = ctx.db
+    if zset.meta(db, argv[1]) is None or count == 0:
+        return []
+    pairs = zset.pop(db, argv[1], 1 if count is None else count, highest)
+    if count is None:
+        member, value = pairs[0]
+        return [member, Double(value)]
+    return _scored(ctx, pairs)
+
+
+@command("zpopmin", arity=-2, flags="write fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Remove and return members with the lowest scores in a sorted set",
+         since="5.0.0", acl="@write @sortedset @fast")
+def cmd_zpopmin(ctx, argv):
+    return _zpop(ctx, argv, False)
+
+
+@command("zpopmax", arity=-2, flags="write fast", keys=(1, 1, 1), group="sorted-set",
+         summary="Remove and return members with the highest scores in a sorted set",
+         since="5.0.0", acl="@write @sortedset @fast")
+def cmd_zpopmax(ctx, argv):
+    return _zpop(ctx, argv, True)
+
+
+def _parse_mpop(argv, numkeys_idx: int) -> tuple[list[bytes], bool, int]:
+    """``numkeys key... MIN|MAX [COUNT count]`` of ZMPOP / BZMPOP."""
+    numkeys = _parse_range_long(argv[numkeys_idx], 1, _LONG_MAX, errors.NUMKEYS_NOT_POSITIVE)
+    where_idx = numkeys_idx + numkeys + 1
+    if where_idx >= len(argv):
+        raise _SYNTAX
+    where = argv[where_idx].upper()
+    if where == b"MIN":
+        highest = False
+    elif where == b"MAX":
+        highest = True
+    else:
+        raise _SYNTAX
+    count = -1
+    j = where_idx + 1
+    n = len(argv)
+    while j < n:
+        if count == -1 and argv[j].upper() == b"COUNT" and j + 1 < n:
+            count = _parse_range_long(argv[j + 1], 1, _LONG_MAX, errors.ZMPOP_COUNT_NOT_POSITIVE)
+            j += 2
+        else:
+            raise _SYNTAX
+    return argv[numkeys_idx + 1:where_idx], highest, (1 if count == -1 else count)
+
+
+def _mpop_attempt(db, keys: list[bytes], highest: bool, count: int):
+    """Pop from the first non-empty zset of ``keys``; None when all are empty."""
+    for key in keys:
+        if zset.meta(db, key) is not None:
+            return [key, _pairs3(zset.pop(db, key, count, highest))]
+    return None
+
+
+@command("zmpop", arity=-4, flags="write movablekeys", keys=(0, 0, 0), group="sorted-set",
+         summary="Remove and return members with scores in a sorted set", since="7.0.0",
+         acl="@write @sortedset @slow")
+def cmd_zmpop(ctx, argv):
+    keys, highest, count = _parse_mpop(argv, 1)
+    result = _mpop_attempt(ctx.db, keys, highest, count)
+    return NullArray if result is None else result
+
+
+# --- blocking pops -------------------------------------------------------------------------------
+
+
+def _block(ctx, keys: list[bytes], timeout: float, attempt):
+    """Serve now or wait for one of ``keys`` (``ledis.blocking``); ``attempt`` returns a
+    reply or None when every key is empty. Inside MULTI or a script the timeout reply comes
+    at once, as in Redis."""
+
+    def retry():
+        value = attempt()
+        return blocking.NOT_READY if value is None else value
+
+    return blocking.block(ctx, keys, timeout, retry, NullArray)
+
+
+def _bzpop(ctx, argv, highest: bool):
+    timeout = blocking.parse_timeout(argv[-1])
+    keys = argv[1:-1]
+
+    def attempt():
+        db = ctx.db
+        for key in keys:
+            if zset.meta(db, key) is not None:
+                member, value = zset.pop(db, key, 1, highest)[0]
+                return [key, member, Double(value)]
+        return None
+
+    return _block(ctx, keys, timeout, attempt)
+
+
+@command("bzpopmin", arity=-3, flags="write noscript blocking fast", keys=(1, -2, 1),
+         group="sorted-set", summary="Remove and return the member with the lowest score from "
+         "one or more sorted sets, or block until one is available", since="5.0.0",
+         acl="@write @sortedset @fast @blocking")
+def cmd_bzpopmin(ctx, argv):
+    return _bzpop(ctx, argv, False)
+
+
+@command("bzpopmax", arity=-3, flags="write noscript blocking fast", keys=(1, -2, 1),
+         group="sorted-set", summary="Remove and return the member with the highest score from "
+         "one or more sorted sets, or block until one is available", since="5.0.0",
+         acl="@write @sortedset @fast @blocking")
+def cmd_bzpopmax(ctx, argv):
+    return _bzpop(ctx, argv, True)
+
+
+@command("bzmpop", arity=-5, flags="write blocking movablekeys", keys=(0, 0, 0),
+         group="sorted-set", summary="Remove and return members with scores in a sorted set or "
+         "block until one is available", since="7.0.0",
+         acl="@write @sortedset @slow @blocking")
+def cmd_bzmpop(ctx, argv):
+    timeout = blocking.parse_timeout(argv[1])
+    keys, highest, count = _parse_mpop(argv, 2)
+    return _block(ctx, keys, timeout, lambda: _mpop_attempt(ctx.db, keys, highest, count))
+
+
+# --- ZRANDMEMBER / ZSCAN --------------------------------------------------------------------------
+
+
+@command("zrandmember", arity=-2, flags="readonly", keys=(1, 1, 1), group="sorted-set",
+         summary="Get one or multiple random elements from a sorted set", since="6.2.0",
+         acl="@read @sortedset @slow")
+def cmd_zrandmember(ctx, argv):
+    db = ctx.db
+    if len(argv) == 2:
+        return zset.random_member(db, argv[1])
+    try:
+        count = parse_int(argv[2])
+    except LedisError:
+        raise
+    if count < -_LONG_MAX:
+        raise LedisError(errors.COUNT_RANGE_SIGNED)
+    withscores = False
+    if len(argv) > 4 or (len(argv) == 4 and argv[3].upper() != b"WITHSCORES"):
+        raise _SYNTAX
+    if len(argv) == 4:
+        withscores = True
+        if count < -(_LONG_MAX // 2) or count > _LONG_MAX // 2:
+            raise LedisError(errors.COUNT_OUT_OF_RANGE)
+    items = zset.random_members(db, argv[1], count, withscores)
+    return _scored(ctx, items) if withscores else items
+
+
+class _ZScanCursors:
+    """Cursor number -> (key, last member returned): ZSCAN walks members in byte order, so
+    a position is "after this member". Bounded; the oldest cursors are forgotten first."""
+
+    MAX = 50_000
+
+    def __init__(self) -> None:
+        import random
+
+        self.next_id = random.randrange(1 << 20, 1 << 40)
+        self.positions: dict[int, tuple[bytes, bytes]] = {}
+
+    def issue(self, key: bytes, member: bytes) -> int:
+        self.next_id += 1
+        self.positions[self.next_id] = (key, member)
+        if len(self.positions) > self.MAX:
+            del self.positions[next(iter(self.positions))]
+        return self.next_id
+
+
+_CURSORS = _ZScanCursors()
+_CURSOR_RE = re.compile(rb"[ \t\n\v\f\r]*[+-]?[0-9]+")
+# Redis keeps small zsets as one listpack and ZSCAN returns them whole; do the same.
+_SCAN_WHOLE = 128
+
+
+@command("zscan", arity=-3, flags="readonly", keys=(1, 1, 1), group="sorted-set",
+         summary="Incrementally iterate sorted sets elements and associated scores",
+         since="2.8.0", acl="@read @sortedset @slow")
+def cmd_zscan(ctx, argv):
+    raw_cursor = argv[2]
+    if not _CURSOR_RE.fullmatch(raw_cursor):
+        raise LedisError(errors.INVALID_CURSOR)
+    cursor = int(raw_cursor) % (1 << 64)
+    db = ctx.db
+    key = argv[1]
+    raw = zset.meta(db, key)
+    if raw is None:
+        return [b"0", []]
+    count = 10
+    pattern = None
+    j = 3
+    n = len(argv)
+    while j < n:
+        opt = argv[j].upper()
+        if opt == b"COUNT" and j + 1 < n:
+            count = parse_int(argv[j + 1])
+            if count < 1:
+                raise _SYNTAX
+            j += 2
+        elif opt == b"MATCH" and j + 1 < n:
+            pattern = argv[j + 1]
+            j += 2
+        else:
+            raise _SYNTAX
+    size = zset.size_of(raw)
+    after = None
+    if size <= _SCAN_WHOLE:
+        count = size
+    elif cursor:
+        position = _CURSORS.positions.get(cursor)
+        if position is None:
+            raise LedisError(errors.INVALID_CURSOR)
+        after = position[1]
+    pairs, more = zset.scan(db, key, after, count)
+    next_cursor = _CURSORS.issue(key, pairs[-1][0]) if more and pairs else 0
+    if pattern is not None and pattern != b"*":
+        from ledis import glob
+
+        matcher = glob.compile(pattern)
+        pairs = [(m, s) for m, s in pairs if matcher(m)]
+    out: list = []
+    for m, s in pairs:
+        out.append(m)
+        out.append(format_double(s))
+    return [b"%d" % next_cursor, out]
+
+
+# --- ZUNION / ZINTER / ZDIFF ------------------------------------------------------------------------
+
+_UNION, _INTER, _DIFF = 1, 2, 3
+_SUM, _MIN, _MAX = 1, 2, 3
+
+
+def _aggregate(target: float, value: float, how: int) -> float:
+    if how == _SUM:
+        total = target + value
+        return 0.0 if total != total else total  # inf + -inf: Redis's convention is 0
+    if how == _MIN:
+        return value if value < target else target
+    return value if value > target else target
+
+
+def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False):
+    """Redis's ``zunionInterDiffGenericCommand``. Returns (member, score) pairs sorted like a
+    zset, or the cardinality for ZINTERCARD."""
+    name = argv[0].lower().decode("utf-8", "replace")
+    numkeys_idx = 2 if dst is not None else 1
+    numkeys = parse_int(argv[numkeys_idx])
+    if numkeys < 1:
+        raise error(errors.ZSET_NO_INPUT_KEYS, name)
+    n = len(argv)
+    if numkeys > n - numkeys_idx - 1:
+        raise _SYNTAX
+    keys = argv[numkeys_idx + 1:numkeys_idx + 1 + numkeys]
+    db = ctx.db
+    sizes = [zset.input_size(db, k) for k in keys]  # WRONGTYPE before option errors, as Redis
+    weights = [1.0] * numkeys
+    how = _SUM
+    withscores = False
+    limit = 0
+    j = numkeys_idx + 1 + numkeys
+    while j < n:
+        remaining = n - j
+        opt = argv[j].upper()
+        if cardinality_only:
+            if remaining >= 2 and opt == b"LIMIT":
+                try:
+                    limit = parse_int(argv[j + 1])
+                except LedisError:
+                    raise LedisError(errors.LIMIT_NEGATIVE) from None
+                if limit < 0:
+                    raise LedisError(errors.LIMIT_NEGATIVE)
+                j += 2
+                continue
+            raise _SYNTAX
+        if op != _DIFF and remaining >= numkeys + 1 and opt == b"WEIGHTS":
+            for i in range(numkeys):
+                weights[i] = parse_score(argv[j + 1 + i], errors.ZSET_WEIGHT_NOT_FLOAT)
+            j += numkeys + 1
+        elif op != _DIFF and remaining >= 2 and opt == b"AGGREGATE":
+            word = argv[j + 1].upper()
+            if word == b"SUM":
+                how = _SUM
+            elif word == b"MIN":
+                how = _MIN
+            elif word == b"MAX":
+                how = _MAX
+            else:
+                raise _SYNTAX
+            j += 2
+        elif dst is None and opt == b"WITHSCORES":
+            withscores = True
+            j += 1
+        else:
+            raise _SYNTAX
+
+    sources = list(zip(keys, weights, sizes))
+    if op != _DIFF:
+        sources.sort(key=lambda s: s[2])  # smallest first, like Redis
+    loaded = [(zset.load(db, k) or {}, w) for k, w, _ in sources]
+    result: dict[bytes, float] = {}
+    if op == _INTER:
+        first, w0 = loaded[0]
+        others = loaded[1:]
+        count = 0
+        for member, value in first.items():
+            total = w0 * value
+            if total != total:
+                total = 0.0
+            for other, w in others:
+                found = other.get(member)
+                if found is None:
+                    break
+                total = _aggregate(total, found * w, how)
+            else:
+                if cardinality_only:
+                    count += 1
+                    if limit and count >= limit:
+                        break
+                else:
+                    result[member] = total
+        if cardinality_only:
+            return count
+    elif op == _UNION:
+        for items, w in loaded:
+            for member, value in items.items():
+                scaled = w * value
+                if scaled != scaled:
+                    scaled = 0.0
+                current = result.get(member)
+                result[member] = scaled if current is None else _aggregate(current, scaled, how)
+    else:
+        first = loaded[0][0]
+        others = [items for items, _ in loaded[1:]]
+        for member, value in first.items():
+            if not any(member in other for other in others):
+                result[member] = value
+    pairs = sorted(result.items(), key=lambda mv: (mv[1] + 0.0, mv[0]))
+    if dst is not None:
+        return zset.store(db, dst, pairs)
+    if withscores:
+        return _scored(ctx, pairs)
+    return [m for m, _ in pairs]
+
+
+@command("zunion", arity=-3, flags="readonly movablekeys", keys=(0, 0, 0), group="sorted-set",
+         summary="Add multiple sorted sets", since="6.2.0", acl="@read @sortedset @slow")
+def cmd_zunion(ctx, argv):
+    return _setop(ctx, argv, _UNION, None)
+
+
+@command("zinter", arity=-3, flags="readonly movablekeys", keys=(0, 0, 0), group="sorted-set",
+         summary="Intersect multiple sorted sets", since="6.2.0", acl="@read @sortedset @slow")
+def cmd_zinter(ctx, argv):
+    return _setop(ctx, argv, _INTER, None)
+
+
+@command("zdiff", arity=-3, flags="readonly movablekeys", keys=(0, 0, 0), group="sorted-set",
+         summary="Subtract multiple sorted sets", since="6.2.0", acl="@read @sortedset @slow")
+def cmd_zdiff(ctx, argv):
+    return _setop(ctx, argv, _DIFF, None)
+
+
+@command("zunionstore", arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
+         group="sorted-set", summary="Add multiple sorted sets and store the resulting sorted "
+         "set in a new key", since="2.0.0", acl="@write @sortedset @slow")
+def cmd_zunionstore(ctx, argv):
+    return _setop(ctx, argv, _UNION, argv[1])
+
+
+@command("zinterstore", arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
+         group="sorted-set", summary="Intersect multiple sorted sets and store the resulting "
+         "sorted set in a new key", since="2.0.0", acl="@write @sortedset @slow")
+def cmd_zinterstore(ctx, argv):
+    return _setop(ctx, argv, _INTER, argv[1])
+
+
+@command("zdiffstore", arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
+         group="sorted-set", summary="Subtract multiple sorted sets and store the resulting "
+         "sorted set in a new key", since="6.2.0", acl="@write @sortedset @slow")
+def cmd_zdiffstore(ctx, argv):
+    return _setop(ctx, argv, _DIFF, argv[1])
+
+
+@command("zintercard", arity=-3, flags="readonly movablekeys", keys=(0, 0, 0),
+         group="sorted-set", summary="Intersect multiple sorted sets and return the cardinality "
+         "of the result", since="7.0.0", acl="@read @sortedset @slow")
+def cmd_zintercard(ctx, argv):
+    return _setop(ctx, argv, _INTER, None, cardinality_only=True)
+
+
+# --- LedisDB extras ----------------------------------------------------------------------------------
+
+
+@command("zclear", arity=2, flags="write", keys=(1, 1, 1), group="sorted-set",
+         summary="Delete a sorted set, returning how many members it had (LedisDB)",
+         since="1.0.0", acl="@write @sortedset @fast")
+def cmd_zclear(ctx, argv):
+    return zset.clear(ctx.db, argv[1])
+
+
+@command("zmclear", arity=-2, flags="write", keys=(1, -1, 1), group="sorted-set",
+         summary="Delete several sorted sets, returning how many keys were given (LedisDB)",
+         since="1.0.0", acl="@write @sortedset @slow")
+def cmd_zmclear(ctx, argv):
+    db = ctx.db
+    for key in argv[1:]:
+        zset.meta(db, key)  # WRONGTYPE before anything is deleted
+    for key in argv[1:]:
+        zset.clear(db, key)
+    return len(argv) - 1

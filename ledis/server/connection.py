@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from typing import TYPE_CHECKING
 
 import hiredis
 
-from ledis import errors
+from ledis import blocking, errors
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import OK, Pending
 from ledis.server.inline import split_args
@@ -31,7 +32,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("ledis.server")
 
 INLINE_MAX = 64 * 1024
+# A multibulk count of 7+ digits: hiredis would allocate that many list slots up front.
+_HUGE_COUNT = re.compile(rb"\*[0-9]{7}")
+_UNAUTH_ERRORS = (errors.PROTO_UNAUTH_MULTIBULK, errors.PROTO_UNAUTH_BULK)
 INTERNAL = LedisError(errors.INTERNAL)
+_ready_keys = blocking.ready_keys  # never rebound: a cheap "anything to serve?" test
+_serve_blocked = blocking.serve_ready
 
 
 class Connection(asyncio.Protocol):
@@ -46,6 +52,8 @@ class Connection(asyncio.Protocol):
         self.waiting: Pending | None = None
         self.closing = False
         self._inline = b""
+        self._scanner = HeaderScanner()
+        self._deferred = b""  # bytes to parse again once the requests before them ran
 
     # --- asyncio callbacks ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -90,39 +98,106 @@ class Connection(asyncio.Protocol):
             return
         if self.waiting is None:
             self.run_queue()
+        if self._deferred and not self.closing:
+            rest, self._deferred = self._deferred, b""
+            self.data_received(rest)
 
     # --- parsing ---------------------------------------------------------------------------
     def _parse(self, data: bytes) -> None:
         reader = self.reader
-        if self._inline or (not reader.has_data() and data[:1] != b"*"):
+        scanner = self._scanner
+        if self._inline or (not scanner.active and not reader.has_data() and data[:1] != b"*"):
             data = self._parse_inline(self._inline + data)
             if not data:
                 return
-        reader.feed(data)
-        queue = self.queue
-        while True:
+        # Header limits (INT_MAX multibulk, proto-max-bulk-len, unauthenticated sizes) are
+        # checked by a scanner that walks only the headers. hiredis allocates a request's
+        # argument list as soon as it reads ``*N``, so the scan runs *before* hiredis when a
+        # huge count may be in this read (a regex finds candidates), while a request spans
+        # reads, before AUTH, or when the read is bigger than the bulk limit. Otherwise it
+        # runs after hiredis, and only when the read does not end exactly after the last
+        # complete request (then the partial request's headers are checked at once). A small
+        # pipeline whose reads end on request boundaries -- the common case -- pays one regex
+        # search and one comparison per read.
+        started_clean = not scanner.active and not reader.has_data()
+        limit = self.core.config.proto_max_bulk_len
+        unauthenticated = not self.ctx.authenticated
+        prescan = (scanner.active or unauthenticated or len(data) > limit
+                   or _HUGE_COUNT.search(data) is not None)
+        bad: ProtocolError | None = None
+        if prescan:
+            if not scanner.active:
+                scanner.reset()
             try:
-                request = reader.gets()
+                scanner.feed(data, limit, unauthenticated)
+            except ProtocolError as exc:
+                bad = exc
+                good_end = scanner.good_end
+                if unauthenticated and good_end and exc.text in _UNAUTH_ERRORS:
+                    # Redis checks each request with the auth state left by the previous
+                    # one (AUTH then a big command in one read): run the complete requests
+                    # first, then look at the rest again (data_received does).
+                    self._deferred = data[good_end:]
+                    bad = None
+                    scanner.reset()
+                data = data[:good_end]  # the complete requests before the bad one
+        queue = self.queue
+        queued = len(queue)
+        last = None
+        if data:
+            reader.feed(data)
+            try:
+                while True:
+                    request = reader.gets()
+                    if request is False:
+                        break
+                    if type(request) is not list:
+                        if request is None:  # "*-1\r\n": an empty request, ignored by Redis
+                            continue
+                        raise ProtocolError(errors.PROTO_MULTIBULK_LEN)
+                    if not request:
+                        continue
+                    for arg in request:
+                        if type(arg) is not bytes:
+                            if arg is None:
+                                raise ProtocolError(errors.PROTO_BULK_LEN)
+                            raise ProtocolError(
+                                errors.PROTO_EXPECTED_DOLLAR.format(_type_char(arg)))
+                    queue.append(request)
+                    last = request
             except hiredis.ProtocolError as exc:
+                if bad is None and started_clean and "reply type byte" in str(exc):
+                    # An inline command right after RESP ones in the same read (Redis allows
+                    # the mix): find where the RESP requests end and parse the rest again.
+                    rest = _inline_after_resp(data)
+                    if rest is not None:
+                        self.reader = hiredis.Reader()
+                        scanner.reset()
+                        scanner.active = False
+                        if rest:
+                            self._parse(rest)
+                        return
                 raise ProtocolError(_redis_protocol_text(str(exc))) from None
-            if request is False:
-                break
-            if type(request) is not list:
-                # a top-level non-array after '*': hiredis only returns these for inline-like
-                # input, which _parse routes elsewhere; treat as a protocol error.
-                raise ProtocolError(errors.PROTO_MULTIBULK_LEN)
-            if not request:
-                continue
-            for arg in request:
-                if type(arg) is not bytes:
-                    raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR.format(_type_char(arg)))
-            queue.append(request)
-            if not reader.has_data():
-                break
-        if reader.has_data():
+        if bad is not None:
+            raise bad
+        if self._deferred:
+            scanner.active = False
             return
-        # The buffer is empty: if more bytes follow in a later read and they are inline,
-        # the check at the top sends them to the inline parser.
+        if prescan:
+            scanner.active = not scanner.at_boundary()
+            return
+        if last is not None and not reader.has_data() and _ends_with_arg(data, last[-1]):
+            return  # the read ended on a request boundary
+        scanner.reset()
+        try:
+            scanner.feed(data, limit, unauthenticated)
+        except ProtocolError:
+            # requests after the bad header were parsed by hiredis: drop them
+            keep = queued + scanner.completed
+            while len(queue) > keep:
+                queue.pop()
+            raise
+        scanner.active = not scanner.at_boundary()
 
     def _parse_inline(self, data: bytes) -> bytes:
         """Consume inline lines from ``data``; return the rest once a RESP array starts."""
@@ -157,6 +232,7 @@ class Connection(asyncio.Protocol):
         out = self.out
         while queue and not self.closing:
             argv = queue.popleft()
+            ctx.last_cmd = argv  # CLIENT LIST cmd=
             try:
                 reply = core.dispatch(ctx, argv)
             except LedisError as exc:
@@ -166,7 +242,8 @@ class Connection(asyncio.Protocol):
                 log.exception("internal error running %r", argv[0][:64])
                 core.count_error(INTERNAL)
                 reply = INTERNAL
-            ctx.last_cmd = argv[0]
+            if _ready_keys:  # a write fed keys that blocked clients wait on: serve them now,
+                _serve_blocked()  # after this command and before the next one, as Redis does
             if type(reply) is Pending:
                 self.wait(reply)  # type: ignore[arg-type]
                 break
@@ -179,8 +256,8 @@ class Connection(asyncio.Protocol):
     def wait(self, pending: Pending) -> None:
         """Hold this connection until ``pending`` resolves (blocking commands)."""
         self.waiting = pending
-        if self.transport is not None:
-            self.transport.pause_reading()
+        # Reading goes on (new requests only queue up, see data_received): a paused transport
+        # would never notice that a blocked client went away, and its waiter would leak.
         pending.add_done_callback(self._wait_done)
 
     def _wait_done(self, pending: Pending) -> None:
@@ -193,8 +270,6 @@ class Connection(asyncio.Protocol):
         if isinstance(result, LedisError):
             self.core.count_error(result)
         encode(result, self.out, self.ctx.resp == 3)
-        if self.transport is not None:
-            self.transport.resume_reading()
         self.run_queue()
 
     # --- output ------------------------------------------------------------------------------
@@ -219,6 +294,121 @@ class Connection(asyncio.Protocol):
         self.server.schedule_flush(self)
 
 
+class HeaderScanner:
+    """Walks the headers of RESP requests (``*N``, ``$L``) and skips their payloads.
+
+    hiredis parses requests but knows no limits: it would buffer a ``$600000000`` bulk until
+    it arrived. This checks each header as Redis's ``processMultibulkBuffer`` does. Payload
+    bytes are skipped by arithmetic, so the cost is one ``find`` per header.
+    """
+
+    __slots__ = ("active", "args", "skip", "line", "completed", "stop_at", "good_end")
+
+    def __init__(self) -> None:
+        self.active = False
+        self.reset()
+
+    def reset(self) -> None:
+        self.args = 0  # bulks still expected in the current request (0: expecting '*')
+        self.skip = 0  # payload + CRLF bytes still to skip
+        self.line = b""  # an incomplete header line carried to the next read
+        self.completed = 0  # requests completed in the last feed
+        self.stop_at = -1  # where a non-RESP (inline) request starts, if one was met
+        self.good_end = 0  # end of the last complete request in the last feed's data
+
+    def at_boundary(self) -> bool:
+        return not self.args and not self.skip and not self.line
+
+    def feed(self, data: bytes, bulk_limit: int, unauthenticated: bool) -> None:
+        self.completed = 0
+        self.good_end = 0
+        self.stop_at = -1
+        carried = len(self.line)
+        if carried:
+            data = self.line + data
+            self.line = b""
+        pos, n = 0, len(data)
+        while True:
+            if self.skip:
+                step = min(self.skip, n - pos)
+                pos += step
+                self.skip -= step
+                if self.skip:
+                    return
+                if not self.args:
+                    self.completed += 1
+                    self.good_end = pos - carried
+            if pos >= n:
+                return
+            nl = data.find(b"\r\n", pos)
+            if self.args == 0:
+                if data[pos] != 0x2A:  # '*': inline commands after RESP are not scanned
+                    self.active = False
+                    self.stop_at = pos - carried
+                    return
+                if nl < 0:
+                    if n - pos > INLINE_MAX:
+                        raise ProtocolError(errors.PROTO_TOO_BIG_MBULK)
+                    self.line = data[pos:]
+                    return
+                try:
+                    count = int(data[pos + 1 : nl])
+                except ValueError:
+                    raise ProtocolError(errors.PROTO_MULTIBULK_LEN) from None
+                if count > 2147483647:
+                    raise ProtocolError(errors.PROTO_MULTIBULK_LEN)
+                if unauthenticated and count > 10:
+                    raise ProtocolError(errors.PROTO_UNAUTH_MULTIBULK)
+                self.args = max(count, 0)
+                if not self.args:
+                    self.good_end = nl + 2 - carried
+            else:
+                if data[pos] != 0x24:  # '$'
+                    raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR.format(chr(data[pos])))
+                if nl < 0:
+                    if n - pos > INLINE_MAX:
+                        raise ProtocolError(errors.PROTO_TOO_BIG_BULK)
+                    self.line = data[pos:]
+                    return
+                try:
+                    length = int(data[pos + 1 : nl])
+                except ValueError:
+                    raise ProtocolError(errors.PROTO_BULK_LEN) from None
+                if length < 0 or length > bulk_limit:
+                    raise ProtocolError(errors.PROTO_BULK_LEN)
+                if unauthenticated and length > 16384:
+                    raise ProtocolError(errors.PROTO_UNAUTH_BULK)
+                self.args -= 1
+                self.skip = length + 2
+            pos = nl + 2
+
+
+def _inline_after_resp(data: bytes) -> bytes | None:
+    """The bytes of ``data`` after its leading complete RESP requests, when an inline
+    request follows them; None when the scan cannot tell (a real protocol error)."""
+    scanner = HeaderScanner()
+    try:
+        scanner.feed(data, 1 << 62, False)
+    except ProtocolError:
+        return None
+    if scanner.stop_at < 0 or scanner.line:
+        return None
+    return data[scanner.stop_at:]
+
+
+def _ends_with_arg(data: bytes, arg: bytes) -> bool:
+    """True when ``data`` ends with ``$<len>\\r\\n<arg>\\r\\n``: the read ended right after the
+    last complete request (compared in place, no copy)."""
+    n = len(arg)
+    header = b"$%d\r\n" % n
+    end = len(data)
+    start = end - n - 2 - len(header)
+    if start < 0 or data[end - 2:] != b"\r\n":
+        return False
+    view = memoryview(data)
+    return view[start:start + len(header)] == header and view[end - 2 - n:end - 2] == arg
+
+
 def _type_char(value: object) -> str:
     if isinstance(value, int):
         return ":"
@@ -232,10 +422,10 @@ def _type_char(value: object) -> str:
 def _redis_protocol_text(text: str) -> str:
     """Map hiredis's error texts onto Redis's (``ERR Protocol error: ...``)."""
     lowered = text.lower()
-    if "bulk length" in lowered and "multi" not in lowered:
-        return errors.PROTO_BULK_LEN
     if "multi" in lowered or "aggregate" in lowered:
         return errors.PROTO_MULTIBULK_LEN
+    if "bulk" in lowered:
+        return errors.PROTO_BULK_LEN
     if "reply type byte" in lowered and '"' in text:
         return errors.PROTO_EXPECTED_DOLLAR.format(text.split('"')[1])
     return "ERR Protocol error: " + text

@@ -16,11 +16,24 @@ the expire index and garbage collection see what is really stored.
 
 Key counts (DBSIZE, INFO keyspace) are kept exact in memory and persisted in the ``sys``
 family in the same batch as the writes that change them.
+
+Other keyspace-wide pieces that live here:
+
+* **SWAPDB** is O(1): ``Store.dbs[n]`` (logical number n) points at a *physical* db byte,
+  and the logical->physical map is persisted in ``sys`` (see :class:`Store`);
+* **copy_value** copies any value, generically, to another key and/or database (RENAME, MOVE,
+  COPY): strings are inline, a collection's sub-keys are re-written under a fresh version of
+  the target, so those commands are O(number of sub-keys) for collections;
+* **expiry**: lazily at ``lookup`` (an expired key reads as missing) and actively by
+  ``expire_slice``, which walks the ``expire`` index (ordered by time) and really removes the
+  keys (a normal delete in the batch, so the write log and replicas see it). Expired keys
+  left on disk at a crash stay invisible after restart and are reclaimed by the same walk.
 """
 
 from __future__ import annotations
 
 import struct
+import threading
 import time
 
 from ledis import errors
@@ -35,13 +48,34 @@ WRONGTYPE = LedisError(errors.WRONGTYPE)
 
 
 class Store:
-    """The engine plus its numbered databases and shared version counter."""
+    """The engine plus its numbered databases and shared version counter.
+
+    **Logical and physical databases (SWAPDB).** Every stored key carries a *physical* db byte
+    (``layout``). ``dbs[n]`` is the :class:`Database` clients see as number ``n`` (its
+    ``logical`` index); its ``index``/``prefix`` are the physical ones. SWAPDB swaps the physical
+    side of two Database objects (O(1), no data moves) and persists the mapping in ``sys``
+    under ``dbmap`` (one byte per logical db), in the same batch as everything else. Contexts
+    keep pointing at the same Database objects, so a client that SELECTed 1 sees the swapped
+    data at once, as in Redis. Anything that names a db to users (INFO keyspace, SELECT) must
+    use ``logical``; anything that builds storage keys uses ``index``.
+    """
 
     def __init__(self, engine: Engine, databases: int = 16) -> None:
         self.engine = engine
         self.versions = layout.Versions()
-        self.dbs = [Database(self, i) for i in range(databases)]
+        mapping = self._load_mapping(databases)
+        self.dbs = [Database(self, physical, logical) for logical, physical in enumerate(mapping)]
+        self.compactor = Compactor(engine)
         engine.before_commit.append(self._save_counts)
+
+    def _load_mapping(self, databases: int) -> list[int]:
+        """Logical -> physical db numbers. The saved map is a permutation of 0..len-1; when
+        ``databases`` changed since it was written, extra dbs map to themselves and dropped
+        ones are just not reachable (their data stays where it is)."""
+        saved = self.engine.get(SYS, b"dbmap")
+        if saved is None or sorted(saved) != list(range(len(saved))):
+            return list(range(databases))
+        return list(saved[:databases]) + list(range(len(saved), databases))
 
     def _save_counts(self) -> None:
         for db in self.dbs:
@@ -49,19 +83,110 @@ class Store:
                 db.counts_dirty = False
                 self.engine.put(SYS, b"count:%d" % db.index, _COUNTS.pack(db.keys, db.expires))
 
+    def swapdb(self, a: int, b: int) -> None:
+        """SWAPDB: exchange the contents of logical databases ``a`` and ``b`` in O(1)."""
+        if a == b:
+            return
+        da, db_ = self.dbs[a], self.dbs[b]
+        for attr in ("index", "prefix", "keys", "expires", "counts_dirty"):
+            va, vb = getattr(da, attr), getattr(db_, attr)
+            setattr(da, attr, vb)
+            setattr(db_, attr, va)
+        self.engine.put(SYS, b"dbmap", bytes(d.index for d in self.dbs))
+
+    def reload_mapping(self) -> None:
+        """Re-read the logical->physical map (and the key counters) from the store, for code
+        that changed ``sys`` underneath (a replica applying a master's SWAPDB, a full sync)."""
+        for db, physical in zip(self.dbs, self._load_mapping(len(self.dbs))):
+            db.index = physical
+            db.prefix = layout.DB_BYTES[physical]
+            counts = self.engine.get(SYS, b"count:%d" % physical)
+            db.keys, db.expires = _COUNTS.unpack(counts) if counts else (0, 0)
+            db.counts_dirty = False
+
     def flushall(self) -> None:
         for db in self.dbs:
             db.flush()
 
     def close(self) -> None:
+        self.compactor.stop()  # before the engine: a running compaction must finish first
         self.engine.close()
 
 
+class Compactor:
+    """Reclaims the disk space of big deleted ranges soon, instead of "some day".
+
+    DEL of a collection is one range tombstone: reads skip the old sub-keys at once, but the
+    bytes stay in SST files until RocksDB happens to compact them, which on a quiet store may
+    be never. Ranges of at least ``THRESHOLD`` sub-keys (and FLUSHDB/FLUSHALL) are queued here
+    and a daemon thread runs a manual ``compact_range`` on each ``DELAY`` seconds later (by
+    then the group commit has written the tombstone). RocksDB releases the GIL while it
+    compacts, so the event loop keeps serving. The queue is in memory only: after a crash
+    the space comes back through RocksDB's own compactions.
+    """
+
+    THRESHOLD = 10_000
+    DELAY = 1.0
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.queue: list[tuple[float, int, bytes, bytes | None]] = []
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.stopping = False
+        self.thread: threading.Thread | None = None
+        self.done = 0  # compactions run, for tests and INFO
+
+    def schedule(self, cf: int, start: bytes, end: bytes | None) -> None:
+        with self.lock:
+            if self.stopping:
+                return
+            self.queue.append((time.monotonic() + self.DELAY, cf, start, end))
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="ledis-compact",
+                                               daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def _run(self) -> None:
+        while not self.stopping:
+            with self.lock:
+                due = self.queue[0][0] if self.queue else None
+            if due is None:
+                self.wake.wait()
+                self.wake.clear()
+                continue
+            delay = due - time.monotonic()
+            if delay > 0:
+                self.wake.wait(delay)
+                self.wake.clear()
+                continue
+            with self.lock:
+                _, cf, start, end = self.queue.pop(0)
+            try:
+                family = self.engine.db.get_column_family(layout.CF_NAMES[cf])
+                family.compact_range(start, end)
+                del family  # RocksDB keeps the store locked while a handle is alive
+                self.done += 1
+            except Exception:  # closed under us, or a RocksDB error: space comes back later
+                return
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping = True
+            self.queue.clear()
+            thread = self.thread
+        self.wake.set()
+        if thread is not None:
+            thread.join()
+
+
 class Database:
-    def __init__(self, store: Store, index: int) -> None:
+    def __init__(self, store: Store, index: int, logical: int | None = None) -> None:
         self.store = store
         self.engine = store.engine
-        self.index = index
+        self.index = index  # physical: the db byte of every storage key
+        self.logical = index if logical is None else logical  # the number clients SELECT
         self.prefix = layout.DB_BYTES[index]
         saved = self.engine.get(SYS, b"count:%d" % index)
         self.keys, self.expires = _COUNTS.unpack(saved) if saved else (0, 0)
@@ -141,6 +266,11 @@ class Database:
         self.engine.delete_range(DATA, prefix, end)
         if old_raw[0] == layout.ZSET:
             self.engine.delete_range(ZSCORE, prefix, end)
+        if U64.unpack_from(old_raw, 17)[0] >= Compactor.THRESHOLD:
+            compactor = self.store.compactor
+            compactor.schedule(DATA, prefix, end)
+            if old_raw[0] == layout.ZSET:
+                compactor.schedule(ZSCORE, prefix, end)
 
     def delete(self, key: bytes) -> bool:
         """DEL semantics: remove a live key; an expired one is cleaned up and counts as 0."""
@@ -165,6 +295,8 @@ class Database:
         end = layout.DB_BYTES[self.index + 1] if self.index < 255 else b"\xff" * 9
         for cf in (META, DATA, ZSCORE, EXPIRE):
             engine.delete_range(cf, start, end, drop_cached=(cf == META))
+            if self.keys >= 1000:  # a big flush: get the space back soon (see Compactor)
+                self.store.compactor.schedule(cf, start, end)
         if self.keys or self.expires:
             self.keys = self.expires = 0
             self.counts_dirty = True
@@ -180,7 +312,12 @@ class Database:
             yield k[n:], raw
 
     def expire_slice(self, limit: int) -> int:
-        """Active expiry: remove up to ``limit`` keys whose time has passed. Returns how many."""
+        """Active expiry: remove up to ``limit`` keys whose time has passed. Returns how many.
+
+        Walks the ``expire`` index (ordered by time) up to now. An index entry that no longer
+        matches the key's metadata (cannot happen through ``replace``/``remove``, but a crash
+        in an older format or a bug must not leave it blocking the head of the index forever)
+        is dropped as well."""
         if not self.expires:
             return 0
         now = int(time.time() * 1000)
@@ -188,16 +325,46 @@ class Database:
         end = self.prefix + U64.pack(now + 1)
         victims = []
         for k, _ in self.engine.iterate(EXPIRE, start, end):
-            victims.append(k[9:])
+            victims.append((k, k[9:]))
             if len(victims) >= limit:
                 break
         removed = 0
-        for key in victims:
+        for index_key, key in victims:
             raw = self.raw(key)
-            if raw is not None and not self.is_live(raw):
-                self.remove(key, raw)
-                removed += 1
+            if raw is not None and U64.unpack_from(raw, 1)[0] == U64.unpack_from(index_key, 1)[0]:
+                if not self.is_live(raw):
+                    self.remove(key, raw)
+                    removed += 1
+            else:
+                self.engine.delete(EXPIRE, index_key)
         return removed
+
+
+def copy_value(src: Database, key: bytes, raw: bytes, dst: Database, dst_key: bytes,
+               expire_ms: int) -> bytes:
+    """Copy the value of ``key`` (metadata ``raw`` in ``src``) to ``dst_key`` in ``dst``.
+
+    Writes the sub-keys of a collection under a fresh version of the target and returns the
+    target's new metadata (with ``expire_ms``), which the caller stores with ``dst.replace``.
+    Generic over every type: a collection is metadata + ``data`` (and ``zscore``) sub-keys under
+    ``sub_prefix(db, key, version)``, so copying re-prefixes each sub-key; strings are inline.
+    O(number of sub-keys), one iterator per family.
+    """
+    if raw[0] == layout.STRING:
+        return raw[:1] + U64.pack(expire_ms) + raw[9:]
+    engine = src.engine
+    version = dst.new_version()
+    old_prefix = layout.sub_prefix(src.index, key, U64.unpack_from(raw, 9)[0])
+    new_prefix = layout.sub_prefix(dst.index, dst_key, version)
+    end = layout.prefix_end(old_prefix)
+    n = len(old_prefix)
+    families = (DATA, ZSCORE) if raw[0] == layout.ZSET else (DATA,)
+    for cf in families:
+        # Streaming is safe: the new prefix lies outside the range read, and the iterator
+        # snapshots the pending overlay before the first put.
+        for sub, value in engine.iterate(cf, old_prefix, end):
+            engine.put(cf, new_prefix + sub[n:], value)
+    return raw[:1] + U64.pack(expire_ms) + U64.pack(version) + raw[17:]
 
 
 from typing import Iterator  # noqa: E402  (used in annotations only)

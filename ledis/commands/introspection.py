@@ -1,0 +1,388 @@
+"""COMMAND, COMMAND COUNT / INFO / DOCS / LIST / GETKEYS / GETKEYSANDFLAGS, from the registry.
+
+What a command *is* (name, arity, flags, first/last/step, ACL categories) comes from its
+``@command`` declaration. What only documents it comes from Redis 7.0's own replies, shipped
+in ``ledis/data``: ``redis_commands.json`` (tips and key specs) and
+``redis_command_docs.json`` (summary, since, complexity, arguments, history; redis-cli builds
+its hints from COMMAND DOCS). A ledis-only command gets a key spec derived from its key
+positions and docs from its declaration.
+
+GETKEYS evaluates the key specs as Redis's ``getKeysUsingKeySpecs`` does, so movable-key
+commands (EVAL, ZUNIONSTORE, MIGRATE ...) report the right keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ledis import errors, glob
+from ledis.commands.args import parse_int
+from ledis.commands.registry import Command, command
+from ledis.errors import LedisError
+from ledis.replies import Map, SetReply, Simple
+
+_DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
+_cache: dict[str, dict] = {}
+
+
+def _load(name: str) -> dict:
+    if name not in _cache:
+        with open(os.path.join(_DATA, name), encoding="utf-8") as fh:
+            _cache[name] = json.load(fh)
+    return _cache[name]
+
+
+def _reference(cmd: Command) -> dict:
+    return _load("redis_commands.json").get(cmd.name, {})
+
+
+def _pairs(flat: list) -> Map:
+    """A RESP2 flat map (``[k1, v1, k2, v2]``) as read off Redis -> Map."""
+    return Map((flat[i].encode(), _value(flat[i + 1])) for i in range(0, len(flat), 2))
+
+
+def _value(v):
+    if isinstance(v, str):
+        return v.encode()
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, list):
+        return [_value(x) for x in v]
+    if isinstance(v, dict):
+        return Map((k.encode(), _value(x)) for k, x in v.items())
+    return v
+
+
+def _statuses(words) -> SetReply:
+    return SetReply(Simple(w.encode()) for w in words)
+
+
+# --- key specs ------------------------------------------------------------------------------
+
+
+def key_specs(cmd: Command) -> list[dict]:
+    """Key specs in Redis's JSON shape: the reference's, or derived from first/last/step."""
+    ref = _reference(cmd)
+    if "key_specs" in ref:
+        return ref["key_specs"]
+    if cmd.first_key <= 0:
+        return []
+    flags = ["RW", "update"] if cmd.is_write else ["RO", "access"]
+    last = cmd.last_key - cmd.first_key if cmd.last_key >= 0 else cmd.last_key
+    return [{
+        "flags": flags,
+        "begin_search": {"type": "index", "spec": ["index", cmd.first_key]},
+        "find_keys": {"type": "range",
+                      "spec": ["lastkey", last, "keystep", cmd.step or 1, "limit", 0]},
+    }]
+
+
+def _spec_reply(spec: dict) -> Map:
+    out = Map()
+    if "notes" in spec:
+        out[b"notes"] = spec["notes"].encode()
+    out[b"flags"] = _statuses(spec.get("flags", []))
+    for part in ("begin_search", "find_keys"):
+        section = spec[part]
+        out[part.encode()] = Map({b"type": section["type"].encode(),
+                                  b"spec": _pairs(section["spec"])})
+    return out
+
+
+def _spec_args(spec_list: list) -> dict:
+    return {spec_list[i]: spec_list[i + 1] for i in range(0, len(spec_list), 2)}
+
+
+def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]] | None:
+    """``[(argv index, key flags)]`` per Redis's key-spec walk; None when an argument that
+    locates keys (a numkeys) is invalid."""
+    argc = len(argv)
+    found: list[tuple[int, list[str]]] = []
+    for spec in key_specs(cmd):
+        begin = spec["begin_search"]
+        args = _spec_args(begin["spec"]) if begin["spec"] else {}
+        if begin["type"] == "index":
+            first = args["index"]
+        elif begin["type"] == "keyword":
+            keyword = args["keyword"].encode().upper()
+            start = args["startfrom"]
+            first = 0
+            if start >= 0:
+                positions = range(start, argc)
+            else:
+                positions = range(argc + start, 0, -1)
+            for i in positions:
+                if 0 < i < argc and argv[i].upper() == keyword:
+                    first = i + 1
+                    break
+            if not first:
+                continue
+        else:
+            continue
+        find = spec["find_keys"]
+        fk = _spec_args(find["spec"]) if find["spec"] else {}
+        if find["type"] == "range":
+            lastkey, step, limit = fk["lastkey"], fk["keystep"], fk["limit"]
+            if lastkey >= 0:
+                last = first + lastkey
+            elif not limit:
+                last = argc + lastkey
+            else:
+                last = first + ((argc - first) // limit + lastkey)
+        elif find["type"] == "keynum":
+            if fk["keynumidx"] >= argc - first:
+                return None
+            try:
+                numkeys = parse_int(argv[first + fk["keynumidx"]])
+            except LedisError:
+                return None
+            if numkeys < 0:
+                return None
+            first += fk["firstkey"]
+            last = first + numkeys - 1
+            step = fk["keystep"]
+        else:
+            continue
+        if last >= argc or last < first or first >= argc:
+            return None  # out of bounds: a syntax error in the command
+        for i in range(first, last + 1, step or 1):
+            found.append((i, spec.get("flags", [])))
+    return found
+
+
+# --- COMMAND INFO -------------------------------------------------------------------------
+
+
+def _acl(cmd: Command) -> list[str]:
+    if cmd.acl_categories:
+        return list(cmd.acl_categories)
+    ref = _load("redis_commands.json")
+    parent = cmd.name.split("|")[0]
+    if cmd.name in ("client", "config", "command", "object", "script", "function", "memory",
+                    "xinfo", "pubsub", "cluster", "acl", "module", "slowlog", "latency",
+                    "xgroup") or parent != cmd.name or cmd.name in ref:
+        return ["@slow"]
+    return []
+
+
+def command_info(cmd: Command) -> list:
+    """One command in COMMAND INFO's 10-element shape, subcommands nested."""
+    return [
+        cmd.name.encode(), cmd.arity, _statuses(sorted(cmd.flags, key=_flag_order)),
+        cmd.first_key, cmd.last_key, cmd.step,
+        _statuses(_acl(cmd)), _statuses(_reference(cmd).get("tips", [])),
+        [_spec_reply(s) for s in key_specs(cmd)],
+        [command_info(sub) for sub in cmd.subcommands.values()],
+    ]
+
+
+_FLAG_ORDER = """write readonly denyoom module admin pubsub noscript blocking loading stale
+    skip_monitor skip_slowlog asking fast no_auth may_replicate no_mandatory_keys
+    no_async_loading no_multi movablekeys allow_busy""".split()
+
+
+def _flag_order(flag: str) -> int:
+    return _FLAG_ORDER.index(flag) if flag in _FLAG_ORDER else len(_FLAG_ORDER)
+
+
+def _lookup_path(core, name: bytes) -> Command | None:
+    """``get`` or ``config|get``."""
+    parent, _, sub = name.lower().partition(b"|")
+    cmd = core.commands.get(parent)
+    if cmd is None or not sub:
+        return cmd
+    return cmd.subcommands.get(sub)
+
+
+@command("command", arity=-1, flags="loading stale", group="server",
+         summary="Get array of Redis command details", since="2.8.13",
+         acl="@slow @connection")
+def cmd_command(ctx, argv):
+    if len(argv) > 1:
+        raise LedisError(errors.UNKNOWN_SUBCOMMAND.format(
+            argv[1].decode("utf-8", "replace")[:128], "COMMAND"))
+    return [command_info(c) for c in ctx.core.commands.values()]
+
+
+@command("command|count", arity=2, flags="loading stale", group="server",
+         summary="Get total number of Redis commands", since="2.8.13", acl="@slow @connection")
+def cmd_command_count(ctx, argv):
+    return len(ctx.core.commands)
+
+
+@command("command|info", arity=-2, flags="loading stale", group="server",
+         summary="Get array of specific Redis command details, or all when no argument is "
+         "given.", since="2.8.13", acl="@slow @connection")
+def cmd_command_info(ctx, argv):
+    if len(argv) == 2:
+        return [command_info(c) for c in ctx.core.commands.values()]
+    out = []
+    for name in argv[2:]:
+        cmd = _lookup_path(ctx.core, name)
+        out.append(command_info(cmd) if cmd is not None else None)
+    return out
+
+
+@command("command|list", arity=-2, flags="loading stale", group="server",
+         summary="Get an array of Redis command names", since="7.0.0", acl="@slow @connection")
+def cmd_command_list(ctx, argv):
+    test = None
+    if len(argv) != 2:
+        if len(argv) != 5 or argv[2].upper() != b"FILTERBY":
+            raise LedisError(errors.SYNTAX)
+        kind, value = argv[3].upper(), argv[4]
+        if kind == b"MODULE":
+            return []
+        if kind == b"ACLCAT":
+            category = "@" + value.decode("utf-8", "replace").lower()
+            test = lambda c: category in _acl(c)  # noqa: E731
+        elif kind == b"PATTERN":
+            test = lambda c: glob.match(value, c.name.encode(), nocase=True)  # noqa: E731
+        else:
+            raise LedisError(errors.SYNTAX)
+    out = []
+    for cmd in ctx.core.commands.values():
+        for c in (cmd, *cmd.subcommands.values()):
+            if test is None or test(c):
+                out.append(c.name.encode())
+    return out
+
+
+# --- COMMAND DOCS ---------------------------------------------------------------------------
+
+_DOC_ORDER = ("summary", "since", "group", "complexity", "doc_flags", "deprecated_since",
+              "replaced_by", "history", "arguments", "subcommands")
+
+
+def _doc_reply(cmd: Command) -> Map:
+    ref = _load("redis_command_docs.json")
+    parent, _, sub = cmd.name.partition("|")
+    doc = None
+    if sub:
+        parent_doc = ref.get(parent)
+        if parent_doc and "subcommands" in parent_doc:
+            flat = parent_doc["subcommands"]
+            for i in range(0, len(flat), 2):
+                if flat[i] == cmd.name:
+                    doc = flat[i + 1]
+    else:
+        doc = ref.get(cmd.name)
+    if doc is None:
+        doc = {"summary": cmd.summary, "since": cmd.since, "group": cmd.group,
+               "complexity": cmd.complexity}
+        doc = {k: v for k, v in doc.items() if v}
+    out = Map()
+    for key in _DOC_ORDER:
+        if key == "subcommands":
+            if cmd.subcommands:
+                out[b"subcommands"] = Map(
+                    (s.name.encode(), _doc_reply(s)) for s in cmd.subcommands.values())
+            continue
+        if key not in doc:
+            continue
+        value = doc[key]
+        if key == "doc_flags":
+            out[b"doc_flags"] = _statuses(value)
+        elif key == "arguments":
+            out[b"arguments"] = [_arg_reply(a) for a in value]
+        else:
+            out[key.encode()] = _value(value)
+    return out
+
+
+_ARG_ORDER = ("name", "type", "display_text", "key_spec_index", "token", "summary", "since",
+              "flags", "deprecated_since", "value", "arguments")
+
+
+def _arg_reply(arg: dict) -> Map:
+    out = Map()
+    for key in _ARG_ORDER:
+        if key not in arg:
+            continue
+        value = arg[key]
+        if key == "flags":
+            out[b"flags"] = _statuses(value)
+        elif key == "arguments":
+            out[b"arguments"] = [_arg_reply(a) for a in value]
+        else:
+            out[key.encode()] = _value(value)
+    return out
+
+
+@command("command|docs", arity=-2, flags="loading stale", group="server",
+         summary="Get array of specific Redis command documentation", since="7.0.0",
+         acl="@slow @connection")
+def cmd_command_docs(ctx, argv):
+    if len(argv) == 2:
+        cmds = list(ctx.core.commands.values())
+    else:
+        cmds = [c for c in (_lookup_path(ctx.core, n) for n in argv[2:]) if c is not None]
+    return Map((c.name.encode(), _doc_reply(c)) for c in cmds)
+
+
+# --- COMMAND GETKEYS --------------------------------------------------------------------------
+
+
+def _keys_for(ctx, argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    target = argv[2:]
+    cmd = ctx.core.commands.get(target[0].lower())
+    if cmd is not None and cmd.subcommands and len(target) > 1:
+        cmd = cmd.subcommands.get(target[1].lower(), cmd if cmd.handler else None)
+    if cmd is None:
+        raise LedisError(errors.COMMAND_INVALID)
+    specs = key_specs(cmd)
+    if not specs and "movablekeys" not in cmd.flags:
+        raise LedisError(errors.COMMAND_NO_KEYS)
+    if (cmd.arity > 0 and cmd.arity != len(target)) or len(target) < -cmd.arity:
+        raise LedisError(errors.COMMAND_INVALID_ARGS)
+    found = keys_from_specs(cmd, target)
+    if not found:
+        if "no_mandatory_keys" in cmd.flags:
+            return []
+        raise LedisError(errors.COMMAND_INVALID_KEYS)
+    return found
+
+
+@command("command|getkeys", arity=-4, flags="loading stale", group="server",
+         summary="Extract keys given a full Redis command", since="2.8.13",
+         acl="@slow @connection")
+def cmd_command_getkeys(ctx, argv):
+    return [argv[2 + i] for i, _flags in _keys_for(ctx, argv)]
+
+
+@command("command|getkeysandflags", arity=-4, flags="loading stale", group="server",
+         summary="Extract keys and access flags given a full Redis command", since="7.0.0",
+         acl="@slow @connection")
+def cmd_command_getkeysandflags(ctx, argv):
+    return [[argv[2 + i], _statuses(flags)] for i, flags in _keys_for(ctx, argv)]
+
+
+_COMMAND_HELP = """COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:
+(no subcommand)
+    Return details about all Redis commands.
+COUNT
+    Return the total number of commands in this Redis server.
+LIST
+    Return a list of all commands in this Redis server.
+INFO [<command-name> ...]
+    Return details about multiple Redis commands.
+    If no command names are given, documentation details for all
+    commands are returned.
+DOCS [<command-name> ...]
+    Return documentation details about multiple Redis commands.
+    If no command names are given, documentation details for all
+    commands are returned.
+GETKEYS <full-command>
+    Return the keys from a full Redis command.
+GETKEYSANDFLAGS <full-command>
+    Return the keys and the access flags from a full Redis command.
+HELP
+    Prints this help."""
+
+
+@command("command|help", arity=2, flags="loading stale", group="server",
+         summary="Show helpful text about the different subcommands", since="5.0.0",
+         acl="@slow @connection")
+def cmd_command_help(ctx, argv):
+    return [Simple(line.encode()) for line in _COMMAND_HELP.split("\n")]

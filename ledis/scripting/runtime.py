@@ -1,0 +1,771 @@
+"""The EVAL engine: one sandboxed LuaJIT runtime per server, the script cache, the redis.call
+bridge and the time limit (BUSY / SCRIPT KILL).
+
+``core.scripting`` is a :class:`Scripting`. The LuaRuntime is created on first use and rebuilt
+by SCRIPT FLUSH. The sandbox, the ``redis`` table, the error handler and the Lua -> RESP
+conversion of a script's reply live in ``lua/prelude.lua``; this module holds the Python half:
+
+* **Cache.** ``scripts`` maps the lower-case hex sha1 to ``(compiled function, flags)``
+  (``flags`` is None for a script without shebang, "compat mode"). Bodies are persisted in
+  the ``sys`` family under ``script:<sha>`` in the same batch as the EVAL's writes, so
+  EVALSHA works after a restart: a cache miss looks there before answering NOSCRIPT.
+* **Bridge.** ``redis.call`` is a Lua closure over one Python function that checks the
+  arguments, runs the command through ``Core.dispatch`` with the script's Context (which
+  shares the caller's db) and converts the reply to Lua (Redis's rules, RESP2 or RESP3 after
+  ``redis.setresp(3)``). Strings and integers come back as they are; a status is
+  ``(nil, 1, text)`` and an error ``(nil, 2, text)``, which the closure turns into ``{ok=}`` /
+  raises ``{err=}``; aggregates become Lua tables.
+* **Checks.** A ``core.special_checks`` entry rejects ``noscript`` commands and writes in
+  read-only runs (EVAL_RO, ``no-writes``) with Redis's texts, and notes the first write
+  (a script that wrote cannot be killed).
+* **Atomicity.** Nothing here commits: every write of a script lands in the engine's pending
+  batch, which the server commits once at the end of the loop iteration.
+* **Time limit.** User chunks run with jit off and a count hook calling :meth:`_check`
+  every ``HOOK_COUNT`` instructions. Past ``lua_time_limit_ms`` the hook serves the other
+  connections itself (DESIGN.md section 4): it reads their sockets into their own parsers,
+  answers BUSY, honours SCRIPT KILL and SHUTDOWN NOSAVE; other parsed commands stay queued and
+  run after the script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import select
+import socket
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import lupa.luajit21 as lj
+
+from ledis import errors
+from ledis.commands.args import parse_int
+from ledis.errors import LedisError, ProtocolError
+from ledis.replies import (
+    Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
+    format_double,
+)
+from ledis.storage.layout import SYS
+
+if TYPE_CHECKING:
+    from ledis.core import Command, Context, Core
+
+log = logging.getLogger("ledis.scripting")
+
+LUA_DIR = Path(__file__).resolve().parent.parent.parent / "lua"
+LIBRARIES = ("cjson", "cmsgpack", "struct", "prng")
+HOOK_COUNT = 100_000
+SERVICE_INTERVAL = 0.002  # seconds between two passes over the other clients while busy
+BODY_CACHE = 1000  # EVAL bodies remembered to skip hashing them again
+SCRIPT_PREFIX = b"script:"
+SHEBANG_FLAGS = frozenset((b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
+                           b"allow-cross-slot-keys"))
+_INT_MIN = -(2**63)
+_INT_MAX = 2**63 - 1
+_perf = time.perf_counter
+
+_ERR_TAG = 2
+_NO_ARGS = (None, _ERR_TAG, errors.SCRIPT_NO_ARGS.encode())
+_ARG_TYPE = (None, _ERR_TAG, errors.SCRIPT_ARG_TYPE.encode())
+_UNKNOWN = (None, _ERR_TAG, errors.SCRIPT_UNKNOWN_CMD.encode())
+_WRONG_ARGS = (None, _ERR_TAG, errors.SCRIPT_WRONG_ARGS.encode())
+_INTERNAL = (None, _ERR_TAG, errors.INTERNAL.encode())
+_NOT_ALLOWED = LedisError(errors.SCRIPT_NOT_ALLOWED)
+_WRITE_IN_RO = LedisError(errors.SCRIPT_WRITE_IN_RO)
+_BUSY_SCRIPT = b"-%s\r\n" % errors.BUSY_SCRIPT.encode()
+_BUSY_FUNCTION = b"-%s\r\n" % errors.BUSY_FUNCTION.encode()
+_LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.INFO, logging.WARNING)
+
+
+def _deny_attributes(obj: object, name: object, is_setting: bool) -> object:
+    raise AttributeError("access denied")
+
+
+def sha1hex(body: bytes) -> bytes:
+    return hashlib.sha1(body).hexdigest().encode()
+
+
+def _number_arg(value: float) -> bytes:
+    """A Lua number given to redis.call, formatted as Redis 7.0 does (``%.17g``)."""
+    return b"%.17g" % value
+
+
+def _script_int(value: float) -> int:
+    """A Lua number returned by a script: C's (long long) cast."""
+    if value != value or not (_INT_MIN <= value < 2.0**63):
+        return _INT_MIN
+    return int(value)
+
+
+def parse_shebang(body: bytes) -> tuple[frozenset[bytes] | None, bytes]:
+    """Return (flags or None in compat mode, source to compile) for a script body."""
+    if not body.startswith(b"#!"):
+        return None, body
+    nl = body.find(b"\n")
+    if nl < 0:
+        raise LedisError(errors.SHEBANG_INVALID)
+    from ledis.server.inline import split_args
+
+    try:
+        parts = split_args(body[:nl])
+    except ProtocolError:
+        raise LedisError(errors.SHEBANG_INVALID) from None
+    if not parts:
+        raise LedisError(errors.SHEBANG_NO_ENGINE)
+    if parts[0] != b"#!lua":
+        raise errors.error(errors.SHEBANG_ENGINE, _text(parts[0]))
+    flags: set[bytes] = set()
+    for part in parts[1:]:
+        if not part.startswith(b"flags="):
+            raise errors.error(errors.SHEBANG_OPTION, _text(part))
+        listed = part[6:]
+        if not listed:
+            continue
+        for flag in listed.split(b","):
+            if flag not in SHEBANG_FLAGS:
+                raise errors.error(errors.SHEBANG_FLAG, _text(flag))
+            flags.add(flag)
+    return frozenset(flags), body[nl:]
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+class Scripting:
+    """EVAL/EVALSHA/SCRIPT state of one server (``core.scripting``)."""
+
+    def __init__(self, core: "Core") -> None:
+        self.core = core
+        self.config = core.config
+        self.lua: Any = None
+        self.scripts: dict[bytes, tuple[Any, frozenset[bytes] | None]] = {}
+        self.ctx: "Context | None" = None
+        self.running = False
+        self.killed = False
+        self.wrote = False
+        self.busy = False
+        self.caller: "Context | None" = None
+        self.current_sha = b""
+        self.busy_kind = "script"
+        self.start = 0.0
+        self.limit = 5.0
+        self._last_service = 0.0
+        self._busy_fds: dict[int, Any] = {}
+        self._touched: list[Any] = []
+        self._listeners: dict[int, socket.socket] = {}
+        self._accepted: list[tuple[Any, socket.socket]] = []
+        self.script_resp = 2
+        self._prng_get: Any = None
+        self._prng_state: Any = None
+        self._by_body: dict[bytes, tuple[bytes, Any]] = {}  # EVAL body -> (sha, entry)
+        core.special_checks.append(self._check_command)
+
+    # --- INFO ------------------------------------------------------------------------------
+    def memory_used(self) -> int:
+        """Bytes used by the Lua VM (INFO used_memory_lua)."""
+        if self.lua is None:
+            return 0
+        return int(self.lua.get_memory_used() or 0)
+
+    @property
+    def number_of_cached_scripts(self) -> int:
+        return len(self.scripts)
+
+    # --- the runtime -------------------------------------------------------------------------
+    def _runtime(self) -> Any:
+        if self.lua is None:
+            self._create()
+        return self.lua
+
+    def _create(self) -> None:
+        max_memory = self.core.config.lua_max_memory_mb * 1024 * 1024
+        lua = lj.LuaRuntime(
+            encoding=None, register_eval=False, register_builtins=False,
+            unpack_returned_tuples=True, attribute_filter=_deny_attributes,
+            max_memory=max_memory,
+        )
+        libs = {}
+        for name in LIBRARIES:
+            path = LUA_DIR / f"{name}.lua"
+            if path.exists():
+                libs[name.encode()] = path.read_bytes()
+        api = lua.table_from({
+            b"bridge": self._make_bridge(lua),
+            b"check": self._check,
+            b"log": self._log,
+            b"sha1hex": sha1hex,
+            b"setresp": self._setresp,
+            b"command_exists": self._command_exists,
+            b"libs": lua.table_from(libs),
+        })
+        prelude = lua.compile((LUA_DIR / "prelude.lua").read_bytes(), name=b"@ledis_prelude")
+        entry = prelude(api)
+        self.lua = lua
+        self._prng_get = entry[b"prng_get"]
+        if self._prng_state is not None and entry[b"prng_set"] is not None:
+            entry[b"prng_set"](self._prng_state)
+        self._compile_fn = entry[b"compile"]
+        self._run_fn = entry[b"run"]
+        self.scripts = {}
+        ctx = self.core.new_context("script")
+        ctx.in_script = True
+        ctx.special = True
+        ctx.authenticated = True
+        self.ctx = ctx
+
+    def flush(self) -> None:
+        """SCRIPT FLUSH: forget every script (memory and ``sys``) and reset the Lua VM."""
+        self.core.engine.delete_range(SYS, SCRIPT_PREFIX, b"script;", drop_cached=True)
+        if self.lua is not None and self._prng_get is not None:
+            self._prng_state = self._prng_get()
+        self.scripts = {}
+        self.lua = None
+
+    # --- cache -------------------------------------------------------------------------------
+    def load(self, body: bytes) -> bytes:
+        """SCRIPT LOAD / the first EVAL of a body: compile, cache, persist; returns the sha."""
+        sha = sha1hex(body)
+        if sha not in self.scripts:
+            self._compile(sha, body)
+            key = SCRIPT_PREFIX + sha
+            engine = self.core.engine
+            if engine.get(SYS, key) is None:
+                engine.put(SYS, key, body)
+        return sha
+
+    def _compile(self, sha: bytes, body: bytes) -> tuple[Any, frozenset[bytes] | None]:
+        flags, source = parse_shebang(body)
+        self._runtime()
+        try:
+            result = self._compile_fn(source, b"@user_script")
+        except lj.LuaMemoryError:
+            self._after_oom()
+            raise LedisError(errors.SCRIPT_OOM) from None
+        except lj.LuaError as exc:
+            raise errors.error(errors.SCRIPT_COMPILE, str(exc).split("\n", 1)[0]) from None
+        fn = result[0] if type(result) is tuple else result
+        if fn is None:
+            message = result[1] if type(result) is tuple else b"?"
+            raise errors.error(errors.SCRIPT_COMPILE, _text(message))
+        entry = (fn, flags)
+        self.scripts[sha] = entry
+        return entry
+
+    def exists(self, sha: bytes) -> bool:
+        sha = sha.lower()
+        return sha in self.scripts or self.core.engine.get(SYS, SCRIPT_PREFIX + sha) is not None
+
+    def lookup(self, sha: bytes) -> tuple[Any, frozenset[bytes] | None]:
+        """The compiled script for ``sha`` (from memory or ``sys``); NOSCRIPT if unknown."""
+        entry = self.scripts.get(sha)
+        if entry is not None:
+            return entry
+        sha = sha.lower()
+        entry = self.scripts.get(sha)
+        if entry is not None:
+            return entry
+        body = self.core.engine.get(SYS, SCRIPT_PREFIX + sha)
+        if body is None:
+            raise LedisError(errors.NOSCRIPT)
+        return self._compile(sha, body)
+
+    # --- running -------------------------------------------------------------------------------
+    def eval(self, caller: "Context", argv: list[bytes], by_sha: bool, readonly: bool) -> Any:
+        """EVAL / EVALSHA / EVAL_RO / EVALSHA_RO."""
+        if by_sha and len(argv[1]) != 40:
+            raise LedisError(errors.NOSCRIPT)
+        raw = argv[2]
+        if len(raw) == 1 and 48 <= raw[0] <= 57:  # the usual single digit, no parsing
+            numkeys = raw[0] - 48
+        else:
+            numkeys = parse_int(raw)
+            if numkeys < 0:
+                if numkeys > len(argv) - 3:
+                    raise LedisError(errors.NUMKEYS_TOO_BIG)
+                raise LedisError(errors.NUMKEYS_NEGATIVE)
+        if numkeys > len(argv) - 3:
+            raise LedisError(errors.NUMKEYS_TOO_BIG)
+        if self.lua is None:
+            self._create()
+        if by_sha:
+            sha = argv[1]
+            entry = self.scripts.get(sha)
+            if entry is None:
+                entry = self.lookup(sha)
+                sha = sha.lower()
+        else:
+            body = argv[1]
+            known = self._by_body.get(body)
+            if known is not None and known[1] is self.scripts.get(known[0]):
+                sha, entry = known
+            else:
+                sha = sha1hex(body)
+                entry = self.scripts.get(sha)
+                if entry is None:
+                    self.load(body)
+                    entry = self.scripts[sha]
+                if len(body) <= 4096:
+                    if len(self._by_body) >= BODY_CACHE:
+                        self._by_body.clear()
+                    self._by_body[body] = (sha, entry)
+        fn, flags = entry
+        if flags is not None and b"no-writes" not in flags:
+            if readonly:
+                raise LedisError(errors.SCRIPT_RO_WRITE_FLAG)
+            if self.core.readonly:
+                raise LedisError(errors.SCRIPT_READONLY_REPLICA)
+        elif flags is not None:
+            readonly = True
+        return self._run(caller, fn, sha, numkeys, argv, readonly)
+
+    def _run(self, caller: "Context", fn: Any, sha: bytes, numkeys: int, argv: list[bytes],
+             readonly: bool) -> Any:
+        ctx = self.ctx
+        ctx.db = caller.db
+        ctx.db_index = caller.db_index
+        ctx.resp = 2
+        ctx.script_readonly = readonly
+        self.script_resp = 2
+        self.caller = caller
+        self.current_sha = sha
+        self.busy_kind = "script"
+        self.killed = self.wrote = False
+        limit_ms = self.config.lua_time_limit_ms
+        self.limit = limit_ms * 0.001
+        self.running = True
+        self.start = _perf()
+        try:
+            res = self._run_fn(fn, HOOK_COUNT if limit_ms else 0, caller.resp == 3,
+                               numkeys, *argv[3:])
+        except lj.LuaMemoryError:
+            self._after_oom()
+            raise LedisError(errors.SCRIPT_OOM) from None
+        except lj.LuaError as exc:
+            log.warning("script %s failed in the runtime: %s", sha.decode(), exc)
+            raise LedisError("ERR " + str(exc).split("\n", 1)[0]) from None
+        finally:
+            self.running = False
+            if self.busy:
+                self._end_busy()
+        if type(res) is not tuple:
+            res = (res, None)
+        kind = res[0]
+        if kind == 0:
+            value = res[1]
+            if type(value) is float:
+                return _script_int(value)
+            return value
+        if kind == 2:
+            return Simple(res[1])
+        if kind == 4:
+            return Raw(res[1])
+        if kind == 1:
+            return None
+        text = _text(res[1])
+        if kind == 3:
+            raise LedisError(text)
+        if text == "ERR not enough memory":
+            self._after_oom()
+            raise LedisError(errors.SCRIPT_OOM)
+        if len(res) > 3 and res[2] is not None and res[3] is not None:
+            text = "%s script: %s, on %s:%d." % (text, sha.decode(), _text(res[2]), res[3])
+        raise LedisError(text)
+
+    def _after_oom(self) -> None:
+        try:
+            self.lua.execute(b"collectgarbage() collectgarbage()")
+        except lj.LuaError:
+            log.warning("Lua VM unusable after running out of memory: rebuilding it")
+            self.lua = None
+            self.scripts = {}
+
+    # --- redis.call ----------------------------------------------------------------------------
+    def _make_bridge(self, lua: Any):  # noqa: ANN202
+        commands = self.core.commands
+        dispatch = self.core.dispatch
+        table_from = lua.table_from
+        scripting = self
+
+        def to_lua(value: Any) -> Any:
+            t = type(value)
+            if t is bytes or t is int:
+                return value
+            resp3 = scripting.script_resp == 3
+            if value is None:
+                return None if resp3 else False
+            if t is Simple:
+                return table_from({b"ok": bytes(value)})
+            if t is list or t is tuple:
+                return table_from([to_lua(v) for v in value])
+            if t is Map or t is PairList:
+                items = value.items() if t is Map else value
+                if resp3:
+                    return table_from({b"map": table_from({to_lua(k): to_lua(v) for k, v in items})})
+                flat = []
+                for k, v in items:
+                    flat.append(to_lua(k))
+                    flat.append(to_lua(v))
+                return table_from(flat)
+            if t is SetReply:
+                if resp3:
+                    return table_from({b"set": table_from({to_lua(v): True for v in value})})
+                return table_from([to_lua(v) for v in value])
+            if t is Double or t is float:
+                if resp3:
+                    return table_from({b"double": float(value)})
+                return format_double(value)
+            if t is Bool or t is bool:
+                return bool(value) if resp3 else int(value)
+            if value is NullArray:
+                return None if resp3 else False
+            if t is Verbatim:
+                if resp3:
+                    return table_from({b"verbatim_string": table_from(
+                        {b"format": b"txt", b"string": bytes(value)})})
+                return bytes(value)
+            if t is Raw:
+                return to_lua(_parse_raw(value, resp3))
+            if isinstance(value, LedisError):
+                return table_from({b"err": value.text.encode("utf-8", "replace")})
+            if isinstance(value, bytes):
+                return bytes(value)
+            if isinstance(value, int):
+                return int(value)
+            if isinstance(value, str):
+                return value.encode()
+            if type(value) is Pending:
+                value.cancel()
+                return None if resp3 else False
+            raise TypeError(f"cannot convert {t.__name__} to Lua")
+
+        def bridge(*args: Any) -> Any:
+            if not args:
+                return _NO_ARGS
+            argv = list(args)
+            for arg in args:
+                if type(arg) is not bytes:
+                    for i, arg in enumerate(args):
+                        ta = type(arg)
+                        if ta is int:
+                            argv[i] = (b"%d" % arg if -(2**53) <= arg <= 2**53
+                                       else _number_arg(arg))
+                        elif ta is float:
+                            argv[i] = _number_arg(arg)
+                        elif ta is not bytes:
+                            return _ARG_TYPE
+                    break
+            try:
+                reply = dispatch(scripting.ctx, argv)
+            except LedisError as exc:
+                # The dispatcher's own rejections get the texts Redis uses for scripts.
+                text = exc.text
+                if text.startswith(_DISPATCH_UNKNOWN):
+                    return _UNKNOWN
+                if text.startswith(_DISPATCH_ARITY) and _arity_error(commands, argv):
+                    return _WRONG_ARGS
+                return None, _ERR_TAG, text.encode("utf-8", "replace")
+            except Exception:
+                log.exception("internal error running %r from a script", argv[0][:64])
+                return _INTERNAL
+            t = type(reply)
+            if t is bytes or t is int:
+                return reply
+            if t is Simple:
+                return None, 1, bytes(reply)
+            if isinstance(reply, LedisError):
+                return None, _ERR_TAG, reply.text.encode("utf-8", "replace")
+            try:
+                return to_lua(reply)
+            except Exception:
+                log.exception("cannot convert the reply of %r for Lua", argv[0][:64])
+                return _INTERNAL
+
+        return bridge
+
+    def _check_command(self, ctx: "Context", cmd: "Command", argv: list[bytes]) -> None:
+        """core.special_checks entry: what a script may run."""
+        if not ctx.in_script:
+            return None
+        if cmd.noscript:
+            raise _NOT_ALLOWED
+        if cmd.is_write:
+            if ctx.script_readonly:
+                raise _WRITE_IN_RO
+            self.wrote = True
+        elif ctx.script_readonly and "may_replicate" in cmd.flags:
+            raise _WRITE_IN_RO
+        return None
+
+    def _setresp(self, n: int) -> None:
+        self.script_resp = n
+        self.ctx.resp = n
+
+    def _log(self, level: int, message: bytes) -> None:
+        log.log(_LOG_LEVELS[level] if 0 <= level < 4 else logging.INFO, "%s",
+                message.decode("utf-8", "replace"))
+
+    def _command_exists(self, *args: Any) -> bool:
+        name = args[0]
+        return type(name) is bytes and self.core.commands.get(name.lower()) is not None
+
+    # --- time limit, BUSY, SCRIPT KILL --------------------------------------------------------
+    def begin_run(self, caller: "Context", name: bytes, kind: str = "function") -> None:
+        """For another Lua engine (FCALL) sharing the time limit: call before running,
+        call :meth:`check` from its count hook, :meth:`end_run` after. ``kind`` picks the
+        BUSY text and the kill command (FUNCTION KILL for "function")."""
+        self.caller = caller
+        self.current_sha = name
+        self.busy_kind = kind
+        self.killed = self.wrote = False
+        self.limit = self.config.lua_time_limit_ms * 0.001
+        self.running = True
+        self.start = _perf()
+
+    def end_run(self) -> None:
+        self.running = False
+        if self.busy:
+            self._end_busy()
+
+    def check(self) -> bool:
+        """Count-hook entry point: True means the running script must stop (killed)."""
+        return self._check()
+
+    def _check(self) -> bool:
+        """Called from the count hook: True means stop (SCRIPT KILL)."""
+        if not self.running:
+            return False
+        if self.killed:
+            return True
+        now = _perf()
+        if now - self.start < self.limit:
+            return False
+        if not self.busy:
+            self._begin_busy()
+        if now - self._last_service >= SERVICE_INTERVAL:
+            self._last_service = now
+            try:
+                self._service()
+            except Exception:
+                log.exception("serving clients during a busy script failed")
+        return self.killed
+
+    def _begin_busy(self) -> None:
+        self.busy = True
+        log.warning(
+            "Slow script detected: still in execution after %d milliseconds. You can try "
+            "killing the script using the SCRIPT KILL command. Script name is: %s.",
+            int((_perf() - self.start) * 1000), self.current_sha.decode(),
+        )
+        self._busy_fds = {}
+        self._touched = []
+        self._listeners = {}
+        self._accepted = []
+        server = getattr(self.core, "server", None)
+        if server is None:
+            return
+        # New clients are accepted from here too (and answered BUSY), then handed to the
+        # event loop when the script ends.
+        for srv in getattr(server, "_servers", ()):
+            for lsock in srv.sockets or ():
+                try:
+                    dup = socket.fromfd(lsock.fileno(), lsock.family, lsock.type)
+                except OSError:
+                    continue
+                dup.setblocking(False)
+                self._listeners[dup.fileno()] = dup
+        for conn in server.client_connections():
+            if conn.ctx is self.caller or conn.closing or conn.waiting is not None:
+                continue
+            transport = conn.transport
+            if transport is None or transport.is_closing():
+                continue
+            sock = transport.get_extra_info("socket")
+            if sock is None:
+                continue
+            self._busy_fds[sock.fileno()] = conn
+
+    def _service(self) -> None:
+        fds = self._busy_fds
+        listeners = self._listeners
+        if not fds and not listeners:
+            return
+        readable, _, _ = select.select([*fds, *listeners], [], [], 0)
+        for fd in readable:
+            if fd in listeners:
+                self._accept(listeners[fd])
+                continue
+            conn = fds.get(fd)
+            if conn is None:
+                continue
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                del fds[fd]  # EOF: the event loop sees it again after the script
+                if conn.ctx is None:
+                    conn.closing = True  # accepted here: closed when the script ends
+                continue
+            if conn not in self._touched:
+                self._touched.append(conn)
+            try:
+                conn._parse(data)
+            except ProtocolError as exc:
+                del fds[fd]
+                self._write(fd, b"-%s\r\n" % exc.text.encode())
+                if conn.ctx is not None:
+                    conn.ctx.close_after_reply = True
+                else:
+                    conn.closing = True
+                continue
+            self._answer(fd, conn)
+
+    def _accept(self, listener: socket.socket) -> None:
+        try:
+            sock, _ = listener.accept()
+        except OSError:
+            return
+        sock.setblocking(False)
+        from ledis.server.connection import Connection
+
+        conn = Connection(self.core.server)  # type: ignore[attr-defined]
+        self._accepted.append((conn, sock))
+        self._busy_fds[sock.fileno()] = conn
+
+    def _answer(self, fd: int, conn: Any) -> None:
+        """Answer what ``conn`` sent while the script runs; held replies go first."""
+        transport = conn.transport
+        if conn.out or (transport is not None and transport.get_write_buffer_size()):
+            return  # replies of earlier commands are still held: keep everything queued
+        queue = conn.queue
+        out = []
+        kill_name = b"script" if self.busy_kind == "script" else b"function"
+        busy = _BUSY_SCRIPT if self.busy_kind == "script" else _BUSY_FUNCTION
+        busy_error = LedisError(busy[1:-2].decode())
+        while queue:
+            argv = queue[0]
+            name = argv[0].lower()
+            if name == kill_name and len(argv) == 2 and argv[1].lower() == b"kill":
+                queue.popleft()
+                if self.wrote:
+                    out.append(b"-%s\r\n" % errors.UNKILLABLE_WROTE.encode())
+                    self.core.count_error(LedisError(errors.UNKILLABLE_WROTE))
+                else:
+                    self.killed = True
+                    out.append(b"+OK\r\n")
+                continue
+            if name == b"shutdown" and len(argv) >= 2 and any(
+                    a.lower() == b"nosave" for a in argv[1:]):
+                log.warning("SHUTDOWN NOSAVE during a busy script: exiting without saving")
+                os._exit(0)
+            queue.popleft()
+            out.append(busy)
+            self.core.count_error(busy_error)
+        if out:
+            self._write(fd, b"".join(out))
+
+    @staticmethod
+    def _write(fd: int, data: bytes) -> None:
+        deadline = _perf() + 1.0
+        while data:
+            try:
+                n = os.write(fd, data)
+                data = data[n:]
+            except BlockingIOError:
+                if _perf() > deadline:
+                    return
+                select.select([], [fd], [], 0.05)
+            except OSError:
+                return
+
+    def _end_busy(self) -> None:
+        self.busy = False
+        self._busy_fds = {}
+        touched, self._touched = self._touched, []
+        listeners, self._listeners = self._listeners, {}
+        accepted, self._accepted = self._accepted, []
+        for dup in listeners.values():
+            dup.close()
+        server = getattr(self.core, "server", None)
+        loop = getattr(server, "loop", None)
+        for conn, sock in accepted:
+            if conn.closing or loop is None:
+                sock.close()
+                continue
+            task = loop.create_task(loop.connect_accepted_socket(lambda c=conn: c, sock))
+            task.add_done_callback(lambda t, c=conn: _accepted_ready(t, c))
+        for conn in touched:
+            if conn.closing or conn.ctx is None:
+                continue
+            if conn.ctx.close_after_reply:
+                conn.close()
+            elif conn.queue and loop is not None:
+                loop.call_soon(_resume, conn)
+
+    def kill(self) -> Any:
+        """SCRIPT KILL from the normal path: no script can be running then."""
+        if not self.running:
+            raise LedisError(errors.NOTBUSY)
+        if self.wrote:
+            raise LedisError(errors.UNKILLABLE_WROTE)
+        self.killed = True
+        return Simple(b"OK")
+
+
+_DISPATCH_UNKNOWN = ("ERR unknown command '", "ERR unknown subcommand '")
+_DISPATCH_ARITY = "ERR wrong number of arguments for '"
+
+
+def _arity_error(commands: dict, argv: list[bytes]) -> bool:
+    """Whether ``argv`` breaks its command's declared arity (the dispatcher's check)."""
+    cmd = commands.get(argv[0].lower())
+    if cmd is None:
+        return False
+    if cmd.subcommands:
+        if len(argv) < 2:
+            return True
+        cmd = cmd.subcommands.get(argv[1].lower(), cmd)
+    arity = cmd.arity
+    return (arity > 0 and len(argv) != arity) or len(argv) < -arity
+
+
+def _accepted_ready(task: Any, conn: Any) -> None:
+    if task.cancelled() or task.exception() is not None:
+        return
+    _resume(conn)
+
+
+def _resume(conn: Any) -> None:
+    if not conn.closing and conn.waiting is None and conn.queue:
+        conn.run_queue()
+
+
+def _parse_raw(raw: bytes, resp3: bool) -> Any:
+    """Pre-encoded replies (``Raw``) parsed back into values for Lua."""
+    import hiredis
+
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    value = reader.gets()
+    return _from_hiredis(value)
+
+
+def _from_hiredis(value: Any) -> Any:
+    import hiredis
+
+    if isinstance(value, hiredis.ReplyError):
+        return LedisError(str(value))
+    if isinstance(value, list):
+        return [_from_hiredis(v) for v in value]
+    if isinstance(value, dict):
+        return Map({_from_hiredis(k): _from_hiredis(v) for k, v in value.items()})
+    if isinstance(value, (set, frozenset)):
+        return SetReply(_from_hiredis(v) for v in value)
+    if isinstance(value, float):
+        return Double(value)
+    return value

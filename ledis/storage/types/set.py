@@ -1,0 +1,238 @@
+"""Sets on disk.
+
+Layout::
+
+    meta  db(1) | key                               -> COLLECTION: type(1)=SET | expire_ms(8)
+                                                        | version(8) | size(8)
+    data  db(1) | len(key)(4) | key | version(8) | member  -> b""
+
+``size`` is the exact cardinality (SCARD is one cached read). Members of one version are
+contiguous and sorted by bytes, so SMEMBERS / SSCAN are one iterator. Versions, removal of an
+emptied set and random picks work as for hashes (the shared helpers live in
+``ledis.storage.types.hash``).
+
+Set algebra (SINTER/SUNION/SDIFF and their STORE forms) type-checks every key first, like
+Redis, then works on Python sets: SINTER walks the smallest set and probes the others with
+point reads when they are much bigger, or reads them whole when they are comparable. A STORE
+writes the result under a fresh version of the destination (replacing whatever it held, of
+any type) or deletes it when the result is empty.
+"""
+
+from __future__ import annotations
+
+from ledis.storage import layout
+from ledis.storage.keyspace import Database
+from ledis.storage.layout import COLLECTION, DATA, META, U64, sub_prefix
+from ledis.storage.types.hash import (
+    load, pairs, prefix_of, sample, set_size, size_of, subs,
+)
+
+SET = layout.SET
+
+
+def _lookup(db: Database, key: bytes) -> bytes | None:
+    return db.lookup_type(key, SET)
+
+
+def add(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
+    """SADD ``members[start:]``; returns how many were new."""
+    phys, live = load(db, key, SET)
+    engine = db.engine
+    put = engine.put
+    if live is None:
+        version = db.new_version()
+        prefix = sub_prefix(db.index, key, version)
+        if len(members) - start == 1:
+            put(DATA, prefix + members[start], b"")
+            added = 1
+        else:
+            unique = set(members[start:])
+            for m in unique:
+                put(DATA, prefix + m, b"")
+            added = len(unique)
+        db.replace(key, COLLECTION.pack(SET, 0, version, added), phys)
+        return added
+    prefix = sub_prefix(db.index, key, U64.unpack_from(live, 9)[0])
+    get_ = engine.get
+    added = 0
+    for i in range(start, len(members)):
+        k = prefix + members[i]
+        if get_(DATA, k) is None:
+            put(DATA, k, b"")
+            added += 1
+    if added:
+        put(META, db.prefix + key, live[:17] + U64.pack(U64.unpack_from(live, 17)[0] + added)
+            + live[25:])
+    return added
+
+
+def remove(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
+    """SREM; an emptied set is removed."""
+    phys, live = load(db, key, SET)
+    if live is None:
+        return 0
+    engine = db.engine
+    prefix = prefix_of(db, key, live)
+    removed = 0
+    for i in range(start, len(members)):
+        k = prefix + members[i]
+        if engine.get(DATA, k) is not None:
+            engine.delete(DATA, k)
+            removed += 1
+    if removed:
+        set_size(db, key, live, size_of(live) - removed)
+    return removed
+
+
+def card(db: Database, key: bytes) -> int:
+    raw = _lookup(db, key)
+    return 0 if raw is None else U64.unpack_from(raw, 17)[0]
+
+
+def is_member(db: Database, key: bytes, member: bytes) -> bool:
+    raw = _lookup(db, key)
+    if raw is None:
+        return False
+    return db.engine.get(DATA, prefix_of(db, key, raw) + member) is not None
+
+
+def are_members(db: Database, key: bytes, members: list[bytes]) -> list[int]:
+    raw = _lookup(db, key)
+    if raw is None:
+        return [0] * len(members)
+    prefix = prefix_of(db, key, raw)
+    get_ = db.engine.get
+    return [0 if get_(DATA, prefix + m) is None else 1 for m in members]
+
+
+def members(db: Database, key: bytes) -> list[bytes]:
+    raw = _lookup(db, key)
+    return [] if raw is None else subs(db, key, raw)
+
+
+def random_members(db: Database, key: bytes, count: int, unique: bool) -> list[bytes]:
+    raw = _lookup(db, key)
+    if raw is None or count == 0:
+        return []
+    return [m for m, _ in sample(db, key, raw, count, unique)]
+
+
+def pop(db: Database, key: bytes, count: int) -> list[bytes]:
+    """SPOP ``count`` distinct random members (all of them when count >= size)."""
+    phys, live = load(db, key, SET)
+    if live is None or count == 0:
+        return []
+    size = size_of(live)
+    if count >= size:
+        out = subs(db, key, live)
+        db.remove(key, live)
+        return out
+    picked = [m for m, _ in sample(db, key, live, count, True)]
+    prefix = prefix_of(db, key, live)
+    delete = db.engine.delete
+    for m in picked:
+        delete(DATA, prefix + m)
+    set_size(db, key, live, size - len(picked))
+    return picked
+
+
+def move(db: Database, src: bytes, dst: bytes, member: bytes) -> int:
+    """SMOVE with Redis's order of checks."""
+    src_phys, src_live = load(db, src, SET)
+    if src_live is None:  # a missing source answers 0 before the destination is checked
+        return 0
+    load(db, dst, SET)  # WRONGTYPE for a destination of another type
+    engine = db.engine
+    src_key = prefix_of(db, src, src_live) + member
+    present = engine.get(DATA, src_key) is not None
+    if src == dst:
+        return int(present)
+    if not present:
+        return 0
+    engine.delete(DATA, src_key)
+    set_size(db, src, src_live, size_of(src_live) - 1)
+    add(db, dst, [member])
+    return 1
+
+
+def _load_all(db: Database, keys: list[bytes]) -> list[bytes | None]:
+    """Type-check every key first (WRONGTYPE wins over an empty result, as in Redis)."""
+    return [_lookup(db, k) for k in keys]
+
+
+def inter(db: Database, keys: list[bytes], limit: int = 0) -> list[bytes]:
+    metas = _load_all(db, keys)
+    if any(raw is None for raw in metas):
+        return []
+    order = sorted(range(len(keys)), key=lambda i: size_of(metas[i]))  # type: ignore[arg-type]
+    first = order[0]
+    result = subs(db, keys[first], metas[first])  # type: ignore[arg-type]
+    get_ = db.engine.get
+    for i in order[1:]:
+        if not result:
+            break
+        raw = metas[i]
+        assert raw is not None
+        if keys[i] == keys[first]:
+            continue
+        if size_of(raw) <= 4 * len(result):
+            other = set(subs(db, keys[i], raw))
+            result = [m for m in result if m in other]
+        else:
+            prefix = prefix_of(db, keys[i], raw)
+            result = [m for m in result if get_(DATA, prefix + m) is not None]
+    if limit and len(result) > limit:
+        result = result[:limit]
+    return result
+
+
+def union(db: Database, keys: list[bytes]) -> list[bytes]:
+    metas = _load_all(db, keys)
+    present = [(key, raw) for key, raw in zip(keys, metas) if raw is not None]
+    if len(present) == 1:
+        return subs(db, *present[0])
+    out: set[bytes] = set()
+    for key, raw in present:
+        out.update(subs(db, key, raw))
+    return list(out)
+
+
+def diff(db: Database, keys: list[bytes]) -> list[bytes]:
+    metas = _load_all(db, keys)
+    if metas[0] is None:
+        return []
+    result = subs(db, keys[0], metas[0])
+    get_ = db.engine.get
+    for key, raw in zip(keys[1:], metas[1:]):
+        if raw is None or not result:
+            continue
+        if size_of(raw) <= 4 * len(result):
+            other = set(subs(db, key, raw))
+            result = [m for m in result if m not in other]
+        else:
+            prefix = prefix_of(db, key, raw)
+            result = [m for m in result if get_(DATA, prefix + m) is None]
+    return result
+
+
+def store(db: Database, dst: bytes, result: list[bytes]) -> int:
+    """Replace ``dst`` (any type) by a set of ``result`` (distinct members); delete it when
+    empty. Returns the cardinality."""
+    old = db.raw(dst)
+    if not result:
+        if old is not None:
+            db.remove(dst, old)
+        return 0
+    version = db.new_version()
+    prefix = sub_prefix(db.index, dst, version)
+    put = db.engine.put
+    for m in result:
+        put(DATA, prefix + m, b"")
+    db.replace(dst, COLLECTION.pack(SET, 0, version, len(result)), old)
+    return len(result)
+
+
+__all__ = [
+    "add", "remove", "card", "is_member", "are_members", "members", "random_members", "pop",
+    "move", "inter", "union", "diff", "store", "pairs",
+]

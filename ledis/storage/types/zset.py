@@ -1,0 +1,594 @@
+"""Sorted sets on disk: two orderings of the same members, kept in step.
+
+Layout (``P = sub_prefix(db, key, version)`` = ``db(1) | len(key)(4) | key | version(8)``)::
+
+    meta    db | key                    -> type=ZSET(1) | expire_ms(8) | version(8) | size(8)
+    data    P | member                  -> score(8)          member order: lex ranges, lookups
+    zscore  P | score(8) | member       -> b""               score order: ranks, score ranges
+
+``score(8)`` is the IEEE double mapped to 8 bytes whose byte order is the numeric order: the
+sign bit is flipped for positive numbers, all bits are flipped for negative ones. So the
+``zscore`` family is sorted by (score, member) exactly like Redis's skiplist, -inf and +inf
+included; NaN is rejected before anything is stored and -0.0 is stored as 0.0 (Redis compares
+doubles, so -0 and 0 tie and are ordered by member). The ``data`` value is that same encoding,
+so a score change rewrites the index key without re-encoding the old score.
+
+Why this shape:
+
+* ZSCORE / ZMSCORE / ZADD of an existing member are point reads (``data``); ZADD with an
+  unchanged score is two cached reads and no write.
+* Score and rank ranges are one iterator over ``zscore`` (seek to the encoded bound), lex
+  ranges one iterator over ``data`` (members are stored in byte order there). Lex ranges are
+  only meaningful when all scores are equal (as in Redis), and then both orders agree.
+* The size lives in the metadata, so ZCARD is O(1); a zset emptied by a removal is deleted
+  (``db.remove``) so EXISTS says 0, and DEL/overwrite drop the old version with range deletes.
+* There is no order-statistics tree: ZRANK and rank ranges cost O(rank) iterator steps
+  (walking from the nearer end for ranges). That trades log(N) ranks for a simple, crash-safe
+  layout with no rebalancing writes.
+
+This module works on Python values (bytes members, float scores) and never sees RESP.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from itertools import islice
+from typing import Iterable
+
+from ledis import errors
+from ledis.errors import LedisError
+from ledis.storage import layout
+from ledis.storage.keyspace import WRONGTYPE, Database
+from ledis.storage.layout import COLLECTION, DATA, META, U64, ZSCORE, ZSET
+
+_DOUBLE = struct.Struct(">d")
+_U64_pack = U64.pack
+_U64_unpack = U64.unpack
+_D_pack = _DOUBLE.pack
+_D_unpack = _DOUBLE.unpack
+_SIGN = 1 << 63
+_ALL = (1 << 64) - 1
+
+
+
+try:  # written by the lists work; until then nobody can be waiting
+    from ledis import blocking as _blocking
+except ImportError:  # pragma: no cover
+    _blocking = None  # type: ignore[assignment]
+
+
+def encode_score(score: float) -> bytes:
+    """Order-preserving 8 bytes for a (non-NaN) double; -0.0 encodes like 0.0."""
+    bits = _U64_unpack(_D_pack(score + 0.0))[0]
+    return _U64_pack(bits ^ _ALL if bits & _SIGN else bits | _SIGN)
+
+
+def decode_score(raw: bytes) -> float:
+    bits = _U64_unpack(raw)[0]
+    return _D_unpack(_U64_pack(bits ^ _SIGN if bits & _SIGN else bits ^ _ALL))[0]
+
+
+def _signal(db: Database, key: bytes) -> None:
+    """Wake clients blocked on ``key`` (BZPOPMIN ...) after members were added."""
+    if _blocking is not None:
+        _blocking.key_ready(db, key)
+
+
+# --- ranges -------------------------------------------------------------------------------
+
+
+class ScoreRange:
+    """``min``/``max`` with exclusivity, as parsed from ``(1.5`` / ``-inf`` ..."""
+
+    __slots__ = ("min", "max", "minex", "maxex")
+
+    def __init__(self, lo: float, hi: float, minex: bool = False, maxex: bool = False) -> None:
+        self.min, self.max, self.minex, self.maxex = lo, hi, minex, maxex
+
+    def empty(self) -> bool:
+        return self.min > self.max or (self.min == self.max and (self.minex or self.maxex))
+
+    def bounds(self, prefix: bytes) -> tuple[bytes, bytes]:
+        """``[start, end)`` of the ``zscore`` keys in range."""
+        lo = prefix + encode_score(self.min)
+        hi = prefix + encode_score(self.max)
+        return (layout.prefix_end(lo) if self.minex else lo,
+                hi if self.maxex else layout.prefix_end(hi))
+
+
+class LexRange:
+    """A lex range: ``min``/``max`` are bytes, or None for ``-`` / ``+`` (unbounded)."""
+
+    __slots__ = ("min", "max", "minex", "maxex", "min_inf", "max_inf")
+
+    def __init__(self, lo: bytes | None, hi: bytes | None, minex: bool, maxex: bool,
+                 min_inf: int = 0, max_inf: int = 0) -> None:
+        # min_inf/max_inf: -1 for '-', +1 for '+', 0 for a real string.
+        self.min, self.max, self.minex, self.maxex = lo, hi, minex, maxex
+        self.min_inf, self.max_inf = min_inf, max_inf
+
+    def bounds(self, prefix: bytes) -> tuple[bytes, bytes] | None:
+        """``[start, end)`` of the ``data`` keys in range, None when nothing can match."""
+        if self.min_inf > 0 or self.max_inf < 0:
+            return None
+        if self.min_inf < 0:
+            start = prefix
+        else:
+            start = prefix + self.min + (b"\x00" if self.minex else b"")  # type: ignore[operator]
+        if self.max_inf > 0:
+            end = layout.prefix_end(prefix)
+        else:
+            end = prefix + self.max + (b"" if self.maxex else b"\x00")  # type: ignore[operator]
+        return (start, end) if start < end else None
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def meta(db: Database, key: bytes) -> bytes | None:
+    """Live metadata of a zset, None if missing, WRONGTYPE for another type."""
+    raw = db.lookup(key)
+    if raw is not None and raw[0] != ZSET:
+        raise WRONGTYPE
+    return raw
+
+
+def _prefix(db: Database, raw: bytes, key: bytes) -> bytes:
+    return layout.sub_prefix(db.index, key, _U64_unpack(raw[9:17])[0])
+
+
+def size_of(raw: bytes) -> int:
+    return _U64_unpack(raw[17:25])[0]
+
+
+def card(db: Database, key: bytes) -> int:
+    raw = meta(db, key)
+    return 0 if raw is None else _U64_unpack(raw[17:25])[0]
+
+
+def score(db: Database, key: bytes, member: bytes) -> float | None:
+    raw = meta(db, key)
+    if raw is None:
+        return None
+    enc = db.engine.get(DATA, _prefix(db, raw, key) + member)
+    return None if enc is None else decode_score(enc)
+
+
+def scores(db: Database, key: bytes, members: list[bytes]) -> list[float | None]:
+    raw = meta(db, key)
+    if raw is None:
+        return [None] * len(members)
+    prefix = _prefix(db, raw, key)
+    get = db.engine.get
+    out: list[float | None] = []
+    for member in members:
+        enc = get(DATA, prefix + member)
+        out.append(None if enc is None else decode_score(enc))
+    return out
+
+
+def rank(db: Database, key: bytes, member: bytes, reverse: bool = False) -> int | None:
+    raw = meta(db, key)
+    if raw is None:
+        return None
+    prefix = _prefix(db, raw, key)
+    enc = db.engine.get(DATA, prefix + member)
+    if enc is None:
+        return None
+    before = sum(1 for _ in db.engine.iterate(ZSCORE, prefix, prefix + enc + member))
+    return size_of(raw) - 1 - before if reverse else before
+
+
+def _entries(db: Database, prefix: bytes, start: bytes, end: bytes, reverse: bool,
+             offset: int, count: int, with_scores: bool) -> list:
+    """Members (or (member, score) pairs) of ``zscore`` keys in ``[start, end)``."""
+    it = db.engine.iterate(ZSCORE, start, end, reverse)
+    if offset or count >= 0:
+        it = islice(it, offset, None if count < 0 else offset + count)
+    cut = len(prefix) + 8
+    if not with_scores:
+        return [k[cut:] for k, _ in it]
+    p = len(prefix)
+    return [(k[cut:], decode_score(k[p:cut])) for k, _ in it]
+
+
+def range_by_rank(db: Database, key: bytes, start: int, stop: int, reverse: bool = False,
+                  with_scores: bool = False) -> list:
+    """ZRANGE by index with Redis's clamping of negative / out-of-range indexes."""
+    raw = meta(db, key)
+    if raw is None:
+        return []
+    size = size_of(raw)
+    if start < 0:
+        start += size
+    if stop < 0:
+        stop += size
+    if start < 0:
+        start = 0
+    if start > stop or start >= size:
+        return []
+    if stop >= size:
+        stop = size - 1
+    prefix = _prefix(db, raw, key)
+    end = layout.prefix_end(prefix)
+    count = stop - start + 1
+    # Walk from the nearer end: rank r from the front is rank size-1-r from the back.
+    if start <= size - 1 - stop:
+        return _entries(db, prefix, prefix, end, reverse, start, count, with_scores)
+    items = _entries(db, prefix, prefix, end, not reverse, size - 1 - stop, count, with_scores)
+    items.reverse()
+    return items
+
+
+def range_by_score(db: Database, key: bytes, spec: ScoreRange, reverse: bool = False,
+                   offset: int = 0, count: int = -1, with_scores: bool = False) -> list:
+    raw = meta(db, key)
+    if raw is None or spec.empty() or offset < 0:
+        return []
+    prefix = _prefix(db, raw, key)
+    start, end = spec.bounds(prefix)
+    return _entries(db, prefix, start, end, reverse, offset, count, with_scores)
+
+
+def range_by_lex(db: Database, key: bytes, spec: LexRange, reverse: bool = False,
+                 offset: int = 0, count: int = -1, with_scores: bool = False) -> list:
+    raw = meta(db, key)
+    if raw is None or offset < 0:
+        return []
+    prefix = _prefix(db, raw, key)
+    bounds = spec.bounds(prefix)
+    if bounds is None:
+        return []
+    it = db.engine.iterate(DATA, bounds[0], bounds[1], reverse)
+    if offset or count >= 0:
+        it = islice(it, offset, None if count < 0 else offset + count)
+    p = len(prefix)
+    if with_scores:
+        return [(k[p:], decode_score(v)) for k, v in it]
+    return [k[p:] for k, _ in it]
+
+
+def count_by_score(db: Database, key: bytes, spec: ScoreRange) -> int:
+    raw = meta(db, key)
+    if raw is None or spec.empty():
+        return 0
+    prefix = _prefix(db, raw, key)
+    start, end = spec.bounds(prefix)
+    if start == prefix + encode_score(float("-inf")) and end == layout.prefix_end(
+            prefix + encode_score(float("inf"))):
+        return size_of(raw)
+    return sum(1 for _ in db.engine.iterate(ZSCORE, start, end))
+
+
+def count_by_lex(db: Database, key: bytes, spec: LexRange) -> int:
+    raw = meta(db, key)
+    if raw is None:
+        return 0
+    prefix = _prefix(db, raw, key)
+    bounds = spec.bounds(prefix)
+    if bounds is None:
+        return 0
+    if spec.min_inf < 0 and spec.max_inf > 0:
+        return size_of(raw)
+    return sum(1 for _ in db.engine.iterate(DATA, bounds[0], bounds[1]))
+
+
+def load(db: Database, key: bytes) -> dict[bytes, float] | None:
+    """Every member -> score of a zset, or member -> 1.0 of a set (ZUNION & co. accept
+    both, as Redis does); None when the key is missing; WRONGTYPE for other types."""
+    raw = db.lookup(key)
+    if raw is None:
+        return None
+    kind = raw[0]
+    if kind != ZSET and kind != layout.SET:
+        raise WRONGTYPE
+    prefix = _prefix(db, raw, key)
+    p = len(prefix)
+    items = db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))
+    if kind == ZSET:
+        return {k[p:]: decode_score(v) for k, v in items}
+    return {k[p:]: 1.0 for k, _ in items}
+
+
+def input_size(db: Database, key: bytes) -> int:
+    """Cardinality of a zset or set input (0 if missing), WRONGTYPE for other types."""
+    raw = db.lookup(key)
+    if raw is None:
+        return 0
+    if raw[0] != ZSET and raw[0] != layout.SET:
+        raise WRONGTYPE
+    return size_of(raw)
+
+
+def random_members(db: Database, key: bytes, count: int, with_scores: bool) -> list:
+    """ZRANDMEMBER with a count: distinct members for count > 0, repeats allowed for
+    count < 0. One pass over ``data``, collecting the randomly chosen positions."""
+    raw = meta(db, key)
+    if raw is None or count == 0:
+        return []
+    size = size_of(raw)
+    prefix = _prefix(db, raw, key)
+    p = len(prefix)
+    items = db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))
+    if count >= size:
+        picked = [(k[p:], v) for k, v in items]
+        random.shuffle(picked)
+    else:
+        if count > 0:
+            order = random.sample(range(size), count)
+        else:
+            order = [random.randrange(size) for _ in range(-count)]
+        wanted = set(order)
+        found: dict[int, tuple[bytes, bytes]] = {}
+        for i, (k, v) in enumerate(items):
+            if i in wanted:
+                found[i] = (k[p:], v)
+                if len(found) == len(wanted):
+                    break
+        picked = [found[i] for i in order]
+    if with_scores:
+        return [(m, decode_score(v)) for m, v in picked]
+    return [m for m, _ in picked]
+
+
+def random_member(db: Database, key: bytes) -> bytes | None:
+    picked = random_members(db, key, 1, False)
+    return picked[0] if picked else None
+
+
+def scan(db: Database, key: bytes, after: bytes | None, count: int) -> tuple[list, bool]:
+    """Up to ``count`` (member, score) pairs in member order strictly after ``after`` (from
+    the start when None), and whether more remain."""
+    raw = meta(db, key)
+    if raw is None:
+        return [], False
+    prefix = _prefix(db, raw, key)
+    p = len(prefix)
+    start = prefix if after is None else prefix + after + b"\x00"
+    got = list(islice(db.engine.iterate(DATA, start, layout.prefix_end(prefix)), count + 1))
+    more = len(got) > count
+    return [(k[p:], decode_score(v)) for k, v in got[:count]], more
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _new(db: Database, key: bytes) -> tuple[bytes, bytes]:
+    """Metadata and prefix of a fresh, empty zset version for ``key`` (not stored yet)."""
+    version = db.new_version()
+    return (COLLECTION.pack(ZSET, 0, version, 0),
+            layout.sub_prefix(db.index, key, version))
+
+
+def _finish(db: Database, key: bytes, raw: bytes, old_raw: bytes | None, new_size: int,
+            created: bool) -> None:
+    """Store the new size (or remove the emptied key). ``raw`` is the live metadata whose
+    size changes; ``old_raw`` the physical metadata before a creation."""
+    if new_size == 0:
+        if not created:
+            db.remove(key, raw)
+        return
+    new_raw = raw[:17] + _U64_pack(new_size) + raw[25:]
+    if created:
+        db.replace(key, new_raw, old_raw)
+    else:
+        db.engine.put(META, db.prefix + key, new_raw)
+
+
+def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = False,
+        xx: bool = False, gt: bool = False, lt: bool = False, incr: bool = False,
+        ) -> tuple[int, int, int, float]:
+    """ZADD (and ZINCRBY with ``incr``). Returns (added, updated, processed, last score).
+
+    Semantics of Redis's ``zsetAdd``: NX skips existing members, XX skips new ones, GT/LT
+    only move a score up/down (after INCR's addition); an INCR that makes NaN raises before
+    anything of this command is written (INCR takes a single pair)."""
+    engine = db.engine
+    mkey = db.prefix + key
+    raw = engine.get(META, mkey)
+    old_raw = raw
+    if raw is not None:
+        if raw[0] != ZSET:
+            if db.is_live(raw):
+                raise WRONGTYPE
+            raw = None
+        elif not db.is_live(raw):
+            raw = None
+    created = raw is None
+    if created:
+        if xx:
+            return 0, 0, 0, pairs[-1][0]
+        raw, prefix = _new(db, key)
+        size = 0
+    else:
+        prefix = layout.sub_prefix(db.index, key, _U64_unpack(raw[9:17])[0])  # type: ignore[index]
+        size = _U64_unpack(raw[17:25])[0]  # type: ignore[index]
+    get, put, delete = engine.get, engine.put, engine.delete
+    added = updated = processed = 0
+    new_score = 0.0
+    for value, member in pairs:
+        dkey = prefix + member
+        old = None if created and size == 0 else get(DATA, dkey)
+        if old is not None:
+            if nx:
+                new_score = value
+                continue
+            cur = decode_score(old)
+            new_score = cur + value if incr else value
+            if new_score != new_score:  # NaN
+                raise LedisError(errors.ZSET_NAN_RESULT)
+            if (lt and new_score >= cur) or (gt and new_score <= cur):
+                new_score = cur
+                continue
+            processed += 1
+            if new_score != cur:
+                enc = encode_score(new_score)
+                delete(ZSCORE, prefix + old + member)
+                put(ZSCORE, prefix + enc + member, b"")
+                put(DATA, dkey, enc)
+                updated += 1
+        else:
+            if xx:
+                continue
+            new_score = value
+            enc = encode_score(value)
+            put(DATA, dkey, enc)
+            put(ZSCORE, prefix + enc + member, b"")
+            added += 1
+            processed += 1
+            size += 1
+    if added or created:
+        _finish(db, key, raw, old_raw, size, created)  # type: ignore[arg-type]
+        if added:
+            _signal(db, key)
+    return added, updated, processed, new_score
+
+
+def remove(db: Database, key: bytes, members: Iterable[bytes]) -> int:
+    raw = meta(db, key)
+    if raw is None:
+        return 0
+    prefix = _prefix(db, raw, key)
+    engine = db.engine
+    size = size_of(raw)
+    removed = 0
+    for member in members:
+        dkey = prefix + member
+        enc = engine.get(DATA, dkey)
+        if enc is None:
+            continue
+        removed += 1
+        size -= 1
+        if size == 0:
+            break  # the whole key goes below
+        engine.delete(DATA, dkey)
+        engine.delete(ZSCORE, prefix + enc + member)
+    if removed:
+        _finish(db, key, raw, None, size, False)
+    return removed
+
+
+def _delete_entries(db: Database, key: bytes, raw: bytes, prefix: bytes,
+                    entries: list[tuple[bytes, bytes]]) -> int:
+    """Delete (member, encoded score) pairs known to be present; fix size / remove key."""
+    size = size_of(raw) - len(entries)
+    if size > 0:
+        engine = db.engine
+        for member, enc in entries:
+            engine.delete(DATA, prefix + member)
+            engine.delete(ZSCORE, prefix + enc + member)
+    if entries:
+        _finish(db, key, raw, None, size, False)
+    return len(entries)
+
+
+def _score_slice(db: Database, prefix: bytes, start: bytes, end: bytes, reverse: bool,
+                 offset: int, count: int) -> list[tuple[bytes, bytes]]:
+    it = db.engine.iterate(ZSCORE, start, end, reverse)
+    if offset or count >= 0:
+        it = islice(it, offset, None if count < 0 else offset + count)
+    p = len(prefix)
+    cut = p + 8
+    return [(k[cut:], k[p:cut]) for k, _ in it]
+
+
+def remove_range_by_rank(db: Database, key: bytes, start: int, stop: int) -> int:
+    raw = meta(db, key)
+    if raw is None:
+        return 0
+    size = size_of(raw)
+    if start < 0:
+        start += size
+    if stop < 0:
+        stop += size
+    if start < 0:
+        start = 0
+    if start > stop or start >= size:
+        return 0
+    if stop >= size:
+        stop = size - 1
+    prefix = _prefix(db, raw, key)
+    end = layout.prefix_end(prefix)
+    count = stop - start + 1
+    if count == size:
+        db.remove(key, raw)
+        return size
+    if start <= size - 1 - stop:
+        entries = _score_slice(db, prefix, prefix, end, False, start, count)
+    else:
+        entries = _score_slice(db, prefix, prefix, end, True, size - 1 - stop, count)
+    return _delete_entries(db, key, raw, prefix, entries)
+
+
+def remove_range_by_score(db: Database, key: bytes, spec: ScoreRange) -> int:
+    raw = meta(db, key)
+    if raw is None or spec.empty():
+        return 0
+    prefix = _prefix(db, raw, key)
+    start, end = spec.bounds(prefix)
+    return _delete_entries(db, key, raw, prefix,
+                           _score_slice(db, prefix, start, end, False, 0, -1))
+
+
+def remove_range_by_lex(db: Database, key: bytes, spec: LexRange) -> int:
+    raw = meta(db, key)
+    if raw is None:
+        return 0
+    prefix = _prefix(db, raw, key)
+    bounds = spec.bounds(prefix)
+    if bounds is None:
+        return 0
+    p = len(prefix)
+    entries = [(k[p:], v) for k, v in db.engine.iterate(DATA, bounds[0], bounds[1])]
+    return _delete_entries(db, key, raw, prefix, entries)
+
+
+def pop(db: Database, key: bytes, count: int, highest: bool) -> list[tuple[bytes, float]]:
+    """Remove and return up to ``count`` lowest (or highest) members with their scores."""
+    raw = meta(db, key)
+    if raw is None or count <= 0:
+        return []
+    prefix = _prefix(db, raw, key)
+    entries = _score_slice(db, prefix, prefix, layout.prefix_end(prefix), highest, 0, count)
+    _delete_entries(db, key, raw, prefix, entries)
+    return [(m, decode_score(e)) for m, e in entries]
+
+
+def store(db: Database, key: bytes, items: Iterable[tuple[bytes, float]]) -> int:
+    """Replace ``key`` (any type, TTL dropped) by a zset of ``items`` (distinct members);
+    an empty result deletes the key, as Redis's *STORE commands do. Returns the size."""
+    old_raw = db.raw(key)
+    raw, prefix = _new(db, key)
+    put = db.engine.put
+    size = 0
+    for member, value in items:
+        enc = encode_score(value)
+        put(DATA, prefix + member, enc)
+        put(ZSCORE, prefix + enc + member, b"")
+        size += 1
+    if size == 0:
+        if old_raw is not None:
+            db.remove(key, old_raw)
+        return 0
+    db.replace(key, raw[:17] + _U64_pack(size) + raw[25:], old_raw)
+    _signal(db, key)
+    return size
+
+
+def clear(db: Database, key: bytes) -> int:
+    """Delete a zset; returns how many members it had (LedisDB's ZCLEAR)."""
+    raw = meta(db, key)
+    if raw is None:
+        return 0
+    db.remove(key, raw)
+    return size_of(raw)
+
+
+__all__ = [
+    "LexRange", "ScoreRange", "add", "card", "clear", "count_by_lex", "count_by_score",
+    "decode_score", "encode_score", "input_size", "load", "meta", "pop", "random_member",
+    "random_members", "range_by_lex", "range_by_rank", "range_by_score", "rank", "remove",
+    "remove_range_by_lex", "remove_range_by_rank", "remove_range_by_score", "scan", "score",
+    "scores", "size_of", "store", "errors",
+]

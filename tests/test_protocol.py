@@ -1,0 +1,200 @@
+"""The wire protocol: malformed RESP, inline commands, pipelining, limits, disconnects.
+
+Raw sockets, compared byte for byte with a reference redis-server where one is installed.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from tests.helpers import have_redis_server
+
+
+def exchange(port: int, data: bytes, wait: float = 3.0) -> tuple[bytes, bool]:
+    """Send ``data``; return (everything received, whether the server closed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        s.sendall(data)
+        out = b""
+        s.settimeout(wait)
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return out, False
+            except ConnectionResetError:
+                return out, True
+            if not chunk:
+                return out, True
+            out += chunk
+            s.settimeout(0.3)  # once replies flow, a short idle ends the read
+        return out, False
+
+
+MALFORMED = [
+    b"*a\r\n",
+    b"*1\r\n:4\r\n",
+    b"*1\r\n$a\r\n",
+    b'set "a b\r\n',
+    b"*3000000000\r\n",
+    b"*1\r\n$600000000\r\n",
+    b"*1\r\n$-1\r\n",
+    b"*1\r\n$-5\r\n",
+    b"ping 'a'b\r\n",
+    b'echo "a""b"\r\n',
+    b"*2\r\n$3\r\nget\r\n$536870913\r\n",
+    b"x" * 70000,
+    b"*" + b"1" * 70000,
+    b"*1\r\n$" + b"1" * 70000,
+    b"*1\r\n$4\r\nping\r\n*x\r\n",
+    b"*1\r\n+OK\r\n",
+    b"*1\r\n*1\r\n$1\r\na\r\n",
+]
+
+EXPECTED = {
+    b"*a\r\n": b"-ERR Protocol error: invalid multibulk length\r\n",
+    b"*1\r\n:4\r\n": b"-ERR Protocol error: expected '$', got ':'\r\n",
+    b"*1\r\n$a\r\n": b"-ERR Protocol error: invalid bulk length\r\n",
+    b'set "a b\r\n': b"-ERR Protocol error: unbalanced quotes in request\r\n",
+    b"*3000000000\r\n": b"-ERR Protocol error: invalid multibulk length\r\n",
+    b"*1\r\n$600000000\r\n": b"-ERR Protocol error: invalid bulk length\r\n",
+}
+
+
+@pytest.mark.parametrize("data", list(EXPECTED), ids=lambda d: repr(d[:20]))
+def test_protocol_error_texts_then_close(server, data):
+    out, closed = exchange(server.port, data)
+    assert out == EXPECTED[data]
+    assert closed
+
+
+@pytest.mark.skipif(not have_redis_server(), reason="redis-server not installed")
+@pytest.mark.parametrize("data", MALFORMED, ids=lambda d: repr(d[:20]))
+def test_malformed_matches_redis(server, redis_server, data):
+    assert exchange(server.port, data) == exchange(redis_server.port, data)
+
+
+WELL_FORMED_ODDITIES = [
+    b"*-1\r\nPING\r\n",
+    b"*0\r\nPING\r\n",
+    b"PING\r\n\r\nPING\r\n",
+    b"\r\n",
+    b"$3\r\nabc\r\n",
+    b'echo "\\x41\\n"\r\n',
+    b"PING\r\n*1\r\n$4\r\nPING\r\n",
+    b"*2\r\n$4\r\necho\r\n$3\r\nabc\r\nPING\r\n",
+    b"ECHO  a   b\r\n",
+    b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPI",
+    b"*2\r\n$4\r\necho\r\n$3\r\nabcde\r\n",
+    b"echo 'it\\'s'\r\n",
+]
+
+
+@pytest.mark.skipif(not have_redis_server(), reason="redis-server not installed")
+@pytest.mark.parametrize("data", WELL_FORMED_ODDITIES, ids=lambda d: repr(d[:20]))
+def test_oddities_match_redis(server, redis_server, data):
+    assert exchange(server.port, data) == exchange(redis_server.port, data)
+
+
+def test_inline_commands(server):
+    out, closed = exchange(server.port, b"SET inl 'hello world'\r\nGET inl\nDEL inl\r\n")
+    assert out == b"+OK\r\n$11\r\nhello world\r\n:1\r\n"
+    assert not closed
+
+
+def test_commands_before_a_protocol_error_still_run(server, r):
+    out, closed = exchange(server.port, b"*3\r\n$3\r\nSET\r\n$2\r\npe\r\n$1\r\n1\r\n*x\r\n")
+    assert out == b"+OK\r\n-ERR Protocol error: invalid multibulk length\r\n"
+    assert closed
+    assert r.get("pe") == b"1"
+
+
+def test_request_split_across_reads(server):
+    """A request arriving byte by byte is answered once, whole."""
+    payload = b"*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n$10\r\n0123456789\r\n*2\r\n$3\r\nGET\r\n$5\r\nsplit\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        for i in range(len(payload)):
+            s.sendall(payload[i:i + 1])
+            if i % 7 == 0:
+                time.sleep(0.001)
+        want = b"+OK\r\n$10\r\n0123456789\r\n"
+        got = b""
+        while len(got) < len(want):
+            got += s.recv(1024)
+        assert got == want
+
+
+def test_big_pipeline_in_one_write(server, r):
+    n = 10_000
+    payload = b"".join(
+        b"*3\r\n$3\r\nSET\r\n$%d\r\nk%d\r\n$%d\r\nv%d\r\n" % (len(b"k%d" % i), i, len(b"v%d" % i), i)
+        for i in range(n))
+    payload += b"*1\r\n$6\r\nDBSIZE\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(payload)
+        want = b"+OK\r\n" * n + b":%d\r\n" % n
+        got = b""
+        while len(got) < len(want):
+            chunk = s.recv(1 << 20)
+            assert chunk
+            got += chunk
+        assert got == want
+    assert r.get("k9999") == b"v9999"
+
+
+def test_big_value_across_many_reads(server, r):
+    value = b"x" * (3 * 1024 * 1024 + 17)
+    r.set("big", value)
+    assert r.strlen("big") == len(value)
+    assert r.get("big") == value
+
+
+def test_proto_max_bulk_len(fresh_server):
+    srv = fresh_server()
+    c = srv.client()
+    c.config_set("proto-max-bulk-len", "1mb")
+    header = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % (2 * 1024 * 1024)
+    out, closed = exchange(srv.port, header + b"y" * 1000)
+    assert out == b"-ERR Protocol error: invalid bulk length\r\n"
+    assert closed
+    # within the limit still works, also when the whole request arrives in one read
+    c.set("k", b"z" * (1024 * 1024))
+    assert c.strlen("k") == 1024 * 1024
+    out, closed = exchange(srv.port, header + b"y" * (2 * 1024 * 1024) + b"\r\n")
+    assert out.startswith(b"-ERR Protocol error: invalid bulk length\r\n")
+    assert c.strlen("k") == 1024 * 1024
+
+
+def test_unauthenticated_request_limits(fresh_server):
+    srv = fresh_server("--requirepass", "pw")
+    out, closed = exchange(srv.port, b"*11\r\n")
+    assert out == b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+    assert closed
+    out, closed = exchange(srv.port, b"*2\r\n$4\r\nECHO\r\n$20000\r\n")
+    assert out == b"-ERR Protocol error: unauthenticated bulk length\r\n"
+    assert closed
+    out, closed = exchange(srv.port, b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$4\r\nECHO\r\n$20000\r\n"
+                           + b"e" * 20000 + b"\r\n")
+    assert out == b"+OK\r\n$20000\r\n" + b"e" * 20000 + b"\r\n"
+    assert not closed
+
+
+def test_client_disconnect_mid_command(server, r):
+    for _ in range(20):
+        with socket.create_connection(("127.0.0.1", server.port)) as s:
+            s.sendall(b"*3\r\n$3\r\nSET\r\n$3\r\nmid\r\n$100\r\nabc")
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall(b"*2\r\n$3\r\nGET\r\n$3\r\nmid\r\n")
+    s.close()  # gone before the reply
+    assert r.get("mid") is None
+    assert r.ping() is True
+
+
+def test_resp3_after_hello(server):
+    out, _ = exchange(server.port, b"HELLO 3\r\nCONFIG GET maxclients\r\nGET nokey\r\n")
+    assert out.startswith(b"%7\r\n")
+    assert b"%1\r\n$10\r\nmaxclients\r\n" in out
+    assert out.endswith(b"_\r\n")

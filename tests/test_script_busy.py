@@ -1,0 +1,237 @@
+"""Long scripts: the time limit, BUSY for other clients, SCRIPT KILL (even through pcall,
+coroutines and loadstring chunks), UNKILLABLE after a write, SHUTDOWN NOSAVE, atomicity on a
+crash in the middle of a writing script, and the Lua memory cap."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+
+LIMIT_MS = 300
+
+LOOPS = [
+    "while true do end",
+    "local i = 0 while true do i = i + 1 end",
+    "for i = 1, 1e15 do end",
+    "while true do pcall(function() while true do end end) end",
+    "while true do pcall(error, 'x') end",
+    "local co = coroutine.create(function() while true do end end) while true do coroutine.resume(co) end",
+    "loadstring('while true do end')()",
+    "local t = {} while true do t[#t % 100 + 1] = tostring(#t) end",
+    "local function f() return f() end f()",
+    "local s = 'x' while true do s = string.sub(s .. 'y', 1, 10) end",
+]
+
+
+@pytest.fixture(scope="module")
+def busy_server():
+    from tests.helpers import LedisProcess
+
+    proc = LedisProcess("--lua-time-limit", str(LIMIT_MS)).start()
+    yield proc
+    proc.cleanup()
+
+
+class Runner:
+    """Runs one EVAL in a thread and records the outcome."""
+
+    def __init__(self, client: redis.Redis, script: str, *args) -> None:
+        self.result: object = None
+        self.elapsed = 0.0
+        self.thread = threading.Thread(target=self._run, args=(client, script, args), daemon=True)
+        self.thread.start()
+
+    def _run(self, client, script, args) -> None:
+        start = time.time()
+        try:
+            self.result = client.eval(script, *args) if args else client.eval(script, 0)
+        except Exception as exc:  # noqa: BLE001
+            self.result = exc
+        self.elapsed = time.time() - start
+
+    def join(self, timeout: float = 10) -> None:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "script still running"
+
+
+def _wait_busy(client: redis.Redis, timeout: float = 5.0) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            client.ping()
+        except redis.exceptions.BusyLoadingError as exc:  # pragma: no cover - redis-py maps BUSY?
+            return str(exc)
+        except redis.ResponseError as exc:
+            return str(exc)
+        time.sleep(0.05)
+    raise AssertionError("server never answered BUSY")
+
+
+@pytest.mark.parametrize("script", LOOPS, ids=[s[:40] for s in LOOPS])
+def test_infinite_loop_killed(busy_server, script):
+    caller = busy_server.client(socket_timeout=20)
+    other = busy_server.client(socket_timeout=20)
+    other.ping()
+    run = Runner(caller, script)
+    busy = _wait_busy(other)
+    assert busy == "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    start = time.time()
+    assert other.script_kill() is True
+    run.join()
+    assert time.time() - start < 1.0
+    assert isinstance(run.result, redis.ResponseError)
+    assert str(run.result).startswith("Script killed by user with SCRIPT KILL... script: ")
+    # everything is back to normal for both clients
+    assert other.ping() is True
+    assert caller.eval("return 1", 0) == 1
+    caller.close()
+    other.close()
+
+
+def test_client_connecting_during_busy_script(busy_server):
+    caller = busy_server.client(socket_timeout=20)
+    other = busy_server.client(socket_timeout=20)
+    other.ping()
+    run = Runner(caller, "while true do end")
+    _wait_busy(other)
+    # a brand new connection, accepted while the script runs
+    late = redis.Redis(port=busy_server.port, socket_timeout=10)
+    with pytest.raises(redis.ResponseError, match="^BUSY Redis is busy running a script"):
+        late.get("x")
+    assert late.script_kill() is True
+    run.join()
+    # the connection carries on normally on the event loop
+    assert late.set("late", "1") is True
+    assert late.get("late") == b"1"
+    assert other.get("late") == b"1"
+    late.close()
+
+
+def test_script_kill_when_idle(busy_server):
+    client = busy_server.client()
+    with pytest.raises(redis.ResponseError, match="NOTBUSY|No scripts in execution right now."):
+        client.script_kill()
+
+
+def test_other_commands_wait_until_limit_then_busy(busy_server):
+    caller = busy_server.client(socket_timeout=20)
+    other = busy_server.client(socket_timeout=20)
+    other.set("before", "1")
+    run = Runner(caller, "local t = redis.call('time') while true do end")
+    time.sleep(0.05)
+    start = time.time()
+    with pytest.raises(redis.ResponseError, match="^BUSY Redis is busy running a script"):
+        other.get("before")
+    # the reply came once the limit passed, not before
+    assert time.time() - start >= (LIMIT_MS / 1000) * 0.5
+    # pipelined commands all get BUSY, SCRIPT KILL in the same pipeline works
+    pipe = other.pipeline(transaction=False)
+    pipe.get("before")
+    pipe.set("x", "y")
+    pipe.script_kill()
+    replies = pipe.execute(raise_on_error=False)
+    assert isinstance(replies[0], redis.ResponseError)
+    assert isinstance(replies[1], redis.ResponseError)
+    assert replies[2] is True
+    run.join()
+    assert other.get("x") is None
+    assert other.get("before") == b"1"
+
+
+def test_unkillable_after_write_then_shutdown_nosave(fresh_server):
+    proc = fresh_server("--lua-time-limit", str(LIMIT_MS))
+    caller = proc.client(socket_timeout=20)
+    other = proc.client(socket_timeout=20)
+    other.set("kept", "1")
+    time.sleep(0.2)  # let the group commit happen
+    run = Runner(caller, "redis.call('set', 'partial', '1') while true do end")
+    _wait_busy(other)
+    with pytest.raises(redis.ResponseError) as exc:
+        other.script_kill()
+    assert str(exc.value).startswith("UNKILLABLE Sorry the script already executed write commands")
+    try:
+        other.shutdown(nosave=True)
+    except (redis.ConnectionError, redis.ResponseError):
+        pass
+    assert proc.proc.wait(10) is not None
+    run.join()
+    proc.start()
+    client = proc.client()
+    assert client.get("kept") == b"1"
+    assert client.get("partial") is None  # the script's writes never committed
+
+
+def test_kill9_during_long_writing_script_is_atomic(fresh_server):
+    proc = fresh_server()  # default limit (5 s): the script is never BUSY-interrupted
+    client = proc.client(socket_timeout=30)
+    client.set("before", "1")
+    time.sleep(0.2)
+    script = """
+    for i = 1, 20000 do redis.call('set', 'k' .. i, i) end
+    local t = 0 for i = 1, 1e12 do t = t + i end
+    return t
+    """
+    run = Runner(client, script)
+    time.sleep(1.0)
+    proc.kill()
+    run.join(15)
+    proc.start()
+    fresh = proc.client()
+    assert fresh.get("before") == b"1"
+    assert fresh.get("k1") is None
+    assert fresh.get("k20000") is None
+    assert fresh.dbsize() == 1
+
+
+def test_completed_script_writes_survive_kill9(fresh_server):
+    proc = fresh_server()
+    client = proc.client()
+    assert client.eval("for i = 1, 100 do redis.call('set', 'k' .. i, i) end return 1", 0) == 1
+    time.sleep(0.3)
+    proc.kill()
+    proc.start()
+    assert proc.client().get("k100") == b"100"
+
+
+def test_busy_threshold_zero_means_no_hook(fresh_server):
+    proc = fresh_server("--lua-time-limit", "0")
+    client = proc.client()
+    assert client.eval("local n = 0 for i = 1, 3e6 do n = n + 1 end return n", 0) == 3000000
+
+
+MEMORY_BOMBS = [
+    "local t = {} for i = 1, 1e9 do t[i] = i end return #t",
+    "local s = 'x' for i = 1, 40 do s = s .. s end return #s",
+    "return #string.rep('x', 1e9)",
+    "local t = {} while true do t[#t + 1] = {} end",
+    "local t = {} while true do t[#t + 1] = tostring(#t) .. string.rep('y', 100) end",
+]
+
+
+@pytest.fixture(scope="module")
+def small_memory_server():
+    from tests.helpers import LedisProcess
+
+    proc = LedisProcess("--lua-max-memory", "32").start()
+    yield proc
+    proc.cleanup()
+
+
+@pytest.mark.parametrize("script", MEMORY_BOMBS, ids=[s[:40] for s in MEMORY_BOMBS])
+def test_memory_bomb_stopped(small_memory_server, script):
+    client = small_memory_server.client(socket_timeout=60)
+    with pytest.raises(redis.ResponseError, match="memory"):
+        client.eval(script, 0)
+    # the server and the Lua VM survive
+    assert client.eval("return redis.call('ping')", 0) == b"PONG"
+    assert client.eval("return #string.rep('x', 1000)", 0) == 1000
+
+
+def test_memory_error_catchable_with_pcall(small_memory_server):
+    client = small_memory_server.client(socket_timeout=60)
+    script = ("local ok, e = pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end) "
+              "return {tostring(ok), tostring(e)}")
+    assert client.eval(script, 0) == [b"false", b"not enough memory"]

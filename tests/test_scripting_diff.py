@@ -1,0 +1,212 @@
+"""Differential corpus: the same scripts on ledis and on the reference redis-server, replies
+compared exactly (values, error texts with their `script: <sha>, on @user_script:N.` suffix),
+in RESP2 and RESP3."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+# (script, keys, args). Each runs on a flushed db after SETUP.
+SETUP = [
+    ("set", "str", "hello"), ("set", "num", "41"), ("rpush", "list", "a", "b", "c"),
+    ("hset", "hash", "f1", "v1"), ("sadd", "set", "m1"), ("zadd", "zset", "1.5", "z1"),
+]
+
+CORPUS = [
+    ("return 1", [], []),
+    ("return -7", [], []),
+    ("return 'str'", [], []),
+    ("return ''", [], []),
+    ("return 3.99", [], []),
+    ("return -3.99", [], []),
+    ("return -0.5", [], []),
+    ("return 1e20", [], []),
+    ("return 0/0", [], []),
+    ("return 1/0", [], []),
+    ("return 2^53", [], []),
+    ("return true", [], []),
+    ("return false", [], []),
+    ("return nil", [], []),
+    ("return {}", [], []),
+    ("return {a=1}", [], []),
+    ("return {1,2,3.3,k='v','foo',nil,'bar'}", [], []),
+    ("return {1,{2,{3,{'x'}}},false,true}", [], []),
+    ("return {ok='FINE'}", [], []),
+    ("return {ok='a\\r\\nb'}", [], []),
+    ("return {err='My error'}", [], []),
+    ("return {err='ERR boom'}", [], []),
+    ("return {err=5}", [], []),
+    ("return {1,{err='E1 x'},3}", [], []),
+    ("return {double=3.14}", [], []),
+    ("return {double=1/0}", [], []),
+    ("return {big_number='12345678901234567890'}", [], []),
+    ("return {map={a=1}}", [], []),
+    ("return {set={m=true}}", [], []),
+    ("return {verbatim_string={format='txt', string='hi'}}", [], []),
+    ("return KEYS", ["k1", "k2"], ["a1"]),
+    ("return ARGV", ["k1"], ["a1", "a2", "a3"]),
+    ("return {#KEYS, #ARGV}", [], []),
+    ("KEYS[1]='x' return KEYS[1]", ["k"], []),
+    ("return redis.call('get', KEYS[1])", ["str"], []),
+    ("return redis.call('get', 'missing')", [], []),
+    ("return type(redis.call('get', 'missing'))", [], []),
+    ("return redis.call('set', KEYS[1], ARGV[1])", ["k"], ["v"]),
+    ("return redis.call('incr', KEYS[1])", ["num"], []),
+    ("return redis.call('incr', KEYS[1])", ["str"], []),
+    ("redis.call('incr', KEYS[1])", ["str"], []),
+    ("local r = redis.pcall('incr', KEYS[1]) return r", ["str"], []),
+    ("local r = redis.pcall('incr', KEYS[1]) return type(r.err)", ["str"], []),
+    ("return pcall(redis.call, 'incr', KEYS[1])", ["str"], []),
+    ("local ok, e = pcall(redis.call, 'incr', KEYS[1]) return {tostring(ok), e}", ["str"], []),
+    ("local ok, e = pcall(error, {err='X y'}) return e", [], []),
+    ("return redis.call('lrange', KEYS[1], 0, -1)", ["list"], []),
+    ("return redis.call('hgetall', KEYS[1])", ["hash"], []),
+    ("return redis.call('smembers', KEYS[1])", ["set"], []),
+    ("return redis.call('zscore', KEYS[1], 'z1')", ["zset"], []),
+    ("return redis.call('type', KEYS[1])", ["list"], []),
+    ("return redis.call('type', KEYS[1]).ok", ["list"], []),
+    ("return redis.call('exists', KEYS[1], KEYS[2])", ["str", "nope"], []),
+    ("return redis.call('set', 'n', 0.1)", [], []),
+    ("redis.call('set', 'n', 0.1) return redis.call('get', 'n')", [], []),
+    ("redis.call('set', 'n', 1e20) return redis.call('get', 'n')", [], []),
+    ("redis.call('set', 'n', 2^53) return redis.call('get', 'n')", [], []),
+    ("redis.call('set', 'n', 10) return redis.call('get', 'n')", [], []),
+    ("return redis.call('set', 'n', true)", [], []),
+    ("return redis.call('set', 'n', nil)", [], []),
+    ("return redis.call('set', 'n', {})", [], []),
+    ("return redis.call()", [], []),
+    ("return redis.call('nosuchcommand')", [], []),
+    ("return redis.call('get')", [], []),
+    ("return redis.call('eval', 'return 1', 0)", [], []),
+    ("return redis.call('script', 'load', 'return 1')", [], []),
+    ("return redis.call('select', 1)", [], []),
+    ("redis.call('select', 1) redis.call('set', 'indb1', 'x') return redis.call('get', 'indb1')", [], []),
+    ("return redis.call('blpop', 'nolist', 0)", [], []),
+    ("return redis.call('blmpop', 0, 1, 'nolist', 'LEFT')", [], []),
+    ("return redis.call('blmpop', 0, 1, KEYS[1], 'LEFT')", ["list"], []),
+    ("return redis.call('config', 'set', 'maxmemory', '0')", [], []),
+    ("return redis.call('info', 'nosuchsection')", [], []),
+    ("return redis.call('hello')", [], []),
+    ("error('boom')", [], []),
+    ("error('boom', 0)", [], []),
+    ("error(12)", [], []),
+    ("error({err='MYERR t'})", [], []),
+    ("\nlocal x = nil + 1", [], []),
+    ("return a", [], []),
+    ("a = 1", [], []),
+    ("function f() end", [], []),
+    ("redis.call = 1", [], []),
+    ("string.rep = nil", [], []),
+    ("rawset(_G, 'x', 1)", [], []),
+    ("#!lua\nerror('line2')", [], []),
+    ("#!lua\nreturn 1", [], []),
+    ("#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", ["str"], []),
+    ("#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'x')", ["str"], []),
+    ("#!lua flags=bogus\nreturn 1", [], []),
+    ("#!lua name=x\nreturn 1", [], []),
+    ("#!python\nreturn 1", [], []),
+    ("#!lua", [], []),
+    ("return +", [], []),
+    ("return redis.error_reply('MYCODE custom msg')", [], []),
+    ("return redis.error_reply('oops')", [], []),
+    ("return redis.error_reply('-X y')", [], []),
+    ("return redis.error_reply()", [], []),
+    ("return redis.status_reply('FINE')", [], []),
+    ("return redis.sha1hex('')", [], []),
+    ("return redis.sha1hex('abc\\0def')", [], []),
+    ("return redis.REDIS_VERSION", [], []),
+    ("return redis.REDIS_VERSION_NUM", [], []),
+    ("return {redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING}", [], []),
+    ("return {redis.REPL_NONE, redis.REPL_AOF, redis.REPL_REPLICA, redis.REPL_ALL}", [], []),
+    ("return redis.replicate_commands()", [], []),
+    ("return redis.breakpoint()", [], []),
+    ("redis.log(redis.LOG_WARNING, 'hello', 1) return 1", [], []),
+    ("redis.log(1)", [], []),
+    ("redis.log('x', 'y')", [], []),
+    ("redis.setresp(4)", [], []),
+    ("redis.set_repl(9)", [], []),
+    ("return tostring(1/3)", [], []),
+    ("return string.format('%d', 3)", [], []),
+    ("return tonumber('0x10')", [], []),
+    ("return math.mod(7, 3)", [], []),
+    ("return table.getn({1,2})", [], []),
+    ("return select('#', unpack({1,2,3}))", [], []),
+    ("return #string.rep('x', 100)", [], []),
+    ("return type(os)", [], []),
+    ("return type(io)", [], []),
+    ("return type(print)", [], []),
+    ("return type(loadstring)", [], []),
+    ("return loadstring('return 7')()", [], []),
+    ("return type(getmetatable(''))", [], []),
+    ("getmetatable('').__index = {}", [], []),
+    ("return _G == _G._G", [], []),
+    ("local t = {} setmetatable(t, {__index=function() error('x') end}) return t", [], []),
+    ("return bit.tohex(422342)", [], []),
+    ("return bit.bor(1, 2, 4)", [], []),
+    ("redis.setresp(3) return redis.call('hgetall', KEYS[1]).map.f1", ["hash"], []),
+    ("redis.setresp(3) return redis.call('smembers', KEYS[1]).set.m1", ["set"], []),
+    ("redis.setresp(3) return redis.call('zscore', KEYS[1], 'z1').double", ["zset"], []),
+    ("redis.setresp(3) return redis.call('get', 'missing') == nil", [], []),
+    ("redis.setresp(3) return true", [], []),
+    ("redis.setresp(3) return false", [], []),
+    ("redis.setresp(3) return redis.call('hgetall', KEYS[1])", ["hash"], []),
+]
+
+
+def _plain(value):
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Exception):
+        return ("error", str(value))
+    return value
+
+
+def _run(client: redis.Redis, script: str, keys: list[str], args: list[str]):
+    for cmd in SETUP:
+        client.execute_command(*cmd)
+    try:
+        return ("ok", _plain(client.eval(script, len(keys), *keys, *args)))
+    except redis.ResponseError as exc:
+        return ("err", str(exc))
+
+
+@pytest.mark.parametrize("script,keys,args", CORPUS, ids=[c[0][:40] for c in CORPUS])
+def test_same_reply_as_redis_resp2(r, ref, script, keys, args):
+    assert _run(r, script, keys, args) == _run(ref, script, keys, args)
+
+
+@pytest.fixture
+def ref3(redis_server):
+    client = redis_server.client(protocol=3)
+    client.flushall()
+    yield client
+    client.close()
+
+
+RESP3_CORPUS = [c for c in CORPUS if "setresp" in c[0] or "{" in c[0] or "false" in c[0]
+                or "nil" in c[0]]
+
+
+@pytest.mark.parametrize("script,keys,args", RESP3_CORPUS,
+                         ids=[c[0][:40] for c in RESP3_CORPUS])
+def test_same_reply_as_redis_resp3(r3, ref3, script, keys, args):
+    assert _run(r3, script, keys, args) == _run(ref3, script, keys, args)
+
+
+def test_corpus_is_big_enough():
+    assert len(CORPUS) >= 40
+
+
+def test_evalsha_same_as_redis(r, ref):
+    for client in (r, ref):
+        client.set("k", "v")
+    body = "return redis.call('get', KEYS[1])"
+    assert r.script_load(body) == ref.script_load(body)
+    sha = r.script_load(body)
+    assert r.evalsha(sha, 1, "k") == ref.evalsha(sha, 1, "k") == b"v"
+    assert r.evalsha(sha.upper(), 1, "k") == ref.evalsha(sha.upper(), 1, "k")
+    for client in (r, ref):
+        with pytest.raises(redis.ResponseError) as exc:
+            client.evalsha("0" * 40, 0)
+        assert str(exc.value) == "No matching script. Please use EVAL."
