@@ -31,14 +31,33 @@ class Config:
     requirepass: str = ""
     databases: int = 16
     # storage
+    backend: str = "rocksdb"  # rocksdb | memory (ledis/storage/memory.py: nothing persists)
     dir: str = "./data"
     appendfsync: str = "everysec"  # always | everysec | no
     compression: str = "lz4"  # none | lz4 | zstd | snappy
     block_cache_mb: int = 64
     cache_entries: int = 200_000
+    # checkpoints (SAVE / BGSAVE): "" = <dir>/../checkpoints; keep the newest N (0 = all)
+    checkpoint_dir: str = ""
+    checkpoint_keep: int = 5
+    # HTTP API (ledis/http, docs/http.md): off while http_bind is empty
+    http_bind: str = ""
+    http_port: int = 11181
+    http_max_body: int = 16 * 1024 * 1024
+    # replication (ledis/replication, docs/replication.md)
+    replicaof: str = ""  # "host port" to start as a replica
+    masterauth: str = ""
+    replica_read_only: bool = True
+    replica_serve_stale_data: bool = True
+    replica_priority: int = 100
+    min_replica_acks: int = 0  # semi-sync: replicas that must ack a write before its reply
+    semi_sync_timeout_ms: int = 1000  # then the master degrades to async (INFO counts it)
+    repl_log_keep: int = 1_000_000  # write-log records kept for incremental resync
     # scripting
     lua_time_limit_ms: int = 5000
     lua_max_memory_mb: int = 256
+    # stdlib/ libraries (FUNCTION) loaded at startup: "lock,queue", a YAML list, or "all"
+    functions_autoload: str = ""
     # logging
     loglevel: str = "notice"  # debug | verbose | notice | warning
     logfile: str = ""
@@ -48,6 +67,7 @@ class Config:
     CHOICES = {
         "appendfsync": ("always", "everysec", "no"),
         "compression": ("none", "lz4", "zstd", "snappy"),
+        "backend": ("rocksdb", "memory"),
         "loglevel": ("debug", "verbose", "notice", "warning"),
     }
 
@@ -61,9 +81,13 @@ class Config:
             if isinstance(current, bool):
                 value = _to_bool(value)
             elif isinstance(current, int):
+                if isinstance(value, (bool, float)) or value is None:
+                    raise ValueError("expected an integer")  # YAML yes/1.5/~ are not ints
                 value = int(value)
                 if value < 0:
                     raise ValueError("must not be negative")
+                if name in ("port", "http_port") and value > 65535:
+                    raise ValueError("must be a TCP port (0-65535)")
             else:
                 value = "" if value is None else str(value)
         except (TypeError, ValueError) as exc:

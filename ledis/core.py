@@ -40,7 +40,7 @@ class Context:
         "last_cmd", "last_interaction", "addr", "laddr", "special", "in_script",
         "script_readonly", "multi", "watched", "subscriptions", "patterns", "is_replica_link",
         "is_master_link", "conn", "lib_name", "lib_ver", "flags", "close_after_reply",
-        "no_evict", "kind", "extra", "__weakref__",
+        "no_evict", "kind", "extra", "reply_mode", "__weakref__",
     )
 
     def __init__(self, core: "Core", kind: str = "normal", addr: str = "", laddr: str = "") -> None:
@@ -71,6 +71,7 @@ class Context:
         self.flags = ""
         self.close_after_reply = False
         self.no_evict = False
+        self.reply_mode = 0  # CLIENT REPLY: 0 on, else ledis.server.connection.REPLY_*
         self.kind = kind
         self.extra: dict = {}
 
@@ -84,7 +85,10 @@ class Core:
         self.config = config
         self.started = time.time()
         self.run_id = os.urandom(20).hex()
-        self.engine = Engine(
+        engine_class = Engine
+        if config.backend == "memory":
+            from ledis.storage.memory import MemoryEngine as engine_class  # type: ignore
+        self.engine = engine_class(
             config.dir,
             fsync=config.appendfsync,
             block_cache_mb=config.block_cache_mb,
@@ -102,6 +106,9 @@ class Core:
             "keyspace_hits": 0,
             "keyspace_misses": 0,
             "total_error_replies": 0,
+            "total_net_input_bytes": 0,
+            "total_net_output_bytes": 0,
+            "instantaneous_ops_per_sec": 0,
         }
         self.errorstats: dict[str, int] = {}
         self.readonly = False  # a read-only replica
@@ -111,35 +118,53 @@ class Core:
         from ledis.scripting.runtime import Scripting
 
         self.scripting = Scripting(self)
+        # FUNCTION libraries, reloaded from ``sys`` now: ledis/scripting/functions.py
+        from ledis.scripting.functions import Functions
+
+        self.functions = Functions(self)
+        self.functions.startup()
         # RESET: owners of per-client state (MULTI, WATCH, pub/sub) clean up their part.
         self.reset_hooks: list[Callable[[Context], None]] = []
         self.lastsave = int(self.started)
         # INFO: section name -> callable returning (field, value) pairs that replace or extend
         # the section's fields (replication state, scripting memory ...).
         self.info_hooks: dict[str, Callable[[], Any]] = {}
+        # Replication role, write-log streaming, WAIT and semi-sync: ledis/replication
+        from ledis.replication import Replication
+
+        self.replication = Replication(self)
         self.closed = False
+        # WATCH (ledis/commands/transactions.py): (Database, key) -> {watching ctx: entry}.
+        # While it is non-empty, or keyspace notifications are configured, write commands run
+        # through ``watched_write``: it marks watchers dirty and publishes the notifications.
+        self.watched_keys: dict = {}
+        from ledis.commands.transactions import watched_write
+        from ledis.pubsub import attach_expiry_events
+
+        self.watched_write: Callable[[Context, Command, list[bytes]], Any] = watched_write
+        attach_expiry_events(self)
 
     # --- the dispatcher --------------------------------------------------------------------
     def dispatch(self, ctx: Context, argv: list[bytes]) -> Any:
         """Run one command for ``ctx``; raises LedisError with the reply text on error."""
         cmd = self.commands.get(argv[0].lower())
         if cmd is None:
-            raise self._reject(None, self._unknown(argv))
+            raise self._reject(None, self._unknown(argv), ctx)
         if cmd.subcommands and (len(argv) >= 2 or cmd.handler is None):
             if len(argv) < 2:
-                raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)))
+                raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)), ctx)
             sub = cmd.subcommands.get(argv[1].lower())
             if sub is None:
                 if cmd.handler is None:
                     raise self._reject(cmd, LedisError(errors.UNKNOWN_SUBCOMMAND.format(
-                        argv[1].decode("utf-8", "replace")[:128], cmd.name.upper())))
+                        argv[1].decode("utf-8", "replace")[:128], cmd.name.upper())), ctx)
             else:
                 cmd = sub
         arity = cmd.arity
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
-            raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)))
+            raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)), ctx)
         if not ctx.authenticated and not cmd.no_auth:
-            raise self._reject(cmd, LedisError(errors.NOAUTH))
+            raise self._reject(cmd, LedisError(errors.NOAUTH), ctx)
         if ctx.special:
             for check in self.special_checks:
                 result = check(ctx, cmd, argv)
@@ -149,7 +174,11 @@ class Core:
             raise self._reject(cmd, LedisError(errors.READONLY))
         start = _perf()
         try:
-            result = cmd.handler(ctx, argv)  # type: ignore[misc]
+            if cmd.is_write and (self.watched_keys
+                                 or "notify-keyspace-events" in self.config.extra):
+                result = self.watched_write(ctx, cmd, argv)  # type: ignore[misc]
+            else:
+                result = cmd.handler(ctx, argv)  # type: ignore[misc]
         except LedisError:
             cmd.failed_calls += 1
             raise
@@ -159,9 +188,17 @@ class Core:
             self.stats["total_commands_processed"] += 1
         return result
 
-    def _reject(self, cmd: Command | None, exc: LedisError) -> LedisError:
+    def _reject(self, cmd: Command | None, exc: LedisError, ctx: Context | None = None
+                ) -> LedisError:
         if cmd is not None:
             cmd.rejected_calls += 1
+        if ctx is not None:
+            if ctx.multi is not None:
+                ctx.multi.failed = True  # a command rejected while queueing: EXEC aborts
+            if cmd is not None and cmd.name == "exec":  # Redis's execCommandAbort
+                from ledis.commands.transactions import exec_abort
+
+                return exec_abort(ctx, exc)
         return exc
 
     @staticmethod
@@ -184,6 +221,8 @@ class Core:
         self.engine.commit()
 
     def expire_cycle(self, limit: int = 200) -> int:
+        if self.replication.is_replica:
+            return 0  # a replica gets its master's expiry deletes through the write log
         removed = 0
         for db in self.store.dbs:
             removed += db.expire_slice(limit)

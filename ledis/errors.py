@@ -206,3 +206,76 @@ ZSET_NO_INPUT_KEYS = "ERR at least 1 input key is needed for '{}' command"
 ZSET_WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 ZMPOP_COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
 INT_RANGE = "ERR value is out of range, value must between {} and {}"
+
+# --- functions (functions.py, ledis/scripting/functions.py) ----------------------------------
+FUNCTION_MISSING_METADATA = "ERR Missing library metadata"
+FUNCTION_INVALID_METADATA = "ERR Invalid library metadata"
+FUNCTION_ENGINE_NOT_FOUND = "ERR Engine '{}' not found"
+FUNCTION_METADATA_VALUE = "ERR Invalid metadata value given: {}"
+FUNCTION_NAME_TWICE = "ERR Invalid metadata value, name argument was given multiple times"
+FUNCTION_NO_LIBRARY_NAME = "ERR Library name was not given"
+FUNCTION_BAD_NAME = (
+    "ERR Library names can only contain letters, numbers, or underscores(_) and must be at "
+    "least one character long"
+)
+FUNCTION_LIBRARY_EXISTS = "ERR Library '{}' already exists"
+FUNCTION_LIBRARY_EXISTS_RESTORE = "ERR Library {} already exists"
+FUNCTION_COMPILE = "ERR Error compiling function: {}"
+FUNCTION_REGISTER = "ERR Error registering functions: {}"
+FUNCTION_NONE_REGISTERED = "ERR No functions registered"
+FUNCTION_EXISTS = "ERR Function {} already exists"
+FUNCTION_NOT_FOUND = "ERR Function not found"
+FUNCTION_BAD_NUMKEYS = "ERR Bad number of keys provided"
+FUNCTION_LIBRARY_NOT_FOUND = "ERR Library not found"
+FUNCTION_FLUSH_OPTION = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
+FUNCTION_DUMP_BAD = "ERR DUMP payload version or checksum are wrong"
+FUNCTION_RESTORE_POLICY = (
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE."
+)
+FUNCTION_UNKNOWN_OPTION = "ERR Unknown option given: {}"
+FUNCTION_CODE_MISSING = "ERR Function code is missing"
+FUNCTION_LIST_ARG = "ERR Unknown argument {}"
+FUNCTION_LIST_NO_NAME = "ERR library name argument was not given"
+
+# --- embedded engine / HTTP API (issue 7) ----------------------------------------------------
+HOST_UNKNOWN = "ERR unknown host function '{}'"
+HOST_FAILED = "ERR host function '{}' failed: {}"
+HOST_BAD_REPLY = "ERR host function '{}' returned a value that cannot be converted: {}"
+HTTP_BLOCKING = "ERR blocking commands are not supported over HTTP"
+HTTP_NOT_ALLOWED = "ERR command '{}' is not supported over HTTP"
+HTTP_BAD_BODY = "ERR bad request body: {}"
+HTTP_TOO_LARGE = "ERR request body too large (limit {} bytes)"
+HTTP_NO_COMMAND = "ERR no command given"
+EMBEDDED_NOT_ALLOWED = "ERR command '{}' is not supported by the embedded engine{}"
+FUNCTION_SUBCOMMAND_SYNTAX = (
+    "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP."
+)
+
+# --- persistence: SAVE / BGSAVE checkpoints (issue 8) ----------------------------------------
+BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
+SAVE_FAILED = "ERR checkpoint failed: {}"
+
+# --- transactions and pub/sub (issue 9) ------------------------------------------------------
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
+WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
+PUBSUB_CONTEXT = (
+    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+    "are allowed in this context"
+)
+
+# replication (ledis/replication, ledis/commands/replication.py)
+INVALID_MASTER_PORT = "ERR Invalid master port"
+REPLCONF_UNKNOWN = "ERR Unrecognized REPLCONF option: {}"
+WAIT_ON_REPLICA = ("ERR WAIT cannot be used with replica instances. Please also note that since "
+                   "Redis 4.0 if a replica is configured to be writable (which is not the "
+                   "default) writes to replicas are just local and are not propagated.")
+SYNC_NEEDS_CONNECTION = "ERR LEDIS.SYNC needs a network connection"
+MASTERDOWN = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: {}"
+PUBSUB_SUBCOMMAND_SYNTAX = (
+    "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP."
+)

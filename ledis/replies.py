@@ -18,6 +18,8 @@ value              RESP2                       RESP3
 ``Bool``           integer 0/1                 boolean ``#t``/``#f``
 ``Verbatim``       bulk string                 verbatim ``=``
 ``Raw``            bytes sent as they are      bytes sent as they are
+``Push``           array                       push ``>``
+``Multiple``       each item, in order         each item, in order
 ``LedisError``     error ``-``                 error ``-``
 =================  ==========================  ==========================
 """
@@ -76,6 +78,19 @@ class Verbatim(bytes):
 
 class Raw(bytes):
     """Pre-encoded protocol bytes, written unchanged (used for hot range replies)."""
+
+    __slots__ = ()
+
+
+class Push(list):
+    """A RESP3 out-of-band push (``>``: pub/sub messages); an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Multiple(list):
+    """Several top-level replies from one command (SUBSCRIBE a b: one confirmation per
+    channel), encoded one after the other."""
 
     __slots__ = ()
 

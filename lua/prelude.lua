@@ -31,6 +31,10 @@ local table_concat = table.concat
 local bridge, py_check, py_log, py_sha1hex, py_setresp = api.bridge, api.check, api.log, api.sha1hex, api.setresp
 
 local PRELUDE = debug_getinfo(1, 'S').source   -- frames from this file are never "user" frames
+-- Frames of this file and of the Lua libraries (C modules in Redis) are never reported as
+-- the error position.
+local INTERNAL_SOURCES = {[PRELUDE] = true, ['@cjson.lua'] = true, ['@cmsgpack.lua'] = true,
+  ['@struct.lua'] = true, ['@prng.lua'] = true}
 local RO_TEXT = 'Attempt to modify a readonly table'
 local KILLED = 'ERR Script killed by user with SCRIPT KILL...'
 
@@ -152,6 +156,20 @@ real.load = function(chunk, name)
   return compile_user(chunk, name or '=(load)')
 end
 
+-- error() as the user sees it: the same positions as PUC Lua even when it is tail-called
+-- (`return error('x')`), see err_handler. A level-0 message is remembered so the handler
+-- leaves it without position.
+local plain_error = nil
+real.error = function(msg, level)
+  level = level == nil and 1 or level
+  local t = type(msg)
+  if level == 0 or (t ~= 'string' and t ~= 'number') then
+    if t == 'string' then plain_error = msg end
+    error(msg, 0)
+  end
+  error(msg, level + 1)   -- not a tail call: this frame must stay for the level to count
+end
+
 real.rawset = function(t, k, v)
   if protected[t] then error(RO_TEXT, 0) end
   return rawset(t, k, v)
@@ -201,6 +219,9 @@ local function error_text(s)
 end
 
 local BAD_ARGS = 'ERR wrong number or type of arguments'
+-- Errors of the redis.* API are raised as tables, as Redis does (luaRaiseError): no position,
+-- and a replaced pcall returns the "ERR ..." string.
+local function api_error(msg) error({err = 'ERR ' .. msg}, 0) end
 redis.error_reply = function(...)
   local s = ...
   if select('#', ...) ~= 1 or type(s) ~= 'string' then return {err = BAD_ARGS} end
@@ -214,17 +235,17 @@ redis.status_reply = function(...)
 end
 redis.sha1hex = function(...)
   local s = ...
-  if select('#', ...) ~= 1 then error('wrong number of arguments', 0) end
+  if select('#', ...) ~= 1 then api_error('wrong number of arguments') end
   if type(s) == 'number' then s = tostring(s) end
   if type(s) ~= 'string' then s = '' end
   return py_sha1hex(s)
 end
 redis.log = function(...)
   local n = select('#', ...)
-  if n < 2 then error('redis.log() requires two arguments or more.', 0) end
+  if n < 2 then api_error('redis.log() requires two arguments or more.') end
   local level = ...
-  if type(level) ~= 'number' then error('First argument must be a number (log level).', 0) end
-  if level < 0 or level > 3 then error('Invalid debug level.', 0) end
+  if type(level) ~= 'number' then api_error('First argument must be a number (log level).') end
+  if level < 0 or level > 3 then api_error('Invalid debug level.') end
   local parts = {}
   for i = 2, n do
     local v = select(i, ...)
@@ -233,26 +254,26 @@ redis.log = function(...)
   py_log(math.floor(level), table_concat(parts, ' '))
 end
 redis.setresp = function(...)
-  if select('#', ...) ~= 1 then error('redis.setresp() requires one argument.', 0) end
+  if select('#', ...) ~= 1 then api_error('redis.setresp() requires one argument.') end
   local n = ...
-  if n ~= 2 and n ~= 3 then error('RESP version must be 2 or 3.', 0) end
+  if n ~= 2 and n ~= 3 then api_error('RESP version must be 2 or 3.') end
   script_resp3 = (n == 3)
   py_setresp(n)
 end
 redis.set_repl = function(...)
-  if select('#', ...) ~= 1 then error('redis.set_repl() requires two arguments.', 0) end
+  if select('#', ...) ~= 1 then api_error('redis.set_repl() requires two arguments.') end
   local flags = ...
   if type(flags) ~= 'number' or flags < 0 or flags > 3 or flags % 1 ~= 0 then
-    error('Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.', 0)
+    api_error('Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.')
   end
 end
 redis.replicate_commands = function() return true end
 redis.breakpoint = function() return false end
 redis.debug = function() end
 redis.acl_check_cmd = function(...)
-  if select('#', ...) < 1 then error('ERR Please specify at least one argument for this redis lib call', 0) end
+  if select('#', ...) < 1 then api_error('Please specify at least one argument for this redis lib call') end
   local known = api.command_exists(...)
-  if not known then error('ERR Invalid command passed to redis.acl_check_cmd()', 0) end
+  if not known then api_error('Invalid command passed to redis.acl_check_cmd()') end
   return true
 end
 redis.REDIS_VERSION = '7.0.15'
@@ -263,10 +284,42 @@ real.redis = readonly(redis)
 
 -- ledis.<command>(...) == redis.call('<command>', ...) for every registered command
 -- (a ledis extension, DESIGN.md section 4); unknown names read as missing fields.
+-- ledis.host.<name>(...): Python functions registered by an embedding program
+-- (ledis/embedded.py); same reply convention as redis.call.
+local host_fns = {}
+local host_call, host_exists = api.host, api.host_exists
+local host_tbl = setmetatable({}, {__index = function(_, name)
+  local f = host_fns[name]
+  if f then return f end
+  if type(name) ~= 'string' or not host_exists or not host_exists(name) then return nil end
+  f = function(...)
+    local v, tag, p = host_call(name, ...)
+    if tag == nil then return v end
+    if tag == 1 then return {ok = p} end
+    error({err = p}, 0)
+  end
+  host_fns[name] = f
+  return f
+end, __newindex = ro_error, __metatable = false})
+protected[host_tbl] = true
+-- ledis.pcall.<command>(...) == redis.pcall('<command>', ...): errors come back as {err=...}
+local pcall_fns = {}
+local pcall_tbl = setmetatable({}, {__index = function(_, name)
+  local f = pcall_fns[name]
+  if f then return f end
+  if type(name) ~= 'string' or not api.command_exists(name) then return nil end
+  local pcall_ = redis.pcall
+  f = function(...) return pcall_(name, ...) end
+  pcall_fns[name] = f
+  return f
+end, __newindex = ro_error, __metatable = false})
+protected[pcall_tbl] = true
 local ledis_fns = {}
 local ledis_tbl = setmetatable({}, {__index = function(_, name)
   local f = ledis_fns[name]
   if f then return f end
+  if name == 'host' then return host_tbl end
+  if name == 'pcall' then return pcall_tbl end
   if type(name) ~= 'string' or not api.command_exists(name) then return nil end
   local call = redis.call
   f = function(...) return call(name, ...) end
@@ -321,19 +374,43 @@ local function err_handler(e)
   else
     text = 'ERR ' .. tostring(e)
   end
+  -- A string raised inside a library (a C module in Redis, whose luaL_error names the
+  -- caller's line) gets the user position prefixed, as Redis shows it.
+  local from_lib, first_lua = false, true
+  local function lib_prefix(short_src, line)
+    if from_lib and type(e) == 'string' then
+      local pos = short_src .. ':' .. line .. ': '
+      if string_sub(e, 1, #pos) ~= pos then text = 'ERR ' .. pos .. e end
+    end
+  end
   local level = 2
   while true do
     local info = debug_getinfo(level, 'Sl')
     if not info then
       local line = tail_call_line(current_fn)
-      if line then return {err = text, source = '@user_script', line = line} end
-      return {err = text}
-    end
-    if info.what ~= 'C' and info.source ~= PRELUDE then
-      if info.currentline and info.currentline > 0 then
-        return {err = text, source = info.source, line = info.currentline}
+      if line then
+        -- The user frame was dropped by a tail call (`return f(...)`). In PUC Lua the
+        -- caller's frame survives a tail call into a C function, so a string error raised
+        -- there (error('x'), luaL_error in a library, "bad argument") names the user line.
+        if type(e) == 'string' and e ~= plain_error and not string_find(e, '^[%w_]+:%d+: ')
+            and not string_find(e, '^%[string ') then
+          text = 'ERR user_script:' .. line .. ': ' .. e
+        end
+        return {err = text, source = '@user_script', line = line}
       end
       return {err = text}
+    end
+    if info.what ~= 'C' then
+      if not INTERNAL_SOURCES[info.source] then
+        if info.currentline and info.currentline > 0 then
+          lib_prefix(info.short_src, info.currentline)
+          return {err = text, source = info.source, line = info.currentline}
+        end
+        return {err = text}
+      elseif info.source ~= PRELUDE and first_lua then
+        from_lib = true
+      end
+      first_lua = false
     end
     level = level + 1
   end
@@ -505,7 +582,7 @@ local function run(fn, hook_count, resp3, nkeys, ...)
     for i = select('#', ...), nkeys + 1, -1 do keys[i] = nil end
   end
   real.KEYS, real.ARGV = keys, argv
-  client_resp3, script_resp3, current_fn = resp3, false, fn
+  client_resp3, script_resp3, current_fn, plain_error = resp3, false, fn, nil
   if hook_count ~= active_count then
     active_count = hook_count
     if hook_count > 0 then debug_sethook(count_hook, '', hook_count) else debug_sethook() end

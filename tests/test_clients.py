@@ -181,3 +181,39 @@ def test_redis_cli_pipe_and_no_raw(server):
     out = subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"],
                          input=b"SET p1 a\r\nSET p2 b\r\n", capture_output=True, timeout=20)
     assert b"errors: 0, replies: 2" in out.stdout
+
+
+REPLY_CASES = [
+    b"CLIENT REPLY OFF\r\nPING\r\nSET a 1\r\nCLIENT REPLY ON\r\nPING\r\n",
+    b"CLIENT REPLY SKIP\r\nPING\r\nECHO x\r\nPING\r\n",
+    b"CLIENT REPLY foo\r\nPING\r\n",
+    b"CLIENT REPLY OFF\r\nCLIENT REPLY SKIP\r\nPING\r\nCLIENT REPLY ON\r\nECHO a\r\n",
+    b"CLIENT REPLY SKIP\r\nCLIENT REPLY SKIP\r\nPING\r\nECHO b\r\n",
+    b"CLIENT REPLY OFF\r\nGET\r\nCLIENT REPLY ON\r\n",
+]
+
+
+@pytest.mark.parametrize("data", REPLY_CASES, ids=lambda d: d[:40].decode())
+def test_client_reply_matches_redis(server, redis_server, data):
+    assert exchange(server.port, data) == exchange(redis_server.port, data)
+
+
+def test_blocked_client_shows_in_info_and_list_and_can_be_killed(server):
+    c = server.client(protocol=2)
+    blocked = socket.create_connection(("127.0.0.1", server.port))
+    blocked.sendall(b"CLIENT SETNAME waiter\r\nBLPOP nolist 0\r\n")
+    assert blocked.recv(100) == b"+OK\r\n"
+    deadline = time.time() + 5
+    while c.info("clients")["blocked_clients"] != 1 and time.time() < deadline:
+        time.sleep(0.05)
+    assert c.info("clients")["blocked_clients"] == 1
+    line = [x for x in c.execute_command("CLIENT", "LIST").decode().split("\n")
+            if "name=waiter" in x][0]
+    assert "b" in fields(line)["flags"] and fields(line)["cmd"] == "blpop"
+    assert c.execute_command("CLIENT", "KILL", "ID", fields(line)["id"]) == 1
+    blocked.settimeout(5)
+    assert blocked.recv(100) == b""
+    deadline = time.time() + 5
+    while c.info("clients")["blocked_clients"] != 0 and time.time() < deadline:
+        time.sleep(0.05)
+    assert c.info("clients")["blocked_clients"] == 0

@@ -63,7 +63,6 @@ ERROR_CASES = [
     ("maxclients", "10", "maxclients", "20"),
     ("timeout", "10", "maxclients", "abc"),
     ("maxclients", "10", "foo", "1"),
-    ("lua-time-limit", "5", "busy-reply-threshold", "6"),
     ("timeout",),
     ("timeout", "1", "maxclients"),
 ]
@@ -91,6 +90,14 @@ def test_config_set_stored_values(r, ref):
         client.execute_command("CONFIG", "SET", "maxmemory", "0", "appendonly", "no", "hz", "10",
                                "save", "3600 1 300 100 60 10000", "hash-max-listpack-entries",
                                "128", "maxmemory-policy", "noeviction")
+
+
+def test_config_set_alias_and_target_together(r, ref):
+    for client in (r, ref):
+        client.execute_command("CONFIG", "SET", "lua-time-limit", "5", "busy-reply-threshold", "6")
+    assert r.config_get("lua-time-limit") == ref.config_get("lua-time-limit")
+    for client in (r, ref):
+        client.config_set("busy-reply-threshold", "5000")
 
 
 def test_config_set_aliases_share_the_value(r):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 import redis
 
@@ -122,3 +125,16 @@ def test_requirepass_via_config_set(fresh_server):
     assert srv.client(password="pw").ping() is True
     admin.config_set("requirepass", "")
     assert srv.client().ping() is True
+
+
+def test_reset_leaves_subscriptions_and_multi(server, r):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(b"SUBSCRIBE resetch\r\n")
+        time.sleep(0.3)
+        s.sendall(b"RESET\r\nMULTI\r\nRESET\r\nPING\r\n")
+        got = b""
+        deadline = time.time() + 5
+        while not got.endswith(b"+PONG\r\n") and time.time() < deadline:
+            got += s.recv(1000)
+        assert got.endswith(b"+RESET\r\n+OK\r\n+RESET\r\n+PONG\r\n")
+        assert r.publish("resetch", "x") == 0

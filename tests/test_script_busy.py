@@ -110,6 +110,34 @@ def test_client_connecting_during_busy_script(busy_server):
     late.close()
 
 
+def test_allow_busy_commands_run_during_busy_script(busy_server):
+    import socket
+
+    caller = busy_server.client(socket_timeout=20)
+    probe = busy_server.client(socket_timeout=20)
+    probe.ping()
+    run = Runner(caller, "while true do end")
+    _wait_busy(probe)
+    with socket.create_connection(("127.0.0.1", busy_server.port), timeout=5) as sock:
+        sock.sendall(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n")
+        reply = b""
+        while not reply.endswith(b"\r\n") or reply.count(b"\r\n") < 3:
+            reply += sock.recv(4096)
+        assert reply.startswith(b"%")  # HELLO ran (ALLOW_BUSY) and answered in RESP3
+        sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+        time.sleep(0.2)
+        assert sock.recv(4096) == (
+            b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+            b"SHUTDOWN NOSAVE.\r\n")
+        sock.sendall(b"*2\r\n$6\r\nSCRIPT\r\n$4\r\nKILL\r\n")
+        time.sleep(0.2)
+        assert sock.recv(4096) == b"+OK\r\n"
+        run.join()
+        sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+        time.sleep(0.2)
+        assert sock.recv(4096) == b"+PONG\r\n"
+
+
 def test_script_kill_when_idle(busy_server):
     client = busy_server.client()
     with pytest.raises(redis.ResponseError, match="NOTBUSY|No scripts in execution right now."):
@@ -235,3 +263,17 @@ def test_memory_error_catchable_with_pcall(small_memory_server):
     script = ("local ok, e = pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end) "
               "return {tostring(ok), tostring(e)}")
     assert client.eval(script, 0) == [b"false", b"not enough memory"]
+
+
+def test_time_limit_from_config_set(fresh_server):
+    proc = fresh_server()
+    caller = proc.client(socket_timeout=20)
+    other = proc.client(socket_timeout=20)
+    assert other.config_set("lua-time-limit", 200) is True
+    run = Runner(caller, "while true do end")
+    start = time.time()
+    _wait_busy(other)
+    assert time.time() - start < 3  # well before the 5 s default
+    assert other.script_kill() is True
+    run.join()
+    assert other.config_get("busy-reply-threshold") == {"busy-reply-threshold": "200"}

@@ -406,3 +406,12 @@ def test_script_commands_same_as_redis(r, ref, cmd):
         except redis.ResponseError as exc:
             replies.append(("error", str(exc)))
     assert replies[0] == replies[1]
+
+
+def test_info_reports_cached_scripts_and_lua_memory(r):
+    r.script_flush()
+    r.script_load("return 'a'")
+    r.script_load("return 'b'")
+    info = r.info("memory")
+    assert info["number_of_cached_scripts"] == 2
+    assert info["used_memory_lua"] > 0

@@ -210,3 +210,39 @@ def test_evalsha_same_as_redis(r, ref):
         with pytest.raises(redis.ResponseError) as exc:
             client.evalsha("0" * 40, 0)
         assert str(exc.value) == "No matching script. Please use EVAL."
+
+
+# Error replies compared on the wire (redis-py strips a leading "ERR "), including the
+# tail-call cases where LuaJIT drops the script's frame.
+RAW_ERRORS = [
+    "redis.log(1)", "return redis.setresp(4)", "redis.set_repl(9)", "return redis.sha1hex()",
+    "return redis.call()", "return redis.call('set', 'a', {})", "return error('x', 0)",
+    "return error('x')", "error('x')", "error('x', 0)", "error('x', 2)", "return error(12)",
+    "local x = string.rep()", "return redis.error_reply('x')", "return tostring(nil .. 1)",
+    "return pcall(redis.log)", "local ok, e = pcall(redis.setresp, 9) return e",
+    "local ok, e = pcall(error, 'x') return e", "local ok, e = pcall(error, {err='E x'}) return e",
+    "return {err='-'}", "return {err=''}", "return redis.status_reply('a\\nb')",
+    "return redis.call('incr', 'str')", "local r = redis.call('incr', 'str') return r",
+]
+
+
+def _raw_eval(port: int, script: str) -> bytes:
+    import socket
+
+    body = script.encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"*3\r\n$3\r\nSET\r\n$3\r\nstr\r\n$1\r\nx\r\n")
+        sock.recv(100)
+        sock.sendall(b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(body), body))
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+@pytest.mark.parametrize("script", RAW_ERRORS, ids=[s[:40] for s in RAW_ERRORS])
+def test_error_replies_on_the_wire(server, redis_server, r, ref, script):
+    assert _raw_eval(server.port, script) == _raw_eval(redis_server.port, script)

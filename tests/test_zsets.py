@@ -219,7 +219,8 @@ def test_zrange_by_lex(r):
     assert r.zrangebylex("z", "(a", "[b") == [b"aa", b"b"]
     assert r.zrangebylex("z", "-", "+", 1, 2) == [b"aa", b"b"]
     assert r.zrevrangebylex("z", "+", "[c") == [b"e", b"d", b"c"]
-    assert raw(r, "ZRANGE", "z", "[d", "-", "BYLEX", "REV", "LIMIT", 1, 10) == [b"c", b"b", b"aa", b"a"]
+    assert raw(r, "ZRANGE", "z", "[d", "-", "BYLEX", "REV", "LIMIT", 1, 10) == \
+        [b"c", b"b", b"aa", b"a"]
     assert r.zrangebylex("z", "+", "-") == []
     assert r.zrangebylex("z", "[c", "[b") == []
     assert raw(r, "ZRANGEBYLEX", "z", "(", "+") == [b"a", b"aa", b"b", b"c", b"d", b"e"]
@@ -334,7 +335,8 @@ def test_zrandmember(r):
     assert r.zrandmember("nokey") is None
     picked = raw(r, "ZRANDMEMBER", "z", 5)
     assert len(picked) == 5 and len(set(picked)) == 5 and set(picked) <= set(members)
-    assert sorted(raw(r, "ZRANDMEMBER", "z", 100)) == sorted(members)
+    # A count >= size gives the whole set, highest score first (as Redis for small zsets).
+    assert raw(r, "ZRANDMEMBER", "z", 100) == sorted(members, key=members.get, reverse=True)
     many = raw(r, "ZRANDMEMBER", "z", -50)
     assert len(many) == 50 and set(many) <= set(members)
     flat = raw(r, "ZRANDMEMBER", "z", 3, "WITHSCORES")
@@ -613,3 +615,84 @@ def test_large_zset_ranks_and_ranges(r):
     assert raw(r, "ZREMRANGEBYRANK", "big", 10, -11) == n - 20
     assert r.zcard("big") == 20
     assert r.zrange("big", 9, 10) == [b"m00009", b"m02990"]
+
+
+# --- the score encoding (no server) ------------------------------------------------------------
+
+
+def test_score_encoding_preserves_order_and_round_trips():
+    import math
+    import random
+
+    from ledis.storage.types.zset import _decode, encode_score
+
+    values = [float("-inf"), -1e308, -2.5, -1.0, -5e-324, -0.0, 0.0, 5e-324, 1e-300, 0.1, 1.0,
+              3.0, 1e17, 1.7976931348623157e308, float("inf")]
+    rng = random.Random(7)
+    values += [rng.uniform(-1e6, 1e6) for _ in range(300)]
+    values += [math.ldexp(rng.random(), rng.randint(-1070, 1020)) * rng.choice((-1, 1))
+               for _ in range(300)]
+    for v in values:
+        assert _decode(encode_score(v)) == v
+        assert len(encode_score(v)) == 8
+    ordered = sorted(values)
+    encoded = [encode_score(v) for v in ordered]
+    assert encoded == sorted(encoded)
+    assert encode_score(-0.0) == encode_score(0.0)
+    for a, b in zip(ordered, ordered[1:]):
+        assert (encode_score(a) < encode_score(b)) == (a < b)
+
+
+def test_zadd_same_score_is_two_reads_and_no_write(tmp_path):
+    from ledis.storage.engine import Engine
+    from ledis.storage.keyspace import Store
+    from ledis.storage.types import zset
+
+    engine = Engine(str(tmp_path / "db"), fsync="no")
+    try:
+        db = Store(engine).dbs[0]
+        zset.add(db, b"z", [(1.0, b"a"), (2.0, b"b")])
+        engine.commit()
+        calls = []
+        real_get = engine.get
+        engine.get = lambda cf, key: calls.append(cf) or real_get(cf, key)  # type: ignore
+        assert zset.add(db, b"z", [(1.0, b"a")]) == (0, 0, 1, 1.0)
+        assert len(calls) == 2
+        assert not engine.dirty
+        assert zset.add(db, b"z", [(5.0, b"a")]) == (0, 1, 1, 5.0)
+        assert engine.dirty
+    finally:
+        engine.close()
+
+
+def test_two_waiters_served_in_arrival_order(server, r):
+    results: dict[int, object] = {}
+
+    def waiter(i: int) -> None:
+        c = server.client(protocol=2)
+        results[i] = raw(c, "BZPOPMIN", "q", 5)
+        c.close()
+
+    threads = []
+    for i in range(2):
+        t = threading.Thread(target=waiter, args=(i,))
+        t.start()
+        threads.append(t)
+        time.sleep(0.2)
+    assert raw(r, "ZADD", "q", 1, "low", 2, "high", 3, "left") == 3
+    for t in threads:
+        t.join(5)
+    assert results == {0: [b"q", b"low", b"1"], 1: [b"q", b"high", b"2"]}
+    assert r.zrange("q", 0, -1) == [b"left"]
+
+
+def test_range_replies_inside_scripts_and_transactions(r):
+    r.zadd("z", {"a": 1, "b": 2.5})
+    script = "return redis.call('zrange', KEYS[1], 0, -1, 'withscores')"
+    assert raw(r, "EVAL", script, 1, "z") == [b"a", b"1", b"b", b"2.5"]
+    pipe = r.pipeline(transaction=True)
+    pipe.execute_command("ZRANGE", "z", 0, -1, "WITHSCORES")
+    pipe.execute_command("ZINCRBY", "z", "-0", "new")
+    ranged, incremented = pipe.execute()  # (redis-py converts the ZINCRBY reply to float)
+    assert ranged == [b"a", b"1", b"b", b"2.5"]
+    assert incremented == 0.0 and str(incremented) == "-0.0"

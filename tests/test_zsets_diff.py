@@ -198,6 +198,7 @@ SCRIPTS = {
         ("ZRANDMEMBER", "z", -9223372036854775808), ("ZRANDMEMBER", "z", "x"),
         ("ZRANDMEMBER", "z", -4611686018427387904, "WITHSCORES"),
         ("ZRANDMEMBER", "z", 4611686018427387904, "WITHSCORES"),
+        ("ZRANDMEMBER", "z", 3), ("ZRANDMEMBER", "z", 4, "WITHSCORES"),
         ("ZSCAN", "z", 0), ("ZSCAN", "z", 0, "MATCH", "a*"), ("ZSCAN", "z", 0, "COUNT", 1),
         ("ZSCAN", "z", 0, "COUNT", 0), ("ZSCAN", "z", 0, "FOO"), ("ZSCAN", "z", "x"),
         ("ZSCAN", "nokey", 0, "FOO"), ("ZSCAN", "nokey", "x"),

@@ -6,13 +6,18 @@ One module per family: it parses arguments and shapes replies; storage lives in
 
 from ledis.commands import (  # noqa: F401
     connection,
+    functions,
     hashes,
     introspection,
     keys,
     lists,
+    persistence,
+    pubsub,
+    replication,
     scripting,
     server,
     sets,
     strings,
+    transactions,
     zsets,
 )

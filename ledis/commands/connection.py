@@ -67,7 +67,13 @@ def cmd_reset(ctx, argv):
     """Back to a fresh connection's state: the owners of MULTI, WATCH and pub/sub state
     clean up through ``core.reset_hooks``; what is left is cleared here."""
     core = ctx.core
-    for hook in core.reset_hooks:
+    hooks = core.reset_hooks
+    if not hooks:
+        # Nobody registered for RESET: the disconnect hooks drop the same per-client state
+        # (subscriptions, WATCH, waiters) for a client that is "gone" as it was.
+        server = getattr(core, "server", None)
+        hooks = server.disconnect_hooks if server is not None and ctx.conn is not None else []
+    for hook in hooks:
         hook(ctx)
     ctx.multi = None
     ctx.watched = None
@@ -77,6 +83,7 @@ def cmd_reset(ctx, argv):
     ctx.resp = 2
     ctx.name = b""
     ctx.no_evict = False
+    ctx.reply_mode = 0
     ctx.authenticated = not core.config.requirepass
     ctx.special = ctx.in_script or ctx.is_replica_link or ctx.is_master_link
     return RESET
@@ -381,6 +388,26 @@ def cmd_client_no_evict(ctx, argv):
     return OK
 
 
+@command("client|reply", arity=3, flags="noscript loading stale", group="connection",
+         summary="Instruct the server whether to reply to commands", since="3.2.0",
+         acl="@slow @connection")
+def cmd_client_reply(ctx, argv):
+    """ON / OFF / SKIP. The connection drops the replies (ledis.server.connection)."""
+    from ledis.server.connection import REPLY_OFF, REPLY_SKIP_PENDING
+
+    mode = argv[2].upper()
+    if mode == b"ON":
+        ctx.reply_mode = 0
+    elif mode == b"OFF":
+        ctx.reply_mode = REPLY_OFF
+    elif mode == b"SKIP":
+        if ctx.reply_mode != REPLY_OFF:
+            ctx.reply_mode = REPLY_SKIP_PENDING
+    else:
+        raise LedisError(errors.SYNTAX)
+    return OK
+
+
 _CLIENT_HELP = """CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:
 GETNAME
     Return the name of the current connection.
@@ -406,6 +433,8 @@ LIST [options ...]
     Return information about client connections. Options:
     * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)
       Return clients of specified type.
+REPLY (ON|OFF|SKIP)
+    Control the replies sent to the current connection.
 SETNAME <name>
     Assign the name <name> to the current connection.
 SETINFO <LIB-NAME|LIB-VER> <value>

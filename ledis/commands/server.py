@@ -1,4 +1,6 @@
-"""Server commands: INFO, CONFIG, DBSIZE, FLUSHDB/FLUSHALL, TIME, LASTSAVE, SAVE, SHUTDOWN.
+"""Server commands: INFO, CONFIG, DBSIZE, FLUSHDB/FLUSHALL, TIME, LASTSAVE, SHUTDOWN.
+
+SAVE / BGSAVE (RocksDB checkpoints) live in ``ledis.commands.persistence``.
 
 INFO speaks Redis 7.0's sections and field names (tools parse them: redis-cli, exporters,
 redis-py's ``info()``); fields that have no meaning in ledis are present with Redis's idle
@@ -71,29 +73,6 @@ def cmd_time(ctx, argv):
          acl="@admin @fast @dangerous")
 def cmd_lastsave(ctx, argv):
     return ctx.core.lastsave
-
-
-def _save(core) -> None:
-    """Everything written is already in RocksDB; SAVE makes it durable (WAL synced)."""
-    core.engine.commit()
-    core.engine.flush_wal()
-    core.lastsave = int(time.time())
-
-
-@command("save", arity=1, flags="admin noscript no_async_loading no_multi", group="server",
-         summary="Synchronously save the dataset to disk", acl="@admin @slow @dangerous")
-def cmd_save(ctx, argv):
-    _save(ctx.core)
-    return OK
-
-
-@command("bgsave", arity=-1, flags="admin noscript no_async_loading", group="server",
-         summary="Asynchronously save the dataset to disk", acl="@admin @slow @dangerous")
-def cmd_bgsave(ctx, argv):
-    if len(argv) > 2 or (len(argv) == 2 and argv[1].upper() != b"SCHEDULE"):
-        raise LedisError(errors.SYNTAX)
-    _save(ctx.core)
-    return Simple(b"Background saving started")
 
 
 @command("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy",
@@ -203,6 +182,14 @@ def _section_memory(core):
     total = _total_memory()
     runtime = RuntimeConfig(core)
     maxmemory = int(runtime.get("maxmemory") or 0)
+    lua = scripts = 0
+    scripting = getattr(core, "scripting", None)
+    if scripting is not None:
+        try:
+            lua = int(scripting.memory_used())
+            scripts = int(scripting.number_of_cached_scripts)
+        except Exception:  # noqa: BLE001 - INFO must not fail on a subsystem's error
+            pass
     return [
         ("used_memory", rss), ("used_memory_human", _human(rss)), ("used_memory_rss", rss),
         ("used_memory_rss_human", _human(rss)), ("used_memory_peak", rss),
@@ -211,11 +198,11 @@ def _section_memory(core):
         ("used_memory_dataset_perc", "100.00%"), ("allocator_allocated", rss),
         ("allocator_active", rss), ("allocator_resident", rss),
         ("total_system_memory", total), ("total_system_memory_human", _human(total)),
-        ("used_memory_lua", 0), ("used_memory_vm_eval", 0), ("used_memory_lua_human", "0B"),
-        ("used_memory_scripts_eval", 0), ("number_of_cached_scripts", 0),
-        ("number_of_functions", 0), ("number_of_libraries", 0),
-        ("used_memory_vm_functions", 0), ("used_memory_vm_total", 0),
-        ("used_memory_vm_total_human", "0B"), ("used_memory_functions", 0),
+        ("used_memory_lua", lua), ("used_memory_vm_eval", lua),
+        ("used_memory_lua_human", _human(lua)), ("used_memory_scripts_eval", 0),
+        ("number_of_cached_scripts", scripts), ("number_of_functions", 0),
+        ("number_of_libraries", 0), ("used_memory_vm_functions", 0),
+        ("used_memory_vm_total", lua), ("used_memory_vm_total_human", _human(lua)), ("used_memory_functions", 0),
         ("used_memory_scripts", 0), ("used_memory_scripts_human", "0B"),
         ("maxmemory", maxmemory), ("maxmemory_human", _human(maxmemory)),
         ("maxmemory_policy", runtime.get("maxmemory-policy")),

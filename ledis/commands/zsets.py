@@ -1,10 +1,18 @@
 """Sorted-set commands: the Redis 7.0 Z* family, blocking pops, LedisDB's ZCLEAR/ZMCLEAR.
 
 Handlers parse every argument (in the order Redis checks them, so the same bad command gets
-the same error), then call ``ledis.storage.types.zset`` and shape the reply. Scores travel as
-Python floats and leave as ``Double`` (RESP3 ``,1.5``; RESP2 bulk string in Redis's ``%.17g``
-format). WITHSCORES replies are flat ``member, score, ...`` arrays in RESP2 and arrays of
-``[member, score]`` pairs in RESP3, as Redis 7.0 does.
+the same error), then call ``ledis.storage.types.zset`` and shape the reply. Scores leave as
+``Double`` (RESP3 ``,1.5``; RESP2 bulk string in Redis's ``%.17g`` format, ``-0`` included);
+ranges hand over their scores still encoded so that each distinct score is formatted once
+(``zset.score_text`` / ``score_double``). WITHSCORES replies are flat ``member, score, ...``
+arrays in RESP2 and arrays of ``[member, score]`` pairs in RESP3, as Redis 7.0 does; ZSCAN
+scores are bulk strings in both.
+
+Known differences from Redis 7.0 (see also the storage module): a stored -0 always reads
+back as 0 (Redis keeps -0 in zsets above 128 members); lex ranges over members with
+different scores follow byte order (Redis's answer there depends on its encoding); ZSCAN of
+a zset above 128 members walks members in byte order with an exact COUNT, and a cursor this
+server never issued is answered ``ERR invalid cursor``.
 
 Number parsing mimics the two C paths Redis uses: scores, increments and weights go through
 ``getDoubleFromObject`` (strict: no spaces, overflow like ``1e400`` rejected), range bounds
@@ -17,24 +25,21 @@ from __future__ import annotations
 import math
 import re
 
-from ledis import errors
+from ledis import blocking, errors
 from ledis.commands.args import parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
-from ledis.replies import Double, NullArray, format_double
+from ledis.replies import Double, NullArray, Raw, format_double
 from ledis.storage.types import zset
 from ledis.storage.types.zset import LexRange, ScoreRange
-
-from ledis import blocking
 
 _WS = b" \t\n\v\f\r"
 _LONG_MAX = 2**63 - 1
 _INF_WORDS = frozenset((b"inf", b"infinity"))
 _NONZERO_DIGIT = re.compile(rb"[1-9]")
-_SYNTAX = LedisError(errors.SYNTAX)
 
 
-# --- number parsing -------------------------------------------------------------------------
+# --- number parsing ---------------------------------------------------------------------------
 
 
 def _strtod(text: bytes) -> float | None:
@@ -128,18 +133,65 @@ def _parse_positive(raw: bytes) -> int:
     return _parse_range_long(raw, 0, _LONG_MAX, errors.NEGATIVE_COUNT)
 
 
-# --- reply shaping -------------------------------------------------------------------------
+# --- reply shaping ----------------------------------------------------------------------------
+
+
+_WIRE2: dict[bytes, bytes] = {}  # encoded score -> RESP2 bulk string of its text
+_WIRE3: dict[bytes, bytes] = {}  # encoded score -> RESP3 double
+
+
+def _wire_score(score: bytes, resp3: bool) -> bytes:
+    cache = _WIRE3 if resp3 else _WIRE2
+    wire = cache.get(score)
+    if wire is None:
+        text = zset.score_text(score)
+        wire = b",%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text)
+        if len(cache) < 65536:
+            cache[score] = wire
+    return wire
+
+
+def _scored_stored(ctx, pairs: list) -> list | Raw:
+    """(member, encoded score) pairs from a range as a WITHSCORES reply for this protocol:
+    one flat array in RESP2, [member, double] pairs in RESP3 (Redis 7.0).
+
+    For network clients the reply is pre-encoded (``Raw``): range replies are the hot, long
+    ones, and each distinct score's wire form is cached. Other callers (scripts, HTTP,
+    embedded) get plain values."""
+    if ctx.kind == "normal":
+        resp3 = ctx.resp == 3
+        cache = _WIRE3 if resp3 else _WIRE2
+        get = cache.get
+        if resp3:
+            parts = [b"*%d\r\n" % len(pairs)]
+            shape = b"*2\r\n$%d\r\n%s\r\n%s"
+        else:
+            parts = [b"*%d\r\n" % (2 * len(pairs))]
+            shape = b"$%d\r\n%s\r\n%s"
+        append = parts.append
+        for m, e in pairs:
+            append(shape % (len(m), m, get(e) or _wire_score(e, resp3)))
+        return Raw(b"".join(parts))
+    if ctx.resp == 3:
+        double = zset.score_double
+        return [[m, double(e)] for m, e in pairs]
+    out: list = []
+    append = out.append
+    text = zset.score_text
+    for m, e in pairs:
+        append(m)
+        append(text(e))
+    return out
 
 
 def _scored(ctx, pairs: list) -> list:
-    """(member, score) pairs as Redis 7.0 replies WITHSCORES for this protocol."""
+    """(member, float score) pairs as a WITHSCORES reply (-0.0 prints "-0", as Redis)."""
     if ctx.resp == 3:
         return [[m, Double(s)] for m, s in pairs]
     out: list = []
-    append = out.append
     for m, s in pairs:
-        append(m)
-        append(format_double(s))
+        out.append(m)
+        out.append(format_double(s))
     return out
 
 
@@ -177,7 +229,7 @@ def cmd_zadd(ctx, argv):
         i += 1
     elements = n - i
     if elements % 2 or not elements:
-        raise _SYNTAX
+        raise LedisError(errors.SYNTAX)
     if nx and xx:
         raise LedisError(errors.ZADD_XX_NX)
     if (gt and nx) or (lt and nx) or (gt and lt):
@@ -259,7 +311,7 @@ def cmd_zlexcount(ctx, argv):
     return zset.count_by_lex(ctx.db, argv[1], spec)
 
 
-# --- ZRANGE family ------------------------------------------------------------------------------
+# --- ZRANGE family ----------------------------------------------------------------------------
 
 _RANK, _SCORE, _LEX = 1, 2, 3
 
@@ -290,7 +342,7 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
         elif rangetype is None and opt == b"BYSCORE":
             rangetype = _SCORE
         else:
-            raise _SYNTAX
+            raise LedisError(errors.SYNTAX)
         j += 1
     reverse = bool(reverse)
     if rangetype is None:
@@ -315,7 +367,7 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
         items = zset.range_by_lex(db, key, lex, reverse, offset, limit, scores)
     if dst is not None:
         return zset.store(db, dst, items)
-    return _scored(ctx, items) if withscores else items
+    return _scored_stored(ctx, items) if withscores else items
 
 
 @command("zrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
@@ -368,7 +420,7 @@ def cmd_zrevrangebylex(ctx, argv):
     return _zrange(ctx, argv, 1, None, _LEX, True)
 
 
-# --- removals by range -------------------------------------------------------------------------
+# --- removals by range ------------------------------------------------------------------------
 
 
 @command("zremrangebyrank", arity=4, flags="write", keys=(1, 1, 1), group="sorted-set",
@@ -396,12 +448,12 @@ def cmd_zremrangebylex(ctx, argv):
     return zset.remove_range_by_lex(ctx.db, argv[1], spec)
 
 
-# --- pops ---------------------------------------------------------------------------------------
+# --- pops -------------------------------------------------------------------------------------
 
 
 def _zpop(ctx, argv, highest: bool):
     if len(argv) > 3:
-        raise _SYNTAX
+        raise LedisError(errors.SYNTAX)
     count = _parse_positive(argv[2]) if len(argv) == 3 else None
     db = ctx.db
     if zset.meta(db, argv[1]) is None or count == 0:
@@ -432,14 +484,14 @@ def _parse_mpop(argv, numkeys_idx: int) -> tuple[list[bytes], bool, int]:
     numkeys = _parse_range_long(argv[numkeys_idx], 1, _LONG_MAX, errors.NUMKEYS_NOT_POSITIVE)
     where_idx = numkeys_idx + numkeys + 1
     if where_idx >= len(argv):
-        raise _SYNTAX
+        raise LedisError(errors.SYNTAX)
     where = argv[where_idx].upper()
     if where == b"MIN":
         highest = False
     elif where == b"MAX":
         highest = True
     else:
-        raise _SYNTAX
+        raise LedisError(errors.SYNTAX)
     count = -1
     j = where_idx + 1
     n = len(argv)
@@ -448,7 +500,7 @@ def _parse_mpop(argv, numkeys_idx: int) -> tuple[list[bytes], bool, int]:
             count = _parse_range_long(argv[j + 1], 1, _LONG_MAX, errors.ZMPOP_COUNT_NOT_POSITIVE)
             j += 2
         else:
-            raise _SYNTAX
+            raise LedisError(errors.SYNTAX)
     return argv[numkeys_idx + 1:where_idx], highest, (1 if count == -1 else count)
 
 
@@ -469,7 +521,7 @@ def cmd_zmpop(ctx, argv):
     return NullArray if result is None else result
 
 
-# --- blocking pops -------------------------------------------------------------------------------
+# --- blocking pops ----------------------------------------------------------------------------
 
 
 def _block(ctx, keys: list[bytes], timeout: float, attempt):
@@ -525,7 +577,7 @@ def cmd_bzmpop(ctx, argv):
     return _block(ctx, keys, timeout, lambda: _mpop_attempt(ctx.db, keys, highest, count))
 
 
-# --- ZRANDMEMBER / ZSCAN --------------------------------------------------------------------------
+# --- ZRANDMEMBER / ZSCAN ----------------------------------------------------------------------
 
 
 @command("zrandmember", arity=-2, flags="readonly", keys=(1, 1, 1), group="sorted-set",
@@ -535,15 +587,12 @@ def cmd_zrandmember(ctx, argv):
     db = ctx.db
     if len(argv) == 2:
         return zset.random_member(db, argv[1])
-    try:
-        count = parse_int(argv[2])
-    except LedisError:
-        raise
+    count = parse_int(argv[2])
     if count < -_LONG_MAX:
         raise LedisError(errors.COUNT_RANGE_SIGNED)
     withscores = False
     if len(argv) > 4 or (len(argv) == 4 and argv[3].upper() != b"WITHSCORES"):
-        raise _SYNTAX
+        raise LedisError(errors.SYNTAX)
     if len(argv) == 4:
         withscores = True
         if count < -(_LONG_MAX // 2) or count > _LONG_MAX // 2:
@@ -600,37 +649,40 @@ def cmd_zscan(ctx, argv):
         if opt == b"COUNT" and j + 1 < n:
             count = parse_int(argv[j + 1])
             if count < 1:
-                raise _SYNTAX
+                raise LedisError(errors.SYNTAX)
             j += 2
         elif opt == b"MATCH" and j + 1 < n:
             pattern = argv[j + 1]
             j += 2
         else:
-            raise _SYNTAX
-    size = zset.size_of(raw)
-    after = None
-    if size <= _SCAN_WHOLE:
-        count = size
-    elif cursor:
-        position = _CURSORS.positions.get(cursor)
-        if position is None:
-            raise LedisError(errors.INVALID_CURSOR)
-        after = position[1]
-    pairs, more = zset.scan(db, key, after, count)
-    next_cursor = _CURSORS.issue(key, pairs[-1][0]) if more and pairs else 0
+            raise LedisError(errors.SYNTAX)
+    if zset.size_of(raw) <= _SCAN_WHOLE:
+        # One reply with everything, in score order, cursor 0: Redis's listpack behaviour.
+        pairs = zset.range_by_rank(db, key, 0, -1, False, True)
+        next_cursor = 0
+    else:
+        after = None
+        if cursor:
+            position = _CURSORS.positions.get(cursor)
+            if position is None:
+                raise LedisError(errors.INVALID_CURSOR)
+            after = position[1]
+        pairs, more = zset.scan(db, key, after, count)
+        next_cursor = _CURSORS.issue(key, pairs[-1][0]) if more and pairs else 0
     if pattern is not None and pattern != b"*":
         from ledis import glob
 
         matcher = glob.compile(pattern)
         pairs = [(m, s) for m, s in pairs if matcher(m)]
     out: list = []
-    for m, s in pairs:
+    text = zset.score_text
+    for m, e in pairs:
         out.append(m)
-        out.append(format_double(s))
+        out.append(text(e))  # a bulk string in both protocols, as in Redis
     return [b"%d" % next_cursor, out]
 
 
-# --- ZUNION / ZINTER / ZDIFF ------------------------------------------------------------------------
+# --- ZUNION / ZINTER / ZDIFF ------------------------------------------------------------------
 
 _UNION, _INTER, _DIFF = 1, 2, 3
 _SUM, _MIN, _MAX = 1, 2, 3
@@ -655,7 +707,7 @@ def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False
         raise error(errors.ZSET_NO_INPUT_KEYS, name)
     n = len(argv)
     if numkeys > n - numkeys_idx - 1:
-        raise _SYNTAX
+        raise LedisError(errors.SYNTAX)
     keys = argv[numkeys_idx + 1:numkeys_idx + 1 + numkeys]
     db = ctx.db
     sizes = [zset.input_size(db, k) for k in keys]  # WRONGTYPE before option errors, as Redis
@@ -677,7 +729,7 @@ def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False
                     raise LedisError(errors.LIMIT_NEGATIVE)
                 j += 2
                 continue
-            raise _SYNTAX
+            raise LedisError(errors.SYNTAX)
         if op != _DIFF and remaining >= numkeys + 1 and opt == b"WEIGHTS":
             for i in range(numkeys):
                 weights[i] = parse_score(argv[j + 1 + i], errors.ZSET_WEIGHT_NOT_FLOAT)
@@ -691,13 +743,13 @@ def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False
             elif word == b"MAX":
                 how = _MAX
             else:
-                raise _SYNTAX
+                raise LedisError(errors.SYNTAX)
             j += 2
         elif dst is None and opt == b"WITHSCORES":
             withscores = True
             j += 1
         else:
-            raise _SYNTAX
+            raise LedisError(errors.SYNTAX)
 
     sources = list(zip(keys, weights, sizes))
     if op != _DIFF:
@@ -794,7 +846,7 @@ def cmd_zintercard(ctx, argv):
     return _setop(ctx, argv, _INTER, None, cardinality_only=True)
 
 
-# --- LedisDB extras ----------------------------------------------------------------------------------
+# --- LedisDB extras ---------------------------------------------------------------------------
 
 
 @command("zclear", arity=2, flags="write", keys=(1, 1, 1), group="sorted-set",

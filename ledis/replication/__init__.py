@@ -1,0 +1,222 @@
+"""Replication: the state both roles share, and the switch between them.
+
+A server is a master (it may have replicas) or a replica of one master (it may have replicas
+of its own: chained replication). The write log (``ledis.storage.engine``) is the stream:
+every commit of the master is one log record ``seq -> crc|msgpack([time_ms, effects])``, and a
+replica applies each record as one batch **under the same seq** in its own log. So a server's
+position in a history is simply ``engine.log_seq``, the same number on master and replicas
+(like Redis's replication offset), which makes chained replicas, promotion and resuming after a
+restart one rule: "send me the records after seq N of history R".
+
+State persisted in ``sys`` (never replicated: the replica skips ``repl:`` keys):
+
+* ``repl:id``      the replication id (40 hex) of the history this server holds;
+* ``repl:id2``     the previous id and ``repl:off2`` the last seq shared with it (after a
+                   promotion or a switch of master, like Redis's replid2/second_repl_offset);
+* ``repl:applied`` on a replica, the last applied seq, written in the same batch as the record
+                   (it is also ``engine.log_seq``; after a full sync the log is empty, so this
+                   key is what restores the position at restart).
+
+``Replication`` owns the role, the config and INFO/ROLE; ``master.Master`` serves replicas
+(streams, acks, WAIT, semi-sync) and ``replica.ReplicaLink`` follows a master.
+The protocol between servers is described in ``docs/replication.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from ledis.storage.layout import SYS, U64
+
+if TYPE_CHECKING:
+    from ledis.core import Core
+
+log = logging.getLogger("ledis.replication")
+
+KEY_ID = b"repl:id"
+KEY_ID2 = b"repl:id2"
+KEY_OFF2 = b"repl:off2"
+KEY_APPLIED = b"repl:applied"
+REPL_PREFIX = b"repl:"
+
+
+def new_replid() -> bytes:
+    return os.urandom(20).hex().encode()
+
+
+class Replication:
+    def __init__(self, core: "Core") -> None:
+        from ledis.replication.master import Master
+
+        self.core = core
+        config = core.config
+        engine = core.engine
+        self.engine = engine
+        engine.log_keep = max(1, int(getattr(config, "repl_log_keep", engine.log_keep)))
+        applied = engine.get(SYS, KEY_APPLIED)
+        if applied is not None:
+            seq = U64.unpack(applied)[0]
+            if seq > engine.log_seq:  # a full sync left the log empty: restore the position
+                engine.log_seq = seq
+                engine.log_first_seq = seq + 1
+        replid = engine.get(SYS, KEY_ID)
+        fresh = replid is None
+        if replid is None:
+            replid = new_replid()
+            engine.commit()
+            engine.put(SYS, KEY_ID, replid)
+            engine.write_log = False  # ids are local state, not part of the history
+            try:
+                engine.commit()
+            finally:
+                engine.write_log = True
+        self.replid: bytes = replid
+        self.replid2: bytes = engine.get(SYS, KEY_ID2) or b"0" * 40
+        off2 = engine.get(SYS, KEY_OFF2)
+        self.off2: int = U64.unpack(off2)[0] if off2 else -1
+        if fresh is False and not str(getattr(config, "replicaof", "") or "").strip():
+            # Starting as a master: a new history from here. With fsync everysec a machine
+            # crash may have lost our last records while a replica holds them; under the new
+            # id a replica past this point must resync in full, and every replica at or
+            # before it continues through replid2.
+            self.set_replid(new_replid(), keep_old=True)
+        self.master = Master(self)
+        self.link: Any = None  # replica.ReplicaLink when this server is a replica
+        self.server: Any = None
+        core.info_hooks["replication"] = self.info_fields
+        core.shutdown_hooks.append(self.stop)
+        core.replid = replid  # type: ignore[attr-defined]  (INFO's default section reads it)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self, server: Any) -> None:
+        """Called by the server once it listens: hooks, and the configured master."""
+        self.server = server
+        server.disconnect_hooks.append(self.master.on_disconnect)
+        server.reply_gate = self.master.gate
+        target = str(getattr(self.core.config, "replicaof", "") or "").split()
+        if len(target) == 2:
+            self.replicaof(target[0], int(target[1]))
+
+    def stop(self) -> None:
+        if self.link is not None:
+            self.link.stop()
+        self.master.stop()
+
+    @property
+    def is_replica(self) -> bool:
+        return self.link is not None
+
+    # --- role changes ----------------------------------------------------------------------
+    def replicaof(self, host: str, port: int) -> bool:
+        """Follow ``host:port``; False when already following it."""
+        from ledis.replication.replica import ReplicaLink
+
+        if self.link is not None:
+            if self.link.host == host and self.link.port == port:
+                return False
+            self.link.stop()
+        self.master.semi_sync_reset()
+        self.link = ReplicaLink(self, host, port)
+        self.core.readonly = bool(getattr(self.core.config, "replica_read_only", True))
+        self.link.start()
+        return True
+
+    def promote(self) -> None:
+        """REPLICAOF NO ONE: stop following, start a new history, remember the old one so
+        replicas of the old master (same history up to here) can continue with us."""
+        if self.link is None:
+            return
+        self.link.stop()
+        self.link = None
+        self.core.readonly = False
+        self.engine.commit()
+        self.set_replid(new_replid(), keep_old=True)
+        self.master.disconnect_all()  # our replicas re-handshake and continue under the new id
+
+    def set_replid(self, replid: bytes, keep_old: bool) -> None:
+        """Switch to history ``replid`` at the current seq, persisted in ``sys`` by a commit
+        that writes no log record (``repl:`` keys are never replicated, and an unlogged write
+        keeps this server's seq equal to its master's)."""
+        engine = self.engine
+        if replid == self.replid:
+            return
+        engine.commit()  # anything pending goes into the log as usual first
+        if keep_old:
+            self.replid2, self.off2 = self.replid, engine.log_seq
+        else:
+            self.replid2, self.off2 = b"0" * 40, -1
+        self.replid = replid
+        self.core.replid = replid  # type: ignore[attr-defined]
+        engine.put(SYS, KEY_ID, replid)
+        engine.put(SYS, KEY_ID2, self.replid2)
+        engine.put(SYS, KEY_OFF2, U64.pack(max(self.off2, 0)))
+        engine.put(SYS, KEY_APPLIED, U64.pack(engine.log_seq))
+        logging_on = engine.write_log
+        engine.write_log = False
+        try:
+            engine.commit()
+        finally:
+            engine.write_log = logging_on
+
+    # --- visibility ------------------------------------------------------------------------
+    def info_fields(self) -> list[tuple[str, Any]]:
+        engine = self.engine
+        link = self.link
+        master = self.master
+        fields: list[tuple[str, Any]] = []
+        if link is None:
+            fields.append(("role", "master"))
+        else:
+            now = time.time()
+            fields += [
+                ("role", "slave"), ("master_host", link.host), ("master_port", link.port),
+                ("master_link_status", "up" if link.state == "connected" else "down"),
+                ("master_last_io_seconds_ago",
+                 int(now - link.last_io) if link.last_io else -1),
+                ("master_sync_in_progress", 1 if link.state == "sync" else 0),
+                ("slave_read_repl_offset", engine.log_seq),
+                ("slave_repl_offset", engine.log_seq),
+            ]
+            if link.state == "sync":
+                fields += [("master_sync_total_bytes", -1),
+                           ("master_sync_read_bytes", link.sync_bytes),
+                           ("master_sync_left_bytes", -1), ("master_sync_perc", "0.00"),
+                           ("master_sync_last_io_seconds_ago",
+                            int(now - link.last_io) if link.last_io else -1),
+                           ("master_sync_keys", link.sync_keys)]
+            if link.state != "connected":
+                fields.append(("master_link_down_since_seconds",
+                               int(now - link.down_since) if link.down_since else -1))
+            config = self.core.config
+            fields += [("slave_priority", getattr(config, "replica_priority", 100)),
+                       ("slave_read_only", 1 if self.core.readonly else 0),
+                       ("replica_announced", 1)]
+        online = master.links_in_order()
+        fields.append(("connected_slaves", len(online)))
+        for i, rl in enumerate(online):
+            fields.append((f"slave{i}", f"ip={rl.ip},port={rl.port},state={rl.state},"
+                                        f"offset={rl.ack},lag={rl.lag()}"))
+        fields += [
+            ("master_failover_state", "no-failover"),
+            ("master_replid", self.replid.decode()),
+            ("master_replid2", self.replid2.decode()),
+            ("master_repl_offset", engine.log_seq),
+            ("second_repl_offset", self.off2 + 1 if self.off2 >= 0 else -1),
+            ("repl_backlog_active", 1),
+            ("repl_backlog_size", engine.log_keep),
+            ("repl_backlog_first_byte_offset", engine.log_first_seq),
+            ("repl_backlog_histlen", max(0, engine.log_seq - engine.log_first_seq + 1)),
+            ("min_replica_acks", master.min_acks()),
+            ("semi_sync_status", master.semi_sync_status()),
+            ("semi_sync_timeouts", master.semi_sync_timeouts),
+            ("semi_sync_held_replies", master.held_count()),
+            ("full_syncs", master.full_syncs),
+            ("partial_syncs", master.partial_syncs),
+        ]
+        if link is not None:
+            fields += [("replica_full_syncs", link.full_syncs),
+                       ("replica_partial_syncs", link.partial_syncs)]
+        return fields

@@ -72,8 +72,6 @@ _ARG_TYPE = (None, _ERR_TAG, errors.SCRIPT_ARG_TYPE.encode())
 _UNKNOWN = (None, _ERR_TAG, errors.SCRIPT_UNKNOWN_CMD.encode())
 _WRONG_ARGS = (None, _ERR_TAG, errors.SCRIPT_WRONG_ARGS.encode())
 _INTERNAL = (None, _ERR_TAG, errors.INTERNAL.encode())
-_NOT_ALLOWED = LedisError(errors.SCRIPT_NOT_ALLOWED)
-_WRITE_IN_RO = LedisError(errors.SCRIPT_WRITE_IN_RO)
 _BUSY_SCRIPT = b"-%s\r\n" % errors.BUSY_SCRIPT.encode()
 _BUSY_FUNCTION = b"-%s\r\n" % errors.BUSY_FUNCTION.encode()
 _LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.INFO, logging.WARNING)
@@ -135,7 +133,13 @@ def _text(raw: bytes) -> str:
 
 
 class Scripting:
-    """EVAL/EVALSHA/SCRIPT state of one server (``core.scripting``)."""
+    """EVAL/EVALSHA/SCRIPT state of one server (``core.scripting``).
+
+    ``ledis/scripting/functions.py`` builds FCALL on top of this object: it reuses
+    ``_make_bridge``, ``_log``, ``_setresp``, ``_command_exists``, ``ctx``, ``script_resp``,
+    the run state (``running``, ``wrote``, ``killed``, ``busy_kind``) and ``begin_run`` /
+    ``check`` / ``end_run``; keep those names stable.
+    """
 
     def __init__(self, core: "Core") -> None:
         self.core = core
@@ -162,6 +166,9 @@ class Scripting:
         self._prng_state: Any = None
         self._by_body: dict[bytes, tuple[bytes, Any]] = {}  # EVAL body -> (sha, entry)
         core.special_checks.append(self._check_command)
+        # ledis.host.<name>(...) in Lua: Python callables of an embedding program
+        # (ledis.embedded.register_host_function); never reachable over the network.
+        self.host_functions: dict[bytes, Any] = {}
 
     # --- INFO ------------------------------------------------------------------------------
     def memory_used(self) -> int:
@@ -192,13 +199,15 @@ class Scripting:
             path = LUA_DIR / f"{name}.lua"
             if path.exists():
                 libs[name.encode()] = path.read_bytes()
+        bridge = self._make_bridge(lua)
         api = lua.table_from({
-            b"bridge": self._make_bridge(lua),
+            b"bridge": bridge,
             b"check": self._check,
             b"log": self._log,
             b"sha1hex": sha1hex,
             b"setresp": self._setresp,
             b"command_exists": self._command_exists,
+            **self.host_api(bridge),
             b"libs": lua.table_from(libs),
         })
         prelude = lua.compile((LUA_DIR / "prelude.lua").read_bytes(), name=b"@ledis_prelude")
@@ -483,6 +492,7 @@ class Scripting:
                 log.exception("cannot convert the reply of %r for Lua", argv[0][:64])
                 return _INTERNAL
 
+        bridge.to_lua = to_lua  # type: ignore[attr-defined]  # per VM: see host_api
         return bridge
 
     def _check_command(self, ctx: "Context", cmd: "Command", argv: list[bytes]) -> None:
@@ -490,13 +500,13 @@ class Scripting:
         if not ctx.in_script:
             return None
         if cmd.noscript:
-            raise _NOT_ALLOWED
+            raise LedisError(errors.SCRIPT_NOT_ALLOWED)
         if cmd.is_write:
             if ctx.script_readonly:
-                raise _WRITE_IN_RO
+                raise LedisError(errors.SCRIPT_WRITE_IN_RO)
             self.wrote = True
         elif ctx.script_readonly and "may_replicate" in cmd.flags:
-            raise _WRITE_IN_RO
+            raise LedisError(errors.SCRIPT_WRITE_IN_RO)
         return None
 
     def _setresp(self, n: int) -> None:
@@ -506,6 +516,45 @@ class Scripting:
     def _log(self, level: int, message: bytes) -> None:
         log.log(_LOG_LEVELS[level] if 0 <= level < 4 else logging.INFO, "%s",
                 message.decode("utf-8", "replace"))
+
+    def host_api(self, bridge: Any) -> dict[bytes, Any]:
+        """The prelude's ``api.host``/``api.host_exists`` for the VM ``bridge`` was made for
+        (EVAL's and FUNCTION's runtimes each pass theirs)."""
+        to_lua = bridge.to_lua
+
+        def host(name: bytes, *args: Any) -> Any:
+            return self._host_call(to_lua, name, *args)
+
+        return {b"host": host, b"host_exists": self._host_exists}
+
+    def _host_exists(self, name: Any) -> bool:
+        return type(name) is bytes and name in self.host_functions
+
+    def _host_call(self, to_lua: Any, name: bytes, *args: Any) -> Any:
+        """``ledis.host.<name>(...)``: run the Python callable; same reply convention as the
+        bridge (a value, or ``(nil, 1, status)`` / ``(nil, 2, error text)``)."""
+        fn = self.host_functions.get(name)
+        label = _text(name)
+        if fn is None:
+            return None, _ERR_TAG, errors.HOST_UNKNOWN.format(label).encode()
+        try:
+            value = fn(*args)
+        except LedisError as exc:
+            return None, _ERR_TAG, exc.text.encode("utf-8", "replace")
+        except Exception as exc:  # the embedding program's bug: report it to the script
+            log.warning("host function %s failed", label, exc_info=True)
+            return None, _ERR_TAG, errors.HOST_FAILED.format(label, exc).encode("utf-8", "replace")
+        t = type(value)
+        if t is bytes or t is int or t is float or t is bool:
+            return value
+        if t is str:
+            return value.encode()
+        if t is Simple:
+            return None, 1, bytes(value)
+        try:
+            return to_lua(_host_value(value))
+        except Exception as exc:
+            return None, _ERR_TAG, errors.HOST_BAD_REPLY.format(label, exc).encode()
 
     def _command_exists(self, *args: Any) -> bool:
         name = args[0]
@@ -608,7 +657,7 @@ class Scripting:
                 data = b""
             if not data:
                 del fds[fd]  # EOF: the event loop sees it again after the script
-                if conn.ctx is None:
+                if conn.transport is None:
                     conn.closing = True  # accepted here: closed when the script ends
                 continue
             if conn not in self._touched:
@@ -618,7 +667,7 @@ class Scripting:
             except ProtocolError as exc:
                 del fds[fd]
                 self._write(fd, b"-%s\r\n" % exc.text.encode())
-                if conn.ctx is not None:
+                if conn.transport is not None:
                     conn.ctx.close_after_reply = True
                 else:
                     conn.closing = True
@@ -634,6 +683,7 @@ class Scripting:
         from ledis.server.connection import Connection
 
         conn = Connection(self.core.server)  # type: ignore[attr-defined]
+        conn.ctx = self.core.new_context()  # provisional: connection_made makes the real one
         self._accepted.append((conn, sock))
         self._busy_fds[sock.fileno()] = conn
 
@@ -659,15 +709,46 @@ class Scripting:
                     self.killed = True
                     out.append(b"+OK\r\n")
                 continue
-            if name == b"shutdown" and len(argv) >= 2 and any(
-                    a.lower() == b"nosave" for a in argv[1:]):
-                log.warning("SHUTDOWN NOSAVE during a busy script: exiting without saving")
-                os._exit(0)
+            if name == b"shutdown":
+                if len(argv) >= 2 and any(a.lower() == b"nosave" for a in argv[1:]):
+                    log.warning("SHUTDOWN NOSAVE during a busy script: exiting without saving")
+                    os._exit(0)
+            else:
+                cmd = self.core.commands.get(name)
+                if cmd is not None and cmd.allow_busy and name not in (b"script", b"function"):
+                    # HELLO, AUTH, MULTI, WATCH, RESET, QUIT...: connection state only, they
+                    # run even while a script is busy (Redis's ALLOW_BUSY).
+                    queue.popleft()
+                    self._run_allowed(conn, argv, out)
+                    if conn.ctx.close_after_reply:
+                        queue.clear()
+                        conn.closing = True
+                        break
+                    continue
             queue.popleft()
             out.append(busy)
             self.core.count_error(busy_error)
         if out:
             self._write(fd, b"".join(out))
+        if conn.closing and conn.transport is None:
+            self._busy_fds.pop(fd, None)
+
+    def _run_allowed(self, conn: Any, argv: list[bytes], out: list[bytes]) -> None:
+        from ledis.server.resp import encode
+
+        ctx = conn.ctx
+        try:
+            reply = self.core.dispatch(ctx, argv)
+        except LedisError as exc:
+            self.core.count_error(exc)
+            reply = exc
+        except Exception:
+            log.exception("internal error running %r during a busy script", argv[0][:64])
+            reply = LedisError(errors.INTERNAL)
+        if type(reply) is Pending:
+            reply.cancel()
+            reply = None
+        encode(reply, out, ctx.resp == 3)
 
     @staticmethod
     def _write(fd: int, data: bytes) -> None:
@@ -698,9 +779,9 @@ class Scripting:
                 sock.close()
                 continue
             task = loop.create_task(loop.connect_accepted_socket(lambda c=conn: c, sock))
-            task.add_done_callback(lambda t, c=conn: _accepted_ready(t, c))
+            task.add_done_callback(lambda t, c=conn, old=conn.ctx: _accepted_ready(t, c, old))
         for conn in touched:
-            if conn.closing or conn.ctx is None:
+            if conn.closing or conn.transport is None:
                 continue
             if conn.ctx.close_after_reply:
                 conn.close()
@@ -734,15 +815,42 @@ def _arity_error(commands: dict, argv: list[bytes]) -> bool:
     return (arity > 0 and len(argv) != arity) or len(argv) < -arity
 
 
-def _accepted_ready(task: Any, conn: Any) -> None:
+def _accepted_ready(task: Any, conn: Any, provisional: Any) -> None:
+    """A client accepted during a busy script is now on the event loop: keep what HELLO /
+    AUTH / CLIENT SETNAME did to its provisional context, then run what it queued."""
     if task.cancelled() or task.exception() is not None:
         return
+    ctx = conn.ctx
+    if ctx is not None and ctx is not provisional:
+        for attr in ("resp", "authenticated", "name", "lib_name", "lib_ver"):
+            setattr(ctx, attr, getattr(provisional, attr))
     _resume(conn)
 
 
 def _resume(conn: Any) -> None:
     if not conn.closing and conn.waiting is None and conn.queue:
         conn.run_queue()
+
+
+def raw_to_values(raw: bytes) -> Any:
+    """Decode a pre-encoded reply (``replies.Raw``, e.g. a script's table reply) into reply
+    values (bytes, int, None, list, Map, Double, bool, LedisError) for non-RESP front ends
+    (HTTP, embedded)."""
+    return _parse_raw(raw, True)
+
+
+def _host_value(value: Any) -> Any:
+    """A host function's Python value in reply-value terms (nested dicts, sets, str)."""
+    t = type(value)
+    if t is str:
+        return value.encode()
+    if t is dict:
+        return Map({_host_value(k): _host_value(v) for k, v in value.items()})
+    if t is set or t is frozenset:
+        return SetReply(_host_value(v) for v in value)
+    if t is list or t is tuple:
+        return [_host_value(v) for v in value]
+    return value
 
 
 def _parse_raw(raw: bytes, resp3: bool) -> Any:

@@ -33,6 +33,9 @@ class Server:
         self._flush_scheduled = False
         self.disconnect_hooks: list[Callable[[Context], None]] = []
         self.cron_hooks: list[Callable[[], None]] = []
+        # Semi-sync (ledis/replication/master.py): may take the replies of a flush and hold
+        # them until replicas acknowledge; returns True when it did.
+        self.reply_gate: Callable[[list[Connection]], bool] | None = None
         self.stopped = asyncio.Event() if False else None  # created in start()
         self._cron_task: asyncio.Task | None = None
         self.port = core.config.port
@@ -50,6 +53,12 @@ class Server:
             if cfg.port == 0:
                 self.port = srv.sockets[0].getsockname()[1]
         self._cron_task = self.loop.create_task(self._cron())
+        self.core.replication.start(self)  # hooks, and REPLICAOF from the config
+        self.http = None
+        if cfg.http_bind:  # the HTTP API on this loop (ledis/http, docs/http.md)
+            from ledis.http.app import start_http
+
+            self.http = await start_http(self)
 
     def schedule_flush(self, conn: Connection) -> None:
         self._to_flush.append(conn)
@@ -72,15 +81,27 @@ class Server:
             return
         conns = self._to_flush
         self._to_flush = []
+        gate = self.reply_gate
+        if gate is not None and gate(conns):
+            return
         for conn in conns:
             if conn.out or conn.ctx.close_after_reply:
                 conn.flush()
 
     async def _cron(self) -> None:
         tick = 0
+        samples: list[tuple[float, int]] = []  # INFO instantaneous_ops_per_sec, as Redis: 16
         while True:
             await asyncio.sleep(0.1)
             tick += 1
+            stats = self.core.stats
+            samples.append((time.monotonic(), stats["total_commands_processed"]))
+            if len(samples) > 16:
+                del samples[0]
+            elapsed = samples[-1][0] - samples[0][0]
+            if elapsed > 0:
+                stats["instantaneous_ops_per_sec"] = int(
+                    max(0, samples[-1][1] - samples[0][1]) / elapsed)
             try:
                 while self.core.expire_cycle(200) >= 200:
                     self.core.engine.commit()
@@ -107,6 +128,8 @@ class Server:
     async def stop(self) -> None:
         for srv in self._servers:
             srv.close()
+        if getattr(self, "http", None) is not None:
+            await self.http.cleanup()
         if self._cron_task is not None:
             self._cron_task.cancel()
         for conn in self.client_connections():

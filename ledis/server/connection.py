@@ -91,6 +91,7 @@ class Connection(asyncio.Protocol):
         if self.closing:
             return
         self.ctx.last_interaction = time.time()
+        self.core.stats["total_net_input_bytes"] += len(data)
         try:
             self._parse(data)
         except ProtocolError as exc:
@@ -125,6 +126,7 @@ class Connection(asyncio.Protocol):
         prescan = (scanner.active or unauthenticated or len(data) > limit
                    or _HUGE_COUNT.search(data) is not None)
         bad: ProtocolError | None = None
+        inline_rest = b""
         if prescan:
             if not scanner.active:
                 scanner.reset()
@@ -141,6 +143,10 @@ class Connection(asyncio.Protocol):
                     bad = None
                     scanner.reset()
                 data = data[:good_end]  # the complete requests before the bad one
+            else:
+                if scanner.stop_at >= 0:  # an inline request follows the RESP ones
+                    inline_rest = data[scanner.stop_at:]
+                    data = data[:scanner.stop_at]
         queue = self.queue
         queued = len(queue)
         last = None
@@ -183,11 +189,18 @@ class Connection(asyncio.Protocol):
         if self._deferred:
             scanner.active = False
             return
+        if inline_rest:
+            scanner.active = False
+            self._parse(inline_rest)
+            return
         if prescan:
             scanner.active = not scanner.at_boundary()
             return
-        if last is not None and not reader.has_data() and _ends_with_arg(data, last[-1]):
-            return  # the read ended on a request boundary
+        if (last is not None and not reader.has_data()
+                and data.endswith(hiredis.pack_command(tuple(last)))):
+            # The read ended right after the last request (hiredis re-encodes it in C; only a
+            # request whose payload itself holds that exact encoding could fool this).
+            return
         scanner.reset()
         try:
             scanner.feed(data, limit, unauthenticated)
@@ -247,7 +260,8 @@ class Connection(asyncio.Protocol):
             if type(reply) is Pending:
                 self.wait(reply)  # type: ignore[arg-type]
                 break
-            encode(reply, out, ctx.resp == 3)
+            if not ctx.reply_mode or not _drop_reply(ctx):
+                encode(reply, out, ctx.resp == 3)
             if ctx.close_after_reply:
                 queue.clear()
                 break
@@ -278,7 +292,9 @@ class Connection(asyncio.Protocol):
         out = self.out
         transport = self.transport
         if out and transport is not None and not transport.is_closing():
-            transport.write(b"".join(out) if len(out) > 1 else out[0])
+            data = b"".join(out) if len(out) > 1 else out[0]
+            self.core.stats["total_net_output_bytes"] += len(data)
+            transport.write(data)
         out.clear()
         if self.ctx is not None and self.ctx.close_after_reply and transport is not None:
             self.closing = True
@@ -292,6 +308,20 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         self.ctx.close_after_reply = True
         self.server.schedule_flush(self)
+
+
+def _drop_reply(ctx) -> bool:
+    """CLIENT REPLY OFF / SKIP: whether this command's reply is dropped (and the next mode)."""
+    mode = ctx.reply_mode
+    if mode == REPLY_SKIP_PENDING:  # CLIENT REPLY SKIP itself: drop, then skip the next one
+        ctx.reply_mode = REPLY_SKIP_NEXT
+    elif mode == REPLY_SKIP_NEXT:
+        ctx.reply_mode = 0
+    return True
+
+
+# ctx.reply_mode values (0: replies on)
+REPLY_OFF, REPLY_SKIP_PENDING, REPLY_SKIP_NEXT = 1, 2, 3
 
 
 class HeaderScanner:
@@ -394,19 +424,6 @@ def _inline_after_resp(data: bytes) -> bytes | None:
     if scanner.stop_at < 0 or scanner.line:
         return None
     return data[scanner.stop_at:]
-
-
-def _ends_with_arg(data: bytes, arg: bytes) -> bool:
-    """True when ``data`` ends with ``$<len>\\r\\n<arg>\\r\\n``: the read ended right after the
-    last complete request (compared in place, no copy)."""
-    n = len(arg)
-    header = b"$%d\r\n" % n
-    end = len(data)
-    start = end - n - 2 - len(header)
-    if start < 0 or data[end - 2:] != b"\r\n":
-        return False
-    view = memoryview(data)
-    return view[start:start + len(header)] == header and view[end - 2 - n:end - 2] == arg
 
 
 def _type_char(value: object) -> str:

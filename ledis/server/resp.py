@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ledis.errors import LedisError
 from ledis.replies import (
-    Bool, Double, Map, NullArray, PairList, Raw, SetReply, Simple, Verbatim, format_double,
+    Bool, Double, Map, Multiple, NullArray, PairList, Push, Raw, SetReply, Simple, Verbatim,
+    format_double,
 )
 
 
@@ -62,6 +63,13 @@ def encode(value: object, out: list[bytes], resp3: bool) -> None:
             out.append(b"=%d\r\ntxt:%s\r\n" % (len(value) + 4, value))  # type: ignore[arg-type]
         else:
             out.append(b"$%d\r\n%s\r\n" % (len(value), value))  # type: ignore[arg-type]
+    elif t is Push:
+        out.append((b">%d\r\n" if resp3 else b"*%d\r\n") % len(value))  # type: ignore[arg-type]
+        for item in value:  # type: ignore[attr-defined]
+            encode(item, out, resp3)
+    elif t is Multiple:
+        for item in value:  # type: ignore[attr-defined]
+            encode(item, out, resp3)
     elif isinstance(value, bytes):  # other bytes subclasses
         out.append(b"$%d\r\n%s\r\n" % (len(value), value))
     elif isinstance(value, int):

@@ -295,7 +295,7 @@ class Engine:
                 batch.delete_range(U64.pack(0), U64.pack(new_first), self._handles[LOG])
                 self.log_first_seq = new_first
         self._effects = []
-        self._batch = rocksdict.WriteBatch(raw_mode=True)
+        self._batch = self._new_batch()
         for pending in self._pending:
             if pending:
                 pending.clear()
@@ -311,6 +311,9 @@ class Engine:
                     del cache[key]
         for hook in self.after_commit:
             hook()
+
+    def _new_batch(self):  # the memory backend (ledis/storage/memory.py) overrides this
+        return rocksdict.WriteBatch(raw_mode=True)
 
     def clear_cache(self) -> None:
         for cache in self._cache:
@@ -354,6 +357,17 @@ class Engine:
 
     def flush_wal(self) -> None:
         self.db.flush_wal(True)
+
+    def checkpoint(self, path: str) -> None:
+        """A RocksDB checkpoint of everything committed, in ``path`` (which must not exist):
+        SST files are hard-linked, so it is cheap; RocksDB flushes the memtables first.
+        Commit the pending batch (on the loop thread) before calling this from another
+        thread; safe to run concurrently with commits."""
+        checkpoint = rocksdict.Checkpoint(self.db)
+        try:
+            checkpoint.create_checkpoint(path)
+        finally:
+            del checkpoint  # a live handle keeps the store locked at close
 
     def close(self) -> None:
         if self._closed:

@@ -182,6 +182,10 @@ class Compactor:
 
 
 class Database:
+    # Called as on_expired(db, key) after active expiry removed a key (keyspace notifications
+    # and WATCH: ledis/pubsub.py sets it); None = nobody listens.
+    on_expired: "Callable[[Database, bytes], None] | None" = None
+
     def __init__(self, store: Store, index: int, logical: int | None = None) -> None:
         self.store = store
         self.engine = store.engine
@@ -211,7 +215,9 @@ class Database:
         """Like ``lookup``, raising WRONGTYPE for a live key of another type."""
         raw = self.lookup(key)
         if raw is not None and raw[0] != type_code:
-            raise WRONGTYPE
+            # Reset the traceback: re-raising one shared instance would otherwise chain every
+            # raise's frames (and their locals) onto it forever.
+            raise WRONGTYPE.with_traceback(None)
         return raw
 
     def is_live(self, raw: bytes | None) -> bool:
@@ -335,6 +341,8 @@ class Database:
                 if not self.is_live(raw):
                     self.remove(key, raw)
                     removed += 1
+                    if self.on_expired is not None:
+                        self.on_expired(self, key)
             else:
                 self.engine.delete(EXPIRE, index_key)
         return removed
@@ -367,4 +375,4 @@ def copy_value(src: Database, key: bytes, raw: bytes, dst: Database, dst_key: by
     return raw[:1] + U64.pack(expire_ms) + U64.pack(version) + raw[17:]
 
 
-from typing import Iterator  # noqa: E402  (used in annotations only)
+from typing import Callable, Iterator  # noqa: E402  (used in annotations only)

@@ -26,7 +26,13 @@ Why this shape:
   (walking from the nearer end for ranges). That trades log(N) ranks for a simple, crash-safe
   layout with no rebalancing writes.
 
-This module works on Python values (bytes members, float scores) and never sees RESP.
+This module works on Python values (bytes members, float scores) and never sees RESP. Range
+results carry the scores still encoded ((member, 8 bytes) pairs), because replies format
+each distinct score once through the cached ``score_text`` / ``score_double``.
+
+Known differences from Redis 7.0: a stored -0 reads back as 0 in every zset (Redis keeps -0
+in skiplist-encoded zsets of more than 128 members); lex ranges over members with unequal
+scores follow byte order (Redis's answer there depends on its encoding).
 """
 
 from __future__ import annotations
@@ -36,10 +42,12 @@ import struct
 from itertools import islice
 from typing import Iterable
 
+from ledis import blocking as _blocking  # only attributes at call time: import cycles ok
 from ledis import errors
 from ledis.errors import LedisError
+from ledis.replies import Double, format_double
 from ledis.storage import layout
-from ledis.storage.keyspace import WRONGTYPE, Database
+from ledis.storage.keyspace import Database
 from ledis.storage.layout import COLLECTION, DATA, META, U64, ZSCORE, ZSET
 
 _DOUBLE = struct.Struct(">d")
@@ -51,28 +59,60 @@ _SIGN = 1 << 63
 _ALL = (1 << 64) - 1
 
 
-
-try:  # written by the lists work; until then nobody can be waiting
-    from ledis import blocking as _blocking
-except ImportError:  # pragma: no cover
-    _blocking = None  # type: ignore[assignment]
-
-
 def encode_score(score: float) -> bytes:
     """Order-preserving 8 bytes for a (non-NaN) double; -0.0 encodes like 0.0."""
     bits = _U64_unpack(_D_pack(score + 0.0))[0]
     return _U64_pack(bits ^ _ALL if bits & _SIGN else bits | _SIGN)
 
 
-def decode_score(raw: bytes) -> float:
+def _decode(raw: bytes) -> float:
     bits = _U64_unpack(raw)[0]
     return _D_unpack(_U64_pack(bits ^ _SIGN if bits & _SIGN else bits ^ _ALL))[0]
 
 
+# Range replies decode one score per element; real data repeats scores a lot (counters,
+# timestamps in a window, equal-score lex sets), and a dict hit costs a fraction of the
+# unpack/pack/unpack above. Bounded: once full, misses are just computed.
+_DECODED: dict[bytes, float] = {}
+_DECODED_MAX = 65536
+
+
+def decode_score(raw: bytes) -> float:
+    value = _DECODED.get(raw)
+    if value is None:
+        value = _decode(raw)
+        if len(_DECODED) < _DECODED_MAX:
+            _DECODED[raw] = value
+    return value
+
+
+_TEXT: dict[bytes, bytes] = {}
+_DOUBLES: dict[bytes, Double] = {}
+
+
+def score_text(raw: bytes) -> bytes:
+    """Redis's text for an encoded score (RESP2 WITHSCORES), cached."""
+    text = _TEXT.get(raw)
+    if text is None:
+        text = format_double(_decode(raw))
+        if len(_TEXT) < _DECODED_MAX:
+            _TEXT[raw] = text
+    return text
+
+
+def score_double(raw: bytes) -> Double:
+    """A RESP3 double reply for an encoded score, cached."""
+    value = _DOUBLES.get(raw)
+    if value is None:
+        value = Double(_decode(raw))
+        if len(_DOUBLES) < _DECODED_MAX:
+            _DOUBLES[raw] = value
+    return value
+
+
 def _signal(db: Database, key: bytes) -> None:
     """Wake clients blocked on ``key`` (BZPOPMIN ...) after members were added."""
-    if _blocking is not None:
-        _blocking.key_ready(db, key)
+    _blocking.key_ready(db, key)
 
 
 # --- ranges -------------------------------------------------------------------------------
@@ -130,7 +170,7 @@ def meta(db: Database, key: bytes) -> bytes | None:
     """Live metadata of a zset, None if missing, WRONGTYPE for another type."""
     raw = db.lookup(key)
     if raw is not None and raw[0] != ZSET:
-        raise WRONGTYPE
+        raise LedisError(errors.WRONGTYPE)
     return raw
 
 
@@ -182,7 +222,7 @@ def rank(db: Database, key: bytes, member: bytes, reverse: bool = False) -> int 
 
 def _entries(db: Database, prefix: bytes, start: bytes, end: bytes, reverse: bool,
              offset: int, count: int, with_scores: bool) -> list:
-    """Members (or (member, score) pairs) of ``zscore`` keys in ``[start, end)``."""
+    """Members (or (member, encoded score) pairs) of ``zscore`` keys in ``[start, end)``."""
     it = db.engine.iterate(ZSCORE, start, end, reverse)
     if offset or count >= 0:
         it = islice(it, offset, None if count < 0 else offset + count)
@@ -190,12 +230,16 @@ def _entries(db: Database, prefix: bytes, start: bytes, end: bytes, reverse: boo
     if not with_scores:
         return [k[cut:] for k, _ in it]
     p = len(prefix)
-    return [(k[cut:], decode_score(k[p:cut])) for k, _ in it]
+    return [(k[cut:], k[p:cut]) for k, _ in it]
 
 
 def range_by_rank(db: Database, key: bytes, start: int, stop: int, reverse: bool = False,
                   with_scores: bool = False) -> list:
-    """ZRANGE by index with Redis's clamping of negative / out-of-range indexes."""
+    """ZRANGE by index with Redis's clamping of negative / out-of-range indexes.
+
+    Range functions return members, or with ``with_scores`` (member, encoded score) pairs:
+    replies format each distinct encoded score once (``score_text`` / ``score_double``)
+    instead of decoding every element."""
     raw = meta(db, key)
     if raw is None:
         return []
@@ -245,7 +289,7 @@ def range_by_lex(db: Database, key: bytes, spec: LexRange, reverse: bool = False
         it = islice(it, offset, None if count < 0 else offset + count)
     p = len(prefix)
     if with_scores:
-        return [(k[p:], decode_score(v)) for k, v in it]
+        return [(k[p:], v) for k, v in it]
     return [k[p:] for k, _ in it]
 
 
@@ -282,7 +326,7 @@ def load(db: Database, key: bytes) -> dict[bytes, float] | None:
         return None
     kind = raw[0]
     if kind != ZSET and kind != layout.SET:
-        raise WRONGTYPE
+        raise LedisError(errors.WRONGTYPE)
     prefix = _prefix(db, raw, key)
     p = len(prefix)
     items = db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))
@@ -297,7 +341,7 @@ def input_size(db: Database, key: bytes) -> int:
     if raw is None:
         return 0
     if raw[0] != ZSET and raw[0] != layout.SET:
-        raise WRONGTYPE
+        raise LedisError(errors.WRONGTYPE)
     return size_of(raw)
 
 
@@ -310,11 +354,14 @@ def random_members(db: Database, key: bytes, count: int, with_scores: bool) -> l
     size = size_of(raw)
     prefix = _prefix(db, raw, key)
     p = len(prefix)
-    items = db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))
     if count >= size:
-        picked = [(k[p:], v) for k, v in items]
-        random.shuffle(picked)
+        # The whole set, highest score first: what Redis 7.0 answers for (small, listpack)
+        # zsets, so replies are deterministic and comparable.
+        cut = p + 8
+        picked = [(k[cut:], k[p:cut]) for k, _ in
+                  db.engine.iterate(ZSCORE, prefix, layout.prefix_end(prefix), True)]
     else:
+        items = db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))
         if count > 0:
             order = random.sample(range(size), count)
         else:
@@ -338,8 +385,8 @@ def random_member(db: Database, key: bytes) -> bytes | None:
 
 
 def scan(db: Database, key: bytes, after: bytes | None, count: int) -> tuple[list, bool]:
-    """Up to ``count`` (member, score) pairs in member order strictly after ``after`` (from
-    the start when None), and whether more remain."""
+    """Up to ``count`` (member, encoded score) pairs in member order strictly after
+    ``after`` (from the start when None), and whether more remain."""
     raw = meta(db, key)
     if raw is None:
         return [], False
@@ -348,7 +395,7 @@ def scan(db: Database, key: bytes, after: bytes | None, count: int) -> tuple[lis
     start = prefix if after is None else prefix + after + b"\x00"
     got = list(islice(db.engine.iterate(DATA, start, layout.prefix_end(prefix)), count + 1))
     more = len(got) > count
-    return [(k[p:], decode_score(v)) for k, v in got[:count]], more
+    return [(k[p:], v) for k, v in got[:count]], more
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -391,7 +438,7 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
     if raw is not None:
         if raw[0] != ZSET:
             if db.is_live(raw):
-                raise WRONGTYPE
+                raise LedisError(errors.WRONGTYPE)
             raw = None
         elif not db.is_live(raw):
             raw = None
@@ -555,15 +602,16 @@ def pop(db: Database, key: bytes, count: int, highest: bool) -> list[tuple[bytes
     return [(m, decode_score(e)) for m, e in entries]
 
 
-def store(db: Database, key: bytes, items: Iterable[tuple[bytes, float]]) -> int:
-    """Replace ``key`` (any type, TTL dropped) by a zset of ``items`` (distinct members);
-    an empty result deletes the key, as Redis's *STORE commands do. Returns the size."""
+def store(db: Database, key: bytes, items: Iterable[tuple[bytes, float | bytes]]) -> int:
+    """Replace ``key`` (any type, TTL dropped) by a zset of ``items`` (distinct members,
+    scores as floats or already encoded); an empty result deletes the key, as Redis's *STORE
+    commands do. Returns the size."""
     old_raw = db.raw(key)
     raw, prefix = _new(db, key)
     put = db.engine.put
     size = 0
     for member, value in items:
-        enc = encode_score(value)
+        enc = value if type(value) is bytes else encode_score(value)  # type: ignore[arg-type]
         put(DATA, prefix + member, enc)
         put(ZSCORE, prefix + enc + member, b"")
         size += 1
@@ -590,5 +638,5 @@ __all__ = [
     "decode_score", "encode_score", "input_size", "load", "meta", "pop", "random_member",
     "random_members", "range_by_lex", "range_by_rank", "range_by_score", "rank", "remove",
     "remove_range_by_lex", "remove_range_by_rank", "remove_range_by_score", "scan", "score",
-    "scores", "size_of", "store", "errors",
+    "score_double", "score_text", "scores", "size_of", "store",
 ]

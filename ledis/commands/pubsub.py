@@ -1,0 +1,197 @@
+"""Pub/Sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB *.
+
+The subscriber registry and delivery live in ``ledis.pubsub``; this module shapes the replies.
+A (un)subscribe command answers one confirmation per channel (``[kind, channel, count]``, a
+push in RESP3), returned as a :class:`ledis.replies.Multiple`. A subscribed client has
+``ctx.special`` set, so a ``core.special_checks`` entry enforces Redis's RESP2 restriction
+(only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT, RESET); in RESP3 anything goes.
+PING of a RESP2 subscriber answers ``["pong", arg]`` (ledis/commands/connection.py).
+
+Sharded pub/sub (SSUBSCRIBE ...) is cluster-only in spirit; PUBSUB SHARDCHANNELS and
+SHARDNUMSUB answer as an idle Redis does.
+"""
+
+from __future__ import annotations
+
+from ledis import errors, glob
+from ledis.commands.registry import command
+from ledis.commands.transactions import refresh_special
+from ledis.errors import LedisError
+from ledis.pubsub import hub
+from ledis.replies import Multiple, Push
+
+_ALLOWED = frozenset({"ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
+                      "psubscribe", "punsubscribe", "quit", "reset"})
+
+
+def _install(core) -> None:
+    if core.__dict__.get("_pubsub_installed"):
+        return
+    core._pubsub_installed = True
+    core.special_checks.insert(0, _subscribed_check)
+    core.reset_hooks.append(_forget)
+    server = getattr(core, "server", None)
+    if server is not None:
+        server.disconnect_hooks.append(_forget)
+
+
+def _forget(ctx) -> None:
+    if ctx.subscriptions or ctx.patterns:
+        hub(ctx.core).forget(ctx)
+
+
+def _subscribed_check(ctx, cmd, argv):
+    """core.special_checks entry: a RESP2 subscriber may only run a few commands."""
+    if ctx.resp == 2 and (ctx.subscriptions or ctx.patterns) and cmd.name not in _ALLOWED:
+        raise ctx.core._reject(cmd, LedisError(errors.PUBSUB_CONTEXT.format(cmd.name)), ctx)
+    return None
+
+
+def _count(ctx) -> int:
+    return len(ctx.subscriptions) + len(ctx.patterns)
+
+
+@command("subscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub",
+         summary="Listen for messages published to the given channels", since="2.0.0",
+         acl="@pubsub @slow")
+def cmd_subscribe(ctx, argv):
+    core = ctx.core
+    _install(core)
+    h = hub(core)
+    replies = Multiple()
+    for channel in argv[1:]:
+        h.subscribe(ctx, channel)
+        replies.append(Push([b"subscribe", channel, _count(ctx)]))
+    ctx.special = True
+    return replies
+
+
+@command("psubscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub",
+         summary="Listen for messages published to channels matching the given patterns",
+         since="2.0.0", acl="@pubsub @slow")
+def cmd_psubscribe(ctx, argv):
+    core = ctx.core
+    _install(core)
+    h = hub(core)
+    replies = Multiple()
+    for pattern in argv[1:]:
+        h.psubscribe(ctx, pattern)
+        replies.append(Push([b"psubscribe", pattern, _count(ctx)]))
+    ctx.special = True
+    return replies
+
+
+def _unsubscribe(ctx, argv, kind: bytes, current: set, remove) -> Multiple:
+    replies = Multiple()
+    names = argv[1:] if len(argv) > 1 else list(current)
+    if not names:
+        replies.append(Push([kind, None, _count(ctx)]))
+    for name in names:
+        remove(ctx, name)
+        replies.append(Push([kind, name, _count(ctx)]))
+    refresh_special(ctx)
+    return replies
+
+
+@command("unsubscribe", arity=-1, flags="pubsub noscript loading stale", group="pubsub",
+         summary="Stop listening for messages posted to the given channels", since="2.0.0",
+         acl="@pubsub @slow")
+def cmd_unsubscribe(ctx, argv):
+    return _unsubscribe(ctx, argv, b"unsubscribe", ctx.subscriptions, hub(ctx.core).unsubscribe)
+
+
+@command("punsubscribe", arity=-1, flags="pubsub noscript loading stale", group="pubsub",
+         summary="Stop listening for messages posted to channels matching the given patterns",
+         since="2.0.0", acl="@pubsub @slow")
+def cmd_punsubscribe(ctx, argv):
+    return _unsubscribe(ctx, argv, b"punsubscribe", ctx.patterns, hub(ctx.core).punsubscribe)
+
+
+@command("publish", arity=3, flags="pubsub loading stale fast", group="pubsub",
+         summary="Post a message to a channel", since="2.0.0", acl="@pubsub @fast")
+def cmd_publish(ctx, argv):
+    h = ctx.core.__dict__.get("pubsub_hub")
+    if h is None:
+        return 0
+    return h.publish(argv[1], argv[2])
+
+
+# --- PUBSUB ---------------------------------------------------------------------------------
+
+
+@command("pubsub|channels", arity=-2, flags="pubsub loading stale", group="pubsub",
+         summary="List active channels", since="2.8.0", acl="@pubsub @slow")
+def cmd_pubsub_channels(ctx, argv):
+    if len(argv) > 3:
+        raise LedisError(errors.PUBSUB_SUBCOMMAND_SYNTAX.format(argv[1].decode("utf-8", "replace")))
+    channels = hub(ctx.core).channels
+    if len(argv) == 3:
+        test = glob.compile(argv[2])
+        return [c for c in channels if test(c)]
+    return list(channels)
+
+
+@command("pubsub|numsub", arity=-2, flags="pubsub loading stale", group="pubsub",
+         summary="Get the count of subscribers for channels", since="2.8.0",
+         acl="@pubsub @slow")
+def cmd_pubsub_numsub(ctx, argv):
+    channels = hub(ctx.core).channels
+    out: list = []
+    for channel in argv[2:]:
+        subs = channels.get(channel)
+        out.append(channel)
+        out.append(len(subs) if subs else 0)
+    return out
+
+
+@command("pubsub|numpat", arity=2, flags="pubsub loading stale", group="pubsub",
+         summary="Get the count of unique patterns pattern subscriptions", since="2.8.0",
+         acl="@pubsub @slow")
+def cmd_pubsub_numpat(ctx, argv):
+    return len(hub(ctx.core).patterns)
+
+
+@command("pubsub|shardchannels", arity=-2, flags="pubsub loading stale", group="pubsub",
+         summary="List active shard channels", since="7.0.0", acl="@pubsub @slow")
+def cmd_pubsub_shardchannels(ctx, argv):
+    if len(argv) > 3:
+        raise LedisError(errors.PUBSUB_SUBCOMMAND_SYNTAX.format(argv[1].decode("utf-8", "replace")))
+    return []
+
+
+@command("pubsub|shardnumsub", arity=-2, flags="pubsub loading stale", group="pubsub",
+         summary="Get the count of subscribers for shard channels", since="7.0.0",
+         acl="@pubsub @slow")
+def cmd_pubsub_shardnumsub(ctx, argv):
+    out: list = []
+    for channel in argv[2:]:
+        out.append(channel)
+        out.append(0)
+    return out
+
+
+_HELP = [
+    b"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"CHANNELS [<pattern>]",
+    b"    Return the currently active channels matching a <pattern> (default: '*').",
+    b"NUMPAT",
+    b"    Return number of subscriptions to patterns.",
+    b"NUMSUB [<channel> ...]",
+    b"    Return the number of subscribers for the specified channels, excluding",
+    b"    pattern subscriptions(default: no channels).",
+    b"SHARDCHANNELS [<pattern>]",
+    b"    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    b"SHARDNUMSUB [<shardchannel> ...]",
+    b"    Return the number of subscribers for the specified shard level channel(s)",
+    b"HELP",
+    b"    Prints this help.",
+]
+
+
+@command("pubsub|help", arity=2, flags="loading stale", group="pubsub",
+         summary="Show helpful text about the different subcommands", since="6.2.0",
+         acl="@slow")
+def cmd_pubsub_help(ctx, argv):
+    from ledis.replies import Simple
+
+    return [Simple(line) for line in _HELP]

@@ -1,0 +1,428 @@
+"""The HTTP API: LedisDB's URL shape on aiohttp, on the server's own event loop.
+
+Started by ``ledis.server.app.Server.start`` when ``http_bind`` is set (``--http-port`` alone
+binds loopback). Every request becomes one argv that goes through ``Core.dispatch`` with a
+fresh :class:`~ledis.core.Context` (RESP3 reply shapes, the db from the URL), then the
+engine's pending batch is committed before answering, so an answered write is in the WAL
+exactly like a RESP reply. Handlers are synchronous, so a request runs atomically between
+RESP commands of other clients; nothing here blocks the loop.
+
+Requests (docs/http.md has the full mapping and examples):
+
+* ``GET /[db]/CMD/arg1/arg2...``: URL-decoded path segments (``%2F`` for a ``/`` inside an
+  argument, any byte as ``%XX``); ``?type=json`` (default) or ``msgpack``;
+  ``?encoding=base64`` returns every bulk string base64-encoded.
+* ``POST /[db]`` with a JSON body ``["HSET", "k", "f", "v"]`` or ``{"command": [...]}``
+  (``application/msgpack`` bodies too); an argument ``{"base64": "..."}`` is binary.
+  ``POST /[db]/CMD`` appends the body's list (or ``{"args": [...]}``) to CMD.
+  ``POST /[db]/EVAL`` ``{"script", "keys", "args"}``, ``/EVALSHA`` ``{"sha", ...}``,
+  ``/FCALL`` ``{"function", "keys", "args"}``.
+* Answer ``{"CMD": value}``; a status reply is ``[true, "OK"]`` as LedisDB answers it.
+  Errors: ``{"error": "ERR ..."}`` with 400 (401 for auth, 404 unknown command, 405, 413).
+* ``GET /health``, ``GET /info`` (INFO as JSON), ``GET /openapi.json``.
+* ``Authorization: Bearer <password>`` when ``requirepass`` is set (``/health`` and
+  ``/openapi.json`` stay open for probes).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import logging
+import math
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import msgpack
+from aiohttp import web
+
+from ledis import errors
+from ledis.errors import LedisError
+from ledis.replies import (
+    Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
+)
+
+log = logging.getLogger("ledis.http")
+
+# Stateful or connection-bound commands make no sense for one stateless request.
+REFUSED = frozenset((
+    b"subscribe", b"psubscribe", b"ssubscribe", b"unsubscribe", b"punsubscribe",
+    b"sunsubscribe", b"monitor", b"multi", b"exec", b"discard", b"watch", b"unwatch",
+    b"select", b"hello", b"auth", b"quit", b"reset", b"sync", b"psync", b"replconf",
+))
+SPECIAL_POST = (b"EVAL", b"EVALSHA", b"EVAL_RO", b"EVALSHA_RO", b"FCALL", b"FCALL_RO")
+JSON_TYPE = "application/json"
+MSGPACK_TYPE = "application/msgpack"
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+# --- reply values -> JSON / msgpack ------------------------------------------------------------
+def _json_key(value: Any, b64: bool) -> str:
+    """A map key as JSON object key: text (bytes that are not UTF-8 as ``\\xNN`` escapes),
+    base64 with ``encoding=base64``; other values as their JSON text."""
+    if isinstance(value, bytes):
+        if b64:
+            return base64.b64encode(value).decode()
+        return value.decode("utf-8", "backslashreplace")
+    converted = to_json(value, b64)
+    return converted if isinstance(converted, str) else json.dumps(converted)
+
+
+def to_json(value: Any, b64: bool = False) -> Any:
+    """A reply value as JSON-able data (docs/http.md, "Reply mapping")."""
+    t = type(value)
+    if t is bytes or t is Verbatim:
+        if b64:
+            return base64.b64encode(value).decode()
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            return {"base64": base64.b64encode(value).decode()}
+    if t is int or value is None:
+        return value
+    if t is Simple:
+        return [True, value.decode("utf-8", "replace")]
+    if t is list or t is tuple or t is SetReply:
+        return [to_json(v, b64) for v in value]
+    if t is Map or t is PairList:
+        items = value.items() if t is Map else value
+        return {_json_key(k, b64): to_json(v, b64) for k, v in items}
+    if t is Double or t is float:
+        if math.isinf(value) or math.isnan(value):
+            return "inf" if value > 0 else "-inf" if value < 0 else "nan"
+        return float(value)
+    if t is Bool or t is bool:
+        return bool(value)
+    if value is NullArray:
+        return None
+    if t is Raw:
+        from ledis.scripting.runtime import _parse_raw
+
+        return to_json(_parse_raw(value, True), b64)
+    if isinstance(value, LedisError):
+        return {"error": value.text}
+    if isinstance(value, bytes):
+        return to_json(bytes(value), b64)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, dict):
+        return {_json_key(k, b64): to_json(v, b64) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v, b64) for v in value]
+    return str(value)
+
+
+def to_msgpack(value: Any) -> Any:
+    """A reply value as msgpack-able data: bulk strings stay binary."""
+    t = type(value)
+    if t is bytes or t is int or value is None:
+        return value
+    if t is Simple:
+        return [True, value.decode("utf-8", "replace")]
+    if t is list or t is tuple or t is SetReply:
+        return [to_msgpack(v) for v in value]
+    if t is Map or t is PairList:
+        items = value.items() if t is Map else value
+        return {_hashable(to_msgpack(k)): to_msgpack(v) for k, v in items}
+    if t is Double or t is float:
+        return float(value)
+    if t is Bool or t is bool:
+        return bool(value)
+    if value is NullArray:
+        return None
+    if t is Raw:
+        from ledis.scripting.runtime import _parse_raw
+
+        return to_msgpack(_parse_raw(value, True))
+    if isinstance(value, LedisError):
+        return {"error": value.text}
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, dict):
+        return {_hashable(to_msgpack(k)): to_msgpack(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_msgpack(v) for v in value]
+    return str(value)
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if type(value) is list else value
+
+
+# --- request -> argv ---------------------------------------------------------------------------
+def _arg(value: Any) -> bytes:
+    t = type(value)
+    if t is str:
+        return value.encode()
+    if t is bytes:
+        return value
+    if t is int:
+        return b"%d" % value
+    if t is float:
+        return repr(value).encode()
+    if t is dict and set(value) == {"base64"} and isinstance(value["base64"], str):
+        try:
+            return base64.b64decode(value["base64"], validate=True)
+        except ValueError:
+            raise HttpError(400, errors.HTTP_BAD_BODY.format("invalid base64 argument")) from None
+    raise HttpError(400, errors.HTTP_BAD_BODY.format(
+        "arguments must be strings, numbers or {\"base64\": \"...\"}"))
+
+
+def _list(value: Any, what: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise HttpError(400, errors.HTTP_BAD_BODY.format(f"'{what}' must be an array"))
+    return value
+
+
+class HttpApi:
+    """The aiohttp application bound to one server (``server.http`` after start)."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.core = server.core
+        self.config = server.core.config
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+        self.requests = 0
+        self.app = web.Application(client_max_size=self.config.http_max_body)
+        self.app.router.add_route("*", r"/{tail:[\s\S]*}", self.handle)  # any byte, %0A too
+
+    async def start(self) -> None:
+        self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self.runner.setup()
+        port = self.config.http_port
+        for host in self.config.http_bind.split():
+            site = web.TCPSite(self.runner, host, port, reuse_address=True)
+            await site.start()
+            server = site._server  # noqa: SLF001 - aiohttp keeps the asyncio server there
+            if server is not None and server.sockets:
+                port = server.sockets[0].getsockname()[1]
+        self.port = port
+        log.info("HTTP API on %s port %d", self.config.http_bind, port)
+
+    async def cleanup(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    # --- one request -----------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        fmt = request.query.get("type", "json").lower()
+        if fmt not in ("json", "msgpack"):
+            fmt = "json"
+            return self._error(400, errors.HTTP_BAD_BODY.format("type must be json or msgpack"),
+                               fmt)
+        try:
+            raw_path = request.raw_path.split("?", 1)[0]
+            if request.method == "GET" and raw_path in ("/health", "/openapi.json", "/info"):
+                if raw_path == "/health":
+                    return self._json({"status": "ok", "redis_version": _redis_version(),
+                                        "loading": 0})
+                if raw_path == "/openapi.json":
+                    from ledis.http.openapi import openapi_document
+
+                    return self._json(openapi_document(self.core))
+                self._check_auth(request)
+                return self._json(await self._info(request.query.getall("section", [])))
+            if request.method not in ("GET", "POST"):
+                raise HttpError(405, errors.HTTP_BAD_BODY.format("use GET or POST"))
+            self._check_auth(request)
+            db, argv = await self._argv(request, raw_path)
+            name = argv[0].decode("utf-8", "replace").upper()
+            reply = await self._run(db, argv)
+        except HttpError as exc:
+            return self._error(exc.status, exc.text, fmt)
+        if isinstance(reply, LedisError):
+            status = 404 if reply.text.startswith("ERR unknown command") else (
+                401 if reply.prefix in ("NOAUTH", "WRONGPASS") else 400)
+            return self._error(status, reply.text, fmt)
+        b64 = request.query.get("encoding", "") == "base64"
+        if fmt == "msgpack":
+            return web.Response(body=msgpack.packb({name: to_msgpack(reply)}),
+                                content_type=MSGPACK_TYPE)
+        return self._json({name: to_json(reply, b64)})
+
+    def _check_auth(self, request: web.Request) -> None:
+        password = self.config.requirepass
+        if not password:
+            return
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HttpError(401, errors.NOAUTH)
+        if not hmac.compare_digest(token.strip().encode(), password.encode()):
+            raise HttpError(401, errors.WRONGPASS)
+
+    async def _argv(self, request: web.Request, raw_path: str) -> tuple[int, list[bytes]]:
+        parts = [unquote_to_bytes(p) for p in raw_path.split("/")[1:]]
+        if parts and parts[-1] == b"" and len(parts) == 1:
+            parts = []
+        db = 0
+        if parts and parts[0].isdigit():
+            db = int(parts.pop(0))
+            if db >= self.config.databases:
+                raise HttpError(400, errors.DB_INDEX)
+        if request.method == "GET":
+            if not parts or not parts[0]:
+                raise HttpError(400, errors.HTTP_NO_COMMAND)
+            return db, parts
+        body = await self._body(request)
+        if not parts or (len(parts) == 1 and not parts[0]):
+            command = body.get("command") if isinstance(body, dict) else body
+            argv = [_arg(a) for a in _list(command, "command")]
+        else:
+            name = parts[0].upper()
+            if name in SPECIAL_POST and isinstance(body, dict):
+                argv = self._script_argv(name, parts[1:], body)
+            else:
+                extra = body.get("args") if isinstance(body, dict) else body
+                argv = parts + [_arg(a) for a in _list(extra, "args")]
+        if not argv or not argv[0]:
+            raise HttpError(400, errors.HTTP_NO_COMMAND)
+        return db, argv
+
+    @staticmethod
+    def _script_argv(name: bytes, rest: list[bytes], body: dict) -> list[bytes]:
+        field = {b"EVAL": "script", b"EVAL_RO": "script", b"EVALSHA": "sha",
+                 b"EVALSHA_RO": "sha", b"FCALL": "function", b"FCALL_RO": "function"}[name]
+        target = body.get(field)
+        if target is None and rest:
+            target = rest[0]
+        if target is None:
+            raise HttpError(400, errors.HTTP_BAD_BODY.format(f"'{field}' is required"))
+        keys = [_arg(k) for k in _list(body.get("keys"), "keys")]
+        args = [_arg(a) for a in _list(body.get("args"), "args")]
+        return [name, _arg(target), b"%d" % len(keys), *keys, *args]
+
+    async def _body(self, request: web.Request) -> Any:
+        limit = self.config.http_max_body
+        if request.content_length is not None and request.content_length > limit:
+            raise HttpError(413, errors.HTTP_TOO_LARGE.format(limit))
+        try:
+            data = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise HttpError(413, errors.HTTP_TOO_LARGE.format(limit)) from None
+        if not data:
+            return None
+        try:
+            if request.content_type == MSGPACK_TYPE:
+                return msgpack.unpackb(data, raw=False)
+            return json.loads(data)
+        except (ValueError, msgpack.ExtraData) as exc:
+            raise HttpError(400, errors.HTTP_BAD_BODY.format(str(exc).split("\n")[0])) from None
+
+    async def _run(self, db: int, argv: list[bytes]) -> Any:
+        """Dispatch like a RESP client, commit, return the reply (or the LedisError)."""
+        core = self.core
+        lowered = argv[0].lower()
+        if lowered in REFUSED:
+            return LedisError(errors.HTTP_NOT_ALLOWED.format(lowered.decode("utf-8", "replace")))
+        cmd = core.commands.get(lowered)
+        if cmd is not None and cmd.blocking:
+            return LedisError(errors.HTTP_BLOCKING)
+        ctx = core.new_context("http", addr="http")
+        ctx.authenticated = True  # checked above by the bearer token
+        ctx.resp = 3
+        if db:
+            ctx.select(db)
+        try:
+            reply = core.dispatch(ctx, argv)
+        except LedisError as exc:
+            core.count_error(exc)
+            reply = exc
+        except Exception:
+            log.exception("internal error running %r over HTTP", argv[0][:64])
+            reply = LedisError(errors.INTERNAL)
+        finally:
+            core.commit()  # a script that wrote before failing keeps its writes
+        if type(reply) is Pending:  # WAIT and the like (blocking commands are refused)
+            try:
+                reply = await reply.future
+            except LedisError as exc:
+                reply = exc
+            core.commit()
+        return reply
+
+    async def _info(self, sections: list[str]) -> dict:
+        argv = [b"INFO", *(s.encode() for s in sections)]
+        reply = await self._run(0, argv)
+        if isinstance(reply, LedisError):
+            raise HttpError(400, reply.text)
+        return parse_info(bytes(reply))
+
+    # --- answers ---------------------------------------------------------------------------
+    @staticmethod
+    def _json(data: Any, status: int = 200) -> web.Response:
+        return web.Response(text=json.dumps(data, ensure_ascii=False), status=status,
+                            content_type=JSON_TYPE)
+
+    def _error(self, status: int, text: str, fmt: str) -> web.Response:
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if fmt == "msgpack":
+            return web.Response(body=msgpack.packb({"error": text}), status=status,
+                                content_type=MSGPACK_TYPE, headers=headers)
+        return web.Response(text=json.dumps({"error": text}), status=status,
+                            content_type=JSON_TYPE, headers=headers)
+
+
+def parse_info(text: bytes) -> dict:
+    """INFO's text as ``{section: {field: value}}``; numbers become numbers, ``a=1,b=2``
+    values (keyspace, commandstats) become objects."""
+    out: dict[str, dict] = {}
+    section: dict = out.setdefault("server", {})
+    for line in text.decode("utf-8", "replace").splitlines():
+        if not line:
+            continue
+        if line.startswith("#"):
+            section = out.setdefault(line[1:].strip().lower(), {})
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        if "=" in value and all("=" in part for part in value.split(",")):
+            section[key] = {k: _number(v) for k, v in (p.split("=", 1) for p in value.split(","))}
+        else:
+            section[key] = _number(value)
+    if not out["server"]:
+        del out["server"]
+    return out
+
+
+def _number(text: str) -> Any:
+    try:
+        number = int(text)
+    except ValueError:
+        pass
+    else:
+        return number if str(number) == text else text  # keep "0000..." (redis_git_sha1)
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if math.isfinite(value) else text
+
+
+def _redis_version() -> str:
+    from ledis import REDIS_VERSION
+
+    return REDIS_VERSION
+
+
+async def start_http(server: Any) -> HttpApi:
+    """Start the HTTP API for ``server`` (called from ``Server.start``)."""
+    api = HttpApi(server)
+    await api.start()
+    return api

@@ -1,0 +1,359 @@
+"""The Pub/Sub hub: who listens to which channel or pattern, and message delivery.
+
+One :class:`Hub` per core (``hub(core)``, created on first use). ``channels`` maps a channel to
+its subscribers and ``patterns`` a pattern to its matcher (``ledis.glob.compile``, Redis-exact)
+and subscribers; both keep subscription order (a dict used as an ordered set), which is the
+order messages go out, as in Redis's lists. Each client's own side is ``ctx.subscriptions`` /
+``ctx.patterns``.
+
+**Delivery.** PUBLISH encodes a message at most twice (once per protocol version: an array in
+RESP2, a ``>`` push in RESP3) and appends the bytes to each subscriber connection's held
+output, which the server writes after the iteration's group commit like any reply. Clients
+without a connection (HTTP, embedded) are counted as receivers but get nothing.
+
+**Slow subscribers.** Like ``client-output-buffer-limit pubsub 32mb 8mb 60``: a subscriber
+whose transport holds more than the hard limit, or more than the soft limit for longer than
+the soft seconds, is disconnected (its output dropped), so one stuck reader cannot eat the
+server's memory. The limit is read from the config parameter (CONFIG SET works).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from ledis import glob
+from ledis.replies import Push
+from ledis.server.resp import encode_one
+
+_DEFAULT_LIMIT = "pubsub 33554432 8388608 60"
+
+
+class Hub:
+    __slots__ = ("core", "channels", "patterns", "_limit_text", "_limits")
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+        self.channels: dict[bytes, dict[Any, None]] = {}
+        self.patterns: dict[bytes, tuple[Callable[[bytes], bool], dict[Any, None]]] = {}
+        self._limit_text: str | None = None
+        self._limits = (32 << 20, 8 << 20, 60)
+
+    # --- subscriptions ------------------------------------------------------------------------
+    def subscribe(self, ctx: Any, channel: bytes) -> None:
+        if channel in ctx.subscriptions:
+            return
+        ctx.subscriptions.add(channel)
+        subs = self.channels.get(channel)
+        if subs is None:
+            subs = self.channels[channel] = {}
+            self.core.stats["pubsub_channels"] = len(self.channels)  # INFO stats
+        subs[ctx] = None
+
+    def unsubscribe(self, ctx: Any, channel: bytes) -> bool:
+        if channel not in ctx.subscriptions:
+            return False
+        ctx.subscriptions.discard(channel)
+        subs = self.channels.get(channel)
+        if subs is not None:
+            subs.pop(ctx, None)
+            if not subs:
+                del self.channels[channel]
+                self.core.stats["pubsub_channels"] = len(self.channels)
+        return True
+
+    def psubscribe(self, ctx: Any, pattern: bytes) -> None:
+        if pattern in ctx.patterns:
+            return
+        ctx.patterns.add(pattern)
+        entry = self.patterns.get(pattern)
+        if entry is None:
+            entry = self.patterns[pattern] = (glob.compile(pattern), {})
+            self.core.stats["pubsub_patterns"] = len(self.patterns)
+        entry[1][ctx] = None
+
+    def punsubscribe(self, ctx: Any, pattern: bytes) -> bool:
+        if pattern not in ctx.patterns:
+            return False
+        ctx.patterns.discard(pattern)
+        entry = self.patterns.get(pattern)
+        if entry is not None:
+            entry[1].pop(ctx, None)
+            if not entry[1]:
+                del self.patterns[pattern]
+                self.core.stats["pubsub_patterns"] = len(self.patterns)
+        return True
+
+    def forget(self, ctx: Any) -> None:
+        """Drop every subscription of ``ctx`` without replies (RESET, disconnect)."""
+        for channel in list(ctx.subscriptions):
+            self.unsubscribe(ctx, channel)
+        for pattern in list(ctx.patterns):
+            self.punsubscribe(ctx, pattern)
+
+    # --- delivery -----------------------------------------------------------------------------
+    def publish(self, channel: bytes, message: bytes) -> int:
+        """Send ``message`` to the subscribers of ``channel`` and of matching patterns."""
+        receivers = 0
+        subs = self.channels.get(channel)
+        if subs:
+            encoded: list[bytes | None] = [None, None]
+            value = Push([b"message", channel, message])
+            for ctx in list(subs):
+                self._deliver(ctx, value, encoded)
+            receivers += len(subs)
+        if self.patterns:
+            for pattern, (test, psubs) in list(self.patterns.items()):
+                if not test(channel):
+                    continue
+                encoded = [None, None]
+                value = Push([b"pmessage", pattern, channel, message])
+                for ctx in list(psubs):
+                    self._deliver(ctx, value, encoded)
+                receivers += len(psubs)
+        return receivers
+
+    def _deliver(self, ctx: Any, value: Push, encoded: list) -> None:
+        conn = ctx.conn
+        if conn is None or conn.closing:
+            return
+        resp3 = ctx.resp == 3
+        data = encoded[resp3]
+        if data is None:
+            data = encoded[resp3] = encode_one(value, resp3)
+        conn.out.append(data)
+        conn.server.schedule_flush(conn)
+        transport = conn.transport
+        if transport is not None:
+            self._check_limit(ctx, conn, transport.get_write_buffer_size())
+
+    def _check_limit(self, ctx: Any, conn: Any, pending: int) -> None:
+        hard, soft, seconds = self.limits()
+        if hard and pending > hard:
+            self._drop(conn)
+            return
+        if soft and pending > soft:
+            since = ctx.extra.get("pubsub_soft_since")
+            now = time.monotonic()
+            if since is None:
+                ctx.extra["pubsub_soft_since"] = now
+            elif now - since > seconds:
+                self._drop(conn)
+        elif "pubsub_soft_since" in ctx.extra:
+            del ctx.extra["pubsub_soft_since"]
+
+    @staticmethod
+    def _drop(conn: Any) -> None:
+        """Disconnect a subscriber past its output buffer limit (Redis logs and closes)."""
+        import logging
+
+        logging.getLogger("ledis").warning(
+            "Client id=%d addr=%s closed for overcoming of output buffer limits.",
+            conn.ctx.id, conn.ctx.addr)
+        conn.out.clear()
+        conn.closing = True
+        if conn.transport is not None:
+            conn.transport.abort()
+
+    def limits(self) -> tuple[int, int, int]:
+        text = self.core.config.extra.get("client-output-buffer-limit", _DEFAULT_LIMIT)
+        if text != self._limit_text:
+            self._limit_text = text
+            self._limits = _parse_limits(text, self._limits)
+        return self._limits
+
+
+def _parse_limits(text: str, current: tuple[int, int, int]) -> tuple[int, int, int]:
+    from ledis.config import parse_memory
+
+    words = text.split()
+    for i in range(0, len(words) - 3, 4):
+        if words[i].lower() == "pubsub":
+            hard = parse_memory(words[i + 1])
+            soft = parse_memory(words[i + 2])
+            try:
+                seconds = int(words[i + 3])
+            except ValueError:
+                return current
+            if hard is None or soft is None:
+                return current
+            return (hard, soft, seconds)
+    return current
+
+
+def hub(core: Any) -> Hub:
+    """The core's hub, created on first use."""
+    h = core.__dict__.get("pubsub_hub")
+    if h is None:
+        h = core.pubsub_hub = Hub(core)
+    return h
+
+
+# --- keyspace notifications -------------------------------------------------------------------
+#
+# ``notify-keyspace-events`` (CONFIG SET) picks classes as in Redis: g generic, $ string,
+# l list, s set, h hash, z sorted set, x expired, e evicted, A = g$lshzxe (plus t, d, which
+# ledis never emits), K = publish on ``__keyspace@<db>__:<key>`` (message: the event), E = on
+# ``__keyevent@<db>__:<event>`` (message: the key). Events come from the dispatcher's write
+# observer (``ledis.commands.transactions.watched_write``): after a write command that changed
+# something, :func:`notify_write` names the events of its keys from the command, like the
+# ``notifyKeyspaceEvent`` calls in Redis's command code. Active expiry calls ``on_expired``.
+# Known gaps: a blocked client served later (BLPOP after a push) emits nothing for its pop;
+# multi-key commands emit for every key argument that exists afterwards or existed before.
+
+_CLASS = {"g": 1, "$": 2, "l": 4, "s": 8, "h": 16, "z": 32, "x": 64, "e": 128, "K": 256,
+          "E": 512, "t": 1024, "m": 2048, "d": 4096, "n": 8192}
+_ALL = 1 | 2 | 4 | 8 | 16 | 32 | 64 | 128 | 1024 | 4096
+KEYSPACE, KEYEVENT = 256, 512
+_notify_cache: dict[str, int] = {}
+
+
+def parse_events(text: str) -> int:
+    """Redis's keyspaceEventsStringToFlags; -1 for an unknown class character."""
+    flags = 0
+    for ch in text:
+        if ch == "A":
+            flags |= _ALL
+        elif ch in _CLASS:
+            flags |= _CLASS[ch]
+        else:
+            return -1
+    return flags
+
+
+def notify_flags(core: Any) -> int:
+    """The active notification flags (0 when off: neither K nor E, or no class)."""
+    text = core.config.extra.get("notify-keyspace-events", "")
+    flags = _notify_cache.get(text)
+    if flags is None:
+        flags = parse_events(text)
+        if flags < 0 or not flags & (KEYSPACE | KEYEVENT) or not flags & ~(KEYSPACE | KEYEVENT):
+            flags = 0
+        _notify_cache[text] = flags
+    return flags
+
+
+def notify(core: Any, flags: int, cls: int, event: bytes, key: bytes, db_number: int) -> None:
+    """Publish one event (Redis's notifyKeyspaceEvent)."""
+    if not flags & cls:
+        return
+    h = core.__dict__.get("pubsub_hub")
+    if h is None:
+        return
+    if flags & KEYSPACE:
+        h.publish(b"__keyspace@%d__:%s" % (db_number, key), event)
+    if flags & KEYEVENT:
+        h.publish(b"__keyevent@%d__:%s" % (db_number, event), key)
+
+
+def attach_expiry_events(core: Any) -> None:
+    """Give every database of ``core`` the active-expiry callback ("expired", class x)."""
+
+    def on_expired(db: Any, key: bytes) -> None:
+        flags = notify_flags(core)
+        if flags:
+            notify(core, flags, 64, b"expired", key, db.logical)
+
+    for db in core.store.dbs:
+        db.on_expired = on_expired
+
+
+G, S, L, SET, H, Z = 1, 2, 4, 8, 16, 32
+# command -> (class, event) for each key argument; see notify_write for the special cases.
+_SIMPLE: dict[str, tuple[int, bytes]] = {
+    "set": (S, b"set"), "setnx": (S, b"set"), "setex": (S, b"set"), "psetex": (S, b"set"),
+    "getset": (S, b"set"), "mset": (S, b"set"), "msetnx": (S, b"set"),
+    "append": (S, b"append"), "setrange": (S, b"setrange"), "incr": (S, b"incrby"),
+    "decr": (S, b"incrby"), "incrby": (S, b"incrby"), "decrby": (S, b"incrby"),
+    "incrbyfloat": (S, b"incrbyfloat"),
+    "del": (G, b"del"), "unlink": (G, b"del"), "getdel": (G, b"del"),
+    "expire": (G, b"expire"), "pexpire": (G, b"expire"), "expireat": (G, b"expire"),
+    "pexpireat": (G, b"expire"), "persist": (G, b"persist"), "restore": (G, b"restore"),
+    "lpush": (L, b"lpush"), "lpushx": (L, b"lpush"), "rpush": (L, b"rpush"),
+    "rpushx": (L, b"rpush"), "lpop": (L, b"lpop"), "rpop": (L, b"rpop"),
+    "blpop": (L, b"lpop"), "brpop": (L, b"rpop"), "linsert": (L, b"linsert"),
+    "lset": (L, b"lset"), "lrem": (L, b"lrem"), "ltrim": (L, b"ltrim"),
+    "hset": (H, b"hset"), "hmset": (H, b"hset"), "hsetnx": (H, b"hset"),
+    "hdel": (H, b"hdel"), "hincrby": (H, b"hincrby"), "hincrbyfloat": (H, b"hincrbyfloat"),
+    "sadd": (SET, b"sadd"), "srem": (SET, b"srem"), "spop": (SET, b"spop"),
+    "sinterstore": (SET, b"sinterstore"), "sunionstore": (SET, b"sunionstore"),
+    "sdiffstore": (SET, b"sdiffstore"),
+    "zadd": (Z, b"zadd"), "zincrby": (Z, b"zincr"), "zrem": (Z, b"zrem"),
+    "zremrangebyscore": (Z, b"zremrangebyscore"), "zremrangebyrank": (Z, b"zremrangebyrank"),
+    "zremrangebylex": (Z, b"zremrangebylex"), "zpopmin": (Z, b"zpopmin"),
+    "zpopmax": (Z, b"zpopmax"), "bzpopmin": (Z, b"zpopmin"), "bzpopmax": (Z, b"zpopmax"),
+    "zunionstore": (Z, b"zunionstore"), "zinterstore": (Z, b"zinterstore"),
+    "zdiffstore": (Z, b"zdiffstore"), "zrangestore": (Z, b"zrangestore"),
+}
+_STORE = frozenset({"sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore",
+                    "zdiffstore", "zrangestore"})
+_EXPIRING_SET = frozenset({"setex", "psetex"})
+_SET_EXPIRY_OPTIONS = frozenset({b"ex", b"px", b"exat", b"pxat"})
+
+
+def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
+                 befores: list[bytes | None], flags: int) -> None:
+    """Publish the events of a write command that changed something (see above)."""
+    core = ctx.core
+    db = ctx.db
+    number = db.logical
+    name = cmd.name
+    simple = _SIMPLE.get(name)
+    if simple is not None:
+        cls, event = simple
+        if name in _STORE:
+            keys, befores = keys[:1], befores[:1]  # the destination, not the sources
+        for key, before in zip(keys, befores):
+            after = db.raw(key)
+            if before is None and after is None:
+                continue  # untouched (DEL of a missing key, MSET NX that failed ...)
+            if after is None and cls != G:
+                if name not in _STORE:
+                    notify(core, flags, cls, event, key, number)
+                notify(core, flags, G, b"del", key, number)  # emptied / expired away
+                continue
+            if cls == G and event == b"expire" and after is None:
+                notify(core, flags, G, b"del", key, number)  # an expiry in the past
+                continue
+            notify(core, flags, cls, event, key, number)
+            if name == "set":
+                if any(a.lower() in _SET_EXPIRY_OPTIONS for a in argv[3:]):
+                    notify(core, flags, G, b"expire", key, number)
+            elif name in _EXPIRING_SET:
+                notify(core, flags, G, b"expire", key, number)
+        return
+    if name in ("rename", "renamenx"):
+        notify(core, flags, G, b"rename_from", argv[1], number)
+        notify(core, flags, G, b"rename_to", argv[2], number)
+    elif name in ("rpoplpush", "brpoplpush", "lmove", "blmove"):
+        if name in ("rpoplpush", "brpoplpush"):
+            pop, push = b"rpop", b"lpush"
+        else:
+            pop = b"lpop" if argv[3].lower() == b"left" else b"rpop"
+            push = b"lpush" if argv[4].lower() == b"left" else b"rpush"
+        notify(core, flags, L, push, argv[2], number)  # Redis's order: push, pop, del
+        notify(core, flags, L, pop, argv[1], number)
+        if db.raw(argv[1]) is None:
+            notify(core, flags, G, b"del", argv[1], number)
+    elif name == "smove":
+        notify(core, flags, SET, b"srem", argv[1], number)
+        if db.raw(argv[1]) is None:
+            notify(core, flags, G, b"del", argv[1], number)
+        notify(core, flags, SET, b"sadd", argv[2], number)
+    elif name == "move":
+        notify(core, flags, G, b"move_from", argv[1], number)
+        notify(core, flags, G, b"move_to", argv[1], int(argv[2]))
+    elif name == "copy":
+        target = number
+        for i in range(3, len(argv) - 1):
+            if argv[i].lower() == b"db":
+                target = int(argv[i + 1])
+        notify(core, flags, G, b"copy_to", argv[2], target)
+    elif name == "getex":
+        after = db.raw(argv[1])
+        if after is None:
+            notify(core, flags, G, b"del", argv[1], number)
+        elif any(a.lower() == b"persist" for a in argv[2:]):
+            notify(core, flags, G, b"persist", argv[1], number)
+        else:
+            notify(core, flags, G, b"expire", argv[1], number)

@@ -1,0 +1,603 @@
+"""Redis 7 Functions: Lua libraries stored in the database (``core.functions``).
+
+A library is the text of a ``#!lua name=<lib>`` chunk whose body calls
+``redis.register_function``. This module owns:
+
+* **The VM.** A LuaJIT runtime of its own (Redis keeps FUNCTION and EVAL apart), built with
+  the same ``lua/prelude.lua`` as EVAL's and then ``lua/functions_prelude.lua`` (load-time
+  environment, ``redis.register_function``, the callback runner). Everything else is shared
+  with :class:`ledis.scripting.runtime.Scripting`: the ``redis.call`` bridge and its Context,
+  the command checks of scripts (``no-writes``, ``noscript``), the time limit / BUSY /
+  FUNCTION KILL machinery (``begin_run`` / ``check`` / ``end_run``).
+* **The registry.** ``libraries`` (name -> :class:`Library`, load order) and ``functions``
+  (lower-case name -> :class:`Function`: FCALL looks names up case-insensitively).
+* **Persistence.** Each library's code is stored in the ``sys`` family under
+  ``lib:<name>``, written into the engine's pending batch by the command that changes it, so
+  it commits with the iteration's group commit, goes through the write log (replicas get it)
+  and survives restarts: :meth:`Functions.startup` reloads every stored library. FLUSHALL
+  leaves ``sys`` alone, so libraries are kept, as in Redis.
+* **DUMP / RESTORE.** Our own payload: ``LEDISFN`` | version (1 byte) | for each library
+  ``len(4, big-endian) | code`` | CRC32 (4 bytes, big-endian) of everything before it.
+
+Every change is prepared first (parse the header, compile, run the body, check name
+collisions) and applied only when everything succeeded, so a failed LOAD/RESTORE changes
+nothing (REPLACE keeps the old library on error).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import lupa.luajit21 as lj
+
+from ledis import errors
+from ledis.commands.args import parse_int
+from ledis.errors import LedisError
+from ledis.replies import Raw, Simple
+from ledis.scripting.runtime import HOOK_COUNT, LIBRARIES, LUA_DIR, _deny_attributes, _script_int
+from ledis.storage.layout import SYS
+
+if TYPE_CHECKING:
+    from ledis.core import Context, Core
+
+log = logging.getLogger("ledis.functions")
+
+LIB_PREFIX = b"lib:"
+LIB_END = b"lib;"
+LOAD_TIMEOUT = 0.5  # seconds a library body may run at FUNCTION LOAD (Redis: 500 ms)
+DUMP_MAGIC = b"LEDISFN"
+DUMP_VERSION = 1
+STDLIB_DIR = Path(__file__).resolve().parent.parent.parent / "stdlib"
+_NAME_RE = re.compile(rb"^[A-Za-z0-9_]+$")
+_KILLED = errors.SCRIPT_KILLED
+_U32 = struct.Struct(">I")
+
+
+@dataclass
+class Function:
+    name: bytes
+    library: "Library"
+    callback: Any
+    flags: tuple[bytes, ...]
+    description: bytes | None
+    no_writes: bool = False
+
+
+@dataclass
+class Library:
+    name: bytes
+    code: bytes
+    functions: dict[bytes, Function] = field(default_factory=dict)  # name -> Function
+
+
+def parse_header(code: bytes) -> bytes:
+    """The library name from the ``#!<engine> name=<lib>`` first line (Redis's texts)."""
+    if not code.startswith(b"#!"):
+        raise LedisError(errors.FUNCTION_MISSING_METADATA)
+    nl = code.find(b"\n")
+    if nl < 0:
+        raise LedisError(errors.FUNCTION_INVALID_METADATA)
+    parts = code[:nl].split()
+    engine = parts[0][2:]
+    if engine.lower() != b"lua":
+        raise errors.error(errors.FUNCTION_ENGINE_NOT_FOUND, _text(engine))
+    name = None
+    for part in parts[1:]:
+        if part[:5].lower() != b"name=":
+            raise errors.error(errors.FUNCTION_METADATA_VALUE, _text(part))
+        if name is not None:
+            raise LedisError(errors.FUNCTION_NAME_TWICE)
+        name = part[5:]
+    if name is None:
+        raise LedisError(errors.FUNCTION_NO_LIBRARY_NAME)
+    if not _NAME_RE.match(name):
+        raise LedisError(errors.FUNCTION_BAD_NAME)
+    return name
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+class Functions:
+    """FUNCTION / FCALL state of one server (``core.functions``)."""
+
+    def __init__(self, core: "Core") -> None:
+        self.core = core
+        self.lua: Any = None
+        self.libraries: dict[bytes, Library] = {}
+        self.functions: dict[bytes, Function] = {}
+        self._entry: Any = None
+        self._loading_since = 0.0
+        self._loading = False
+        self.running: Function | None = None
+        self.running_argv: list[bytes] = []
+
+    # --- the VM ------------------------------------------------------------------------------
+    def _runtime(self) -> Any:
+        if self.lua is None:
+            self._create()
+        return self.lua
+
+    def _create(self) -> None:
+        scripting = self.core.scripting
+        scripting._runtime()  # the shared redis.call Context lives there
+        lua = lj.LuaRuntime(
+            encoding=None, register_eval=False, register_builtins=False,
+            unpack_returned_tuples=True, attribute_filter=_deny_attributes,
+            max_memory=self.core.config.lua_max_memory_mb * 1024 * 1024,
+        )
+        libs = {}
+        for name in LIBRARIES:
+            path = LUA_DIR / f"{name}.lua"
+            if path.exists():
+                libs[name.encode()] = path.read_bytes()
+        bridge = scripting._make_bridge(lua)
+        api = lua.table_from({
+            **scripting.host_api(bridge),  # ledis.host.<name> (ledis/embedded.py)
+            b"bridge": bridge,
+            b"check": self._check,
+            b"log": scripting._log,
+            b"sha1hex": _sha1hex,
+            b"setresp": scripting._setresp,
+            b"command_exists": scripting._command_exists,
+            b"libs": lua.table_from(libs),
+        })
+        prelude = lua.compile((LUA_DIR / "prelude.lua").read_bytes(), name=b"@ledis_prelude")
+        entry = prelude(api)
+        ours = lua.compile((LUA_DIR / "functions_prelude.lua").read_bytes(),
+                           name=b"@ledis_prelude")
+        self._entry = ours(entry, api)
+        self._compile_library = self._entry[b"compile_library"]
+        self._load_library = self._entry[b"load_library"]
+        self._call = self._entry[b"call"]
+        self._last_error_pos = self._entry[b"last_error_pos"]
+        self.lua = lua
+
+    def _check(self) -> bool:
+        """Count hook: the load timeout while loading, else the shared time limit."""
+        if self._loading:
+            return time.perf_counter() - self._loading_since > LOAD_TIMEOUT
+        return self.core.scripting._check()
+
+    def _after_oom(self) -> None:
+        """After the VM hit ``lua_max_memory_mb``: collect, or rebuild it and recompile every
+        library from its stored code when the VM is no longer usable."""
+        try:
+            self.lua.execute(b"collectgarbage() collectgarbage()")
+            return
+        except lj.LuaError:
+            log.warning("functions VM unusable after running out of memory: rebuilding it")
+        self.lua = None
+        libraries: dict[bytes, Library] = {}
+        for name, lib in self.libraries.items():
+            try:
+                libraries[name] = self._prepare(lib.code)
+            except LedisError as exc:
+                log.error("library %s cannot be reloaded: %s", _text(name), exc.text)
+        self._install(libraries)
+
+    def memory_used(self) -> int:
+        return 0 if self.lua is None else int(self.lua.get_memory_used() or 0)
+
+    # --- loading -----------------------------------------------------------------------------
+    def _prepare(self, code: bytes) -> Library:
+        """Parse, compile and run a library body; nothing is registered yet."""
+        name = parse_header(code)
+        self._runtime()
+        nl = code.find(b"\n")
+        try:
+            fn = self._compile_library(code[nl:])
+        except lj.LuaError as exc:
+            raise errors.error(errors.FUNCTION_COMPILE, str(exc).split("\n", 1)[0]) from None
+        if type(fn) is tuple:
+            raise errors.error(errors.FUNCTION_COMPILE, _text(fn[1] or b"?"))
+        self._loading = True
+        self._loading_since = time.perf_counter()
+        try:
+            kind, payload, registered = self._load_library(fn, HOOK_COUNT)
+        except lj.LuaError as exc:
+            raise errors.error(errors.FUNCTION_REGISTER, "ERR " + str(exc).split("\n", 1)[0]) \
+                from None
+        finally:
+            self._loading = False
+        if kind == 5:
+            text = _text(payload)
+            if text == _KILLED:
+                text = "ERR FUNCTION LOAD timeout"
+            raise errors.error(errors.FUNCTION_REGISTER, text)
+        lib = Library(name, code)
+        for i in range(1, len(registered) + 1):
+            item = registered[i]
+            fname = item[b"name"]
+            flags_table = item[b"flags"]
+            flags = tuple(flags_table[j] for j in range(1, len(flags_table) + 1))
+            func = Function(fname, lib, item[b"callback"], flags, item[b"description"],
+                            b"no-writes" in flags)
+            lib.functions[fname] = func
+        if not lib.functions:
+            raise LedisError(errors.FUNCTION_NONE_REGISTERED)
+        return lib
+
+    def _install(self, libraries: dict[bytes, Library]) -> None:
+        """Make ``libraries`` the registry (names already checked)."""
+        self.libraries = libraries
+        functions: dict[bytes, Function] = {}
+        for lib in libraries.values():
+            for func in lib.functions.values():
+                functions.setdefault(func.name.lower(), func)
+        self.functions = functions
+
+    def _merge(self, current: dict[bytes, Library], new: list[Library], replace: bool,
+               name_taken: str) -> dict[bytes, Library]:
+        """``current`` plus ``new`` with Redis's collision rules; raises, changes nothing."""
+        merged = dict(current)
+        for lib in new:
+            if lib.name in merged and not replace:
+                raise errors.error(name_taken, _text(lib.name))
+            merged[lib.name] = lib
+        owners: dict[bytes, bytes] = {}
+        fresh = {id(lib) for lib in new}
+        ordered = [lib for lib in merged.values() if id(lib) not in fresh] + new
+        for lib in ordered:
+            for func in lib.functions.values():
+                key = func.name.lower()
+                if owners.get(key, lib.name) != lib.name:
+                    raise errors.error(errors.FUNCTION_EXISTS, _text(func.name))
+                owners[key] = lib.name
+        return merged
+
+    def load(self, code: bytes, replace: bool) -> bytes:
+        """FUNCTION LOAD: returns the library name."""
+        name = parse_header(code)
+        if name in self.libraries and not replace:
+            raise errors.error(errors.FUNCTION_LIBRARY_EXISTS, _text(name))
+        lib = self._prepare(code)
+        merged = self._merge(self.libraries, [lib], True, errors.FUNCTION_LIBRARY_EXISTS)
+        self._install(merged)
+        self.core.engine.put(SYS, LIB_PREFIX + lib.name, code)
+        return lib.name
+
+    def delete(self, name: bytes) -> None:
+        if name not in self.libraries:
+            raise LedisError(errors.FUNCTION_LIBRARY_NOT_FOUND)
+        libraries = dict(self.libraries)
+        del libraries[name]
+        self._install(libraries)
+        self.core.engine.delete(SYS, LIB_PREFIX + name)
+
+    def flush(self) -> None:
+        self.core.engine.delete_range(SYS, LIB_PREFIX, LIB_END, drop_cached=True)
+        self._install({})
+        self.lua = None  # a fresh VM, as Redis does
+
+    def dump(self) -> bytes:
+        body = [DUMP_MAGIC, bytes((DUMP_VERSION,))]
+        for lib in self.libraries.values():
+            body.append(_U32.pack(len(lib.code)))
+            body.append(lib.code)
+        payload = b"".join(body)
+        return payload + _U32.pack(zlib.crc32(payload))
+
+    def restore(self, payload: bytes, policy: bytes) -> None:
+        codes = _parse_dump(payload)
+        new = [self._prepare(code) for code in codes]
+        names = [lib.name for lib in new]
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if names.count(n) > 1)
+            raise errors.error(errors.FUNCTION_LIBRARY_EXISTS_RESTORE, _text(dup))
+        if policy == b"FLUSH":
+            merged = self._merge({}, new, False, errors.FUNCTION_LIBRARY_EXISTS_RESTORE)
+        else:
+            merged = self._merge(self.libraries, new, policy == b"REPLACE",
+                                 errors.FUNCTION_LIBRARY_EXISTS_RESTORE)
+        engine = self.core.engine
+        if policy == b"FLUSH":
+            engine.delete_range(SYS, LIB_PREFIX, LIB_END, drop_cached=True)
+        self._install(merged)
+        for lib in new:
+            engine.put(SYS, LIB_PREFIX + lib.name, lib.code)
+
+    def startup(self) -> None:
+        """Reload every stored library, then auto-load the configured stdlib libraries.
+        Never raises: a library that cannot load is logged and left out."""
+        try:
+            self._startup()
+        except Exception:
+            log.exception("loading the stored FUNCTION libraries failed")
+
+    def _startup(self) -> None:
+        engine = self.core.engine
+        libraries: dict[bytes, Library] = {}
+        for key, code in list(engine.iterate(SYS, LIB_PREFIX, LIB_END)):
+            try:
+                lib = self._prepare(code)
+                libraries = self._merge(libraries, [lib], False, errors.FUNCTION_LIBRARY_EXISTS)
+            except LedisError as exc:
+                log.error("stored library %s cannot be loaded: %s", _text(key[4:]), exc.text)
+        self._install(libraries)
+        config = self.core.config
+        if self.core.readonly or getattr(config, "replicaof", ""):
+            return  # a replica gets its libraries from the master
+        for name in autoload_names(getattr(config, "functions_autoload", "")):
+            path = STDLIB_DIR / f"{name}.lua"
+            try:
+                code = path.read_bytes()
+            except OSError:
+                log.error("functions_autoload: no stdlib library %r (%s)", name, path)
+                continue
+            current = self.libraries.get(name.encode())
+            if current is not None and current.code == code:
+                continue
+            try:
+                self.load(code, replace=True)
+                log.info("functions_autoload: loaded %s", name)
+            except LedisError as exc:
+                log.error("functions_autoload: %s: %s", name, exc.text)
+
+    # --- running ------------------------------------------------------------------------------
+    def fcall(self, caller: "Context", argv: list[bytes], readonly: bool) -> Any:
+        """FCALL / FCALL_RO name numkeys key... arg..."""
+        raw = argv[2]
+        try:
+            numkeys = parse_int(raw)
+        except LedisError:
+            raise LedisError(errors.FUNCTION_BAD_NUMKEYS) from None
+        if numkeys < 0:
+            raise LedisError(errors.NUMKEYS_NEGATIVE)
+        if numkeys > len(argv) - 3:
+            raise LedisError(errors.NUMKEYS_TOO_BIG)
+        func = self.functions.get(argv[1].lower())
+        if func is None:
+            raise LedisError(errors.FUNCTION_NOT_FOUND)
+        if not func.no_writes:
+            if readonly:
+                raise LedisError(errors.SCRIPT_RO_WRITE_FLAG)
+            if self.core.readonly:
+                raise LedisError(errors.SCRIPT_READONLY_REPLICA)
+        else:
+            readonly = True
+        scripting = self.core.scripting
+        ctx = scripting.ctx
+        if ctx is None or self.lua is None:
+            scripting._runtime()
+            self._runtime()
+            ctx = scripting.ctx
+        ctx.db = caller.db
+        ctx.db_index = caller.db_index
+        ctx.resp = 2
+        ctx.script_readonly = readonly
+        scripting.script_resp = 2
+        limit_ms = self.core.config.lua_time_limit_ms
+        self.running = func
+        self.running_argv = argv
+        scripting.begin_run(caller, func.name, "function")
+        try:
+            res = self._call(func.callback, HOOK_COUNT if limit_ms else 0, caller.resp == 3,
+                             numkeys, *argv[3:])
+        except lj.LuaMemoryError:
+            self._after_oom()
+            raise LedisError(errors.SCRIPT_OOM) from None
+        except lj.LuaError as exc:
+            log.warning("function %s failed in the runtime: %s", _text(func.name), exc)
+            raise LedisError("ERR " + str(exc).split("\n", 1)[0]) from None
+        finally:
+            scripting.end_run()
+            self.running = None
+            self.running_argv = []
+        if type(res) is not tuple:
+            res = (res, None)
+        kind = res[0]
+        if kind == 0:
+            value = res[1]
+            return _script_int(value) if type(value) is float else value
+        if kind == 2:
+            return Simple(res[1])
+        if kind == 4:
+            return Raw(res[1])
+        if kind == 1:
+            return None
+        text = _text(res[1])
+        if kind == 3:
+            raise LedisError(text)
+        if text in ("ERR not enough memory", "ERR error in error handling"):
+            # (the error handler itself ran out of memory in the second case)
+            self._after_oom()
+            raise LedisError(errors.SCRIPT_OOM)
+        pos = self._last_error_pos()
+        if type(pos) is tuple and pos[0] is not None and pos[1] is not None:
+            text = "%s script: %s, on %s:%d." % (text, _text(func.name), _text(pos[0]), pos[1])
+        raise LedisError(text)
+
+    def kill(self) -> Any:
+        scripting = self.core.scripting
+        if not scripting.running or scripting.busy_kind != "function":
+            raise LedisError(errors.NOTBUSY)
+        if scripting.wrote:
+            raise LedisError(errors.UNKILLABLE_WROTE)
+        scripting.killed = True
+        return Simple(b"OK")
+
+
+def _sha1hex(body: bytes) -> bytes:
+    from ledis.scripting.runtime import sha1hex
+
+    return sha1hex(body)
+
+
+def _parse_dump(payload: bytes) -> list[bytes]:
+    bad = LedisError(errors.FUNCTION_DUMP_BAD)
+    head = len(DUMP_MAGIC) + 1
+    if len(payload) < head + 4 or not payload.startswith(DUMP_MAGIC):
+        raise bad
+    if payload[len(DUMP_MAGIC)] != DUMP_VERSION:
+        raise bad
+    body, crc = payload[:-4], payload[-4:]
+    if _U32.pack(zlib.crc32(body)) != crc:
+        raise bad
+    codes = []
+    pos = head
+    while pos < len(body):
+        if pos + 4 > len(body):
+            raise bad
+        (n,) = _U32.unpack_from(body, pos)
+        pos += 4
+        if pos + n > len(body):
+            raise bad
+        codes.append(body[pos:pos + n])
+        pos += n
+    return codes
+
+
+def autoload_names(value: Any) -> list[str]:
+    """``functions_autoload`` as a list of library names (a list, or a comma/space separated
+    string; ``all`` means every file in stdlib/)."""
+    if isinstance(value, (list, tuple)):
+        words = [str(v) for v in value]
+    else:
+        words = re.findall(r"[A-Za-z0-9_]+", str(value or ""))
+    if words == ["all"]:
+        return sorted(p.stem for p in STDLIB_DIR.glob("*.lua"))
+    return words
+
+
+def stdlib_names() -> list[str]:
+    return sorted(p.stem for p in STDLIB_DIR.glob("*.lua"))
+
+
+# --- docs/lua-api.md ---------------------------------------------------------------------------
+def lua_api_markdown() -> str:
+    """The reference of the ``ledis`` Lua table, generated from the command registry."""
+    from ledis.commands.registry import REGISTRY
+    from ledis.core import load_commands
+
+    load_commands()
+    lines = [
+        "# The `ledis` Lua table",
+        "",
+        "<!-- generated by `python -m ledis.scripting.functions --gen-docs`: do not edit -->",
+        "",
+        "Every command of the server is a Lua function of the global `ledis` table, in EVAL",
+        "scripts and in FUNCTION libraries alike. The table is built from the command registry",
+        "(`ledis/commands/registry.py`), so a new command appears in Lua by itself.",
+        "",
+        "- `ledis.<name>(arg, ...)` is `redis.call('<name>', arg, ...)`: it returns the reply",
+        "  converted with Redis's rules and **raises** on an error reply, like `redis.call`.",
+        "- `ledis.pcall.<name>(arg, ...)` is `redis.pcall('<name>', arg, ...)`: an error comes",
+        "  back as a table `{err = 'ERR ...'}` instead of being raised.",
+        "- Names are the lower-case command names; a name that is not a command reads as `nil`.",
+        "  Container commands take their subcommand as first argument:",
+        "  `ledis.object('encoding', key)`, `ledis.config('get', 'maxmemory')`.",
+        "- Commands flagged `noscript` below are refused from Lua, as with `redis.call`, and",
+        "  write commands are refused in read-only runs (EVAL_RO, FCALL_RO, `no-writes`).",
+        "- Arity follows Redis: a positive number is the exact count of words including the",
+        "  command name, a negative one a minimum.",
+        "",
+        "```lua",
+        "ledis.hset(KEYS[1], 'field', ARGV[1])",
+        "local members = ledis.zrange(KEYS[2], 0, -1, 'WITHSCORES')",
+        "local r = ledis.pcall.incr(KEYS[3])        -- {err='ERR value is not an integer...'}",
+        "if r.err then return 0 end",
+        "```",
+        "",
+    ]
+    groups: dict[str, list] = {}
+    for cmd in REGISTRY.all():
+        groups.setdefault(cmd.group, []).append(cmd)
+    for group in sorted(groups):
+        lines += [f"## {group}", "", "| Lua | arity | flags | summary |", "|---|---|---|---|"]
+        for cmd in groups[group]:
+            entries = [cmd] if cmd.handler is not None or not cmd.subcommands else []
+            entries += [cmd.subcommands[k] for k in sorted(cmd.subcommands)]
+            for c in entries:
+                if "|" in c.name:
+                    parent, sub = c.name.split("|", 1)
+                    call = f"`ledis.{parent}('{sub}', ...)`"
+                else:
+                    call = f"`ledis.{c.name}(...)`"
+                flags = " ".join(sorted(c.flags))
+                summary = (c.summary or "").replace("|", "\\|")
+                lines.append(f"| {call} | {c.arity} | {flags} | {summary} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ledis.scripting.functions")
+    parser.add_argument("--gen-docs", action="store_true", help="write docs/lua-api.md")
+    parser.add_argument("--output", default=str(STDLIB_DIR.parent / "docs" / "lua-api.md"))
+    args = parser.parse_args(argv)
+    if not args.gen_docs:
+        parser.print_help()
+        return 2
+    Path(args.output).write_text(lua_api_markdown(), encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
+
+
+# --- the `ledis functions` command line ------------------------------------------------------
+def add_cli_parser(sub: Any) -> None:
+    """``ledis functions load NAME...|--all`` and ``ledis functions list`` (against a server)."""
+    p = sub.add_parser("functions", help="load stdlib/ FUNCTION libraries into a running server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=6380)
+    p.add_argument("--password", default="")
+    fsub = p.add_subparsers(dest="functions_command")
+    load = fsub.add_parser("load", help="FUNCTION LOAD REPLACE stdlib/<name>.lua")
+    load.add_argument("names", nargs="*", help="library names (files in stdlib/)")
+    load.add_argument("--all", action="store_true", help="every library in stdlib/")
+    fsub.add_parser("list", help="the stdlib libraries and whether the server has them")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: Any) -> int:
+    import sys
+
+    import redis
+
+    command = getattr(args, "functions_command", None)
+    if command not in ("load", "list"):
+        print("usage: ledis functions {load NAME...|--all, list}", file=sys.stderr)
+        return 2
+    client = redis.Redis(host=args.host, port=args.port, password=args.password or None,
+                         protocol=2)
+    available = stdlib_names()
+    if command == "list":
+        loaded = {lib[b"library_name"].decode() if isinstance(lib, dict) else
+                  dict(zip(lib[::2], lib[1::2]))[b"library_name"].decode()
+                  for lib in client.function_list()}
+        for name in available:
+            print(f"{name}\t{'loaded' if name in loaded else '-'}")
+        return 0
+    names = available if args.all else args.names
+    if not names:
+        print("ledis functions load: give library names or --all", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        path = STDLIB_DIR / f"{name}.lua"
+        if not path.exists():
+            print(f"{name}: no such library in {STDLIB_DIR} (have: {', '.join(available)})",
+                  file=sys.stderr)
+            status = 1
+            continue
+        try:
+            client.function_load(path.read_text(encoding="utf-8"), replace=True)
+            print(f"{name}: loaded")
+        except redis.RedisError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            status = 1
+    return status

@@ -1,0 +1,166 @@
+"""The memory backend (``storage.backend: memory``): the engine interface over sorted dicts.
+
+For caches and tests: everything lives in process memory, one ``sortedcontainers.SortedDict``
+(an ordered map from a well-kept, pure-Python library) per column family, and is gone when
+the process exits. :class:`MemoryEngine` subclasses :class:`~ledis.storage.engine.Engine` and
+replaces only what touches RocksDB: the store itself, the write batch (a list of operations
+applied at ``commit``), ordered iteration (``irange``), and the file operations. So the cache,
+the pending overlay with read-your-writes, group commit and the write log (still written, so
+replicas can tail a memory master incrementally) behave exactly as with RocksDB.
+
+Not available (they need files): SAVE / BGSAVE checkpoints (an error), ``ledis dump --dir`` /
+``check`` / ``repair`` (no directory), persistence across restarts, and the replication full
+sync (it reads RocksDB snapshots). ``fsync`` policies are accepted and mean nothing.
+
+Iteration reads the live map in slices of ``SLICE`` keys (each slice copied), so a commit in
+the middle of a long walk cannot break it; like a RocksDB iterator without a snapshot it may
+then see the newer data.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+from sortedcontainers import SortedDict
+
+from ledis.storage.engine import Engine
+from ledis.storage.layout import NUM_CF
+
+SLICE = 256
+_HALF_OPEN = (True, False)
+
+
+class _Batch:
+    """A write batch: operations in order, applied by ``_MemoryDB.write``."""
+
+    __slots__ = ("ops",)
+
+    def __init__(self) -> None:
+        self.ops: list[tuple] = []
+
+    def put(self, key: bytes, value: bytes, cf: int) -> None:
+        self.ops.append((0, cf, key, value))
+
+    def delete(self, key: bytes, cf: int) -> None:
+        self.ops.append((1, cf, key, None))
+
+    def delete_range(self, start: bytes, end: bytes, cf: int) -> None:
+        self.ops.append((2, cf, start, end))
+
+
+class _MemoryDB:
+    """Stands where ``rocksdict.Rdict`` is in the engine: ``write`` and ``flush_wal``."""
+
+    def __init__(self, families: list[SortedDict]) -> None:
+        self.families = families
+        self.lock = threading.Lock()  # writes vs. a reader on another thread (dumps, tests)
+
+    def write(self, batch: _Batch, _options=None) -> None:
+        families = self.families
+        with self.lock:
+            for op, cf, key, value in batch.ops:
+                family = families[cf]
+                if op == 0:
+                    family[key] = value
+                elif op == 1:
+                    family.pop(key, None)
+                else:
+                    for doomed in list(family.irange(key, value, _HALF_OPEN)):
+                        del family[doomed]
+
+    def flush_wal(self, _sync: bool = True) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryEngine(Engine):
+    def __init__(self, path: str = ":memory:", *, fsync: str = "no", cache_entries: int = 200_000,
+                 write_log: bool = True, log_keep: int = 1_000_000, **_ignored) -> None:
+        self.path = path
+        self._cfs = [SortedDict() for _ in range(NUM_CF)]
+        self.db = _MemoryDB(self._cfs)
+        self._handles = list(range(NUM_CF))
+        self._cache = [{} for _ in range(NUM_CF)]
+        self.cache_entries = cache_entries
+        self._batch = self._new_batch()
+        self._pending = [{} for _ in range(NUM_CF)]
+        self._pending_ranges = [[] for _ in range(NUM_CF)]
+        self.dirty = False
+        self.write_log = write_log
+        self.log_keep = log_keep
+        self._effects = []
+        self.log_seq = 0
+        self.log_first_seq = 1
+        self.before_commit = []
+        self.after_commit = []
+        self.commits = 0
+        self.fsync = fsync
+        self._write_opts = self._sync_opts = None
+        self._closed = False
+        self._fsync_stop = threading.Event()
+        self._fsync_thread = None
+
+    def _new_batch(self) -> _Batch:  # type: ignore[override]
+        return _Batch()
+
+    def set_fsync(self, policy: str) -> None:
+        if policy not in ("always", "everysec", "no"):
+            raise ValueError(f"fsync policy must be always, everysec or no, not {policy!r}")
+        self.fsync = policy
+
+    def _iterate_store(self, cf: int, start: bytes, end: bytes | None,
+                       reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+        family = self._cfs[cf]
+        lock = self.db.lock
+        if not reverse:
+            low, inclusive = start, True
+            while True:
+                with lock:
+                    keys = []
+                    for key in family.irange(low, end, (inclusive, False)):
+                        keys.append(key)
+                        if len(keys) >= SLICE:
+                            break
+                    items = [(k, family[k]) for k in keys]
+                if not items:
+                    return
+                yield from items
+                low, inclusive = items[-1][0], False
+        else:
+            high, inclusive = end, False
+            while True:
+                with lock:
+                    keys = []
+                    for key in family.irange(start, high, (True, inclusive), reverse=True):
+                        keys.append(key)
+                        if len(keys) >= SLICE:
+                            break
+                    items = [(k, family[k]) for k in keys]
+                if not items:
+                    return
+                yield from items
+                high, inclusive = items[-1][0], False
+
+    def snapshot(self):
+        raise NotImplementedError("the memory backend has no snapshots")
+
+    def property(self, name: str) -> str | None:
+        return None
+
+    def property_int(self, cf: int, name: str) -> int:
+        return 0
+
+    def checkpoint(self, path: str) -> None:
+        raise NotImplementedError("checkpoints need a file-backed store (backend: rocksdb)")
+
+    def flush_wal(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self.commit()
+        self._closed = True

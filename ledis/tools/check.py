@@ -1,0 +1,280 @@
+"""``ledis check DIR`` / ``ledis repair DIR``: verify a data directory offline, fix what is safe.
+
+What is checked (layouts in ``ledis.storage.layout`` and the type modules):
+
+* **metadata records**: known type code, long enough for their type;
+* **collection sizes**: the ``size`` in each collection's metadata against the ``data``
+  sub-keys of its current version (one pass over ``data``, grouped by version prefix); lists
+  also need ``size == tail - head`` and every element inside ``[head, tail)`` with no holes;
+  sorted sets need the ``zscore`` index to hold exactly one entry per member, with the score
+  the member has in ``data``;
+* **orphans**: ``data`` / ``zscore`` sub-keys whose ``(db, key, version)`` is not the current
+  version of a stored key (a crash cannot leave them, since a version is dropped in the same
+  batch as its metadata; a bug or a bad restore can);
+* **the expire index** against the metadata, both ways;
+* **key counters** (``sys`` ``count:<db>``, what DBSIZE and INFO keyspace show);
+* **the write log**: every record's CRC.
+
+``repair`` fixes, in one batch: wrong sizes (recount; a list with holes is re-packed in
+order; a sorted set's score index is rebuilt from ``data``, which is authoritative), emptied
+collections (removed), orphan sub-keys (range-deleted), expire-index entries (stale ones
+dropped, missing ones added), key counters (rewritten). It does not touch a metadata record
+of an unknown type or a corrupt log record (no safe fix: dump what can be read, and re-sync
+replicas from scratch); those are reported and make the exit status 1.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import time
+import zlib
+from collections import defaultdict
+from typing import Callable
+
+from ledis.storage import layout
+from ledis.storage.layout import (
+    DATA, EXPIRE, HASH, LIST, LOG, META, SET, STRING, SYS, U32, U64, ZSCORE, ZSET,
+)
+from ledis.tools.dump import open_engine
+
+_COUNTS = struct.Struct(">qq")
+_LIST = struct.Struct(">BQQQQQ")
+MIN_LEN = {STRING: 9, HASH: 25, SET: 25, ZSET: 25, LIST: _LIST.size}
+
+
+class Problem:
+    def __init__(self, kind: str, text: str, fix: Callable[[], None] | None = None) -> None:
+        self.kind = kind
+        self.text = text
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.text}"
+
+
+def _show(key: bytes) -> str:
+    text = repr(key)[2:-1]
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _split(sub: bytes) -> tuple[bytes, int, bytes, int]:
+    """A data/zscore key -> (version prefix, db, user key, offset of the rest)."""
+    klen = U32.unpack_from(sub, 1)[0]
+    end = 13 + klen
+    return sub[:end], sub[0], sub[5:5 + klen], end
+
+
+def check(engine) -> list[Problem]:
+    problems: list[Problem] = []
+    put, delete = engine.put, engine.delete
+
+    # --- one pass over data and zscore: counts per version prefix -------------------------
+    data_count: dict[bytes, int] = defaultdict(int)
+    list_seqs: dict[bytes, list[int]] = {}  # min, max of sequence numbers
+    for sub, _ in engine.iterate(DATA, b""):
+        prefix, _db, _key, end = _split(sub)
+        data_count[prefix] += 1
+        if len(sub) == end + 8:
+            seq = U64.unpack_from(sub, end)[0]
+            bounds = list_seqs.get(prefix)
+            if bounds is None:
+                list_seqs[prefix] = [seq, seq]
+            elif seq > bounds[1]:
+                bounds[1] = seq
+    zscore_count: dict[bytes, int] = defaultdict(int)
+    zscore_bad: dict[bytes, int] = defaultdict(int)
+    for sub, _ in engine.iterate(ZSCORE, b""):
+        prefix, _db, _key, end = _split(sub)
+        zscore_count[prefix] += 1
+        if engine.get(DATA, prefix + sub[end + 8:]) != sub[end:end + 8]:
+            zscore_bad[prefix] += 1
+
+    # --- metadata --------------------------------------------------------------------------
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    live_prefixes: set[bytes] = set()
+    expected_expire: set[bytes] = set()
+    for mkey, raw in engine.iterate(META, b""):
+        db, key = mkey[0], mkey[1:]
+        name = f"db{db} key '{_show(key)}'"
+        type_code = raw[0] if raw else 0
+        if type_code not in MIN_LEN or len(raw) < MIN_LEN[type_code]:
+            problems.append(Problem("meta", f"{name}: unreadable metadata (type {type_code}, "
+                                    f"{len(raw)} bytes); not repaired"))
+            continue
+        expire = U64.unpack_from(raw, 1)[0]
+        counts[db][0] += 1
+        if expire:
+            counts[db][1] += 1
+            expected_expire.add(layout.expire_key(db, expire, key))
+        if type_code == STRING:
+            continue
+        version = U64.unpack_from(raw, 9)[0]
+        size = U64.unpack_from(raw, 17)[0]
+        prefix = layout.sub_prefix(db, key, version)
+        live_prefixes.add(prefix)
+        actual = data_count.get(prefix, 0)
+        if type_code == LIST:
+            _t, _e, _v, _s, head, tail = _LIST.unpack_from(raw)
+            bounds = list_seqs.get(prefix)
+            holes = bool(actual) and (bounds is None or bounds[0] != head or
+                                      bounds[1] != head + actual - 1)
+            if size != actual or tail - head != actual or holes:
+                problems.append(Problem(
+                    "size", f"{name}: list metadata says {size} elements (head..tail "
+                    f"{tail - head}), {actual} stored{' with holes' if holes else ''}",
+                    _fix_list(engine, db, key, raw, prefix)))
+        elif type_code == ZSET:
+            zs = zscore_count.get(prefix, 0)
+            bad = zscore_bad.get(prefix, 0)
+            if size != actual or zs != actual or bad:
+                problems.append(Problem(
+                    "size", f"{name}: sorted set metadata says {size} members, {actual} in "
+                    f"data, {zs} in the score index ({bad} mismatched)",
+                    _fix_zset(engine, db, key, raw, prefix, actual)))
+        elif size != actual:
+            kind = "hash" if type_code == HASH else "set"
+            problems.append(Problem(
+                "size", f"{name}: {kind} metadata says {size}, {actual} stored",
+                _fix_size(engine, db, key, raw, actual)))
+
+    # --- orphans ---------------------------------------------------------------------------
+    for family, table in ((DATA, data_count), (ZSCORE, zscore_count)):
+        for prefix, n in table.items():
+            if prefix not in live_prefixes:
+                _p, db, key, _end = _split(prefix)
+                problems.append(Problem(
+                    "orphan", f"db{db} key '{_show(key)}': {n} {layout.CF_NAMES[family]} "
+                    f"sub-keys of version {U64.unpack_from(prefix, len(prefix) - 8)[0]} "
+                    "that no metadata points to",
+                    lambda f=family, p=prefix: engine.delete_range(f, p, layout.prefix_end(p))))
+
+    # --- expire index ------------------------------------------------------------------------
+    for ekey, _ in engine.iterate(EXPIRE, b""):
+        if ekey not in expected_expire:
+            problems.append(Problem(
+                "expire", f"db{ekey[0]} key '{_show(ekey[9:])}': expire index entry "
+                f"{U64.unpack_from(ekey, 1)[0]} does not match its metadata",
+                lambda k=ekey: delete(EXPIRE, k)))
+        else:
+            expected_expire.discard(ekey)
+    for ekey in sorted(expected_expire):
+        problems.append(Problem(
+            "expire", f"db{ekey[0]} key '{_show(ekey[9:])}': expiry "
+            f"{U64.unpack_from(ekey, 1)[0]} missing from the expire index",
+            lambda k=ekey: put(EXPIRE, k, b"")))
+
+    # --- key counters ------------------------------------------------------------------------
+    stored: dict[int, tuple[int, int]] = {}
+    for skey, value in engine.iterate(SYS, b"count:", b"count;"):
+        try:
+            stored[int(skey[6:])] = _COUNTS.unpack(value)
+        except (ValueError, struct.error):
+            stored[-1] = (0, 0)
+    for db in sorted(set(stored) | set(counts)):
+        if db < 0:
+            continue
+        want = tuple(counts.get(db, (0, 0)))
+        have = stored.get(db, (0, 0))
+        if have != want:
+            problems.append(Problem(
+                "counter", f"db{db}: key counter says {have[0]} keys / {have[1]} with expiry, "
+                f"the store holds {want[0]} / {want[1]}",
+                lambda d=db, w=want: put(SYS, b"count:%d" % d, _COUNTS.pack(*w))))
+
+    # --- write log ---------------------------------------------------------------------------
+    for lkey, value in engine.iterate(LOG, b""):
+        body = value[4:]
+        if len(value) < 4 or zlib.crc32(body).to_bytes(4, "big") != value[:4]:
+            problems.append(Problem(
+                "log", f"write-log record {U64.unpack(lkey)[0] if len(lkey) == 8 else lkey!r} "
+                "fails its CRC; not repaired (replicas need a full resync)"))
+    return problems
+
+
+def _remove(engine, db: int, key: bytes, raw: bytes, prefix: bytes) -> None:
+    expire = U64.unpack_from(raw, 1)[0]
+    if expire:
+        engine.delete(EXPIRE, layout.expire_key(db, expire, key))
+    engine.delete(META, layout.meta_key(db, key))
+    end = layout.prefix_end(prefix)
+    engine.delete_range(DATA, prefix, end)
+    engine.delete_range(ZSCORE, prefix, end)
+
+
+def _fix_size(engine, db, key, raw, actual):
+    def fix() -> None:
+        if actual == 0:
+            _remove(engine, db, key, raw, layout.sub_prefix(db, key, U64.unpack_from(raw, 9)[0]))
+        else:
+            engine.put(META, layout.meta_key(db, key), raw[:17] + U64.pack(actual) + raw[25:])
+    return fix
+
+
+def _fix_list(engine, db, key, raw, prefix):
+    def fix() -> None:
+        elements = [v for _, v in engine.iterate(DATA, prefix, layout.prefix_end(prefix))]
+        if not elements:
+            _remove(engine, db, key, raw, prefix)
+            return
+        _t, expire, version, _s, head, _tail = _LIST.unpack_from(raw)
+        engine.delete_range(DATA, prefix, layout.prefix_end(prefix))
+        for i, value in enumerate(elements):
+            engine.put(DATA, prefix + U64.pack(head + i), value)
+        engine.put(META, layout.meta_key(db, key),
+                   _LIST.pack(LIST, expire, version, len(elements), head, head + len(elements))
+                   + raw[_LIST.size:])
+    return fix
+
+
+def _fix_zset(engine, db, key, raw, prefix, actual):
+    def fix() -> None:
+        if actual == 0:
+            _remove(engine, db, key, raw, prefix)
+            return
+        end = layout.prefix_end(prefix)
+        n = len(prefix)
+        members = list(engine.iterate(DATA, prefix, end))
+        engine.delete_range(ZSCORE, prefix, end)
+        for sub, score in members:
+            engine.put(ZSCORE, prefix + score + sub[n:], b"")
+        engine.put(META, layout.meta_key(db, key), raw[:17] + U64.pack(len(members)) + raw[25:])
+    return fix
+
+
+def run(args) -> int:
+    out = sys.stdout
+    started = time.monotonic()
+    engine = open_engine(args.dir)
+    try:
+        problems = check(engine)
+        for problem in problems:
+            print(problem, file=out)
+        if not args.repair:
+            print(f"{len(problems)} problem(s) in {args.dir} "
+                  f"({time.monotonic() - started:.2f} s)", file=out)
+            return 1 if problems else 0
+        # Some fixes make others (removing an emptied collection changes the counters and
+        # the expire index): fix, re-check, a few rounds.
+        fixed = 0
+        left = problems
+        for _round in range(3):
+            fixable = [p for p in left if p.fix is not None]
+            if not fixable:
+                break
+            for problem in fixable:
+                problem.fix()
+            fixed += len(fixable)
+            engine.commit()
+            left = check(engine)
+            for problem in left:
+                if problem.fix is not None:
+                    print(problem, file=out)
+        engine.flush_wal()
+        print(f"repaired {fixed} problem(s); "
+              f"{len(left)} left ({time.monotonic() - started:.2f} s)", file=out)
+        for problem in left:
+            print(f"  still: {problem}", file=out)
+        return 1 if left else 0
+    finally:
+        engine.close()

@@ -1,0 +1,171 @@
+"""Checkpoints: SAVE / BGSAVE snapshots of the store, retention, and restoring one.
+
+A checkpoint is a RocksDB checkpoint (``Engine.checkpoint``): a directory that is itself a
+complete ledis data directory, made of hard links to the immutable SST files plus a copy of
+the small MANIFEST/OPTIONS/WAL files, so it costs little space and time whatever the store
+size. Checkpoints go to ``checkpoint_dir`` (default ``<dir>/../checkpoints``), one
+sub-directory per checkpoint named by its UTC time (``20261124-141500-123456``; the names sort
+by age). A checkpoint is created under ``<name>.tmp`` and renamed when complete, so a crash
+never leaves a half checkpoint under a real name. After each one, only the newest
+``checkpoint_keep`` are kept (0 keeps all); only directories with our name pattern are ever
+deleted.
+
+``BGSAVE`` commits the pending batch on the loop thread, then runs the checkpoint on a
+thread: clients keep being served (RocksDB flushes the memtable into an SST first, which is
+the only real work). The checkpoint holds everything committed when it starts; unlike Redis's
+fork it may include writes committed while it is being made (each write whole, never half).
+
+``ledis restore-checkpoint PATH --dir DIR`` copies a checkpoint into DIR (server stopped;
+an existing DIR is kept aside as ``DIR.old-<time>`` with ``--force``), then opens it to
+check it. A checkpoint can also be used directly as a data dir (``ledis server --dir PATH``)
+or dumped offline (``ledis dump --dir PATH``) while the server runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from datetime import datetime, timezone
+
+log = logging.getLogger("ledis.checkpoint")
+
+NAME = re.compile(r"^\d{8}-\d{6}-\d{6}$")
+
+
+def checkpoint_root(config) -> str:
+    if config.checkpoint_dir:
+        return os.path.abspath(config.checkpoint_dir)
+    return os.path.join(os.path.dirname(os.path.abspath(config.dir)), "checkpoints")
+
+
+def list_checkpoints(root: str) -> list[str]:
+    """Complete checkpoints under ``root``, oldest first."""
+    try:
+        names = sorted(n for n in os.listdir(root) if NAME.match(n))
+    except FileNotFoundError:
+        return []
+    return [os.path.join(root, n) for n in names]
+
+
+class Checkpointer:
+    """One per server: runs SAVE / BGSAVE, keeps the status for LASTSAVE and INFO."""
+
+    def __init__(self, core) -> None:
+        self.core = core
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.scheduled = False
+        self.last_path = ""
+        self.last_status = "ok"
+        self.last_error = ""
+        self.last_duration = 0.0
+
+    @classmethod
+    def of(cls, core) -> "Checkpointer":
+        found = getattr(core, "checkpointer", None)
+        if found is None:
+            found = cls(core)
+            core.checkpointer = found
+        return found
+
+    @property
+    def in_progress(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def save(self) -> str:
+        """SAVE: a checkpoint now, on this thread. Returns its path; raises OSError/..."""
+        self.core.engine.commit()
+        return self._create()
+
+    def bgsave(self) -> None:
+        """BGSAVE: commit, then checkpoint on a thread."""
+        self.core.engine.commit()
+        self.thread = threading.Thread(target=self._background, name="ledis-bgsave",
+                                       daemon=True)
+        self.thread.start()
+
+    def _background(self) -> None:
+        while True:
+            try:
+                self._create()
+            except Exception as exc:  # reported through the log and the status, like Redis
+                log.error("background checkpoint failed: %s", exc)
+            if not self.scheduled:  # BGSAVE SCHEDULE during this one: one more
+                return
+            self.scheduled = False
+
+    def _create(self) -> str:
+        started = time.monotonic()
+        root = checkpoint_root(self.core.config)
+        with self.lock:
+            try:
+                os.makedirs(root, exist_ok=True)
+                name = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+                final = os.path.join(root, name)
+                while os.path.exists(final):  # two in the same microsecond
+                    time.sleep(0.000_001)
+                    name = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+                    final = os.path.join(root, name)
+                tmp = final + ".tmp"
+                shutil.rmtree(tmp, ignore_errors=True)
+                self.core.engine.checkpoint(tmp)
+                os.rename(tmp, final)
+                self.prune(root)
+            except Exception as exc:
+                self.last_status = "err"
+                self.last_error = str(exc)
+                raise
+            self.last_status = "ok"
+            self.last_path = final
+            self.last_duration = time.monotonic() - started
+            self.core.lastsave = int(time.time())
+        log.info("checkpoint %s written in %.3f s", final, self.last_duration)
+        return final
+
+    def prune(self, root: str) -> list[str]:
+        keep = self.core.config.checkpoint_keep
+        existing = list_checkpoints(root)
+        doomed = existing[:-keep] if keep and len(existing) > keep else []
+        for path in doomed:
+            shutil.rmtree(path, ignore_errors=True)
+        return doomed
+
+
+# --- `ledis restore-checkpoint` -------------------------------------------------------------
+def run(args) -> int:
+    from ledis.storage.engine import Engine, StoreLockedError
+
+    source = os.path.abspath(args.path)
+    target = os.path.abspath(args.dir)
+    if not os.path.exists(os.path.join(source, "CURRENT")):
+        raise SystemExit(f"ledis: {source} is not a checkpoint (no CURRENT file)")
+    if source == target:
+        raise SystemExit("ledis: the checkpoint and the data directory are the same")
+    if os.path.exists(target) and os.listdir(target):
+        try:  # refuse while a server runs on it
+            Engine(target, fsync="no", write_log=False).close()
+        except StoreLockedError:
+            raise SystemExit(f"ledis: {target} is in use by a running server; stop it first") \
+                from None
+        if not args.force:
+            raise SystemExit(f"ledis: {target} is not empty; use --force to replace it "
+                             f"(it is kept as {target}.old-<time>)")
+        aside = f"{target}.old-{time.strftime('%Y%m%d-%H%M%S')}"
+        os.rename(target, aside)
+        print(f"moved the old data directory to {aside}")
+    elif os.path.exists(target):
+        os.rmdir(target)
+    shutil.copytree(source, target)
+    engine = Engine(target, fsync="no")
+    try:
+        from ledis.tools.dump import offline_total
+
+        keys = offline_total(engine)
+    finally:
+        engine.close()
+    print(f"restored {source} into {target} ({keys} keys stored)")
+    return 0

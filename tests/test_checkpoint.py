@@ -1,0 +1,109 @@
+"""SAVE / BGSAVE checkpoints, LASTSAVE, retention, `ledis restore-checkpoint`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+from tests.helpers import ROOT, free_port, wait_port
+from tests.test_tools_dump import ledis_cli, populate, snapshot
+
+
+def checkpoints(server) -> list[str]:
+    root = os.path.join(server.dir, "checkpoints")
+    if not os.path.isdir(root):
+        return []
+    return sorted(os.path.join(root, n) for n in os.listdir(root))
+
+
+def wait_bgsave(client, before: int, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if client.lastsave().timestamp() > before:
+            return
+        time.sleep(0.05)
+    raise AssertionError("BGSAVE did not finish")
+
+
+def test_save_creates_checkpoint_and_restore_brings_it_back(fresh_server, tmp_path):
+    srv = fresh_server()
+    c = srv.client()
+    populate(c)
+    at_save = snapshot(srv.port)
+    assert checkpoints(srv) == []
+    assert c.save() is True
+    [first] = checkpoints(srv)
+    assert os.path.exists(os.path.join(first, "CURRENT"))
+    assert abs(c.lastsave().timestamp() - time.time()) < 5
+    # later changes are not in the checkpoint
+    c.set(b"after", b"1")
+    c.delete(b"bighash")
+    c.lpush(b"list", b"new")
+    srv.stop()
+    data_dir = os.path.join(srv.dir, "db")
+    # refuses to clobber without --force
+    proc = ledis_cli("restore-checkpoint", first, "--dir", data_dir, check=False)
+    assert proc.returncode != 0 and b"--force" in proc.stderr
+    proc = ledis_cli("restore-checkpoint", first, "--dir", data_dir, "--force")
+    assert b"restored" in proc.stdout and b"keys stored)" in proc.stdout
+    assert any(n.startswith("db.old-") for n in os.listdir(srv.dir))
+    srv.start()
+    assert snapshot(srv.port) == at_save
+    assert srv.client().dbsize() == 12
+
+
+def test_restore_refused_while_server_runs(fresh_server):
+    srv = fresh_server()
+    srv.client().set(b"k", b"v")
+    srv.client().save()
+    [cp] = checkpoints(srv)
+    proc = ledis_cli("restore-checkpoint", cp, "--dir", os.path.join(srv.dir, "db"), "--force",
+                     check=False)
+    assert proc.returncode != 0 and b"running server" in proc.stderr
+    assert srv.client().get(b"k") == b"v"
+
+
+def test_bgsave_while_writes_continue_and_retention(fresh_server, tmp_path):
+    config = tmp_path / "ledis.yaml"
+    config.write_text("storage:\n  checkpoint_keep: 2\n")
+    srv = fresh_server(config=str(config))
+    c = srv.client()
+    for i in range(3):
+        c.set(b"round", i)
+        before = int(c.lastsave().timestamp())
+        time.sleep(1.05)  # LASTSAVE has a one-second resolution
+        assert c.bgsave() is True
+        c.set(b"during", i)  # the server keeps answering
+        wait_bgsave(c, before)
+    cps = checkpoints(srv)
+    assert len(cps) == 2 and all(not p.endswith(".tmp") for p in cps)
+    # the newest checkpoint is a complete store: serve it directly
+    srv.stop()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ledis", "server", "--port", str(port),
+                             "--dir", cps[-1], "--loglevel", "warning"], cwd=str(ROOT))
+    try:
+        wait_port(port, proc)
+        assert redis.Redis(port=port).get(b"round") == b"2"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_bgsave_syntax(fresh_server):
+    c = fresh_server().client()
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        c.execute_command("BGSAVE", "NOW")
+    with pytest.raises(redis.ResponseError, match="wrong number of arguments"):
+        c.execute_command("SAVE", "NOW")
+    assert c.execute_command("BGSAVE", "SCHEDULE") is True
+    # a second BGSAVE right away is either refused as in progress or starts a new one
+    try:
+        c.bgsave()
+    except redis.ResponseError as exc:
+        assert str(exc) == "Background save already in progress"

@@ -1,0 +1,352 @@
+"""Pub/Sub through real clients: redis-py (RESP2 and RESP3 pushes), asyncio-redis, raw sockets.
+
+Byte-exact reply sequences against redis-server are in test_transactions_diff.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+import redis
+
+
+def _messages(ps, n, timeout=5.0):
+    """The next ``n`` data messages of a redis-py PubSub (confirmations skipped)."""
+    out = []
+    deadline = time.time() + timeout
+    while len(out) < n and time.time() < deadline:
+        m = ps.get_message(ignore_subscribe_messages=True, timeout=0.2)
+        if m is not None:
+            out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_subscribe_publish_receive(server, protocol):
+    sub = server.client(protocol=protocol)
+    pub = server.client()
+    ps = sub.pubsub()
+    ps.subscribe("news")
+    assert ps.get_message(timeout=2) == {"type": "subscribe", "pattern": None,
+                                         "channel": b"news", "data": 1}
+    assert pub.publish("news", "hello") == 1
+    assert pub.publish("other", "nobody") == 0
+    [m] = _messages(ps, 1)
+    assert m == {"type": "message", "pattern": None, "channel": b"news", "data": b"hello"}
+    ps.close()
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_patterns(server, protocol):
+    sub = server.client(protocol=protocol)
+    pub = server.client()
+    ps = sub.pubsub()
+    ps.psubscribe("user.*", "h?llo", "[ab]x")
+    assert pub.publish("user.1", "a") == 1
+    assert pub.publish("hallo", "b") == 1
+    assert pub.publish("bx", "c") == 1
+    assert pub.publish("cx", "d") == 0
+    got = _messages(ps, 3)
+    assert [(m["type"], m["pattern"], m["channel"], m["data"]) for m in got] == [
+        ("pmessage", b"user.*", b"user.1", b"a"),
+        ("pmessage", b"h?llo", b"hallo", b"b"),
+        ("pmessage", b"[ab]x", b"bx", b"c"),
+    ]
+    ps.close()
+
+
+def test_channel_and_pattern_both_deliver_in_order(server):
+    sub = server.client()
+    pub = server.client()
+    ps = sub.pubsub()
+    ps.subscribe("c")
+    ps.psubscribe("c*", "*")
+    assert pub.publish("c", "1") == 3
+    assert pub.publish("c", "2") == 3
+    got = [(m["type"], m["pattern"], m["data"]) for m in _messages(ps, 6)]
+    assert got == [("message", None, b"1"), ("pmessage", b"c*", b"1"), ("pmessage", b"*", b"1"),
+                   ("message", None, b"2"), ("pmessage", b"c*", b"2"), ("pmessage", b"*", b"2")]
+    ps.close()
+
+
+def test_many_subscribers(server):
+    pub = server.client()
+    subs = []
+    for i in range(40):
+        ps = server.client(protocol=2 + (i % 2)).pubsub()
+        ps.subscribe("fanout")
+        ps.get_message(timeout=2)
+        subs.append(ps)
+    assert pub.pubsub_numsub("fanout") == [(b"fanout", 40)]
+    assert pub.publish("fanout", "x" * 1000) == 40
+    for ps in subs:
+        [m] = _messages(ps, 1)
+        assert m["data"] == b"x" * 1000
+        ps.close()
+    deadline = time.time() + 5
+    while pub.pubsub_numsub("fanout") != [(b"fanout", 0)] and time.time() < deadline:
+        time.sleep(0.05)
+    assert pub.pubsub_numsub("fanout") == [(b"fanout", 0)]  # disconnects unsubscribe
+
+
+class Raw:
+    def __init__(self, port):
+        import hiredis
+
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.settimeout(5)
+        self.reader = hiredis.Reader()
+
+    def call(self, *args, n=1):
+        parts = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(parts))
+        return self.read(n)
+
+    def read(self, n=1):
+        out = []
+        while len(out) < n:
+            reply = self.reader.gets()
+            if reply is not False:
+                out.append(reply)
+                continue
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed")
+            self.reader.feed(data)
+        return out
+
+
+def test_unsubscribe_all_replies(server):
+    c = Raw(server.port)
+    c.call("SUBSCRIBE", "a", "b", "c", n=3)
+    c.call("PSUBSCRIBE", "x*", "y*", n=2)
+    replies = c.call("UNSUBSCRIBE", n=3)
+    assert sorted(r[1] for r in replies) == [b"a", b"b", b"c"]
+    assert [r[0] for r in replies] == [b"unsubscribe"] * 3
+    assert [r[2] for r in replies] == [4, 3, 2]  # patterns still count
+    replies = c.call("PUNSUBSCRIBE", n=2)
+    assert [r[2] for r in replies] == [1, 0]
+    assert c.call("UNSUBSCRIBE") == [[b"unsubscribe", None, 0]]
+    assert c.call("PUNSUBSCRIBE") == [[b"punsubscribe", None, 0]]
+    assert c.call("GET", "k") == [None]  # out of subscribed mode
+
+
+def test_resp2_subscribed_mode_restrictions(server):
+    c = Raw(server.port)
+    c.call("SUBSCRIBE", "a")
+    [err] = c.call("GET", "k")
+    assert str(err) == ("ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                        "QUIT / RESET are allowed in this context")
+    [err] = c.call("CONFIG", "GET", "maxmemory")
+    assert "Can't execute 'config|get'" in str(err)
+    assert c.call("PING") == [[b"pong", b""]]
+    assert c.call("PING", "hi") == [[b"pong", b"hi"]]
+    assert c.call("RESET") == [b"RESET"]
+    assert c.call("GET", "k") == [None]
+
+
+def test_resp3_subscriber_can_run_anything(server):
+    c = Raw(server.port)
+    c.call("HELLO", "3")
+    c.call("SUBSCRIBE", "a")
+    assert c.call("SET", "k", "v") == [b"OK"]
+    assert c.call("GET", "k") == [b"v"]
+    assert c.call("PING") == [b"PONG"]
+
+
+def test_redis_py_resp3_push_handler(server):
+    sub = server.client(protocol=3)
+    pub = server.client()
+    received = []
+    ps = sub.pubsub()
+    ps.subscribe(**{"ch": received.append})
+    pub.publish("ch", "via handler")
+    deadline = time.time() + 5
+    while not received and time.time() < deadline:
+        ps.get_message(timeout=0.2)
+    assert received and received[0]["data"] == b"via handler"
+    ps.close()
+
+
+def test_pubsub_introspection(server):
+    pub = server.client()
+    a = server.client().pubsub()
+    b = server.client().pubsub()
+    a.subscribe("news.tech", "news.art", "sport")
+    b.subscribe("news.tech")
+    b.psubscribe("n*", "x*")
+    a.psubscribe("n*")
+    for ps in (a, b):
+        while ps.get_message(timeout=0.5) is not None:
+            pass
+    assert sorted(pub.pubsub_channels()) == [b"news.art", b"news.tech", b"sport"]
+    assert sorted(pub.pubsub_channels("news.*")) == [b"news.art", b"news.tech"]
+    assert pub.pubsub_numsub("news.tech", "sport", "none") == [
+        (b"news.tech", 2), (b"sport", 1), (b"none", 0)]
+    assert pub.pubsub_numpat() == 2  # unique patterns
+    a.close()
+    b.close()
+
+
+def test_publish_from_lua(server):
+    sub = server.client().pubsub()
+    sub.subscribe("lua")
+    sub.get_message(timeout=2)
+    pub = server.client()
+    assert pub.eval("return redis.call('PUBLISH', KEYS[1], ARGV[1])", 1, "lua", "msg") == 1
+    [m] = _messages(sub, 1)
+    assert m["data"] == b"msg"
+    sub.close()
+
+
+def test_subscribe_not_allowed_from_lua(r):
+    with pytest.raises(redis.ResponseError, match="not allowed from script"):
+        r.eval("return redis.call('SUBSCRIBE', 'x')", 0)
+
+
+def test_reset_unsubscribes(server):
+    c = Raw(server.port)
+    c.call("SUBSCRIBE", "r1")
+    c.call("PSUBSCRIBE", "r*")
+    pub = server.client()
+    assert pub.publish("r1", "x") == 2
+    c.read(2)
+    assert c.call("RESET") == [b"RESET"]
+    assert pub.publish("r1", "x") == 0
+    assert pub.pubsub_numpat() == 0
+
+
+def test_slow_subscriber_is_disconnected(server):
+    pub = server.client()
+    old = pub.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
+    pub.config_set("client-output-buffer-limit", "pubsub 2mb 1mb 60")
+    try:
+        slow = socket.create_connection(("127.0.0.1", server.port))
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nslow\r\n")
+        time.sleep(0.2)
+        payload = b"x" * 65536
+        deadline = time.time() + 20
+        while pub.pubsub_numsub("slow") == [(b"slow", 1)] and time.time() < deadline:
+            pub.publish("slow", payload)  # the subscriber never reads
+        assert pub.pubsub_numsub("slow") == [(b"slow", 0)]
+        assert pub.ping() is True
+        slow.close()
+    finally:
+        pub.config_set("client-output-buffer-limit", old)
+
+
+def test_asyncio_redis_pubsub(server):
+    asyncio_redis = pytest.importorskip("asyncio_redis")
+
+    async def main():
+        sub_conn = await asyncio_redis.Connection.create(host="127.0.0.1", port=server.port)
+        pub_conn = await asyncio_redis.Connection.create(host="127.0.0.1", port=server.port)
+        try:
+            subscriber = await sub_conn.start_subscribe()
+            await subscriber.subscribe(["aio"])
+            await subscriber.psubscribe(["ai*"])
+            n = await pub_conn.publish("aio", "hello")
+            first = await asyncio.wait_for(subscriber.next_published(), 5)
+            second = await asyncio.wait_for(subscriber.next_published(), 5)
+            return n, {(m.channel, m.value, m.pattern) for m in (first, second)}
+        finally:
+            sub_conn.close()
+            pub_conn.close()
+
+    n, got = asyncio.run(main())
+    assert n == 2
+    assert got == {("aio", "hello", None), ("aio", "hello", "ai*")}
+
+
+# --- keyspace notifications (differential against redis-server) --------------------------------
+
+KEYSPACE_COMMANDS = [
+    ("SET", "s", "1"), ("SET", "s", "2", "EX", "100"), ("SETEX", "s2", "10", "v"),
+    ("APPEND", "s", "x"), ("INCR", "n"), ("DECRBY", "n", "3"), ("INCRBYFLOAT", "n", "1.5"),
+    ("SETRANGE", "s", "0", "z"), ("MSET", "a", "1", "b", "2"), ("SET", "a", "1", "NX"),
+    ("GETSET", "a", "3"), ("GETDEL", "a"), ("DEL", "b", "missing"), ("EXPIRE", "s", "100"),
+    ("PERSIST", "s"), ("EXPIRE", "s2", "-1"), ("RENAME", "s", "s3"),
+    ("RPUSH", "l", "a", "b", "c"), ("LPUSH", "l", "z"), ("LPOP", "l"), ("RPOP", "l", "1"),
+    ("LSET", "l", "0", "q"), ("LINSERT", "l", "BEFORE", "q", "w"), ("LREM", "l", "0", "w"),
+    ("LTRIM", "l", "0", "0"), ("LMOVE", "l", "l2", "LEFT", "RIGHT"), ("RPOPLPUSH", "l2", "l3"),
+    ("BLPOP", "l3", "0"),
+    ("HSET", "h", "f", "v", "g", "w"), ("HSET", "h", "f", "v"), ("HDEL", "h", "f"),
+    ("HINCRBY", "h", "c", "2"), ("HINCRBYFLOAT", "h", "d", "1.5"), ("HSETNX", "h", "f", "x"),
+    ("SADD", "st", "a", "b"), ("SREM", "st", "a"), ("SMOVE", "st", "st2", "b"), ("SPOP", "st2"),
+    ("SADD", "x1", "a"), ("SADD", "x2", "a"), ("SINTERSTORE", "si", "x1", "x2"),
+    ("SDIFFSTORE", "si", "x1", "x2"),
+    ("ZADD", "z", "1", "a", "2", "b"), ("ZINCRBY", "z", "1", "a"), ("ZREM", "z", "a"),
+    ("ZPOPMIN", "z"), ("ZADD", "z", "1", "a", "2", "b", "3", "c"),
+    ("ZREMRANGEBYSCORE", "z", "1", "1"), ("ZREMRANGEBYRANK", "z", "0", "0"),
+    ("ZUNIONSTORE", "zu", "1", "z"), ("ZRANGESTORE", "zr", "z", "0", "-1"),
+    ("BZPOPMAX", "zr", "0"), ("MOVE", "zu", "1"), ("COPY", "h", "h2"),
+    ("COPY", "h", "h3", "DB", "2"), ("GETEX", "h2"), ("SET", "ge", "v"),
+    ("GETEX", "ge", "EX", "100"), ("GETEX", "ge", "PERSIST"),
+    ("EVAL", "redis.call('set','lua','1') return 1", "0"),
+    ("MULTI",), ("SET", "m", "1"), ("DEL", "m"), ("EXEC",),
+    ("SET", "px", "1", "PX", "50"),  # expires: "expired" (class x) from active expiry
+]
+
+
+def _keyspace_events(port: int, classes: str) -> list:
+    """Every (channel, message) a ``PSUBSCRIBE __key*__:*`` client gets while
+    KEYSPACE_COMMANDS run with ``notify-keyspace-events`` set to ``classes``."""
+    import hiredis
+
+    from tests.test_transactions_diff import RawClient
+
+    sub, c = RawClient(port), RawClient(port)
+    c.call("FLUSHALL")
+    c.call("CONFIG", "SET", "notify-keyspace-events", classes)
+    raw = b""
+    try:
+        sub.call("PSUBSCRIBE", "__key*__:*")
+        for cmd in KEYSPACE_COMMANDS:
+            c.call(*cmd)
+        time.sleep(0.6)  # let active expiry remove "px"
+        c.call("PUBLISH", "__keyevent@0__:zzend", "end")  # marks the end of the stream
+        deadline = time.time() + 5
+        while b"zzend" not in raw and time.time() < deadline:
+            raw += sub.sock.recv(65536)
+    finally:
+        c.call("CONFIG", "SET", "notify-keyspace-events", "")
+        sub.close()
+        c.close()
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    events = []
+    while (reply := reader.gets()) is not False:
+        events.append(tuple(reply[2:]))
+    assert events[-1] == (b"__keyevent@0__:zzend", b"end")
+    return events[:-1]
+
+
+@pytest.mark.parametrize("classes", ["KEA", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "Ex", "KA"])
+def test_keyspace_notifications_match_redis(server, redis_server, classes):
+    ours = _keyspace_events(server.port, classes)
+    theirs = _keyspace_events(redis_server.port, classes)
+    assert ours == theirs
+    if classes in ("KEA", "Ex"):
+        assert (b"__keyevent@0__:expired", b"px") in ours
+
+
+def test_info_counts_channels_and_patterns(server):
+    pub = server.client()
+    ps = server.client().pubsub()
+    ps.subscribe("i1", "i2")
+    ps.psubscribe("i*")
+    ps.get_message(timeout=1)
+    stats = pub.info("stats")
+    assert stats["pubsub_channels"] == 2 and stats["pubsub_patterns"] == 1
+    ps.close()
+    deadline = time.time() + 5
+    while pub.info("stats")["pubsub_channels"] and time.time() < deadline:
+        time.sleep(0.05)
+    assert pub.info("stats")["pubsub_patterns"] == 0
