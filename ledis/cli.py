@@ -137,6 +137,8 @@ def add_tool_parsers(sub) -> None:
     load = sub.add_parser("load", help="load a dump (or --resp stream) into --dir or a server")
     _source_args(load, "load into")
     load.add_argument("input", help="dump file or RESP stream ('-' = stdin)")
+    load.add_argument("--compression", choices=("none", "lz4", "zstd", "snappy"),
+                      help="with --dir: RocksDB compression of the store (default lz4)")
     load.set_defaults(func=_tool("load"))
     check = sub.add_parser("check", help="verify a data directory (offline)")
     check.add_argument("dir")

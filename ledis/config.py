@@ -207,6 +207,7 @@ BACKED = {
     "proto-max-bulk-len": ("proto_max_bulk_len", 1048576, 9223372036854775807),
     "tcp-keepalive": ("tcp_keepalive", 0, 2147483647),
     "loglevel": ("loglevel", None, None),
+    "replica-priority": ("replica_priority", 0, 2147483647),
 }
 # Reported from the running server, not settable at run time.
 READ_ONLY = {"port", "bind", "dir", "databases", "logfile"}
@@ -343,6 +344,12 @@ class RuntimeConfig:
             raise ParamError("no file")
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}
+        repl = getattr(self.core, "replication", None)
+        if repl is not None:  # the current master, as Redis rewrites "replicaof"
+            link = repl.link
+            self.config.replicaof = f"{link.host} {link.port}" if link is not None else ""
+            if self.config.replicaof or _has_key(data, "replicaof"):
+                _put_key(data, "replicaof", self.config.replicaof)
         for name, (attr, _low, _high) in BACKED.items():
             value = getattr(self.config, attr)
             if value != getattr(Config, attr, value) or _has_key(data, attr):

@@ -112,6 +112,7 @@ class Core:
         }
         self.errorstats: dict[str, int] = {}
         self.readonly = False  # a read-only replica
+        self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
         # EVAL engine (the Lua VM itself is created on first use): ledis/scripting/runtime.py
@@ -170,8 +171,11 @@ class Core:
                 result = check(ctx, cmd, argv)
                 if result is not None:
                     return result
-        if cmd.is_write and self.readonly and not ctx.is_master_link:
-            raise self._reject(cmd, LedisError(errors.READONLY))
+        if self.readonly and not ctx.is_master_link:
+            if cmd.is_write:
+                raise self._reject(cmd, LedisError(errors.READONLY))
+            if self.stale_check is not None:  # replica-serve-stale-data no, link down
+                self.stale_check(cmd)
         start = _perf()
         try:
             if cmd.is_write and (self.watched_keys
@@ -179,9 +183,11 @@ class Core:
                 result = self.watched_write(ctx, cmd, argv)  # type: ignore[misc]
             else:
                 result = cmd.handler(ctx, argv)  # type: ignore[misc]
-        except LedisError:
+        except LedisError as exc:
             cmd.failed_calls += 1
-            raise
+            # Handlers raise shared, preallocated error objects; drop the traceback so each
+            # raise does not chain its frames onto the same object forever.
+            raise exc.with_traceback(None)
         finally:
             cmd.calls += 1
             cmd.usec += (_perf() - start) * 1e6
@@ -194,7 +200,7 @@ class Core:
             cmd.rejected_calls += 1
         if ctx is not None:
             if ctx.multi is not None:
-                ctx.multi.failed = True  # a command rejected while queueing: EXEC aborts
+                ctx.multi.failed = True  # type: ignore[attr-defined]  # EXEC will abort
             if cmd is not None and cmd.name == "exec":  # Redis's execCommandAbort
                 from ledis.commands.transactions import exec_abort
 

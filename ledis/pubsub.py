@@ -121,8 +121,10 @@ class Hub:
         data = encoded[resp3]
         if data is None:
             data = encoded[resp3] = encode_one(value, resp3)
-        conn.out.append(data)
-        conn.server.schedule_flush(conn)
+        out = conn.out
+        if not out:  # a connection with held output is already scheduled
+            conn.server.schedule_flush(conn)
+        out.append(data)
         transport = conn.transport
         if transport is not None:
             self._check_limit(ctx, conn, transport.get_write_buffer_size())

@@ -107,3 +107,14 @@ def test_bgsave_syntax(fresh_server):
         c.bgsave()
     except redis.ResponseError as exc:
         assert str(exc) == "Background save already in progress"
+
+
+def test_info_persistence_reports_checkpoints(fresh_server):
+    c = fresh_server().client()
+    c.set(b"k", b"v")
+    c.save()
+    info = c.info("persistence")
+    assert info["rdb_saves"] == 1 and info["rdb_last_bgsave_status"] == "ok"
+    assert info["rdb_bgsave_in_progress"] == 0
+    assert info["rdb_last_save_time"] == int(c.lastsave().timestamp())
+    assert os.path.isdir(info["ledis_last_checkpoint"])

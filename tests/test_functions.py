@@ -388,6 +388,12 @@ def test_function_kill_and_busy(fresh_server):
     assert outcome(other.ping) == ("err", "BUSY Redis is busy running a script. You can only "
                                           "call FUNCTION KILL or SHUTDOWN NOSAVE.")
     assert outcome(other.script_kill)[0] == "err"
+    stats = _plain(other.function_stats())
+    stats = stats if isinstance(stats, dict) else dict(zip(stats[::2], stats[1::2]))
+    running = stats[b"running_script"]
+    running = running if isinstance(running, dict) else dict(zip(running[::2], running[1::2]))
+    assert running[b"name"] == b"spin" and running[b"command"] == [b"FCALL", b"spin", b"0"]
+    assert running[b"duration_ms"] >= 100
     assert other.function_kill() in (True, b"OK")
     t.join(10)
     assert result["r"][0] == "err"
@@ -438,3 +444,41 @@ def test_function_out_of_memory_is_an_error_and_vm_survives(fresh_server):
         c.fcall("hog", 0)
     assert c.fcall("ok", 0) == b"fine"
     c.close()
+
+
+def _eventually(check, timeout=10.0):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except redis.RedisError:
+            pass
+        if time.time() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.1)
+
+
+def test_libraries_replicate(fresh_server):
+    master = fresh_server()
+    replica = fresh_server("--replicaof", f"127.0.0.1 {master.port}")
+    m, rep = master.client(), replica.client()
+
+    def libs():
+        return {lib[b"library_name"]: lib.get(b"library_code")
+                for lib in _sorted_list(_plain(rep.function_list(withcode=True)))}
+
+    m.function_load(LIB_A)
+    m.function_load(CALL_LIB)
+    _eventually(lambda: libs() == {b"liba": LIB_A.encode(), b"lib1": CALL_LIB.encode()})
+    m.set("k", "v")
+    _eventually(lambda: rep.fcall_ro("ro", 1, "k") == b"v")
+    assert outcome(rep.fcall, "g", 1, "k", "v") == \
+        ("err", "Can not run script with write flag on readonly replica")
+    m.function_load(LIB_A2, replace=True)
+    m.function_delete("lib1")
+    _eventually(lambda: libs() == {b"liba": LIB_A2.encode()})
+    m.function_flush()
+    _eventually(lambda: libs() == {})
+    m.close()
+    rep.close()

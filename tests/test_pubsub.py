@@ -222,10 +222,12 @@ def test_reset_unsubscribes(server):
     assert pub.pubsub_numpat() == 0
 
 
-def test_slow_subscriber_is_disconnected(server):
+@pytest.mark.parametrize("limit", ["pubsub 2mb 1mb 60", "pubsub 0 512kb 0"],
+                         ids=["hard", "soft"])
+def test_slow_subscriber_is_disconnected(server, limit):
     pub = server.client()
     old = pub.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
-    pub.config_set("client-output-buffer-limit", "pubsub 2mb 1mb 60")
+    pub.config_set("client-output-buffer-limit", limit)
     try:
         slow = socket.create_connection(("127.0.0.1", server.port))
         slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -342,7 +344,8 @@ def test_info_counts_channels_and_patterns(server):
     ps = server.client().pubsub()
     ps.subscribe("i1", "i2")
     ps.psubscribe("i*")
-    ps.get_message(timeout=1)
+    for _ in range(3):  # the three confirmations: the server has run both commands
+        assert ps.get_message(timeout=2) is not None
     stats = pub.info("stats")
     assert stats["pubsub_channels"] == 2 and stats["pubsub_patterns"] == 1
     ps.close()

@@ -277,3 +277,18 @@ def test_time_limit_from_config_set(fresh_server):
     assert other.script_kill() is True
     run.join()
     assert other.config_get("busy-reply-threshold") == {"busy-reply-threshold": "200"}
+
+
+def test_function_kill_and_stats_get_busy_during_eval(busy_server):
+    caller = busy_server.client(socket_timeout=20)
+    other = busy_server.client(socket_timeout=20)
+    other.ping()
+    run = Runner(caller, "while true do end")
+    _wait_busy(other)
+    for cmd in (("FUNCTION", "KILL"), ("FUNCTION", "STATS"), ("SHUTDOWN",)):
+        with pytest.raises(redis.ResponseError) as exc:
+            other.execute_command(*cmd)
+        assert str(exc.value) == (
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+    assert other.script_kill() is True
+    run.join()

@@ -146,6 +146,10 @@ SCENARIOS = [
         ("UNSUBSCRIBE",)]),
     ("resp2_publish_to_self", [("SUBSCRIBE", "c"), ("PSUBSCRIBE", "c*", "*"),
                                ("RESET",), ("PUBLISH", "c", "m")]),
+    ("wait_and_select_in_multi", [("MULTI",), ("WAIT", "0", "0"), ("WAIT", "1", "100"),
+                                  ("EXEC",), ("SET", "a", "b"), ("WATCH", "a"), ("MULTI",),
+                                  ("SELECT", "1"), ("SET", "a", "x"), ("EXEC",), ("GET", "a"),
+                                  ("SELECT", "0"), ("GET", "a")]),
     ("watch_multiple_dbs", [("WATCH", "k"), ("SELECT", "2"), ("WATCH", "k"), ("SET", "k", "v"),
                             ("SELECT", "0"), ("MULTI",), ("PING",), ("EXEC",)]),
 ]
@@ -248,4 +252,17 @@ def test_multi_client_flow_matches_redis(server, debug_redis, name, steps):
     for step, a, b in zip(steps, ours, theirs):
         if step[1] is not None and step[1][0] == "HELLO":
             continue
+        if step[1] is None and step[2] > 1:
+            # Several pmessages of one publication: Redis 7.0 walks its patterns in hash
+            # order, so only the set of messages is comparable.
+            a, b = _sorted_replies(a), _sorted_replies(b)
         assert a == b, f"{name}: {step}: ledis {a!r} != redis {b!r}"
+
+
+def _sorted_replies(raw: bytes) -> list:
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    out = []
+    while (reply := reader.gets()) is not False:
+        out.append(repr(reply))
+    return sorted(out)

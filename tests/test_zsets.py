@@ -696,3 +696,24 @@ def test_range_replies_inside_scripts_and_transactions(r):
     ranged, incremented = pipe.execute()  # (redis-py converts the ZINCRBY reply to float)
     assert ranged == [b"a", b"1", b"b", b"2.5"]
     assert incremented == 0.0 and str(incremented) == "-0.0"
+
+
+@pytest.mark.slow
+def test_hundred_thousand_members(r):
+    n = 100_000
+    pipe = r.pipeline(transaction=False)
+    for start in range(0, n, 1000):
+        pipe.zadd("huge", {b"m%06d" % i: i * 0.5 for i in range(start, start + 1000)})
+    pipe.execute()
+    assert r.zcard("huge") == n
+    started = time.monotonic()
+    assert r.zrange("huge", -3, -1) == [b"m099997", b"m099998", b"m099999"]
+    assert raw(r, "ZRANGE", "huge", "(49000", "+inf", "BYSCORE", "LIMIT", 0, 2) == \
+        [b"m098001", b"m098002"]
+    assert r.zscore("huge", "m050000") == 25000.0
+    assert raw(r, "ZCOUNT", "huge", "-inf", "+inf") == n
+    assert time.monotonic() - started < 2  # seeks, not scans
+    assert r.zrank("huge", "m090000") == 90_000  # O(rank), still well under a second
+    assert r.zremrangebyscore("huge", 0, "(25000") == 50_000
+    assert r.zcard("huge") == 50_000
+    assert r.zpopmin("huge") == [(b"m050000", 25000.0)]

@@ -35,6 +35,10 @@ watches:
    (Redis 7.0's ``isWatchedKeyExpired``), while a key already stale at WATCH does not abort
    when it is merely deleted (Redis's ``watchedKey.expired`` flag).
 
+The same write observer publishes keyspace notifications (``ledis.pubsub.notify_write``) when
+``notify-keyspace-events`` is set, so the dispatcher has one slow path for writes and none
+at all while nobody watches and notifications are off.
+
 Trade-off: a touch marks a watcher dirty even when a multi-key write changed only one of its
 keys (Redis is exact there); metadata comparison cannot see a sub-key-only change made outside
 the dispatcher (a replica applying HSET of an existing field), which only matters for WATCH on

@@ -29,6 +29,8 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from ledis import errors
+from ledis.errors import LedisError
 from ledis.storage.layout import SYS, U64
 
 if TYPE_CHECKING:
@@ -41,6 +43,13 @@ KEY_ID2 = b"repl:id2"
 KEY_OFF2 = b"repl:off2"
 KEY_APPLIED = b"repl:applied"
 REPL_PREFIX = b"repl:"
+
+
+def yes(value: Any) -> bool:
+    """A boolean option, whether the config holds a bool or Redis's "yes"/"no"."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("yes", "true", "1", "on")
+    return bool(value)
 
 
 def new_replid() -> bytes:
@@ -95,7 +104,8 @@ class Replication:
         """Called by the server once it listens: hooks, and the configured master."""
         self.server = server
         server.disconnect_hooks.append(self.master.on_disconnect)
-        server.reply_gate = self.master.gate
+        if self.master.min_acks() > 0:  # semi-sync only: no cost in the flush otherwise
+            server.reply_gate = self.master.gate
         target = str(getattr(self.core.config, "replicaof", "") or "").split()
         if len(target) == 2:
             self.replicaof(target[0], int(target[1]))
@@ -104,6 +114,13 @@ class Replication:
         if self.link is not None:
             self.link.stop()
         self.master.stop()
+
+    def _stale_check(self, cmd: Any) -> None:
+        """replica-serve-stale-data no: while the link is not up, only commands flagged
+        ``stale`` run (Redis's MASTERDOWN rule)."""
+        link = self.link
+        if link is not None and link.state != "connected" and "stale" not in cmd.flags:
+            raise LedisError(errors.MASTERDOWN)
 
     @property
     def is_replica(self) -> bool:
@@ -120,7 +137,9 @@ class Replication:
             self.link.stop()
         self.master.semi_sync_reset()
         self.link = ReplicaLink(self, host, port)
-        self.core.readonly = bool(getattr(self.core.config, "replica_read_only", True))
+        self.core.readonly = yes(getattr(self.core.config, "replica_read_only", True))
+        if not yes(getattr(self.core.config, "replica_serve_stale_data", True)):
+            self.core.stale_check = self._stale_check
         self.link.start()
         return True
 
@@ -132,6 +151,7 @@ class Replication:
         self.link.stop()
         self.link = None
         self.core.readonly = False
+        self.core.stale_check = None
         self.engine.commit()
         self.set_replid(new_replid(), keep_old=True)
         self.master.disconnect_all()  # our replicas re-handshake and continue under the new id
@@ -181,12 +201,15 @@ class Replication:
                 ("slave_repl_offset", engine.log_seq),
             ]
             if link.state == "sync":
+                total = link.sync_total_keys
+                perc = min(100.0, 100.0 * link.sync_keys / total) if total else 0.0
                 fields += [("master_sync_total_bytes", -1),
                            ("master_sync_read_bytes", link.sync_bytes),
-                           ("master_sync_left_bytes", -1), ("master_sync_perc", "0.00"),
+                           ("master_sync_left_bytes", -1), ("master_sync_perc", f"{perc:.2f}"),
                            ("master_sync_last_io_seconds_ago",
                             int(now - link.last_io) if link.last_io else -1),
-                           ("master_sync_keys", link.sync_keys)]
+                           ("master_sync_keys", link.sync_keys),
+                           ("master_sync_total_keys", total)]
             if link.state != "connected":
                 fields.append(("master_link_down_since_seconds",
                                int(now - link.down_since) if link.down_since else -1))

@@ -146,7 +146,8 @@ class ReplicaStream:
             iters.append(it)
         self._iters = iters
         del iters, it
-        self.write(resp_array([b"FULLSYNC", master.repl.replid, b"%d" % seq]))
+        total = sum(db.keys for db in master.core.store.dbs)  # for the replica's progress
+        self.write(resp_array([b"FULLSYNC", master.repl.replid, b"%d" % seq, b"%d" % total]))
         master.full_syncs += 1
         keys = 0
         started = time.monotonic()

@@ -59,6 +59,7 @@ class ReplicaLink:
         self.down_since = time.time()
         self.sync_bytes = 0
         self.sync_keys = 0
+        self.sync_total_keys = 0
         self.full_syncs = 0
         self.partial_syncs = 0
         self.stopped = False
@@ -190,6 +191,7 @@ class ReplicaLink:
             self.load_chunk(int(message[1]), message[2:])
             return False
         if kind == b"FULLSYNC":
+            self.sync_total_keys = int(message[3]) if len(message) > 3 else 0
             self.begin_full(message[1], int(message[2]))
             return False
         if kind == b"ENDSYNC":

@@ -713,6 +713,13 @@ class Scripting:
                 if len(argv) >= 2 and any(a.lower() == b"nosave" for a in argv[1:]):
                     log.warning("SHUTDOWN NOSAVE during a busy script: exiting without saving")
                     os._exit(0)
+            elif (name == b"function" and self.busy_kind == "function" and len(argv) == 2
+                    and argv[1].lower() == b"stats"):
+                # FUNCTION STATS is allowed during a busy FCALL (shows running_script); during
+                # an EVAL Redis 7.0 answers BUSY (verified on the wire).
+                queue.popleft()
+                self._run_allowed(conn, argv, out)
+                continue
             else:
                 cmd = self.core.commands.get(name)
                 if cmd is not None and cmd.allow_busy and name not in (b"script", b"function"):

@@ -191,25 +191,23 @@ class Engine:
         ro = rocksdict.ReadOptions()
         if end is not None:
             ro.set_iterate_upper_bound(end)
-        it = self._cfs[cf].iter(ro)
         if not reverse:
-            it.seek(start)
-            while it.valid():
-                yield it.key(), it.value()
-                it.next()
+            # items() walks in Rust: ~20% less per element than key()/value()/next() calls.
+            yield from self._cfs[cf].items(from_key=start, read_opt=ro)
+            return
+        it = self._cfs[cf].iter(ro)
+        if end is None:
+            it.seek_to_last()
         else:
-            if end is None:
-                it.seek_to_last()
-            else:
-                it.seek_for_prev(end)
-                if it.valid() and it.key() >= end:
-                    it.prev()
-            while it.valid():
-                key = it.key()
-                if key < start:
-                    break
-                yield key, it.value()
+            it.seek_for_prev(end)
+            if it.valid() and it.key() >= end:
                 it.prev()
+        while it.valid():
+            key = it.key()
+            if key < start:
+                break
+            yield key, it.value()
+            it.prev()
 
     def _merge(
         self,

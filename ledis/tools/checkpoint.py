@@ -17,7 +17,8 @@ fork it may include writes committed while it is being made (each write whole, n
 
 ``ledis restore-checkpoint PATH --dir DIR`` copies a checkpoint into DIR (server stopped;
 an existing DIR is kept aside as ``DIR.old-<time>`` with ``--force``), then opens it to
-check it. A checkpoint can also be used directly as a data dir (``ledis server --dir PATH``)
+check it and drops its replication id (``sys`` ``repl:*``): replicas may be ahead of the
+restored history, so the restored server starts a new id and they resynchronise in full. A checkpoint can also be used directly as a data dir (``ledis server --dir PATH``)
 or dumped offline (``ledis dump --dir PATH``) while the server runs.
 """
 
@@ -63,6 +64,25 @@ class Checkpointer:
         self.last_status = "ok"
         self.last_error = ""
         self.last_duration = 0.0
+        self.saves = 0
+        self.started_at = 0.0
+        hooks = getattr(core, "info_hooks", None)
+        if isinstance(hooks, dict):
+            hooks["persistence"] = self.info_fields
+
+    def info_fields(self) -> list[tuple[str, object]]:
+        """INFO persistence, Redis's rdb_* fields filled from checkpoints."""
+        running = self.in_progress
+        return [
+            ("rdb_bgsave_in_progress", int(running)),
+            ("rdb_last_save_time", self.core.lastsave),
+            ("rdb_last_bgsave_status", self.last_status),
+            ("rdb_last_bgsave_time_sec", round(self.last_duration) if self.saves else -1),
+            ("rdb_current_bgsave_time_sec",
+             round(time.monotonic() - self.started_at) if running else -1),
+            ("rdb_saves", self.saves),
+            ("ledis_last_checkpoint", self.last_path),
+        ]
 
     @classmethod
     def of(cls, core) -> "Checkpointer":
@@ -99,7 +119,7 @@ class Checkpointer:
             self.scheduled = False
 
     def _create(self) -> str:
-        started = time.monotonic()
+        started = self.started_at = time.monotonic()
         root = checkpoint_root(self.core.config)
         with self.lock:
             try:
@@ -122,6 +142,7 @@ class Checkpointer:
             self.last_status = "ok"
             self.last_path = final
             self.last_duration = time.monotonic() - started
+            self.saves += 1
             self.core.lastsave = int(time.time())
         log.info("checkpoint %s written in %.3f s", final, self.last_duration)
         return final
@@ -146,11 +167,12 @@ def run(args) -> int:
     if source == target:
         raise SystemExit("ledis: the checkpoint and the data directory are the same")
     if os.path.exists(target) and os.listdir(target):
-        try:  # refuse while a server runs on it
-            Engine(target, fsync="no", write_log=False).close()
-        except StoreLockedError:
-            raise SystemExit(f"ledis: {target} is in use by a running server; stop it first") \
-                from None
+        if os.path.exists(os.path.join(target, "CURRENT")):
+            try:  # refuse while a server runs on it
+                Engine(target, fsync="no", write_log=False).close()
+            except StoreLockedError:
+                raise SystemExit(f"ledis: {target} is in use by a running server; stop it "
+                                 "first") from None
         if not args.force:
             raise SystemExit(f"ledis: {target} is not empty; use --force to replace it "
                              f"(it is kept as {target}.old-<time>)")
@@ -160,10 +182,15 @@ def run(args) -> int:
     elif os.path.exists(target):
         os.rmdir(target)
     shutil.copytree(source, target)
-    engine = Engine(target, fsync="no")
+    engine = Engine(target, fsync="no", write_log=False)
     try:
+        from ledis.storage.layout import SYS
         from ledis.tools.dump import offline_total
 
+        # A restored store is history its replicas may be ahead of: drop the replication id
+        # so the server starts a new one and every replica resynchronises in full.
+        engine.delete_range(SYS, b"repl:", b"repl;")
+        engine.commit()
         keys = offline_total(engine)
     finally:
         engine.close()

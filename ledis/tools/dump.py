@@ -40,7 +40,7 @@ class Progress:
     """A tqdm bar (keys, bytes, rate, ETA) on a TTY, nothing otherwise; always a summary."""
 
     def __init__(self, verb: str, total: int | None, quiet: bool = False,
-                 stream: IO[str] | None = None) -> None:
+                 stream: IO[str] | None = None, unit: str = "key") -> None:
         self.verb = verb
         self.stream = stream or sys.stderr
         self.keys = 0
@@ -51,7 +51,7 @@ class Progress:
         if not quiet and self.stream.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="key", unit_scale=True, file=self.stream,
+            self.bar = tqdm(total=total, unit=unit, unit_scale=True, file=self.stream,
                             desc=verb, dynamic_ncols=True)
 
     def update(self, keys: int, nbytes: int) -> None:
@@ -61,6 +61,12 @@ class Progress:
             self.bar.update(keys)
             if keys:
                 self.bar.set_postfix_str(_human(self.bytes), refresh=False)
+
+    def advance(self, nbytes: int) -> None:
+        """Progress counted in bytes of input (a RESP stream); the bar's unit is bytes."""
+        self.bytes += nbytes
+        if self.bar is not None:
+            self.bar.update(nbytes)
 
     def close(self, extra: str = "") -> str:
         if self.bar is not None:

@@ -75,7 +75,7 @@ class ServerTarget:
 
 
 class DirTarget(ServerTarget):
-    def __init__(self, path: str, databases: int = 16) -> None:
+    def __init__(self, path: str, databases: int = 16, compression: str | None = None) -> None:
         from ledis.config import Config
         from ledis.core import Core, load_commands
         from ledis.storage.engine import StoreLockedError
@@ -85,6 +85,8 @@ class DirTarget(ServerTarget):
         config.dir = path
         config.appendfsync = "no"
         config.databases = databases
+        if compression:
+            config.compression = compression
         try:
             self.core = Core(config)
         except StoreLockedError:
@@ -146,7 +148,7 @@ def resp_commands(fh, chunk: int = 1 << 16) -> Iterator[tuple[list, int]]:
 def run(args) -> int:
     quiet = getattr(args, "quiet", False)
     if args.dir:
-        target: ServerTarget = DirTarget(args.dir)
+        target: ServerTarget = DirTarget(args.dir, compression=getattr(args, "compression", None))
     else:
         from ledis.tools.dump import connect
 
@@ -155,17 +157,14 @@ def run(args) -> int:
     try:
         if args.resp:
             size = os.fstat(fh.fileno()).st_size if args.input != "-" else None
-            progress = Progress("loaded", size, quiet=quiet)
-            progress.bar is not None and setattr(progress.bar, "unit", "B")
-            seen = 0
-            commands = 0
+            progress = Progress("loaded", size, quiet=quiet, unit="B")
+            seen = commands = 0
             for argv, done in resp_commands(fh):
                 target.send(argv)
                 commands += 1
-                progress.keys += 0
-                if progress.bar is not None:
-                    progress.bar.update(done - seen)
-                progress.bytes = seen = done
+                if done != seen:
+                    progress.advance(done - seen)
+                    seen = done
             target.close()
             progress.keys = commands
             progress.verb = "loaded (commands)"

@@ -1,0 +1,72 @@
+"""Pieces of ledis/scripting/functions.py without a server: header parsing, the DUMP payload,
+autoload names, the generated Lua API reference."""
+
+from __future__ import annotations
+
+import zlib
+
+import pytest
+
+from ledis.errors import LedisError
+from ledis.scripting import functions as fn
+
+
+@pytest.mark.parametrize("code,name", [
+    (b"#!lua name=abc\n", b"abc"), (b"#!LUA NAME=A_1\nx", b"A_1"), (b"#!lua  name=z  \n", b"z"),
+])
+def test_parse_header_ok(code, name):
+    assert fn.parse_header(code) == name
+
+
+@pytest.mark.parametrize("code,text", [
+    (b"lua name=a\n", "ERR Missing library metadata"),
+    (b"#!lua name=a", "ERR Invalid library metadata"),
+    (b"#!py name=a\n", "ERR Engine 'py' not found"),
+    (b"#!lua x=1\n", "ERR Invalid metadata value given: x=1"),
+    (b"#!lua name=a name=b\n", "ERR Invalid metadata value, name argument was given multiple times"),
+    (b"#!lua\n", "ERR Library name was not given"),
+    (b"#!lua name=a.b\n", "ERR Library names can only contain letters, numbers, or "
+                          "underscores(_) and must be at least one character long"),
+])
+def test_parse_header_errors(code, text):
+    with pytest.raises(LedisError) as info:
+        fn.parse_header(code)
+    assert info.value.text == text
+
+
+def test_dump_payload_round_trip_and_damage():
+    codes = [b"#!lua name=a\nx", b"", b"#!lua name=b\n" + bytes(range(256))]
+    body = fn.DUMP_MAGIC + bytes((fn.DUMP_VERSION,))
+    for code in codes:
+        body += len(code).to_bytes(4, "big") + code
+    payload = body + zlib.crc32(body).to_bytes(4, "big")
+    assert fn._parse_dump(payload) == codes
+    bad_version = bytearray(body)
+    bad_version[len(fn.DUMP_MAGIC)] = 2
+    bad_version = bytes(bad_version) + zlib.crc32(bytes(bad_version)).to_bytes(4, "big")
+    truncated = body[:-3] + zlib.crc32(body[:-3]).to_bytes(4, "big")
+    for broken in (payload[:-1], payload[1:], bad_version, truncated, b"", fn.DUMP_MAGIC):
+        with pytest.raises(LedisError, match="DUMP payload version or checksum are wrong"):
+            fn._parse_dump(broken)
+
+
+def test_autoload_names():
+    assert fn.autoload_names("lock, queue") == ["lock", "queue"]
+    assert fn.autoload_names(["lock"]) == ["lock"]
+    assert fn.autoload_names("['lock', 'ratelimit']") == ["lock", "ratelimit"]
+    assert fn.autoload_names("") == []
+    assert fn.autoload_names("all") == fn.stdlib_names()
+    assert {"lock", "queue", "ratelimit"} <= set(fn.stdlib_names())
+
+
+def test_lua_api_reference_lists_every_command():
+    from ledis.commands.registry import REGISTRY
+
+    text = fn.lua_api_markdown()
+    for cmd in REGISTRY.all():
+        if cmd.handler is not None:
+            assert f"`ledis.{cmd.name}(...)`" in text
+        for sub in cmd.subcommands.values():
+            parent, name = sub.name.split("|", 1)
+            assert f"`ledis.{parent}('{name}', ...)`" in text
+    assert "ledis.pcall." in text
