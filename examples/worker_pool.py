@@ -32,6 +32,8 @@ def worker(port: int, crash_on: str | None, results: "mp.Queue[tuple[int, str, i
         job_id, payload, attempt = job
         if payload == crash_on and attempt == 1:
             print(f"[{os.getpid()}] crashing while holding job {job_id} ({payload})", flush=True)
+            results.close()
+            results.join_thread()  # flush our finished results: a half-written one would jam
             os._exit(1)  # no ack: the job comes back after VISIBILITY_MS
         time.sleep(0.01)  # the "work"
         if r.fcall("q_ack", 1, QUEUE, job_id, attempt) == 1:

@@ -23,7 +23,7 @@ def port():
     proc.cleanup()
 
 
-def run(*cmd: str, timeout: float = 120) -> str:
+def run(*cmd: str, timeout: float = 90) -> str:
     try:
         done = subprocess.run(cmd, cwd=str(ROOT), capture_output=True, text=True,
                               timeout=timeout)
@@ -55,7 +55,7 @@ def test_stdlib_redis_py(port):
 
 def test_worker_pool_redelivers_crashed_job(port):
     out = run(sys.executable, str(EXAMPLES / "worker_pool.py"), "--port", str(port),
-              "--jobs", "30", "--workers", "3", timeout=180)
+              "--jobs", "30", "--workers", "3", timeout=100)
     assert "processed 30/30 jobs" in out and "'job-5'" in out
 
 

@@ -33,3 +33,11 @@ def test_redis_cli_pipe(server):
     out = subprocess.run(["redis-cli", "-p", str(server.port)], input=b"SET a 1\nGET a\n",
                          capture_output=True, timeout=10)
     assert out.stdout.split() == [b"OK", b"1"]
+
+
+def test_pipeline_flushdb_then_get(r):
+    r.set("k", "1")
+    pipe = r.pipeline(transaction=False)
+    pipe.flushdb().get("k").dbsize()
+    assert pipe.execute() == [True, None, 0]
+    assert r.get("k") is None

@@ -159,7 +159,12 @@ class Engine:
         cache = self._cache[cf]
         value = cache.get(key, _MISSING)
         if value is _MISSING:
-            value = self._cfs[cf].get(key)
+            ranges = self._pending_ranges[cf]
+            if ranges and any(lo <= key < hi for lo, hi in ranges):
+                # deleted by a pending range delete (a later put would be in the cache)
+                value = self._pending[cf].get(key)
+            else:
+                value = self._cfs[cf].get(key)
             cache[key] = value
         return value  # type: ignore[return-value]
 

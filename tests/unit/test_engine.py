@@ -138,3 +138,17 @@ def test_write_log_is_trimmed(tmp_path):
         assert len(seqs) <= 1010
     finally:
         eng.close()
+
+
+def test_point_read_after_pending_range_delete(engine):
+    engine.put(META, b"\x00k", b"1")
+    engine.commit()
+    engine.clear_cache()
+    engine.delete_range(META, b"\x00", b"\x01", drop_cached=True)
+    assert engine.get(META, b"\x00k") is None
+    engine.put(META, b"\x00k", b"2")
+    assert engine.get(META, b"\x00k") == b"2"
+    engine.commit()
+    engine.clear_cache()
+    assert engine.get(META, b"\x00k") == b"2"
+

@@ -1,0 +1,220 @@
+"""ledis under redis-sentinel: discovery, health, automatic failover (docs/cluster.md).
+
+Integration tests with the real ``redis-sentinel`` (Debian package; skipped when missing):
+one group (a master and its replica, semi-sync on) watched by three Sentinels with timeouts
+tuned low (down-after-milliseconds 1000, failover-timeout 5000). ``kill -9`` of the master must
+end with the replica promoted, a redis-py ``Sentinel`` client writing again, no acknowledged
+write lost, and the old master, restarted, following the new one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+import redis
+from redis.sentinel import Sentinel
+
+from tests.helpers import LedisProcess, free_port, wait_port
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-sentinel") is None,
+                                reason="redis-sentinel not installed")
+
+NAME = "g1"
+
+
+class SentinelProcess:
+    """A redis-sentinel on a free loopback port monitoring ``NAME`` at ``master_port``."""
+
+    def __init__(self, master_port: int) -> None:
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="ledis-sentinel-")
+        self.conf = os.path.join(self.dir, "sentinel.conf")
+        with open(self.conf, "w") as fh:  # Sentinel rewrites this file: it must be its own
+            fh.write(f"""port {self.port}
+bind 127.0.0.1
+dir {self.dir}
+logfile {self.dir}/sentinel.log
+sentinel resolve-hostnames no
+sentinel monitor {NAME} 127.0.0.1 {master_port} 2
+sentinel down-after-milliseconds {NAME} 1000
+sentinel failover-timeout {NAME} 5000
+sentinel parallel-syncs {NAME} 1
+""")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "SentinelProcess":
+        self.proc = subprocess.Popen(["redis-sentinel", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, self.proc)
+        return self
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, decode_responses=True, protocol=2)
+
+    def log(self) -> str:
+        try:
+            with open(os.path.join(self.dir, "sentinel.log")) as fh:
+                return fh.read()
+        except OSError:
+            return ""
+
+    def cleanup(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            value = predicate()
+        except redis.RedisError:
+            value = None
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def _flags(info: dict) -> set[str]:
+    return set(info["flags"].split(","))
+
+
+@pytest.fixture
+def group():
+    """A master, its replica (semi-sync: 1 ack, 2 s timeout) and three Sentinels."""
+    semi = ("--min-replica-acks", "1", "--semi-sync-timeout", "2000")
+    master = LedisProcess(*semi).start()
+    replica = LedisProcess(*semi, "--replicaof", f"127.0.0.1 {master.port}").start()
+    sentinels: list[SentinelProcess] = []
+    try:
+        wait_for(lambda: replica.client().info("replication")["master_link_status"] == "up",
+                 20, "the replica to sync")
+        sentinels = [SentinelProcess(master.port).start() for _ in range(3)]
+        yield master, replica, sentinels
+    finally:
+        for sentinel in sentinels:
+            sentinel.cleanup()
+        replica.cleanup()
+        master.cleanup()
+
+
+def test_sentinel_discovers_master_replica_and_peers(group):
+    master, replica, sentinels = group
+    s = sentinels[0].client()
+    # the replica is found through the master's INFO replication, the other Sentinels through
+    # __sentinel__:hello (PUBLISH/SUBSCRIBE on the monitored servers)
+    replicas = wait_for(lambda: s.sentinel_slaves(NAME), 10, "the replica to be discovered")
+    info = wait_for(lambda: (m := s.sentinel_master(NAME))["num-other-sentinels"] == 2 and m,
+                    15, "the other Sentinels")
+    assert info["ip"] == "127.0.0.1" and info["port"] == master.port
+    assert _flags(info) == {"master"}
+    assert info["role-reported"] == "master"
+    assert info["num-slaves"] == 1
+    assert info["runid"] == master.client().info("server")["run_id"]
+    assert len(replicas) == 1
+    rep = replicas[0]
+    assert rep["port"] == replica.port and _flags(rep) == {"slave"}
+    assert rep["master-link-status"] == "ok"
+    assert rep["master-port"] == master.port
+    assert rep["slave-priority"] == 100
+    assert rep["runid"] == replica.client().info("server")["run_id"]
+    ckquorum = subprocess.run(["redis-cli", "-p", str(sentinels[0].port), "SENTINEL",
+                               "CKQUORUM", NAME], capture_output=True, text=True, timeout=10)
+    assert ckquorum.stdout.startswith("OK 3 usable Sentinels"), ckquorum.stdout
+    assert s.sentinel_get_master_addr_by_name(NAME) == ("127.0.0.1", master.port)
+    # healthy over time: no subjective down while both servers run
+    time.sleep(2.5)
+    assert _flags(s.sentinel_master(NAME)) == {"master"}
+    assert _flags(s.sentinel_slaves(NAME)[0]) == {"slave"}
+    assert "+sdown" not in sentinels[0].log()
+
+
+def test_replica_priority_is_reported_to_sentinel(group):
+    master, replica, sentinels = group
+    s = sentinels[0].client()
+    wait_for(lambda: s.sentinel_slaves(NAME), 10, "the replica to be discovered")
+    assert replica.client().config_set("replica-priority", 7)
+    wait_for(lambda: s.sentinel_slaves(NAME)[0]["slave-priority"] == 7, 15,
+             "Sentinel to see replica-priority 7")
+
+
+def test_kill_master_failover_keeps_acknowledged_writes(group):
+    master, replica, sentinels = group
+    s = sentinels[0].client()
+    wait_for(lambda: s.sentinel_master(NAME)["num-other-sentinels"] == 2, 15,
+             "the other Sentinels")
+    wait_for(lambda: s.sentinel_slaves(NAME), 10, "the replica to be discovered")
+
+    client = Sentinel([("127.0.0.1", sp.port) for sp in sentinels], socket_timeout=0.5,
+                      protocol=2)
+    writer = client.master_for(NAME, socket_timeout=1.0, protocol=2)
+    acked: list[int] = []
+    errors: list[str] = []
+    stop = threading.Event()
+    killed_at: list[float] = []
+    first_after_kill: list[float] = []
+
+    def write_loop() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                writer.set(f"w:{i}", i)
+            except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError,
+                    redis.ResponseError) as exc:
+                errors.append(type(exc).__name__)
+                time.sleep(0.05)
+                continue
+            acked.append(i)
+            if killed_at and not first_after_kill:
+                first_after_kill.append(time.time())
+
+    thread = threading.Thread(target=write_loop, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: len(acked) >= 200, 20, "writes before the kill")
+        master.kill()
+        killed_at.append(time.time())
+        wait_for(lambda: first_after_kill, 30, "a write to succeed after the failover")
+        failover_s = first_after_kill[0] - killed_at[0]
+        n_before = len(acked)
+        wait_for(lambda: len(acked) >= n_before + 100, 20, "writes on the new master")
+    finally:
+        stop.set()
+        thread.join(10)
+    print(f"failover: first successful write {failover_s:.2f}s after kill -9; "
+          f"{len(errors)} failed attempts")
+    assert failover_s < 20
+    assert s.sentinel_get_master_addr_by_name(NAME) == ("127.0.0.1", replica.port)
+    new_master = replica.client()
+    assert new_master.info("replication")["role"] == "master"
+    # semi-sync: every acknowledged write is on the promoted replica
+    pipe = new_master.pipeline(transaction=False)
+    for i in acked:
+        pipe.get(f"w:{i}")
+    values = pipe.execute()
+    missing = [i for i, v in zip(acked, values) if v != str(i).encode()]
+    assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"
+
+    # the old master, restarted, is reconfigured by Sentinel as a replica of the new one
+    master.start()
+    old = master.client()
+    wait_for(lambda: (i := old.info("replication"))["role"] == "slave"
+             and i["master_port"] == replica.port and i["master_link_status"] == "up",
+             40, "the old master to follow the new one", interval=0.25)
+    new_master.set("after-rejoin", "1")
+    wait_for(lambda: old.get("after-rejoin") == b"1", 10, "replication to the old master")
+    assert old.get(f"w:{acked[-1]}") == str(acked[-1]).encode()
+    wait_for(lambda: any(r["port"] == master.port and _flags(r) == {"slave"}
+                         for r in s.sentinel_slaves(NAME)), 15,
+             "Sentinel to list the old master as a healthy replica")
