@@ -28,6 +28,7 @@ def build_config(args: argparse.Namespace) -> Config:
                  "maxclients", "loglevel", "compression", "backend", "lua_time_limit_ms",
                  "lua_max_memory_mb", "http_bind", "http_port", "replicaof", "masterauth",
                  "min_replica_acks", "semi_sync_timeout_ms", "repl_log_keep",
+                 "repl_log_max_mb", "repl_log_retention_s",
                  "functions_autoload"):
         value = getattr(args, name, None)
         if value is not None:
@@ -91,6 +92,10 @@ def make_parser() -> argparse.ArgumentParser:
                         help="ms to wait for semi-sync acks before degrading to async")
     server.add_argument("--repl-log-keep", dest="repl_log_keep", type=int,
                         help="write-log records kept for incremental resync")
+    server.add_argument("--repl-log-max-mb", dest="repl_log_max_mb", type=int,
+                        help="trim the write log past this size in MiB (0 = no limit)")
+    server.add_argument("--repl-log-retention", dest="repl_log_retention_s", type=int,
+                        help="trim write-log records older than this many seconds (0 = none)")
     server.add_argument("--http-bind", help="serve the HTTP API on these addresses")
     server.add_argument("--http-port", type=int,
                         help="HTTP API port (turns HTTP on, loopback unless --http-bind)")

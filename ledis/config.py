@@ -53,6 +53,8 @@ class Config:
     min_replica_acks: int = 0  # semi-sync: replicas that must ack a write before its reply
     semi_sync_timeout_ms: int = 1000  # then the master degrades to async (INFO counts it)
     repl_log_keep: int = 1_000_000  # write-log records kept for incremental resync
+    repl_log_max_mb: int = 0  # also trim the write log past this size (0 = no limit)
+    repl_log_retention_s: int = 0  # and records older than this (0 = no limit)
     # scripting
     lua_time_limit_ms: int = 5000
     lua_max_memory_mb: int = 256
@@ -117,7 +119,10 @@ class Config:
             elif isinstance(value, dict):
                 self._apply(value, path + ".")
             else:
-                self.set(str(key).replace("-", "_"), value, path)
+                name = str(key).replace("-", "_")
+                if prefix == "functions." and name == "autoload":
+                    name = "functions_autoload"  # functions: {autoload: [lock, queue]}
+                self.set(name, value, path)
 
 
 def _to_bool(value: Any) -> bool:

@@ -279,3 +279,5 @@ EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: {}"
 PUBSUB_SUBCOMMAND_SYNTAX = (
     "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP."
 )
+FUNCTION_RESTORE_LOAD = "ERR Failed loading library payload"
+FUNCTION_RESTORE_NOT_FUNCTION = "ERR given type is not a function"

@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
-   || ! command -v redis-benchmark >/dev/null; then
+   || ! command -v redis-benchmark >/dev/null || ! command -v redis-sentinel >/dev/null \
+   || ! command -v nutcracker >/dev/null; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools \
+    redis-sentinel nutcracker >/dev/null
 fi
 # The Debian package starts a system redis on 6379; the tests start their own servers.
 python3 -m pip install -q -e '.[test]'

@@ -75,3 +75,8 @@ def test_cli_functions_load(port):
                           "load", "nope"], cwd=str(ROOT), capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 1 and "no such library" in bad.stderr
+
+
+def test_embedded_stdlib():
+    out = run(sys.executable, str(EXAMPLES / "embedded_stdlib.py"))
+    assert "lock token 3" in out and "b'acked': 3" in out

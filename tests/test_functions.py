@@ -10,7 +10,8 @@ import time
 import pytest
 import redis
 
-from tests.test_scripting_diff import CORPUS, SETUP
+from tests.stdlib_helpers import STDLIB
+from tests.test_scripting_diff import CORPUS, RESP3_CORPUS, SETUP
 
 
 @pytest.fixture
@@ -93,6 +94,8 @@ LOAD_CASES = [
     "local f = function() return 1 end redis.register_function('a', f)"
     " redis.register_function('b', f)",
     "redis.register_function('f', function() return 1 end) +",
+    "redis.register_function{function_name='f', callback=function() end,"
+    " flags={'allow-cross-slot-keys', 'no-cluster', 'no-writes', 'no-writes'}}",
 ]
 
 HEADER_CASES = [
@@ -149,6 +152,54 @@ def _fcall_corpus(client, script, keys, args):
 def test_fcall_corpus_same_as_redis(fr, fref, script, keys, args):
     """Every script of the EVAL corpus, run as a function body."""
     assert _fcall_corpus(fr, script, keys, args) == _fcall_corpus(fref, script, keys, args)
+
+
+@pytest.fixture
+def fr3(r3):
+    r3.function_flush()
+    yield r3
+    r3.function_flush()
+
+
+@pytest.fixture
+def fref3(redis_server):
+    client = redis_server.client(protocol=3)
+    client.flushall()
+    client.function_flush()
+    yield client
+    client.function_flush()
+    client.close()
+
+
+@pytest.fixture
+def fr2(server):
+    client = server.client(protocol=2)
+    client.function_flush()
+    client.flushall()
+    yield client
+    client.function_flush()
+    client.close()
+
+
+@pytest.fixture
+def fref2(redis_server):
+    client = redis_server.client(protocol=2)
+    client.flushall()
+    client.function_flush()
+    yield client
+    client.function_flush()
+    client.close()
+
+
+@pytest.mark.parametrize("script,keys,args", CORPUS, ids=[c[0][:40] for c in CORPUS])
+def test_fcall_corpus_same_as_redis_resp2(fr2, fref2, script, keys, args):
+    assert _fcall_corpus(fr2, script, keys, args) == _fcall_corpus(fref2, script, keys, args)
+
+
+@pytest.mark.parametrize("script,keys,args", RESP3_CORPUS,
+                         ids=[c[0][:40] for c in RESP3_CORPUS])
+def test_fcall_corpus_same_as_redis_resp3(fr3, fref3, script, keys, args):
+    assert _fcall_corpus(fr3, script, keys, args) == _fcall_corpus(fref3, script, keys, args)
 
 
 CALL_LIB = """#!lua name=lib1
@@ -406,7 +457,7 @@ def test_function_kill_and_busy(fresh_server):
 
 def test_autoload_from_config(fresh_server, tmp_path):
     config = tmp_path / "ledis.yaml"
-    config.write_text("scripting:\n  functions_autoload: [lock, ratelimit]\n")
+    config.write_text("functions:\n  autoload: [lock, ratelimit]\n")
     srv = fresh_server(config=str(config))
     c = srv.client()
     names = sorted(lib[b"library_name"] for lib in _sorted_list(_plain(c.function_list())))
@@ -482,3 +533,56 @@ def test_libraries_replicate(fresh_server):
     _eventually(lambda: libs() == {})
     m.close()
     rep.close()
+
+
+def test_info_memory_counts_functions(fr):
+    fr.function_load(LIB_A)
+    fr.function_load(CALL_LIB)
+    info = fr.info("memory")
+    assert info["number_of_libraries"] == 2
+    assert info["number_of_functions"] == 1 + 14
+    assert info["used_memory_vm_functions"] > 0
+
+
+def test_dump_payloads_interchange_with_redis(fr, fref):
+    """FUNCTION DUMP uses Redis 7.0's payload: each side restores the other's dump."""
+    libs = [LIB_A, CALL_LIB] + [(STDLIB / f"{n}.lua").read_text() for n in ("lock", "queue")]
+    for code in libs:
+        fref.function_load(code)
+    from_redis = fref.function_dump()  # LZF-compressed strings inside
+    assert fr.function_restore(from_redis)
+    assert _sorted_list(_plain(fr.function_list(withcode=True))) == \
+        _sorted_list(_plain(fref.function_list(withcode=True)))
+    ours = fr.function_dump()
+    fref.function_flush()
+    assert fref.function_restore(ours)
+    assert _sorted_list(_plain(fr.function_list(withcode=True))) == \
+        _sorted_list(_plain(fref.function_list(withcode=True)))
+    assert fr.fcall("fa", 0) == fref.fcall("fa", 0) == b"A1"
+
+
+def test_restore_errors_same_as_redis(fr, fref):
+    from ledis.scripting.functions import crc64
+
+    def sealed(body: bytes) -> bytes:
+        body += (10).to_bytes(2, "little")
+        return body + crc64(body).to_bytes(8, "little")
+
+    code = LIB_A.encode()
+    payloads = [
+        sealed(b"\x00" + bytes((len(code),)) + code),  # not a function opcode
+        sealed(b""),  # nothing to restore
+        sealed(b"\xf5" + bytes((len(code) + 5,)) + code),  # truncated string
+        sealed(b"\xf5\x05#!lua"),  # not a valid library
+        sealed(b"\xf5" + bytes((len(code),)) + code)[:-1] + b"\x00",  # bad checksum
+        b"\xf5" + bytes((len(code),)) + code + (11).to_bytes(2, "little") + b"\0" * 8,
+        sealed(b"\xf5\x10#!lua name=x\nfoo"),  # does not compile
+        sealed(b"\xf5\x05#!lua\xf5"),
+        sealed(b"\xf5\xc3\x05\x10abc"),  # broken LZF string
+    ]
+    for payload in payloads:
+        for policy in ("APPEND", "FLUSH"):
+            assert outcome(fr.function_restore, payload, policy) == \
+                outcome(fref.function_restore, payload, policy), payload[:20]
+        assert _sorted_list(_plain(fr.function_list())) == \
+            _sorted_list(_plain(fref.function_list()))

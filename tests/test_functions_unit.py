@@ -70,3 +70,26 @@ def test_lua_api_reference_lists_every_command():
             parent, name = sub.name.split("|", 1)
             assert f"`ledis.{parent}('{name}', ...)`" in text
     assert "ledis.pcall." in text
+
+
+def test_crc64_is_redis_crc64():
+    assert fn.crc64(b"123456789") == 0xE9C6D914C4B8D9CA  # the check value of Redis's crc64.c
+
+
+@pytest.mark.parametrize("size", [0, 5, 63, 64, 300, 16383, 16384, 70000])
+def test_redis_dump_round_trip(size):
+    codes = [b"#!lua name=a\n" + b"x" * size, b"#!lua name=b\n"]
+    payload = fn.redis_dump(codes)
+    assert payload[-10:-8] == b"\x0a\x00"
+    assert fn.parse_redis_dump(payload) == codes
+
+
+def test_lzf_strings_decode():
+    # "aaaaaaaaaa" as LZF: literal 'a', then a back reference of length 9 at distance 1
+    lzf = bytes([0x00, ord("a"), (7 << 5) | 0, 0x00, 0x00])
+    assert fn._lzf_decompress(lzf, 10) == b"a" * 10
+    body = b"\xf5\xc3" + bytes((len(lzf), 10)) + lzf + (10).to_bytes(2, "little")
+    payload = body + fn.crc64(body).to_bytes(8, "little")
+    assert fn.parse_redis_dump(payload) == [b"a" * 10]
+    with pytest.raises(ValueError):
+        fn._lzf_decompress(lzf, 11)

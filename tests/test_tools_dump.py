@@ -299,3 +299,41 @@ def test_online_snapshot_dump_is_point_in_time(fresh_server, tmp):
     import hashlib
 
     assert d.evalsha(hashlib.sha1(LUA).hexdigest(), 0) == b"dumped script"
+
+
+def test_progress_bar_on_a_tty_only(fresh_server, tmp):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    src = fresh_server()
+    c = src.client()
+    c.mset({b"k%d" % i: b"v" for i in range(3000)})
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "ledis", "dump", "--port", str(src.port),
+                               "-o", str(tmp / "d")], cwd=str(ROOT), stderr=slave,
+                              stdout=subprocess.DEVNULL, timeout=60)
+        assert proc.returncode == 0
+        os.close(slave)
+        slave = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert b"100%" in seen and b"3.00k/3.00k" in seen and b"key/s" in seen  # keys, rate
+    assert b"dumped 3000 keys" in seen
+    # not a TTY: the summary line only
+    quiet = ledis_cli("dump", "--port", str(src.port), "-o", str(tmp / "e")).stderr
+    assert b"key/s" not in quiet and quiet.startswith(b"dumped 3000 keys")

@@ -35,7 +35,7 @@ class Nutcracker:
         with open(self.conf, "w") as fh:
             fh.write(f"""ledis:
   listen: 127.0.0.1:{self.port}
-  hash: fnv1a_64
+  hash: murmur
   distribution: ketama
   redis: true
   hash_tag: "{{}}"

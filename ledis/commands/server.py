@@ -190,6 +190,14 @@ def _section_memory(core):
             scripts = int(scripting.number_of_cached_scripts)
         except Exception:  # noqa: BLE001 - INFO must not fail on a subsystem's error
             pass
+    fn_count = lib_count = fn_vm = 0
+    functions = getattr(core, "functions", None)  # ledis/scripting/functions.py
+    if functions is not None:
+        try:
+            fn_count, lib_count = len(functions.functions), len(functions.libraries)
+            fn_vm = int(functions.memory_used())
+        except Exception:  # noqa: BLE001 - INFO must not fail on a subsystem's error
+            pass
     return [
         ("used_memory", rss), ("used_memory_human", _human(rss)), ("used_memory_rss", rss),
         ("used_memory_rss_human", _human(rss)), ("used_memory_peak", rss),
@@ -200,9 +208,9 @@ def _section_memory(core):
         ("total_system_memory", total), ("total_system_memory_human", _human(total)),
         ("used_memory_lua", lua), ("used_memory_vm_eval", lua),
         ("used_memory_lua_human", _human(lua)), ("used_memory_scripts_eval", 0),
-        ("number_of_cached_scripts", scripts), ("number_of_functions", 0),
-        ("number_of_libraries", 0), ("used_memory_vm_functions", 0),
-        ("used_memory_vm_total", lua), ("used_memory_vm_total_human", _human(lua)), ("used_memory_functions", 0),
+        ("number_of_cached_scripts", scripts), ("number_of_functions", fn_count),
+        ("number_of_libraries", lib_count), ("used_memory_vm_functions", fn_vm),
+        ("used_memory_vm_total", lua + fn_vm), ("used_memory_vm_total_human", _human(lua + fn_vm)), ("used_memory_functions", 0),
         ("used_memory_scripts", 0), ("used_memory_scripts_human", "0B"),
         ("maxmemory", maxmemory), ("maxmemory_human", _human(maxmemory)),
         ("maxmemory_policy", runtime.get("maxmemory-policy")),

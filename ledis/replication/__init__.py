@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledis import errors
 from ledis.errors import LedisError
-from ledis.storage.layout import SYS, U64
+from ledis.storage.layout import LOG, SYS, U64
 
 if TYPE_CHECKING:
     from ledis.core import Core
@@ -50,6 +50,19 @@ def yes(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("yes", "true", "1", "on")
     return bool(value)
+
+
+def record_time(record: bytes) -> int:
+    """The timestamp (ms) of a stored log record ``crc(4) | msgpack([time_ms, effects])``
+    without decoding its effects."""
+    if record[4] == 0x92 and record[5] == 0xCF:  # fixarray(2), uint64: every current time
+        return U64.unpack_from(record, 6)[0]
+    import msgpack
+
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(record[4:64])
+    unpacker.read_array_header()
+    return int(unpacker.unpack())
 
 
 def new_replid() -> bytes:
@@ -94,6 +107,8 @@ class Replication:
             self.set_replid(new_replid(), keep_old=True)
         self.master = Master(self)
         self.link: Any = None  # replica.ReplicaLink when this server is a replica
+        self._last_trim = 0.0
+        self.trimmed = 0  # records dropped by retention (INFO repl_log_trimmed)
         self.server: Any = None
         core.info_hooks["replication"] = self.info_fields
         core.shutdown_hooks.append(self.stop)
@@ -106,6 +121,7 @@ class Replication:
         server.disconnect_hooks.append(self.master.on_disconnect)
         if self.master.min_acks() > 0:  # semi-sync only: no cost in the flush otherwise
             server.reply_gate = self.master.gate
+        server.cron_hooks.append(self.trim_log)
         target = str(getattr(self.core.config, "replicaof", "") or "").split()
         if len(target) == 2:
             self.replicaof(target[0], int(target[1]))
@@ -121,6 +137,55 @@ class Replication:
         link = self.link
         if link is not None and link.state != "connected" and "stale" not in cmd.flags:
             raise LedisError(errors.MASTERDOWN)
+
+    def trim_log(self) -> None:
+        """Retention by age (``repl_log_retention_s``) and size (``repl_log_max_mb``), once a
+        second from the server's cron; the engine itself keeps at most ``repl_log_keep``
+        records. The newest record always stays (it carries ``log_seq`` across a restart).
+        Trimming is local: an unlogged range delete, never replicated."""
+        now = time.monotonic()
+        if now - self._last_trim < 1.0:
+            return
+        self._last_trim = now
+        config = self.core.config
+        max_mb = int(getattr(config, "repl_log_max_mb", 0) or 0)
+        retention = int(getattr(config, "repl_log_retention_s", 0) or 0)
+        if not max_mb and not retention:
+            return
+        engine = self.engine
+        first, last = engine.log_first_seq, engine.log_seq
+        if last <= first:
+            return
+        cut = first
+        if retention:
+            oldest_kept = time.time() * 1000 - retention * 1000
+            records = engine._iterate_store(LOG, U64.pack(first), None, False)
+            for key, value in records:
+                seq = U64.unpack(key)[0]
+                if seq >= last or record_time(value) >= oldest_kept or seq - first > 100_000:
+                    break
+                cut = seq + 1
+            records.close()
+        if max_mb:
+            size = (engine.property_int(LOG, "rocksdb.estimate-live-data-size")
+                    + engine.property_int(LOG, "rocksdb.cur-size-all-mem-tables"))
+            count = last - first + 1
+            limit = max_mb * 1024 * 1024
+            if size > limit:
+                cut = max(cut, last - int(count * limit / size) + 1)
+        cut = min(cut, last)
+        if cut <= first:
+            return
+        engine.commit()
+        engine.delete_range(LOG, U64.pack(0), U64.pack(cut))
+        logging_on = engine.write_log
+        engine.write_log = False
+        try:
+            engine.commit()
+        finally:
+            engine.write_log = logging_on
+        engine.log_first_seq = cut
+        self.trimmed += cut - first
 
     @property
     def is_replica(self) -> bool:
@@ -216,7 +281,8 @@ class Replication:
             config = self.core.config
             fields += [("slave_priority", getattr(config, "replica_priority", 100)),
                        ("slave_read_only", 1 if self.core.readonly else 0),
-                       ("replica_announced", 1)]
+                       ("replica_announced",
+                        0 if config.extra.get("replica-announced") == "no" else 1)]
         online = master.links_in_order()
         fields.append(("connected_slaves", len(online)))
         for i, rl in enumerate(online):
@@ -236,6 +302,7 @@ class Replication:
             ("semi_sync_status", master.semi_sync_status()),
             ("semi_sync_timeouts", master.semi_sync_timeouts),
             ("semi_sync_held_replies", master.held_count()),
+            ("repl_log_trimmed", self.trimmed),
             ("full_syncs", master.full_syncs),
             ("partial_syncs", master.partial_syncs),
         ]

@@ -66,7 +66,8 @@ class ReplicaStream:
         self.ctx = ctx
         self.conn = ctx.conn
         self.transport = ctx.conn.transport
-        self.ip = (ctx.addr.rsplit(":", 1)[0] if ctx.addr else "127.0.0.1")
+        self.ip = ctx.extra.get("announce_ip") or (
+            ctx.addr.rsplit(":", 1)[0] if ctx.addr else "127.0.0.1")
         self.port = int(ctx.extra.get("listening_port", 0))
         self.full = full
         self.pos = start_seq  # last seq sent

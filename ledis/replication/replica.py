@@ -132,7 +132,14 @@ class ReplicaLink:
         password = getattr(config, "masterauth", "")
         if password:
             await call(b"AUTH", password.encode())
-        await call(b"REPLCONF", b"listening-port", b"%d" % my_port)
+        # replica-announce-ip/-port (CONFIG SET, or the file's redis: section): the address
+        # the master lists in INFO replication, where Sentinel discovers replicas (NAT, Docker)
+        extra = getattr(config, "extra", {})
+        announce_port = int(extra.get("replica-announce-port", "0") or 0)
+        await call(b"REPLCONF", b"listening-port", b"%d" % (announce_port or my_port))
+        announce_ip = extra.get("replica-announce-ip", "")
+        if announce_ip:
+            await call(b"REPLCONF", b"ip-address", announce_ip.encode())
         engine = self.engine
         engine.commit()
         args = [b"LEDIS.SYNC", self.repl.replid, b"%d" % engine.log_seq]

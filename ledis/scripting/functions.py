@@ -16,8 +16,9 @@ A library is the text of a ``#!lua name=<lib>`` chunk whose body calls
   it commits with the iteration's group commit, goes through the write log (replicas get it)
   and survives restarts: :meth:`Functions.startup` reloads every stored library. FLUSHALL
   leaves ``sys`` alone, so libraries are kept, as in Redis.
-* **DUMP / RESTORE.** Our own payload: ``LEDISFN`` | version (1 byte) | for each library
-  ``len(4, big-endian) | code`` | CRC32 (4 bytes, big-endian) of everything before it.
+* **DUMP / RESTORE.** Redis 7.0's payload (RDB FUNCTION2 entries, RDB version, CRC64; see
+  :func:`redis_dump`), so dumps move between Redis and ledis both ways. RESTORE also reads
+  ledis's first format (``LEDISFN`` | version | ``len(4 BE) | code``... | CRC32).
 
 Every change is prepared first (parse the header, compile, run the body, check name
 collisions) and applied only when everything succeeded, so a failed LOAD/RESTORE changes
@@ -33,7 +34,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import lupa.luajit21 as lj
 
@@ -58,6 +59,7 @@ STDLIB_DIR = Path(__file__).resolve().parent.parent.parent / "stdlib"
 _NAME_RE = re.compile(rb"^[A-Za-z0-9_]+$")
 _KILLED = errors.SCRIPT_KILLED
 _U32 = struct.Struct(">I")
+_FLAG_ORDER = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allow-cross-slot-keys")
 
 
 @dataclass
@@ -218,7 +220,8 @@ class Functions:
             item = registered[i]
             fname = item[b"name"]
             flags_table = item[b"flags"]
-            flags = tuple(flags_table[j] for j in range(1, len(flags_table) + 1))
+            given = {flags_table[j] for j in range(1, len(flags_table) + 1)}
+            flags = tuple(f for f in _FLAG_ORDER if f in given)  # Redis lists them in this order
             func = Function(fname, lib, item[b"callback"], flags, item[b"description"],
                             b"no-writes" in flags)
             lib.functions[fname] = func
@@ -279,15 +282,14 @@ class Functions:
         self.lua = None  # a fresh VM, as Redis does
 
     def dump(self) -> bytes:
-        body = [DUMP_MAGIC, bytes((DUMP_VERSION,))]
-        for lib in self.libraries.values():
-            body.append(_U32.pack(len(lib.code)))
-            body.append(lib.code)
-        payload = b"".join(body)
-        return payload + _U32.pack(zlib.crc32(payload))
+        """FUNCTION DUMP in Redis 7.0's format (restorable on Redis too)."""
+        return redis_dump([lib.code for lib in self.libraries.values()])
 
     def restore(self, payload: bytes, policy: bytes) -> None:
-        codes = _parse_dump(payload)
+        if payload.startswith(DUMP_MAGIC):
+            codes = _parse_dump(payload)
+        else:
+            codes = iter_redis_dump(payload)
         new = [self._prepare(code) for code in codes]
         names = [lib.name for lib in new]
         if len(set(names)) != len(names):
@@ -601,3 +603,125 @@ def _cli(args: Any) -> int:
             print(f"{name}: {exc}", file=sys.stderr)
             status = 1
     return status
+
+
+# --- Redis 7 DUMP payloads -----------------------------------------------------------------------
+# FUNCTION DUMP of Redis 7.0: for each library the RDB opcode FUNCTION2 (0xF5) and the code as
+# an RDB string (plain or LZF-compressed), then the RDB version (2 bytes LE) and the CRC64
+# (Jones, reflected, as crc64.c) of everything before it (8 bytes LE). ledis writes this format
+# (uncompressed strings), so its dumps restore on Redis and Redis's restore on ledis.
+RDB_OPCODE_FUNCTION2 = 0xF5
+RDB_VERSION = 10  # Redis 7.0
+_CRC64_POLY = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9 bit-reflected
+_CRC64_TABLE: list[int] = []
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ _CRC64_POLY if _c & 1 else _c >> 1
+    _CRC64_TABLE.append(_c)
+
+
+def crc64(data: bytes, crc: int = 0) -> int:
+    table = _CRC64_TABLE
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc
+
+
+def _rdb_len(n: int) -> bytes:
+    if n < 1 << 6:
+        return bytes((n,))
+    if n < 1 << 14:
+        return bytes((0x40 | (n >> 8), n & 0xFF))
+    if n <= 0xFFFFFFFF:
+        return b"\x80" + n.to_bytes(4, "big")
+    return b"\x81" + n.to_bytes(8, "big")
+
+
+def redis_dump(codes: list[bytes]) -> bytes:
+    body = b"".join(bytes((RDB_OPCODE_FUNCTION2,)) + _rdb_len(len(c)) + c for c in codes)
+    body += RDB_VERSION.to_bytes(2, "little")
+    return body + crc64(body).to_bytes(8, "little")
+
+
+def _lzf_decompress(data: bytes, out_len: int) -> bytes:
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        ctrl = data[i]
+        i += 1
+        if ctrl < 32:  # literal run of ctrl + 1 bytes
+            out += data[i:i + ctrl + 1]
+            i += ctrl + 1
+        else:  # back reference
+            length = ctrl >> 5
+            if length == 7:
+                length += data[i]
+                i += 1
+            ref = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
+            i += 1
+            if ref < 0:
+                raise ValueError("bad LZF back reference")
+            for k in range(length + 2):
+                out.append(out[ref + k])
+    if len(out) != out_len:
+        raise ValueError("bad LZF length")
+    return bytes(out)
+
+
+def parse_redis_dump(payload: bytes) -> list[bytes]:
+    """Library codes of a Redis 7 FUNCTION DUMP payload (FUNCTION_DUMP_BAD when damaged)."""
+    return list(iter_redis_dump(payload))
+
+
+def iter_redis_dump(payload: bytes) -> Iterator[bytes]:
+    """Like :func:`parse_redis_dump`, one library at a time: the checksum is checked first,
+    a malformed entry raises when reached (Redis loads each library before reading the next,
+    so an earlier library's error wins)."""
+    bad = LedisError(errors.FUNCTION_DUMP_BAD)
+    if len(payload) < 10:
+        raise bad
+    body, footer = payload[:-10], payload[-10:]
+    version = int.from_bytes(footer[:2], "little")
+    if version > RDB_VERSION or crc64(payload[:-8]) != int.from_bytes(footer[2:], "little"):
+        raise bad
+    broken = LedisError(errors.FUNCTION_RESTORE_LOAD)
+    pos = 0
+
+    def length() -> tuple[int, bool]:
+        nonlocal pos
+        first = body[pos]
+        kind = first >> 6
+        pos += 1
+        if kind == 0:
+            return first & 0x3F, False
+        if kind == 1:
+            pos += 1
+            return ((first & 0x3F) << 8) | body[pos - 1], False
+        if kind == 3:
+            return first & 0x3F, True  # an encoded string
+        size = 4 if first == 0x80 else 8
+        pos += size
+        return int.from_bytes(body[pos - size:pos], "big"), False
+
+    while pos < len(body):
+        try:
+            if body[pos] != RDB_OPCODE_FUNCTION2:
+                raise LedisError(errors.FUNCTION_RESTORE_NOT_FUNCTION)
+            pos += 1
+            n, encoded = length()
+            if not encoded:
+                code = body[pos:pos + n]
+                if len(code) != n:
+                    raise broken
+                pos += n
+            elif n == 3:  # LZF
+                clen, _ = length()
+                ulen, _ = length()
+                code = _lzf_decompress(body[pos:pos + clen], ulen)
+                pos += clen
+            else:
+                raise broken
+        except (IndexError, ValueError):
+            raise broken from None
+        yield code

@@ -136,45 +136,84 @@ def decode_score(raw: bytes) -> float:
 
 
 def offline_records(engine, now_ms: int | None = None) -> Iterator[list]:
-    """Every live key of the store as dump records, then the script/function ``sys`` records."""
+    """Every live key of the store as dump records, then the script/function ``sys`` records.
+
+    Two sequential passes, no iterator per key (opening one costs more than reading a small
+    collection): ``meta`` for the strings, then ``data`` for every collection, grouped by
+    version prefix, with one (cached) point read of the metadata per group. Sub-keys of a
+    version no metadata points to (``ledis check`` reports them) and expired keys are
+    skipped."""
     from ledis.storage import layout
-    from ledis.storage.layout import DATA, META, U64
+    from ledis.storage.layout import DATA, META, U32, U64
 
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     mapping = logical_map(engine)
     for mkey, raw in engine.iterate(META, b""):
+        if raw[0] != layout.STRING:
+            continue
         expire = U64.unpack_from(raw, 1)[0]
         if expire and expire <= now_ms:
             continue
-        physical, key = mkey[0], mkey[1:]
-        db = mapping[physical]
-        type_code = raw[0]
-        name = TYPE_CODES.get(type_code)
-        if name is None:
-            continue  # unknown type: `ledis check` reports it
-        if type_code == layout.STRING:
-            yield [KEY, db, key, name, expire, raw[9:]]
+        yield [KEY, mapping[mkey[0]], mkey[1:], "string", expire, raw[9:]]
+
+    HASH, LIST, SET = layout.HASH, layout.LIST, layout.SET
+    group = b""  # version prefix of the current collection ("" = skipping)
+    skip = b"\xff"  # a prefix being skipped (stale version, expired, unknown type)
+    head: list | None = None
+    chunk: list = []
+    type_code = n = 0
+    groups = 0
+    for sub, value in engine.iterate(DATA, b""):
+        if group and sub.startswith(group):
+            pass
+        elif sub.startswith(skip):
             continue
-        prefix = layout.sub_prefix(physical, key, U64.unpack_from(raw, 9)[0])
-        n = len(prefix)
-        chunk: list = []
-        first = True
-        for sub, value in engine.iterate(DATA, prefix, layout.prefix_end(prefix)):
-            if type_code == layout.HASH:
-                chunk += (sub[n:], value)
-            elif type_code == layout.LIST:
-                chunk.append(value)
-            elif type_code == layout.SET:
-                chunk.append(sub[n:])
+        else:
+            if head is not None and (chunk or not head[5]):  # the previous one is complete
+                yield _emit(head, chunk)
+            head, chunk = None, []
+            klen = U32.unpack_from(sub, 1)[0]
+            n = 13 + klen
+            prefix = sub[:n]
+            physical, key = sub[0], sub[5:5 + klen]
+            groups += 1
+            if groups % 10_000 == 0:
+                engine.clear_cache()  # bounded memory: nothing is written during a dump
+            raw = engine.get(META, layout.meta_key(physical, key))
+            name = TYPE_CODES.get(raw[0]) if raw else None
+            expire = U64.unpack_from(raw, 1)[0] if raw else 0
+            if (raw is None or raw[0] == layout.STRING or name is None
+                    or raw[9:17] != prefix[-8:] or (expire and expire <= now_ms)):
+                group, skip = b"", prefix
+                continue
+            group, type_code = prefix, raw[0]
+            head = [KEY, mapping[physical], key, name, expire, []]
+        if type_code == HASH:
+            chunk += (sub[n:], value)
+        elif type_code == LIST:
+            chunk.append(value)
+        elif type_code == SET:
+            chunk.append(sub[n:])
+        else:
+            chunk += (sub[n:], decode_score(value))
+        if len(chunk) >= CHUNK:
+            if not head[5]:  # type: ignore[index]
+                head[5] = chunk  # type: ignore[index]
+                yield head  # type: ignore[misc]
             else:
-                chunk += (sub[n:], decode_score(value))
-            if len(chunk) >= CHUNK:
-                yield [KEY, db, key, name, expire, chunk] if first else [MORE, chunk]
-                first = False
-                chunk = []
-        if chunk or first:
-            yield [KEY, db, key, name, expire, chunk] if first else [MORE, chunk]
+                yield [MORE, chunk]
+            chunk = []
+    if head is not None and (chunk or not head[5]):
+        yield _emit(head, chunk)
     yield from offline_sys_records(engine)
+
+
+def _emit(head: list, chunk: list) -> list:
+    """The record finishing a collection: its KEY record, or a MORE once KEY went out."""
+    if head[5]:
+        return [MORE, chunk]
+    head[5] = chunk
+    return head
 
 
 def offline_sys_records(engine) -> Iterator[list]:
