@@ -10,8 +10,11 @@ write lost, and the old master, restarted, following the new one.
 from __future__ import annotations
 
 import os
+import random
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,7 +23,7 @@ import pytest
 import redis
 from redis.sentinel import Sentinel
 
-from tests.helpers import LedisProcess, free_port, wait_port
+from tests.helpers import ROOT, LedisProcess, free_port, wait_port
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-sentinel") is None,
                                 reason="redis-sentinel not installed")
@@ -222,9 +225,6 @@ def test_kill_master_failover_keeps_acknowledged_writes(group):
 def _free_base() -> int:
     """A port base whose ports the example topology uses (base+1..13, +101..103, +200, +222)
     are all free on loopback."""
-    import random
-    import socket
-
     offsets = [1, 2, 3, 11, 12, 13, 101, 102, 103, 200, 222]
     for _ in range(50):
         base = random.randrange(20000, 60000, 10)
@@ -243,13 +243,11 @@ def test_example_topology_script_survives_a_failover():
     """examples/cluster/cluster.sh: the whole topology up, writes through twemproxy, kill -9
     of a master -> Sentinel promotes its replica and reconfig.sh points twemproxy at it; stop
     leaves no process behind."""
-    from tests.helpers import ROOT
-
     script = str(ROOT / "examples" / "cluster" / "cluster.sh")
     base = _free_base()
     run_dir = tempfile.mkdtemp(prefix="ledis-cluster-")
     env = {**os.environ, "CLUSTER_BASE": str(base), "CLUSTER_DIR": run_dir,
-           "PYTHON": os.environ.get("PYTHON", __import__("sys").executable)}
+           "PYTHON": os.environ.get("PYTHON", sys.executable)}
 
     def cluster(*args: str) -> str:
         out = subprocess.run([script, *args], env=env, capture_output=True, text=True,
