@@ -35,6 +35,7 @@ class Config:
     dir: str = "./data"
     appendfsync: str = "everysec"  # always | everysec | no
     compression: str = "lz4"  # none | lz4 | zstd | snappy
+    compression_bottommost: str = ""  # "" = same as compression; or none | lz4 | zstd | snappy
     block_cache_mb: int = 64
     cache_entries: int = 200_000
     # checkpoints (SAVE / BGSAVE): "" = <dir>/../checkpoints; keep the newest N (0 = all)
@@ -70,6 +71,7 @@ class Config:
         "appendfsync": ("always", "everysec", "no"),
         "compression": ("none", "lz4", "zstd", "snappy"),
         "backend": ("rocksdb", "memory"),
+        "compression_bottommost": ("", "none", "lz4", "zstd", "snappy"),
         "loglevel": ("debug", "verbose", "notice", "warning"),
     }
 

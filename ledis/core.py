@@ -93,6 +93,7 @@ class Core:
             fsync=config.appendfsync,
             block_cache_mb=config.block_cache_mb,
             compression=config.compression,
+            bottommost_compression=getattr(config, "compression_bottommost", ""),
             cache_entries=config.cache_entries,
         )
         self.store = Store(self.engine, config.databases)

@@ -54,6 +54,8 @@ def test_example_lists_every_option_with_its_default():
     ("network:\n  maxclients: -1\n", "bad value for 'network.maxclients'"),
     ("network:\n  maxclients: 1.5\n", "bad value for 'network.maxclients'"),
     ("storage:\n  compression: zlib\n", "bad value for 'storage.compression'"),
+    ("storage:\n  compression_bottommost: brotli\n",
+     "bad value for 'storage.compression_bottommost'"),
     ("checkpoints:\n  checkpoint_keep: many\n", "bad value for 'checkpoints.checkpoint_keep'"),
     ("replication:\n  replica_read_only: perhaps\n",
      "bad value for 'replication.replica_read_only'"),
@@ -178,3 +180,14 @@ def test_backend_from_file_and_environment(tmp_path):
     path.write_text("storage:\n  backend: tape\n")
     with pytest.raises(ConfigError, match="bad value for 'storage.backend'"):
         Config().load_yaml(str(path))
+
+
+def test_bottommost_compression(fresh_server, tmp_path):
+    path = tmp_path / "ledis.yaml"
+    path.write_text("storage:\n  compression: lz4\n  compression_bottommost: zstd\n")
+    srv = fresh_server(config=str(path))
+    c = srv.client()
+    c.rpush("l", *[b"element %d" % i for i in range(5000)])
+    srv.restart()
+    assert srv.client().llen("l") == 5000
+    assert srv.client().lindex("l", -1) == b"element 4999"

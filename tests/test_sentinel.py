@@ -214,6 +214,9 @@ def test_kill_master_failover_keeps_acknowledged_writes(group):
     wait_for(lambda: (i := old.info("replication"))["role"] == "slave"
              and i["master_port"] == replica.port and i["master_link_status"] == "up",
              40, "the old master to follow the new one", interval=0.25)
+    rejoin = old.info("replication")
+    print("old master rejoined with", rejoin.get("replica_full_syncs"), "full and",
+          rejoin.get("replica_partial_syncs"), "partial syncs")
     new_master.set("after-rejoin", "1")
     wait_for(lambda: old.get("after-rejoin") == b"1", 10, "replication to the old master")
     assert old.get(f"w:{acked[-1]}") == str(acked[-1]).encode()
@@ -333,3 +336,33 @@ def test_replica_announce_and_config_rewrite_of_the_master(fresh_server, tmp_pat
     rc.execute_command("CONFIG REWRITE")
     assert "replicaof: ''" in conf.read_text()
     assert rc.info("replication")["role"] == "master"
+
+
+def test_sentinel_kills_a_runaway_script(fresh_server):
+    """A master stuck in a script answers PING with BUSY; once it is subjectively down,
+    Sentinel sends SCRIPT KILL and the master serves again."""
+    master = fresh_server("--lua-time-limit", "200")
+    sentinel = SentinelProcess(master.port).start()
+    try:
+        s = sentinel.client()
+        wait_for(lambda: s.sentinel_master(NAME)["role-reported"] == "master", 10,
+                 "Sentinel to see the master")
+        outcome: list[str] = []
+
+        def run_forever() -> None:
+            with master.client(socket_timeout=30) as c:
+                try:
+                    c.eval("while true do end", 0)
+                except redis.ResponseError as exc:
+                    outcome.append(str(exc))
+
+        thread = threading.Thread(target=run_forever, daemon=True)
+        started = time.time()
+        thread.start()
+        thread.join(20)
+        assert outcome and "Script killed by user with SCRIPT KILL" in outcome[0], outcome
+        # nobody else sends SCRIPT KILL: Sentinel did, after down-after-milliseconds (1 s)
+        assert 1.0 <= time.time() - started < 15
+        assert master.client().ping()
+    finally:
+        sentinel.cleanup()

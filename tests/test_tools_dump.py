@@ -337,3 +337,43 @@ def test_progress_bar_on_a_tty_only(fresh_server, tmp):
     # not a TTY: the summary line only
     quiet = ledis_cli("dump", "--port", str(src.port), "-o", str(tmp / "e")).stderr
     assert b"key/s" not in quiet and quiet.startswith(b"dumped 3000 keys")
+
+
+def test_load_reports_failed_commands(fresh_server, tmp):
+    from ledis.tools.dump import resp_command
+
+    stream = b"".join(resp_command(argv) for argv in (
+        [b"SET", b"a", b"1"], [b"SET", b"only-key"], [b"NOSUCHCMD", b"x"],
+        [b"RPUSH", b"l", b"x"], [b"SELECT", b"2"], [b"SET", b"in2", b"y"]))
+    (tmp / "s.resp").write_bytes(stream + b"*2\r\n$3\r\nGET")  # a partial command at the end
+    dst = fresh_server()
+    proc = ledis_cli("load", "--resp", "--port", str(dst.port), str(tmp / "s.resp"),
+                     check=False)
+    assert proc.returncode == 1
+    assert b"truncated RESP stream" in proc.stderr
+    assert dst.client().lrange(b"l", 0, -1) == [b"x"]  # what came before the cut is loaded
+    dst.client().flushall()
+    (tmp / "s.resp").write_bytes(stream)
+    proc = ledis_cli("load", "--resp", "--port", str(dst.port), str(tmp / "s.resp"),
+                     check=False)
+    assert proc.returncode == 1 and b"2 errors" in proc.stderr, proc.stderr
+    assert b"wrong number of arguments" in proc.stderr and b"unknown command" in proc.stderr
+    c = dst.client()
+    assert c.get(b"a") == b"1" and c.lrange(b"l", 0, -1) == [b"x"]
+    assert redis.Redis(port=dst.port, db=2).get(b"in2") == b"y"
+
+
+def test_offline_dump_follows_swapdb(fresh_server, tmp):
+    src = fresh_server()
+    c = src.client()
+    c.set(b"was-in-0", b"0")
+    redis.Redis(port=src.port, db=3).hset(b"was-in-3", b"f", b"3")
+    c.swapdb(0, 3)
+    src.stop()
+    out = str(tmp / "d.ldmp")
+    ledis_cli("dump", "--dir", os.path.join(src.dir, "db"), "-o", out)
+    dst = fresh_server()
+    ledis_cli("load", "--port", str(dst.port), out)
+    assert dst.client().hget(b"was-in-3", b"f") == b"3"
+    assert redis.Redis(port=dst.port, db=3).get(b"was-in-0") == b"0"
+    assert dst.client().dbsize() == 1

@@ -76,7 +76,8 @@ start_proxy() {
 
 stop() {
   local pidfile pid
-  for pidfile in "$RUN"/nutcracker.pid "$RUN"/sentinel-*.pid "$RUN"/ledis-*.pid; do
+  # Sentinels first: no failover (nor reconfig.sh restarting nutcracker) while the rest stops
+  for pidfile in "$RUN"/sentinel-*.pid "$RUN"/nutcracker.pid "$RUN"/ledis-*.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then

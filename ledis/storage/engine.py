@@ -70,6 +70,7 @@ class Engine:
         fsync: str = "everysec",
         block_cache_mb: int = 64,
         compression: str = "lz4",
+        bottommost_compression: str = "",
         cache_entries: int = 200_000,
         write_buffer_mb: int = 32,
         write_log: bool = True,
@@ -78,6 +79,8 @@ class Engine:
         self.path = path
         os.makedirs(path, exist_ok=True)
         opts = self._options(block_cache_mb, compression, write_buffer_mb)
+        if bottommost_compression:  # the biggest level: e.g. zstd there, lz4 above
+            opts.set_bottommost_compression_type(COMPRESSION[bottommost_compression]())
         try:
             self.db = rocksdict.Rdict(
                 path, options=opts, column_families={name: opts for name in CF_NAMES}
@@ -124,6 +127,14 @@ class Engine:
         table.set_block_cache(rocksdict.Cache(block_cache_mb * 1024 * 1024))
         table.set_bloom_filter(10, False)
         table.set_cache_index_and_filter_blocks(True)
+        # Partitioned index + filters (4 KB partitions, small top level pinned): a whole-file
+        # filter of a big SST (~1-2 MB) is larger than one block-cache shard (64 MB / 64), so
+        # it was never cached and every point read re-read and checksummed it: ~230 us per
+        # get, which made a 5M-element HSET load crawl (benchmarks/scale.py, docs/scale.md).
+        table.set_index_type(rocksdict.BlockBasedIndexType.two_level_index_search())
+        table.set_partition_filters(True)
+        table.set_pin_top_level_index_and_filter(True)
+        table.set_pin_l0_filter_and_index_blocks_in_cache(True)
         opts.set_block_based_table_factory(table)
         opts.set_compression_type(COMPRESSION[compression]())
         opts.set_write_buffer_size(write_buffer_mb * 1024 * 1024)

@@ -68,8 +68,19 @@ class Progress:
         if self.bar is not None:
             self.bar.update(nbytes)
 
+    def update_by_input(self, keys: int, nbytes: int, input_done: int) -> None:
+        """A bar in bytes of the input file (so it has an ETA), keys and payload counted."""
+        self.keys += keys
+        self.bytes += nbytes
+        bar = self.bar
+        if bar is not None and input_done > bar.n:
+            bar.update(input_done - bar.n)
+            bar.set_postfix_str(f"{self.keys:,} keys", refresh=False)
+
     def close(self, extra: str = "") -> str:
         if self.bar is not None:
+            if self.bar.unit == "B":
+                self.bar.set_postfix_str(f"{self.keys:,} keys", refresh=True)
             self.bar.close()
         elapsed = max(time.monotonic() - self.started, 1e-9)
         line = (f"{self.verb} {self.keys} keys, {_human(self.bytes)} in {elapsed:.2f} s "

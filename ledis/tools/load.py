@@ -171,14 +171,16 @@ def run(args) -> int:
         else:
             reader = dumpfile.DumpReader(fh)
             stream = CommandStream()
-            progress = Progress("loaded", None, quiet=quiet)
+            size = os.fstat(fh.fileno()).st_size if args.input != "-" else None
+            progress = Progress("loaded", size, quiet=quiet, unit="B")
             for record in reader:
                 if record[0] == SYS:
                     target.sys_record(record[1], record[2])
                 else:
                     for argv in stream.commands(record):
                         target.send(argv)
-                progress.update(1 if record[0] == KEY else 0, record_size(record))
+                progress.update_by_input(1 if record[0] == KEY else 0, record_size(record),
+                                         reader.bytes_read)
             target.close()
     except dumpfile.DumpError as exc:
         print(f"ledis: {exc}", file=sys.stderr)
