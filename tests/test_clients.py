@@ -79,12 +79,16 @@ def test_client_kill(server):
 def test_client_kill_old_form_and_filters(server):
     a = socket.create_connection(("127.0.0.1", server.port))
     a_addr = "%s:%d" % a.getsockname()
+    a.sendall(b"PING\r\n")
+    assert a.recv(10) == b"+PONG\r\n"  # the server has accepted it
     c = server.client(protocol=2)
     assert c.execute_command("CLIENT", "KILL", a_addr) in (True, b"OK")
     a.settimeout(5)
     assert a.recv(10) == b""
     b = socket.create_connection(("127.0.0.1", server.port))
     b_addr = "%s:%d" % b.getsockname()
+    b.sendall(b"PING\r\n")
+    assert b.recv(10) == b"+PONG\r\n"
     assert c.execute_command("CLIENT", "KILL", "ADDR", b_addr, "SKIPME", "yes") == 1
     # SKIPME no on our own connection: the reply arrives, then the connection closes
     out, closed = exchange(server.port, b"CLIENT KILL LADDR 127.0.0.1:%d SKIPME no\r\n"
