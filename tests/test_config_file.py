@@ -191,3 +191,20 @@ def test_bottommost_compression(fresh_server, tmp_path):
     srv.restart()
     assert srv.client().llen("l") == 5000
     assert srv.client().lindex("l", -1) == b"element 4999"
+
+
+def test_memory_backend_serves_a_snapshot_dump(fresh_server, tmp_path):
+    """The replication full sync (here through `ledis dump --snapshot`) works on memory."""
+    from tests.test_tools_dump import ledis_cli
+
+    srv = fresh_server("--backend", "memory")
+    c = srv.client()
+    c.hset("h", mapping={"a": "1"})
+    c.zadd("z", {"m": 2.5})
+    c.set("s", "v")
+    out = str(tmp_path / "d.ldmp")
+    ledis_cli("dump", "--port", str(srv.port), "--snapshot", "-o", out)
+    dst = fresh_server("--backend", "memory")
+    ledis_cli("load", "--port", str(dst.port), out)
+    d = dst.client()
+    assert d.hgetall("h") == {b"a": b"1"} and d.zscore("z", "m") == 2.5 and d.get("s") == b"v"

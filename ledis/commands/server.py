@@ -248,7 +248,7 @@ def _section_stats(core):
     stats = core.stats
     return [
         ("total_connections_received", stats["total_connections_received"]),
-        ("total_commands_processed", stats["total_commands_processed"]),
+        ("total_commands_processed", core.total_commands()),
         ("instantaneous_ops_per_sec", stats.get("instantaneous_ops_per_sec", 0)),
         ("total_net_input_bytes", stats.get("total_net_input_bytes", 0)),
         ("total_net_output_bytes", stats.get("total_net_output_bytes", 0)),

@@ -95,7 +95,7 @@ class Server:
             await asyncio.sleep(0.1)
             tick += 1
             stats = self.core.stats
-            samples.append((time.monotonic(), stats["total_commands_processed"]))
+            samples.append((time.monotonic(), self.core.total_commands()))
             if len(samples) > 16:
                 del samples[0]
             elapsed = samples[-1][0] - samples[0][0]

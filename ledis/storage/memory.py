@@ -9,8 +9,10 @@ the pending overlay with read-your-writes, group commit and the write log (still
 replicas can tail a memory master incrementally) behave exactly as with RocksDB.
 
 Not available (they need files): SAVE / BGSAVE checkpoints (an error), ``ledis dump --dir`` /
-``check`` / ``repair`` (no directory), persistence across restarts, and the replication full
-sync (it reads RocksDB snapshots). ``fsync`` policies are accepted and mean nothing.
+``check`` / ``repair`` (no directory) and persistence across restarts. A replication full sync
+(and so ``ledis dump --snapshot``) works: ``_Family.iter`` copies the family when the sync
+starts (memory: one more copy of the data while it runs). ``fsync`` policies are accepted and
+mean nothing.
 
 Iteration reads the live map in slices of ``SLICE`` keys (each slice copied), so a commit in
 the middle of a long walk cannot break it; like a RocksDB iterator without a snapshot it may
@@ -29,6 +31,38 @@ from ledis.storage.layout import NUM_CF
 
 SLICE = 256
 _HALF_OPEN = (True, False)
+
+
+class _Family(SortedDict):
+    """One column family. ``iter()`` mimics the part of a rocksdict iterator the replication
+    full sync uses (seek_to_first / valid / key / value / next) over a copy taken when it is
+    created, so, like RocksDB's implicit snapshot, later commits do not show through."""
+
+    def iter(self, _read_options=None) -> "_SnapshotIterator":
+        return _SnapshotIterator(list(self.items()))
+
+
+class _SnapshotIterator:
+    __slots__ = ("items", "pos")
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+        self.pos = 0
+
+    def seek_to_first(self) -> None:
+        self.pos = 0
+
+    def valid(self) -> bool:
+        return self.pos < len(self.items)
+
+    def key(self) -> bytes:
+        return self.items[self.pos][0]
+
+    def value(self) -> bytes:
+        return self.items[self.pos][1]
+
+    def next(self) -> None:
+        self.pos += 1
 
 
 class _Batch:
@@ -80,7 +114,7 @@ class MemoryEngine(Engine):
     def __init__(self, path: str = ":memory:", *, fsync: str = "no", cache_entries: int = 200_000,
                  write_log: bool = True, log_keep: int = 1_000_000, **_ignored) -> None:
         self.path = path
-        self._cfs = [SortedDict() for _ in range(NUM_CF)]
+        self._cfs = [_Family() for _ in range(NUM_CF)]
         self.db = _MemoryDB(self._cfs)
         self._handles = list(range(NUM_CF))
         self._cache = [{} for _ in range(NUM_CF)]
