@@ -329,10 +329,9 @@ def watched_write(ctx, cmd, argv):
     keys = [argv[i] for i in cmd.key_positions(argv)]
     befores = [db.raw(key) for key in keys] if flags else None
     engine = core.engine
-    effects = engine._effects  # the batch's effect list: grows with every put/delete
-    before = len(effects)
+    before = engine.writes  # grows with every put/delete
     result = cmd.handler(ctx, argv)
-    if engine._effects is effects and len(effects) == before and name not in _ALWAYS_SIGNAL:
+    if engine.writes == before and name not in _ALWAYS_SIGNAL:
         return result  # nothing written: nothing touched
     if registry:
         for key in (argv[1:] if "movablekeys" in cmd.flags else keys):

@@ -55,7 +55,7 @@ def yes(value: Any) -> bool:
 def record_time(record: bytes) -> int:
     """The timestamp (ms) of a stored log record ``crc(4) | msgpack([time_ms, effects])``
     without decoding its effects."""
-    if record[4] == 0x92 and record[5] == 0xCF:  # fixarray(2), uint64: every current time
+    if record[4] == 0x93 and record[5] == 0xCF:  # fixarray(3), uint64: every current time
         return U64.unpack_from(record, 6)[0]
     import msgpack
 

@@ -25,13 +25,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import zlib
 from typing import TYPE_CHECKING, Any
 
 import hiredis
-import msgpack
 
 from ledis.replication import KEY_APPLIED, KEY_ID, REPL_PREFIX
+from ledis.storage.engine import decode_record
 from ledis.storage.layout import CF_NAMES, META, SYS, U64
 
 if TYPE_CHECKING:
@@ -221,12 +220,12 @@ class ReplicaLink:
     # --- applying ----------------------------------------------------------------------------
     def apply(self, seq: int, record: bytes) -> None:
         engine = self.engine
-        body = record[4:]
-        if zlib.crc32(body).to_bytes(4, "big") != record[:4]:
-            raise ConnectionError(f"record {seq} failed its CRC check")
+        try:
+            _ts, effects = decode_record(record, seq)
+        except ValueError:
+            raise ConnectionError(f"record {seq} failed its CRC check") from None
         if seq != engine.log_seq + 1:
             raise ConnectionError(f"record {seq} out of order (we hold {engine.log_seq})")
-        _ts, effects = msgpack.unpackb(body, raw=False, use_list=False)
         if engine.dirty:
             engine.commit()  # a local write (SCRIPT LOAD ...): keep it out of this record
         engine.log_seq = seq - 1

@@ -21,8 +21,15 @@ It owns the RocksDB instance (raw bytes mode, one column family per role, see
   time-dependent commands replay identically. Record layout::
 
       key   = seq(8)
-      value = crc32(4) | msgpack([time_ms, [[op, cf, key, value?], ...]])   op: 0 put, 1 delete,
-                                                                          2 delete_range(key, end)
+      value = crc32(4) | msgpack([time_ms, ranges, writes])
+      ranges = [[cf, start, end], ...]               range deletes, in the order they were made
+      writes = {cf: {key: value or nil (delete)}}    the batch's final value of every key
+
+  The record is built at commit from the pending overlay, so a key written many times in one
+  batch is logged once. Replaying ``ranges`` first and then ``writes`` gives the batch's result,
+  because a put that a later range delete covers is dropped from the overlay at that moment.
+  ``decode_record`` turns a record back into ``(time_ms, [[op, cf, key, value?], ...])``
+  with op 0 put, 1 delete, 2 delete_range(key, end).
 
   Old records are trimmed by count (``log_keep``) with one range delete.
 
@@ -103,7 +110,7 @@ class Engine:
         # Write log: effects of the pending batch, and the last committed sequence number.
         self.write_log = write_log
         self.log_keep = log_keep
-        self._effects: list[tuple] = []
+        self.writes = 0  # operations made so far (lets a caller see whether it wrote)
         self.log_seq = self._last_log_seq()
         self.log_first_seq = self._first_log_seq()
         self.before_commit: list[Callable[[], None]] = []
@@ -267,14 +274,14 @@ class Engine:
         self._batch.put(key, value, self._handles[cf])
         self._pending[cf][key] = value
         self._cache[cf][key] = value
-        self._effects.append((0, cf, key, value))
+        self.writes += 1
         self.dirty = True
 
     def delete(self, cf: int, key: bytes) -> None:
         self._batch.delete(key, self._handles[cf])
         self._pending[cf][key] = None
         self._cache[cf][key] = None
-        self._effects.append((1, cf, key))
+        self.writes += 1
         self.dirty = True
 
     def delete_range(self, cf: int, start: bytes, end: bytes, drop_cached: bool = False) -> None:
@@ -285,7 +292,7 @@ class Engine:
         for key in [k for k in pending if start <= k < end]:
             del pending[key]
         self._pending_ranges[cf].append((start, end))
-        self._effects.append((2, cf, start, end))
+        self.writes += 1
         if drop_cached:
             cache = self._cache[cf]
             for key in [k for k in cache if start <= k < end]:
@@ -299,16 +306,19 @@ class Engine:
         for hook in self.before_commit:
             hook()
         batch = self._batch
-        if self.write_log and self._effects:
+        if self.write_log:
+            ranges = [[cf, lo, hi] for cf, cf_ranges in enumerate(self._pending_ranges)
+                      for lo, hi in cf_ranges]
+            writes = {cf: pending for cf, pending in enumerate(self._pending) if pending}
+        if self.write_log and (ranges or writes):
             self.log_seq += 1
-            body = msgpack.packb((int(time.time() * 1000), self._effects), use_bin_type=True)
+            body = msgpack.packb((int(time.time() * 1000), ranges, writes), use_bin_type=True)
             batch.put(U64.pack(self.log_seq), zlib.crc32(body).to_bytes(4, "big") + body,
                       self._handles[LOG])
             if self.log_seq - self.log_first_seq >= self.log_keep + 1000:
                 new_first = self.log_seq - self.log_keep
                 batch.delete_range(U64.pack(0), U64.pack(new_first), self._handles[LOG])
                 self.log_first_seq = new_first
-        self._effects = []
         self._batch = self._new_batch()
         for pending in self._pending:
             if pending:
@@ -348,11 +358,9 @@ class Engine:
         """Committed log records with seq > ``after``: ``(seq, time_ms, effects)``.
         Raises ValueError on a record whose CRC does not match."""
         for key, value in self._iterate_store(LOG, U64.pack(after + 1), None, False):
-            body = value[4:]
-            if zlib.crc32(body).to_bytes(4, "big") != value[:4]:
-                raise ValueError(f"write-log record {U64.unpack(key)[0]} is corrupt")
-            ts, effects = msgpack.unpackb(body, raw=False, use_list=True)
-            yield U64.unpack(key)[0], ts, effects
+            seq = U64.unpack(key)[0]
+            ts, effects = decode_record(value, seq)
+            yield seq, ts, effects
 
     # --- whole-store helpers -----------------------------------------------------------------
     def count(self, cf: int, start: bytes, end: bytes) -> int:
@@ -392,3 +400,18 @@ class Engine:
         self.db.flush_wal(True)
         del self._cfs, self._handles
         self.db.close()
+
+
+def decode_record(record: bytes, seq: int = 0) -> tuple[int, list[list]]:
+    """``(time_ms, effects)`` of a stored log record, effects as ``[op, cf, key, value?]``
+    (0 put, 1 delete, 2 delete_range(key, end)) in replay order. Raises ValueError when the
+    CRC does not match."""
+    body = record[4:]
+    if zlib.crc32(body).to_bytes(4, "big") != record[:4]:
+        raise ValueError(f"write-log record {seq} is corrupt")
+    ts, ranges, writes = msgpack.unpackb(body, raw=False, use_list=True, strict_map_key=False)
+    effects: list[list] = [[2, cf, lo, hi] for cf, lo, hi in ranges]
+    for cf, pending in writes.items():
+        for key, value in pending.items():
+            effects.append([1, cf, key] if value is None else [0, cf, key, value])
+    return ts, effects

@@ -125,7 +125,7 @@ class MemoryEngine(Engine):
         self.dirty = False
         self.write_log = write_log
         self.log_keep = log_keep
-        self._effects = []
+        self.writes = 0
         self.log_seq = 0
         self.log_first_seq = 1
         self.before_commit = []
