@@ -65,6 +65,19 @@ COMPRESSION = {
 }
 
 
+def _fixed_mmap_threshold() -> None:
+    """Pin glibc's mmap threshold at 128 KB. By default it rises to the size of the largest
+    freed mmap'd block, so RocksDB's 4 MB memtable arena blocks move onto the heap, where they
+    fragment it and are never returned: ~40 MB more peak RSS measured on a 5M-element load
+    (docs/scale.md). Process-wide and idempotent; a no-op off glibc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 class StoreLockedError(RuntimeError):
     """The data directory is held by another process."""
 
@@ -79,12 +92,13 @@ class Engine:
         compression: str = "lz4",
         bottommost_compression: str = "",
         cache_entries: int = 200_000,
-        write_buffer_mb: int = 32,
+        write_buffer_mb: int = 8,  # measured: 8 MB memtables insert ~20% faster than 32 MB
         write_log: bool = True,
         log_keep: int = 1_000_000,
     ) -> None:
         self.path = path
         os.makedirs(path, exist_ok=True)
+        _fixed_mmap_threshold()
         opts = self._options(block_cache_mb, compression, write_buffer_mb)
         if bottommost_compression:  # the biggest level: e.g. zstd there, lz4 above
             opts.set_bottommost_compression_type(COMPRESSION[bottommost_compression]())
@@ -146,6 +160,9 @@ class Engine:
         opts.set_compression_type(COMPRESSION[compression]())
         opts.set_write_buffer_size(write_buffer_mb * 1024 * 1024)
         opts.set_max_write_buffer_number(3)
+        # One memtable budget for all column families (data, zscore and log fill together):
+        # without it 3 x write_buffer_mb per family, ~90 MB measured loading a big zset.
+        opts.set_db_write_buffer_size(2 * write_buffer_mb * 1024 * 1024)
         opts.increase_parallelism(2)
         return opts
 
