@@ -80,6 +80,18 @@ def du_bytes(path: str) -> int:
     return int(out.stdout.split()[0])
 
 
+def disk_breakdown(path: str) -> dict[str, int]:
+    """Bytes in SST files vs write-ahead logs (*.log) vs the rest of a RocksDB dir."""
+    out = {"sst": 0, "wal": 0, "other": 0}
+    for name in os.listdir(path):
+        try:
+            size = os.path.getsize(os.path.join(path, name))
+        except OSError:
+            continue
+        out["sst" if name.endswith(".sst") else "wal" if name.endswith(".log") else "other"] += size
+    return out
+
+
 class Server:
     def __init__(self, extra: list[str], data_dir: str | None) -> None:
         self.port = _free_port()
@@ -277,6 +289,7 @@ def run(n: int, batch: int = 1000, pipeline: int = 10, calls: int = 1000, budget
         st = _proc_status(pid)
         result["rss_after_load"] = st.get("VmRSS", 0)
         result["du_after_load"] = du_bytes(srv.db_dir)
+        result["disk_after_load"] = disk_breakdown(srv.db_dir)
         if progress:
             print("verifying ...", file=sys.stderr, flush=True)
         result["problems"] = verify(r, BIG, n, spots, rank_spots)
@@ -288,6 +301,7 @@ def run(n: int, batch: int = 1000, pipeline: int = 10, calls: int = 1000, budget
         st = _proc_status(pid)
         result["rss_end"] = st.get("VmRSS", 0)
         result["du_end"] = du_bytes(srv.db_dir)
+        result["disk_end"] = disk_breakdown(srv.db_dir)
         try:
             info = r.info("memory")
             result["used_memory"] = info.get("used_memory")
@@ -319,7 +333,9 @@ def markdown(res: dict) -> str:
               f"| RSS after load | {res['rss_after_load'] / mb:,.0f} MB |",
               f"| RSS at the end | {res['rss_end'] / mb:,.0f} MB |",
               f"| data dir after load (du) | {res['du_after_load'] / mb:,.0f} MB |",
-              f"| data dir at the end (du) | {res['du_end'] / mb:,.0f} MB |", "",
+              f"| data dir at the end (du) | {res['du_end'] / mb:,.0f} MB |",
+              "| of which SST / WAL at the end | {:,.0f} MB / {:,.0f} MB |".format(
+                  res["disk_end"]["sst"] / mb, res["disk_end"]["wal"] / mb), "",
               f"| operation | big median (us) | big p99 (us) | big calls | small (100) median (us) "
               f"| small p99 (us) |", "|---|---:|---:|---:|---:|---:|"]
     for op, big in res["latency_big"].items():

@@ -554,9 +554,6 @@ def test_ledis_random_runs_on_across_scripts(ledis_and_ref):
     assert [reply(r, script) for _ in range(2)] == [reply(ref, script) for _ in range(2)]
 
 
-@pytest.mark.xfail(reason="LuaJIT drops the script's frame on a tail call (`return lib(...)`), so "
-                          "library errors lose the 'user_script:N: ' prefix; needs the prelude's "
-                          "error handler to add it", strict=False)
 def test_ledis_tail_call_error_prefix(ledis_and_ref):
     r, ref = ledis_and_ref
     script = "return cjson.encode(function() end)"
