@@ -42,7 +42,7 @@ from ledis import errors
 from ledis.commands.args import parse_int
 from ledis.errors import LedisError
 from ledis.replies import Raw, Simple
-from ledis.scripting.runtime import HOOK_COUNT, LIBRARIES, LUA_DIR, _deny_attributes, _script_int
+from ledis.scripting.runtime import HOOK_COUNT, LUA_DIR, _script_int
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
@@ -131,29 +131,7 @@ class Functions:
     def _create(self) -> None:
         scripting = self.core.scripting
         scripting._runtime()  # the shared redis.call Context lives there
-        lua = lj.LuaRuntime(
-            encoding=None, register_eval=False, register_builtins=False,
-            unpack_returned_tuples=True, attribute_filter=_deny_attributes,
-            max_memory=self.core.config.lua_max_memory_mb * 1024 * 1024,
-        )
-        libs = {}
-        for name in LIBRARIES:
-            path = LUA_DIR / f"{name}.lua"
-            if path.exists():
-                libs[name.encode()] = path.read_bytes()
-        bridge = scripting._make_bridge(lua)
-        api = lua.table_from({
-            **scripting.host_api(bridge),  # ledis.host.<name> (ledis/embedded.py)
-            b"bridge": bridge,
-            b"check": self._check,
-            b"log": scripting._log,
-            b"sha1hex": _sha1hex,
-            b"setresp": scripting._setresp,
-            b"command_exists": scripting._command_exists,
-            b"libs": lua.table_from(libs),
-        })
-        prelude = lua.compile((LUA_DIR / "prelude.lua").read_bytes(), name=b"@ledis_prelude")
-        entry = prelude(api)
+        lua, api, entry = scripting.new_vm(self._check)
         ours = lua.compile((LUA_DIR / "functions_prelude.lua").read_bytes(),
                            name=b"@ledis_prelude")
         self._entry = ours(entry, api)
@@ -426,12 +404,6 @@ class Functions:
             raise LedisError(errors.UNKILLABLE_WROTE)
         scripting.killed = True
         return Simple(b"OK")
-
-
-def _sha1hex(body: bytes) -> bytes:
-    from ledis.scripting.runtime import sha1hex
-
-    return sha1hex(body)
 
 
 def _parse_dump(payload: bytes) -> list[bytes]:

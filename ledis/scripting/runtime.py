@@ -187,12 +187,15 @@ class Scripting:
             self._create()
         return self.lua
 
-    def _create(self) -> None:
-        max_memory = self.core.config.lua_max_memory_mb * 1024 * 1024
+    def new_vm(self, check: Any) -> tuple[Any, Any, Any]:
+        """A sandboxed LuaJIT runtime with the prelude run in it: ``(lua, api, entry)``.
+
+        Shared by EVAL (this class) and FUNCTION (``ledis/scripting/functions.py``, which runs
+        its own prelude on top); ``check`` is the count hook's time-limit callback."""
         lua = lj.LuaRuntime(
             encoding=None, register_eval=False, register_builtins=False,
             unpack_returned_tuples=True, attribute_filter=_deny_attributes,
-            max_memory=max_memory,
+            max_memory=self.core.config.lua_max_memory_mb * 1024 * 1024,
         )
         libs = {}
         for name in LIBRARIES:
@@ -202,16 +205,19 @@ class Scripting:
         bridge = self._make_bridge(lua)
         api = lua.table_from({
             b"bridge": bridge,
-            b"check": self._check,
+            b"check": check,
             b"log": self._log,
             b"sha1hex": sha1hex,
             b"setresp": self._setresp,
             b"command_exists": self._command_exists,
-            **self.host_api(bridge),
+            **self.host_api(bridge),  # ledis.host.<name> (ledis/embedded.py)
             b"libs": lua.table_from(libs),
         })
         prelude = lua.compile((LUA_DIR / "prelude.lua").read_bytes(), name=b"@ledis_prelude")
-        entry = prelude(api)
+        return lua, api, prelude(api)
+
+    def _create(self) -> None:
+        lua, _api, entry = self.new_vm(self._check)
         self.lua = lua
         self._prng_get = entry[b"prng_get"]
         if self._prng_state is not None and entry[b"prng_set"] is not None:
