@@ -23,11 +23,10 @@ local entry, api = ...
 local G = _G
 local real, run = entry.real, entry.run
 local debug_getinfo, debug_getmetatable = debug.getinfo, debug.getmetatable
-local jit_off, jit_util = jit.off, require('jit.util')
+local jit_off = jit.off
 local load, setfenv, setmetatable, rawget, type, tostring, error, xpcall, select, pairs =
       load, setfenv, setmetatable, rawget, type, tostring, error, xpcall, select, pairs
 local string_byte, string_find, string_lower = string.byte, string.find, string.lower
-local bit_band = bit.band
 
 local PRELUDE = debug_getinfo(1, 'S').source
 local RO_TEXT = 'Attempt to modify a readonly table'
@@ -179,36 +178,8 @@ local function load_library(fn, hook)
 end
 
 -- --- calling a function ------------------------------------------------------------------------
-local TAIL_OPS = {}
-do
-  local function last_op(f)
-    local op, pc = nil, 0
-    while true do
-      local ins = jit_util.funcbc(f, pc)
-      if not ins then return op end
-      op = bit_band(ins, 0xff)
-      pc = pc + 1
-    end
-  end
-  TAIL_OPS[last_op(load('local f return f()'))] = true
-  TAIL_OPS[last_op(load('local f, t return f(unpack(t))'))] = true
-end
-local tail_lines = setmetatable({}, {__mode = 'k'})
-local function tail_call_line(f)
-  local line = tail_lines[f]
-  if line == nil then
-    line = false
-    local pc = 0
-    while true do
-      local ins = jit_util.funcbc(f, pc)
-      if not ins then break end
-      if TAIL_OPS[bit_band(ins, 0xff)] then line = jit_util.funcinfo(f, pc).currentline end
-      pc = pc + 1
-    end
-    tail_lines[f] = line
-  end
-  return line or nil
-end
+-- The line of a script's tail call, which LuaJIT drops from tracebacks (lua/prelude.lua).
+local tail_call_line = entry.tail_call_line
 
 local cur_cb, cur_keys, cur_args
 local err_source, err_line = nil, nil

@@ -596,4 +596,5 @@ return {
   compile = compile_user,
   run = run,
   real = real,
+  tail_call_line = tail_call_line,  -- shared with lua/functions_prelude.lua
 }
