@@ -249,7 +249,9 @@ def verify(r: redis.Redis, keys: dict, n: int, spots: int, rank_spots: int) -> l
         if lv != elem(i):
             bad.append(f"LINDEX {i}: {lv!r}")
     # ZRANK walks the score index (O(rank)): a few near both ends and one in the middle
-    for i in [0, 1, n - 1, n // 2][:max(rank_spots, 1)] + [rnd.randrange(n) for _ in range(max(0, rank_spots - 4))]:
+    ranks = [0, 1, n - 1, n // 2][:max(rank_spots, 1)]
+    ranks += [rnd.randrange(n) for _ in range(max(0, rank_spots - 4))]
+    for i in ranks:
         got = r.execute_command("ZRANK", keys["zset"], member(i))
         if got != i:
             bad.append(f"ZRANK member {i}: {got!r}")
@@ -311,12 +313,14 @@ def run(n: int, batch: int = 1000, pipeline: int = 10, calls: int = 1000, budget
         result["peak_rss"] = max(st.get("VmHWM", 0), sampler.max_rss)
         result["vmhwm"] = st.get("VmHWM", 0)
     finally:
-        sampler.stop()
-        if keep:
-            srv.stop()
-            print(f"data kept in {srv.dir}", file=sys.stderr)
-        else:
-            srv.cleanup()
+        try:
+            if keep:
+                srv.stop()
+                print(f"data kept in {srv.dir}", file=sys.stderr)
+            else:
+                srv.cleanup()
+        finally:
+            sampler.stop()
     return result
 
 
@@ -336,8 +340,8 @@ def markdown(res: dict) -> str:
               f"| data dir at the end (du) | {res['du_end'] / mb:,.0f} MB |",
               "| of which SST / WAL at the end | {:,.0f} MB / {:,.0f} MB |".format(
                   res["disk_end"]["sst"] / mb, res["disk_end"]["wal"] / mb), "",
-              f"| operation | big median (us) | big p99 (us) | big calls | small (100) median (us) "
-              f"| small p99 (us) |", "|---|---:|---:|---:|---:|---:|"]
+              "| operation | big median (us) | big p99 (us) | big calls | small (100) median (us) "
+              "| small p99 (us) |", "|---|---:|---:|---:|---:|---:|"]
     for op, big in res["latency_big"].items():
         sm = res["latency_small"][op]
         lines.append(f"| {op} | {big['median_us']:,.0f} | {big['p99_us']:,.0f} | {big['calls']} "
@@ -348,7 +352,8 @@ def markdown(res: dict) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--elements", type=int, default=5_000_000, help="elements per collection")
     ap.add_argument("--batch", type=int, default=1000, help="elements per HSET/ZADD/RPUSH")
     ap.add_argument("--pipeline", type=int, default=10, help="commands per pipeline round trip")

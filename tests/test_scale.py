@@ -1,6 +1,6 @@
 """Scale test of issue 3: big hash / sorted set / list through a real server, bounded memory.
 
-Slow (skipped unless LEDIS_SLOW=1). Size from LEDIS_SCALE_ELEMENTS (default 300,000 per
+Slow (skipped unless LEDIS_SLOW=1). Size from LEDIS_SCALE_ELEMENTS (default 1,000,000 per
 collection); the full 5,000,000 run is ``python benchmarks/scale.py`` (docs/scale.md).
 """
 
@@ -15,12 +15,13 @@ from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
 
-N = int(os.environ.get("LEDIS_SCALE_ELEMENTS", "300000"))
+N = int(os.environ.get("LEDIS_SCALE_ELEMENTS", "1000000"))
 RSS_LIMIT = 300 * 1024 * 1024
 
 
 def _scale_module():
-    spec = importlib.util.spec_from_file_location("ledis_bench_scale", ROOT / "benchmarks" / "scale.py")
+    path = ROOT / "benchmarks" / "scale.py"
+    spec = importlib.util.spec_from_file_location("ledis_bench_scale", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
