@@ -281,3 +281,6 @@ PUBSUB_SUBCOMMAND_SYNTAX = (
 )
 FUNCTION_RESTORE_LOAD = "ERR Failed loading library payload"
 FUNCTION_RESTORE_NOT_FUNCTION = "ERR given type is not a function"
+
+# --- LedisDB extras ---------------------------------------------------------------------------
+XSCAN_TYPE = "ERR invalid data type '{}' (one of KV, HASH, LIST, SET, ZSET)"

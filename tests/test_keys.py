@@ -611,3 +611,20 @@ def test_declarations_match_redis(name):
         zip(docs[parent]["subcommands"][::2], docs[parent]["subcommands"][1::2]))[name]
     assert (cmd.summary, cmd.since, cmd.complexity, cmd.group) == (
         doc["summary"], doc["since"], doc["complexity"], doc["group"])
+
+
+def test_xscan_walks_one_type_with_integer_cursors(r):
+    r.set("s1", "v")
+    r.hset("h1", "f", "v")
+    r.hset("h2", "f", "v")
+    r.rpush("l1", "a")
+    seen, cursor = [], b"0"
+    while True:
+        cursor, keys = r.execute_command("XSCAN", "HASH", cursor, "COUNT", 1)
+        seen += keys
+        if int(cursor) == 0:
+            break
+    assert sorted(seen) == [b"h1", b"h2"]
+    assert r.execute_command("XSCAN", "kv", 0, "MATCH", "s*", "COUNT", 100)[1] == [b"s1"]
+    with pytest.raises(redis.ResponseError, match="invalid data type 'nope'"):
+        r.execute_command("XSCAN", "nope", 0)

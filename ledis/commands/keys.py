@@ -395,6 +395,25 @@ def cmd_scan(ctx, argv):
     return [b"%d" % next_cursor, out]
 
 
+# LedisDB's type names for XSCAN (its KV type is Redis's string).
+_XSCAN_TYPES = {b"kv": b"string", b"string": b"string", b"hash": b"hash", b"list": b"list",
+                b"set": b"set", b"zset": b"zset"}
+
+
+@command("xscan", arity=-3, flags="readonly", group="generic",
+         summary="LedisDB extra: SCAN the keys of one type (KV, HASH, LIST, SET, ZSET)",
+         since="1.0.0", acl="@keyspace @read @slow")
+def cmd_xscan(ctx, argv):
+    """``XSCAN type cursor [MATCH p] [COUNT n]`` = ``SCAN cursor ... TYPE type``.
+
+    LedisDB's cursors were keys; ledis keeps Redis's integer cursors (docs/ledisdb-differences.md).
+    """
+    type_name = _XSCAN_TYPES.get(argv[1].lower())
+    if type_name is None:
+        raise LedisError(errors.XSCAN_TYPE.format(argv[1].decode("utf-8", "replace")))
+    return cmd_scan(ctx, [b"scan", argv[2], *argv[3:], b"TYPE", type_name])
+
+
 @command("randomkey", arity=1, flags="readonly", keys=(0, 0, 0), group="generic",
          summary="Return a random key from the keyspace",
          since="1.0.0",
