@@ -343,6 +343,13 @@ class RuntimeConfig:
                 logging.getLogger().setLevel(LOG_LEVELS.get(str(value), logging.INFO))
             return
         config.extra[name] = str(value)
+        if name == "slowlog-log-slower-than":
+            self.core.slowlog.configure(threshold_us=int(value))  # type: ignore[call-overload]
+        elif name == "slowlog-max-len":
+            self.core.slowlog.configure(max_len=int(value))  # type: ignore[call-overload]
+        elif name == "latency-monitor-threshold":
+            ms = int(value)  # type: ignore[call-overload]
+            self.core.latency_threshold = ms * 1000.0 if ms > 0 else float("inf")
 
     def rewrite(self) -> None:
         """CONFIG REWRITE: write the changed values back into the YAML file."""

@@ -22,6 +22,7 @@ from ledis import errors
 from ledis.commands.registry import REGISTRY, Command
 from ledis.config import Config
 from ledis.errors import LedisError
+from ledis.slowlog import SlowLog
 from ledis.storage.engine import Engine
 from ledis.storage.keyspace import Database, Store
 
@@ -111,6 +112,18 @@ class Core:
             "instantaneous_ops_per_sec": 0,
         }
         self.errorstats: dict[str, int] = {}
+        self.slowlog = SlowLog(int(config.extra.get("slowlog-log-slower-than", 10000)),
+                               int(config.extra.get("slowlog-max-len", 128)))
+        # MONITOR clients (ledis/commands/monitoring.py) and LATENCY samples (ms, when
+        # latency-monitor-threshold > 0): event name -> {"samples": [[t, ms]...], "max": ms}.
+        self.monitors: set[Context] = set()
+        # CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL; parked connections.
+        self.pause_mode = 0
+        self.pause_end = 0.0
+        self.paused_conns: set[Any] = set()
+        self.latency: dict[str, dict[str, Any]] = {}
+        _lat = int(config.extra.get("latency-monitor-threshold", 0) or 0)
+        self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
         self.readonly = False  # a read-only replica
         self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
@@ -166,6 +179,11 @@ class Core:
             raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)), ctx)
         if not ctx.authenticated and not cmd.no_auth:
             raise self._reject(cmd, LedisError(errors.NOAUTH), ctx)
+        if self.pause_mode:
+            from ledis.commands.monitoring import PAUSED, pause_blocks
+
+            if pause_blocks(self, ctx, cmd):
+                return PAUSED
         if ctx.special:
             for check in self.special_checks:
                 result = check(ctx, cmd, argv)
@@ -176,6 +194,10 @@ class Core:
                 raise self._reject(cmd, LedisError(errors.READONLY))
             if self.stale_check is not None:  # replica-serve-stale-data no, link down
                 self.stale_check(cmd)
+        if self.monitors:
+            from ledis.commands.monitoring import monitor_command
+
+            monitor_command(self, ctx, cmd, argv, True)
         start = _perf()
         try:
             if cmd.is_write and (self.watched_keys
@@ -190,7 +212,19 @@ class Core:
             raise exc.with_traceback(None)
         finally:
             cmd.calls += 1
-            cmd.usec += (_perf() - start) * 1e6
+            usec = (_perf() - start) * 1e6
+            cmd.usec += usec
+            if usec >= self.slowlog.threshold and not ctx.in_script and not cmd.skip_slowlog:
+                self.slowlog.add(ctx, argv, usec)
+            if usec >= self.latency_threshold:
+                from ledis.commands.monitoring import latency_add
+
+                latency_add(self, "fast-command" if "fast" in cmd.flags else "command",
+                            int(usec // 1000))
+            if self.monitors:
+                from ledis.commands.monitoring import monitor_command
+
+                monitor_command(self, ctx, cmd, argv, False)
         return result
 
     def _reject(self, cmd: Command | None, exc: LedisError, ctx: Context | None = None

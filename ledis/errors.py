@@ -284,3 +284,12 @@ FUNCTION_RESTORE_NOT_FUNCTION = "ERR given type is not a function"
 
 # --- LedisDB extras ---------------------------------------------------------------------------
 XSCAN_TYPE = "ERR invalid data type '{}' (one of KV, HASH, LIST, SET, ZSET)"
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+SLOWLOG_GET_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
+                    "Try SLOWLOG HELP.")
+MONITOR_NO_CONN = "ERR MONITOR needs a network connection"
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+CLIENT_SUBCOMMAND_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
+                          "Try CLIENT HELP.")

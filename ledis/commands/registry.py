@@ -51,6 +51,7 @@ class Command:
     blocking: bool = False
     pubsub: bool = False
     no_multi: bool = False
+    skip_slowlog: bool = False
     # Statistics (INFO commandstats): calls, microseconds, rejected, failed.
     calls: int = 0
     usec: float = 0.0
@@ -66,6 +67,7 @@ class Command:
         self.blocking = "blocking" in self.flags
         self.pubsub = "pubsub" in self.flags
         self.no_multi = "no_multi" in self.flags
+        self.skip_slowlog = "skip_slowlog" in self.flags
 
     @property
     def full_name(self) -> str:

@@ -23,6 +23,7 @@ import hiredis
 from ledis import blocking, errors
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import OK, Pending
+from ledis.commands.monitoring import PAUSED as _PAUSED
 from ledis.server.inline import split_args
 from ledis.server.resp import encode
 
@@ -258,6 +259,10 @@ class Connection(asyncio.Protocol):
             if _ready_keys:  # a write fed keys that blocked clients wait on: serve them now,
                 _serve_blocked()  # after this command and before the next one, as Redis does
             if type(reply) is Pending:
+                if reply is _PAUSED:  # CLIENT PAUSE: run it again once the pause ends
+                    queue.appendleft(argv)
+                    core.paused_conns.add(self)
+                    break
                 self.wait(reply)  # type: ignore[arg-type]
                 break
             if not ctx.reply_mode or not _drop_reply(ctx):
