@@ -22,5 +22,6 @@ from ledis.commands import (  # noqa: F401
     slowlog,
     strings,
     transactions,
+    zsetops,
     zsets,
 )

@@ -1,4 +1,5 @@
-"""Sorted-set commands: the Redis 7.0 Z* family, blocking pops, LedisDB's ZCLEAR/ZMCLEAR.
+"""Sorted-set commands: the Redis 7.0 Z* family, blocking pops, LedisDB's ZCLEAR/ZMCLEAR
+(ZUNION/ZINTER/ZDIFF and their STORE forms are in ``ledis.commands.zsetops``).
 
 Handlers parse every argument (in the order Redis checks them, so the same bad command gets
 the same error), then call ``ledis.storage.types.zset`` and shape the reply. Scores leave as
@@ -28,7 +29,7 @@ import re
 from ledis import blocking, errors
 from ledis.commands.args import parse_int
 from ledis.commands.registry import command
-from ledis.errors import LedisError, error
+from ledis.errors import LedisError
 from ledis.replies import Double, NullArray, Raw, format_double
 from ledis.storage.types import zset
 from ledis.storage.types.zset import LexRange, ScoreRange
@@ -184,7 +185,7 @@ def _scored_stored(ctx, pairs: list) -> list | Raw:
     return out
 
 
-def _scored(ctx, pairs: list) -> list:
+def scored_reply(ctx, pairs: list) -> list:
     """(member, float score) pairs as a WITHSCORES reply (-0.0 prints "-0", as Redis)."""
     if ctx.resp == 3:
         return [[m, Double(s)] for m, s in pairs]
@@ -462,7 +463,7 @@ def _zpop(ctx, argv, highest: bool):
     if count is None:
         member, value = pairs[0]
         return [member, Double(value)]
-    return _scored(ctx, pairs)
+    return scored_reply(ctx, pairs)
 
 
 @command("zpopmin", arity=-2, flags="write fast", keys=(1, 1, 1), group="sorted-set",
@@ -598,7 +599,7 @@ def cmd_zrandmember(ctx, argv):
         if count < -(_LONG_MAX // 2) or count > _LONG_MAX // 2:
             raise LedisError(errors.COUNT_OUT_OF_RANGE)
     items = zset.random_members(db, argv[1], count, withscores)
-    return _scored(ctx, items) if withscores else items
+    return scored_reply(ctx, items) if withscores else items
 
 
 class _ZScanCursors:
@@ -680,170 +681,6 @@ def cmd_zscan(ctx, argv):
         out.append(m)
         out.append(text(e))  # a bulk string in both protocols, as in Redis
     return [b"%d" % next_cursor, out]
-
-
-# --- ZUNION / ZINTER / ZDIFF ------------------------------------------------------------------
-
-_UNION, _INTER, _DIFF = 1, 2, 3
-_SUM, _MIN, _MAX = 1, 2, 3
-
-
-def _aggregate(target: float, value: float, how: int) -> float:
-    if how == _SUM:
-        total = target + value
-        return 0.0 if total != total else total  # inf + -inf: Redis's convention is 0
-    if how == _MIN:
-        return value if value < target else target
-    return value if value > target else target
-
-
-def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False):
-    """Redis's ``zunionInterDiffGenericCommand``. Returns (member, score) pairs sorted like a
-    zset, or the cardinality for ZINTERCARD."""
-    name = argv[0].lower().decode("utf-8", "replace")
-    numkeys_idx = 2 if dst is not None else 1
-    numkeys = parse_int(argv[numkeys_idx])
-    if numkeys < 1:
-        raise error(errors.ZSET_NO_INPUT_KEYS, name)
-    n = len(argv)
-    if numkeys > n - numkeys_idx - 1:
-        raise LedisError(errors.SYNTAX)
-    keys = argv[numkeys_idx + 1:numkeys_idx + 1 + numkeys]
-    db = ctx.db
-    sizes = [zset.input_size(db, k) for k in keys]  # WRONGTYPE before option errors, as Redis
-    weights = [1.0] * numkeys
-    how = _SUM
-    withscores = False
-    limit = 0
-    j = numkeys_idx + 1 + numkeys
-    while j < n:
-        remaining = n - j
-        opt = argv[j].upper()
-        if cardinality_only:
-            if remaining >= 2 and opt == b"LIMIT":
-                try:
-                    limit = parse_int(argv[j + 1])
-                except LedisError:
-                    raise LedisError(errors.LIMIT_NEGATIVE) from None
-                if limit < 0:
-                    raise LedisError(errors.LIMIT_NEGATIVE)
-                j += 2
-                continue
-            raise LedisError(errors.SYNTAX)
-        if op != _DIFF and remaining >= numkeys + 1 and opt == b"WEIGHTS":
-            for i in range(numkeys):
-                weights[i] = parse_score(argv[j + 1 + i], errors.ZSET_WEIGHT_NOT_FLOAT)
-            j += numkeys + 1
-        elif op != _DIFF and remaining >= 2 and opt == b"AGGREGATE":
-            word = argv[j + 1].upper()
-            if word == b"SUM":
-                how = _SUM
-            elif word == b"MIN":
-                how = _MIN
-            elif word == b"MAX":
-                how = _MAX
-            else:
-                raise LedisError(errors.SYNTAX)
-            j += 2
-        elif dst is None and opt == b"WITHSCORES":
-            withscores = True
-            j += 1
-        else:
-            raise LedisError(errors.SYNTAX)
-
-    sources = list(zip(keys, weights, sizes))
-    if op != _DIFF:
-        sources.sort(key=lambda s: s[2])  # smallest first, like Redis
-    loaded = [(zset.load(db, k) or {}, w) for k, w, _ in sources]
-    result: dict[bytes, float] = {}
-    if op == _INTER:
-        first, w0 = loaded[0]
-        others = loaded[1:]
-        count = 0
-        for member, value in first.items():
-            total = w0 * value
-            if total != total:
-                total = 0.0
-            for other, w in others:
-                found = other.get(member)
-                if found is None:
-                    break
-                total = _aggregate(total, found * w, how)
-            else:
-                if cardinality_only:
-                    count += 1
-                    if limit and count >= limit:
-                        break
-                else:
-                    result[member] = total
-        if cardinality_only:
-            return count
-    elif op == _UNION:
-        for items, w in loaded:
-            for member, value in items.items():
-                scaled = w * value
-                if scaled != scaled:
-                    scaled = 0.0
-                current = result.get(member)
-                result[member] = scaled if current is None else _aggregate(current, scaled, how)
-    else:
-        first = loaded[0][0]
-        others = [items for items, _ in loaded[1:]]
-        for member, value in first.items():
-            if not any(member in other for other in others):
-                result[member] = value
-    pairs = sorted(result.items(), key=lambda mv: (mv[1] + 0.0, mv[0]))
-    if dst is not None:
-        return zset.store(db, dst, pairs)
-    if withscores:
-        return _scored(ctx, pairs)
-    return [m for m, _ in pairs]
-
-
-@command("zunion", arity=-3, flags="readonly movablekeys", keys=(0, 0, 0), group="sorted-set",
-         summary="Add multiple sorted sets", since="6.2.0", acl="@read @sortedset @slow")
-def cmd_zunion(ctx, argv):
-    return _setop(ctx, argv, _UNION, None)
-
-
-@command("zinter", arity=-3, flags="readonly movablekeys", keys=(0, 0, 0), group="sorted-set",
-         summary="Intersect multiple sorted sets", since="6.2.0", acl="@read @sortedset @slow")
-def cmd_zinter(ctx, argv):
-    return _setop(ctx, argv, _INTER, None)
-
-
-@command("zdiff", arity=-3, flags="readonly movablekeys", keys=(0, 0, 0), group="sorted-set",
-         summary="Subtract multiple sorted sets", since="6.2.0", acl="@read @sortedset @slow")
-def cmd_zdiff(ctx, argv):
-    return _setop(ctx, argv, _DIFF, None)
-
-
-@command("zunionstore", arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
-         group="sorted-set", summary="Add multiple sorted sets and store the resulting sorted "
-         "set in a new key", since="2.0.0", acl="@write @sortedset @slow")
-def cmd_zunionstore(ctx, argv):
-    return _setop(ctx, argv, _UNION, argv[1])
-
-
-@command("zinterstore", arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
-         group="sorted-set", summary="Intersect multiple sorted sets and store the resulting "
-         "sorted set in a new key", since="2.0.0", acl="@write @sortedset @slow")
-def cmd_zinterstore(ctx, argv):
-    return _setop(ctx, argv, _INTER, argv[1])
-
-
-@command("zdiffstore", arity=-4, flags="write denyoom movablekeys", keys=(1, 1, 1),
-         group="sorted-set", summary="Subtract multiple sorted sets and store the resulting "
-         "sorted set in a new key", since="6.2.0", acl="@write @sortedset @slow")
-def cmd_zdiffstore(ctx, argv):
-    return _setop(ctx, argv, _DIFF, argv[1])
-
-
-@command("zintercard", arity=-3, flags="readonly movablekeys", keys=(0, 0, 0),
-         group="sorted-set", summary="Intersect multiple sorted sets and return the cardinality "
-         "of the result", since="7.0.0", acl="@read @sortedset @slow")
-def cmd_zintercard(ctx, argv):
-    return _setop(ctx, argv, _INTER, None, cardinality_only=True)
 
 
 # --- LedisDB extras ---------------------------------------------------------------------------
