@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import select
 import socket
 import time
 from pathlib import Path
@@ -47,6 +45,7 @@ from ledis.replies import (
     Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
     format_double,
 )
+from ledis.scripting.busy import BusyService
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
@@ -72,8 +71,6 @@ _ARG_TYPE = (None, _ERR_TAG, errors.SCRIPT_ARG_TYPE.encode())
 _UNKNOWN = (None, _ERR_TAG, errors.SCRIPT_UNKNOWN_CMD.encode())
 _WRONG_ARGS = (None, _ERR_TAG, errors.SCRIPT_WRONG_ARGS.encode())
 _INTERNAL = (None, _ERR_TAG, errors.INTERNAL.encode())
-_BUSY_SCRIPT = b"-%s\r\n" % errors.BUSY_SCRIPT.encode()
-_BUSY_FUNCTION = b"-%s\r\n" % errors.BUSY_FUNCTION.encode()
 _LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.INFO, logging.WARNING)
 
 
@@ -132,7 +129,7 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-class Scripting:
+class Scripting(BusyService):
     """EVAL/EVALSHA/SCRIPT state of one server (``core.scripting``).
 
     ``ledis/scripting/functions.py`` builds FCALL on top of this object: it reuses
@@ -607,200 +604,6 @@ class Scripting:
                 log.exception("serving clients during a busy script failed")
         return self.killed
 
-    def _begin_busy(self) -> None:
-        self.busy = True
-        log.warning(
-            "Slow script detected: still in execution after %d milliseconds. You can try "
-            "killing the script using the SCRIPT KILL command. Script name is: %s.",
-            int((_perf() - self.start) * 1000), self.current_sha.decode(),
-        )
-        self._busy_fds = {}
-        self._touched = []
-        self._listeners = {}
-        self._accepted = []
-        server = getattr(self.core, "server", None)
-        if server is None:
-            return
-        # New clients are accepted from here too (and answered BUSY), then handed to the
-        # event loop when the script ends.
-        for srv in getattr(server, "_servers", ()):
-            for lsock in srv.sockets or ():
-                try:
-                    dup = socket.fromfd(lsock.fileno(), lsock.family, lsock.type)
-                except OSError:
-                    continue
-                dup.setblocking(False)
-                self._listeners[dup.fileno()] = dup
-        for conn in server.client_connections():
-            if conn.ctx is self.caller or conn.closing or conn.waiting is not None:
-                continue
-            transport = conn.transport
-            if transport is None or transport.is_closing():
-                continue
-            sock = transport.get_extra_info("socket")
-            if sock is None:
-                continue
-            self._busy_fds[sock.fileno()] = conn
-
-    def _service(self) -> None:
-        fds = self._busy_fds
-        listeners = self._listeners
-        if not fds and not listeners:
-            return
-        readable, _, _ = select.select([*fds, *listeners], [], [], 0)
-        for fd in readable:
-            if fd in listeners:
-                self._accept(listeners[fd])
-                continue
-            conn = fds.get(fd)
-            if conn is None:
-                continue
-            try:
-                data = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                del fds[fd]  # EOF: the event loop sees it again after the script
-                if conn.transport is None:
-                    conn.closing = True  # accepted here: closed when the script ends
-                continue
-            if conn not in self._touched:
-                self._touched.append(conn)
-            try:
-                conn._parse(data)
-            except ProtocolError as exc:
-                del fds[fd]
-                self._write(fd, b"-%s\r\n" % exc.text.encode())
-                if conn.transport is not None:
-                    conn.ctx.close_after_reply = True
-                else:
-                    conn.closing = True
-                continue
-            self._answer(fd, conn)
-
-    def _accept(self, listener: socket.socket) -> None:
-        try:
-            sock, _ = listener.accept()
-        except OSError:
-            return
-        sock.setblocking(False)
-        from ledis.server.connection import Connection
-
-        conn = Connection(self.core.server)  # type: ignore[attr-defined]
-        conn.ctx = self.core.new_context()  # provisional: connection_made makes the real one
-        self._accepted.append((conn, sock))
-        self._busy_fds[sock.fileno()] = conn
-
-    def _answer(self, fd: int, conn: Any) -> None:
-        """Answer what ``conn`` sent while the script runs; held replies go first."""
-        transport = conn.transport
-        if conn.out or (transport is not None and transport.get_write_buffer_size()):
-            return  # replies of earlier commands are still held: keep everything queued
-        queue = conn.queue
-        out = []
-        kill_name = b"script" if self.busy_kind == "script" else b"function"
-        busy = _BUSY_SCRIPT if self.busy_kind == "script" else _BUSY_FUNCTION
-        busy_error = LedisError(busy[1:-2].decode())
-        while queue:
-            argv = queue[0]
-            name = argv[0].lower()
-            if name == kill_name and len(argv) == 2 and argv[1].lower() == b"kill":
-                queue.popleft()
-                if self.wrote:
-                    out.append(b"-%s\r\n" % errors.UNKILLABLE_WROTE.encode())
-                    self.core.count_error(LedisError(errors.UNKILLABLE_WROTE))
-                else:
-                    self.killed = True
-                    out.append(b"+OK\r\n")
-                continue
-            if name == b"shutdown":
-                if len(argv) >= 2 and any(a.lower() == b"nosave" for a in argv[1:]):
-                    log.warning("SHUTDOWN NOSAVE during a busy script: exiting without saving")
-                    os._exit(0)
-            elif (name == b"function" and self.busy_kind == "function" and len(argv) == 2
-                    and argv[1].lower() == b"stats"):
-                # FUNCTION STATS is allowed during a busy FCALL (shows running_script); during
-                # an EVAL Redis 7.0 answers BUSY (verified on the wire).
-                queue.popleft()
-                self._run_allowed(conn, argv, out)
-                continue
-            else:
-                cmd = self.core.commands.get(name)
-                if cmd is not None and cmd.allow_busy and name not in (b"script", b"function"):
-                    # HELLO, AUTH, MULTI, WATCH, RESET, QUIT...: connection state only, they
-                    # run even while a script is busy (Redis's ALLOW_BUSY).
-                    queue.popleft()
-                    self._run_allowed(conn, argv, out)
-                    if conn.ctx.close_after_reply:
-                        queue.clear()
-                        conn.closing = True
-                        break
-                    continue
-            queue.popleft()
-            out.append(busy)
-            self.core.count_error(busy_error)
-        if out:
-            self._write(fd, b"".join(out))
-        if conn.closing and conn.transport is None:
-            self._busy_fds.pop(fd, None)
-
-    def _run_allowed(self, conn: Any, argv: list[bytes], out: list[bytes]) -> None:
-        from ledis.server.resp import encode
-
-        ctx = conn.ctx
-        try:
-            reply = self.core.dispatch(ctx, argv)
-        except LedisError as exc:
-            self.core.count_error(exc)
-            reply = exc
-        except Exception:
-            log.exception("internal error running %r during a busy script", argv[0][:64])
-            reply = LedisError(errors.INTERNAL)
-        if type(reply) is Pending:
-            reply.cancel()
-            reply = None
-        encode(reply, out, ctx.resp == 3)
-
-    @staticmethod
-    def _write(fd: int, data: bytes) -> None:
-        deadline = _perf() + 1.0
-        while data:
-            try:
-                n = os.write(fd, data)
-                data = data[n:]
-            except BlockingIOError:
-                if _perf() > deadline:
-                    return
-                select.select([], [fd], [], 0.05)
-            except OSError:
-                return
-
-    def _end_busy(self) -> None:
-        self.busy = False
-        self._busy_fds = {}
-        touched, self._touched = self._touched, []
-        listeners, self._listeners = self._listeners, {}
-        accepted, self._accepted = self._accepted, []
-        for dup in listeners.values():
-            dup.close()
-        server = getattr(self.core, "server", None)
-        loop = getattr(server, "loop", None)
-        for conn, sock in accepted:
-            if conn.closing or loop is None:
-                sock.close()
-                continue
-            task = loop.create_task(loop.connect_accepted_socket(lambda c=conn: c, sock))
-            task.add_done_callback(lambda t, c=conn, old=conn.ctx: _accepted_ready(t, c, old))
-        for conn in touched:
-            if conn.closing or conn.transport is None:
-                continue
-            if conn.ctx.close_after_reply:
-                conn.close()
-            elif conn.queue and loop is not None:
-                loop.call_soon(_resume, conn)
-
     def kill(self) -> Any:
         """SCRIPT KILL from the normal path: no script can be running then."""
         if not self.running:
@@ -826,23 +629,6 @@ def _arity_error(commands: dict, argv: list[bytes]) -> bool:
         cmd = cmd.subcommands.get(argv[1].lower(), cmd)
     arity = cmd.arity
     return (arity > 0 and len(argv) != arity) or len(argv) < -arity
-
-
-def _accepted_ready(task: Any, conn: Any, provisional: Any) -> None:
-    """A client accepted during a busy script is now on the event loop: keep what HELLO /
-    AUTH / CLIENT SETNAME did to its provisional context, then run what it queued."""
-    if task.cancelled() or task.exception() is not None:
-        return
-    ctx = conn.ctx
-    if ctx is not None and ctx is not provisional:
-        for attr in ("resp", "authenticated", "name", "lib_name", "lib_ver"):
-            setattr(ctx, attr, getattr(provisional, attr))
-    _resume(conn)
-
-
-def _resume(conn: Any) -> None:
-    if not conn.closing and conn.waiting is None and conn.queue:
-        conn.run_queue()
 
 
 def raw_to_values(raw: bytes) -> Any:
