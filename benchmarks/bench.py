@@ -104,14 +104,15 @@ def cli(port: int, *argv: str) -> str:
     return out.stdout.strip()
 
 
-def run_one(port: int, w: Workload, pipeline: int, n: int, clients: int) -> float:
+def run_one(port: int, w: Workload, pipeline: int, n: int, clients: int, keyspace: int = 0
+            ) -> float:
     args = list(w.args)
     if w.setup:
         for cmd in w.setup:
             sha = cli(port, *cmd)
             args = [sha if a == "SHA_SET" else a for a in args]
     cmd = [*taskset(1), "redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(n),
-           "-P", str(pipeline), "-r", "100000", "--csv", *args]
+           "-P", str(pipeline), *(["-r", str(keyspace)] if keyspace else []), "--csv", *args]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     rows = list(csv.reader(io.StringIO(out.stdout)))
     for row in rows[1:]:
@@ -129,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds (best kept)")
     ap.add_argument("--only", default="", help="comma-separated workload names (case-insensitive)")
     ap.add_argument("--pipelines", default="1,16")
+    ap.add_argument("--random", type=int, default=0, metavar="N",
+                    help="redis-benchmark -r N: random keys out of N (default 0: the plain "
+                         "`redis-benchmark -q -c 50` of the issues, one key per test)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latest.md"))
     args = ap.parse_args(argv)
     if not shutil.which("redis-benchmark") or not shutil.which("redis-server"):
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 best = {"ledis": 0.0, "redis": 0.0}
                 for _ in range(args.rounds):
                     for name, port in (("ledis", servers.ledis_port), ("redis", servers.redis_port)):
-                        best[name] = max(best[name], run_one(port, w, p, n, args.c))
+                        best[name] = max(best[name], run_one(port, w, p, n, args.c, args.random))
                 ratio = best["ledis"] / best["redis"] if best["redis"] else 0.0
                 results.append((w.name, p, best["ledis"], best["redis"]))
                 print(f"{w.name:<14} -P {p:<3} ledis {best['ledis']:>11,.0f}  redis {best['redis']:>11,.0f}"
@@ -158,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         servers.stop()
     lines = [
         f"Run {time.strftime('%Y-%m-%d %H:%M')} on {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; redis-benchmark -c {args.c} -n {args.n} (x4 for -P 16), "
+        f"Python {platform.python_version()}; redis-benchmark -c {args.c} -n {args.n} (x4 for -P 16)"
+        f"{f', -r {args.random}' if args.random else ', one key per test (no -r)'}, "
         f"best of {args.rounds} alternating rounds; Redis with appendonly yes / everysec.",
         "",
         "| workload | pipeline | ledis ops/s | Redis ops/s | ledis/Redis |",

@@ -99,6 +99,7 @@ class Core:
         )
         self.store = Store(self.engine, config.databases)
         self.commands: dict[bytes, Command] = REGISTRY.commands
+        self._by_name: dict[bytes, Command] = {}  # exact spelling -> command (see _lookup)
         self.clients: dict[int, Context] = {}
         self.stats: dict[str, int] = {
             "total_connections_received": 0,
@@ -127,6 +128,9 @@ class Core:
         self.readonly = False  # a read-only replica
         self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
+        # What a script may run (ledis/scripting/runtime.py sets it): the one check that
+        # applies to a script's own context, called directly instead of walking the list.
+        self.script_check: Callable[[Context, Command, list[bytes]], Any] = lambda *a: None
         self.shutdown_hooks: list[Callable[[], None]] = []
         # EVAL engine (the Lua VM itself is created on first use): ledis/scripting/runtime.py
         from ledis.scripting.runtime import Scripting
@@ -161,9 +165,11 @@ class Core:
     # --- the dispatcher --------------------------------------------------------------------
     def dispatch(self, ctx: Context, argv: list[bytes]) -> Any:
         """Run one command for ``ctx``; raises LedisError with the reply text on error."""
-        cmd = self.commands.get(argv[0].lower())
+        cmd = self._by_name.get(argv[0])
         if cmd is None:
-            raise self._reject(None, self._unknown(argv), ctx)
+            cmd = self._lookup(argv[0])
+            if cmd is None:
+                raise self._reject(None, self._unknown(argv), ctx)
         if cmd.subcommands and (len(argv) >= 2 or cmd.handler is None):
             if len(argv) < 2:
                 raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)), ctx)
@@ -177,18 +183,64 @@ class Core:
         arity = cmd.arity
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
             raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)), ctx)
+        if ctx.special or self.pause_mode or self.readonly or self.monitors \
+                or not ctx.authenticated:
+            result = self._checks(ctx, cmd, argv)
+            if result is not None:
+                return result
+        start = _perf()
+        try:
+            if cmd.is_write and (self.watched_keys
+                                 or "notify-keyspace-events" in self.config.extra):
+                result = self.watched_write(ctx, cmd, argv)  # type: ignore[misc]
+            else:
+                result = cmd.handler(ctx, argv)  # type: ignore[misc]
+        except BaseException as exc:
+            self._after(ctx, cmd, argv, start)
+            if isinstance(exc, LedisError):
+                cmd.failed_calls += 1
+                # Handlers raise shared, preallocated error objects; drop the traceback so
+                # each raise does not chain its frames onto the same object forever.
+                raise exc.with_traceback(None)
+            raise
+        usec = (_perf() - start) * 1e6
+        cmd.calls += 1
+        cmd.usec += usec
+        if usec >= self.slowlog.threshold or usec >= self.latency_threshold or self.monitors:
+            cmd.calls -= 1
+            cmd.usec -= usec
+            self._after(ctx, cmd, argv, start, usec)
+        return result
+
+    def _lookup(self, name: bytes) -> Command | None:
+        """The command called ``name`` in any letter case; remembered by its exact spelling
+        so the next lookup is one dict hit (clients send "SET", the registry says "set")."""
+        cmd = self.commands.get(name.lower())
+        if cmd is not None and len(self._by_name) < 4096:
+            self._by_name[name] = cmd
+        return cmd
+
+    def _checks(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
+        """The dispatcher's slow-path checks: auth, CLIENT PAUSE, MULTI / script / pub/sub
+        rules (``special_checks``), read-only replica, MONITOR. A non-None result is the
+        command's reply (QUEUED, PAUSED ...)."""
         if not ctx.authenticated and not cmd.no_auth:
             raise self._reject(cmd, LedisError(errors.NOAUTH), ctx)
         if self.pause_mode:
-            from ledis.commands.monitoring import PAUSED, pause_blocks
+            from ledis.commands.monitoring import pause_blocks
 
             if pause_blocks(self, ctx, cmd):
+                from ledis.commands.monitoring import PAUSED
+
                 return PAUSED
         if ctx.special:
-            for check in self.special_checks:
-                result = check(ctx, cmd, argv)
-                if result is not None:
-                    return result
+            if ctx.in_script:  # a script's own context is never in MULTI nor subscribed
+                self.script_check(ctx, cmd, argv)
+            else:
+                for check in self.special_checks:
+                    result = check(ctx, cmd, argv)
+                    if result is not None:
+                        return result
         if self.readonly and not ctx.is_master_link:
             if cmd.is_write:
                 raise self._reject(cmd, LedisError(errors.READONLY))
@@ -198,34 +250,27 @@ class Core:
             from ledis.commands.monitoring import monitor_command
 
             monitor_command(self, ctx, cmd, argv, True)
-        start = _perf()
-        try:
-            if cmd.is_write and (self.watched_keys
-                                 or "notify-keyspace-events" in self.config.extra):
-                result = self.watched_write(ctx, cmd, argv)  # type: ignore[misc]
-            else:
-                result = cmd.handler(ctx, argv)  # type: ignore[misc]
-        except LedisError as exc:
-            cmd.failed_calls += 1
-            # Handlers raise shared, preallocated error objects; drop the traceback so each
-            # raise does not chain its frames onto the same object forever.
-            raise exc.with_traceback(None)
-        finally:
-            cmd.calls += 1
+        return None
+
+    def _after(self, ctx: Context, cmd: Command, argv: list[bytes], start: float,
+               usec: float | None = None) -> None:
+        """Bookkeeping of a command that failed, was slow, or is being monitored:
+        commandstats, SLOWLOG, LATENCY, the MONITOR stream."""
+        if usec is None:
             usec = (_perf() - start) * 1e6
-            cmd.usec += usec
-            if usec >= self.slowlog.threshold and not ctx.in_script and not cmd.skip_slowlog:
-                self.slowlog.add(ctx, argv, usec)
-            if usec >= self.latency_threshold:
-                from ledis.commands.monitoring import latency_add
+        cmd.calls += 1
+        cmd.usec += usec
+        if usec >= self.slowlog.threshold and not ctx.in_script and not cmd.skip_slowlog:
+            self.slowlog.add(ctx, argv, usec)
+        if usec >= self.latency_threshold:
+            from ledis.commands.monitoring import latency_add
 
-                latency_add(self, "fast-command" if "fast" in cmd.flags else "command",
-                            int(usec // 1000))
-            if self.monitors:
-                from ledis.commands.monitoring import monitor_command
+            latency_add(self, "fast-command" if "fast" in cmd.flags else "command",
+                        int(usec // 1000))
+        if self.monitors:
+            from ledis.commands.monitoring import monitor_command
 
-                monitor_command(self, ctx, cmd, argv, False)
-        return result
+            monitor_command(self, ctx, cmd, argv, False)
 
     def _reject(self, cmd: Command | None, exc: LedisError, ctx: Context | None = None
                 ) -> LedisError:

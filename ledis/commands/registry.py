@@ -27,7 +27,7 @@ KNOWN_FLAGS = frozenset(
 Handler = Callable[..., Any]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Command:
     name: str  # lower case; "config|get" for subcommands
     handler: Handler | None

@@ -255,6 +255,9 @@ def cmd_msetnx(ctx, argv):
 
 # --- counters --------------------------------------------------------------------------------
 def _incr(db, key: bytes, delta: int) -> int:
+    new = string.incr_plain(db, key, delta)
+    if new is not None:
+        return new
     old_raw, value, expire = string.load(db, key)
     if value is None:
         current = 0

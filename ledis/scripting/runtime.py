@@ -163,6 +163,7 @@ class Scripting(BusyService):
         self._prng_state: Any = None
         self._by_body: dict[bytes, tuple[bytes, Any]] = {}  # EVAL body -> (sha, entry)
         core.special_checks.append(self._check_command)
+        core.script_check = self._check_command
         # ledis.host.<name>(...) in Lua: Python callables of an embedding program
         # (ledis.embedded.register_host_function); never reachable over the network.
         self.host_functions: dict[bytes, Any] = {}

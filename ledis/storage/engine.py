@@ -116,8 +116,7 @@ class Engine:
         self._handles = [self.db.get_column_family_handle(name) for name in CF_NAMES]
         self._cache: list[dict[bytes, bytes | None]] = [{} for _ in range(NUM_CF)]
         self.cache_entries = cache_entries
-        # Pending state of the current group commit.
-        self._batch = rocksdict.WriteBatch(raw_mode=True)
+        # Pending state of the current group commit (the WriteBatch is built at commit).
         self._pending: list[dict[bytes, bytes | None]] = [{} for _ in range(NUM_CF)]
         self._pending_ranges: list[list[tuple[bytes, bytes]]] = [[] for _ in range(NUM_CF)]
         self.dirty = False
@@ -130,6 +129,9 @@ class Engine:
         self.before_commit: list[Callable[[], None]] = []
         self.after_commit: list[Callable[[], None]] = []
         self.commits = 0
+        # One reused Packer: msgpack.packb builds (and frees) a Packer and its buffer per call,
+        # measured at ~6% of the server's time for SET at -P 1.
+        self._pack = msgpack.Packer(use_bin_type=True).pack
         self.fsync = fsync
         self._write_opts = rocksdict.WriteOptions()
         self._sync_opts = rocksdict.WriteOptions()
@@ -288,14 +290,12 @@ class Engine:
 
     # --- writes (pending until commit) -----------------------------------------------------
     def put(self, cf: int, key: bytes, value: bytes) -> None:
-        self._batch.put(key, value, self._handles[cf])
         self._pending[cf][key] = value
         self._cache[cf][key] = value
         self.writes += 1
         self.dirty = True
 
     def delete(self, cf: int, key: bytes) -> None:
-        self._batch.delete(key, self._handles[cf])
         self._pending[cf][key] = None
         self._cache[cf][key] = None
         self.writes += 1
@@ -304,7 +304,6 @@ class Engine:
     def delete_range(self, cf: int, start: bytes, end: bytes, drop_cached: bool = False) -> None:
         """Delete ``start <= key < end``. ``drop_cached`` also forgets cached keys in the
         range (needed when the keys could be read again, e.g. FLUSHDB of metadata)."""
-        self._batch.delete_range(start, end, self._handles[cf])
         pending = self._pending[cf]
         for key in [k for k in pending if start <= k < end]:
             del pending[key]
@@ -317,32 +316,51 @@ class Engine:
         self.dirty = True
 
     def commit(self) -> None:
-        """Write the pending batch (one RocksDB write) and reset the overlay."""
+        """Write the pending batch (one RocksDB write) and reset the overlay.
+
+        The WriteBatch is built here from the overlay, not operation by operation: range
+        deletes first, in order, then the final value of every key written since (a put that
+        a later range delete covered was dropped from the overlay then). A key written many
+        times in one iteration (a hot counter) is written once: at -P 16, 800 SETs of one key
+        became one put, and the per-operation batch call (~0.6 us) was the biggest single cost
+        of a pipelined SET."""
         if not self.dirty:
             return
         for hook in self.before_commit:
             hook()
-        batch = self._batch
-        if self.write_log:
-            ranges = [[cf, lo, hi] for cf, cf_ranges in enumerate(self._pending_ranges)
-                      for lo, hi in cf_ranges]
-            writes = {cf: pending for cf, pending in enumerate(self._pending) if pending}
+        batch = self._new_batch()
+        handles = self._handles
+        ranges = []
+        for cf, cf_ranges in enumerate(self._pending_ranges):
+            if cf_ranges:
+                handle = handles[cf]
+                for lo, hi in cf_ranges:
+                    batch.delete_range(lo, hi, handle)
+                    ranges.append([cf, lo, hi])
+                cf_ranges.clear()
+        writes = {}
+        for cf, pending in enumerate(self._pending):
+            if pending:
+                handle = handles[cf]
+                put = batch.put
+                delete = batch.delete
+                for key, value in pending.items():
+                    if value is None:
+                        delete(key, handle)
+                    else:
+                        put(key, value, handle)
+                writes[cf] = pending
         if self.write_log and (ranges or writes):
             self.log_seq += 1
-            body = msgpack.packb((int(time.time() * 1000), ranges, writes), use_bin_type=True)
+            body = self._pack((int(time.time() * 1000), ranges, writes))
             batch.put(U64.pack(self.log_seq), zlib.crc32(body).to_bytes(4, "big") + body,
-                      self._handles[LOG])
+                      handles[LOG])
             if self.log_seq - self.log_first_seq >= self.log_keep + 1000:
                 new_first = self.log_seq - self.log_keep
-                batch.delete_range(U64.pack(0), U64.pack(new_first), self._handles[LOG])
+                batch.delete_range(U64.pack(0), U64.pack(new_first), handles[LOG])
                 self.log_first_seq = new_first
-        self._batch = self._new_batch()
-        for pending in self._pending:
-            if pending:
-                pending.clear()
-        for ranges in self._pending_ranges:
-            if ranges:
-                ranges.clear()
+        for cf in writes:
+            self._pending[cf] = {}
         self.dirty = False
         self.db.write(batch, self._sync_opts if self.fsync == "always" else self._write_opts)
         self.commits += 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 from typing import Iterator
 
+import msgpack
 from sortedcontainers import SortedDict
 
 from ledis.storage.engine import Engine
@@ -119,7 +120,6 @@ class MemoryEngine(Engine):
         self._handles = list(range(NUM_CF))
         self._cache = [{} for _ in range(NUM_CF)]
         self.cache_entries = cache_entries
-        self._batch = self._new_batch()
         self._pending = [{} for _ in range(NUM_CF)]
         self._pending_ranges = [[] for _ in range(NUM_CF)]
         self.dirty = False
@@ -131,6 +131,7 @@ class MemoryEngine(Engine):
         self.before_commit = []
         self.after_commit = []
         self.commits = 0
+        self._pack = msgpack.Packer(use_bin_type=True).pack
         self.fsync = fsync
         self._write_opts = self._sync_opts = None
         self._closed = False

@@ -113,6 +113,25 @@ def set_many(db: Database, argv: list[bytes], start: int = 1) -> None:
             db.replace(key, _PERSISTENT_PREFIX + argv[i + 1], old)
 
 
+def incr_plain(db: Database, key: bytes, delta: int) -> int | None:
+    """INCR's fast path: the new value when ``key`` holds a persistent string in canonical
+    decimal form and the sum stays within 64 bits (then it is stored), else None and nothing
+    is written (the caller takes the general path: new key, TTL, parsing, errors)."""
+    meta_key = db.prefix + key
+    engine = db.engine
+    raw = engine.get(META, meta_key)
+    if raw is None or raw[0] != 1 or raw[1:9] != _NO_EXPIRE:
+        return None
+    value = raw[9:]
+    if not (value.isdigit() and len(value) < 19 and (value[0] != 48 or len(value) == 1)):
+        return None
+    new = int(value) + delta
+    if not -0x8000000000000000 <= new <= 0x7FFFFFFFFFFFFFFF:
+        return None
+    engine.put(META, meta_key, b"%b%d" % (_PERSISTENT_PREFIX, new))
+    return new
+
+
 def store(db: Database, key: bytes, value: bytes, expire_ms: int, old_raw: bytes | None) -> None:
     """Write ``value`` with ``expire_ms`` over the physical record ``old_raw`` (from load)."""
     if not expire_ms and old_raw is not None and old_raw[0] == 1 and old_raw[1:9] == _NO_EXPIRE:
