@@ -350,6 +350,7 @@ class RuntimeConfig:
         elif name == "latency-monitor-threshold":
             ms = int(value)  # type: ignore[call-overload]
             self.core.latency_threshold = ms * 1000.0 if ms > 0 else float("inf")
+        self.core.refresh_hot_flags()
 
     def rewrite(self) -> None:
         """CONFIG REWRITE: write the changed values back into the YAML file."""

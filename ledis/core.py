@@ -160,6 +160,7 @@ class Core:
         from ledis.pubsub import attach_expiry_events
 
         self.watched_write: Callable[[Context, Command, list[bytes]], Any] = watched_write
+        self.refresh_hot_flags()
         attach_expiry_events(self)
 
     # --- the dispatcher --------------------------------------------------------------------
@@ -190,8 +191,7 @@ class Core:
                 return result
         start = _perf()
         try:
-            if cmd.is_write and (self.watched_keys
-                                 or "notify-keyspace-events" in self.config.extra):
+            if cmd.is_write and (self.watched_keys or self.notify_writes):
                 result = self.watched_write(ctx, cmd, argv)  # type: ignore[misc]
             else:
                 result = cmd.handler(ctx, argv)  # type: ignore[misc]
@@ -206,11 +206,18 @@ class Core:
         usec = (_perf() - start) * 1e6
         cmd.calls += 1
         cmd.usec += usec
-        if usec >= self.slowlog.threshold or usec >= self.latency_threshold or self.monitors:
+        if usec >= self.slow_us or self.monitors:
             cmd.calls -= 1
             cmd.usec -= usec
             self._after(ctx, cmd, argv, start, usec)
         return result
+
+    def refresh_hot_flags(self) -> None:
+        """Recompute what the dispatcher tests per command from the configuration (called
+        after every CONFIG SET): the smallest duration worth recording (SLOWLOG or LATENCY)
+        and whether writes publish keyspace notifications."""
+        self.slow_us = min(self.slowlog.threshold, self.latency_threshold)
+        self.notify_writes = "notify-keyspace-events" in self.config.extra
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling

@@ -116,6 +116,17 @@ def test_inline_commands(server):
     assert not closed
 
 
+def test_command_names_in_any_letter_case(server):
+    """The dispatcher remembers names by their exact spelling: each spelling must still
+    find the command (or give Redis's unknown-command text with the name as sent)."""
+    out, closed = exchange(server.port, b"sEt lc 1\r\nSET lc 2\r\nget lc\r\nGeT lc\r\n"
+                           b"dEl lc\r\nNoSuCh a\r\nNOSUCH a\r\n")
+    assert out == (b"+OK\r\n+OK\r\n$1\r\n2\r\n$1\r\n2\r\n:1\r\n"
+                   b"-ERR unknown command 'NoSuCh', with args beginning with: 'a' \r\n"
+                   b"-ERR unknown command 'NOSUCH', with args beginning with: 'a' \r\n")
+    assert not closed
+
+
 def test_commands_before_a_protocol_error_still_run(server, r):
     out, closed = exchange(server.port, b"*3\r\n$3\r\nSET\r\n$2\r\npe\r\n$1\r\n1\r\n*x\r\n")
     assert out == b"+OK\r\n-ERR Protocol error: invalid multibulk length\r\n"
