@@ -2,12 +2,17 @@
 
     python benchmarks/bench.py                      # every workload, -P 1 and -P 16
     python benchmarks/bench.py --only set,get -n 50000 --rounds 1
+    python benchmarks/bench.py --random 100000      # random keys out of 100k (-r 100000)
 
 Starts ledis (``--appendfsync everysec``) and ``redis-server --appendonly yes --appendfsync
 everysec`` on temp dirs, runs each workload against each server in alternation (``rounds``
 times, best run kept), and prints ops/s and the ratio ledis/Redis per workload as a Markdown
 table (also written to ``benchmarks/results/latest.md``). Servers and client are pinned to
 different cores with ``taskset`` when it is available, as in the reference measurements.
+
+By default the workloads are the issues' plain ``redis-benchmark -q -c 50``: every test hits
+one key (``key:__rand_int__`` stays literal without ``-r``). ``--random N`` adds ``-r N``, so
+each request picks one of N keys; both tables are in docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations

@@ -5,12 +5,13 @@ It owns the RocksDB instance (raw bytes mode, one column family per role, see
 
 * **point reads** ``get(cf, key)`` through a bounded write-through cache (a plain dict per
   column family): a rocksdict call costs 0.6-1.7 us, a dict hit ~50 ns;
-* **writes** ``put / delete / delete_range`` that go into the *pending batch* of the current
+* **writes** ``put / delete / delete_range`` that go into the *pending overlay* of the current
   event-loop iteration (group commit, DESIGN.md section 6). Pending writes are visible at once
   to ``get`` (the cache is written through) and to ``iterate`` (merged from the overlay), so a
   command, a script or a MULTI/EXEC reads its own writes without anything reaching disk;
-* **commit()**: writes the whole pending batch as one RocksDB WriteBatch (plus whatever the
-  ``before_commit`` hooks add, e.g. the write-log record) and syncs it when fsync is
+* **commit()**: builds one RocksDB WriteBatch from the overlay (range deletes, then each
+  key's final value), adds the write-log record and whatever the ``before_commit`` hooks
+  wrote, writes it once and syncs it when fsync is
   ``always``. The server calls it once per loop iteration before sending held replies;
   the embedded API after each call;
 * **ordered iteration** ``iterate(cf, start, end, reverse)`` with one RocksDB iterator

@@ -1,0 +1,135 @@
+"""In-process CPU per command on the server's hot path, no sockets.
+
+    python benchmarks/hotpath.py                    # SET GET INCR PING EVALSHA EVAL, -P 1 and 16
+    python benchmarks/hotpath.py set incr -P 16 --random
+    python benchmarks/hotpath.py evalsha --profile  # cProfile of the same loop
+
+Builds a real Core on a temp RocksDB and 50 ``Connection`` objects whose transports only count
+writes, then plays event-loop iterations by hand: every connection receives one read of P
+pipelined requests (``data_received``: parse, dispatch, encode), then ``Server.flush`` does
+the group commit and "writes" the replies. What it prints is the Python + RocksDB cost per
+command that the live server pays on top of the kernel's socket work; it moves with code
+changes far more steadily than ``bench.py`` (see docs/PERFORMANCE.md for the figures).
+Pin it to a core (``taskset -c 0``) for steady numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import hiredis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ledis.config import Config  # noqa: E402
+from ledis.core import Core, load_commands  # noqa: E402
+from ledis.server.app import Server  # noqa: E402
+from ledis.server.connection import Connection  # noqa: E402
+
+SET_SCRIPT = b"return redis.call('set',KEYS[1],ARGV[1])"
+CONNECTIONS = 50
+READS = 50  # distinct pre-built reads per connection, replayed in a cycle
+
+
+class CountingTransport:
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str) -> tuple[str, int]:
+        return ("127.0.0.1", 0)
+
+    def close(self) -> None:
+        pass
+
+
+def request(kind: str, key: bytes, sha: bytes) -> tuple[bytes, ...]:
+    return {
+        "set": (b"SET", key, b"xxx"),
+        "get": (b"GET", key),
+        "incr": (b"INCR", key),
+        "ping": (b"PING",),
+        "eval": (b"EVAL", SET_SCRIPT, b"1", key, b"xxx"),
+        "evalsha": (b"EVALSHA", sha, b"1", key, b"xxx"),
+    }[kind]
+
+
+def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profile: bool) -> float:
+    with tempfile.TemporaryDirectory(prefix="ledis-hotpath-") as tmp:
+        config = Config()
+        config.dir = tmp
+        config.port = 0
+        core = Core(config)
+        server = Server(core)
+        server.loop = asyncio.new_event_loop()
+        conns = []
+        for _ in range(CONNECTIONS):
+            conn = Connection(server)
+            conn.connection_made(CountingTransport())  # type: ignore[arg-type]
+            conns.append(conn)
+        sha = core.dispatch(conns[0].ctx, [b"SCRIPT", b"LOAD", SET_SCRIPT])
+        rnd = random.Random(1)
+
+        def key() -> bytes:
+            return b"key:%012d" % (rnd.randrange(100_000) if random_keys else 0)
+
+        reads = [[b"".join(hiredis.pack_command(request(kind, key(), sha))
+                           for _ in range(pipeline)) for _ in conns] for _ in range(READS)]
+
+        def run(n: int) -> None:
+            for i in range(n):
+                for conn, data in zip(conns, reads[i % READS]):
+                    conn.data_received(data)
+                server.flush()
+
+        run(max(1, iterations // 10))  # warm up: cache, memtable, Lua
+        if profile:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
+            run(iterations)
+            prof.disable()
+            pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+        start = time.perf_counter()
+        run(iterations)
+        elapsed = time.perf_counter() - start
+        core.close()
+        server.loop.close()
+    return elapsed / (iterations * CONNECTIONS * pipeline) * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("kinds", nargs="*", default=["set", "get", "incr", "ping", "evalsha", "eval"])
+    ap.add_argument("-P", dest="pipelines", type=int, action="append",
+                    help="pipeline depth (repeatable; default 1 and 16)")
+    ap.add_argument("--commands", type=int, default=400_000, help="commands per measurement")
+    ap.add_argument("--random", action="store_true", help="keys out of 100k (default: one key)")
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args(argv)
+    load_commands()
+    for kind in args.kinds:
+        for p in args.pipelines or [1, 16]:
+            iterations = max(10, args.commands // (CONNECTIONS * p))
+            usec = measure(kind.lower(), p, iterations, args.random, args.profile)
+            print(f"{kind.upper():<8} -P {p:<3} {usec:6.2f} us/command "
+                  f"({'random keys' if args.random else 'one key'})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
