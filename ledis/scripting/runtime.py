@@ -42,7 +42,7 @@ from ledis import errors
 from ledis.commands.args import parse_int
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import (
-    Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
+    Bool, Double, Map, NullArray, OK, PairList, Pending, Raw, SetReply, Simple, Verbatim,
     format_double,
 )
 from ledis.scripting.busy import BusyService
@@ -71,6 +71,7 @@ _ARG_TYPE = (None, _ERR_TAG, errors.SCRIPT_ARG_TYPE.encode())
 _UNKNOWN = (None, _ERR_TAG, errors.SCRIPT_UNKNOWN_CMD.encode())
 _WRONG_ARGS = (None, _ERR_TAG, errors.SCRIPT_WRONG_ARGS.encode())
 _INTERNAL = (None, _ERR_TAG, errors.INTERNAL.encode())
+_STATUS_OK = (None, 1, b"OK")  # redis.call's {ok='OK'}, the commonest status
 _LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.INFO, logging.WARNING)
 
 
@@ -486,6 +487,8 @@ class Scripting(BusyService):
             t = type(reply)
             if t is bytes or t is int:
                 return reply
+            if reply is OK:
+                return _STATUS_OK
             if t is Simple:
                 return None, 1, bytes(reply)
             if isinstance(reply, LedisError):

@@ -266,7 +266,12 @@ class Connection(asyncio.Protocol):
                 self.wait(reply)  # type: ignore[arg-type]
                 break
             if not ctx.reply_mode or not _drop_reply(ctx):
-                encode(reply, out, ctx.resp == 3)
+                if reply is OK:  # the commonest replies, without the call into encode
+                    out.append(b"+OK\r\n")
+                elif type(reply) is int:
+                    out.append(b":%d\r\n" % reply)
+                else:
+                    encode(reply, out, ctx.resp == 3)
             if ctx.close_after_reply:
                 queue.clear()
                 break

@@ -42,6 +42,8 @@ def get(db: Database, key: bytes) -> bytes | None:
     raw = db.engine.get(META, db.prefix + key)
     if raw is None:
         return None
+    if raw.startswith(_PERSISTENT_PREFIX):  # a string without TTL: the common case
+        return raw[9:]
     if raw[1:9] != _NO_EXPIRE and U64.unpack_from(raw, 1)[0] <= _time() * 1000:
         return None
     if raw[0] != 1:  # layout.STRING
@@ -85,7 +87,7 @@ def set(db: Database, key: bytes, value: bytes, expire_ms: int = 0) -> None:
             db.keys += 1
             db.counts_dirty = True
             return
-        if old[0] == 1 and old[1:9] == _NO_EXPIRE:  # fast path: overwrite a plain string
+        if old.startswith(_PERSISTENT_PREFIX):  # fast path: overwrite a plain string
             engine.put(META, meta_key, _PERSISTENT_PREFIX + value)
             return
     db.replace(key, _PREFIX + U64.pack(expire_ms) + value, old)
@@ -107,7 +109,7 @@ def set_many(db: Database, argv: list[bytes], start: int = 1) -> None:
             put(META, meta_key, _PERSISTENT_PREFIX + argv[i + 1])
             db.keys += 1
             db.counts_dirty = True
-        elif old[0] == 1 and old[1:9] == _NO_EXPIRE:
+        elif old.startswith(_PERSISTENT_PREFIX):
             put(META, meta_key, _PERSISTENT_PREFIX + argv[i + 1])
         else:
             db.replace(key, _PERSISTENT_PREFIX + argv[i + 1], old)
@@ -120,7 +122,7 @@ def incr_plain(db: Database, key: bytes, delta: int) -> int | None:
     meta_key = db.prefix + key
     engine = db.engine
     raw = engine.get(META, meta_key)
-    if raw is None or raw[0] != 1 or raw[1:9] != _NO_EXPIRE:
+    if raw is None or not raw.startswith(_PERSISTENT_PREFIX):
         return None
     value = raw[9:]
     if not (value.isdigit() and len(value) < 19 and (value[0] != 48 or len(value) == 1)):
@@ -128,13 +130,13 @@ def incr_plain(db: Database, key: bytes, delta: int) -> int | None:
     new = int(value) + delta
     if not -0x8000000000000000 <= new <= 0x7FFFFFFFFFFFFFFF:
         return None
-    engine.put(META, meta_key, b"%b%d" % (_PERSISTENT_PREFIX, new))
+    engine.put(META, meta_key, _PERSISTENT_PREFIX + b"%d" % new)
     return new
 
 
 def store(db: Database, key: bytes, value: bytes, expire_ms: int, old_raw: bytes | None) -> None:
     """Write ``value`` with ``expire_ms`` over the physical record ``old_raw`` (from load)."""
-    if not expire_ms and old_raw is not None and old_raw[0] == 1 and old_raw[1:9] == _NO_EXPIRE:
+    if not expire_ms and old_raw is not None and old_raw.startswith(_PERSISTENT_PREFIX):
         db.engine.put(META, db.prefix + key, _PERSISTENT_PREFIX + value)
         return
     db.replace(key, _PREFIX + U64.pack(expire_ms) + value, old_raw)
