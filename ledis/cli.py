@@ -27,7 +27,7 @@ def build_config(args: argparse.Namespace) -> Config:
     for name in ("bind", "port", "dir", "requirepass", "appendfsync", "databases",
                  "maxclients", "loglevel", "compression", "backend", "lua_time_limit_ms",
                  "lua_max_memory_mb", "http_bind", "http_port", "replicaof", "masterauth",
-                 "min_replica_acks", "semi_sync_timeout_ms", "repl_log_keep",
+                 "min_replica_acks", "semi_sync_timeout_ms", "repl_log", "repl_log_keep",
                  "repl_log_max_mb", "repl_log_retention_s",
                  "functions_autoload"):
         value = getattr(args, name, None)
@@ -90,6 +90,8 @@ def make_parser() -> argparse.ArgumentParser:
                         help="semi-sync: replicas that must ack a write before its reply")
     server.add_argument("--semi-sync-timeout", dest="semi_sync_timeout_ms", type=int,
                         help="ms to wait for semi-sync acks before degrading to async")
+    server.add_argument("--repl-log", dest="repl_log", choices=("auto", "always"),
+                        help="write log from the first replica on (auto) or always")
     server.add_argument("--repl-log-keep", dest="repl_log_keep", type=int,
                         help="write-log records kept for incremental resync")
     server.add_argument("--repl-log-max-mb", dest="repl_log_max_mb", type=int,

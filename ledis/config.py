@@ -53,6 +53,9 @@ class Config:
     replica_priority: int = 100
     min_replica_acks: int = 0  # semi-sync: replicas that must ack a write before its reply
     semi_sync_timeout_ms: int = 1000  # then the master degrades to async (INFO counts it)
+    # write log: "auto" = from the first replica on (kept on after, across restarts),
+    # "always" = from the start (docs/replication.md)
+    repl_log: str = "auto"
     repl_log_keep: int = 1_000_000  # write-log records kept for incremental resync
     repl_log_max_mb: int = 0  # also trim the write log past this size (0 = no limit)
     repl_log_retention_s: int = 0  # and records older than this (0 = no limit)
@@ -73,6 +76,7 @@ class Config:
         "backend": ("rocksdb", "memory"),
         "compression_bottommost": ("", "none", "lz4", "zstd", "snappy"),
         "loglevel": ("debug", "verbose", "notice", "warning"),
+        "repl_log": ("auto", "always"),
     }
 
     def set(self, name: str, value: Any, where: str = "") -> None:

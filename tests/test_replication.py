@@ -570,7 +570,7 @@ def test_replica_serve_stale_data_no(servers, tmp_path):
 
 
 def test_log_retention_by_age_and_size(servers):
-    m = servers("--repl-log-retention", "1")
+    m = servers("--repl-log-retention", "1", "--repl-log", "always")
     mc = m.client()
     for i in range(200):
         mc.set(f"old{i}", i)
@@ -584,7 +584,7 @@ def test_log_retention_by_age_and_size(servers):
     # a replica past the trimmed part needs a full sync, and gets one
     s = replica_of(servers, m)
     assert_same(mc, s.client())
-    big = servers("--repl-log-max-mb", "1")
+    big = servers("--repl-log-max-mb", "1", "--repl-log", "always")
     bc = big.client()
     for i in range(60):
         bc.set(f"big{i}", b"x" * 100_000)  # ~6 MB of records
@@ -592,3 +592,37 @@ def test_log_retention_by_age_and_size(servers):
     assert int(info(bc)["repl_backlog_histlen"]) >= 1
     big.restart()  # the newest record is always kept: the seq survives a restart
     assert seq(big.client()) >= 60
+
+
+def test_write_log_starts_with_the_first_replica(servers):
+    """``repl_log: auto`` (the default): a standalone server writes no log (INFO's offset
+    stays 0, as in Redis without a backlog); the first replica starts it with a full sync,
+    and it stays on across a restart, so that replica then resumes incrementally."""
+    m = servers()
+    mc = m.client()
+    fill_all_types(mc, 300)
+    mc.delete("k:1")
+    assert seq(mc) == 0
+    s = replica_of(servers, m)
+    sc = s.client()
+    assert_same(mc, sc)
+    mc.set("after", 1)
+    assert_same(mc, sc)
+    assert seq(mc) >= 1 and sc.get("after") == b"1"
+    assert info(mc)["full_syncs"] == 1
+    s.stop()
+    m.restart()
+    mc = m.client()
+    mc.set("after-restart", 1)
+    s.start()
+    sc = s.client()
+    assert_same(mc, sc)
+    assert info(mc)["full_syncs"] == 0 and info(mc)["partial_syncs"] == 1
+
+
+def test_repl_log_always_logs_without_replicas(servers):
+    m = servers("--repl-log", "always")
+    mc = m.client()
+    mc.set("a", 1)
+    mc.set("b", 2)
+    assert seq(mc) >= 2

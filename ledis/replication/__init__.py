@@ -42,6 +42,7 @@ KEY_ID = b"repl:id"
 KEY_ID2 = b"repl:id2"
 KEY_OFF2 = b"repl:off2"
 KEY_APPLIED = b"repl:applied"
+KEY_LOG = b"repl:log"  # present once the write log was switched on (repl_log: auto)
 REPL_PREFIX = b"repl:"
 
 
@@ -90,12 +91,20 @@ class Replication:
             replid = new_replid()
             engine.commit()
             engine.put(SYS, KEY_ID, replid)
+            logging_on = engine.write_log
             engine.write_log = False  # ids are local state, not part of the history
             try:
                 engine.commit()
             finally:
-                engine.write_log = True
+                engine.write_log = logging_on
         self.replid: bytes = replid
+        # The write log is written from the start with ``repl_log: always``, when this server
+        # is configured as a replica, or when it was switched on in an earlier life
+        # (``KEY_LOG``); otherwise from the first replica on (``Master.attach``), as Redis
+        # creates its backlog only then: a standalone server does not pay for it.
+        engine.write_log = (str(getattr(config, "repl_log", "auto")) == "always"
+                            or engine.get(SYS, KEY_LOG) is not None or engine.log_seq > 0
+                            or bool(str(getattr(config, "replicaof", "") or "").strip()))
         self.replid2: bytes = engine.get(SYS, KEY_ID2) or b"0" * 40
         off2 = engine.get(SYS, KEY_OFF2)
         self.off2: int = U64.unpack(off2)[0] if off2 else -1
@@ -201,11 +210,25 @@ class Replication:
                 return False
             self.link.stop()
         self.master.semi_sync_reset()
+        self.start_log()  # a replica logs what it applies (for its replicas, for promotion)
         self.link = ReplicaLink(self, host, port)
         self.core.readonly = yes(getattr(self.core.config, "replica_read_only", True))
         if not yes(getattr(self.core.config, "replica_serve_stale_data", True)):
             self.core.stale_check = self._stale_check
         self.link.start()
+        return True
+
+    def start_log(self) -> bool:
+        """Switch the write log on for good (``repl_log: auto``), after committing what is
+        pending; False when it was on already. Remembered in ``sys`` (``KEY_LOG``, local
+        state, by a commit that writes no record) so it stays on after a restart."""
+        engine = self.engine
+        engine.commit()
+        if engine.write_log:
+            return False
+        engine.put(SYS, KEY_LOG, b"1")
+        engine.commit()
+        engine.write_log = True
         return True
 
     def promote(self) -> None:

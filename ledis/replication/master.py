@@ -248,6 +248,11 @@ class Master:
         same = any(replid == repl.replid or (replid == repl.replid2 and 0 <= seq <= repl.off2)
                    for replid in replids)
         partial = same and engine.log_first_seq <= seq + 1 and seq <= engine.log_seq
+        if repl.start_log():
+            # The first replica (``repl_log: auto``): the log starts now, so the snapshot of
+            # the full sync plus the records from here are everything. Writes made while it
+            # was off are in no record: always a full sync.
+            partial = False
         ctx.is_replica_link = True
         ctx.special = True
         link = ReplicaStream(self, ctx, not partial, seq)

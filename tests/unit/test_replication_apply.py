@@ -16,7 +16,7 @@ from ledis.storage.layout import LOG, U64
 
 @pytest.fixture
 def pair(tmp_path):
-    master = ledis.open(str(tmp_path / "m"))
+    master = ledis.open(str(tmp_path / "m"), repl_log="always")  # records fed by hand
     replica = ledis.open(str(tmp_path / "r"))
     yield master, replica
     master.close()
