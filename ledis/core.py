@@ -204,12 +204,11 @@ class Core:
                 raise exc.with_traceback(None)
             raise
         usec = (_perf() - start) * 1e6
-        cmd.calls += 1
-        cmd.usec += usec
         if usec >= self.slow_us or self.monitors:
-            cmd.calls -= 1
-            cmd.usec -= usec
             self._after(ctx, cmd, argv, start, usec)
+        else:
+            cmd.calls += 1
+            cmd.usec += usec
         return result
 
     def refresh_hot_flags(self) -> None:
