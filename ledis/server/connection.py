@@ -154,10 +154,7 @@ class Connection(asyncio.Protocol):
         if data:
             reader.feed(data)
             try:
-                while True:
-                    request = reader.gets()
-                    if request is False:
-                        break
+                for request in iter(reader.gets, False):  # each next() is one C call
                     if type(request) is not list:
                         if request is None:  # "*-1\r\n": an empty request, ignored by Redis
                             continue
