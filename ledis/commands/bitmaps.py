@@ -67,6 +67,16 @@ def _popcount(data: bytes) -> int:
     return int.from_bytes(data, "big").bit_count()
 
 
+def _is_bit_unit(arg: bytes) -> bool:
+    """BITCOUNT / BITPOS range unit: True for BIT, False for BYTE, syntax error otherwise."""
+    unit = arg.upper()
+    if unit == b"BIT":
+        return True
+    if unit != b"BYTE":
+        raise error(errors.SYNTAX)
+    return False
+
+
 @command("bitcount", arity=-2, flags="readonly", keys=(1, 1, 1), group="bitmap",
          summary="Count set bits in a string", since="2.6.0", acl="@read @bitmap @slow")
 def cmd_bitcount(ctx, argv):
@@ -82,13 +92,7 @@ def cmd_bitcount(ctx, argv):
     end = parse_int(argv[3])
     if start < 0 and end < 0 and start > end:
         return 0
-    isbit = False
-    if argc == 5:
-        unit = argv[4].upper()
-        if unit == b"BIT":
-            isbit = True
-        elif unit != b"BYTE":
-            raise error(errors.SYNTAX)
+    isbit = argc == 5 and _is_bit_unit(argv[4])
     total = len(value) * 8 if isbit else len(value)
     if start < 0:
         start = max(total + start, 0)
@@ -123,11 +127,7 @@ def cmd_bitpos(ctx, argv):
     elif argc in (4, 5, 6):
         start = parse_int(argv[3])
         if argc == 6:
-            unit = argv[5].upper()
-            if unit == b"BIT":
-                isbit = True
-            elif unit != b"BYTE":
-                raise error(errors.SYNTAX)
+            isbit = _is_bit_unit(argv[5])
         if argc >= 5:
             end = parse_int(argv[4])
             end_given = True
