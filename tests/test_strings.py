@@ -199,6 +199,27 @@ def test_incr_rejects_non_integers(r, stored):
     assert r.get("n") == stored.encode()
 
 
+
+def test_hot_counter_shared_with_other_keys_and_writes(r):
+    """INCR remembers the record it wrote last (string.incr_plain): copies of that record,
+    overwrites, TTLs and other counters in between must all still count right."""
+    assert [r.incr("c1") for _ in range(3)] == [1, 2, 3]
+    assert r.copy("c1", "c2") is True
+    assert r.incr("c2") == 4 and r.incr("c1") == 4
+    r.rename("c1", "c3")
+    assert r.incrby("c3", 10) == 14 and r.incr("c2") == 5
+    r.set("c3", "14")
+    assert r.incr("c3") == 15
+    r.expire("c3", 100)
+    assert r.incr("c3") == 16 and 98 <= r.ttl("c3") <= 100
+    r.set("c2", "9223372036854775806")
+    assert r.incr("c2") == 9223372036854775807
+    assert err(r, "INCR", "c2") == "increment or decrement would overflow"
+    assert r.decr("c2") == 9223372036854775806
+    r.set("c2", "x")
+    assert err(r, "INCR", "c2") == "value is not an integer or out of range"
+    assert r.mget("c2", "c3") == [b"x", b"16"]
+
 def test_incr_keeps_ttl(r):
     r.set("n", "5", ex=100)
     assert r.incr("n") == 6

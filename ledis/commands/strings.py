@@ -254,8 +254,11 @@ def cmd_msetnx(ctx, argv):
 
 
 # --- counters --------------------------------------------------------------------------------
+_incr_plain = string.incr_plain
+
+
 def _incr(db, key: bytes, delta: int) -> int:
-    new = string.incr_plain(db, key, delta)
+    new = _incr_plain(db, key, delta)
     if new is not None:
         return new
     old_raw, value, expire = string.load(db, key)
@@ -275,7 +278,8 @@ def _incr(db, key: bytes, delta: int) -> int:
 @command("incr", arity=2, flags="write denyoom fast", keys=(1, 1, 1), group="string",
          summary="Increment the integer value of a key by one", acl="@write @string @fast")
 def cmd_incr(ctx, argv):
-    return _incr(ctx.db, argv[1], 1)
+    new = _incr_plain(ctx.db, argv[1], 1)  # the hot path without the _incr frame
+    return _incr(ctx.db, argv[1], 1) if new is None else new
 
 
 @command("decr", arity=2, flags="write denyoom fast", keys=(1, 1, 1), group="string",

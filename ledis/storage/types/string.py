@@ -115,22 +115,35 @@ def set_many(db: Database, argv: list[bytes], start: int = 1) -> None:
             db.replace(key, _PERSISTENT_PREFIX + argv[i + 1], old)
 
 
+# The record INCR wrote last and its value: a hot counter's next INCR finds that very object
+# in the cache (bytes are immutable, so identity means the same canonical digits) and skips
+# slicing, validating and parsing them.
+_last_counter: tuple[bytes | None, int] = (None, 0)
+
+
 def incr_plain(db: Database, key: bytes, delta: int) -> int | None:
     """INCR's fast path: the new value when ``key`` holds a persistent string in canonical
     decimal form and the sum stays within 64 bits (then it is stored), else None and nothing
     is written (the caller takes the general path: new key, TTL, parsing, errors)."""
+    global _last_counter
     meta_key = db.prefix + key
     engine = db.engine
     raw = engine.get(META, meta_key)
-    if raw is None or not raw.startswith(_PERSISTENT_PREFIX):
-        return None
-    value = raw[9:]
-    if not (value.isdigit() and len(value) < 19 and (value[0] != 48 or len(value) == 1)):
-        return None
-    new = int(value) + delta
+    last_raw, new = _last_counter
+    if raw is last_raw:
+        new += delta
+    else:
+        if raw is None or not raw.startswith(_PERSISTENT_PREFIX):
+            return None
+        value = raw[9:]
+        if not (value.isdigit() and len(value) < 19 and (value[0] != 48 or len(value) == 1)):
+            return None
+        new = int(value) + delta
     if not -0x8000000000000000 <= new <= 0x7FFFFFFFFFFFFFFF:
         return None
-    engine.put(META, meta_key, _PERSISTENT_PREFIX + b"%d" % new)
+    raw = _PERSISTENT_PREFIX + b"%d" % new
+    engine.put(META, meta_key, raw)
+    _last_counter = (raw, new)
     return new
 
 
