@@ -119,13 +119,14 @@ class Core:
         # latency-monitor-threshold > 0): event name -> {"samples": [[t, ms]...], "max": ms}.
         self.monitors: set[Context] = set()
         # CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL; parked connections.
-        self.pause_mode = 0
+        self._pause_mode = 0
         self.pause_end = 0.0
         self.paused_conns: set[Any] = set()
         self.latency: dict[str, dict[str, Any]] = {}
         _lat = int(config.extra.get("latency-monitor-threshold", 0) or 0)
         self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
-        self.readonly = False  # a read-only replica
+        self._readonly = False  # a read-only replica
+        self.refresh_hot_flags()
         self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
         # What a script may run (ledis/scripting/runtime.py sets it): the one check that
@@ -160,7 +161,6 @@ class Core:
         from ledis.pubsub import attach_expiry_events
 
         self.watched_write: Callable[[Context, Command, list[bytes]], Any] = watched_write
-        self.refresh_hot_flags()
         attach_expiry_events(self)
 
     # --- the dispatcher --------------------------------------------------------------------
@@ -184,8 +184,7 @@ class Core:
         arity = cmd.arity
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
             raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)), ctx)
-        if ctx.special or self.pause_mode or self.readonly or self.monitors \
-                or not ctx.authenticated:
+        if ctx.special or self.gated or not ctx.authenticated:
             result = self._checks(ctx, cmd, argv)
             if result is not None:
                 return result
@@ -204,7 +203,7 @@ class Core:
                 raise exc.with_traceback(None)
             raise
         usec = (_perf() - start) * 1e6
-        if usec >= self.slow_us or self.monitors:
+        if usec >= self.slow_us:  # -1 while someone monitors (refresh_hot_flags)
             self._after(ctx, cmd, argv, start, usec)
         else:
             cmd.calls += 1
@@ -212,11 +211,35 @@ class Core:
         return result
 
     def refresh_hot_flags(self) -> None:
-        """Recompute what the dispatcher tests per command from the configuration (called
-        after every CONFIG SET): the smallest duration worth recording (SLOWLOG or LATENCY)
-        and whether writes publish keyspace notifications."""
-        self.slow_us = min(self.slowlog.threshold, self.latency_threshold)
+        """Recompute what the dispatcher tests per command: ``gated`` (a CLIENT PAUSE, a
+        read-only replica or a MONITOR client: every command takes ``_checks``), the smallest
+        duration worth the ``_after`` bookkeeping (SLOWLOG, LATENCY; always while someone
+        monitors) and whether writes publish keyspace notifications. Called at start, after
+        every CONFIG SET, and by the setters below and MONITOR's join / leave."""
+        self.gated = bool(self._pause_mode or self._readonly or self.monitors)
+        self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
+                                                      self.latency_threshold)
         self.notify_writes = "notify-keyspace-events" in self.config.extra
+
+    @property
+    def pause_mode(self) -> int:
+        """CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL."""
+        return self._pause_mode
+
+    @pause_mode.setter
+    def pause_mode(self, mode: int) -> None:
+        self._pause_mode = mode
+        self.refresh_hot_flags()
+
+    @property
+    def readonly(self) -> bool:
+        """Whether this server is a read-only replica (ledis/replication)."""
+        return self._readonly
+
+    @readonly.setter
+    def readonly(self, value: bool) -> None:
+        self._readonly = value
+        self.refresh_hot_flags()
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling

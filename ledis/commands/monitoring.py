@@ -66,6 +66,7 @@ def feed_monitors(core, ctx, argv: list[bytes]) -> None:
             conn.push(reply)
         except Exception:  # a closed connection: forget it
             core.monitors.discard(mon)
+            core.refresh_hot_flags()
 
 
 def monitor_command(core, ctx, cmd, argv: list[bytes], before: bool) -> None:
@@ -96,11 +97,13 @@ def cmd_monitor(ctx, argv):
         if server is not None:
             server.disconnect_hooks.append(_forget)
     core.monitors.add(ctx)
+    core.refresh_hot_flags()
     return OK
 
 
 def _forget(ctx) -> None:
     ctx.core.monitors.discard(ctx)
+    ctx.core.refresh_hot_flags()
 
 
 # --- LATENCY ---------------------------------------------------------------------------------
