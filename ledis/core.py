@@ -253,9 +253,12 @@ class Core:
         """The dispatcher's slow-path checks: auth, CLIENT PAUSE, MULTI / script / pub/sub
         rules (``special_checks``), read-only replica, MONITOR. A non-None result is the
         command's reply (QUEUED, PAUSED ...)."""
+        if ctx.in_script and not self.gated:  # redis.call: only what a script may run
+            self.script_check(ctx, cmd, argv)
+            return None
         if not ctx.authenticated and not cmd.no_auth:
             raise self._reject(cmd, LedisError(errors.NOAUTH), ctx)
-        if self.pause_mode:
+        if self._pause_mode:
             from ledis.commands.monitoring import pause_blocks
 
             if pause_blocks(self, ctx, cmd):
@@ -270,7 +273,7 @@ class Core:
                     result = check(ctx, cmd, argv)
                     if result is not None:
                         return result
-        if self.readonly and not ctx.is_master_link:
+        if self._readonly and not ctx.is_master_link:
             if cmd.is_write:
                 raise self._reject(cmd, LedisError(errors.READONLY))
             if self.stale_check is not None:  # replica-serve-stale-data no, link down

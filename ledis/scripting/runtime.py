@@ -153,7 +153,6 @@ class Scripting(BusyService):
         self.current_sha = b""
         self.busy_kind = "script"
         self.start = 0.0
-        self.limit = 5.0
         self._last_service = 0.0
         self._busy_fds: dict[int, Any] = {}
         self._touched: list[Any] = []
@@ -340,20 +339,21 @@ class Scripting(BusyService):
         ctx = self.ctx
         ctx.db = caller.db
         ctx.db_index = caller.db_index
-        ctx.resp = 2
         ctx.script_readonly = readonly
-        self.script_resp = 2
+        if self.script_resp != 2:  # the last script called redis.setresp(3)
+            self._setresp(2)
         self.caller = caller
         self.current_sha = sha
         self.busy_kind = "script"
         self.killed = self.wrote = False
-        limit_ms = self.config.lua_time_limit_ms
-        self.limit = limit_ms * 0.001
         self.running = True
+        hook = HOOK_COUNT if self.config.lua_time_limit_ms else 0
         self.start = _perf()
         try:
-            res = self._run_fn(fn, HOOK_COUNT if limit_ms else 0, caller.resp == 3,
-                               numkeys, *argv[3:])
+            if len(argv) == 5:  # one key and one argument, the commonest shape: no slice
+                res = self._run_fn(fn, hook, caller.resp == 3, numkeys, argv[3], argv[4])
+            else:
+                res = self._run_fn(fn, hook, caller.resp == 3, numkeys, *argv[3:])
         except lj.LuaMemoryError:
             self._after_oom()
             raise LedisError(errors.SCRIPT_OOM) from None
@@ -365,19 +365,16 @@ class Scripting(BusyService):
             if self.busy:
                 self._end_busy()
         if type(res) is not tuple:
-            res = (res, None)
+            return None  # kind 1 (null) comes alone
         kind = res[0]
         if kind == 0:
             value = res[1]
-            if type(value) is float:
-                return _script_int(value)
-            return value
+            return _script_int(value) if type(value) is float else value
         if kind == 2:
-            return Simple(res[1])
+            value = res[1]
+            return OK if value == b"OK" else Simple(value)
         if kind == 4:
             return Raw(res[1])
-        if kind == 1:
-            return None
         text = _text(res[1])
         if kind == 3:
             raise LedisError(text)
@@ -576,7 +573,6 @@ class Scripting(BusyService):
         self.current_sha = name
         self.busy_kind = kind
         self.killed = self.wrote = False
-        self.limit = self.config.lua_time_limit_ms * 0.001
         self.running = True
         self.start = _perf()
 
@@ -596,7 +592,7 @@ class Scripting(BusyService):
         if self.killed:
             return True
         now = _perf()
-        if now - self.start < self.limit:
+        if now - self.start < self.config.lua_time_limit_ms * 0.001:
             return False
         if not self.busy:
             self._begin_busy()
