@@ -95,6 +95,19 @@ def _script_int(value: float) -> int:
     return int(value)
 
 
+def _numkeys(argv: list[bytes], by_sha: bool) -> int:
+    """EVAL's numkeys beyond one valid digit, with Redis's errors in Redis's order (EVALSHA
+    first refuses a sha that is not 40 characters long)."""
+    if by_sha and len(argv[1]) != 40:
+        raise LedisError(errors.NOSCRIPT)
+    numkeys = parse_int(argv[2])
+    if numkeys > len(argv) - 3:
+        raise LedisError(errors.NUMKEYS_TOO_BIG)
+    if numkeys < 0:
+        raise LedisError(errors.NUMKEYS_NEGATIVE)
+    return numkeys
+
+
 def parse_shebang(body: bytes) -> tuple[frozenset[bytes] | None, bytes]:
     """Return (flags or None in compat mode, source to compile) for a script body."""
     if not body.startswith(b"#!"):
@@ -161,7 +174,9 @@ class Scripting(BusyService):
         self.script_resp = 2
         self._prng_get: Any = None
         self._prng_state: Any = None
-        self._by_body: dict[bytes, tuple[bytes, Any]] = {}  # EVAL body -> (sha, entry)
+        # EVAL body / EVALSHA sha as sent -> (sha, fn, flags); emptied with ``scripts``.
+        self._by_body: dict[bytes, tuple[bytes, Any, frozenset[bytes] | None]] = {}
+        self._by_sha: dict[bytes, tuple[bytes, Any, frozenset[bytes] | None]] = {}
         core.special_checks.append(self._check_command)
         core.script_check = self._check_command
         # ledis.host.<name>(...) in Lua: Python callables of an embedding program
@@ -223,6 +238,8 @@ class Scripting(BusyService):
         self._compile_fn = entry[b"compile"]
         self._run_fn = entry[b"run"]
         self.scripts = {}
+        self._by_body.clear()
+        self._by_sha.clear()
         ctx = self.core.new_context("script")
         ctx.in_script = True
         ctx.special = True
@@ -235,6 +252,8 @@ class Scripting(BusyService):
         if self.lua is not None and self._prng_get is not None:
             self._prng_state = self._prng_get()
         self.scripts = {}
+        self._by_body.clear()
+        self._by_sha.clear()
         self.lua = None
 
     # --- cache -------------------------------------------------------------------------------
@@ -287,55 +306,19 @@ class Scripting(BusyService):
 
     # --- running -------------------------------------------------------------------------------
     def eval(self, caller: "Context", argv: list[bytes], by_sha: bool, readonly: bool) -> Any:
-        """EVAL / EVALSHA / EVAL_RO / EVALSHA_RO."""
-        if by_sha and len(argv[1]) != 40:
-            raise LedisError(errors.NOSCRIPT)
+        """EVAL / EVALSHA / EVAL_RO / EVALSHA_RO. The hot path: a cached script, a one-digit
+        numkeys, no shebang flags; everything else goes through :meth:`_resolve`."""
         raw = argv[2]
-        if len(raw) == 1 and 48 <= raw[0] <= 57:  # the usual single digit, no parsing
-            numkeys = raw[0] - 48
+        if len(raw) == 1 and 48 <= raw[0] <= 57 and raw[0] - 48 <= len(argv) - 3:
+            numkeys = raw[0] - 48  # the usual single digit, no parsing
         else:
-            numkeys = parse_int(raw)
-            if numkeys < 0:
-                if numkeys > len(argv) - 3:
-                    raise LedisError(errors.NUMKEYS_TOO_BIG)
-                raise LedisError(errors.NUMKEYS_NEGATIVE)
-        if numkeys > len(argv) - 3:
-            raise LedisError(errors.NUMKEYS_TOO_BIG)
-        if self.lua is None:
-            self._create()
-        if by_sha:
-            sha = argv[1]
-            entry = self.scripts.get(sha)
-            if entry is None:
-                entry = self.lookup(sha)
-                sha = sha.lower()
-        else:
-            body = argv[1]
-            known = self._by_body.get(body)
-            if known is not None and known[1] is self.scripts.get(known[0]):
-                sha, entry = known
-            else:
-                sha = sha1hex(body)
-                entry = self.scripts.get(sha)
-                if entry is None:
-                    self.load(body)
-                    entry = self.scripts[sha]
-                if len(body) <= 4096:
-                    if len(self._by_body) >= BODY_CACHE:
-                        self._by_body.clear()
-                    self._by_body[body] = (sha, entry)
-        fn, flags = entry
-        if flags is not None and b"no-writes" not in flags:
-            if readonly:
-                raise LedisError(errors.SCRIPT_RO_WRITE_FLAG)
-            if self.core.readonly:
-                raise LedisError(errors.SCRIPT_READONLY_REPLICA)
-        elif flags is not None:
-            readonly = True
-        return self._run(caller, fn, sha, numkeys, argv, readonly)
-
-    def _run(self, caller: "Context", fn: Any, sha: bytes, numkeys: int, argv: list[bytes],
-             readonly: bool) -> Any:
+            numkeys = _numkeys(argv, by_sha)
+        known = (self._by_sha if by_sha else self._by_body).get(argv[1])
+        if known is None:
+            known = self._resolve(argv[1], by_sha)
+        sha, fn, flags = known
+        if flags is not None:
+            readonly = self._flags_readonly(flags, readonly)
         ctx = self.ctx
         ctx.db = caller.db
         ctx.db_index = caller.db_index
@@ -385,6 +368,44 @@ class Scripting(BusyService):
             text = "%s script: %s, on %s:%d." % (text, sha.decode(), _text(res[2]), res[3])
         raise LedisError(text)
 
+    def _resolve(self, given: bytes, by_sha: bool) -> tuple[bytes, Any, frozenset[bytes] | None]:
+        """EVAL's cache miss: ``(sha, fn, flags)`` of the body (hashed, compiled and persisted
+        on first sight) or of the sha (any letter case; from ``sys`` after a restart, else
+        NOSCRIPT). Remembered in ``_by_body`` / ``_by_sha`` for the next call."""
+        if self.lua is None:
+            self._create()
+        if by_sha:
+            if len(given) != 40:
+                raise LedisError(errors.NOSCRIPT)
+            sha = given.lower()
+            fn, flags = self.lookup(sha)
+            known = (sha, fn, flags)
+            memo = self._by_sha
+        else:
+            sha = sha1hex(given)
+            if sha not in self.scripts:
+                self.load(given)
+            fn, flags = self.scripts[sha]
+            known = (sha, fn, flags)
+            memo = self._by_body
+            if len(given) > 4096:
+                return known
+        if len(memo) >= BODY_CACHE:
+            memo.clear()
+        memo[given] = known
+        return known
+
+    def _flags_readonly(self, flags: frozenset[bytes], readonly: bool) -> bool:
+        """A script with a shebang: whether it runs read-only, or the error for a writing
+        script where writes are refused (EVAL_RO, a read-only replica)."""
+        if b"no-writes" in flags:
+            return True
+        if readonly:
+            raise LedisError(errors.SCRIPT_RO_WRITE_FLAG)
+        if self.core.readonly:
+            raise LedisError(errors.SCRIPT_READONLY_REPLICA)
+        return False
+
     def _after_oom(self) -> None:
         try:
             self.lua.execute(b"collectgarbage() collectgarbage()")
@@ -392,6 +413,10 @@ class Scripting(BusyService):
             log.warning("Lua VM unusable after running out of memory: rebuilding it")
             self.lua = None
             self.scripts = {}
+            self._by_body.clear()
+            self._by_sha.clear()
+        self._by_body.clear()
+        self._by_sha.clear()
 
     # --- redis.call ----------------------------------------------------------------------------
     def _make_bridge(self, lua: Any):  # noqa: ANN202
