@@ -219,6 +219,7 @@ def test_hot_counter_shared_with_other_keys_and_writes(r):
     r.set("c2", "x")
     assert err(r, "INCR", "c2") == "value is not an integer or out of range"
     assert r.mget("c2", "c3") == [b"x", b"16"]
+    assert r.dbsize() == 2 and r.incr("c4") == 1 and r.dbsize() == 3
 
 def test_incr_keeps_ttl(r):
     r.set("n", "5", ex=100)

@@ -118,7 +118,7 @@ def set_many(db: Database, argv: list[bytes], start: int = 1) -> None:
 # The record INCR wrote last and its value: a hot counter's next INCR finds that very object
 # in the cache (bytes are immutable, so identity means the same canonical digits) and skips
 # slicing, validating and parsing them.
-_last_counter: tuple[bytes | None, int] = (None, 0)
+_last_counter: tuple[object, int] = (object(), 0)  # never a record: no match before the first
 
 
 def incr_plain(db: Database, key: bytes, delta: int) -> int | None:
