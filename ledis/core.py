@@ -81,7 +81,25 @@ class Context:
         self.db = self.core.store.dbs[index]
 
 
+class _HotFlag:
+    """A Core attribute that ``Core.gated`` summarises: setting it recomputes the hot flags
+    (the value lives in ``_<name>``, which ``refresh_hot_flags`` reads)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, core: Any, owner: type | None = None) -> Any:
+        return self if core is None else core.__dict__[self.slot]
+
+    def __set__(self, core: Any, value: Any) -> None:
+        core.__dict__[self.slot] = value
+        core.refresh_hot_flags()
+
+
 class Core:
+    pause_mode = _HotFlag()  # CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL
+    readonly = _HotFlag()  # a read-only replica (ledis/replication)
+
     def __init__(self, config: Config) -> None:
         self.config = config
         self.started = time.time()
@@ -118,14 +136,14 @@ class Core:
         # MONITOR clients (ledis/commands/monitoring.py) and LATENCY samples (ms, when
         # latency-monitor-threshold > 0): event name -> {"samples": [[t, ms]...], "max": ms}.
         self.monitors: set[Context] = set()
-        # CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL; parked connections.
+        # CLIENT PAUSE: the mode (``pause_mode``, a _HotFlag), its end, parked connections.
         self._pause_mode = 0
         self.pause_end = 0.0
         self.paused_conns: set[Any] = set()
         self.latency: dict[str, dict[str, Any]] = {}
         _lat = int(config.extra.get("latency-monitor-threshold", 0) or 0)
         self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
-        self._readonly = False  # a read-only replica
+        self._readonly = False  # ``readonly``, a _HotFlag
         self.refresh_hot_flags()
         self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
@@ -215,31 +233,12 @@ class Core:
         read-only replica or a MONITOR client: every command takes ``_checks``), the smallest
         duration worth the ``_after`` bookkeeping (SLOWLOG, LATENCY; always while someone
         monitors) and whether writes publish keyspace notifications. Called at start, after
-        every CONFIG SET, and by the setters below and MONITOR's join / leave."""
+        every CONFIG SET, by setting ``pause_mode`` / ``readonly`` (_HotFlag) and by MONITOR's
+        join / leave."""
         self.gated = bool(self._pause_mode or self._readonly or self.monitors)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
         self.notify_writes = "notify-keyspace-events" in self.config.extra
-
-    @property
-    def pause_mode(self) -> int:
-        """CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL."""
-        return self._pause_mode
-
-    @pause_mode.setter
-    def pause_mode(self, mode: int) -> None:
-        self._pause_mode = mode
-        self.refresh_hot_flags()
-
-    @property
-    def readonly(self) -> bool:
-        """Whether this server is a read-only replica (ledis/replication)."""
-        return self._readonly
-
-    @readonly.setter
-    def readonly(self, value: bool) -> None:
-        self._readonly = value
-        self.refresh_hot_flags()
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling
