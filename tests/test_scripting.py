@@ -79,10 +79,16 @@ def test_script_load_compile_error(r):
 
 def test_script_flush_forgets_scripts_and_resets_vm(r):
     digest = r.script_load("return 1")
+    # run them first: EVAL remembers bodies and shas as sent, and FLUSH must forget those too
+    assert r.evalsha(digest, 0) == 1 and r.evalsha(digest.upper(), 0) == 1
+    assert r.eval("return 2", 0) == 2
     r.script_flush()
     assert r.script_exists(digest) == [False]
     with pytest.raises(redis.exceptions.NoScriptError):
         r.evalsha(digest, 0)
+    with pytest.raises(redis.exceptions.NoScriptError):
+        r.evalsha(digest.upper(), 0)
+    assert r.eval("return 2", 0) == 2  # compiled again in the new VM
     assert r.execute_command("SCRIPT", "FLUSH", "ASYNC") == b"OK"
     assert r.execute_command("SCRIPT", "FLUSH", "sync") == b"OK"
     with pytest.raises(redis.ResponseError, match="SCRIPT FLUSH only support SYNC\\|ASYNC option"):

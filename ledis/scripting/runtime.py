@@ -237,9 +237,7 @@ class Scripting(BusyService):
             entry[b"prng_set"](self._prng_state)
         self._compile_fn = entry[b"compile"]
         self._run_fn = entry[b"run"]
-        self.scripts = {}
-        self._by_body.clear()
-        self._by_sha.clear()
+        self._forget_scripts()
         ctx = self.core.new_context("script")
         ctx.in_script = True
         ctx.special = True
@@ -251,9 +249,7 @@ class Scripting(BusyService):
         self.core.engine.delete_range(SYS, SCRIPT_PREFIX, b"script;", drop_cached=True)
         if self.lua is not None and self._prng_get is not None:
             self._prng_state = self._prng_get()
-        self.scripts = {}
-        self._by_body.clear()
-        self._by_sha.clear()
+        self._forget_scripts()
         self.lua = None
 
     # --- cache -------------------------------------------------------------------------------
@@ -406,17 +402,19 @@ class Scripting(BusyService):
             raise LedisError(errors.SCRIPT_READONLY_REPLICA)
         return False
 
+    def _forget_scripts(self) -> None:
+        """Drop every compiled script (a new or lost VM) and the EVAL memos that point at them."""
+        self.scripts = {}
+        self._by_body.clear()
+        self._by_sha.clear()
+
     def _after_oom(self) -> None:
         try:
             self.lua.execute(b"collectgarbage() collectgarbage()")
         except lj.LuaError:
             log.warning("Lua VM unusable after running out of memory: rebuilding it")
             self.lua = None
-            self.scripts = {}
-            self._by_body.clear()
-            self._by_sha.clear()
-        self._by_body.clear()
-        self._by_sha.clear()
+            self._forget_scripts()
 
     # --- redis.call ----------------------------------------------------------------------------
     def _make_bridge(self, lua: Any):  # noqa: ANN202
