@@ -41,8 +41,8 @@ import lupa.luajit21 as lj
 from ledis import errors
 from ledis.commands.args import parse_int
 from ledis.errors import LedisError
-from ledis.replies import Raw, Simple
-from ledis.scripting.runtime import HOOK_COUNT, LUA_DIR, _script_int
+from ledis.replies import Simple
+from ledis.scripting.runtime import HOOK_COUNT, LUA_DIR, _text, run_reply
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
@@ -102,10 +102,6 @@ def parse_header(code: bytes) -> bytes:
     if not _NAME_RE.match(name):
         raise LedisError(errors.FUNCTION_BAD_NAME)
     return name
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
 
 
 class Functions:
@@ -372,29 +368,7 @@ class Functions:
             scripting.end_run()
             self.running = None
             self.running_argv = []
-        if type(res) is not tuple:
-            res = (res, None)
-        kind = res[0]
-        if kind == 0:
-            value = res[1]
-            return _script_int(value) if type(value) is float else value
-        if kind == 2:
-            return Simple(res[1])
-        if kind == 4:
-            return Raw(res[1])
-        if kind == 1:
-            return None
-        text = _text(res[1])
-        if kind == 3:
-            raise LedisError(text)
-        if text in ("ERR not enough memory", "ERR error in error handling"):
-            # (the error handler itself ran out of memory in the second case)
-            self._after_oom()
-            raise LedisError(errors.SCRIPT_OOM)
-        pos = self._last_error_pos()
-        if type(pos) is tuple and pos[0] is not None and pos[1] is not None:
-            text = "%s script: %s, on %s:%d." % (text, _text(func.name), _text(pos[0]), pos[1])
-        raise LedisError(text)
+        return run_reply(res, func.name, self._after_oom, self._last_error_pos)
 
     def kill(self) -> Any:
         scripting = self.core.scripting

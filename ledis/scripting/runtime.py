@@ -143,6 +143,42 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+# A script error that means the VM ran out of memory (in the error handler, the second).
+_OOM_TEXTS = ("ERR not enough memory", "ERR error in error handling")
+
+
+def run_reply(res: Any, name: bytes, after_oom: Any, position: Any = None) -> Any:
+    """The reply of a script or function from what the runner returned (``finish`` in
+    lua/prelude.lua): ``(kind, payload[, source, line])`` or a lone 1 (null). Shared by EVAL
+    and FCALL; ``after_oom`` recovers the VM, ``position()`` gives ``(source, line)`` of the
+    error when the runner did not (FCALL)."""
+    if type(res) is not tuple:  # a lone kind: 1, null
+        return None
+    kind = res[0]
+    if kind == 0:
+        value = res[1]
+        return _script_int(value) if type(value) is float else value
+    if kind == 2:
+        value = res[1]
+        return OK if value == b"OK" else Simple(value)
+    if kind == 4:
+        return Raw(res[1])
+    if kind == 1:
+        return None
+    text = _text(res[1])
+    if kind == 3:
+        raise LedisError(text)
+    if text in _OOM_TEXTS:
+        after_oom()
+        raise LedisError(errors.SCRIPT_OOM)
+    pos = res[2:4]
+    if (len(pos) < 2 or pos[0] is None) and position is not None:
+        pos = position()
+    if type(pos) is tuple and len(pos) > 1 and pos[0] is not None and pos[1] is not None:
+        text = "%s script: %s, on %s:%d." % (text, _text(name), _text(pos[0]), pos[1])
+    raise LedisError(text)
+
+
 class Scripting(BusyService):
     """EVAL/EVALSHA/SCRIPT state of one server (``core.scripting``).
 
@@ -343,26 +379,7 @@ class Scripting(BusyService):
             self.running = False
             if self.busy:
                 self._end_busy()
-        if type(res) is not tuple:
-            return None  # kind 1 (null) comes alone
-        kind = res[0]
-        if kind == 0:
-            value = res[1]
-            return _script_int(value) if type(value) is float else value
-        if kind == 2:
-            value = res[1]
-            return OK if value == b"OK" else Simple(value)
-        if kind == 4:
-            return Raw(res[1])
-        text = _text(res[1])
-        if kind == 3:
-            raise LedisError(text)
-        if text == "ERR not enough memory":
-            self._after_oom()
-            raise LedisError(errors.SCRIPT_OOM)
-        if len(res) > 3 and res[2] is not None and res[3] is not None:
-            text = "%s script: %s, on %s:%d." % (text, sha.decode(), _text(res[2]), res[3])
-        raise LedisError(text)
+        return run_reply(res, sha, self._after_oom)
 
     def _resolve(self, given: bytes, by_sha: bool) -> tuple[bytes, Any, frozenset[bytes] | None]:
         """EVAL's cache miss: ``(sha, fn, flags)`` of the body (hashed, compiled and persisted
