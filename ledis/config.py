@@ -38,7 +38,7 @@ class Config:
     compression_bottommost: str = ""  # "" = same as compression; or none | lz4 | zstd | snappy
     block_cache_mb: int = 64
     cache_entries: int = 200_000
-    # checkpoints (SAVE / BGSAVE): "" = <dir>/../checkpoints; keep the newest N (0 = all)
+    # checkpoints (SAVE / BGSAVE): "" = <dir>.checkpoints; keep this store's newest N (0 = all)
     checkpoint_dir: str = ""
     checkpoint_keep: int = 5
     # HTTP API (ledis/http, docs/http.md): off while http_bind is empty
