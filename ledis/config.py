@@ -38,7 +38,7 @@ class Config:
     compression_bottommost: str = ""  # "" = same as compression; or none | lz4 | zstd | snappy
     block_cache_mb: int = 64
     cache_entries: int = 200_000
-    # checkpoints (SAVE / BGSAVE): "" = <dir>/../checkpoints; keep the newest N (0 = all)
+    # checkpoints (SAVE / BGSAVE): "" = <dir>.checkpoints; keep this store's newest N (0 = all)
     checkpoint_dir: str = ""
     checkpoint_keep: int = 5
     # HTTP API (ledis/http, docs/http.md): off while http_bind is empty
@@ -357,31 +357,71 @@ class RuntimeConfig:
         self.core.refresh_hot_flags()
 
     def rewrite(self) -> None:
-        """CONFIG REWRITE: write the changed values back into the YAML file."""
+        """CONFIG REWRITE: write the changed values back into the YAML file.
+
+        The file is edited, not regenerated, as Redis does with redis.conf: ruamel.yaml's
+        round-trip mode keeps its comments, key order, sections, quoting and every key CONFIG
+        does not know (``compression``, ``functions: {autoload: ...}`` ...). A value that
+        differs from the file is replaced where it sits (top level or in a section); options
+        changed from their default but absent from the file are appended at the top level;
+        stored-only Redis parameters go under ``redis:``. Values equal to what the file says
+        are left untouched, so an unchanged server rewrites an identical file."""
+        import os
+
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
         path = self.config.extra.get("__file__")
         if not path:
             raise ParamError("no file")
+        yaml_rt = YAML()  # round-trip
+        yaml_rt.preserve_quotes = True
+        yaml_rt.width = 4096  # never fold a long value onto a second line
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+            try:
+                data = yaml_rt.load(fh)
+            except YAMLError as exc:  # the file was edited since start: say so, write nothing
+                raise OSError(f"cannot parse {path}: {exc}") from None
+        if data is None:
+            from ruamel.yaml.comments import CommentedMap
+
+            data = CommentedMap()
+        if not isinstance(data, dict):
+            raise OSError(f"{path}: the top level is not a mapping")
         repl = getattr(self.core, "replication", None)
         if repl is not None:  # the current master, as Redis rewrites "replicaof"
             link = repl.link
             self.config.replicaof = f"{link.host} {link.port}" if link is not None else ""
             if self.config.replicaof or _has_key(data, "replicaof"):
                 _put_key(data, "replicaof", self.config.replicaof)
-        for name, (attr, _low, _high) in BACKED.items():
+        for attr, _low, _high in BACKED.values():
             value = getattr(self.config, attr)
             if value != getattr(Config, attr, value) or _has_key(data, attr):
                 _put_key(data, attr, value)
         stored = {k: v for k, v in self.config.extra.items() if k != "__file__"}
         if stored:
-            data["redis"] = {**(data.get("redis") or {}), **stored}
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            yaml.safe_dump(data, fh, sort_keys=False)
-        import os
+            section = data.get("redis")
+            if not isinstance(section, dict):
+                from ruamel.yaml.comments import CommentedMap
 
-        os.replace(tmp, path)
+                section = data["redis"] = CommentedMap()
+            for name, text in stored.items():
+                if name not in section or _redis_text(section[name]) != text:
+                    section[name] = _same_style(section.get(name), text)
+        tmp = path + ".tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                yaml_rt.dump(data, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # an operator's 0600 stays 0600
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
 
 
 class UnknownParam(ValueError):
@@ -395,9 +435,32 @@ def _has_key(data: dict, attr: str) -> bool:
 
 
 def _put_key(data: dict, attr: str, value: object) -> None:
-    """Set ``attr`` where the file already has it (top level or in a section)."""
-    for section in data.values():
-        if isinstance(section, dict) and attr in section:
-            section[attr] = value
-            return
-    data[attr] = value
+    """Set ``attr`` where the file already has it (top level or in a section), else append it
+    at the top level. A value the file already holds (``77`` vs ``"77"``) is left as written,
+    and a replaced string keeps its quoting; the comments around the key are attached to the
+    key, so they stay."""
+    holder = data
+    if attr not in data:
+        holder = next((s for s in data.values() if isinstance(s, dict) and attr in s), data)
+    if attr in holder and _redis_text(holder[attr]) == _redis_text(value):
+        return
+    holder[attr] = _same_style(holder.get(attr), value)
+
+
+def _same_style(old: object, value: object) -> object:
+    """``value`` as a string in the quoting style of ``old`` when that was a quoted string.
+
+    ruamel.yaml writes YAML 1.2, where ``on`` or ``0o17`` are plain strings, but the file is
+    read at start by PyYAML (YAML 1.1: ``on`` is true): a string PyYAML would not read back as
+    the same text is quoted."""
+    from ruamel.yaml.scalarstring import ScalarString, SingleQuotedScalarString
+
+    if not isinstance(value, str):
+        return value
+    if isinstance(old, ScalarString):
+        return type(old)(value)
+    try:
+        same = _redis_text(yaml.safe_load(value)) == value
+    except yaml.YAMLError:
+        same = False
+    return value if same else SingleQuotedScalarString(value)

@@ -180,6 +180,13 @@ SCRIPT_WRONG_ARGS = "ERR Wrong number of args calling Redis command from script"
 SCRIPT_ARG_TYPE = "ERR Lua redis lib command arguments must be strings or integers"
 SCRIPT_NO_ARGS = "ERR Please specify at least one argument for this redis lib call"
 SCRIPT_OOM = "ERR Lua script exceeded the memory limit (lua-max-memory)"
+# SCRIPT DEBUG (Redis's LDB): ledis has no Lua debugger. redis-cli --ldb ignores the error of
+# SCRIPT DEBUG YES and sends EVAL anyway: that EVAL is refused, never run.
+SCRIPT_DEBUG_UNSUPPORTED = "ERR SCRIPT DEBUG is not supported by ledis"
+SCRIPT_DEBUG_MODE = "ERR Use SCRIPT DEBUG YES/SYNC/NO"
+SCRIPT_DEBUG_IN_MULTI = "ERR SCRIPT DEBUG must be called outside a pipeline"  # also in EXEC
+SCRIPT_DEBUG_NOT_RUN = ("ERR the Lua debugger is not available in ledis: the script was not "
+                        "run (SCRIPT DEBUG NO, or RESET, to run scripts again)")
 
 # --- lists and blocking (lists.py, blocking.py) ----------------------------------------------
 INDEX_OUT_OF_RANGE = "ERR index out of range"
