@@ -293,3 +293,11 @@ TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 CLIENT_SUBCOMMAND_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                           "Try CLIENT HELP.")
+
+# --- DUMP / RESTORE / MIGRATE (ledis/commands/serialize.py) ------------------------------------
+DUMP_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "ERR Bad data format"
+BUSYKEY = "BUSYKEY Target key name already exists."
+RESTORE_TTL = "ERR Invalid TTL value, must be >= 0"
+RESTORE_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+RESTORE_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
