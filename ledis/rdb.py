@@ -670,14 +670,13 @@ def loads(payload: bytes) -> tuple[str, Value]:
     """``(kind, value)`` of a DUMP payload (see the module docstring); ChecksumError for a bad
     trailer, FormatError for anything else wrong."""
     check(payload)
-    body = payload[:-10]
-    if not body:
-        raise FormatError("no type")
-    decoder = DECODERS.get(body[0])
+    # Like Redis, read over the whole payload: an object that runs into the trailer is read
+    # from the trailer's bytes rather than refused (RESTORE on Redis does the same).
+    decoder = DECODERS.get(payload[0])
     if decoder is None:
-        raise FormatError(f"unsupported RDB type {body[0]}")
+        raise FormatError(f"unsupported RDB type {payload[0]}")
     try:
-        return decoder(Reader(body, 1))
+        return decoder(Reader(payload, 1))
     except (IndexError, OverflowError, struct.error) as exc:
         raise FormatError(str(exc)) from None
 

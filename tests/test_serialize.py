@@ -150,7 +150,7 @@ def test_payload_errors(r):
         with pytest.raises(redis.ResponseError,
                            match="^DUMP payload version or checksum are wrong$"):
             r.restore("k", 0, payload)
-    for body in (b"\x2a\x00", b"\x02\x00", b"\x00\x09abc", b"\x07\x00"):
+    for body in (b"\x2a\x00", b"\x02\x00", b"\x00\x40\x30abc", b"\x07\x00"):
         with pytest.raises(redis.ResponseError, match="^Bad data format$"):
             r.restore("k", 0, rdb.seal(body))
     assert r.exists("k") == 0

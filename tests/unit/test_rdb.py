@@ -162,11 +162,10 @@ def test_trailer_checks():
 
 
 @pytest.mark.parametrize("body", [
-    b"",  # no type byte
     b"\x06\x00",  # module type
     b"\x0f\x00",  # stream (no codec registered)
     b"\x2a\x00",  # unknown type
-    b"\x00\x05ab",  # truncated string
+    b"\x00\x40\x30ab",  # truncated string (longer than the trailer too)
     b"\x02\x00",  # empty set
     b"\x02\x02\x01a\x01a",  # duplicate set member
     b"\x04\x02\x01f\x01v\x01f\x01w",  # duplicate hash field
