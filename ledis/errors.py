@@ -301,3 +301,8 @@ BUSYKEY = "BUSYKEY Target key name already exists."
 RESTORE_TTL = "ERR Invalid TTL value, must be >= 0"
 RESTORE_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
 RESTORE_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+MIGRATE_KEYS_EMPTY = ("ERR When using MIGRATE KEYS option, the key argument must be set to the "
+                      "empty string")
+MIGRATE_TARGET = "ERR Target instance replied with error: {}"
+MIGRATE_IO = "IOERR error or timeout {} to target instance"
+MIGRATE_CONNECT = "IOERR error or timeout connecting to the client"

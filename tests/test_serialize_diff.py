@@ -120,7 +120,8 @@ def test_string_dump_is_byte_identical(pair2):
         assert ours.dump("k") == ref.dump("k"), value
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(
     st.binary(max_size=400),
     st.integers(min_value=-(2**63), max_value=2**63 - 1).map(lambda i: b"%d" % i),
@@ -141,7 +142,8 @@ _member = st.one_of(
 _score = st.floats(allow_nan=False, width=64)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(
     st.tuples(st.just("list"), st.lists(_member, min_size=1, max_size=200)),
     st.tuples(st.just("set"), st.lists(_member, min_size=1, max_size=200, unique=True)),
@@ -261,6 +263,6 @@ def test_ttl_options_match_redis(pair2):
 
 def test_command_info_matches_redis(pair2):
     ours, ref = pair2
-    for name in ("dump", "restore"):
+    for name in ("dump", "restore", "migrate"):
         assert ours.execute_command("COMMAND", "INFO", name) == ref.execute_command(
             "COMMAND", "INFO", name)

@@ -12,15 +12,24 @@ A TTL of 0 means no expiry; otherwise it is relative milliseconds, or with ABSTT
 in milliseconds. A TTL already in the past does not create the key (with REPLACE the old value
 is still deleted) and the reply is OK, as in Redis. IDLETIME and FREQ are validated and then
 ignored: ledis tracks neither access times nor LFU counters (OBJECT IDLETIME / FREQ answer 0).
+
+MIGRATE is Redis's ``migrateCommand`` over a plain blocking socket with the command's timeout:
+it sends AUTH / SELECT and one RESTORE (TTL = time left) per live key in one write, reads the
+replies line by line, and deletes each key the target accepted unless COPY. Like Redis it
+blocks the server while it talks to the target (so migrating to this very server times out).
+Differences: no cached connection (every call connects and SELECTs afresh), no retry, and the
+KEYS variant's keys are not known to COMMAND GETKEYS / WATCH (the registry declares key 3).
 """
 
 from __future__ import annotations
 
+import socket
+
 from ledis import blocking, errors, rdb
 from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
-from ledis.errors import LedisError
-from ledis.replies import OK
+from ledis.errors import LedisError, error
+from ledis.replies import OK, Simple
 from ledis.storage import values
 from ledis.storage.layout import now_ms
 
@@ -115,3 +124,156 @@ def cmd_restore(ctx, argv):
     if kind in ("list", "zset"):
         blocking.key_ready(db, key)  # wake BLPOP / BZPOPMIN waiters, as Redis's dbAdd does
     return OK
+
+
+# --- MIGRATE ---------------------------------------------------------------------------------
+def _bulk(*words: bytes) -> bytes:
+    out = [b"*%d\r\n" % len(words)]
+    for word in words:
+        out.append(b"$%d\r\n%s\r\n" % (len(word), word))
+    return b"".join(out)
+
+
+def _atoi(raw: bytes) -> int:
+    """C's ``atoi`` (Redis reads MIGRATE's port with it): leading digits, else 0."""
+    digits = raw.lstrip()
+    sign = -1 if digits[:1] == b"-" else 1
+    digits = digits[1:] if digits[:1] in (b"-", b"+") else digits
+    n = 0
+    for ch in digits:
+        if not 48 <= ch <= 57:
+            break
+        n = n * 10 + ch - 48
+    return sign * n
+
+
+class MigrateOptions:
+    """MIGRATE's options after the timeout, parsed as Redis does."""
+
+    __slots__ = ("copy", "replace", "username", "password", "keys")
+
+    def __init__(self, argv: list[bytes]) -> None:
+        self.copy = False
+        self.replace = False
+        self.username: bytes | None = None
+        self.password: bytes | None = None
+        self.keys = [argv[3]]
+        j = 6
+        while j < len(argv):
+            more = len(argv) - 1 - j
+            word = argv[j].upper()
+            if word == b"COPY":
+                self.copy = True
+            elif word == b"REPLACE":
+                self.replace = True
+            elif word == b"AUTH":
+                if not more:
+                    raise LedisError(errors.SYNTAX)
+                j += 1
+                self.password = argv[j]
+            elif word == b"AUTH2":
+                if more < 2:
+                    raise LedisError(errors.SYNTAX)
+                self.username, self.password = argv[j + 1], argv[j + 2]
+                j += 2
+            elif word == b"KEYS":
+                if argv[3]:
+                    raise LedisError(errors.MIGRATE_KEYS_EMPTY)
+                self.keys = argv[j + 1:]
+                break
+            else:
+                raise LedisError(errors.SYNTAX)
+            j += 1
+
+
+@command("migrate", arity=-6, flags="write movablekeys", keys=(3, 3, 1), group="generic",
+         summary="Atomically transfer a key from a Redis instance to another one.",
+         since="2.6.0",
+         complexity=("This command actually executes a DUMP+DEL in the source instance, and a "
+                     "RESTORE in the target instance. See the pages of these commands for time "
+                     "complexity. Also an O(N) data transfer between the two instances is "
+                     "performed."),
+         acl="@keyspace @write @slow @dangerous")
+def cmd_migrate(ctx, argv):
+    options = MigrateOptions(argv)
+    timeout = parse_int(argv[5])
+    dbid = parse_int(argv[4])
+    if timeout <= 0:
+        timeout = 1000
+    db = ctx.db
+    now = now_ms()
+    requests = []
+    if options.password is not None:
+        auth = [options.username] if options.username is not None else []
+        requests.append(_bulk(b"AUTH", *auth, options.password))
+    requests.append(_bulk(b"SELECT", b"%d" % dbid))
+    moved = []
+    for key in options.keys:
+        raw = db.lookup(key)
+        if raw is None:
+            continue
+        expire = values.expire_of(raw)
+        ttl = max(expire - now, 1) if expire else 0
+        found = values.read(db, key)
+        assert found is not None
+        words = [b"RESTORE", key, b"%d" % ttl, rdb.dumps(*found)]
+        if options.replace:
+            words.append(b"REPLACE")
+        requests.append(_bulk(*words))
+        moved.append(key)
+    if not moved:
+        return Simple(b"NOKEY")
+    replies = _exchange(argv[1], _atoi(argv[2]), b"".join(requests), len(requests), timeout)
+    head_count = len(requests) - len(moved)  # AUTH and/or SELECT
+    if len(replies) < head_count:
+        raise error(errors.MIGRATE_IO, "reading")
+    head_failed = next((line for line in replies[:head_count] if line[:1] == b"-"), None)
+    failed = head_failed
+    for key, line in zip(moved, replies[head_count:]):
+        # As Redis: every key the target accepted is deleted, even after another key failed;
+        # the reply names the first error.
+        if head_failed is not None or line[:1] == b"-":
+            failed = failed or line
+        elif not options.copy:
+            db.delete(key)
+    if failed is not None:
+        raise error(errors.MIGRATE_TARGET, failed[1:].decode("utf-8", "replace"))
+    if len(replies) < len(requests):  # the target went away after accepting some keys
+        raise error(errors.MIGRATE_IO, "reading")
+    return OK
+
+
+def _exchange(host: bytes, port: int, request: bytes, count: int, timeout_ms: int
+              ) -> list[bytes]:
+    """Send ``request`` and read up to ``count`` reply lines (each a status or an error: the
+    replies of AUTH, SELECT and RESTORE). Fewer lines when the target closed or timed out
+    after the first; IOERR when nothing at all could be exchanged."""
+    seconds = timeout_ms / 1000
+    try:
+        conn = socket.create_connection((host.decode("utf-8", "replace"), port), seconds)
+    except socket.timeout:
+        raise LedisError(errors.MIGRATE_CONNECT) from None
+    except (OSError, ValueError, OverflowError):
+        # Redis connects without blocking, so a refused connection shows up at the write.
+        raise error(errors.MIGRATE_IO, "writing") from None
+    lines: list[bytes] = []
+    with conn:
+        conn.settimeout(seconds)
+        try:
+            conn.sendall(request)
+        except OSError:
+            raise error(errors.MIGRATE_IO, "writing") from None
+        reader = conn.makefile("rb")
+        try:
+            while len(lines) < count:
+                line = reader.readline(1024 * 1024)
+                if not line.endswith(b"\n"):
+                    break
+                lines.append(line.rstrip(b"\r\n"))
+        except OSError:
+            pass
+        finally:
+            reader.close()
+    if not lines:
+        raise error(errors.MIGRATE_IO, "reading")
+    return lines

@@ -67,6 +67,11 @@ READERS: dict[int, Callable[[Database, bytes, bytes], Any]] = {
 }
 
 
+def expire_of(raw: bytes) -> int:
+    """The absolute expiry (ms, 0 for none) in a key's metadata."""
+    return U64.unpack_from(raw, 1)[0]
+
+
 def read(db: Database, key: bytes) -> tuple[str, Any] | None:
     """``(kind, value)`` of a live key, None when it is missing or expired."""
     raw = db.lookup(key)
