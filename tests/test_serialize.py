@@ -217,3 +217,27 @@ def test_restore_wakes_blocked_pop(server, r):
     thread.join(5)
     assert got == [(b"dst", b"item")]
 
+
+
+@pytest.mark.parametrize("name", ["dump", "restore", "migrate"])
+def test_declarations_match_redis(name):
+    import json
+    from pathlib import Path
+
+    from ledis.commands.registry import REGISTRY
+    from ledis.core import load_commands
+
+    load_commands()
+    ref_path = Path("/work/shared/reference/redis-7.0/commands.json")
+    if not ref_path.exists():
+        pytest.skip("reference not available")
+    ref = json.loads(ref_path.read_text())["commands"][name]
+    cmd = REGISTRY.lookup(name.encode())
+    assert cmd.arity == ref["arity"]
+    assert cmd.flags == frozenset(ref["flags"])
+    assert (cmd.first_key, cmd.last_key, cmd.step) == (ref["first_key"], ref["last_key"],
+                                                        ref["step"])
+    assert set(cmd.acl_categories) == set(ref["acl_categories"])
+    doc = json.loads((ref_path.parent / "command-docs.json").read_text())["docs"][name]
+    assert (cmd.summary, cmd.since, cmd.complexity, cmd.group) == (
+        doc["summary"], doc["since"], doc["complexity"], doc["group"])
