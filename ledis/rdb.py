@@ -100,11 +100,67 @@ for _i in range(256):
     _CRC64_TABLE.append(_c)
 
 
-def crc64(data: bytes, crc: int = 0) -> int:
+def crc64_bytewise(data: bytes, crc: int = 0) -> int:
+    """The textbook loop, one table lookup a byte (~0.8 s a megabyte in CPython)."""
     table = _CRC64_TABLE
     for b in data:
         crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
     return crc
+
+
+# crc64 of long inputs, ~10x faster than the loop. The CRC is linear, so the input is cut into
+# blocks of _BLOCK bytes whose CRCs (from 0) are computed side by side, one byte column at a
+# time: each of the CRC's 8 byte lanes is a big integer holding that lane for every block,
+# and a table lookup for all blocks at once is ``bytes.translate`` (C speed). The block CRCs
+# are then chained: crc(A || B) = shift(crc(A)) ^ crc(B), where shift (the effect of _BLOCK
+# zero bytes, a linear map) is applied with 8 tables of 256, built once from its 64 basis
+# vectors. About 70 ms a megabyte.
+_BLOCK = 256
+_LANE_TABLES = [bytes((_CRC64_TABLE[i] >> (8 * k)) & 0xFF for i in range(256)) for k in range(8)]
+_shift_tables: list[list[int]] = []
+
+
+def _block_shift_tables() -> list[list[int]]:
+    if not _shift_tables:
+        zeros = bytes(_BLOCK)
+        basis = [crc64_bytewise(zeros, 1 << bit) for bit in range(64)]
+        for k in range(8):
+            table = [0] * 256
+            for v in range(1, 256):
+                low = v & -v
+                table[v] = table[v ^ low] ^ basis[8 * k + low.bit_length() - 1]
+            _shift_tables.append(table)
+    return _shift_tables
+
+
+def crc64(data: bytes, crc: int = 0) -> int:
+    """Redis's crc64 (Jones, reflected, no final xor) of ``data``, continuing from ``crc``."""
+    count = len(data) // _BLOCK
+    if count < 64:
+        return crc64_bytewise(data, crc)
+    size = count * _BLOCK
+    from_bytes = int.from_bytes
+    t0, t1, t2, t3, t4, t5, t6, t7 = _LANE_TABLES
+    l0 = l1 = l2 = l3 = l4 = l5 = l6 = l7 = 0
+    for j in range(_BLOCK):
+        idx = (l0 ^ from_bytes(data[j:size:_BLOCK], "little")).to_bytes(count, "little")
+        l0 = from_bytes(idx.translate(t0), "little") ^ l1
+        l1 = from_bytes(idx.translate(t1), "little") ^ l2
+        l2 = from_bytes(idx.translate(t2), "little") ^ l3
+        l3 = from_bytes(idx.translate(t3), "little") ^ l4
+        l4 = from_bytes(idx.translate(t4), "little") ^ l5
+        l5 = from_bytes(idx.translate(t5), "little") ^ l6
+        l6 = from_bytes(idx.translate(t6), "little") ^ l7
+        l7 = from_bytes(idx.translate(t7), "little")
+    words = bytearray(8 * count)
+    for k, lane in enumerate((l0, l1, l2, l3, l4, l5, l6, l7)):
+        words[k::8] = lane.to_bytes(count, "little")
+    s0, s1, s2, s3, s4, s5, s6, s7 = _block_shift_tables()
+    for (block,) in struct.iter_unpack("<Q", words):
+        crc = (s0[crc & 0xFF] ^ s1[(crc >> 8) & 0xFF] ^ s2[(crc >> 16) & 0xFF]
+               ^ s3[(crc >> 24) & 0xFF] ^ s4[(crc >> 32) & 0xFF] ^ s5[(crc >> 40) & 0xFF]
+               ^ s6[(crc >> 48) & 0xFF] ^ s7[crc >> 56] ^ block)
+    return crc64_bytewise(data[size:], crc)
 
 
 # --- LZF (liblzf 3.6 as built into Redis: HLOG 16, VERY_FAST) -------------------------------

@@ -18,6 +18,13 @@ def test_crc64_check_value():
     assert rdb.crc64(b"123456789") == 0xE9C6D914C4B8D9CA
 
 
+@pytest.mark.parametrize("size", [0, 1, 255, 256 * 64 - 1, 256 * 64, 256 * 64 + 1, 100_003])
+def test_crc64_blockwise_equals_bytewise(size):
+    data = random.Random(size).randbytes(size)
+    for start in (0, 0xFFFF_FFFF_FFFF_FFFF, 12345):
+        assert rdb.crc64(data, start) == rdb.crc64_bytewise(data, start)
+
+
 @pytest.mark.parametrize("data", [
     b"a" * 100, b"abc" * 50, b"0123456789" * 30 + b"tail", bytes(range(256)) * 4,
     b"x" * 5000, b"hello world, hello world, hello world!!",
