@@ -320,6 +320,9 @@ def string_to_int(raw: bytes) -> int | None:
     """Redis's ``string2ll``: the integer when ``raw`` is its canonical decimal form."""
     if not raw or len(raw) > 20:
         return None
+    first = raw[0]
+    if first > 57 or (first < 48 and first != 45):  # neither a digit nor '-': most strings
+        return None
     if raw == b"0":
         return 0
     digits = raw[1:] if raw[0] == 0x2D else raw
@@ -771,6 +774,9 @@ def encode_string(value: bytes, compress: bool = False) -> bytes:
 
 def _listpack_entry(value: bytes) -> bytes:
     """One listpack entry (``lpEncodeGetType`` + ``lpEncodeBacklen``)."""
+    n = len(value)
+    if n < 64 and (not n or value[0] > 57 or value[0] < 45):  # short text: the common case
+        return bytes((0x80 | n,)) + value + bytes((n + 1,))
     number = string_to_int(value)
     if number is not None:
         if 0 <= number <= 127:
@@ -787,7 +793,6 @@ def _listpack_entry(value: bytes) -> bytes:
         else:
             body = b"\xf4" + number.to_bytes(8, "little", signed=True)
     else:
-        n = len(value)
         if n < 64:
             body = bytes((0x80 | n,)) + value
         elif n < 4096:
