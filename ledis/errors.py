@@ -300,3 +300,16 @@ TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 CLIENT_SUBCOMMAND_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                           "Try CLIENT HELP.")
+
+# --- DUMP / RESTORE / MIGRATE (ledis/commands/serialize.py) ------------------------------------
+DUMP_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "ERR Bad data format"
+BUSYKEY = "BUSYKEY Target key name already exists."
+RESTORE_TTL = "ERR Invalid TTL value, must be >= 0"
+RESTORE_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+RESTORE_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+MIGRATE_KEYS_EMPTY = ("ERR When using MIGRATE KEYS option, the key argument must be set to the "
+                      "empty string")
+MIGRATE_TARGET = "ERR Target instance replied with error: {}"
+MIGRATE_IO = "IOERR error or timeout {} to target instance"
+MIGRATE_CONNECT = "IOERR error or timeout connecting to the client"
