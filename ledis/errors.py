@@ -293,3 +293,23 @@ TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 CLIENT_SUBCOMMAND_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                           "Try CLIENT HELP.")
+
+# --- startup and the command line (ledis/startup.py) ------------------------------------------
+# Not replies: one line on stderr, "ledis: <what> (<where>): <why>", and exit status 2.
+STARTUP_LINE = "ledis: {} ({}): {}"
+STARTUP_CONFIG = "config error"
+STARTUP_LISTEN = "cannot listen"
+STARTUP_LISTEN_HTTP = "cannot listen for HTTP"
+STARTUP_DATA_DIR = "bad data directory"
+STARTUP_STORE_LOCKED = "data directory in use"
+STARTUP_LOGFILE = "cannot write the log file"
+ADDRESS_IN_USE = "address already in use (is another server running on this port?)"
+ADDRESS_NOT_LOCAL = "not an address of this machine"
+ADDRESS_DENIED = "permission denied (ports below 1024 need privileges)"
+ADDRESS_INVALID = "not a valid IP address"
+ADDRESS_UNRESOLVED = "cannot resolve the host name ({})"
+PATH_NOT_DIRECTORY = "exists and is not a directory"
+PATH_PARENT_NOT_DIRECTORY = "{} is not a directory"
+PATH_NOT_WRITABLE = "{} is not writable"
+PATH_IS_DIRECTORY = "is a directory"
+STORE_LOCKED_WHY = "another process holds its lock (one server per data directory)"
