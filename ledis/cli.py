@@ -135,7 +135,8 @@ class _Parser(argparse.ArgumentParser):
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ledis", description="ledis datastore")
     parser.add_argument("--version", action="version", version=f"ledis {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                help="what to run (ledis COMMAND -h for its flags)")
     server = sub.add_parser("server", help="run the server")
     server.add_argument("--config", help="YAML config file (ledis.example.yaml lists every "
                                          "option); flags override it")
@@ -213,7 +214,7 @@ def add_functions_parser(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="host of the server (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=6380, help="port of the server (default 6380)")
     p.add_argument("--password", default="", help="AUTH password of the server")
-    fsub = p.add_subparsers(dest="functions_command", metavar="COMMAND")
+    fsub = p.add_subparsers(dest="functions_command", metavar="COMMAND", help="load or list")
     load = fsub.add_parser("load", help="FUNCTION LOAD REPLACE stdlib/<name>.lua")
     load.add_argument("names", nargs="*", help="library names (files in stdlib/)")
     load.add_argument("--all", action="store_true", help="every library in stdlib/")
