@@ -5,7 +5,10 @@ line, ``ledis: <what> (<where>): <why>``, exit status 2, and leave nothing behin
 :func:`preflight` runs every check that can fail *before* the store is opened: the data
 directory and log file are checked (not created), and the listening sockets are bound here and
 handed to the asyncio servers later (``sock=``), so a port in use is found while the data
-directory does not exist yet. One more check is one more line in :func:`preflight`.
+directory does not exist yet. They are bound, not listening: the port accepts connections only
+once the server serves (scripts and tests take an open port to mean "ready"). Binding already
+fails on a port where another server listens. One more check is one more line in
+:func:`preflight`.
 
 Errors after that point that still have an operator's cause (the store locked by another
 server) are turned into the same :class:`StartupError` by ``ledis/cli.py``.
@@ -32,7 +35,7 @@ class StartupError(Exception):
 
 @dataclass
 class Listeners:
-    """Sockets bound and listening before the store opens; the servers adopt them."""
+    """Sockets bound before the store opens; the servers adopt them (:func:`start_listening`)."""
 
     resp: list[socket.socket] = field(default_factory=list)
     http: list[socket.socket] = field(default_factory=list)
@@ -51,10 +54,10 @@ def preflight(config: Config) -> Listeners:
         check_logfile(config.logfile)
     listeners = Listeners()
     try:
-        listeners.resp = listen(config.bind, config.port, errors.STARTUP_LISTEN)
+        listeners.resp = bind_sockets(config.bind, config.port, errors.STARTUP_LISTEN)
         if config.http_bind:
-            listeners.http = listen(config.http_bind, config.http_port,
-                                    errors.STARTUP_LISTEN_HTTP)
+            listeners.http = bind_sockets(config.http_bind, config.http_port,
+                                          errors.STARTUP_LISTEN_HTTP)
     except BaseException:
         listeners.close()
         raise
@@ -97,10 +100,11 @@ def check_logfile(path: str) -> None:
         raise StartupError(errors.STARTUP_LOGFILE, path, errors.PATH_NOT_WRITABLE.format(target))
 
 
-def listen(hosts: str, port: int, what: str = errors.STARTUP_LISTEN) -> list[socket.socket]:
-    """Bound, listening sockets for every address of the space-separated ``hosts`` (a name
-    may resolve to several). Port 0 asks the OS for a free port; every address then gets the
-    one the first socket got. Raises StartupError naming the address that failed."""
+def bind_sockets(hosts: str, port: int, what: str = errors.STARTUP_LISTEN
+                 ) -> list[socket.socket]:
+    """Bound (not yet listening) sockets for every address of the space-separated ``hosts``
+    (a name may resolve to several). Port 0 asks the OS for a free port; every address then
+    gets the one the first socket got. Raises StartupError naming the address that failed."""
     sockets: list[socket.socket] = []
     try:
         for host in hosts.split():
@@ -116,7 +120,6 @@ def listen(hosts: str, port: int, what: str = errors.STARTUP_LISTEN) -> list[soc
                     if family == socket.AF_INET6:
                         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                     sock.bind(sockaddr)
-                    sock.listen(511)
                 except OSError as exc:
                     raise StartupError(what, where, _bind_reason(exc)) from None
                 sock.setblocking(False)
@@ -127,6 +130,17 @@ def listen(hosts: str, port: int, what: str = errors.STARTUP_LISTEN) -> list[soc
             sock.close()
         raise
     return sockets
+
+
+def start_listening(sockets: list[socket.socket], what: str = errors.STARTUP_LISTEN) -> None:
+    """``listen()`` on sockets from :func:`bind_sockets`, once the server is about to serve;
+    a server that took the port since the bind is reported like a bind failure."""
+    for sock in sockets:
+        try:
+            sock.listen(511)
+        except OSError as exc:
+            host, port = sock.getsockname()[:2]
+            raise StartupError(what, _where(host, port), _bind_reason(exc)) from None
 
 
 def _resolve(host: str, port: int, what: str) -> list[tuple[int, tuple]]:

@@ -201,8 +201,8 @@ class HttpApi:
         self.app.router.add_route("*", r"/{tail:[\s\S]*}", self.handle)  # any byte, %0A too
 
     async def start(self, sockets: list[socket.socket]) -> None:
-        """Serve on ``sockets``, bound and listening already (``ledis.startup.listen``: a port
-        in use is reported before the store opens)."""
+        """Serve on ``sockets``, bound before the store opened (``ledis.startup``: a port in
+        use is reported before anything is created)."""
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self.runner.setup()
         for sock in sockets:

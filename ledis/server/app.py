@@ -21,7 +21,7 @@ from typing import Callable
 from ledis import errors
 from ledis.core import Context, Core
 from ledis.server.connection import Connection
-from ledis.startup import Listeners, listen
+from ledis.startup import Listeners, bind_sockets, start_listening
 
 log = logging.getLogger("ledis.server")
 
@@ -51,10 +51,12 @@ class Server:
         self.stopped = asyncio.Event()
         cfg = self.core.config
         if self.listeners is None:
-            self.listeners = Listeners(resp=listen(cfg.bind, cfg.port))
+            self.listeners = Listeners(resp=bind_sockets(cfg.bind, cfg.port))
             if cfg.http_bind:
-                self.listeners.http = listen(cfg.http_bind, cfg.http_port,
-                                             errors.STARTUP_LISTEN_HTTP)
+                self.listeners.http = bind_sockets(cfg.http_bind, cfg.http_port,
+                                                   errors.STARTUP_LISTEN_HTTP)
+        start_listening(self.listeners.resp)
+        start_listening(self.listeners.http, errors.STARTUP_LISTEN_HTTP)
         for sock in self.listeners.resp:
             srv = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=511)
             self._servers.append(srv)
