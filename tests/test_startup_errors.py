@@ -60,6 +60,8 @@ CASES = {
                        ["cannot listen (256.1.1.1:", "not a valid IP address"]),
     "bind not local": (["--bind", "192.0.2.1"], None,
                        ["cannot listen (192.0.2.1:", "not an address of this machine"]),
+    "HTTP bind not local": (["--http-bind", "192.0.2.1", "--http-port", "0"], None,
+                            ["cannot listen for HTTP (192.0.2.1:0)", "not an address of"]),
     "empty bind": (["--bind", " "], None, ["'--bind'", "must not be empty"]),
     "missing config": (["--config", "{tmp}/nope.yaml"], None,
                        ["config error ({tmp}/nope.yaml)", "no such file or directory"]),
