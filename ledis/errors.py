@@ -313,3 +313,23 @@ MIGRATE_KEYS_EMPTY = ("ERR When using MIGRATE KEYS option, the key argument must
 MIGRATE_TARGET = "ERR Target instance replied with error: {}"
 MIGRATE_IO = "IOERR error or timeout {} to target instance"
 MIGRATE_CONNECT = "IOERR error or timeout connecting to the client"
+
+# --- startup and the command line (ledis/startup.py) ------------------------------------------
+# Not replies: one line on stderr, "ledis: <what> (<where>): <why>", and exit status 2.
+STARTUP_LINE = "ledis: {} ({}): {}"
+STARTUP_CONFIG = "config error"
+STARTUP_LISTEN = "cannot listen"
+STARTUP_LISTEN_HTTP = "cannot listen for HTTP"
+STARTUP_DATA_DIR = "bad data directory"
+STARTUP_STORE_LOCKED = "data directory in use"
+STARTUP_LOGFILE = "cannot write the log file"
+ADDRESS_IN_USE = "address already in use (is another server running on this port?)"
+ADDRESS_NOT_LOCAL = "not an address of this machine"
+ADDRESS_DENIED = "permission denied (ports below 1024 need privileges)"
+ADDRESS_INVALID = "not a valid IP address"
+ADDRESS_UNRESOLVED = "cannot resolve the host name ({})"
+PATH_NOT_DIRECTORY = "exists and is not a directory"
+PATH_PARENT_NOT_DIRECTORY = "{} is not a directory"
+PATH_NOT_WRITABLE = "{} is not writable"
+PATH_IS_DIRECTORY = "is a directory"
+STORE_LOCKED_WHY = "another process holds its lock (one server per data directory)"
