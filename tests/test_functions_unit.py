@@ -87,9 +87,9 @@ def test_redis_dump_round_trip(size):
 def test_lzf_strings_decode():
     # "aaaaaaaaaa" as LZF: literal 'a', then a back reference of length 9 at distance 1
     lzf = bytes([0x00, ord("a"), (7 << 5) | 0, 0x00, 0x00])
-    assert fn._lzf_decompress(lzf, 10) == b"a" * 10
+    assert fn.lzf_decompress(lzf, 10) == b"a" * 10
     body = b"\xf5\xc3" + bytes((len(lzf), 10)) + lzf + (10).to_bytes(2, "little")
     payload = body + fn.crc64(body).to_bytes(8, "little")
     assert fn.parse_redis_dump(payload) == [b"a" * 10]
     with pytest.raises(ValueError):
-        fn._lzf_decompress(lzf, 11)
+        fn.lzf_decompress(lzf, 11)

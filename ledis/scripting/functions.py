@@ -41,6 +41,7 @@ import lupa.luajit21 as lj
 from ledis import errors
 from ledis.commands.args import parse_int
 from ledis.errors import LedisError
+from ledis.rdb import crc64, encode_length, lzf_decompress
 from ledis.replies import Simple
 from ledis.scripting.runtime import HOOK_COUNT, LUA_DIR, _text, run_reply
 from ledis.storage.layout import SYS
@@ -558,61 +559,12 @@ def _cli(args: Any) -> int:
 # (uncompressed strings), so its dumps restore on Redis and Redis's restore on ledis.
 RDB_OPCODE_FUNCTION2 = 0xF5
 RDB_VERSION = 10  # Redis 7.0
-_CRC64_POLY = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9 bit-reflected
-_CRC64_TABLE: list[int] = []
-for _i in range(256):
-    _c = _i
-    for _ in range(8):
-        _c = (_c >> 1) ^ _CRC64_POLY if _c & 1 else _c >> 1
-    _CRC64_TABLE.append(_c)
-
-
-def crc64(data: bytes, crc: int = 0) -> int:
-    table = _CRC64_TABLE
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
-def _rdb_len(n: int) -> bytes:
-    if n < 1 << 6:
-        return bytes((n,))
-    if n < 1 << 14:
-        return bytes((0x40 | (n >> 8), n & 0xFF))
-    if n <= 0xFFFFFFFF:
-        return b"\x80" + n.to_bytes(4, "big")
-    return b"\x81" + n.to_bytes(8, "big")
 
 
 def redis_dump(codes: list[bytes]) -> bytes:
-    body = b"".join(bytes((RDB_OPCODE_FUNCTION2,)) + _rdb_len(len(c)) + c for c in codes)
+    body = b"".join(bytes((RDB_OPCODE_FUNCTION2,)) + encode_length(len(c)) + c for c in codes)
     body += RDB_VERSION.to_bytes(2, "little")
     return body + crc64(body).to_bytes(8, "little")
-
-
-def _lzf_decompress(data: bytes, out_len: int) -> bytes:
-    out = bytearray()
-    i, n = 0, len(data)
-    while i < n:
-        ctrl = data[i]
-        i += 1
-        if ctrl < 32:  # literal run of ctrl + 1 bytes
-            out += data[i:i + ctrl + 1]
-            i += ctrl + 1
-        else:  # back reference
-            length = ctrl >> 5
-            if length == 7:
-                length += data[i]
-                i += 1
-            ref = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
-            i += 1
-            if ref < 0:
-                raise ValueError("bad LZF back reference")
-            for k in range(length + 2):
-                out.append(out[ref + k])
-    if len(out) != out_len:
-        raise ValueError("bad LZF length")
-    return bytes(out)
 
 
 def parse_redis_dump(payload: bytes) -> list[bytes]:
@@ -664,7 +616,7 @@ def iter_redis_dump(payload: bytes) -> Iterator[bytes]:
             elif n == 3:  # LZF
                 clen, _ = length()
                 ulen, _ = length()
-                code = _lzf_decompress(body[pos:pos + clen], ulen)
+                code = lzf_decompress(body[pos:pos + clen], ulen)
                 pos += clen
             else:
                 raise broken
