@@ -5,7 +5,7 @@
 #   docker build -t ledis .
 #   docker run -d -p 6380:6380 -v ledis-data:/data ledis
 #
-# The store is /data/db and SAVE/BGSAVE checkpoints go next to it (/data/checkpoints), so both
+# The store is /data/db and SAVE/BGSAVE checkpoints go next to it (/data/db.checkpoints), so both
 # live in the volume. The server binds 0.0.0.0 inside the container: set a password
 # (--requirepass, or requirepass in a config file) before publishing the port.
 

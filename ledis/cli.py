@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from ledis import __version__
+from ledis import __version__, errors
 from ledis.config import Config, ConfigError
 
 LOG_LEVELS = {
@@ -17,22 +17,26 @@ LOG_LEVELS = {
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    """Defaults, then the YAML file, then command-line flags."""
+    """Defaults, then the YAML file, then command-line flags. A ConfigError's ``source`` says
+    which of them was wrong."""
     config = Config()
     if args.config:
         config.load_yaml(args.config)
     backend = os.environ.get("LEDIS_BACKEND")  # run a whole test suite on another backend
-    if backend:
-        config.set("backend", backend, "LEDIS_BACKEND")
-    for name in ("bind", "port", "dir", "requirepass", "appendfsync", "databases",
-                 "maxclients", "loglevel", "compression", "backend", "lua_time_limit_ms",
-                 "lua_max_memory_mb", "http_bind", "http_port", "replicaof", "masterauth",
-                 "min_replica_acks", "semi_sync_timeout_ms", "repl_log", "repl_log_keep",
-                 "repl_log_max_mb", "repl_log_retention_s",
-                 "functions_autoload"):
-        value = getattr(args, name, None)
-        if value is not None:
-            config.set(name, value, f"--{name}".replace("_ms", "").replace("_mb", "").replace("_", "-"))
+    try:
+        if backend:
+            config.set("backend", backend, "LEDIS_BACKEND")
+    except ConfigError as exc:
+        exc.source = "environment"
+        raise
+    try:
+        for action in SERVER_OPTIONS:
+            value = getattr(args, action.dest, None)
+            if value is not None:
+                config.set(action.dest, value, action.option_strings[0])
+    except ConfigError as exc:
+        exc.source = "command line"
+        raise
     if getattr(args, "http_port", None) is not None and not config.http_bind:
         config.http_bind = "127.0.0.1"  # --http-port alone turns HTTP on, loopback only
     return config
@@ -47,67 +51,103 @@ def setup_logging(config: Config) -> None:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from ledis.core import Core, load_commands
-    from ledis.server.app import run
-    from ledis.storage.engine import StoreLockedError
+    """Config, preflight (ledis/startup.py: checks, listening sockets), then the store and
+    the loop. Every failure up to the store's opening is a StartupError or ConfigError: one
+    line, exit 2 (``main``), with nothing created on disk."""
+    from ledis.startup import StartupError, preflight
 
     config = build_config(args)
-    setup_logging(config)
-    load_commands()
+    listeners = preflight(config)
     try:
-        core = Core(config)
-    except StoreLockedError as exc:
-        logging.getLogger("ledis").error("%s", exc)
-        return 1
-    run(core)
+        from ledis.core import Core, load_commands
+        from ledis.server.app import run
+        from ledis.storage.engine import StoreLockedError
+
+        setup_logging(config)
+        load_commands()
+        try:
+            core = Core(config)
+        except StoreLockedError:
+            raise StartupError(errors.STARTUP_STORE_LOCKED, os.path.abspath(config.dir),
+                               errors.STORE_LOCKED_WHY) from None
+    except BaseException:
+        listeners.close()
+        raise
+    run(core, listeners)
     return 0
 
 
+# (option, dest, type, choices, help) of every `ledis server` flag that maps onto a Config
+# option: the parser and build_config are both made from this list.
+_SERVER_FLAGS: list[tuple[str, str, type, tuple[str, ...] | None, str]] = [
+    ("--bind", "bind", str, None, "addresses to listen on, space separated (default 127.0.0.1)"),
+    ("--port", "port", int, None, "RESP port (default 6380; 0 = a free port, see the log)"),
+    ("--dir", "dir", str, None, "data directory, created if missing (default ./data)"),
+    ("--requirepass", "requirepass", str, None, "password clients must AUTH with"),
+    ("--appendfsync", "appendfsync", str, ("always", "everysec", "no"),
+     "fsync of the write-ahead log (default everysec)"),
+    ("--databases", "databases", int, None, "number of databases, 1-256 (default 16)"),
+    ("--maxclients", "maxclients", int, None, "most clients connected at once (default 10000)"),
+    ("--loglevel", "loglevel", str, tuple(LOG_LEVELS), "log level (default notice)"),
+    ("--compression", "compression", str, ("none", "lz4", "zstd", "snappy"),
+     "RocksDB block compression (default lz4)"),
+    ("--backend", "backend", str, ("rocksdb", "memory"),
+     "storage backend (default rocksdb; memory: nothing persists, for caches/tests)"),
+    ("--lua-time-limit", "lua_time_limit_ms", int, None,
+     "ms before a script makes the server answer BUSY (default 5000; 0 = never)"),
+    ("--lua-max-memory", "lua_max_memory_mb", int, None,
+     "memory cap of the Lua VM in MB (default 256)"),
+    ("--replicaof", "replicaof", str, None, 'start as a replica of "host port"'),
+    ("--masterauth", "masterauth", str, None, "password for the master"),
+    ("--min-replica-acks", "min_replica_acks", int, None,
+     "semi-sync: replicas that must ack a write before its reply (default 0 = async)"),
+    ("--semi-sync-timeout", "semi_sync_timeout_ms", int, None,
+     "ms to wait for semi-sync acks before degrading to async (default 1000)"),
+    ("--repl-log", "repl_log", str, ("auto", "always"),
+     "write log from the first replica on (auto, default) or always"),
+    ("--repl-log-keep", "repl_log_keep", int, None,
+     "write-log records kept for incremental resync (default 1000000)"),
+    ("--repl-log-max-mb", "repl_log_max_mb", int, None,
+     "trim the write log past this size in MiB (default 0 = no limit)"),
+    ("--repl-log-retention", "repl_log_retention_s", int, None,
+     "trim write-log records older than this many seconds (default 0 = none)"),
+    ("--http-bind", "http_bind", str, None, "serve the HTTP API on these addresses"),
+    ("--http-port", "http_port", int, None,
+     "HTTP API port (default 11181; turns HTTP on, loopback unless --http-bind)"),
+    ("--functions-autoload", "functions_autoload", str, None,
+     "stdlib libraries to load at startup: lock,queue or all"),
+]
+SERVER_OPTIONS: list[argparse.Action] = []  # filled by make_parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse hands arguments a subcommand does not know up to the top-level parser, which
+    reports them with the top-level usage. This parser notes the innermost (sub)command that
+    had such arguments, so ``main`` reports them with that subcommand's usage instead."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and getattr(namespace, "_unknown_in", None) is None:
+            namespace._unknown_in = self  # an inner parser returns first: it wins
+        return namespace, extras
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ledis", description="ledis datastore")
+    parser = _Parser(prog="ledis", description="ledis datastore")
     parser.add_argument("--version", action="version", version=f"ledis {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                help="what to run (ledis COMMAND -h for its flags)")
     server = sub.add_parser("server", help="run the server")
-    server.add_argument("--config", help="YAML config file")
-    server.add_argument("--bind", help="addresses to listen on (space separated)")
-    server.add_argument("--port", type=int)
-    server.add_argument("--dir", help="data directory")
-    server.add_argument("--requirepass")
-    server.add_argument("--appendfsync", choices=("always", "everysec", "no"))
-    server.add_argument("--databases", type=int)
-    server.add_argument("--maxclients", type=int)
-    server.add_argument("--loglevel", choices=tuple(LOG_LEVELS))
-    server.add_argument("--compression", choices=("none", "lz4", "zstd", "snappy"))
-    server.add_argument("--backend", choices=("rocksdb", "memory"),
-                        help="storage backend (memory: nothing persists, for caches/tests)")
-    server.add_argument("--lua-time-limit", dest="lua_time_limit_ms", type=int,
-                        help="ms before a script makes the server answer BUSY (0 = never)")
-    server.add_argument("--lua-max-memory", dest="lua_max_memory_mb", type=int,
-                        help="memory cap of the Lua VM in MB")
-    server.add_argument("--replicaof", help='start as a replica of "host port"')
-    server.add_argument("--masterauth", help="password for the master")
-    server.add_argument("--min-replica-acks", dest="min_replica_acks", type=int,
-                        help="semi-sync: replicas that must ack a write before its reply")
-    server.add_argument("--semi-sync-timeout", dest="semi_sync_timeout_ms", type=int,
-                        help="ms to wait for semi-sync acks before degrading to async")
-    server.add_argument("--repl-log", dest="repl_log", choices=("auto", "always"),
-                        help="write log from the first replica on (auto) or always")
-    server.add_argument("--repl-log-keep", dest="repl_log_keep", type=int,
-                        help="write-log records kept for incremental resync")
-    server.add_argument("--repl-log-max-mb", dest="repl_log_max_mb", type=int,
-                        help="trim the write log past this size in MiB (0 = no limit)")
-    server.add_argument("--repl-log-retention", dest="repl_log_retention_s", type=int,
-                        help="trim write-log records older than this many seconds (0 = none)")
-    server.add_argument("--http-bind", help="serve the HTTP API on these addresses")
-    server.add_argument("--http-port", type=int,
-                        help="HTTP API port (turns HTTP on, loopback unless --http-bind)")
-    server.add_argument("--functions-autoload", dest="functions_autoload",
-                        help="stdlib libraries to load at startup: lock,queue or all")
+    server.add_argument("--config", help="YAML config file (ledis.example.yaml lists every "
+                                         "option); flags override it")
+    SERVER_OPTIONS.clear()
+    for option, dest, kind, choices, text in _SERVER_FLAGS:
+        metavar = None if choices else option[2:].upper().replace("-", "_")
+        SERVER_OPTIONS.append(server.add_argument(option, dest=dest, type=kind, choices=choices,
+                                                  metavar=metavar, help=text))
     server.set_defaults(func=cmd_server)
     add_tool_parsers(sub)
-    from ledis.scripting.functions import add_cli_parser
-
-    add_cli_parser(sub)  # ledis functions load NAME|--all / list
+    add_functions_parser(sub)
     return parser
 
 
@@ -123,7 +163,8 @@ def _source_args(p: argparse.ArgumentParser, verb: str) -> None:
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--dir", help=f"{verb} a data directory (offline; no server on it)")
     where.add_argument("--port", type=int, help=f"{verb} a running server on this port")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="host of the server, with --port (default 127.0.0.1)")
     p.add_argument("--password", default="", help="AUTH password of the server")
     p.add_argument("--resp", action="store_true",
                    help="a Redis command stream (redis-cli --pipe format) instead of a dump")
@@ -148,12 +189,14 @@ def add_tool_parsers(sub) -> None:
                       help="with --dir: RocksDB compression of the store (default lz4)")
     load.set_defaults(func=_tool("load"))
     check = sub.add_parser("check", help="verify a data directory (offline)")
-    check.add_argument("dir")
-    check.add_argument("-q", "--quiet", action="store_true")
+    check.add_argument("dir", help="data directory (no server running on it)")
+    check.add_argument("-q", "--quiet", action="store_true",
+                       help="accepted; check prints only the problems and a summary anyway")
     check.set_defaults(func=_tool("check"), repair=False)
     repair = sub.add_parser("repair", help="check a data directory and fix what is safe")
-    repair.add_argument("dir")
-    repair.add_argument("-q", "--quiet", action="store_true")
+    repair.add_argument("dir", help="data directory (no server running on it)")
+    repair.add_argument("-q", "--quiet", action="store_true",
+                        help="accepted; repair prints only the fixes and a summary anyway")
     repair.set_defaults(func=_tool("check"), repair=True)
     restore = sub.add_parser("restore-checkpoint",
                              help="replace a data directory with a checkpoint (server stopped)")
@@ -164,16 +207,47 @@ def add_tool_parsers(sub) -> None:
     restore.set_defaults(func=_tool("checkpoint"))
 
 
+def add_functions_parser(sub) -> None:
+    """``ledis functions load NAME...|--all`` and ``ledis functions list`` (against a server;
+    run by ``ledis.scripting.functions``)."""
+    p = sub.add_parser("functions", help="load stdlib/ FUNCTION libraries into a running server")
+    p.add_argument("--host", default="127.0.0.1", help="host of the server (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=6380, help="port of the server (default 6380)")
+    p.add_argument("--password", default="", help="AUTH password of the server")
+    fsub = p.add_subparsers(dest="functions_command", metavar="COMMAND", help="load or list")
+    load = fsub.add_parser("load", help="FUNCTION LOAD REPLACE stdlib/<name>.lua")
+    load.add_argument("names", nargs="*", help="library names (files in stdlib/)")
+    load.add_argument("--all", action="store_true", help="every library in stdlib/")
+    fsub.add_parser("list", help="the stdlib libraries and whether the server has them")
+
+    def run(args: argparse.Namespace) -> int:
+        from ledis.scripting.functions import _cli
+
+        return _cli(args)
+    p.set_defaults(func=run)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit status: what the command returns; 2 for a usage, config or startup error, which
+    is one line on stderr (after the usage for a bad flag), never a traceback."""
+    from ledis.startup import StartupError
+
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        culprit = getattr(args, "_unknown_in", None) or parser
+        culprit.error(f"unrecognized arguments: {' '.join(unknown)}")  # exits 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"ledis: config error: {exc}", file=sys.stderr)
+        print(errors.STARTUP_LINE.format(errors.STARTUP_CONFIG, exc.source or "command line",
+                                         exc), file=sys.stderr)
+        return 2
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
         return 2
 
 

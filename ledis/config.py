@@ -2,21 +2,31 @@
 
 One YAML file (``--config ledis.yaml``); every option has a default here. Sections group the
 options (``storage:``, ``scripting:`` ...); each option maps to one attribute of
-:class:`Config`. Command-line flags override the file. Unknown keys and bad values are rejected
-at startup with the key path in the message.
+:class:`Config`. Command-line flags override the file. Unknown keys, bad types and out-of-range
+values are rejected at startup with the key path (or the flag) in the message: every range is
+checked once, in :meth:`Config.set` (``RANGES``), which the YAML file, the flags and the
+environment all go through. ``ledis/startup.py`` turns a :class:`ConfigError` into one line.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 
 class ConfigError(ValueError):
-    pass
+    """A bad option. ``source`` says where it came from: the YAML file's path, "command line"
+    or "environment" (the message itself names the key path or the flag)."""
+
+    def __init__(self, message: str, source: str = "") -> None:
+        super().__init__(message)
+        self.source = source
+
+
+INT_MAX = 2**31 - 1
 
 
 @dataclass
@@ -38,7 +48,7 @@ class Config:
     compression_bottommost: str = ""  # "" = same as compression; or none | lz4 | zstd | snappy
     block_cache_mb: int = 64
     cache_entries: int = 200_000
-    # checkpoints (SAVE / BGSAVE): "" = <dir>/../checkpoints; keep the newest N (0 = all)
+    # checkpoints (SAVE / BGSAVE): "" = <dir>.checkpoints; keep this store's newest N (0 = all)
     checkpoint_dir: str = ""
     checkpoint_keep: int = 5
     # HTTP API (ledis/http, docs/http.md): off while http_bind is empty
@@ -70,13 +80,38 @@ class Config:
     # anything else Redis has (CONFIG GET/SET of stored-only parameters)
     extra: dict[str, str] = field(default_factory=dict)
 
-    CHOICES = {
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "appendfsync": ("always", "everysec", "no"),
         "compression": ("none", "lz4", "zstd", "snappy"),
         "backend": ("rocksdb", "memory"),
         "compression_bottommost": ("", "none", "lz4", "zstd", "snappy"),
         "loglevel": ("debug", "verbose", "notice", "warning"),
         "repl_log": ("auto", "always"),
+    }
+    # Inclusive (low, high) of every integer option; an integer option missing here is a bug
+    # (tests/test_startup_errors.py checks). Bounds follow Redis where it has the parameter.
+    RANGES: ClassVar[dict[str, tuple[int, int]]] = {
+        # 0 = a free port chosen by the OS (the log and CONFIG GET port show which)
+        "port": (0, 65535),
+        "http_port": (0, 65535),
+        "maxclients": (1, 4294967295),
+        "timeout": (0, INT_MAX),
+        "tcp_keepalive": (0, INT_MAX),
+        "proto_max_bulk_len": (1024 * 1024, 2**63 - 1),
+        # the db number is one byte of every stored key (ledis/storage/layout.py)
+        "databases": (1, 256),
+        "block_cache_mb": (0, 1024 * 1024),
+        "cache_entries": (0, 2**63 - 1),  # 0 = no read cache
+        "checkpoint_keep": (0, INT_MAX),  # 0 = keep all
+        "http_max_body": (1, 2**63 - 1),
+        "replica_priority": (0, INT_MAX),
+        "min_replica_acks": (0, INT_MAX),
+        "semi_sync_timeout_ms": (0, INT_MAX),
+        "repl_log_keep": (1, 2**63 - 1),
+        "repl_log_max_mb": (0, 2**63 - 1),
+        "repl_log_retention_s": (0, 2**63 - 1),
+        "lua_time_limit_ms": (0, 2**63 - 1),
+        "lua_max_memory_mb": (1, 1024 * 1024),
     }
 
     def set(self, name: str, value: Any, where: str = "") -> None:
@@ -91,13 +126,19 @@ class Config:
             elif isinstance(current, int):
                 if isinstance(value, (bool, float)) or value is None:
                     raise ValueError("expected an integer")  # YAML yes/1.5/~ are not ints
-                value = int(value)
-                if value < 0:
-                    raise ValueError("must not be negative")
-                if name in ("port", "http_port") and value > 65535:
-                    raise ValueError("must be a TCP port (0-65535)")
+                try:
+                    value = int(value)
+                except (TypeError, ValueError):
+                    raise ValueError("expected an integer") from None
+                low, high = self.RANGES[name]
+                if not low <= value <= high:
+                    raise ValueError(f"must be between {low} and {high}")
             else:
                 value = "" if value is None else str(value)
+                if name == "replicaof":
+                    _check_replicaof(value)
+                elif name in ("bind", "dir") and not value.strip():
+                    raise ValueError("must not be empty")
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"bad value for '{where or name}': {value!r} ({exc})") from None
         choices = self.CHOICES.get(name)
@@ -108,11 +149,25 @@ class Config:
         setattr(self, name, value)
 
     def load_yaml(self, path: str) -> None:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+        """Apply a YAML file. Every failure (missing, unreadable, bad syntax, bad option) is a
+        ConfigError whose ``source`` is ``path`` and whose message is one line."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read the file: {_os_reason(exc)}", path) from None
+        except UnicodeDecodeError:
+            raise ConfigError("cannot read the file: not UTF-8 text", path) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(_yaml_reason(exc), path) from None
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping")
-        self._apply(data, "")
+            raise ConfigError("the top level must be a mapping (section: or option: value)",
+                              path)
+        try:
+            self._apply(data, "")
+        except ConfigError as exc:
+            exc.source = path
+            raise
         self.extra["__file__"] = path
 
     def _apply(self, data: dict, prefix: str) -> None:
@@ -129,6 +184,29 @@ class Config:
                 if prefix == "functions." and name == "autoload":
                     name = "functions_autoload"  # functions: {autoload: [lock, queue]}
                 self.set(name, value, path)
+
+
+def _check_replicaof(value: str) -> None:
+    """``replicaof`` is empty or "host port", as Redis writes it (not "host:port")."""
+    if not value.strip():
+        return
+    parts = value.split()
+    if len(parts) != 2 or not parts[1].isdigit() or not 1 <= int(parts[1]) <= 65535:
+        raise ValueError('expected "host port" with a port 1-65535, e.g. "10.0.0.5 6380"')
+
+
+def _os_reason(exc: OSError) -> str:
+    """``[Errno 2] No such file or directory: 'x'`` -> ``no such file or directory``."""
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:]
+
+
+def _yaml_reason(exc: Exception) -> str:
+    """PyYAML's multi-line message as one line: what is wrong and where."""
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "bad YAML"
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    return f"YAML syntax error{where}: {' '.join(str(problem).split())}"
 
 
 def _to_bool(value: Any) -> bool:
@@ -357,31 +435,71 @@ class RuntimeConfig:
         self.core.refresh_hot_flags()
 
     def rewrite(self) -> None:
-        """CONFIG REWRITE: write the changed values back into the YAML file."""
+        """CONFIG REWRITE: write the changed values back into the YAML file.
+
+        The file is edited, not regenerated, as Redis does with redis.conf: ruamel.yaml's
+        round-trip mode keeps its comments, key order, sections, quoting and every key CONFIG
+        does not know (``compression``, ``functions: {autoload: ...}`` ...). A value that
+        differs from the file is replaced where it sits (top level or in a section); options
+        changed from their default but absent from the file are appended at the top level;
+        stored-only Redis parameters go under ``redis:``. Values equal to what the file says
+        are left untouched, so an unchanged server rewrites an identical file."""
+        import os
+
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
         path = self.config.extra.get("__file__")
         if not path:
             raise ParamError("no file")
+        yaml_rt = YAML()  # round-trip
+        yaml_rt.preserve_quotes = True
+        yaml_rt.width = 4096  # never fold a long value onto a second line
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+            try:
+                data = yaml_rt.load(fh)
+            except YAMLError as exc:  # the file was edited since start: say so, write nothing
+                raise OSError(f"cannot parse {path}: {exc}") from None
+        if data is None:
+            from ruamel.yaml.comments import CommentedMap
+
+            data = CommentedMap()
+        if not isinstance(data, dict):
+            raise OSError(f"{path}: the top level is not a mapping")
         repl = getattr(self.core, "replication", None)
         if repl is not None:  # the current master, as Redis rewrites "replicaof"
             link = repl.link
             self.config.replicaof = f"{link.host} {link.port}" if link is not None else ""
             if self.config.replicaof or _has_key(data, "replicaof"):
                 _put_key(data, "replicaof", self.config.replicaof)
-        for name, (attr, _low, _high) in BACKED.items():
+        for attr, _low, _high in BACKED.values():
             value = getattr(self.config, attr)
             if value != getattr(Config, attr, value) or _has_key(data, attr):
                 _put_key(data, attr, value)
         stored = {k: v for k, v in self.config.extra.items() if k != "__file__"}
         if stored:
-            data["redis"] = {**(data.get("redis") or {}), **stored}
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            yaml.safe_dump(data, fh, sort_keys=False)
-        import os
+            section = data.get("redis")
+            if not isinstance(section, dict):
+                from ruamel.yaml.comments import CommentedMap
 
-        os.replace(tmp, path)
+                section = data["redis"] = CommentedMap()
+            for name, text in stored.items():
+                if name not in section or _redis_text(section[name]) != text:
+                    section[name] = _same_style(section.get(name), text)
+        tmp = path + ".tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                yaml_rt.dump(data, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # an operator's 0600 stays 0600
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
 
 
 class UnknownParam(ValueError):
@@ -395,9 +513,32 @@ def _has_key(data: dict, attr: str) -> bool:
 
 
 def _put_key(data: dict, attr: str, value: object) -> None:
-    """Set ``attr`` where the file already has it (top level or in a section)."""
-    for section in data.values():
-        if isinstance(section, dict) and attr in section:
-            section[attr] = value
-            return
-    data[attr] = value
+    """Set ``attr`` where the file already has it (top level or in a section), else append it
+    at the top level. A value the file already holds (``77`` vs ``"77"``) is left as written,
+    and a replaced string keeps its quoting; the comments around the key are attached to the
+    key, so they stay."""
+    holder = data
+    if attr not in data:
+        holder = next((s for s in data.values() if isinstance(s, dict) and attr in s), data)
+    if attr in holder and _redis_text(holder[attr]) == _redis_text(value):
+        return
+    holder[attr] = _same_style(holder.get(attr), value)
+
+
+def _same_style(old: object, value: object) -> object:
+    """``value`` as a string in the quoting style of ``old`` when that was a quoted string.
+
+    ruamel.yaml writes YAML 1.2, where ``on`` or ``0o17`` are plain strings, but the file is
+    read at start by PyYAML (YAML 1.1: ``on`` is true): a string PyYAML would not read back as
+    the same text is quoted."""
+    from ruamel.yaml.scalarstring import ScalarString, SingleQuotedScalarString
+
+    if not isinstance(value, str):
+        return value
+    if isinstance(old, ScalarString):
+        return type(old)(value)
+    try:
+        same = _redis_text(yaml.safe_load(value)) == value
+    except yaml.YAMLError:
+        same = False
+    return value if same else SingleQuotedScalarString(value)

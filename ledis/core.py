@@ -41,7 +41,7 @@ class Context:
         "last_cmd", "last_interaction", "addr", "laddr", "special", "in_script",
         "script_readonly", "multi", "watched", "subscriptions", "patterns", "is_replica_link",
         "is_master_link", "conn", "lib_name", "lib_ver", "flags", "close_after_reply",
-        "no_evict", "kind", "extra", "reply_mode", "__weakref__",
+        "no_evict", "kind", "extra", "reply_mode", "script_debug", "__weakref__",
     )
 
     def __init__(self, core: "Core", kind: str = "normal", addr: str = "", laddr: str = "") -> None:
@@ -73,6 +73,8 @@ class Context:
         self.close_after_reply = False
         self.no_evict = False
         self.reply_mode = 0  # CLIENT REPLY: 0 on, else ledis.server.connection.REPLY_*
+        # after SCRIPT DEBUG YES|SYNC (with ``special``): EVAL* refused, never run
+        self.script_debug = False
         self.kind = kind
         self.extra: dict = {}
 

@@ -180,6 +180,13 @@ SCRIPT_WRONG_ARGS = "ERR Wrong number of args calling Redis command from script"
 SCRIPT_ARG_TYPE = "ERR Lua redis lib command arguments must be strings or integers"
 SCRIPT_NO_ARGS = "ERR Please specify at least one argument for this redis lib call"
 SCRIPT_OOM = "ERR Lua script exceeded the memory limit (lua-max-memory)"
+# SCRIPT DEBUG (Redis's LDB): ledis has no Lua debugger. redis-cli --ldb ignores the error of
+# SCRIPT DEBUG YES and sends EVAL anyway: that EVAL is refused, never run.
+SCRIPT_DEBUG_UNSUPPORTED = "ERR SCRIPT DEBUG is not supported by ledis"
+SCRIPT_DEBUG_MODE = "ERR Use SCRIPT DEBUG YES/SYNC/NO"
+SCRIPT_DEBUG_IN_MULTI = "ERR SCRIPT DEBUG must be called outside a pipeline"  # also in EXEC
+SCRIPT_DEBUG_NOT_RUN = ("ERR the Lua debugger is not available in ledis: the script was not "
+                        "run (SCRIPT DEBUG NO, or RESET, to run scripts again)")
 
 # --- lists and blocking (lists.py, blocking.py) ----------------------------------------------
 INDEX_OUT_OF_RANGE = "ERR index out of range"
@@ -293,3 +300,36 @@ TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 CLIENT_SUBCOMMAND_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                           "Try CLIENT HELP.")
+
+# --- DUMP / RESTORE / MIGRATE (ledis/commands/serialize.py) ------------------------------------
+DUMP_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "ERR Bad data format"
+BUSYKEY = "BUSYKEY Target key name already exists."
+RESTORE_TTL = "ERR Invalid TTL value, must be >= 0"
+RESTORE_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+RESTORE_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+MIGRATE_KEYS_EMPTY = ("ERR When using MIGRATE KEYS option, the key argument must be set to the "
+                      "empty string")
+MIGRATE_TARGET = "ERR Target instance replied with error: {}"
+MIGRATE_IO = "IOERR error or timeout {} to target instance"
+MIGRATE_CONNECT = "IOERR error or timeout connecting to the client"
+
+# --- startup and the command line (ledis/startup.py) ------------------------------------------
+# Not replies: one line on stderr, "ledis: <what> (<where>): <why>", and exit status 2.
+STARTUP_LINE = "ledis: {} ({}): {}"
+STARTUP_CONFIG = "config error"
+STARTUP_LISTEN = "cannot listen"
+STARTUP_LISTEN_HTTP = "cannot listen for HTTP"
+STARTUP_DATA_DIR = "bad data directory"
+STARTUP_STORE_LOCKED = "data directory in use"
+STARTUP_LOGFILE = "cannot write the log file"
+ADDRESS_IN_USE = "address already in use (is another server running on this port?)"
+ADDRESS_NOT_LOCAL = "not an address of this machine"
+ADDRESS_DENIED = "permission denied (ports below 1024 need privileges)"
+ADDRESS_INVALID = "not a valid IP address"
+ADDRESS_UNRESOLVED = "cannot resolve the host name ({})"
+PATH_NOT_DIRECTORY = "exists and is not a directory"
+PATH_PARENT_NOT_DIRECTORY = "{} is not a directory"
+PATH_NOT_WRITABLE = "{} is not writable"
+PATH_IS_DIRECTORY = "is a directory"
+STORE_LOCKED_WHY = "another process holds its lock (one server per data directory)"

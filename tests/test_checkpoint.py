@@ -15,7 +15,11 @@ from tests.test_tools_dump import ledis_cli, populate, snapshot
 
 
 def checkpoints(server) -> list[str]:
-    root = os.path.join(server.dir, "checkpoints")
+    """The server's checkpoints in the default folder, ``<dir>.checkpoints`` beside its store."""
+    return listing(os.path.join(server.dir, "db.checkpoints"))
+
+
+def listing(root) -> list[str]:
     if not os.path.isdir(root):
         return []
     return sorted(os.path.join(root, n) for n in os.listdir(root))
@@ -123,3 +127,77 @@ def test_info_persistence_reports_checkpoints(fresh_server):
     assert info["rdb_bgsave_in_progress"] == 0
     assert info["rdb_last_save_time"] == int(c.lastsave().timestamp())
     assert os.path.isdir(info["ledis_last_checkpoint"])
+
+
+def _save_rounds(clients, rounds: int) -> None:
+    """Interleaved SAVEs, each after a write naming the store and round."""
+    for i in range(rounds):
+        for name, client in clients.items():
+            client.set(b"round", f"{name}{i}")
+            assert client.save() is True
+
+
+def _round_in(checkpoint: str) -> bytes:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ledis", "server", "--port", str(port),
+                             "--dir", checkpoint, "--loglevel", "warning"], cwd=str(ROOT))
+    try:
+        wait_port(port, proc)
+        return redis.Redis(port=port).get(b"round")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_sibling_stores_keep_their_own_checkpoints(fresh_server, tmp_path):
+    config = tmp_path / "ledis.yaml"
+    config.write_text("storage:\n  checkpoint_keep: 2\n")
+    a_dir, b_dir = tmp_path / "a", tmp_path / "b"
+    # the later --dir wins over the helper's own
+    a = fresh_server("--dir", str(a_dir), config=str(config))
+    b = fresh_server("--dir", str(b_dir), config=str(config))
+    _save_rounds({"a": a.client(), "b": b.client()}, 4)
+    a_cps, b_cps = listing(f"{a_dir}.checkpoints"), listing(f"{b_dir}.checkpoints")
+    assert len(a_cps) == 2 and len(b_cps) == 2
+    assert all(os.path.basename(p).startswith("a-") for p in a_cps)
+    assert all(os.path.basename(p).startswith("b-") for p in b_cps)
+    # nothing in the shared parent (the old default) nor inside the stores
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["a", "a.checkpoints", "b", "b.checkpoints", "ledis.yaml"])
+    assert not any(n.endswith("checkpoints") for n in os.listdir(a_dir))
+    assert a.client().info("persistence")["ledis_last_checkpoint"] == a_cps[-1]
+    assert _round_in(a_cps[-1]) == b"a3" and _round_in(b_cps[0]) == b"b2"
+
+
+def test_shared_checkpoint_dir_prunes_only_own(fresh_server, tmp_path):
+    shared = tmp_path / "shared"
+    # checkpoints of other stores/older ledis versions and an operator's folder: never pruned
+    foreign = ["20250101-000000-000000", "data-00000000-20250101-000000-000000", "keep-me"]
+    for name in foreign:
+        (shared / name).mkdir(parents=True)
+    config = tmp_path / "ledis.yaml"
+    config.write_text(f"checkpoints:\n  checkpoint_dir: {shared}\n  checkpoint_keep: 2\n")
+    # same basename "data", different paths: told apart by the path hash
+    x = fresh_server("--dir", str(tmp_path / "x" / "data"), config=str(config))
+    y = fresh_server("--dir", str(tmp_path / "y" / "data"), config=str(config))
+    _save_rounds({"x": x.client(), "y": y.client()}, 4)
+    names = os.listdir(shared)
+    for name in foreign:
+        assert name in names
+    ours = sorted(set(names) - set(foreign))
+    assert len(ours) == 4 and all(n.startswith("data-") for n in ours)
+    tags = {n.rsplit("-", 3)[0] for n in ours}
+    assert len(tags) == 2  # two stores, two of each kept
+    rounds = sorted(_round_in(str(shared / n)) for n in ours)
+    assert rounds == [b"x2", b"x3", b"y2", b"y3"]
+
+
+def test_restore_refuses_a_checkpoint_inside_the_target(tmp_path):
+    target = tmp_path / "db"
+    inside = target / "cps" / "cp"
+    inside.mkdir(parents=True)
+    (inside / "CURRENT").write_text("MANIFEST-000001\n")
+    proc = ledis_cli("restore-checkpoint", str(inside), "--dir", str(target), "--force",
+                     check=False)
+    assert proc.returncode != 0 and b"inside" in proc.stderr
+    assert inside.exists()

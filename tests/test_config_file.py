@@ -76,7 +76,10 @@ def test_server_refuses_to_start_on_a_bad_config(tmp_path):
                            "--port", str(free_port()), "--dir", str(tmp_path / "db")],
                           cwd=str(ROOT), capture_output=True, timeout=60)
     assert proc.returncode == 2
-    assert b"config error: bad value for 'logging.loglevel': 'loud'" in proc.stderr
+    line = (f"ledis: config error ({path}): bad value for 'logging.loglevel': 'loud' "
+            "(one of debug, verbose, notice, warning)")
+    assert proc.stderr.decode().splitlines() == [line]
+    assert not (tmp_path / "db").exists()
 
 
 def test_cli_flags_override_the_file(fresh_server, tmp_path):

@@ -17,6 +17,7 @@ from ledis.commands import (  # noqa: F401
     pubsub,
     replication,
     scripting,
+    serialize,
     server,
     sets,
     slowlog,

@@ -84,6 +84,7 @@ def cmd_reset(ctx, argv):
     ctx.name = b""
     ctx.no_evict = False
     ctx.reply_mode = 0
+    ctx.script_debug = False
     ctx.authenticated = not core.config.requirepass
     ctx.special = ctx.in_script or ctx.is_replica_link or ctx.is_master_link
     return RESET

@@ -31,6 +31,7 @@ import hmac
 import json
 import logging
 import math
+import socket
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -199,18 +200,15 @@ class HttpApi:
         self.app = web.Application(client_max_size=self.config.http_max_body)
         self.app.router.add_route("*", r"/{tail:[\s\S]*}", self.handle)  # any byte, %0A too
 
-    async def start(self) -> None:
+    async def start(self, sockets: list[socket.socket]) -> None:
+        """Serve on ``sockets``, bound before the store opened (``ledis.startup``: a port in
+        use is reported before anything is created)."""
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self.runner.setup()
-        port = self.config.http_port
-        for host in self.config.http_bind.split():
-            site = web.TCPSite(self.runner, host, port, reuse_address=True)
-            await site.start()
-            server = site._server  # noqa: SLF001 - aiohttp keeps the asyncio server there
-            if server is not None and server.sockets:
-                port = server.sockets[0].getsockname()[1]
-        self.port = port
-        log.info("HTTP API on %s port %d", self.config.http_bind, port)
+        for sock in sockets:
+            await web.SockSite(self.runner, sock).start()
+        self.port = sockets[0].getsockname()[1]
+        log.info("HTTP API on %s port %d", self.config.http_bind, self.port)
 
     async def cleanup(self) -> None:
         if self.runner is not None:
@@ -421,8 +419,9 @@ def _redis_version() -> str:
     return REDIS_VERSION
 
 
-async def start_http(server: Any) -> HttpApi:
-    """Start the HTTP API for ``server`` (called from ``Server.start``)."""
+async def start_http(server: Any, sockets: list[socket.socket]) -> HttpApi:
+    """Start the HTTP API for ``server`` on its bound ``sockets`` (called from
+    ``Server.start``)."""
     api = HttpApi(server)
-    await api.start()
+    await api.start(sockets)
     return api

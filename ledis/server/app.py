@@ -18,15 +18,20 @@ import signal
 import time
 from typing import Callable
 
+from ledis import errors
 from ledis.core import Context, Core
 from ledis.server.connection import Connection
+from ledis.startup import Listeners, bind_sockets, start_listening
 
 log = logging.getLogger("ledis.server")
 
 
 class Server:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, listeners: Listeners | None = None) -> None:
+        """``listeners``: sockets already bound by ``ledis.startup.preflight`` (``ledis
+        server``); without them (the embedded API) ``start`` binds its own."""
         self.core = core
+        self.listeners = listeners
         self.loop: asyncio.AbstractEventLoop | None = None
         self._servers: list[asyncio.base_events.Server] = []
         self._to_flush: list[Connection] = []
@@ -45,20 +50,24 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.stopped = asyncio.Event()
         cfg = self.core.config
-        for host in cfg.bind.split():
-            srv = await self.loop.create_server(
-                lambda: Connection(self), host, cfg.port, reuse_address=True, backlog=511
-            )
+        if self.listeners is None:
+            self.listeners = Listeners(resp=bind_sockets(cfg.bind, cfg.port))
+            if cfg.http_bind:
+                self.listeners.http = bind_sockets(cfg.http_bind, cfg.http_port,
+                                                   errors.STARTUP_LISTEN_HTTP)
+        start_listening(self.listeners.resp)
+        start_listening(self.listeners.http, errors.STARTUP_LISTEN_HTTP)
+        for sock in self.listeners.resp:
+            srv = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=511)
             self._servers.append(srv)
-            if cfg.port == 0:
-                self.port = srv.sockets[0].getsockname()[1]
+        self.port = self.listeners.resp[0].getsockname()[1]  # the real one when asked for 0
         self._cron_task = self.loop.create_task(self._cron())
         self.core.replication.start(self)  # hooks, and REPLICAOF from the config
         self.http = None
         if cfg.http_bind:  # the HTTP API on this loop (ledis/http, docs/http.md)
             from ledis.http.app import start_http
 
-            self.http = await start_http(self)
+            self.http = await start_http(self, self.listeners.http)
 
     def schedule_flush(self, conn: Connection) -> None:
         self._to_flush.append(conn)
@@ -146,8 +155,9 @@ class Server:
         self.loop.create_task(self.stop())
 
 
-def run(core: Core) -> None:
-    """Run the server until SHUTDOWN or a signal; blocks."""
+def run(core: Core, listeners: Listeners | None = None) -> None:
+    """Run the server until SHUTDOWN or a signal; blocks. ``listeners``: the sockets bound by
+    ``ledis.startup.preflight``."""
     try:
         import uvloop
 
@@ -156,15 +166,16 @@ def run(core: Core) -> None:
         log.warning("uvloop not available, using the default asyncio loop")
 
     async def main() -> None:
-        server = Server(core)
+        server = Server(core, listeners)
         await server.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, server.request_shutdown)
-        log.info(
-            "ledis ready: version %s, port %d, data dir %s, pid %d",
-            _version(), server.port, os.path.abspath(core.config.dir), os.getpid(),
-        )
+        cfg = core.config
+        storage = ("storage in memory (nothing persists)" if cfg.backend == "memory"
+                   else f"data dir {os.path.abspath(cfg.dir)}")
+        log.info("ledis ready: version %s, listening on %s port %d, %s, pid %d",
+                 _version(), cfg.bind, server.port, storage, os.getpid())
         assert server.stopped is not None
         await server.stopped.wait()
         log.info("ledis stopped")

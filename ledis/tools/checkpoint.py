@@ -3,12 +3,21 @@
 A checkpoint is a RocksDB checkpoint (``Engine.checkpoint``): a directory that is itself a
 complete ledis data directory, made of hard links to the immutable SST files plus a copy of
 the small MANIFEST/OPTIONS/WAL files, so it costs little space and time whatever the store
-size. Checkpoints go to ``checkpoint_dir`` (default ``<dir>/../checkpoints``), one
-sub-directory per checkpoint named by its UTC time (``20261124-141500-123456``; the names sort
-by age). A checkpoint is created under ``<name>.tmp`` and renamed when complete, so a crash
-never leaves a half checkpoint under a real name. After each one, only the newest
-``checkpoint_keep`` are kept (0 keeps all); only directories with our name pattern are ever
-deleted.
+size. Checkpoints go to ``checkpoint_dir`` (default ``<dir>.checkpoints``, beside the data
+directory), one sub-directory per checkpoint named by its store and its UTC time
+(``data-1a2b3c4d-20261124-141500-123456``: the data directory's name and a hash of its absolute
+path, so the names of one store sort by age). A checkpoint is created under ``<name>.tmp`` and
+renamed when complete, so a crash never leaves a half checkpoint under a real name. After each
+one, only the newest ``checkpoint_keep`` of *this store* are kept (0 keeps all): pruning deletes
+only directories whose name carries this store's tag, so stores sharing a ``checkpoint_dir``
+(or anything else an operator put there) are never touched.
+
+Why beside the store and not inside it: ``restore-checkpoint`` moves the data directory aside
+and copies a checkpoint in its place, so checkpoints inside it would move with it (restoring
+one of them would read from a path that just disappeared), every restore would start with no
+checkpoints, and RocksDB / ``ledis check`` would see foreign sub-directories in a store.
+Why not a shared ``<dir>/../checkpoints`` (the old default): two stores in one parent folder
+pruned each other's checkpoints.
 
 ``BGSAVE`` commits the pending batch on the loop thread, then runs the checkpoint on a
 thread: clients keep being served (RocksDB flushes the memtable into an SST first, which is
@@ -18,12 +27,14 @@ fork it may include writes committed while it is being made (each write whole, n
 ``ledis restore-checkpoint PATH --dir DIR`` copies a checkpoint into DIR (server stopped;
 an existing DIR is kept aside as ``DIR.old-<time>`` with ``--force``), then opens it to
 check it and drops its replication id (``sys`` ``repl:*``): replicas may be ahead of the
-restored history, so the restored server starts a new id and they resynchronise in full. A checkpoint can also be used directly as a data dir (``ledis server --dir PATH``)
-or dumped offline (``ledis dump --dir PATH``) while the server runs.
+restored history, so the restored server starts a new id and they resynchronise in full.
+A checkpoint can also be used directly as a data dir (``ledis server --dir PATH``) or dumped
+offline (``ledis dump --dir PATH``) while the server runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -34,19 +45,37 @@ from datetime import datetime, timezone
 
 log = logging.getLogger("ledis.checkpoint")
 
-NAME = re.compile(r"^\d{8}-\d{6}-\d{6}$")
+TIME_FORMAT = "%Y%m%d-%H%M%S-%f"
 
 
 def checkpoint_root(config) -> str:
+    """Where this store's checkpoints go: ``checkpoint_dir``, or ``<dir>.checkpoints``."""
     if config.checkpoint_dir:
         return os.path.abspath(config.checkpoint_dir)
-    return os.path.join(os.path.dirname(os.path.abspath(config.dir)), "checkpoints")
+    return os.path.abspath(config.dir) + ".checkpoints"
 
 
-def list_checkpoints(root: str) -> list[str]:
-    """Complete checkpoints under ``root``, oldest first."""
+def store_tag(data_dir: str) -> str:
+    """The prefix of this store's checkpoint names: ``<basename>-<8 hex of the absolute path>``.
+
+    The basename is for the reader; the hash tells apart two stores with the same basename
+    (``/a/data``, ``/b/data``) sharing one ``checkpoint_dir``. A store moved elsewhere gets a
+    new tag: its old checkpoints are then kept, never deleted by mistake."""
+    path = os.path.abspath(data_dir)
+    digest = hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    base = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(path)) or "store"
+    return f"{base}-{digest}"
+
+
+def name_pattern(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(tag)}-\d{{8}}-\d{{6}}-\d{{6}}$")
+
+
+def list_checkpoints(root: str, tag: str) -> list[str]:
+    """This store's complete checkpoints under ``root``, oldest first."""
+    pattern = name_pattern(tag)
     try:
-        names = sorted(n for n in os.listdir(root) if NAME.match(n))
+        names = sorted(n for n in os.listdir(root) if pattern.match(n))
     except FileNotFoundError:
         return []
     return [os.path.join(root, n) for n in names]
@@ -121,20 +150,21 @@ class Checkpointer:
     def _create(self) -> str:
         started = self.started_at = time.monotonic()
         root = checkpoint_root(self.core.config)
+        tag = store_tag(self.core.config.dir)
         with self.lock:
             try:
                 os.makedirs(root, exist_ok=True)
-                name = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+                name = f"{tag}-{datetime.now(timezone.utc).strftime(TIME_FORMAT)}"
                 final = os.path.join(root, name)
                 while os.path.exists(final):  # two in the same microsecond
                     time.sleep(0.000_001)
-                    name = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+                    name = f"{tag}-{datetime.now(timezone.utc).strftime(TIME_FORMAT)}"
                     final = os.path.join(root, name)
                 tmp = final + ".tmp"
                 shutil.rmtree(tmp, ignore_errors=True)
                 self.core.engine.checkpoint(tmp)
                 os.rename(tmp, final)
-                self.prune(root)
+                self.prune(root, tag)
             except Exception as exc:
                 self.last_status = "err"
                 self.last_error = str(exc)
@@ -147,9 +177,11 @@ class Checkpointer:
         log.info("checkpoint %s written in %.3f s", final, self.last_duration)
         return final
 
-    def prune(self, root: str) -> list[str]:
+    def prune(self, root: str, tag: str) -> list[str]:
+        """Delete this store's checkpoints beyond the newest ``checkpoint_keep``; only names
+        with ``tag`` are candidates, whatever else lives in ``root``."""
         keep = self.core.config.checkpoint_keep
-        existing = list_checkpoints(root)
+        existing = list_checkpoints(root, tag)
         doomed = existing[:-keep] if keep and len(existing) > keep else []
         for path in doomed:
             shutil.rmtree(path, ignore_errors=True)
@@ -166,6 +198,9 @@ def run(args) -> int:
         raise SystemExit(f"ledis: {source} is not a checkpoint (no CURRENT file)")
     if source == target:
         raise SystemExit("ledis: the checkpoint and the data directory are the same")
+    if source.startswith(target + os.sep):
+        # moving DIR aside would move the checkpoint with it (a checkpoint_dir set inside DIR)
+        raise SystemExit(f"ledis: the checkpoint is inside {target}; copy it out first")
     if os.path.exists(target) and os.listdir(target):
         if os.path.exists(os.path.join(target, "CURRENT")):
             try:  # refuse while a server runs on it
