@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ledis import errors
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 LUA_DIR = PACKAGE_DIR / "lua"
 STDLIB_DIR = PACKAGE_DIR / "stdlib"
@@ -30,14 +32,16 @@ def stdlib_names(stdlib_dir: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (stdlib_dir or STDLIB_DIR).glob("*.lua"))
 
 
-def check_runtime(lua_dir: Path | None = None, stdlib_dir: Path | None = None) -> str | None:
-    """None when a Lua runtime can be built, else one line saying why not.
+def runtime_problem(lua_dir: Path | None = None,
+                    stdlib_dir: Path | None = None) -> tuple[str, str] | None:
+    """None when a Lua runtime can be built, else ``(where, why)``: the directory at fault and
+    one line saying what is wrong with it.
 
     Checks that the required files are readable, that the stdlib holds libraries (else
     ``functions_autoload all`` would load nothing without a word), that lupa's LuaJIT imports,
     and that every required file compiles (a syntax check: nothing is run). Costs about a
-    millisecond, so the server can call it at every start. The directories are parameters for
-    tests; the defaults are ``LUA_DIR`` and ``STDLIB_DIR``."""
+    millisecond once lupa is imported, so the server can call it at every start. The
+    directories are parameters for tests; the defaults are ``LUA_DIR`` and ``STDLIB_DIR``."""
     where = lua_dir or LUA_DIR
     stdlib = stdlib_dir or STDLIB_DIR
     sources: dict[str, bytes] = {}
@@ -45,13 +49,13 @@ def check_runtime(lua_dir: Path | None = None, stdlib_dir: Path | None = None) -
         try:
             sources[name] = (where / name).read_bytes()
         except OSError as exc:
-            return f"lua runtime ({where}): cannot read {name}: {exc.strerror or exc}"
+            return str(where), errors.LUA_CANNOT_READ.format(name, exc.strerror or exc)
     if not stdlib_names(stdlib):
-        return f"lua runtime ({stdlib}): no stdlib libraries (*.lua) found"
+        return str(stdlib), errors.LUA_NO_STDLIB
     try:
         import lupa.luajit21 as lj
     except ImportError as exc:
-        return f"lua runtime ({where}): lupa's LuaJIT 2.1 is not importable: {exc}"
+        return str(where), errors.LUA_NO_LUAJIT.format(exc)
     lua = lj.LuaRuntime(encoding=None, register_eval=False, register_builtins=False)
     for name, source in sources.items():
         try:
@@ -61,5 +65,17 @@ def check_runtime(lua_dir: Path | None = None, stdlib_dir: Path | None = None) -
             raw = exc.args[0] if exc.args else b"syntax error"
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             message = (text.strip().splitlines() or ["syntax error"])[0]
-            return f"lua runtime ({where}): {name} does not compile: {message}"
+            return str(where), errors.LUA_DOES_NOT_COMPILE.format(name, message)
     return None
+
+
+def check_runtime(lua_dir: Path | None = None, stdlib_dir: Path | None = None) -> str | None:
+    """None when a Lua runtime can be built, else one line: ``lua runtime (<path>): <why>``.
+
+    For the server's startup: ``ledis: `` in front makes it a startup line
+    (``errors.STARTUP_LINE``); ``runtime_problem()`` gives the parts, for
+    ``StartupError(errors.STARTUP_LUA, where, why)``."""
+    problem = runtime_problem(lua_dir, stdlib_dir)
+    if problem is None:
+        return None
+    return f"{errors.STARTUP_LUA} ({problem[0]}): {problem[1]}"

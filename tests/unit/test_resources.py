@@ -6,7 +6,10 @@ import shutil
 from pathlib import Path
 
 import ledis
-from ledis.resources import LUA_DIR, REQUIRED_LUA, STDLIB_DIR, check_runtime, stdlib_names
+from ledis import errors
+from ledis.resources import (
+    LUA_DIR, REQUIRED_LUA, STDLIB_DIR, check_runtime, runtime_problem, stdlib_names,
+)
 
 
 def test_lua_files_live_in_the_package():
@@ -20,6 +23,15 @@ def test_lua_files_live_in_the_package():
 
 def test_check_runtime_good():
     assert check_runtime() is None
+    assert runtime_problem() is None
+
+
+def test_runtime_problem_parts_make_a_startup_line(tmp_path):
+    # what the server's startup turns into StartupError(errors.STARTUP_LUA, where, why)
+    where, why = runtime_problem(tmp_path)
+    assert where == str(tmp_path) and why.startswith("cannot read prelude.lua: ")
+    line = errors.STARTUP_LINE.format(errors.STARTUP_LUA, where, why)
+    assert line == f"ledis: {check_runtime(tmp_path)}"
 
 
 def test_check_runtime_missing_files(tmp_path):
