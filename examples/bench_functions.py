@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
-from pathlib import Path
 
 import redis
 
-STDLIB = Path(__file__).resolve().parent.parent / "stdlib"
+from ledis.resources import STDLIB_DIR
+
 CASES = (  # library, function, Lua local of the callback, FCALL arguments after the name
     ("ratelimit", "rl_bucket", "bucket", ["1", "bench:rl", "1000000000", "1000000000"]),
     ("lock", "lock_acquire", "acquire", ["1", "bench:lock", "me", "100000"]),
@@ -32,7 +32,7 @@ def main() -> None:
     r = redis.Redis(port=args.port)
     print("| command | -P 1 ops/s | p50 ms |\n|---|---|---|")
     for lib, fn, local, fargs in CASES:
-        src = (STDLIB / f"{lib}.lua").read_text()
+        src = (STDLIB_DIR / f"{lib}.lua").read_text()
         r.function_load(src, replace=True)
         # the same body as a plain script: library code minus registrations, then a call
         body = (src.split("\n", 1)[1].split("redis.register_function")[0]

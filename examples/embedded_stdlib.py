@@ -3,15 +3,12 @@
     python examples/embedded_stdlib.py
 """
 
-from pathlib import Path
-
 import ledis
-
-STDLIB = Path(__file__).resolve().parent.parent / "stdlib"
+from ledis.resources import STDLIB_DIR
 
 with ledis.open(memory=True) as db:
     for name in ("queue", "lock"):
-        db.function_load((STDLIB / f"{name}.lua").read_text(), replace=True)
+        db.function_load((STDLIB_DIR / f"{name}.lua").read_text(), replace=True)
 
     for i in range(3):
         db.fcall("q_push", ["jobs"], [f"job-{i}"])

@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-from pathlib import Path
 
 import redis.asyncio as aioredis
 from aiohttp import ClientSession, web
 
-STDLIB = Path(__file__).resolve().parent.parent / "stdlib"
+from ledis.resources import STDLIB_DIR
+
 CAPACITY, REFILL_PER_SEC = 5, 1
 
 
@@ -44,7 +44,7 @@ async def main() -> int:
     parser.add_argument("--selftest", action="store_true")
     args = parser.parse_args()
     r = aioredis.Redis(port=args.port)
-    await r.function_load((STDLIB / "ratelimit.lua").read_text(), replace=True)
+    await r.function_load((STDLIB_DIR / "ratelimit.lua").read_text(), replace=True)
     await r.delete("ex:rl:127.0.0.1")
     runner = web.AppRunner(make_app(r))
     await runner.setup()

@@ -6,8 +6,8 @@ PORT=${1:-6380}
 HERE=$(dirname "$0")/..
 cli() { redis-cli -p "$PORT" "$@"; }
 
-redis-cli -p "$PORT" -x FUNCTION LOAD REPLACE < "$HERE/stdlib/lock.lua"
-redis-cli -p "$PORT" -x FUNCTION LOAD REPLACE < "$HERE/stdlib/ratelimit.lua"
+redis-cli -p "$PORT" -x FUNCTION LOAD REPLACE < "$HERE/ledis/stdlib/lock.lua"
+redis-cli -p "$PORT" -x FUNCTION LOAD REPLACE < "$HERE/ledis/stdlib/ratelimit.lua"
 cli DEL ex:lock ex:lock:fence ex:bucket >/dev/null
 echo "# lock: alice gets fencing token 1, bob is refused (nil), alice releases"
 TOKEN=$(cli FCALL lock_acquire 1 ex:lock alice 10000)

@@ -6,11 +6,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import redis
 
-STDLIB = Path(__file__).resolve().parent.parent / "stdlib"
+from ledis.resources import STDLIB_DIR
 
 
 def main() -> None:
@@ -19,7 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     r = redis.Redis(port=args.port, decode_responses=True)
     for name in ("lock", "ratelimit", "leaderboard"):
-        print("loaded", r.function_load((STDLIB / f"{name}.lua").read_text(), replace=True))
+        print("loaded", r.function_load((STDLIB_DIR / f"{name}.lua").read_text(), replace=True))
     r.delete("ex:lock", "ex:lock:fence", "ex:win", "ex:board")
 
     token = r.fcall("lock_acquire", 1, "ex:lock", "worker-1", 5000)

@@ -11,11 +11,11 @@ import argparse
 import multiprocessing as mp
 import os
 import time
-from pathlib import Path
 
 import redis
 
-STDLIB = Path(__file__).resolve().parent.parent / "stdlib"
+from ledis.resources import STDLIB_DIR
+
 QUEUE = "ex:jobs"
 VISIBILITY_MS = 500
 
@@ -47,7 +47,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     args = parser.parse_args()
     r = redis.Redis(port=args.port, decode_responses=True)
-    r.function_load((STDLIB / "queue.lua").read_text(), replace=True)
+    r.function_load((STDLIB_DIR / "queue.lua").read_text(), replace=True)
     r.delete(*[f"{QUEUE}:{s}" for s in ("ready", "delayed", "inflight", "jobs", "attempts",
                                         "dead", "seq", "stats")])
     for i in range(args.jobs):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
-STDLIB = Path(__file__).resolve().parent.parent / "stdlib"
+from ledis.resources import STDLIB_DIR
 
 
 def load_stdlib(client, name: str) -> None:
-    client.function_load((STDLIB / f"{name}.lua").read_text(), replace=True)
+    client.function_load((STDLIB_DIR / f"{name}.lua").read_text(), replace=True)
 
 
 def race(server, n_threads: int, per_thread: int, call: Callable[[Any, int, int], Any]) -> list:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -24,9 +25,12 @@ def port():
 
 
 def run(*cmd: str, timeout: float = 90) -> str:
+    # the examples import ledis (ledis.resources.STDLIB_DIR): make it this checkout's
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     try:
         done = subprocess.run(cmd, cwd=str(ROOT), capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=env)
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"{cmd} timed out; output: {exc.stdout!r} {exc.stderr!r}") from None
     assert done.returncode == 0, done.stdout + done.stderr

@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from tests.stdlib_helpers import STDLIB
+from ledis.resources import STDLIB_DIR
 from tests.test_scripting_diff import CORPUS, RESP3_CORPUS, SETUP
 
 
@@ -546,7 +546,7 @@ def test_info_memory_counts_functions(fr):
 
 def test_dump_payloads_interchange_with_redis(fr, fref):
     """FUNCTION DUMP uses Redis 7.0's payload: each side restores the other's dump."""
-    libs = [LIB_A, CALL_LIB] + [(STDLIB / f"{n}.lua").read_text() for n in ("lock", "queue")]
+    libs = [LIB_A, CALL_LIB] + [(STDLIB_DIR / f"{n}.lua").read_text() for n in ("lock", "queue")]
     for code in libs:
         fref.function_load(code)
     from_redis = fref.function_dump()  # LZF-compressed strings inside

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from ledis.resources import LUA_DIR
+
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
-LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 
 
 def sha(body: str | bytes) -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.stdlib_helpers import STDLIB, load_stdlib
+from ledis.resources import stdlib_names
+from tests.stdlib_helpers import load_stdlib
 
-NAMES = sorted(p.stem for p in STDLIB.glob("*.lua"))
+NAMES = stdlib_names()
 
 SEQUENCES = {
     "leaderboard": [

@@ -43,7 +43,8 @@ from ledis.commands.args import parse_int
 from ledis.errors import LedisError
 from ledis.rdb import crc64, encode_length, lzf_decompress
 from ledis.replies import Simple
-from ledis.scripting.runtime import HOOK_COUNT, LUA_DIR, _text, run_reply
+from ledis.resources import LUA_DIR, STDLIB_DIR, stdlib_names
+from ledis.scripting.runtime import HOOK_COUNT, _text, run_reply
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
@@ -56,7 +57,6 @@ LIB_END = b"lib;"
 LOAD_TIMEOUT = 0.5  # seconds a library body may run at FUNCTION LOAD (Redis: 500 ms)
 DUMP_MAGIC = b"LEDISFN"
 DUMP_VERSION = 1
-STDLIB_DIR = Path(__file__).resolve().parent.parent.parent / "stdlib"
 _NAME_RE = re.compile(rb"^[A-Za-z0-9_]+$")
 _KILLED = errors.SCRIPT_KILLED
 _U32 = struct.Struct(">I")
@@ -413,12 +413,8 @@ def autoload_names(value: Any) -> list[str]:
     else:
         words = re.findall(r"[A-Za-z0-9_]+", str(value or ""))
     if words == ["all"]:
-        return sorted(p.stem for p in STDLIB_DIR.glob("*.lua"))
+        return stdlib_names()
     return words
-
-
-def stdlib_names() -> list[str]:
-    return sorted(p.stem for p in STDLIB_DIR.glob("*.lua"))
 
 
 # --- docs/lua-api.md ---------------------------------------------------------------------------
@@ -483,7 +479,9 @@ def _main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m ledis.scripting.functions")
     parser.add_argument("--gen-docs", action="store_true", help="write docs/lua-api.md")
-    parser.add_argument("--output", default=str(STDLIB_DIR.parent / "docs" / "lua-api.md"))
+    # relative to the working directory: run it from the checkout root (an installed package
+    # has no docs/ next to it)
+    parser.add_argument("--output", default="docs/lua-api.md")
     args = parser.parse_args(argv)
     if not args.gen_docs:
         parser.print_help()

@@ -33,7 +33,6 @@ import hashlib
 import logging
 import socket
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import lupa.luajit21 as lj
@@ -45,6 +44,7 @@ from ledis.replies import (
     Bool, Double, Map, NullArray, OK, PairList, Pending, Raw, SetReply, Simple, Verbatim,
     format_double,
 )
+from ledis.resources import LUA_DIR
 from ledis.scripting.busy import BusyService
 from ledis.storage.layout import SYS
 
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ledis.scripting")
 
-LUA_DIR = Path(__file__).resolve().parent.parent.parent / "lua"
 LIBRARIES = ("cjson", "cmsgpack", "struct", "prng")
 HOOK_COUNT = 100_000
 SERVICE_INTERVAL = 0.002  # seconds between two passes over the other clients while busy

@@ -1,7 +1,7 @@
-"""Unit tests for the pure-Lua script libraries (lua/cjson.lua, lua/cmsgpack.lua, lua/struct.lua,
-lua/prng.lua), driven directly through lupa with the restricted library environment that
-lua/prelude.lua gives them. Independent oracles: Python's json, struct and msgpack modules, and
-the known Redis 7.0 PRNG outputs."""
+"""Unit tests for the pure-Lua script libraries (ledis/lua/cjson.lua, cmsgpack.lua,
+struct.lua, prng.lua), driven directly through lupa with the restricted library environment
+that ledis/lua/prelude.lua gives them. Independent oracles: Python's json, struct and msgpack
+modules, and the known Redis 7.0 PRNG outputs."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import math
 import random
 import struct as pystruct
 import time
-from pathlib import Path
 
 import pytest
 
+from ledis.resources import LUA_DIR
+
 lupa = pytest.importorskip("lupa.luajit21")
 
-LUA_DIR = Path(__file__).resolve().parent.parent.parent / "lua"
 NAMES = ("prng", "cjson", "cmsgpack", "struct")
 
 LOADER = b"""

@@ -1,0 +1,27 @@
+# ledis in a container: the wheel is built in one stage and installed in a slim runtime stage
+# (no compiler, no source tree). Every dependency has manylinux wheels, so neither stage
+# compiles anything.
+#
+#   docker build -t ledis .
+#   docker run -d -p 6380:6380 -v ledis-data:/data ledis
+#
+# The store is /data/db and SAVE/BGSAVE checkpoints go next to it (/data/db.checkpoints), so both
+# live in the volume. The server binds 0.0.0.0 inside the container: set a password
+# (--requirepass, or requirepass in a config file) before publishing the port.
+
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN pip install --no-cache-dir "build>=1.0"
+COPY . .
+RUN python -m build --wheel --outdir /dist .
+
+FROM python:3.11-slim
+COPY --from=build /dist/*.whl /tmp/
+RUN pip install --no-cache-dir /tmp/*.whl && rm /tmp/*.whl \
+    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin ledis \
+    && mkdir -p /data && chown ledis:ledis /data
+USER ledis
+WORKDIR /data
+VOLUME /data
+EXPOSE 6380
+CMD ["ledis", "server", "--bind", "0.0.0.0", "--dir", "/data/db"]
