@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from ledis import errors
 from ledis.config import Config
+from ledis.resources import runtime_problem
 
 
 class StartupError(Exception):
@@ -48,6 +49,9 @@ class Listeners:
 def preflight(config: Config) -> Listeners:
     """The startup checks, in order; each raises :class:`StartupError`. Nothing is created on
     disk here, and the returned sockets are closed again if a later check fails."""
+    problem = runtime_problem()  # the Lua runtime's files shipped and compiling, LuaJIT there
+    if problem is not None:
+        raise StartupError(errors.STARTUP_LUA, *problem)
     if config.backend != "memory":  # the memory backend has no directory
         check_data_dir(config.dir)
     if config.logfile:

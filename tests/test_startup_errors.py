@@ -247,3 +247,22 @@ def test_server_help_lists_defaults():
     out = ledis("server", "-h").stdout
     assert "--databases" in out and "1-256 (default 16)" in out
     assert "--port" in out and "default 6380" in out
+
+
+def test_a_package_without_its_lua_runtime_refuses_to_start(tmp_path):
+    """A broken install (the runtime's prelude missing from the package) stops at startup with
+    one line naming the Lua directory, before the data directory is created; the intact
+    package starts."""
+    import shutil
+
+    copy = tmp_path / "site"
+    shutil.copytree(ROOT / "ledis", copy / "ledis",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "ledis" / "lua" / "prelude.lua").unlink()
+    proc = subprocess.run(
+        [sys.executable, "-m", "ledis", "server", "--port", str(free_port()),
+         "--dir", str(tmp_path / "db")],
+        cwd=str(copy), capture_output=True, text=True, timeout=60, check=False)
+    line = assert_one_line_error(proc, "lua runtime", str(copy / "ledis" / "lua"), "prelude.lua")
+    assert "cannot read" in line
+    assert not (tmp_path / "db").exists()
