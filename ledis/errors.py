@@ -293,3 +293,18 @@ TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 CLIENT_SUBCOMMAND_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                           "Try CLIENT HELP.")
+
+# --- GEO, MEMORY, OBJECT FREQ/IDLETIME (ledis/commands/geo.py, memory.py) ----------------------
+GEO_INVALID_LONLAT = "ERR invalid longitude,latitude pair {:f},{:f}"
+GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_NEED_RADIUS = "ERR need numeric radius"
+GEO_NEED_WIDTH = "ERR need numeric width"
+GEO_NEED_HEIGHT = "ERR need numeric height"
+GEO_NEGATIVE_RADIUS = "ERR radius cannot be negative"
+GEO_NEGATIVE_BOX = "ERR height or width cannot be negative"
+GEO_COUNT = "ERR COUNT must be > 0"
+GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument"
+GEO_STORE_WITH = "ERR {} is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}"
+GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for {}"
+GEO_MEMBER = "ERR could not decode requested zset member"

@@ -8,6 +8,7 @@ from ledis.commands import (  # noqa: F401
     bitmaps,
     connection,
     functions,
+    geo,
     hashes,
     introspection,
     keys,
