@@ -74,7 +74,7 @@ def score_of(longitude: float, latitude: float) -> int:
 
 def bits_of_score(score: float) -> int:
     """``(uint64_t)score`` as x86-64 C computes it (GEO scores are exact integers)."""
-    if score != score or score in (math.inf, -math.inf) or not -2.0**63 < score < 2.0**64:
+    if math.isnan(score) or not -2.0**63 < score < 2.0**64:
         return 1 << 63
     return int(score) & _U64
 
@@ -100,8 +100,8 @@ def decode_score(score: float) -> tuple[float, float]:
     lo_min, lo_max, la_min, la_max = decode_area(bits_of_score(score))
     lon = (lo_min + lo_max) / 2
     lat = (la_min + la_max) / 2
-    lon = LONG_MAX if lon > LONG_MAX else LONG_MIN if lon < LONG_MIN else lon
-    lat = LAT_MAX if lat > LAT_MAX else LAT_MIN if lat < LAT_MIN else lat
+    lon = min(max(lon, LONG_MIN), LONG_MAX)
+    lat = min(max(lat, LAT_MIN), LAT_MAX)
     return lon, lat
 
 
@@ -137,7 +137,7 @@ class Shape:
     """A search: centre ``x``/``y`` (longitude/latitude), a radius or a width/height box, in
     the unit whose size in meters is ``conversion``."""
 
-    __slots__ = ("x", "y", "radius", "width", "height", "conversion", "box")
+    __slots__ = ("box", "conversion", "height", "radius", "width", "x", "y")
 
     def __init__(self) -> None:
         self.x = self.y = 0.0
