@@ -13,6 +13,7 @@ from ledis.commands import (  # noqa: F401
     introspection,
     keys,
     lists,
+    memory,
     monitoring,
     persistence,
     pubsub,
