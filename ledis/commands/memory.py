@@ -168,16 +168,17 @@ def cmd_memory_stats(ctx, argv):
     stats[b"aof.buffer"] = 0
     stats[b"lua.caches"] = lua
     stats[b"functions.caches"] = functions
+    for index, db in enumerate(core.store.dbs):
+        if db.keys:
+            stats[b"db.%d" % index] = Map({b"overhead.hashtable.main": 0,
+                                          b"overhead.hashtable.expires": 0,
+                                          b"overhead.hashtable.slot-to-keys": 0})
     stats[b"overhead.total"] = overhead
     stats[b"keys.count"] = keys
     stats[b"keys.bytes-per-key"] = net // keys if keys else 0
     stats[b"dataset.bytes"] = dataset
     stats[b"dataset.percentage"] = Double(dataset * 100.0 / net if net else 0.0)
     stats[b"peak.percentage"] = Double(total * 100.0 / peak if peak else 0.0)
-    for index, db in enumerate(core.store.dbs):
-        if db.keys:
-            stats[b"db.%d" % index] = Map({b"overhead.hashtable.main": 0,
-                                          b"overhead.hashtable.expires": 0})
     stats[b"allocator.allocated"] = total
     stats[b"allocator.active"] = total
     stats[b"allocator.resident"] = total
