@@ -93,16 +93,26 @@ def decode_area(bits: int, step: int = STEP_MAX) -> tuple[float, float, float, f
             LAT_MIN + ((ilato + 1) * 1.0 / cells) * lat_scale)
 
 
+# Searches decode every candidate, and the same members are candidates again and again:
+# remember decoded positions (bounded; once full, misses are just computed).
+_POSITIONS: dict[float, tuple[float, float]] = {}
+_POSITIONS_MAX = 65536
+
+
 def decode_score(score: float) -> tuple[float, float]:
     """(longitude, latitude) of a score: the centre of its 52-bit cell, clamped to the valid
     ranges (the cells on the edge have their centre just outside: 180 and 85.05112878 are
     legal positions)."""
+    position = _POSITIONS.get(score)
+    if position is not None:
+        return position
     lo_min, lo_max, la_min, la_max = decode_area(bits_of_score(score))
     lon = (lo_min + lo_max) / 2
     lat = (la_min + la_max) / 2
-    lon = min(max(lon, LONG_MIN), LONG_MAX)
-    lat = min(max(lat, LAT_MIN), LAT_MAX)
-    return lon, lat
+    position = (min(max(lon, LONG_MIN), LONG_MAX), min(max(lat, LAT_MIN), LAT_MAX))
+    if len(_POSITIONS) < _POSITIONS_MAX and not math.isnan(score):
+        _POSITIONS[score] = position
+    return position
 
 
 def geohash_string(score: float) -> bytes:
