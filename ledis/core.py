@@ -146,6 +146,11 @@ class Core:
         _lat = int(config.extra.get("latency-monitor-threshold", 0) or 0)
         self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
         self._readonly = False  # ``readonly``, a _HotFlag
+        # OBJECT IDLETIME / FREQ (ledis/access.py): ``touch`` is its LRU or LFU hook, chosen
+        # by refresh_hot_flags from maxmemory-policy.
+        from ledis.access import AccessTracker
+
+        self.access = AccessTracker()
         self.refresh_hot_flags()
         self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
@@ -209,6 +214,8 @@ class Core:
             if result is not None:
                 return result
         start = _perf()
+        if cmd.first_key:
+            self.touch(ctx, cmd, argv, start)
         try:
             if cmd.is_write and (self.watched_keys or self.notify_writes):
                 result = self.watched_write(ctx, cmd, argv)  # type: ignore[misc]
@@ -234,13 +241,20 @@ class Core:
         """Recompute what the dispatcher tests per command: ``gated`` (a CLIENT PAUSE, a
         read-only replica or a MONITOR client: every command takes ``_checks``), the smallest
         duration worth the ``_after`` bookkeeping (SLOWLOG, LATENCY; always while someone
-        monitors) and whether writes publish keyspace notifications. Called at start, after
+        monitors), whether writes publish keyspace notifications, and the access-tracking hook
+        (``touch``: LRU, or LFU under an LFU maxmemory-policy). Called at start, after
         every CONFIG SET, by setting ``pause_mode`` / ``readonly`` (_HotFlag) and by MONITOR's
         join / leave."""
         self.gated = bool(self._pause_mode or self._readonly or self.monitors)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
         self.notify_writes = "notify-keyspace-events" in self.config.extra
+        extra = self.config.extra
+        access = self.access
+        access.configure(str(extra.get("maxmemory-policy", "noeviction")),
+                         int(extra.get("lfu-log-factor", 10)),
+                         int(extra.get("lfu-decay-time", 1)), self.commands)
+        self.touch = access.touch_lfu if access.lfu_mode else access.touch_lru
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling
@@ -346,6 +360,7 @@ class Core:
         self.engine.commit()
 
     def expire_cycle(self, limit: int = 200) -> int:
+        self.access.trim()
         if self.replication.is_replica:
             return 0  # a replica gets its master's expiry deletes through the write log
         removed = 0

@@ -771,7 +771,7 @@ def cmd_object_idletime(ctx, argv):
         return None
     if "lfu" in _config_value(ctx, "maxmemory-policy", "noeviction"):
         raise LedisError(errors.OBJECT_IDLE_LFU)
-    return 0  # access times are not tracked
+    return ctx.core.access.idle_seconds(ctx.db.index, argv[2])  # ledis/access.py
 
 
 @command("object|freq", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",
@@ -785,7 +785,7 @@ def cmd_object_freq(ctx, argv):
         return None
     if "lfu" not in _config_value(ctx, "maxmemory-policy", "noeviction"):
         raise LedisError(errors.OBJECT_FREQ_NOT_LFU)
-    return 0  # access frequencies are not tracked
+    return ctx.core.access.frequency(ctx.db.index, argv[2])  # ledis/access.py
 
 
 @command("object|help", arity=2, flags="loading stale", keys=(0, 0, 0), group="generic",

@@ -1,0 +1,217 @@
+"""MEMORY (USAGE, STATS, DOCTOR, MALLOC-STATS, PURGE, HELP) and OBJECT FREQ / IDLETIME through
+real clients, with redis-cli's --memkeys and --hotkeys, and Redis's replies and errors next to
+ours where they are deterministic."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+import redis
+
+from ledis.access import LFU_INIT_VAL
+
+
+def _error(client, *args) -> str:
+    with pytest.raises(redis.ResponseError) as info:
+        client.execute_command(*args)
+    return str(info.value)
+
+
+# --- MEMORY USAGE -------------------------------------------------------------------------------
+
+
+def test_usage_grows_with_the_value(r):
+    assert r.memory_usage("nokey") is None
+    r.set("small", "x")
+    r.set("big", "x" * 1000)
+    small, big = r.memory_usage("small"), r.memory_usage("big")
+    assert 0 < small < 100
+    assert 990 <= big - small <= 1010  # the value lives in the key's metadata record
+    r.expire("big", 100)
+    assert r.memory_usage("big") > big  # the expiry index record counts too
+
+
+def test_usage_samples_estimate_collections(r):
+    r.hset("h", mapping={f"field:{i:04d}": "v" * 20 for i in range(500)})
+    exact = r.memory_usage("h", samples=0)
+    sampled = r.memory_usage("h")  # default: 5 samples
+    # Uniform fields: the estimate from 5 is the exact size up to rounding.
+    assert abs(sampled - exact) <= 0.01 * exact
+    assert exact > 500 * (10 + 20)  # at least every field and value
+    r.rpush("l", *["e" * 10] * 50)
+    r.sadd("s", *[f"m{i}" for i in range(50)])
+    r.zadd("z", {f"m{i}": i for i in range(50)})
+    r.geoadd("g", [1.0, 2.0, "a", 3.0, 4.0, "b"])
+    for key in ("l", "s", "z", "g"):
+        assert r.memory_usage(key, samples=0) > 0
+    # A sorted set member costs two records (member order and score order).
+    r.sadd("s2", "member")
+    r.zadd("z2", {"member": 1})
+    assert r.memory_usage("z2") > r.memory_usage("s2") + len("member")
+
+
+def test_usage_errors_like_redis(r, ref):
+    for client in (r, ref):
+        client.set("a", "b")
+    for args in (("MEMORY", "USAGE", "a", "SAMPLES", "x"),
+                 ("MEMORY", "USAGE", "a", "SAMPLES", "-1"),
+                 ("MEMORY", "USAGE", "a", "SAMPLES"),
+                 ("MEMORY", "USAGE", "a", "FOO", "1"),
+                 ("MEMORY", "USAGE"),
+                 ("MEMORY", "NOPE")):
+        assert _error(r, *args) == _error(ref, *args), args
+    assert r.execute_command("MEMORY", "USAGE", "nokey", "SAMPLES", "0") is None
+    assert ref.execute_command("MEMORY", "USAGE", "nokey", "SAMPLES", "0") is None
+
+
+# --- STATS / DOCTOR / MALLOC-STATS / PURGE / HELP -------------------------------------------------
+
+
+def test_stats_fields(server, redis_server):
+    ours = server.client(protocol=2)
+    theirs = redis_server.client(protocol=2)
+    for client in (ours, theirs):
+        client.response_callbacks.clear()
+        client.flushall()
+        client.mset({"k1": "v", "k2": "v"})
+    mine = ours.execute_command("MEMORY", "STATS")
+    ref = theirs.execute_command("MEMORY", "STATS")
+    mine_map = dict(zip(mine[::2], mine[1::2]))
+    ref_names = ref[::2]
+    # Every field Redis reports, in Redis's order, then ledis's RocksDB figures.
+    assert mine[::2][:len(ref_names)] == ref_names
+    assert mine_map[b"keys.count"] == 2
+    assert mine_map[b"total.allocated"] > 10_000_000  # a Python process's RSS
+    assert mine_map[b"peak.allocated"] >= mine_map[b"total.allocated"]
+    assert mine_map[b"rocksdb.block-cache-usage"] >= 0
+    ours.close()
+    theirs.close()
+
+
+def test_stats_resp3_is_a_map(r3):
+    r3.response_callbacks.clear()
+    r3.set("k", "v")
+    stats = r3.execute_command("MEMORY", "STATS")
+    assert isinstance(stats, dict) and stats[b"keys.count"] == 1
+    assert isinstance(stats[b"dataset.percentage"], float)
+    assert stats[b"db.0"] == {b"overhead.hashtable.main": 0, b"overhead.hashtable.expires": 0,
+                              b"overhead.hashtable.slot-to-keys": 0}
+
+
+def test_doctor_malloc_purge_help(r, ref):
+    empty = r.execute_command("MEMORY", "DOCTOR")
+    assert empty == ref.execute_command("MEMORY", "DOCTOR")  # both empty: the same sentence
+    r.set("k", "v")
+    text = r.execute_command("MEMORY", "DOCTOR")
+    assert text.startswith(b"Hi Sam, I can't find any memory issue") or b"Peak memory" in text
+    assert r.execute_command("MEMORY", "MALLOC-STATS") == (
+        b"Stats not supported for the current allocator")
+    assert r.execute_command("MEMORY", "PURGE") in (b"OK", "OK", True)
+    assert r.execute_command("MEMORY", "HELP") == ref.execute_command("MEMORY", "HELP")
+
+
+def test_redis_cli_memkeys(server):
+    client = server.client()
+    client.flushall()
+    client.set("tiny", "x")
+    client.set("bigstring", "x" * 2000)
+    client.rpush("biglist", *["element"] * 100)
+    client.rpush("smalllist", "a")
+    client.hset("bighash", mapping={f"f{i}": "v" * 50 for i in range(40)})
+    client.sadd("set", "a", "b")
+    client.zadd("zset", {"a": 1})
+    out = subprocess.run(["redis-cli", "-p", str(server.port), "--memkeys"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    assert "Biggest string found '\"bigstring\"'" in out
+    assert "Biggest   list found '\"biglist\"'" in out
+    assert "Biggest   hash found '\"bighash\"'" in out
+    assert "Biggest    set found '\"set\"'" in out
+    assert "Biggest   zset found '\"zset\"'" in out
+    client.close()
+
+
+# --- OBJECT FREQ / IDLETIME ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def lfu(server, redis_server):
+    """ledis and Redis under allkeys-lfu (restored afterwards: the servers are shared)."""
+    clients = [server.client(), redis_server.client()]
+    for client in clients:
+        client.flushall()
+        client.config_set("maxmemory-policy", "allkeys-lfu")
+    yield clients
+    for client in clients:
+        client.config_set("maxmemory-policy", "noeviction")
+        client.close()
+
+
+def test_freq_and_idletime_policy_errors(r, ref):
+    for client in (r, ref):
+        client.set("k", "v")
+    assert _error(r, "OBJECT", "FREQ", "k") == _error(ref, "OBJECT", "FREQ", "k")
+    assert r.object("idletime", "nokey") is None
+
+
+def test_freq_counts_accesses_like_redis(lfu):
+    ours, theirs = lfu
+    for client in lfu:
+        client.set("k", "v")
+    # A new key starts at LFU_INIT_VAL; the first access always increments.
+    assert ours.object("freq", "k") == theirs.object("freq", "k") == LFU_INIT_VAL
+    for client in lfu:
+        client.get("k")
+    assert ours.object("freq", "k") == theirs.object("freq", "k") == LFU_INIT_VAL + 1
+    # OBJECT FREQ itself is not an access.
+    assert ours.object("freq", "k") == LFU_INIT_VAL + 1
+    assert ours.object("freq", "nokey") is None
+    assert _error(ours, "OBJECT", "IDLETIME", "k") == _error(theirs, "OBJECT", "IDLETIME", "k")
+    # Logarithmic: 2000 hits give a counter in Redis's range for lfu-log-factor 10.
+    pipe = ours.pipeline(transaction=False)
+    for _ in range(2000):
+        pipe.get("k")
+    pipe.execute()
+    assert 12 <= ours.object("freq", "k") <= 30
+    # Other keys are unaffected; multi-key commands touch every key.
+    ours.mset({"a": 1, "b": 2})
+    ours.mget("a", "b")
+    assert ours.object("freq", "a") == ours.object("freq", "b") == LFU_INIT_VAL + 1
+
+
+def test_idletime_tracks_last_access(r):
+    r.set("k", "v")
+    r.set("other", "v")
+    assert r.object("idletime", "k") == 0
+    time.sleep(2.1)
+    assert r.object("idletime", "k") >= 2
+    # Looking at a key is not using it (Redis's LOOKUP_NOTOUCH commands).
+    r.type("k")
+    r.exists("k")
+    r.ttl("k")
+    r.memory_usage("k")
+    assert r.object("idletime", "k") >= 2
+    r.get("k")
+    assert r.object("idletime", "k") == 0
+    assert r.object("idletime", "other") >= 2
+    r.append("other", "x")  # writes are accesses too
+    assert r.object("idletime", "other") == 0
+
+
+def test_redis_cli_hotkeys(server, lfu):
+    ours, _ = lfu
+    ours.set("cold", "1")
+    ours.set("warm", "1")
+    ours.set("hot", "1")
+    pipe = ours.pipeline(transaction=False)
+    for _ in range(300):
+        pipe.get("hot")
+    for _ in range(3):
+        pipe.get("warm")
+    pipe.execute()
+    out = subprocess.run(["redis-cli", "-p", str(server.port), "--hotkeys"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    lines = [line for line in out.splitlines() if line.startswith("hot key found")]
+    assert lines and 'keyname: "hot"' in lines[0], out
+    assert any('"cold"' in line for line in lines)
