@@ -9,6 +9,7 @@ from ledis.commands import (  # noqa: F401
     connection,
     functions,
     hashes,
+    hyperloglog,
     introspection,
     keys,
     lists,
