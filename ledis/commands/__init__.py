@@ -21,6 +21,7 @@ from ledis.commands import (  # noqa: F401
     server,
     sets,
     slowlog,
+    sort,
     strings,
     transactions,
     zsetops,
