@@ -205,9 +205,12 @@ def _pack_dense(registers: bytes) -> bytes:
 
 
 def _sparse_registers(value: bytes | bytearray) -> bytearray:
-    """Registers of a sparse HLL, one byte each (Redis's hllSparseToDense / hllMerge walk):
-    a VAL run past the last register stops the walk; the runs must cover exactly 16384
-    registers, else INVALIDOBJ."""
+    """Registers of a sparse HLL, one byte each (Redis's hllSparseToDense / hllMerge walk).
+
+    Any run reaching past the last register, or runs covering fewer than 16384 registers,
+    make the value corrupted (INVALIDOBJ). That is the walk as fixed for CVE-2025-32023 in
+    the reference server (Debian's 7.0.15 carries the fix; 7.0.15 upstream stopped quietly
+    at a VAL run past the end and rejected nothing else)."""
     regs = bytearray(REGISTERS)
     idx = 0
     p = HEADER_SIZE
@@ -215,19 +218,20 @@ def _sparse_registers(value: bytes | bytearray) -> bytearray:
     while p < end:
         b = value[p]
         if not b & 0xC0:
-            idx += (b & 0x3F) + 1
+            run = (b & 0x3F) + 1
             p += 1
         elif not b & 0x80:
             second = value[p + 1] if p + 1 < end else 0
-            idx += (((b & 0x3F) << 8) | second) + 1
+            run = (((b & 0x3F) << 8) | second) + 1
             p += 2
         else:
-            runlen = (b & 3) + 1
-            if runlen + idx > REGISTERS:
-                break
-            regs[idx:idx + runlen] = _BYTE[((b >> 2) & 0x1F) + 1] * runlen
-            idx += runlen
+            run = (b & 3) + 1
+            if run + idx <= REGISTERS:
+                regs[idx:idx + run] = _BYTE[((b >> 2) & 0x1F) + 1] * run
             p += 1
+        if run + idx > REGISTERS:
+            raise _invalid()
+        idx += run
     if idx != REGISTERS:
         raise _invalid()
     return regs
@@ -438,7 +442,9 @@ def _sparse_set(buf: bytearray, index: int, value: int, max_bytes: int) -> int:
     delta = len(seq) - oldlen
     if delta > 0 and len(buf) + delta > max_bytes:
         return _promote(buf, index, value)
+    new_len = len(buf) + delta
     buf[p:p + oldlen] = seq
+    del buf[new_len:]  # a truncated final XZERO: Redis's length arithmetic drops a byte
     return _merge_neighbours(buf, prev)
 
 
