@@ -67,7 +67,7 @@ def test_pfadd_one_batch_same_bytes_and_count(pair, n):
     assert ours.get("h") == ref.get("h")  # the cached count is written the same way
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(3))
 def test_pfadd_incremental_batches_with_counts(pair, seed):
     """Small batches in the same order: the sparse encoding evolves identically (opcode
     splits and merges), including PFCOUNTs in between that fill the cache."""
@@ -161,7 +161,7 @@ def test_cross_loading(pair):
     """Values written by one server count the same on the other, and keep evolving alike."""
     ours, ref = pair
     for n in (3, 1200, 9000):
-        items = elements("x%d" % n, n)
+        items = elements(f"x{n}", n)
         pfadd_chunks(ours, "mine", items)
         pfadd_chunks(ref, "theirs", items[::-1])
         ref.set("mine", ours.get("mine"))
@@ -169,7 +169,7 @@ def test_cross_loading(pair):
         for key in ("mine", "theirs"):
             assert ours.pfcount(key) == ref.pfcount(key)
             assert ours.get(key) == ref.get(key)
-            more = elements("more%d" % n, 700)
+            more = elements(f"more{n}", 700)
             assert ours.pfadd(key, *more) == ref.pfadd(key, *more)
             assert ours.get(key) == ref.get(key)
         both(pair, "PFCOUNT", "mine", "theirs")
@@ -184,8 +184,8 @@ def test_sparse_max_bytes_config(pair, max_bytes):
     ours, ref = pair
     for client in pair:
         client.config_set("hll-sparse-max-bytes", max_bytes)
-    items = elements("cfg", 4000)
-    for i in range(0, 4000, 250):
+    items = elements("cfg", 2500)
+    for i in range(0, 2500, 250):
         assert ours.pfadd("h", *items[i:i + 250]) == ref.pfadd("h", *items[i:i + 250])
         assert ours.get("h") == ref.get("h"), i
     both(pair, "PFCOUNT", "h")
