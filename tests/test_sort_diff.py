@@ -224,3 +224,24 @@ def test_hypothesis_numeric_weights(pair, values):
             client.rpush("hl", *values)
     for args in (["SORT", "hl"], ["SORT", "hl", "DESC", "LIMIT", 1, 4], ["SORT", "hl", "ALPHA"]):
         assert run(ours, args) == run(ref, args), args
+
+
+def test_command_info_and_keys_match_redis(server, redis_server):
+    """Declarations of this family and of HyperLogLog's, as COMMAND reports them."""
+    ours = server.client(protocol=2)
+    ref = redis_server.client(protocol=2)
+    try:
+        for client in (ours, ref):
+            client.set_response_callback("COMMAND", lambda reply, **kw: reply)
+        names = ["sort", "sort_ro", "pfadd", "pfcount", "pfmerge"]
+        mine = ours.execute_command("COMMAND", "INFO", *names)
+        theirs = ref.execute_command("COMMAND", "INFO", *names)
+        for a, b in zip(mine, theirs):
+            assert a[:7] == b[:7], a[0]  # name, arity, flags, first, last, step, ACL
+        for args in (["SORT", "l", "BY", "w_*", "STORE", "d"], ["PFMERGE", "d", "a", "b"],
+                     ["PFCOUNT", "a", "b"], ["SORT_RO", "l"]):
+            assert ours.execute_command("COMMAND", "GETKEYSANDFLAGS", *args) == \
+                ref.execute_command("COMMAND", "GETKEYSANDFLAGS", *args), args
+    finally:
+        ours.close()
+        ref.close()
