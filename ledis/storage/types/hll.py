@@ -33,8 +33,10 @@ and ``bytes.translate`` conversions instead of per-register Python loops.
 
 from __future__ import annotations
 
+import re
 import struct
-from itertools import groupby
+from bisect import bisect_right
+from itertools import accumulate, groupby
 
 from ledis import errors
 from ledis.errors import LedisError
@@ -79,6 +81,20 @@ _OCT8 = bytes.maketrans(b"01234567", bytes(range(0, 64, 8)))
 _LOW_DIGIT = bytes(48 + (v & 7) for v in range(256))
 _HIGH_DIGIT = bytes(48 + ((v >> 3) & 7) for v in range(256))
 _BYTE = [bytes([i]) for i in range(256)]
+# One-byte opcode -> the registers it stands for (ZERO: that many zeros, VAL: the value
+# repeated); XZERO first bytes (0x40-0x7f) have no entry of their own.
+_OPCODE_REGISTERS = [
+    bytes((b & 0x3F) + 1) if b < 0x40
+    else b"" if b < 0x80
+    else _BYTE[((b >> 2) & 0x1F) + 1] * ((b & 3) + 1)
+    for b in range(256)
+]
+# One-byte opcode -> how many registers it covers (0 for XZERO first bytes).
+_SPANS = bytes((b & 0x3F) + 1 if b < 0x40 else 0 if b < 0x80 else (b & 3) + 1
+               for b in range(256))
+_XZERO_FIRST = re.compile(rb"[\x40-\x7f]")
+# Bytewise max of registers (values below 128) with big-int arithmetic: see merge_max.
+_HIGH_BITS = int.from_bytes(b"\x80" * REGISTERS, "little")
 
 
 def _invalid() -> LedisError:
@@ -204,35 +220,29 @@ def _pack_dense(registers: bytes) -> bytes:
     return int(digits[::-1], 8).to_bytes(DENSE_BYTES, "little")
 
 
-def _sparse_registers(value: bytes | bytearray) -> bytearray:
+def _sparse_registers(value: bytes | bytearray) -> bytes:
     """Registers of a sparse HLL, one byte each (Redis's hllSparseToDense / hllMerge walk).
 
-    Any run reaching past the last register, or runs covering fewer than 16384 registers,
-    make the value corrupted (INVALIDOBJ). That is the walk as fixed for CVE-2025-32023 in
-    the reference server (Debian's 7.0.15 carries the fix; 7.0.15 upstream stopped quietly
-    at a VAL run past the end and rejected nothing else)."""
-    regs = bytearray(REGISTERS)
-    idx = 0
+    Runs reaching past the last register, or covering fewer than 16384 registers, make the
+    value corrupted (INVALIDOBJ): the walk as fixed for CVE-2025-32023, which the reference
+    server carries (Debian's 7.0.15; upstream 7.0.15 silently stopped at a VAL run past the
+    end). Runs are positive, so both cases are "the runs do not add up to 16384"."""
+    parts = []
+    append = parts.append
+    table = _OPCODE_REGISTERS
     p = HEADER_SIZE
     end = len(value)
     while p < end:
         b = value[p]
-        if not b & 0xC0:
-            run = (b & 0x3F) + 1
-            p += 1
-        elif not b & 0x80:
+        if 0x40 <= b < 0x80:
             second = value[p + 1] if p + 1 < end else 0
-            run = (((b & 0x3F) << 8) | second) + 1
+            append(bytes((((b & 0x3F) << 8) | second) + 1))
             p += 2
         else:
-            run = (b & 3) + 1
-            if run + idx <= REGISTERS:
-                regs[idx:idx + run] = _BYTE[((b >> 2) & 0x1F) + 1] * run
+            append(table[b])
             p += 1
-        if run + idx > REGISTERS:
-            raise _invalid()
-        idx += run
-    if idx != REGISTERS:
+    regs = b"".join(parts)
+    if len(regs) != REGISTERS:
         raise _invalid()
     return regs
 
@@ -241,15 +251,23 @@ def registers(value: bytes) -> bytes:
     """The 16384 registers of a valid HLL value, one byte each; INVALIDOBJ if corrupted."""
     if value[4] == DENSE:
         return _unpack_dense(value[HEADER_SIZE:])
-    return bytes(_sparse_registers(value))
+    return _sparse_registers(value)
 
 
 def merge_max(target: bytearray, regs: bytes) -> None:
-    """``target[i] = max(target[i], regs[i])`` for every register."""
+    """``target[i] = max(target[i], regs[i])`` for every register.
+
+    With both as little-endian integers, ``(a | 0x80..) - b`` leaves bit 7 of each byte set
+    exactly where ``a >= b`` (values are below 128, so no byte borrows from the next); that
+    bit, spread over its byte, selects ``a`` or ``b`` byte by byte."""
     if not any(target):
         target[:] = regs
         return
-    target[:] = bytes(map(max, target, regs))
+    a = int.from_bytes(target, "little")
+    b = int.from_bytes(regs, "little")
+    pick_a = (((a | _HIGH_BITS) - b) & _HIGH_BITS) >> 7
+    pick_a *= 0xFF
+    target[:] = ((a & pick_a) | (b & ~pick_a)).to_bytes(REGISTERS, "little")
 
 
 # --- counting --------------------------------------------------------------------------------
@@ -299,33 +317,6 @@ def count_registers(regs: bytes) -> int:
     return estimate([regs.count(_BYTE[v]) for v in range(64)])
 
 
-def _sparse_histogram(value: bytes | bytearray) -> list[int]:
-    """Redis's hllSparseRegHisto; INVALIDOBJ when the runs do not cover every register."""
-    histogram = [0] * 64
-    idx = 0
-    p = HEADER_SIZE
-    end = len(value)
-    while p < end:
-        b = value[p]
-        if not b & 0xC0:
-            run = (b & 0x3F) + 1
-            histogram[0] += run
-            p += 1
-        elif not b & 0x80:
-            second = value[p + 1] if p + 1 < end else 0
-            run = (((b & 0x3F) << 8) | second) + 1
-            histogram[0] += run
-            p += 2
-        else:
-            run = (b & 3) + 1
-            histogram[((b >> 2) & 0x1F) + 1] += run
-            p += 1
-        idx += run
-    if idx != REGISTERS:
-        raise _invalid()
-    return histogram
-
-
 def count(value: bytes) -> tuple[int, bytes | None]:
     """PFCOUNT of one valid HLL: ``(cardinality, value with the cache filled or None)``.
 
@@ -333,10 +324,9 @@ def count(value: bytes) -> tuple[int, bytes | None]:
     computed and written into the header, as Redis does."""
     if not value[15] & 0x80:
         return int.from_bytes(value[8:16], "little"), None
-    if value[4] == DENSE:
-        card = count_registers(_unpack_dense(value[HEADER_SIZE:]))
-    else:
-        card = estimate(_sparse_histogram(value))
+    # (Redis's sparse histogram walk rejects exactly what _sparse_registers rejects: runs
+    # that do not add up to 16384 registers.)
+    card = count_registers(registers(value))
     return card, value[:8] + card.to_bytes(8, "little") + value[HEADER_SIZE:]
 
 
@@ -348,7 +338,7 @@ def _to_dense(buf: bytearray) -> None:
     regs = _sparse_registers(buf)
     header = buf[:HEADER_SIZE]
     header[4] = DENSE
-    buf[:] = header + _pack_dense(bytes(regs))
+    buf[:] = header + _pack_dense(regs)
 
 
 def _dense_set(buf: bytearray, index: int, value: int) -> bool:
@@ -376,30 +366,49 @@ def _sparse_set(buf: bytearray, index: int, value: int, max_bytes: int) -> int:
     INVALIDOBJ for a corrupted value."""
     if value > SPARSE_VAL_MAX_VALUE:
         return _promote(buf, index, value)
-    # Step 1: find the opcode covering register `index`.
+    # Step 1: find the opcode covering register `index`, its first register and the opcode
+    # before it. Redis walks opcode by opcode; here the one-byte opcodes between two XZEROs
+    # are summed at C speed (translate to spans) and only the segment holding `index` is
+    # searched, with the same result.
     p = HEADER_SIZE
     end = len(buf)
     first = 0
     prev = -1
     span = 0
     b = 0
+    found = False
     while p < end:
-        b = buf[p]
-        if not b & 0xC0:
-            span = (b & 0x3F) + 1
-            oplen = 1
-        elif b & 0x80:
-            span = (b & 3) + 1
-            oplen = 1
-        else:
-            span = (((b & 0x3F) << 8) | (buf[p + 1] if p + 1 < end else 0)) + 1
-            oplen = 2
-        if index <= first + span - 1:
+        m = _XZERO_FIRST.search(buf, p)
+        q = end if m is None else m.start()
+        if q > p:
+            spans = buf[p:q].translate(_SPANS)
+            total = sum(spans)
+            if index < first + total:
+                running = list(accumulate(spans))
+                k = bisect_right(running, index - first)
+                if k:
+                    first += running[k - 1]
+                    prev = p + k - 1
+                p += k
+                b = buf[p]
+                span = spans[k]
+                found = True
+                break
+            first += total
+            prev = q - 1
+        if q >= end:
+            p = end
             break
-        prev = p
-        p += oplen
+        b = buf[q]
+        span = (((b & 0x3F) << 8) | (buf[q + 1] if q + 1 < end else 0)) + 1
+        p = q
+        if index <= first + span - 1:
+            found = True
+            break
+        prev = q
         first += span
-    if span == 0 or p >= end:
+        p = q + 2
+    if not found or span == 0 or p >= end:
         raise _invalid()
     is_xzero = (b & 0xC0) == 0x40
     is_val = bool(b & 0x80)
@@ -531,7 +540,9 @@ def merge(target: bytes | None, regs: bytes, use_dense: bool,
         _to_dense(buf)
     if buf[4] == DENSE:
         current = _unpack_dense(buf[HEADER_SIZE:])
-        merged = bytes(map(max, current, regs))
+        target = bytearray(current)
+        merge_max(target, regs)
+        merged = bytes(target)
         if merged != current:
             buf[HEADER_SIZE:] = _pack_dense(merged)
     else:
