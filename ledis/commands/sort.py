@@ -59,6 +59,9 @@ _STRTOD = re.compile(
 def _weight(raw: bytes) -> float | None:
     """Redis's numeric SORT weight: ``strtod`` over the C string (up to a NUL), which must
     be consumed whole; None for NaN, garbage, overflow or underflow (ERANGE)."""
+    digits = raw[1:] if raw[:1] == b"-" else raw
+    if digits.isdigit() and len(digits) < 300:  # the common case: a plain integer
+        return float(raw)
     text = raw.split(b"\0", 1)[0]
     if not text:
         return 0.0  # strtod converts nothing and stops at the terminator: no error
