@@ -354,3 +354,8 @@ GEO_STORE_WITH = "ERR {} is not compatible with WITHDIST, WITHHASH and WITHCOORD
 GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}"
 GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for {}"
 GEO_MEMBER = "ERR could not decode requested zset member"
+
+# --- HyperLogLog and SORT (commands/hyperloglog.py, commands/sort.py) -------------------------
+HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"

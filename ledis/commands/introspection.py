@@ -336,7 +336,9 @@ def _keys_for(ctx, argv: list[bytes]) -> list[tuple[int, list[str]]]:
         raise LedisError(errors.COMMAND_NO_KEYS)
     if (cmd.arity > 0 and cmd.arity != len(target)) or len(target) < -cmd.arity:
         raise LedisError(errors.COMMAND_INVALID_ARGS)
-    found = keys_from_specs(cmd, target)
+    # Like Redis's getkeys_proc: a handler may locate keys its specs cannot (SORT ... STORE).
+    getkeys = getattr(cmd.handler, "getkeys", None)
+    found = getkeys(target) if getkeys is not None else keys_from_specs(cmd, target)
     if not found:
         if "no_mandatory_keys" in cmd.flags:
             return []
