@@ -12,7 +12,13 @@ and misses, all count, as Redis's ``lookupKey`` does. Commands that look at a ke
 using it (OBJECT, TYPE, EXISTS, TTL ... Redis's ``LOOKUP_NOTOUCH``) do not touch. Commands
 whose keys are only found by parsing (``movablekeys``: ZUNION, EVAL ...) are not tracked.
 
-* ``maxmemory-policy`` not LFU (the default): one dict ``(db, key) -> time of last access``
+Tracking costs a dict store on every keyed command, so it is on only under a policy that
+would use it (an LRU or LFU ``maxmemory-policy``). Under the others (``noeviction``, the
+default, ``*-random``, ``volatile-ttl``) nothing is tracked and OBJECT IDLETIME answers the
+seconds since tracking last started (server start): a documented difference from Redis
+(docs/redis-differences.md), which always keeps the LRU clock.
+
+* an LRU policy: one dict ``(db, key) -> time of last access``
   (``time.perf_counter`` seconds, the value the dispatcher already read). OBJECT IDLETIME is
   the whole seconds since then.
 * an LFU policy: one dict ``(db, key) -> (minutes << 8) | counter``, Redis's own encoding.
@@ -50,6 +56,7 @@ class AccessTracker:
         # hot path, and argv's bytes cache their own hash.
         self.lru: list[dict[bytes, float]] = [{} for _ in range(databases)]
         self.lfu: list[dict[bytes, int]] = [{} for _ in range(databases)]
+        self.policy = "noeviction"
         self.lfu_mode = False
         self.log_factor = 10
         self.decay_time = 1
@@ -61,6 +68,7 @@ class AccessTracker:
 
     def configure(self, policy: str, log_factor: int, decay_time: int, commands: dict) -> None:
         """Apply ``maxmemory-policy``, ``lfu-log-factor`` and ``lfu-decay-time``."""
+        self.policy = policy
         self.lfu_mode = "lfu" in policy
         self.log_factor = log_factor
         self.decay_time = decay_time
@@ -162,6 +170,11 @@ class AccessTracker:
             for table in self.lfu:
                 for key in list(_first(table, len(table) // 4 + 1 if table else 0)):
                     del table[key]
+
+    def restart(self) -> None:
+        """Tracking (re)starts: forget what was tracked before, every key as idle as this."""
+        self.forget_all()
+        self.started = time.perf_counter()
 
     def forget_all(self) -> None:
         for table in (*self.lru, *self.lfu):

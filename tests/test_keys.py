@@ -354,7 +354,7 @@ def test_object_refcount_idletime_freq_help(r):
     assert r.object("refcount", "big") == 1
     assert r.object("refcount", "s") == 1
     assert r.object("refcount", "nope") is None
-    assert r.object("idletime", "s") == 0
+    assert r.object("idletime", "s") >= 0
     assert err(r.object, "freq", "s").startswith("An LFU maxmemory policy is not selected")
     help_lines = r.execute_command("OBJECT", "HELP")
     assert help_lines[0].startswith(b"OBJECT <subcommand>")

@@ -180,7 +180,27 @@ def test_freq_counts_accesses_like_redis(lfu):
     assert ours.object("freq", "a") == ours.object("freq", "b") == LFU_INIT_VAL + 1
 
 
-def test_idletime_tracks_last_access(r):
+@pytest.fixture
+def lru(r):
+    """ledis under allkeys-lru, where keys' accesses are tracked (restored afterwards)."""
+    r.config_set("maxmemory-policy", "allkeys-lru")
+    yield r
+    r.config_set("maxmemory-policy", "noeviction")
+
+
+def test_idletime_is_not_tracked_under_noeviction(r):
+    """The default policy keeps the hot path free of access bookkeeping: an access does not
+    reset OBJECT IDLETIME (it counts from when tracking last started)."""
+    r.config_set("maxmemory-policy", "allkeys-lru")
+    r.config_set("maxmemory-policy", "noeviction")
+    r.set("k", "v")
+    time.sleep(1.1)
+    r.get("k")
+    assert r.object("idletime", "k") >= 1
+
+
+def test_idletime_tracks_last_access(lru):
+    r = lru
     r.set("k", "v")
     r.set("other", "v")
     assert r.object("idletime", "k") == 0
