@@ -286,9 +286,10 @@ _SIMPLE: dict[str, tuple[int, bytes]] = {
     "zpopmax": (Z, b"zpopmax"), "bzpopmin": (Z, b"zpopmin"), "bzpopmax": (Z, b"zpopmax"),
     "zunionstore": (Z, b"zunionstore"), "zinterstore": (Z, b"zinterstore"),
     "zdiffstore": (Z, b"zdiffstore"), "zrangestore": (Z, b"zrangestore"),
+    "pfadd": (S, b"pfadd"), "pfmerge": (S, b"pfadd"), "geoadd": (Z, b"zadd"),
 }
 _STORE = frozenset({"sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore",
-                    "zdiffstore", "zrangestore"})
+                    "zdiffstore", "zrangestore", "pfmerge"})
 _EXPIRING_SET = frozenset({"setex", "psetex"})
 _SET_EXPIRY_OPTIONS = frozenset({b"ex", b"px", b"exat", b"pxat"})
 
@@ -309,12 +310,14 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             after = db.raw(key)
             if before is None and after is None:
                 continue  # untouched (DEL of a missing key, MSET NX that failed ...)
+            if event == b"pfadd" and name == "pfadd" and before == after:
+                continue  # no register changed: Redis publishes nothing
             if after is None and cls != G:
                 if name not in _STORE:
                     notify(core, flags, cls, event, key, number)
                 notify(core, flags, G, b"del", key, number)  # emptied / expired away
                 continue
-            if cls == G and event == b"expire" and after is None:
+            if cls == G and event in (b"expire", b"restore") and after is None:
                 notify(core, flags, G, b"del", key, number)  # an expiry in the past
                 continue
             notify(core, flags, cls, event, key, number)
@@ -351,6 +354,8 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             if argv[i].lower() == b"db":
                 target = int(argv[i + 1])
         notify(core, flags, G, b"copy_to", argv[2], target)
+    elif name in ("sort", "geosearchstore", "georadius", "georadiusbymember"):
+        _notify_store(core, flags, db, argv, name, number)
     elif name == "getex":
         after = db.raw(argv[1])
         if after is None:
@@ -359,3 +364,25 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             notify(core, flags, G, b"persist", argv[1], number)
         else:
             notify(core, flags, G, b"expire", argv[1], number)
+
+
+def _notify_store(core: Any, flags: int, db: Any, argv: list[bytes], name: str,
+                  number: int) -> None:
+    """SORT ... STORE, GEOSEARCHSTORE and GEORADIUS* STORE|STOREDIST: the destination's event
+    (``sortstore`` / ``geosearchstore`` / ``georadiusstore``), or ``del`` when an empty result
+    removed it, as Redis's sort.c and geo.c do."""
+    if name == "geosearchstore":
+        dest = argv[1]
+    else:
+        dest = None
+        for i in range(2, len(argv) - 1):
+            if argv[i].lower() in (b"store", b"storedist"):
+                dest = argv[i + 1]
+        if dest is None:
+            return  # a read (SORT / GEORADIUS without STORE): no event
+    event = {"sort": b"sortstore", "geosearchstore": b"geosearchstore"}.get(name,
+                                                                       b"georadiusstore")
+    if db.raw(dest) is None:
+        notify(core, flags, G, b"del", dest, number)
+    else:
+        notify(core, flags, Z if name != "sort" else L, event, dest, number)
