@@ -20,6 +20,7 @@ from ledis.commands import (  # noqa: F401
     server,
     sets,
     slowlog,
+    streams,
     strings,
     transactions,
     zsetops,
