@@ -283,7 +283,7 @@ FUNCTION_RESTORE_LOAD = "ERR Failed loading library payload"
 FUNCTION_RESTORE_NOT_FUNCTION = "ERR given type is not a function"
 
 # --- LedisDB extras ---------------------------------------------------------------------------
-XSCAN_TYPE = "ERR invalid data type '{}' (one of KV, HASH, LIST, SET, ZSET)"
+XSCAN_TYPE = "ERR invalid data type '{}' (one of KV, HASH, LIST, SET, ZSET, STREAM)"
 SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
 SLOWLOG_GET_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                     "Try SLOWLOG HELP.")

@@ -266,11 +266,16 @@ class Group:
                                                   self.pel_count))
 
     def destroy(self, db: Database) -> None:
+        """XGROUP DESTROY: O(consumers + PEL). Keys are deleted one by one, not by range:
+        a range delete leaves the engine's read cache alone, and a group of the same name
+        may be created again and read in the same batch."""
         prefix = self.stream.prefix
+        engine = db.engine
         for tag in (b"c", b"p", b"q"):
             start = prefix + tag + self.part
-            db.engine.delete_range(DATA, start, prefix_end(start))
-        db.engine.delete(DATA, self.key)
+            for k in [k for k, _ in engine.iterate(DATA, start, prefix_end(start))]:
+                engine.delete(DATA, k)
+        engine.delete(DATA, self.key)
 
     # --- consumers -------------------------------------------------------------------------
     def consumer_key(self, name: bytes) -> bytes:
@@ -311,8 +316,8 @@ class Group:
                                                                   prefix_end(start))]
         for sid in ids:
             db.engine.delete(DATA, self.pel_key(sid))
+            db.engine.delete(DATA, start + _ID.pack(*sid))
         if ids:
-            db.engine.delete_range(DATA, start, prefix_end(start))
             self.pel_count -= len(ids)
             self.save(db)
         db.engine.delete(DATA, self.consumer_key(name))
