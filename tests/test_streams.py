@@ -1,0 +1,321 @@
+"""Streams through real clients: the X commands' behaviour (blocking reads, consumer groups,
+trimming), and streams as keys (TYPE, SCAN TYPE, XSCAN, DEL, EXPIRE, RENAME, COPY, MOVE,
+OBJECT ENCODING), restarts, replication, MULTI and scripts. Reply-by-reply comparisons with
+redis-server are in test_streams_diff.py; tests here that can run on both take ``target``."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+
+import pytest
+import redis
+
+from tests.helpers import have_redis_server
+from tests.test_blocking import Blocked, wait_blocked
+
+ID_RE = re.compile(rb"^(\d+)-(\d+)$")
+
+
+@pytest.fixture(params=["ledis", pytest.param("redis", marks=pytest.mark.skipif(
+    not have_redis_server(), reason="redis-server not installed"))])
+def target(request):
+    """(server, client) on ledis, and on Redis 7.0 as the reference for the same test."""
+    if request.param == "ledis":
+        return request.getfixturevalue("server"), request.getfixturevalue("r")
+    return request.getfixturevalue("redis_server"), request.getfixturevalue("ref")
+
+
+def start(server, r, *cmd, n: int = 1) -> Blocked:
+    t = Blocked(server, *cmd)
+    t.start()
+    wait_blocked(r, n)
+    return t
+
+
+# --- XADD / ranges / trimming ----------------------------------------------------------------
+def test_auto_ids_increase_and_follow_the_clock(target):
+    _, r = target
+    before = int(time.time() * 1000)
+    ids = [r.xadd("s", {"n": i}) for i in range(50)]
+    after = int(time.time() * 1000)
+    parsed = [tuple(map(int, ID_RE.match(i).groups())) for i in ids]
+    assert parsed == sorted(parsed) and len(set(parsed)) == 50
+    assert before <= parsed[0][0] <= parsed[-1][0] <= after
+    assert r.xlen("s") == 50
+    assert [e[0] for e in r.xrange("s")] == ids
+    assert r.type("s") == b"stream"
+    assert r.object("encoding", "s") == b"stream"
+
+
+def test_partial_ids_and_ranges(target):
+    _, r = target
+    assert r.xadd("s", {"a": 1}, id="5-*") == b"5-0"
+    assert r.xadd("s", {"a": 2}, id="5-*") == b"5-1"
+    assert r.xadd("s", {"a": 3}, id="7") == b"7-0"
+    assert r.xadd("s", {"a": 4}, id="7-*") == b"7-1"
+    assert [e[0] for e in r.xrange("s", "5", "5")] == [b"5-0", b"5-1"]
+    assert [e[0] for e in r.xrange("s", "(5-0", "(7-1")] == [b"5-1", b"7-0"]
+    assert [e[0] for e in r.xrevrange("s", "+", "-", count=2)] == [b"7-1", b"7-0"]
+    assert r.xrange("s", "6", "6") == []
+    with pytest.raises(redis.ResponseError, match="equal or smaller"):
+        r.xadd("s", {"a": 5}, id="6-0")
+
+
+def test_exact_and_approximate_trimming(target):
+    _, r = target
+    for i in range(1, 301):
+        r.xadd("s", {"n": i}, id=f"{i}-1")
+    assert r.xtrim("s", maxlen=250, approximate=False) == 50  # redis-py defaults to ~
+    assert r.xrange("s", count=1)[0][0] == b"51-1"
+    assert r.xtrim("s", minid="100", approximate=False) == 49
+    assert r.xlen("s") == 201
+    # '~' may leave more than asked, never fewer, and removes at most LIMIT entries.
+    removed = r.xtrim("s", maxlen=10, approximate=True)
+    assert r.xlen("s") >= 10 and removed == 201 - r.xlen("s")
+    length = r.xlen("s")
+    assert r.xtrim("s", maxlen=0, approximate=True, limit=5) <= 5
+    assert r.xlen("s") >= length - 5
+    r.xadd("s", {"n": 0}, maxlen=3, approximate=False, id="1000-1")
+    assert r.xlen("s") == 3
+    assert r.xrange("s")[-1][0] == b"1000-1"
+
+
+def test_xdel_keeps_an_empty_stream_and_its_last_id(target):
+    _, r = target
+    r.xadd("s", {"a": 1}, id="3-3")
+    assert r.xdel("s", "3-3", "4-4") == 1
+    assert r.exists("s") == 1 and r.xlen("s") == 0
+    info = r.xinfo_stream("s")
+    assert info["last-generated-id"] == b"3-3" and info["max-deleted-entry-id"] == b"3-3"
+    with pytest.raises(redis.ResponseError):
+        r.xadd("s", {"a": 1}, id="3-3")
+
+
+def test_xread_several_streams_and_dollar(target):
+    _, r = target
+    r.xadd("a", {"x": 1}, id="1-1")
+    r.xadd("b", {"y": 2}, id="2-2")
+    reply = r.xread({"a": "0", "b": "0"})
+    assert reply == [[b"a", [(b"1-1", {b"x": b"1"})]], [b"b", [(b"2-2", {b"y": b"2"})]]]
+    assert r.xread({"a": "$", "b": "$"}) == []
+    assert r.xread({"a": "0"}, count=1) == [[b"a", [(b"1-1", {b"x": b"1"})]]]
+
+
+# --- blocking ----------------------------------------------------------------------------------
+def test_xread_block_is_woken_by_xadd(target):
+    server, r = target
+    t = start(server, r, "XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+    r.xadd("s", {"f": "v"}, id="9-9")
+    assert t.finish() == [[b"s", [(b"9-9", {b"f": b"v"})]]]
+
+
+def test_xread_block_times_out_with_null(target):
+    server, r = target
+    t = start(server, r, "XREAD", "BLOCK", "150", "STREAMS", "s", "$")
+    assert t.finish() == []  # redis-py's reading of a null array (see the diff tests)
+    assert 0.1 <= t.elapsed < 2
+
+
+def test_xread_block_wakes_only_for_the_stream_that_got_data(target):
+    server, r = target
+    r.xadd("a", {"f": 1}, id="1-0")
+    r.xadd("b", {"f": 1}, id="1-0")
+    t = start(server, r, "XREAD", "BLOCK", "0", "STREAMS", "a", "b", "$", "$")
+    r.xadd("b", {"f": 2}, id="2-0")
+    assert t.finish() == [[b"b", [(b"2-0", {b"f": b"2"})]]]
+
+
+def test_xreadgroup_block_is_woken_and_records_the_delivery(target):
+    server, r = target
+    r.xgroup_create("s", "g", "$", mkstream=True)
+    t = start(server, r, "XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s",
+              ">")
+    r.xadd("s", {"f": "v"}, id="5-0")
+    assert t.finish() == [[b"s", [(b"5-0", {b"f": b"v"})]]]
+    pending = r.xpending("s", "g")
+    assert pending["pending"] == 1 and pending["consumers"] == [
+        {"name": b"alice", "pending": 1}]
+    assert r.xinfo_groups("s")[0]["last-delivered-id"] == b"5-0"
+
+
+def test_two_group_readers_share_new_entries(target):
+    server, r = target
+    r.xgroup_create("s", "g", "$", mkstream=True)
+    t1 = start(server, r, "XREADGROUP", "GROUP", "g", "a", "COUNT", "1", "BLOCK", "0",
+               "STREAMS", "s", ">")
+    t2 = start(server, r, "XREADGROUP", "GROUP", "g", "b", "COUNT", "1", "BLOCK", "0",
+               "STREAMS", "s", ">", n=2)
+    pipe = r.pipeline(transaction=True)
+    pipe.xadd("s", {"n": 1}, id="1-0")
+    pipe.xadd("s", {"n": 2}, id="2-0")
+    pipe.execute()
+    got = sorted(t1.finish()[0][1] + t2.finish()[0][1])
+    assert got == [(b"1-0", {b"n": b"1"}), (b"2-0", {b"n": b"2"})]
+    assert r.xpending("s", "g")["pending"] == 2
+
+
+def test_xadd_from_a_script_wakes_readers(target):
+    server, r = target
+    t = start(server, r, "XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+    r.eval("return redis.call('XADD', KEYS[1], '1-1', 'f', 'v')", 1, "s")
+    assert t.finish() == [[b"s", [(b"1-1", {b"f": b"v"})]]]
+
+
+def test_xread_block_inside_multi_answers_at_once(target):
+    _, r = target
+    pipe = r.pipeline(transaction=True)
+    pipe.execute_command("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+    started = time.monotonic()
+    assert pipe.execute() == [[]]
+    assert time.monotonic() - started < 1
+
+
+def test_xread_block_in_a_script_is_refused(target):
+    _, r = target
+    with pytest.raises(redis.ResponseError, match="not allowed with BLOCK option"):
+        r.eval("return redis.call('XREAD', 'BLOCK', '0', 'STREAMS', KEYS[1], '$')", 1, "s")
+
+
+def test_group_destroyed_while_blocked_answers_nogroup(server, r):
+    r.xgroup_create("s", "g", "$", mkstream=True)
+    t = start(server, r, "XREADGROUP", "GROUP", "g", "a", "BLOCK", "0", "STREAMS", "s", ">")
+    r.xgroup_destroy("s", "g")
+    r.xadd("s", {"f": "v"})
+    t.finish()
+    assert t.error is not None and "NOGROUP" in str(t.error)
+
+
+def test_client_unblock_and_disconnect(server, r):
+    t = start(server, r, "XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+    assert r.client_unblock(t.client_id) == 1
+    assert t.finish() == []
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(b"*6\r\n$5\r\nXREAD\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n$7\r\nSTREAMS\r\n"
+                 b"$1\r\ns\r\n$1\r\n$\r\n")
+    wait_blocked(r, 1)
+    sock.close()
+    deadline = time.monotonic() + 5
+    while int(r.info("clients")["blocked_clients"]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert int(r.info("clients")["blocked_clients"]) == 0
+    r.xadd("s", {"f": "v"})  # nobody is served, nothing breaks
+
+
+# --- consumer groups -------------------------------------------------------------------------
+def test_pending_claim_and_idle(target):
+    _, r = target
+    r.xgroup_create("s", "g", "0", mkstream=True)
+    for i in range(1, 4):
+        r.xadd("s", {"n": i}, id=f"{i}-0")
+    r.xreadgroup("g", "alice", {"s": ">"})
+    time.sleep(0.05)
+    rows = r.xpending_range("s", "g", "-", "+", 10, idle=40)
+    assert [row["message_id"] for row in rows] == [b"1-0", b"2-0", b"3-0"]
+    assert all(row["time_since_delivered"] >= 40 for row in rows)
+    assert r.xclaim("s", "g", "bob", 3_600_000, ["1-0"]) == []  # not idle long enough
+    claimed = r.xclaim("s", "g", "bob", 10, ["1-0"], justid=True)
+    assert claimed == [b"1-0"]
+    cursor, entries, deleted = r.xautoclaim("s", "g", "carol", 0, "0", count=1)
+    assert cursor == b"2-0" and entries == [(b"1-0", {b"n": b"1"})] and deleted == []
+    consumers = {c["name"]: c["pending"] for c in r.xinfo_consumers("s", "g")}
+    assert consumers == {b"alice": 2, b"bob": 0, b"carol": 1}
+    assert r.xack("s", "g", "1-0", "2-0", "3-0") == 3
+    assert r.xpending("s", "g")["pending"] == 0
+
+
+def test_history_shows_deleted_entries_as_nil(target):
+    server, r = target
+    r.xgroup_create("s", "g", "0", mkstream=True)
+    r.xadd("s", {"f": "v"}, id="1-0")
+    r.xadd("s", {"f": "w"}, id="2-0")
+    r.xreadgroup("g", "c", {"s": ">"})
+    r.xdel("s", "1-0")
+    plain = server.client(protocol=2)
+    plain.response_callbacks.clear()
+    raw = plain.execute_command("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "0")
+    plain.close()
+    assert raw == [[b"s", [[b"1-0", None], [b"2-0", [b"f", b"w"]]]]]
+    rows = r.xpending_range("s", "g", "-", "+", 10)
+    assert [row["times_delivered"] for row in rows] == [1, 2]
+
+
+# --- streams as keys ---------------------------------------------------------------------------
+def test_scan_type_xscan_and_wrongtype(r):
+    r.xadd("st", {"a": 1})
+    r.set("str", "x")
+    r.hset("h", "a", 1)
+    assert r.scan(0, _type="stream") == (0, [b"st"])
+    assert r.execute_command("XSCAN", "STREAM", "0") == [b"0", [b"st"]]
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        r.hget("st", "a")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        r.xadd("str", {"a": 1})
+
+
+def test_del_expire_rename_copy_move(r):
+    r.xadd("s", {"a": 1}, id="1-0")
+    r.xgroup_create("s", "g", "0")
+    r.xreadgroup("g", "c", {"s": ">"})
+    assert r.copy("s", "c1")
+    assert r.rename("s", "s2")
+    assert r.exists("s") == 0
+    for key in ("c1", "s2"):
+        assert r.xrange(key) == [(b"1-0", {b"a": b"1"})]
+        assert r.xpending(key, "g")["pending"] == 1
+        assert r.xinfo_stream(key)["last-generated-id"] == b"1-0"
+    r.xadd("c1", {"b": 2}, id="2-0")
+    assert r.xlen("s2") == 1 and r.xlen("c1") == 2  # independent copies
+    assert r.move("s2", 1)
+    r1 = redis.Redis(port=r.connection_pool.connection_kwargs["port"], db=1)
+    assert r1.xpending("s2", "g")["pending"] == 1
+    r1.close()
+    assert r.pexpire("c1", 50)
+    time.sleep(0.15)
+    assert r.exists("c1") == 0
+    r.xadd("c1", {"z": 1}, id="1-0")  # a new stream: no groups, nothing left of the old one
+    assert r.xinfo_groups("c1") == [] and r.xlen("c1") == 1
+    assert r.delete("c1") == 1 and r.xlen("c1") == 0
+
+
+def test_rename_into_a_waited_key_wakes_the_reader(server, r):
+    r.xadd("src", {"f": "v"}, id="1-0")
+    t = start(server, r, "XREAD", "BLOCK", "0", "STREAMS", "dst", "0")
+    r.rename("src", "dst")
+    assert t.finish() == [[b"dst", [(b"1-0", {b"f": b"v"})]]]
+
+
+def test_streams_survive_a_restart(fresh_server):
+    srv = fresh_server()
+    c = srv.client()
+    c.xadd("s", {"a": 1}, id="1-0")
+    c.xadd("s", {"a": 2}, id="2-0")
+    c.xgroup_create("s", "g", "0")
+    c.xreadgroup("g", "c", {"s": ">"}, count=1)
+    c.xdel("s", "2-0")
+    before = (c.xrange("s"), c.xinfo_stream("s"), c.xinfo_groups("s"), c.xpending("s", "g"))
+    c.close()
+    srv.restart()
+    c = srv.client()
+    after = (c.xrange("s"), c.xinfo_stream("s"), c.xinfo_groups("s"), c.xpending("s", "g"))
+    assert after == before
+    c.close()
+
+
+def test_streams_replicate(fresh_server):
+    from tests.test_replication import assert_same
+
+    master = fresh_server()
+    replica = fresh_server("--replicaof", f"127.0.0.1 {master.port}")
+    m, s = master.client(), replica.client()
+    m.xadd("s", {"a": 1}, id="1-0")
+    m.xgroup_create("s", "g", "0")
+    m.xadd("s", {"a": 2}, id="2-0", maxlen=5, approximate=False)
+    m.xreadgroup("g", "c", {"s": ">"}, count=1)
+    m.xclaim("s", "g", "d", 0, ["1-0"])
+    assert_same(m, s)
+    assert s.xrange("s") == m.xrange("s")
+    assert s.xpending_range("s", "g", "-", "+", 10)[0]["consumer"] == b"d"
+    m.close()
+    s.close()
