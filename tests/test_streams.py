@@ -421,3 +421,27 @@ def test_streams_move_between_redis_and_ledis(fresh_server, redis_server, ref, t
                           input=resp.read_bytes(), capture_output=True, timeout=60)
     assert proc.returncode == 0 and b"errors: 0" in proc.stdout, proc.stdout
     assert stream_state(redis_server.port) == want
+
+
+def test_ledis_check_knows_streams(fresh_server):
+    from tests.test_tools_dump import ledis_cli
+
+    src = fresh_server()
+    populate_streams(src.client())
+    src.stop()
+    data_dir = os.path.join(src.dir, "db")
+    proc = ledis_cli("check", data_dir)
+    assert b"0 problem(s)" in proc.stdout, proc.stdout
+    # A wrong length is found and repaired (groups and PELs are not counted as entries).
+    from ledis.storage import layout
+    from ledis.tools.dump import open_engine
+
+    engine = open_engine(data_dir)
+    raw = engine.get(layout.META, layout.meta_key(0, b"full"))
+    engine.put(layout.META, layout.meta_key(0, b"full"), raw[:17] + layout.U64.pack(9) + raw[25:])
+    engine.commit()
+    engine.close()
+    proc = ledis_cli("check", data_dir, check=False)
+    assert b"stream metadata says 9 entries, 2 stored" in proc.stdout, proc.stdout
+    ledis_cli("repair", data_dir)
+    assert b"0 problem(s)" in ledis_cli("check", data_dir).stdout
