@@ -445,3 +445,55 @@ def test_ledis_check_knows_streams(fresh_server):
     assert b"stream metadata says 9 entries, 2 stored" in proc.stdout, proc.stdout
     ledis_cli("repair", data_dir)
     assert b"0 problem(s)" in ledis_cli("check", data_dir).stdout
+
+
+# --- declarations --------------------------------------------------------------------------------
+STREAM_COMMANDS = ["xadd", "xlen", "xrange", "xrevrange", "xdel", "xtrim", "xread",
+                   "xreadgroup", "xack", "xpending", "xclaim", "xautoclaim", "xsetid",
+                   "xgroup|create", "xgroup|setid", "xgroup|destroy", "xgroup|createconsumer",
+                   "xgroup|delconsumer", "xgroup|help", "xinfo|stream", "xinfo|groups",
+                   "xinfo|consumers", "xinfo|help"]
+
+
+@pytest.mark.parametrize("name", STREAM_COMMANDS)
+def test_declaration_matches_redis(name):
+    import json
+    from pathlib import Path
+
+    import ledis.core
+    from ledis.commands.registry import REGISTRY
+
+    ledis.core.load_commands()
+    ref_dir = Path("/work/shared/reference/redis-7.0")
+    if not ref_dir.exists():
+        pytest.skip("no Redis reference files")
+    commands = json.loads((ref_dir / "commands.json").read_text())["commands"]
+    docs = json.loads((ref_dir / "command-docs.json").read_text())["docs"]
+    if "|" in name:
+        parent, sub = name.split("|")
+        ref = commands[parent]["subcommands"][name]
+        subs = docs[parent]["subcommands"]
+        if isinstance(subs, list):  # RESP2: a flat name, doc, name, doc ... list
+            subs = dict(zip(subs[::2], subs[1::2]))
+        doc = subs[name]
+        cmd = REGISTRY.lookup(parent.encode()).subcommands[sub.encode()]
+    else:
+        ref, doc, cmd = commands[name], docs[name], REGISTRY.lookup(name.encode())
+    assert cmd.arity == ref["arity"]
+    assert cmd.flags == frozenset(ref["flags"])
+    assert (cmd.first_key, cmd.last_key, cmd.step) == (
+        ref["first_key"], ref["last_key"], ref["step"])
+    assert set(cmd.acl_categories) == set(ref["acl_categories"])
+    assert (cmd.summary, cmd.since, cmd.group) == (doc["summary"], doc["since"], doc["group"])
+    assert cmd.complexity == doc.get("complexity", "")
+
+
+def test_getkeys_match_redis(target):
+    server, _ = target
+    r = server.client(protocol=2)
+    r.response_callbacks.clear()
+    assert r.execute_command("COMMAND", "GETKEYS", "XREAD", "COUNT", "2", "STREAMS", "a", "b",
+                             "0", "0") == [b"a", b"b"]
+    assert r.execute_command("COMMAND", "GETKEYS", "XREADGROUP", "GROUP", "g", "c", "STREAMS",
+                             "k", ">") == [b"k"]
+    assert r.execute_command("COMMAND", "GETKEYS", "XGROUP", "CREATE", "k", "g", "$") == [b"k"]
