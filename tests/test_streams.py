@@ -497,3 +497,52 @@ def test_getkeys_match_redis(target):
     assert r.execute_command("COMMAND", "GETKEYS", "XREADGROUP", "GROUP", "g", "c", "STREAMS",
                              "k", ">") == [b"k"]
     assert r.execute_command("COMMAND", "GETKEYS", "XGROUP", "CREATE", "k", "g", "$") == [b"k"]
+
+
+# --- keyspace notifications ----------------------------------------------------------------------
+NOTIFY_SEQUENCE = [
+    ("XADD", "s", "1-0", "f", "v"), ("XADD", "s", "MAXLEN", "1", "2-0", "f", "v"),
+    ("XADD", "s", "MAXLEN", "5", "3-0", "f", "v"), ("XADD", "nos", "NOMKSTREAM", "*", "f", "v"),
+    ("XTRIM", "s", "MAXLEN", "1"), ("XTRIM", "s", "MAXLEN", "1"), ("XDEL", "s", "9-9"),
+    ("XDEL", "s", "3-0"), ("XGROUP", "CREATE", "s", "g", "0"),
+    ("XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"), ("XADD", "s", "4-0", "f", "v"),
+    ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"),
+    ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"),
+    ("XGROUP", "CREATECONSUMER", "s", "g", "bob"), ("XGROUP", "CREATECONSUMER", "s", "g", "bob"),
+    ("XCLAIM", "s", "g", "carol", "0", "4-0"), ("XAUTOCLAIM", "s", "g", "dave", "0", "0"),
+    ("XGROUP", "DELCONSUMER", "s", "g", "bob"), ("XGROUP", "SETID", "s", "g", "0"),
+    ("XSETID", "s", "10-0"), ("XGROUP", "DESTROY", "s", "g"), ("XGROUP", "DESTROY", "s", "g"),
+    ("DEL", "s"),
+]
+
+
+def _events(server) -> list:
+    c = server.client(protocol=2)
+    c.flushall()
+    c.config_set("notify-keyspace-events", "KEgt")
+    p = c.pubsub()
+    p.psubscribe("__key*__:*")
+    p.get_message(timeout=1)
+    for cmd in NOTIFY_SEQUENCE:
+        try:
+            c.execute_command(*cmd)
+        except redis.ResponseError:
+            pass
+    c.execute_command("PING")
+    out = []
+    while True:
+        msg = p.get_message(timeout=0.3)
+        if msg is None:
+            break
+        out.append((msg["channel"], msg["data"]))
+    c.config_set("notify-keyspace-events", "")
+    p.close()
+    c.close()
+    return out
+
+
+@pytest.mark.skipif(not have_redis_server(), reason="redis-server not installed")
+def test_keyspace_events_match_redis(server, redis_server):
+    ours = _events(server)
+    assert (b"__keyevent@0__:xtrim", b"s") in ours
+    assert ours == _events(redis_server)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledis import blocking, errors
+from ledis import blocking, errors, pubsub
 from ledis.blocking import NOT_READY
 from ledis.commands.args import parse_int
 from ledis.commands.registry import command
@@ -102,6 +102,26 @@ def _range_bounds(raw_start: bytes, raw_end: bytes) -> tuple[StreamID, StreamID]
             raise LedisError(errors.STREAM_END_INVALID)
         end = before
     return start, end
+
+
+def _notify(ctx, event: bytes, key: bytes) -> None:
+    """A keyspace event of class ``t`` (Redis's NOTIFY_STREAM), published at once as Redis
+    does from inside the command (the generic after-the-fact events of
+    ``ledis.pubsub.notify_write`` cannot tell an XADD that trimmed from one that did not)."""
+    core = ctx.core
+    if not core.notify_writes:
+        return
+    flags = pubsub.notify_flags(core)
+    if flags:
+        pubsub.notify(core, flags, pubsub.STREAM_CLASS, event, key, ctx.db.logical)
+
+
+def _touch(ctx, group: st.Group, key: bytes, consumer: bytes, now: int) -> None:
+    """A command acting for ``consumer``: create it if needed (notifying as Redis's
+    streamCreateConsumer does), refresh its seen-time."""
+    created, _ = group.touch_consumer(ctx.db, consumer, now)
+    if created:
+        _notify(ctx, b"xgroup-createconsumer", key)
 
 
 def _int(raw: bytes, message: str = errors.NOT_INTEGER) -> int:
@@ -211,8 +231,9 @@ def cmd_xadd(ctx, argv):
     if added is None:
         return None
     stream, sid = added
-    if args.trims:
-        st.trim(db, stream, args.maxlen, args.minid, args.approx, args.limit)
+    _notify(ctx, b"xadd", key)
+    if args.trims and st.trim(db, stream, args.maxlen, args.minid, args.approx, args.limit):
+        _notify(ctx, b"xtrim", key)
     stream.save(db)
     _key_ready(db, key)
     return format_id(sid)
@@ -282,6 +303,8 @@ def cmd_xdel(ctx, argv):
     ids = [parse_id(raw)[0] for raw in argv[2:]]
     removed = st.delete(db, stream, ids)
     stream.save(db)
+    if removed:
+        _notify(ctx, b"xdel", argv[1])
     return removed
 
 
@@ -300,6 +323,8 @@ def cmd_xtrim(ctx, argv):
         return 0
     removed = st.trim(db, stream, args.maxlen, args.minid, args.approx, args.limit)
     stream.save(db)
+    if removed:
+        _notify(ctx, b"xtrim", argv[1])
     return removed
 
 
@@ -495,7 +520,7 @@ def cmd_xreadgroup(ctx, argv):
                 continue
             now = st.now_ms()
             if gt is not None:
-                group.touch_consumer(db, consumer, now)
+                _touch(ctx, group, key, consumer, now)
                 start = st.next_id(gt)
                 entries = [] if start is None else _history(ctx, stream, group, consumer,
                                                               start, count)
@@ -503,7 +528,7 @@ def cmd_xreadgroup(ctx, argv):
                 continue
             if not stream.length or stream.last_entry_id(db) <= group.last:
                 continue
-            group.touch_consumer(db, consumer, now)
+            _touch(ctx, group, key, consumer, now)
             start = st.next_id(group.last)
             assert start is not None
             served.append((key, _deliver(ctx, stream, group, consumer, start, count,
@@ -597,6 +622,7 @@ def cmd_xgroup_create(ctx, argv):
     group.last = sid
     group.entries_read = entries_read
     group.save(db)
+    _notify(ctx, b"xgroup-create", argv[2])
     return OK
 
 
@@ -616,6 +642,7 @@ def cmd_xgroup_setid(ctx, argv):
     group.last = sid
     group.entries_read = entries_read
     group.save(ctx.db)
+    _notify(ctx, b"xgroup-setid", argv[2])
     return OK
 
 
@@ -628,6 +655,7 @@ def cmd_xgroup_destroy(ctx, argv):
     if group is None:
         return 0
     group.destroy(ctx.db)
+    _notify(ctx, b"xgroup-destroy", argv[2])
     return 1
 
 
@@ -640,6 +668,7 @@ def cmd_xgroup_createconsumer(ctx, argv):
     if group.consumer(ctx.db, argv[4]) is not None:
         return 0
     group.save_consumer(ctx.db, argv[4], st.now_ms(), 0)
+    _notify(ctx, b"xgroup-createconsumer", argv[2])
     return 1
 
 
@@ -649,7 +678,9 @@ def cmd_xgroup_createconsumer(ctx, argv):
 def cmd_xgroup_delconsumer(ctx, argv):
     _, stream, group = _xgroup_target(ctx, argv, True)
     assert group is not None
-    return group.delete_consumer(ctx.db, argv[4])
+    pending = group.delete_consumer(ctx.db, argv[4])
+    _notify(ctx, b"xgroup-delconsumer", argv[2])
+    return pending
 
 
 @command("xgroup|help", arity=2, flags="loading stale", group="stream",
@@ -807,7 +838,7 @@ def cmd_xclaim(ctx, argv):
         if nack is not None and min_idle and now - nack[0] < min_idle:
             continue
         if not touched:
-            group.touch_consumer(db, name, now)
+            _touch(ctx, group, argv[1], name, now)
             touched = True
         deliveries = 1 if nack is None else nack[1]
         if retry >= 0:
@@ -882,7 +913,7 @@ def cmd_xautoclaim(ctx, argv):
         if min_idle and now - delivered < min_idle:
             continue
         if not touched:
-            group.touch_consumer(db, name, now)
+            _touch(ctx, group, argv[1], name, now)
             touched = True
         if not justid:
             deliveries += 1
@@ -1076,4 +1107,5 @@ def cmd_xsetid(ctx, argv):
     if max_deleted != ZERO_ID:
         stream.max_deleted = max_deleted
     stream.save(db)
+    _notify(ctx, b"xsetid", argv[1])
     return OK
