@@ -312,8 +312,10 @@ STREAM_START_INVALID = "ERR invalid start ID for the interval"
 STREAM_END_INVALID = "ERR invalid end ID for the interval"
 XREAD_UNBALANCED = ("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' "
                     "must be specified.")
-XREAD_GROUP_OPTION = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
-XREAD_NOACK_OPTION = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+XREAD_GROUP_OPTION = ("ERR The GROUP option is only supported by XREADGROUP. You called XREAD "
+                      "instead.")
+XREAD_NOACK_OPTION = ("ERR The NOACK option is only supported by XREADGROUP. You called XREAD "
+                      "instead.")
 XREAD_GT_ID = ("ERR The > ID can be specified only when calling XREADGROUP using the GROUP "
                "<group> <consumer> option.")
 XREAD_BLOCK_IN_SCRIPT = "ERR {} command is not allowed with BLOCK option from scripts"

@@ -546,3 +546,14 @@ def test_keyspace_events_match_redis(server, redis_server):
     ours = _events(server)
     assert (b"__keyevent@0__:xtrim", b"s") in ours
     assert ours == _events(redis_server)
+
+
+def test_a_blocked_reader_ignores_a_key_that_became_a_list(target):
+    server, r = target
+    t = start(server, r, "XREAD", "BLOCK", "0", "STREAMS", "k", "$")
+    r.rpush("k", "x")  # signals the key, but it holds no stream
+    time.sleep(0.1)
+    assert t.is_alive()
+    r.delete("k")
+    r.xadd("k", {"f": "v"}, id="1-0")
+    assert t.finish() == [[b"k", [(b"1-0", {b"f": b"v"})]]]

@@ -18,6 +18,7 @@ served; XINFO answers maps.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from ledis import blocking, errors, pubsub
@@ -389,6 +390,14 @@ def _parse_read(ctx, argv: list[bytes], group: bool) -> ReadArgs:
     return args
 
 
+def _read_for_retry(db, key: bytes) -> st.Stream | None:
+    """The stream at ``key`` for a (re)try of a blocked read; a key that became another type
+    meanwhile reads as "no data" (Redis serves stream readers from streams only; the types
+    were checked when the command arrived)."""
+    raw = db.lookup(key)
+    return None if raw is None or raw[0] != st.STREAM else st.Stream(db, key, raw)
+
+
 def _read_reply(ctx, served: list[tuple[bytes, list]]) -> Any:
     if not served:
         return NOT_READY
@@ -424,7 +433,7 @@ def cmd_xread(ctx, argv):
         for key, gt in zip(args.keys, after):
             if serving is not None and key != serving:
                 continue
-            stream = st.read(db, key)
+            stream = _read_for_retry(db, key)
             if stream is None or not stream.length:
                 continue
             if stream.last_entry_id(db) <= gt:
@@ -469,10 +478,9 @@ def _history(ctx, stream: st.Stream, group: st.Group, consumer: bytes, start: St
     db = ctx.db
     now = st.now_ms()
     out = []
-    ids = list(group.consumer_pending(db, consumer, start))
-    for sid in ids:
-        if count and len(out) >= count:
-            break
+    ids = group.consumer_pending(db, consumer, start)
+    # Materialized up to COUNT first: the loop rewrites the NACKs.
+    for sid in list(islice(ids, count) if count else ids):
         fields = stream.get(db, sid)
         if fields is not None:
             nack = group.nack(db, sid)
@@ -512,7 +520,10 @@ def cmd_xreadgroup(ctx, argv):
         for key, gt in zip(args.keys, after):
             if serving is not None and key != serving:
                 continue
-            stream = st.read(db, key)
+            raw = db.lookup(key)
+            if raw is not None and raw[0] != st.STREAM:
+                continue  # another type meanwhile: not data for this reader
+            stream = None if raw is None else st.Stream(db, key, raw)
             group = None if stream is None else stream.group(db, group_name)
             if group is None:
                 if retry:
@@ -747,9 +758,7 @@ def cmd_xpending(ctx, argv):
         if not group.pel_count:
             return [0, None, None, NullArray]
         first = next(group.pending(db))[0]
-        last = None
-        for sid, _, _, _ in group.pending(db, first):
-            last = sid
+        last = group.last_pending(db)
         assert last is not None
         owners = [[name, b"%d" % pel] for name, _, pel in group.consumers(db) if pel]
         return [group.pel_count, format_id(first), format_id(last), owners]

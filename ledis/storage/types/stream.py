@@ -348,6 +348,13 @@ class Group:
                                       base + _ID.pack(*end) + b"\0"):
             yield (_ID.unpack_from(k, n), *_NACK.unpack_from(v), v[16:])
 
+    def last_pending(self, db: Database) -> StreamID | None:
+        """The highest pending ID (one reverse seek), None when the PEL is empty."""
+        base = self.stream.prefix + b"p" + self.part
+        for k, _ in db.engine.iterate(DATA, base, prefix_end(base), True):
+            return _ID.unpack_from(k, len(base))
+        return None
+
     def consumer_pending(self, db: Database, consumer: bytes, start: StreamID = ZERO_ID,
                          end: StreamID = MAX_ID) -> Iterator[StreamID]:
         if start > end:
