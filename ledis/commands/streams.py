@@ -26,7 +26,7 @@ from ledis.blocking import NOT_READY
 from ledis.commands.args import parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError
-from ledis.replies import OK, Map, NullArray, PairList, Simple
+from ledis.replies import OK, Map, NullArray, PairList, Raw, Simple
 from ledis.storage.types import stream as st
 from ledis.storage.types.stream import MAX64, MAX_ID, ZERO_ID, StreamID, format_id
 
@@ -129,12 +129,13 @@ def _int(raw: bytes, message: str = errors.NOT_INTEGER) -> int:
     return parse_int(raw, message)
 
 
-def _entry(sid: StreamID, fields: list[bytes] | None) -> list:
-    return [format_id(sid), NullArray if fields is None else fields]
+def _entry(sid: StreamID, fields: bytes | None) -> list:
+    """``[id, [field, value ...]]``; the fields come encoded from storage (``Raw``)."""
+    return [format_id(sid), NullArray if fields is None else Raw(fields)]
 
 
 def _entries(items: list[st.Entry]) -> list:
-    return [[format_id(sid), fields] for sid, fields in items]
+    return [[b"%d-%d" % sid, Raw(fields)] for sid, fields in items]
 
 
 class TrimArgs:

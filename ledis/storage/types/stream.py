@@ -18,7 +18,10 @@ Layout (all under the key's version, so DEL / expiry / overwrite stay one range 
 ``prefix`` is ``sub_prefix(db, key, version)``. IDs are two big-endian unsigned 64-bit
 numbers, so byte order is ID order: XRANGE / XREVRANGE / XREAD are one iterator over the
 ``e`` range, and the first entry (XINFO's ``recorded-first-entry-id``, the lag estimate) is one
-seek. An entry's value is ``count(4)`` then ``len(4) | bytes`` for each field and value.
+seek. An entry's value is its fields and values encoded as a RESP array of bulk strings
+(``*2\r\n$1\r\nf\r\n$1\r\nv\r\n``): XRANGE / XREAD / XCLAIM ... pass it to the reply
+unchanged (``replies.Raw``, which RESP2 and RESP3 share and every front end can parse), so a
+read decodes nothing; measured, decoding was a third of XRANGE ... COUNT 10.
 
 ``p`` is a group's pending entries list (PEL), in ID order, each NACK naming its consumer;
 ``q`` is the same PEL indexed per consumer (XPENDING ... consumer, XREADGROUP history,
@@ -42,6 +45,8 @@ import struct
 import time
 from typing import Iterator
 
+import hiredis
+
 from ledis import errors
 from ledis.errors import LedisError
 from ledis.storage import layout
@@ -57,7 +62,7 @@ NODE_ENTRIES = 100  # Redis's stream-node-max-entries, for XINFO's radix tree es
 APPROX_LIMIT = 100 * NODE_ENTRIES  # Redis's default LIMIT for '~' trimming
 
 StreamID = tuple[int, int]
-Entry = tuple[StreamID, list[bytes]]
+Entry = tuple[StreamID, bytes]  # id, encoded fields (encode_fields)
 
 _EXTRA = struct.Struct(">QQQQQ")  # last ms, last seq, entries added, max deleted ms, seq
 _ID = struct.Struct(">QQ")
@@ -76,23 +81,18 @@ def format_id(sid: StreamID) -> bytes:
 
 
 def encode_fields(fields: list[bytes]) -> bytes:
-    parts = [U32.pack(len(fields))]
-    for f in fields:
-        parts.append(U32.pack(len(f)))
-        parts.append(f)
-    return b"".join(parts)
+    """An entry's fields and values as the RESP array a reply carries (see module docstring):
+    reads hand the stored bytes to the reply as ``replies.Raw``, decoding nothing."""
+    return b"*%d\r\n%s" % (len(fields), b"".join(
+        [b"$%d\r\n%s\r\n" % (len(f), f) for f in fields]))
+
+
+_reader = hiredis.Reader()
 
 
 def decode_fields(raw: bytes) -> list[bytes]:
-    count = U32.unpack_from(raw, 0)[0]
-    pos = 4
-    out = []
-    for _ in range(count):
-        n = U32.unpack_from(raw, pos)[0]
-        pos += 4
-        out.append(raw[pos:pos + n])
-        pos += n
-    return out
+    _reader.feed(raw)
+    return _reader.gets()
 
 
 def next_id(sid: StreamID) -> StreamID | None:
@@ -154,7 +154,7 @@ class Stream:
         out: list[Entry] = []
         for k, v in db.engine.iterate(DATA, self.entry_key(start), self.entry_key(end) + b"\0",
                                       reverse):
-            out.append((_ID.unpack_from(k, n), decode_fields(v)))
+            out.append((_ID.unpack_from(k, n), v))
             if len(out) == count:
                 break
         return out
@@ -165,9 +165,9 @@ class Stream:
         for k, _ in db.engine.iterate(DATA, self.entry_key(start), self.entry_key(end) + b"\0"):
             yield _ID.unpack_from(k, n)
 
-    def get(self, db: Database, sid: StreamID) -> list[bytes] | None:
-        raw = db.engine.get(DATA, self.entry_key(sid))
-        return None if raw is None else decode_fields(raw)
+    def get(self, db: Database, sid: StreamID) -> bytes | None:
+        """An entry's encoded fields (:func:`encode_fields`), None when it does not exist."""
+        return db.engine.get(DATA, self.entry_key(sid))
 
     def exists(self, db: Database, sid: StreamID) -> bool:
         return db.engine.get(DATA, self.entry_key(sid)) is not None
@@ -522,7 +522,7 @@ def state(db: Database, stream: Stream) -> dict:
             "pending": [(sid, t, c, who) for sid, t, c, who in g.pending(db)],
         })
     return {
-        "entries": stream.entries(db, ZERO_ID, MAX_ID),
+        "entries": [(sid, decode_fields(v)) for sid, v in stream.entries(db, ZERO_ID, MAX_ID)],
         "last": stream.last, "added": stream.added, "max_deleted": stream.max_deleted,
         "groups": groups,
     }
