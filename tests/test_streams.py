@@ -557,3 +557,13 @@ def test_a_blocked_reader_ignores_a_key_that_became_a_list(target):
     r.delete("k")
     r.xadd("k", {"f": "v"}, id="1-0")
     assert t.finish() == [[b"k", [(b"1-0", {b"f": b"v"})]]]
+
+
+def test_embedded_api_reads_streams():
+    import ledis
+
+    with ledis.open(memory=True) as db:
+        assert db.xadd("s", "1-1", "f", "v", "g", "w") == b"1-1"
+        assert db.xrange("s", "-", "+") == [[b"1-1", [b"f", b"v", b"g", b"w"]]]
+        assert db.xread("BLOCK", "0", "STREAMS", "s", "$") is None  # cannot block: at once
+        assert db.xinfo_stream("s")[b"first-entry"] == [b"1-1", [b"f", b"v", b"g", b"w"]]
