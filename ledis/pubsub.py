@@ -261,6 +261,7 @@ def attach_expiry_events(core: Any) -> None:
 
 
 G, S, L, SET, H, Z = 1, 2, 4, 8, 16, 32
+STREAM_CLASS = 1024  # "t": published by the stream commands themselves (commands/streams.py)
 # command -> (class, event) for each key argument; see notify_write for the special cases.
 _SIMPLE: dict[str, tuple[int, bytes]] = {
     "set": (S, b"set"), "setnx": (S, b"set"), "setex": (S, b"set"), "psetex": (S, b"set"),

@@ -25,6 +25,7 @@ from ledis.commands import (  # noqa: F401
     sets,
     slowlog,
     sort,
+    streams,
     strings,
     transactions,
     zsetops,
