@@ -121,8 +121,9 @@ def encode_lines(lines: list[bytes]) -> bytes:
 
 class SocketConsole:
     """A RESP connection's socket as the debugger's console, used synchronously on the loop
-    thread. ``idle()`` runs every ``WAIT_SLICE`` while waiting for input; it returns an error
-    text to end the session (SCRIPT KILL) or None."""
+    thread. ``read()`` answers a command (a Lua table), None once the client is gone, or an
+    error (bytes) that ends the script. ``idle()`` runs every ``WAIT_SLICE`` while waiting for
+    input; it returns an error text to end the session (SCRIPT KILL) or None."""
 
     def __init__(self, fd: int, idle: Any = None) -> None:
         self.fd = fd
@@ -138,12 +139,12 @@ class SocketConsole:
             if self.buf:
                 argv, self.buf, error = parse_command(self.buf)
                 if error is not None:
-                    return error
+                    return error.encode()  # the hook raises it as the script's error
                 if argv is not None:
                     return self.to_lua(argv)
             if len(self.buf) > MAX_BUFFER:
                 self.buf = b""
-                return errors.LDB_BUFFER
+                return errors.LDB_BUFFER.encode()
             try:
                 ready, _, _ = select.select([self.fd], [], [], WAIT_SLICE)
             except (OSError, ValueError):
@@ -153,7 +154,7 @@ class SocketConsole:
                 if self.idle is not None:
                     stop = self.idle()
                     if stop is not None:
-                        return stop
+                        return stop.encode()
                 continue
             try:
                 data = os.read(self.fd, 65536)
@@ -335,7 +336,8 @@ def debugged_eval(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
     core = ctx.core
     scripting = core.scripting
     # Replies held for this connection go first: the console writes to the socket directly.
-    console = SocketConsole(sock.fileno(), lambda: _serve_others(scripting))
+    sync = ctx.script_debug == "sync"
+    console = SocketConsole(sock.fileno(), lambda: _serve_others(scripting, sync))
     if conn.out:
         data = b"".join(conn.out)
         conn.out.clear()
@@ -343,7 +345,6 @@ def debugged_eval(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
         console.write(data)
     cmd.calls += 1
     ctx.close_after_reply = True  # as in Redis: the EVAL reply ends the connection
-    sync = ctx.script_debug == "sync"
     log.warning("Lua debugging session started (%s mode, client %s): other clients are "
                 "answered BUSY until it ends", "sync" if sync else "yes", ctx.addr)
     try:
@@ -353,8 +354,12 @@ def debugged_eval(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
                     " (dataset changes rolled back)")
 
 
-def _serve_others(scripting: Any) -> str | None:
-    """While the console waits: answer the other clients BUSY; SCRIPT KILL ends the session."""
+def _serve_others(scripting: Any, sync: bool) -> str | None:
+    """While the console waits: answer the other clients BUSY; SCRIPT KILL ends the session
+    (refused as UNKILLABLE once a SYNC session wrote, as for any script; a YES session's
+    writes are thrown away anyway, so it can always be killed)."""
+    if not sync:
+        scripting.wrote = False
     if not scripting.busy:
         scripting._begin_busy(warn=False)
     scripting._service()
