@@ -409,7 +409,9 @@ local function hook(event, line)
   if s.aborting then error({err = ABORTED}, 0) end
   if event ~= 'line' then line = info.currentline end
   s.currentline = line
-  local bp = s.bp_set[line] or s.luabp
+  -- redis.breakpoint() stops at the next line: LuaJIT may report its own line again (the rest
+  -- of an `if redis.breakpoint() then ... end`), which PUC Lua does not.
+  local bp = s.bp_set[line] or (s.luabp and line ~= s.luabp_line)
   local timeout = false
   if event ~= 'line' then
     if s.step or bp then return end       -- the line event of this line stops, not the count
@@ -436,7 +438,7 @@ end
 
 -- --- redis.breakpoint() / redis.debug() during a session ----------------------------------------
 local function session_breakpoint()
-  S.luabp = true
+  S.luabp, S.luabp_line = true, S.currentline
   return true
 end
 
