@@ -430,6 +430,39 @@ def test_yes_session_leaves_no_trace(server, r):
     waiter.close()
 
 
+@pytest.mark.parametrize("mode", ["YES", "SYNC"])
+def test_watch_and_notifications_see_only_kept_writes(server, r, mode):
+    r.set("w", "0")
+    r.config_set("notify-keyspace-events", "KA")
+    watcher = server.client(single_connection_client=True)
+    subscriber = r.pubsub()
+    try:
+        subscriber.subscribe("__keyspace@0__:w")
+        assert subscriber.get_message(timeout=2)["type"] == "subscribe"
+        watcher.execute_command("WATCH", "w")
+        console = Console(server.port)
+        try:
+            start(console, mode, "redis.call('SET', 'w', 'debugged')\nreturn 1")
+            assert console.lines("c")[-1] == "<endsession>"
+            assert console.reply() == b":1\r\n"
+        finally:
+            console.close()
+        event = subscriber.get_message(timeout=1)
+        watcher.execute_command("MULTI")
+        watcher.execute_command("SET", "w", "watcher")
+        executed = watcher.execute_command("EXEC")
+        if mode == "YES":  # nothing happened to w: nobody was told, EXEC runs
+            assert event is None
+            assert executed in ([b"OK"], [True]) and r.get("w") == b"watcher"
+        else:  # the kept write was published and touched the watched key
+            assert event["data"] == b"set"
+            assert executed is None and r.get("w") == b"debugged"
+    finally:
+        r.config_set("notify-keyspace-events", "")
+        subscriber.close()
+        watcher.close()
+
+
 def test_other_clients_get_busy_and_script_kill_ends_yes_session(server, r):
     console = Console(server.port)
     try:
