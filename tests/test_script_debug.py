@@ -317,6 +317,23 @@ def test_eval_compile_error_ends_session(server, r):
         console.close()
 
 
+def test_eval_that_cannot_start_matches_redis(server, r, ref, redis_server):
+    """Bad numkeys, a compile error: <endsession> then the error, as redis-server answers."""
+    for script, numkeys in (("return 1", "5"), ("return +", "0"), ("return 1", "-1")):
+        answers = []
+        for port in (server.port, redis_server.port):
+            console = Console(port)
+            try:
+                assert console.call("SCRIPT", "DEBUG", "YES") == b"+OK\r\n"
+                console.sock.sendall(enc("EVAL", script, numkeys))
+                answers.append((console.reply(), console.reply().split(b" script: ")[0]))
+                assert console.closed()
+            finally:
+                console.close()
+        assert answers[0] == answers[1]
+        assert answers[0][0] == b"*1\r\n+<endsession>\r\n"
+
+
 def test_protocol_error_ends_session(server, r):
     console = Console(server.port)
     try:
@@ -461,6 +478,64 @@ def test_watch_and_notifications_see_only_kept_writes(server, r, mode):
         r.config_set("notify-keyspace-events", "")
         subscriber.close()
         watcher.close()
+
+
+def test_yes_session_never_reaches_a_replica(fresh_server):
+    master = fresh_server()
+    replica = fresh_server("--replicaof", f"127.0.0.1 {master.port}")
+    mc, rc = master.client(), replica.client()
+    try:
+        mc.set("before", "1")
+        for mode, key in (("YES", "dropped"), ("SYNC", "kept")):
+            console = Console(master.port)
+            try:
+                start(console, mode, "redis.call('SET', KEYS[1], 'x')\nreturn 1", key,
+                      numkeys=1)
+                assert console.lines("c")[-1] == "<endsession>"
+                assert console.reply() == b":1\r\n"
+            finally:
+                console.close()
+        mc.set("after", "1")
+        deadline = time.monotonic() + 20
+        while rc.get("after") is None:
+            assert time.monotonic() < deadline, "the replica never caught up"
+            time.sleep(0.05)
+        assert rc.get("kept") == b"x" and rc.exists("dropped") == 0
+        assert mc.execute_command("LEDIS.DIGEST") == rc.execute_command("LEDIS.DIGEST")
+    finally:
+        mc.close()
+        rc.close()
+
+
+def test_time_limit_and_script_kill_work_after_a_session(server, r):
+    """The session swapped the runtime's hook and bridge: a normal EVAL gets them back."""
+    console = Console(server.port)
+    try:
+        start(console, "YES", "return 1")
+        assert console.lines("c")[-1] == "<endsession>"
+    finally:
+        console.close()
+    r.config_set("lua-time-limit", 100)
+    try:
+        looping = server.client(socket_timeout=20)
+        failed = []
+        thread = threading.Thread(target=lambda: failed.append(
+            pytest.raises(redis.ResponseError, looping.eval, "while true do end", 0)))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                r.script_kill()
+                break
+            except redis.ResponseError as exc:  # NOTBUSY until the loop is past the limit
+                assert "NOTBUSY" in str(exc) and time.monotonic() < deadline
+                time.sleep(0.05)
+        thread.join()
+        assert "Script killed by user" in str(failed[0].value)
+        looping.close()
+    finally:
+        r.config_set("lua-time-limit", 5000)
+    assert r.eval("redis.debug('x') return redis.call('PING')", 0) == b"PONG"
 
 
 def test_other_clients_get_busy_and_script_kill_ends_yes_session(server, r):

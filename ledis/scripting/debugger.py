@@ -231,7 +231,6 @@ def run_session(core: "Core", caller: "Context", argv: list[bytes], readonly: bo
     its error. Without ``sync`` every write of the script is thrown away at the end."""
     scripting = core.scripting
     body = argv[1]
-    numkeys = _numkeys(argv, False)
     sha = sha1hex(body)
     dbg = _debugger(scripting)
     console.to_lua = scripting.lua.table_from
@@ -242,7 +241,8 @@ def run_session(core: "Core", caller: "Context", argv: list[bytes], readonly: bo
     res: Any = None
     try:
         dbg.begin(console.read, console.send, body, limit)
-        try:
+        try:  # as in Redis, an EVAL that fails to start still ends with <endsession>
+            numkeys = _numkeys(argv, False)
             flags, _ = parse_shebang(body)
             if flags is not None:
                 readonly = scripting._flags_readonly(flags, readonly)
