@@ -477,6 +477,9 @@ class Engine:
         """Flush and close the store (and stop serving). Any handle closes the whole store."""
         shared = self._shared
         loop, thread = shared.loop, shared.loop_thread
+        session = shared.debugging
+        if session is not None:  # its thread holds the lock: let the script end first
+            session.close()
         with shared.lock:
             if shared.closed and shared.core.closed:
                 self._remove_temp()

@@ -655,3 +655,10 @@ def test_embedded_abort_and_errors(db):
     with db.debug("local x = 1\nreturn x") as session:
         session.step()
     assert db.ping() in ("PONG", b"PONG", True)
+
+
+def test_embedded_close_with_an_open_session():
+    store = ledis.open(memory=True)
+    session = store.debug("redis.call('SET', 'k', 'v')\nreturn 1")
+    store.close()  # ends the session (the script runs on, its writes are dropped) and closes
+    assert session.done and store.closed
