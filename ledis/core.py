@@ -73,8 +73,8 @@ class Context:
         self.close_after_reply = False
         self.no_evict = False
         self.reply_mode = 0  # CLIENT REPLY: 0 on, else ledis.server.connection.REPLY_*
-        # after SCRIPT DEBUG YES|SYNC (with ``special``): EVAL* refused, never run
-        self.script_debug = False
+        # SCRIPT DEBUG: False, "yes" or "sync" (with ``special``): ledis/scripting/debugger.py
+        self.script_debug: bool | str = False
         self.kind = kind
         self.extra: dict = {}
 

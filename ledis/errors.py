@@ -180,13 +180,9 @@ SCRIPT_WRONG_ARGS = "ERR Wrong number of args calling Redis command from script"
 SCRIPT_ARG_TYPE = "ERR Lua redis lib command arguments must be strings or integers"
 SCRIPT_NO_ARGS = "ERR Please specify at least one argument for this redis lib call"
 SCRIPT_OOM = "ERR Lua script exceeded the memory limit (lua-max-memory)"
-# SCRIPT DEBUG (Redis's LDB): ledis has no Lua debugger. redis-cli --ldb ignores the error of
-# SCRIPT DEBUG YES and sends EVAL anyway: that EVAL is refused, never run.
-SCRIPT_DEBUG_UNSUPPORTED = "ERR SCRIPT DEBUG is not supported by ledis"
+# SCRIPT DEBUG (Redis's LDB): the debugger's own texts are in the "Lua debugger" block below.
 SCRIPT_DEBUG_MODE = "ERR Use SCRIPT DEBUG YES/SYNC/NO"
 SCRIPT_DEBUG_IN_MULTI = "ERR SCRIPT DEBUG must be called outside a pipeline"  # also in EXEC
-SCRIPT_DEBUG_NOT_RUN = ("ERR the Lua debugger is not available in ledis: the script was not "
-                        "run (SCRIPT DEBUG NO, or RESET, to run scripts again)")
 
 # --- lists and blocking (lists.py, blocking.py) ----------------------------------------------
 INDEX_OUT_OF_RANGE = "ERR index out of range"
@@ -414,3 +410,15 @@ XSETID_BELOW_TOP = "ERR The ID specified in XSETID is smaller than the target st
 XSETID_ENTRIES_BELOW_LENGTH = ("ERR The entries_added specified in XSETID is smaller than the "
                                "target stream length")
 XINFO_SYNTAX = "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP."
+
+
+# --- Lua debugger (ledis/scripting/debugger.py, lua/debugger.lua) -----------------------------
+# Script errors that end a session (Redis adds "ERR " and the script position).
+LDB_PROTOCOL = "protocol error"
+LDB_BUFFER = "max client buffer reached"
+LDB_EVALSHA = "ERR Please use EVAL instead of EVALSHA for debugging"
+# ledis only: Redis would start a session inside EXEC; ledis refuses the queued EVAL at once.
+LDB_IN_MULTI = "ERR a debugging client cannot queue EVAL in MULTI (SCRIPT DEBUG NO first)"
+LDB_NO_CONSOLE = "ERR the Lua debugger needs a RESP connection (embedded: use Engine.debug())"
+LDB_SERVING = "the Lua debugger of the embedded API is not available while serve() runs"
+LDB_SESSION_OPEN = "a Lua debugging session is open on this store: finish() or close() it first"
