@@ -224,6 +224,14 @@ def _remove(waiter: Waiter) -> None:
     waiter.keys = []
 
 
+def _holds_blockable(ready: tuple[Any, bytes]) -> bool:
+    """Whether the ready key holds a list or sorted set right now (what clients block on)."""
+    from ledis.storage.layout import LIST, ZSET
+
+    raw = ready[0].lookup(ready[1])
+    return raw is not None and raw[0] in (LIST, ZSET)
+
+
 def _timed_out(waiter: Waiter) -> None:
     waiter.timer = None
     if waiter.future.done():
@@ -248,8 +256,9 @@ def _serve_ready() -> None:
             ready = next(iter(_ready))
             del _ready[ready]
             queue = _waiters.get(ready)
-            while queue:
-                waiter = queue[0]
+            skipped = 0  # waiters left blocked because the key holds another type
+            while queue and skipped < len(queue):
+                waiter = queue[skipped]
                 if waiter.future.done():  # cancelled under us: drop it
                     _remove(waiter)
                     continue
@@ -257,6 +266,13 @@ def _serve_ready() -> None:
                     _serving = ready[1]
                     result = waiter.attempt()
                 except LedisError as exc:
+                    if exc.text == errors.WRONGTYPE and not _holds_blockable(ready):
+                        # The key was replaced by another type after it became ready (LPUSH,
+                        # DEL, SET in one MULTI): Redis serves only clients waiting for the
+                        # key's current type, the others stay blocked. (A BLMOVE whose
+                        # destination has the wrong type gets the error, as in Redis.)
+                        skipped += 1
+                        continue
                     _remove(waiter)
                     waiter.future.set_exception(exc)
                     continue

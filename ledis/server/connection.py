@@ -22,7 +22,7 @@ import hiredis
 
 from ledis import blocking, errors
 from ledis.errors import LedisError, ProtocolError
-from ledis.replies import OK, Pending
+from ledis.replies import OK, Multiple, Pending
 from ledis.commands.monitoring import PAUSED as _PAUSED
 from ledis.server.inline import split_args
 from ledis.server.resp import encode
@@ -262,7 +262,9 @@ class Connection(asyncio.Protocol):
                     break
                 self.wait(reply)  # type: ignore[arg-type]
                 break
-            if not ctx.reply_mode or not _drop_reply(ctx):
+            # CLIENT REPLY OFF/SKIP drops replies, but not pushes: (un)subscribe confirmations
+            # go out like pub/sub messages (Redis's CLIENT_PUSHING), or a subscriber would hang
+            if not ctx.reply_mode or not _drop_reply(ctx) or type(reply) is Multiple:
                 if reply is OK:  # the commonest replies, without the call into encode
                     out.append(b"+OK\r\n")
                 elif type(reply) is int:
@@ -290,7 +292,9 @@ class Connection(asyncio.Protocol):
         result = pending.result_or_error()
         if isinstance(result, LedisError):
             self.core.count_error(result)
-        encode(result, self.out, self.ctx.resp == 3)
+        ctx = self.ctx
+        if not ctx.reply_mode or not _drop_reply(ctx):  # CLIENT REPLY applies to it too
+            encode(result, self.out, ctx.resp == 3)
         self.run_queue()
 
     # --- output ------------------------------------------------------------------------------
