@@ -39,7 +39,8 @@ class Context:
     __slots__ = (
         "core", "db", "db_index", "resp", "authenticated", "name", "id", "created",
         "last_cmd", "last_interaction", "addr", "laddr", "special", "in_script",
-        "script_readonly", "multi", "watched", "subscriptions", "patterns", "is_replica_link",
+        "script_readonly", "multi", "watched", "subscriptions", "patterns", "shard_subscriptions",
+        "is_replica_link",
         "is_master_link", "conn", "lib_name", "lib_ver", "flags", "close_after_reply",
         "no_evict", "kind", "extra", "reply_mode", "script_debug", "__weakref__",
     )
@@ -64,6 +65,7 @@ class Context:
         self.watched: dict | None = None
         self.subscriptions: set = set()
         self.patterns: set = set()
+        self.shard_subscriptions: set = set()  # SSUBSCRIBE channels (ledis/pubsub.py)
         self.is_replica_link = False
         self.is_master_link = False
         self.conn: Any = None

@@ -300,3 +300,6 @@ TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 CLIENT_SUBCOMMAND_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                           "Try CLIENT HELP.")
+
+# --- clients: sharded pub/sub, CLUSTER, LATENCY, CLIENT TRACKING (issue #17) ----------------
+SSUBSCRIBE_DENY_BLOCKING = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"

@@ -9,6 +9,7 @@ import socket
 import time
 
 import hiredis
+import pytest
 
 _NOTHING = object()
 
@@ -72,3 +73,39 @@ def _plain(reply):
     if isinstance(reply, list):
         return [_plain(item) for item in reply]
     return reply
+
+
+# --- differential scenarios ---------------------------------------------------------------
+@pytest.fixture
+def ports(server, redis_server):
+    for port in (server.port, redis_server.port):
+        c = RawClient(port)
+        c.call("FLUSHALL")
+        c.close()
+    return server.port, redis_server.port
+
+
+def both(ports, scenario):
+    """Run ``scenario(port, clients)`` on ledis and on redis-server; return both
+    transcripts (the connections it opened are closed afterwards)."""
+    out = []
+    for port in ports:
+        opened: list[RawClient] = []
+
+        def client(resp3: bool = False, _port=port, _opened=opened) -> RawClient:
+            c = RawClient(_port, resp3)
+            _opened.append(c)
+            return c
+
+        try:
+            out.append(scenario(port, client))
+        finally:
+            for c in opened:
+                c.close()
+    return out
+
+
+def assert_same(ports, scenario):
+    ours, theirs = both(ports, scenario)
+    assert ours == theirs
+    return ours

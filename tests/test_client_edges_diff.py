@@ -15,44 +15,9 @@ import io
 import msgpack
 import pytest
 
-from tests.rawresp import RawClient
+from tests.rawresp import RawClient, assert_same, ports  # noqa: F401  (ports: fixture)
 
 NOTHING = RawClient.NOTHING
-
-
-@pytest.fixture
-def ports(server, redis_server):
-    for port in (server.port, redis_server.port):
-        c = RawClient(port)
-        c.call("FLUSHALL")
-        c.close()
-    return server.port, redis_server.port
-
-
-def both(ports, scenario):
-    """Run ``scenario(port, clients)`` on ledis and on redis-server; return both
-    transcripts (the connections it opened are closed afterwards)."""
-    out = []
-    for port in ports:
-        opened: list[RawClient] = []
-
-        def client(resp3: bool = False, _port=port, _opened=opened) -> RawClient:
-            c = RawClient(_port, resp3)
-            _opened.append(c)
-            return c
-
-        try:
-            out.append(scenario(port, client))
-        finally:
-            for c in opened:
-                c.close()
-    return out
-
-
-def assert_same(ports, scenario):
-    ours, theirs = both(ports, scenario)
-    assert ours == theirs
-    return ours
 
 
 # --- CLIENT REPLY ------------------------------------------------------------------------------

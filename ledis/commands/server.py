@@ -263,7 +263,7 @@ def _section_stats(core):
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", stats["keyspace_hits"]), ("keyspace_misses", stats["keyspace_misses"]),
         ("pubsub_channels", stats.get("pubsub_channels", 0)),
-        ("pubsub_patterns", stats.get("pubsub_patterns", 0)), ("pubsubshard_channels", 0),
+        ("pubsub_patterns", stats.get("pubsub_patterns", 0)), ("pubsubshard_channels", stats.get("pubsubshard_channels", 0)),
         ("latest_fork_usec", 0), ("total_forks", 0), ("migrate_cached_sockets", 0),
         ("slave_expires_tracked_keys", 0), ("active_defrag_hits", 0),
         ("active_defrag_misses", 0), ("active_defrag_key_hits", 0),

@@ -100,7 +100,7 @@ class WatchEntry:
 def refresh_special(ctx) -> None:
     """Recompute ``ctx.special`` after leaving MULTI or unsubscribing."""
     ctx.special = bool(ctx.in_script or ctx.multi is not None or ctx.subscriptions
-                       or ctx.patterns or ctx.is_replica_link or ctx.is_master_link
+                       or ctx.patterns or ctx.shard_subscriptions or ctx.is_replica_link or ctx.is_master_link
                        or ctx.script_debug)
 
 
