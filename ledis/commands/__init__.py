@@ -6,6 +6,7 @@ One module per family: it parses arguments and shapes replies; storage lives in
 
 from ledis.commands import (  # noqa: F401
     bitmaps,
+    cluster,
     connection,
     functions,
     hashes,
