@@ -230,6 +230,11 @@ class Core:
         else:
             cmd.calls += 1
             cmd.usec += usec
+            if self.latency_tracking:  # LATENCY HISTOGRAM: one list increment
+                hist = cmd.latency_histogram
+                if hist is None:
+                    hist = cmd.latency_histogram = [0] * 64
+                hist[int(usec).bit_length()] += 1
         return result
 
     def refresh_hot_flags(self) -> None:
@@ -243,6 +248,8 @@ class Core:
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
         self.notify_writes = "notify-keyspace-events" in self.config.extra
+        self.latency_tracking = str(self.config.extra.get("latency-tracking", "yes")).lower() \
+            not in ("no", "false", "0")
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling
@@ -295,6 +302,11 @@ class Core:
             usec = (_perf() - start) * 1e6
         cmd.calls += 1
         cmd.usec += usec
+        if self.latency_tracking:
+            hist = cmd.latency_histogram
+            if hist is None:
+                hist = cmd.latency_histogram = [0] * 64
+            hist[min(int(usec).bit_length(), 63)] += 1
         if usec >= self.slowlog.threshold and not ctx.in_script and not cmd.skip_slowlog:
             self.slowlog.add(ctx, argv, usec)
         if usec >= self.latency_threshold:

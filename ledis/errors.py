@@ -304,3 +304,4 @@ CLIENT_SUBCOMMAND_ARGS = ("ERR unknown subcommand or wrong number of arguments f
 # --- clients: sharded pub/sub, CLUSTER, LATENCY, CLIENT TRACKING (issue #17) ----------------
 CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
 SSUBSCRIBE_DENY_BLOCKING = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
+LATENCY_NO_SAMPLES = "ERR No samples available for event '{}'"

@@ -106,6 +106,10 @@ def both(ports, scenario):
 
 
 def assert_same(ports, scenario):
+    """Both transcripts must be equal; the first differing step is named on failure."""
     ours, theirs = both(ports, scenario)
+    if isinstance(ours, list) and isinstance(theirs, list):
+        for step, (a, b) in enumerate(zip(ours, theirs)):
+            assert a == b, f"step {step}: ledis {a!r} != redis {b!r}"
     assert ours == theirs
     return ours

@@ -12,6 +12,7 @@ from ledis.commands import (  # noqa: F401
     hashes,
     introspection,
     keys,
+    latency,
     lists,
     monitoring,
     persistence,

@@ -439,6 +439,7 @@ def cmd_config_resetstat(ctx, argv):
     for cmd in _all_commands(core):
         cmd.calls = cmd.rejected_calls = cmd.failed_calls = 0
         cmd.usec = 0.0
+        cmd.latency_histogram = None  # LATENCY HISTOGRAM starts over, as in Redis
     return OK
 
 
