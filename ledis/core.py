@@ -42,7 +42,7 @@ class Context:
         "script_readonly", "multi", "watched", "subscriptions", "patterns", "shard_subscriptions",
         "is_replica_link",
         "is_master_link", "conn", "lib_name", "lib_ver", "flags", "close_after_reply",
-        "no_evict", "kind", "extra", "reply_mode", "script_debug", "__weakref__",
+        "no_evict", "kind", "extra", "reply_mode", "script_debug", "tracking", "__weakref__",
     )
 
     def __init__(self, core: "Core", kind: str = "normal", addr: str = "", laddr: str = "") -> None:
@@ -77,6 +77,7 @@ class Context:
         self.reply_mode = 0  # CLIENT REPLY: 0 on, else ledis.server.connection.REPLY_*
         # after SCRIPT DEBUG YES|SYNC (with ``special``): EVAL* refused, never run
         self.script_debug = False
+        self.tracking: Any = None  # CLIENT TRACKING state (ledis/tracking.py) while on
         self.kind = kind
         self.extra: dict = {}
 
@@ -179,6 +180,9 @@ class Core:
         # While it is non-empty, or keyspace notifications are configured, write commands run
         # through ``watched_write``: it marks watchers dirty and publishes the notifications.
         self.watched_keys: dict = {}
+        # CLIENT TRACKING (ledis/tracking.py): created by the first CLIENT TRACKING ON; from
+        # then on writes go through ``watched_write`` too (``notify_writes``).
+        self.tracking: Any = None
         from ledis.commands.transactions import watched_write
         from ledis.pubsub import attach_expiry_events
 
@@ -247,7 +251,9 @@ class Core:
         self.gated = bool(self._pause_mode or self._readonly or self.monitors)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
-        self.notify_writes = "notify-keyspace-events" in self.config.extra
+        # Writes go through the observer for keyspace notifications or client tracking.
+        self.notify_writes = ("notify-keyspace-events" in self.config.extra
+                              or self.__dict__.get("tracking") is not None)
         self.latency_tracking = str(self.config.extra.get("latency-tracking", "yes")).lower() \
             not in ("no", "false", "0")
 

@@ -23,6 +23,7 @@ from ledis.commands import (  # noqa: F401
     sets,
     slowlog,
     strings,
+    tracking,
     transactions,
     zsetops,
     zsets,

@@ -220,6 +220,10 @@ def client_line(ctx, current=None) -> str:
     conn = ctx.conn
     if conn is not None and getattr(conn, "waiting", None) is not None:
         flags += "b"
+    from ledis.commands.tracking import client_list_fields
+
+    tracking_flags, redir = client_list_fields(ctx)  # CLIENT TRACKING: t, R, B
+    flags += tracking_flags
     if ctx.no_evict:
         flags += "e"
     fd = -1
@@ -236,7 +240,7 @@ def client_line(ctx, current=None) -> str:
         f"sub={len(ctx.subscriptions)} psub={len(ctx.patterns)} "
         f"ssub={len(ctx.shard_subscriptions)} multi={multi} "
         f"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 "
-        f"tot-mem=0 events=r cmd={_command_name(ctx, argv)} user=default redir=-1 "
+        f"tot-mem=0 events=r cmd={_command_name(ctx, argv)} user=default redir={redir} "
         f"resp={ctx.resp} lib-name={ctx.lib_name.decode('utf-8', 'replace')} "
         f"lib-ver={ctx.lib_ver.decode('utf-8', 'replace')}"
     )

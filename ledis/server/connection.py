@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import hiredis
 
-from ledis import blocking, errors
+from ledis import blocking, errors, tracking
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import OK, Multiple, Pending
 from ledis.commands.monitoring import PAUSED as _PAUSED
@@ -39,6 +39,7 @@ _UNAUTH_ERRORS = (errors.PROTO_UNAUTH_MULTIBULK, errors.PROTO_UNAUTH_BULK)
 INTERNAL = LedisError(errors.INTERNAL)
 _ready_keys = blocking.ready_keys  # never rebound: a cheap "anything to serve?" test
 _serve_blocked = blocking.serve_ready
+_tracking_held = tracking.pending  # never rebound: invalidations held until the reply is out
 
 
 class Connection(asyncio.Protocol):
@@ -271,6 +272,8 @@ class Connection(asyncio.Protocol):
                     out.append(b":%d\r\n" % reply)
                 else:
                     encode(reply, out, ctx.resp == 3)
+            if _tracking_held:  # CLIENT TRACKING: this client's own invalidations, after it
+                tracking.send_pending()
             if ctx.close_after_reply:
                 queue.clear()
                 break
@@ -295,6 +298,8 @@ class Connection(asyncio.Protocol):
         ctx = self.ctx
         if not ctx.reply_mode or not _drop_reply(ctx):  # CLIENT REPLY applies to it too
             encode(result, self.out, ctx.resp == 3)
+        if _tracking_held:
+            tracking.send_pending()
         self.run_queue()
 
     # --- output ------------------------------------------------------------------------------
