@@ -9,7 +9,6 @@ import socket
 import time
 
 import hiredis
-import pytest
 
 _NOTHING = object()
 
@@ -76,15 +75,6 @@ def _plain(reply):
 
 
 # --- differential scenarios ---------------------------------------------------------------
-@pytest.fixture
-def ports(server, redis_server):
-    for port in (server.port, redis_server.port):
-        c = RawClient(port)
-        c.call("FLUSHALL")
-        c.close()
-    return server.port, redis_server.port
-
-
 def both(ports, scenario):
     """Run ``scenario(port, clients)`` on ledis and on redis-server; return both
     transcripts (the connections it opened are closed afterwards)."""

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.rawresp import assert_same, ports  # noqa: F401  (ports: fixture)
+from tests.rawresp import assert_same
 
 
 def _sorted_pairs(flat):

@@ -16,7 +16,6 @@ from redis.cache import CacheConfig
 from redis.connection import CacheProxyConnection
 
 from tests.rawresp import RawClient
-
 from tests.test_http import Http, _start
 
 
