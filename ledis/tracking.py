@@ -182,6 +182,8 @@ class Tracker:
             if server is not None and server.loop is not None:
                 self._scheduled = True
                 server.loop.call_soon(self.broadcast)
+            else:  # embedded, no network server: nobody could receive a message
+                self.changed.clear()
 
     def broadcast(self) -> None:
         """End of the iteration: BCAST messages, one per prefix and client, keys sorted."""

@@ -125,3 +125,21 @@ def test_bcast_info_counts_prefixes(server):
     finally:
         a.close()
         w.close()
+
+
+def test_embedded_tracking_has_nowhere_to_send(tmp_path):
+    """The embedded API has no connection: CLIENT TRACKING is accepted and kept, writes run
+    through the same invalidation path, and nothing piles up (BCAST keys are dropped)."""
+    import ledis
+
+    db = ledis.open(str(tmp_path / "db"))
+    try:
+        assert db.execute("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "p:") == "OK"
+        db.execute("SET", "p:1", "v")
+        db.execute("MSET", "p:2", "v", "q", "w")
+        assert db._shared.core.tracking.changed == {}
+        assert db.execute("CLIENT", "TRACKINGINFO") == {
+            b"flags": [b"on", b"bcast"], b"redirect": 0, b"prefixes": [b"p:"]}
+        assert db.execute("CLIENT", "TRACKING", "OFF") == "OK"
+    finally:
+        db.close()
