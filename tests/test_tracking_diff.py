@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.rawresp import assert_same
 
@@ -230,5 +232,60 @@ def test_redirect(ports):
         w.call("SET", "k", "s2")
         out.append(s2.drain())  # RESP2 without a redirect: nothing is sent
         return _ids(out, ids)
+
+    assert_same(ports, scenario)
+
+
+# --- random sequences -------------------------------------------------------------------------
+KEYS = ["a", "b", "ab", "h"]
+READS = [
+    lambda k: ["GET", k], lambda k: ["MGET", k, "b"], lambda k: ["EXISTS", k, "a"],
+    lambda k: ["HGET", "h", "f"], lambda k: ["STRLEN", k], lambda k: ["TYPE", k],
+    lambda k: ["SINTERCARD", "2", k, "b"], lambda k: ["TTL", k],
+]
+WRITES = [
+    lambda k: ["SET", k, "1"], lambda k: ["DEL", k, "ab"], lambda k: ["INCR", k],
+    lambda k: ["HSET", "h", "f", k], lambda k: ["EXPIRE", k, "100"],
+    lambda k: ["RENAME", k, "b"], lambda k: ["MSET", k, "x", "ab", "y"],
+    lambda k: ["SET", k, "2", "NX"], lambda k: ["APPEND", k, "z"], lambda k: ["COPY", k, "ab"],
+    lambda k: ["SUNIONSTORE", "b", k], lambda k: ["PERSIST", k], lambda k: ["FLUSHDB"],
+    lambda k: ["EVAL", "return redis.call('set', KEYS[1], 'e')", "1", k],
+]
+MODES = [["ON"], ["ON", "NOLOOP"], ["ON", "BCAST", "PREFIX", "a"], ["ON", "BCAST"],
+         ["ON", "OPTIN"], ["ON", "OPTOUT"]]
+
+
+def _sync(c):
+    """Everything the server sent this client before a PONG (pushes caused earlier)."""
+    c.send("PING")
+    seen = []
+    while True:
+        reply = c.read(5)
+        if reply in (b"PONG", "<nothing>", "<closed>"):
+            return seen
+        seen.append(reply)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mode=st.sampled_from(MODES),
+       ops=st.lists(st.tuples(st.sampled_from(["read", "write", "own", "caching"]),
+                              st.integers(0, 100), st.sampled_from(KEYS)),
+                    min_size=1, max_size=14))
+def test_random_sequences(ports, mode, ops):
+    def scenario(port, client):
+        a, w = client(resp3=True), client()
+        a.call("FLUSHALL")
+        out = [a.call("CLIENT", "TRACKING", *mode)]
+        for kind, n, key in ops:
+            if kind == "read":
+                out.append(a.call(*READS[n % len(READS)](key)))
+            elif kind == "caching":
+                out.append(a.call("CLIENT", "CACHING", "YES" if "OPTIN" in mode else "NO"))
+            else:
+                cmd = WRITES[n % len(WRITES)](key)
+                out.append((a if kind == "own" else w).call(*cmd))
+            out.append(_sync(a))
+        return out
 
     assert_same(ports, scenario)

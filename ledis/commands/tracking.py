@@ -99,7 +99,7 @@ def _text(raw: bytes) -> str:
          since="6.0.0", acl=_ACL)
 def cmd_client_caching(ctx, argv):
     state = ctx.tracking
-    if state is None or not (state.optin or state.optout):
+    if state is None:
         raise LedisError(errors.TRACKING_CACHING_MODE)
     value = argv[2].lower()
     if value == b"yes":
