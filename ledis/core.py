@@ -251,9 +251,11 @@ class Core:
         self.gated = bool(self._pause_mode or self._readonly or self.monitors)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
-        # Writes go through the observer for keyspace notifications or client tracking.
+        # Writes go through the observer for keyspace notifications or client tracking
+        # (while at least one client tracks).
+        tracking = self.__dict__.get("tracking")
         self.notify_writes = ("notify-keyspace-events" in self.config.extra
-                              or self.__dict__.get("tracking") is not None)
+                              or (tracking is not None and bool(tracking.clients)))
         self.latency_tracking = str(self.config.extra.get("latency-tracking", "yes")).lower() \
             not in ("no", "false", "0")
 

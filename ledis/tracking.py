@@ -26,8 +26,8 @@ drops them instead.
 
 **Hooks.** Reads: a ``core.special_checks`` entry (tracking clients have ``ctx.special``) and a
 wrapper of ``core.script_check`` (reads of scripts count for their caller). Writes: the
-dispatcher's write observer ``ledis.commands.transactions.watched_write``, active while
-``core.tracking`` is set, calls :meth:`Tracker.keys_changed` for the keys a write changed,
+dispatcher's write observer ``ledis.commands.transactions.watched_write``, active while at
+least one client tracks (``core.notify_writes``), calls :meth:`Tracker.keys_changed` for the keys a write changed,
 and :meth:`Tracker.flushed` for FLUSHDB / FLUSHALL; active expiry calls it too.
 Not seen: a blocked client's pop served after another client's push (it does not go through
 the dispatcher).
@@ -87,6 +87,9 @@ class Tracker:
             state.prefixes = sorted(set(old.prefixes) | set(state.prefixes))
         ctx.tracking = state
         ctx.special = True
+        if not self.clients:
+            self.clients.add(ctx.id)
+            self.core.refresh_hot_flags()  # writes now go through the observer
         self.clients.add(ctx.id)
         if state.bcast:
             for prefix in state.prefixes or [b""]:
@@ -102,6 +105,8 @@ class Tracker:
             self._drop_prefixes(ctx.id, state.prefixes)
         ctx.tracking = None
         self.clients.discard(ctx.id)
+        if not self.clients:
+            self.core.refresh_hot_flags()  # the write path is free again
         # Keys the client read stay in the table (Redis forgets them lazily): a client that
         # turns tracking on again hears about them.
 

@@ -320,6 +320,8 @@ def watched_write(ctx, cmd, argv):
     core = ctx.core
     name = cmd.name
     tracking = core.tracking
+    if tracking is not None and not tracking.clients:
+        tracking = None  # nobody tracks any more (keys left in the table have no reader)
     if name in _WHOLE_DB:
         if not core.watched_keys:
             result = cmd.handler(ctx, argv)
