@@ -224,6 +224,20 @@ def _remove(waiter: Waiter) -> None:
     waiter.keys = []
 
 
+def _served(waiter: Waiter, key: bytes) -> None:
+    """A served pop changed ``key`` (and a BLMOVE / BRPOPLPUSH its destination) outside the
+    dispatcher: tell CLIENT TRACKING (ledis/tracking.py), as Redis's signalModifiedKey."""
+    tracking = waiter.ctx.core.tracking
+    if tracking is None or not tracking.clients:
+        return
+    keys = [key]
+    argv = waiter.ctx.last_cmd
+    if isinstance(argv, list) and len(argv) > 2 and argv[0].lower() in (b"blmove",
+                                                                         b"brpoplpush"):
+        keys.append(argv[2])
+    tracking.keys_changed(None, keys)
+
+
 def _holds_blockable(ready: tuple[Any, bytes]) -> bool:
     """Whether the ready key holds a list or sorted set right now (what clients block on)."""
     from ledis.storage.layout import LIST, ZSET
@@ -284,6 +298,7 @@ def _serve_ready() -> None:
                 if result is NOT_READY:
                     break
                 _remove(waiter)
+                _served(waiter, ready[1])
                 waiter.future.set_result(result)
                 queue = _waiters.get(ready)
     finally:

@@ -289,3 +289,20 @@ def test_random_sequences(ports, mode, ops):
         return out
 
     assert_same(ports, scenario)
+
+
+@pytest.mark.parametrize("block", [["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"],
+                                   ["BRPOPLPUSH", "src", "dst", "0"], ["BLPOP", "src", "0"]])
+def test_served_blocked_move_invalidates_destination(ports, block):
+    def scenario(port, client):
+        t, b, w = client(resp3=True), client(), client()
+        w.call("RPUSH", "dst", "old")
+        out = [t.call("CLIENT", "TRACKING", "ON"), t.call("LRANGE", "dst", "0", "-1"),
+               t.call("LLEN", "other")]
+        b.send(*block)
+        out.append(b.read(0.2))
+        out.append(w.call("RPUSH", "src", "x"))
+        out += [b.read(), _sync(t)]
+        return out
+
+    assert_same(ports, scenario)
