@@ -306,3 +306,18 @@ def test_served_blocked_move_invalidates_destination(ports, block):
         return out
 
     assert_same(ports, scenario)
+
+
+def test_command_info_and_docs_match(ports):
+    names = ["client|tracking", "client|caching", "client|getredir", "client|trackinginfo",
+             "latency|doctor", "latency|graph", "latency|histogram", "ssubscribe",
+             "sunsubscribe", "spublish", "pubsub|shardchannels", "pubsub|shardnumsub"]
+
+    def scenario(port, client):
+        c = client()
+        out = [c.call("COMMAND", "INFO", name) for name in names]
+        docs = c.call("COMMAND", "DOCS", *names)
+        out.append({docs[i]: docs[i + 1] for i in range(0, len(docs), 2)})
+        return out
+
+    assert_same(ports, scenario)
