@@ -34,15 +34,15 @@ def test_default_mode(ports):
         w.call("SET", "k2", "1")
         out += [a.call("GET", "k"), a.call("MGET", "k2", "k3"), a.call("EXISTS", "k4")]
         w.call("SET", "k", "2")
-        out.append(a.drain())  # invalidate k
+        out.append(_sync(a))  # invalidate k
         w.call("SET", "k", "3")
-        out.append(a.drain())  # nothing: k is forgotten until read again
+        out.append(_sync(a))  # nothing: k is forgotten until read again
         w.call("DEL", "k2", "k3")
-        out.append(a.drain())  # only k2 changed
+        out.append(_sync(a))  # only k2 changed
         w.call("SET", "k3", "x")
-        out.append(a.drain())  # k3 was read and is still remembered
+        out.append(_sync(a))  # k3 was read and is still remembered
         w.call("SET", "k4", "x")
-        out.append(a.drain())
+        out.append(_sync(a))
         steps = [
             [["EXPIRE", "k", "100"]],
             [["SET", "x", "1"]],
@@ -61,21 +61,21 @@ def test_default_mode(ports):
             a.call("GET", "k")
             for cmd in step:
                 w.call(*cmd)
-            out.append(a.drain())
+            out.append(_sync(a))
         a.call("EVAL", "return redis.call('get', KEYS[1])", "1", "k")
         w.call("SET", "k", "10")
-        out.append(a.drain())  # reads inside a script count for the caller
+        out.append(_sync(a))  # reads inside a script count for the caller
         a.call("GET", "k")
-        out += [a.call("SET", "k", "4"), a.drain()]  # own write: reply first, then the push
+        out += [a.call("SET", "k", "4"), _sync(a)]  # own write: reply first, then the push
         a.call("GET", "k")
         a.send_many(["GET", "k"], ["SET", "k", "5"], ["GET", "k"], ["SET", "k", "6"])
-        out.append(a.drain())
+        out.append(_sync(a))
         a.call("GET", "k")
         a.send_many(["MULTI"], ["SET", "k", "7"], ["GET", "k"], ["EXEC"])
-        out.append(a.drain())
+        out.append(_sync(a))
         out += [a.call("CLIENT", "TRACKING", "OFF"), a.call("CLIENT", "TRACKINGINFO")]
         w.call("SET", "k", "1")
-        out.append(a.drain())
+        out.append(_sync(a))
         return out
 
     assert_same(ports, scenario)
@@ -85,30 +85,30 @@ def test_noloop_bcast_and_prefixes(ports):
     def scenario(port, client):
         a, w = client(resp3=True), client()
         out = [a.call("CLIENT", "TRACKING", "ON", "NOLOOP"), a.call("GET", "k"),
-               a.call("SET", "k", "2"), a.drain(), a.call("CLIENT", "TRACKINGINFO"),
+               a.call("SET", "k", "2"), _sync(a), a.call("CLIENT", "TRACKINGINFO"),
                a.call("CLIENT", "TRACKING", "OFF")]
         out += [a.call("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:", "PREFIX", "obj:"),
                 a.call("CLIENT", "TRACKINGINFO")]
         w.call("SET", "user:1", "a")
-        out.append(a.drain())
+        out.append(_sync(a))
         w.call("MSET", "user:2", "b", "obj:1", "c", "zzz", "d")
-        out.append(a.drain())
+        out.append(_sync(a))
         w.send_many(["SET", "user:4", "x"], ["SET", "user:3", "y"], ["DEL", "user:nope"])
         w.drain()
-        out.append(a.drain())
-        out += [a.call("SET", "user:9", "1"), a.drain()]
+        out.append(_sync(a))
+        out += [a.call("SET", "user:9", "1"), _sync(a)]
         out += [a.call("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "obj:x"),
                 a.call("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "new:"),
                 a.call("CLIENT", "TRACKINGINFO"), a.call("CLIENT", "TRACKING", "ON"),
                 a.call("CLIENT", "TRACKING", "OFF")]
         out += [a.call("CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP")]
         w.call("SET", "anything", "1")
-        out += [a.drain(), a.call("SET", "mine", "1"), a.drain()]
+        out += [_sync(a), a.call("SET", "mine", "1"), _sync(a)]
         a.send_many(["SET", "mine2", "1"], ["SET", "mine2", "2"])
         w.call("SET", "theirs", "1")
-        out.append(a.drain())
+        out.append(_sync(a))
         w.call("FLUSHALL")
-        out += [a.drain(), a.call("CLIENT", "TRACKING", "OFF")]
+        out += [_sync(a), a.call("CLIENT", "TRACKING", "OFF")]
         return out
 
     assert_same(ports, scenario)
@@ -119,36 +119,36 @@ def test_optin_optout_and_caching(ports):
         a, w = client(resp3=True), client()
         out = [a.call("CLIENT", "TRACKING", "ON", "OPTIN"), a.call("GET", "k")]
         w.call("SET", "k", "z")
-        out += [a.drain(), a.call("CLIENT", "CACHING", "YES"), a.call("CLIENT", "TRACKINGINFO"),
+        out += [_sync(a), a.call("CLIENT", "CACHING", "YES"), a.call("CLIENT", "TRACKINGINFO"),
                 a.call("GET", "k")]
         w.call("SET", "k", "z")
-        out.append(a.drain())
+        out.append(_sync(a))
         for between in (["CLIENT", "ID"], ["PING"]):
             a.call("CLIENT", "CACHING", "YES")
             a.call(*between)
             a.call("GET", "k")
             w.call("SET", "k", "zz")
-            out.append(a.drain())
+            out.append(_sync(a))
         a.call("CLIENT", "CACHING", "YES")
         a.call("MULTI")
         a.call("GET", "k")
         a.call("EXEC")
         a.call("GET", "k2")
         w.call("MSET", "k", "1", "k2", "2")
-        out.append(a.drain())
+        out.append(_sync(a))
         a.call("CLIENT", "CACHING", "YES")
         a.call("EVAL", "return redis.call('get', KEYS[1])", "1", "k")
         a.call("GET", "k2")
         w.call("MSET", "k", "1", "k2", "2")
-        out.append(a.drain())
+        out.append(_sync(a))
         out += [a.call("CLIENT", "CACHING", "NO"), a.call("CLIENT", "TRACKING", "OFF"),
                 a.call("CLIENT", "TRACKING", "ON", "OPTOUT"), a.call("CLIENT", "CACHING", "NO"),
                 a.call("CLIENT", "TRACKINGINFO"), a.call("GET", "k")]
         w.call("SET", "k", "q")
-        out.append(a.drain())
+        out.append(_sync(a))
         a.call("GET", "k")
         w.call("SET", "k", "q")
-        out += [a.drain(), a.call("CLIENT", "CACHING", "YES"),
+        out += [_sync(a), a.call("CLIENT", "CACHING", "YES"),
                 a.call("CLIENT", "TRACKING", "ON", "OPTIN"), a.call("CLIENT", "TRACKINGINFO"),
                 a.call("CLIENT", "TRACKING", "OFF"), a.call("CLIENT", "CACHING", "YES"),
                 a.call("CLIENT", "CACHING", "MAYBE")]
