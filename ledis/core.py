@@ -39,9 +39,9 @@ class Context:
     __slots__ = (
         "core", "db", "db_index", "resp", "authenticated", "name", "id", "created",
         "last_cmd", "last_interaction", "addr", "laddr", "special", "in_script",
-        "script_readonly", "multi", "watched", "subscriptions", "patterns", "shard_subscriptions",
-        "is_replica_link",
-        "is_master_link", "conn", "lib_name", "lib_ver", "flags", "close_after_reply",
+        "script_readonly", "multi", "watched", "subscriptions", "patterns",
+        "shard_subscriptions", "is_replica_link", "is_master_link", "conn", "lib_name",
+        "lib_ver", "flags", "close_after_reply",
         "no_evict", "kind", "extra", "reply_mode", "script_debug", "tracking", "__weakref__",
     )
 
