@@ -89,3 +89,28 @@ def test_histogram_buckets_are_redis_labels(ports):
                                                   2113, 4227, 8454, 16909}]
 
     assert assert_same(ports, scenario) == [b"ping", 50, True]
+
+
+def test_info_latencystats_shape(ports):
+    def scenario(port, client):
+        c = client()
+        c.call("CONFIG", "RESETSTAT")
+        c.call("SET", "a", "1")
+        c.call("GET", "a")
+        c.call("GET", "a")
+        out = []
+        try:
+            for percentiles in ("50 99 99.9", "50 99.99 0", "100"):
+                c.call("CONFIG", "SET", "latency-tracking-info-percentiles", percentiles)
+                text = c.call("INFO", "latencystats")
+                lines = [line for line in text.split(b"\r\n")
+                         if line.startswith((b"latency_percentiles_usec_get:",
+                                             b"latency_percentiles_usec_set:", b"#"))]
+                out.append(sorted(re.sub(rb"=\d+\.\d{3}", b"=N.NNN", line) for line in lines))
+            out.append(b"latency_percentiles" in c.call("INFO"))
+        finally:
+            c.call("CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9")
+        return out
+
+    out = assert_same(ports, scenario)
+    assert out[0][1] == b"latency_percentiles_usec_get:p50=N.NNN,p99=N.NNN,p99.9=N.NNN"

@@ -13,6 +13,7 @@ are recorded by the dispatcher through ``ledis.commands.monitoring.latency_add``
   ``latency-tracking`` is yes, the default) by power-of-two microseconds; bucket ``k`` is shown
   under the label Redis's HDR histogram prints for that power of two (1, 2, 4, 8, 16, 33, 66,
   132 ...), and only buckets where the cumulative count grows are listed, as in Redis.
+  The same counts give INFO latencystats its percentiles (:func:`latency_info`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,45 @@ def _command_cdf(hist: list[int]) -> Map:
             total += count
             buckets[_bucket_label(k)] = total
     return Map({b"calls": total, b"histogram_usec": buckets})
+
+
+def _percentile_text(p: float) -> str:
+    text = f"{p:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def latency_info(core) -> list[tuple[str, str]]:
+    """INFO latencystats: ``latency_percentiles_usec_<command>:p50=...,p99=...`` for the
+    percentiles of ``latency-tracking-info-percentiles``; a percentile's value is the top of
+    its power-of-two bucket (Redis reads its HDR histogram, finer)."""
+    words = str(core.config.extra.get("latency-tracking-info-percentiles", "50 99 99.9"))
+    try:
+        percentiles = [float(w) for w in words.split()]
+    except ValueError:
+        percentiles = [50.0, 99.0, 99.9]
+    fields = []
+    for top in core.commands.values():
+        for cmd in _with_subcommands(top):
+            hist = cmd.latency_histogram
+            if hist is None:
+                continue
+            total = sum(hist)
+            if not total:
+                continue
+            parts = []
+            for p in percentiles:
+                wanted = max(1, int(p / 100.0 * total + 0.5))
+                seen = 0
+                for k, count in enumerate(hist):
+                    seen += count
+                    if seen >= wanted:
+                        break
+                ns = (1024 << k) + ((1024 << k) >> 7) - 1
+                parts.append(f"p{_percentile_text(p)}={ns / 1000.0:.3f}")
+            fields.append((f"latency_percentiles_usec_{cmd.name}", ",".join(parts)))
+    return fields
 
 
 def _with_subcommands(cmd: Command) -> list[Command]:

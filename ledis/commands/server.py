@@ -335,6 +335,12 @@ def _section_errorstats(core):
             for prefix, count in sorted(core.errorstats.items())]
 
 
+def _latency_info(core):
+    from ledis.commands.latency import latency_info  # LATENCY HISTOGRAM's counts
+
+    return latency_info(core)
+
+
 def _section_keyspace(core):
     return [(f"db{db.logical}", f"keys={db.keys},expires={db.expires},avg_ttl=0")
             for db in core.store.dbs if db.keys]
@@ -351,7 +357,7 @@ _SECTIONS = {
     "modules": ("Modules", lambda core: []),
     "commandstats": ("Commandstats", _section_commandstats),
     "errorstats": ("Errorstats", _section_errorstats),
-    "latencystats": ("Latencystats", lambda core: []),
+    "latencystats": ("Latencystats", lambda core: _latency_info(core)),
     "cluster": ("Cluster", lambda core: [("cluster_enabled", 0)]),
     "keyspace": ("Keyspace", _section_keyspace),
 }
