@@ -27,10 +27,10 @@ drops them instead.
 **Hooks.** Reads: a ``core.special_checks`` entry (tracking clients have ``ctx.special``) and a
 wrapper of ``core.script_check`` (reads of scripts count for their caller). Writes: the
 dispatcher's write observer ``ledis.commands.transactions.watched_write``, active while at
-least one client tracks (``core.notify_writes``), calls :meth:`Tracker.keys_changed` for the keys a write changed,
-and :meth:`Tracker.flushed` for FLUSHDB / FLUSHALL; active expiry calls it too.
-Not seen: a blocked client's pop served after another client's push (it does not go through
-the dispatcher).
+least one client tracks (``core.notify_writes``), calls :meth:`Tracker.keys_changed` for the
+keys a write changed and :meth:`Tracker.flushed` for FLUSHDB / FLUSHALL; active expiry and
+blocked pops served after another client's push (``ledis.blocking``, outside the dispatcher)
+call it too.
 """
 
 from __future__ import annotations
