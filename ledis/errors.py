@@ -422,3 +422,32 @@ LDB_IN_MULTI = "ERR a debugging client cannot queue EVAL in MULTI (SCRIPT DEBUG 
 LDB_NO_CONSOLE = "ERR the Lua debugger needs a RESP connection (embedded: use Engine.debug())"
 LDB_SERVING = "the Lua debugger of the embedded API is not available while serve() runs"
 LDB_SESSION_OPEN = "a Lua debugging session is open on this store: finish() or close() it first"
+
+# --- clients: sharded pub/sub, CLUSTER, LATENCY, CLIENT TRACKING (issue #17) ----------------
+CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
+SSUBSCRIBE_DENY_BLOCKING = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
+LATENCY_NO_SAMPLES = "ERR No samples available for event '{}'"
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_REDIRECT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_SWITCH_BCAST = (
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and "
+    "then re-enabling it with a different mode.")
+TRACKING_SWITCH_OPT = (
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and "
+    "then re-enabling it with a different mode.")
+TRACKING_BCAST_OPT = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_PREFIX_OVERLAP = (
+    "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client "
+    "must not overlap.")
+TRACKING_PREFIX_OVERLAP_EXISTING = (
+    "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must "
+    "not overlap.")
+TRACKING_CACHING_MODE = (
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+    "OPTOUT mode enabled")
+TRACKING_CACHING_YES = (
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+TRACKING_CACHING_NO = (
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")

@@ -6,6 +6,11 @@ and subscribers; both keep subscription order (a dict used as an ordered set), w
 order messages go out, as in Redis's lists. Each client's own side is ``ctx.subscriptions`` /
 ``ctx.patterns``.
 
+**Shard channels** (SSUBSCRIBE, SPUBLISH) are a third namespace, ``shard_channels`` /
+``ctx.shard_subscriptions``: on a server without cluster support Redis 7.0 keeps them apart
+from ordinary channels (a PUBLISH never reaches an SSUBSCRIBE of the same name, and patterns
+never match them) and delivers ``smessage`` pushes.
+
 **Delivery.** PUBLISH encodes a message at most twice (once per protocol version: an array in
 RESP2, a ``>`` push in RESP3) and appends the bytes to each subscriber connection's held
 output, which the server writes after the iteration's group commit like any reply. Clients
@@ -30,12 +35,13 @@ _DEFAULT_LIMIT = "pubsub 33554432 8388608 60"
 
 
 class Hub:
-    __slots__ = ("core", "channels", "patterns", "_limit_text", "_limits")
+    __slots__ = ("core", "channels", "patterns", "shard_channels", "_limit_text", "_limits")
 
     def __init__(self, core: Any) -> None:
         self.core = core
         self.channels: dict[bytes, dict[Any, None]] = {}
         self.patterns: dict[bytes, tuple[Callable[[bytes], bool], dict[Any, None]]] = {}
+        self.shard_channels: dict[bytes, dict[Any, None]] = {}
         self._limit_text: str | None = None
         self._limits = (32 << 20, 8 << 20, 60)
 
@@ -84,12 +90,33 @@ class Hub:
                 self.core.stats["pubsub_patterns"] = len(self.patterns)
         return True
 
+    def ssubscribe(self, ctx: Any, channel: bytes) -> None:
+        if channel in ctx.shard_subscriptions:
+            return
+        ctx.shard_subscriptions.add(channel)
+        self.shard_channels.setdefault(channel, {})[ctx] = None
+        self.core.stats["pubsubshard_channels"] = len(self.shard_channels)
+
+    def sunsubscribe(self, ctx: Any, channel: bytes) -> bool:
+        if channel not in ctx.shard_subscriptions:
+            return False
+        ctx.shard_subscriptions.discard(channel)
+        subs = self.shard_channels.get(channel)
+        if subs is not None:
+            subs.pop(ctx, None)
+            if not subs:
+                del self.shard_channels[channel]
+                self.core.stats["pubsubshard_channels"] = len(self.shard_channels)
+        return True
+
     def forget(self, ctx: Any) -> None:
         """Drop every subscription of ``ctx`` without replies (RESET, disconnect)."""
         for channel in list(ctx.subscriptions):
             self.unsubscribe(ctx, channel)
         for pattern in list(ctx.patterns):
             self.punsubscribe(ctx, pattern)
+        for channel in list(ctx.shard_subscriptions):
+            self.sunsubscribe(ctx, channel)
 
     # --- delivery -----------------------------------------------------------------------------
     def publish(self, channel: bytes, message: bytes) -> int:
@@ -112,6 +139,17 @@ class Hub:
                     self._deliver(ctx, value, encoded)
                 receivers += len(psubs)
         return receivers
+
+    def spublish(self, channel: bytes, message: bytes) -> int:
+        """Send ``message`` to the subscribers of shard channel ``channel`` (``smessage``)."""
+        subs = self.shard_channels.get(channel)
+        if not subs:
+            return 0
+        encoded: list[bytes | None] = [None, None]
+        value = Push([b"smessage", channel, message])
+        for ctx in list(subs):
+            self._deliver(ctx, value, encoded)
+        return len(subs)
 
     def _deliver(self, ctx: Any, value: Push, encoded: list) -> None:
         conn = ctx.conn
