@@ -359,3 +359,23 @@ GEO_MEMBER = "ERR could not decode requested zset member"
 HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
 HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+
+# --- Shared code and scheduled functions in FUNCTION libraries (ledis/scripting/modules.py,
+# ledis/scripting/timers.py, ledis/commands/libraries.py; issue #16) ---------------------------
+LIB_REQUIRED_BY = "ERR library '{}' is required by {}"
+LIB_REQUIRE_MISSING = "ERR ledis.require: library '{}' is not loaded"
+LIB_NOT_READY = "ERR ledis.require: library '{}' is not loaded yet"
+LIB_EXPORTS_NOTHING = "ERR ledis.require: library '{}' exports nothing (ledis.export)"
+LIB_CYCLE = "ERR library dependency cycle: {}"
+LIB_DEPENDENT_FAILS = (
+    "ERR library '{}' (which requires {}) does not load against the new version: {}"
+)
+LIB_LOADMANY_DUPLICATE = "ERR library '{}' given twice"
+LIB_FCALL_ARGS = "ERR ledis.fcall expects a function name, a table of keys and a table of args"
+LIB_FCALL_NESTED = (
+    "ERR ledis.fcall cannot be called from a library function or timer (use ledis.require)"
+)
+TIMER_BAD_EVERY = (
+    "ERR redis.register_timer: invalid every '{}' (a number with ms, s, m or h, at least 10ms)"
+)
+TIMER_BAD_CRON = "ERR redis.register_timer: invalid cron '{}': {}"

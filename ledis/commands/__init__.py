@@ -13,6 +13,7 @@ from ledis.commands import (  # noqa: F401
     hyperloglog,
     introspection,
     keys,
+    libraries,
     lists,
     memory,
     monitoring,
