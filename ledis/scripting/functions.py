@@ -171,9 +171,8 @@ class Functions:
         return 0 if self.lua is None else int(self.lua.get_memory_used() or 0)
 
     # --- loading -----------------------------------------------------------------------------
-    def _prepare(self, code: bytes) -> Library:
-        """Parse, compile and run a library body; nothing is registered yet."""
-        name = parse_header(code)
+    def _compile(self, code: bytes) -> Any:
+        """The compiled body of a library whose header is valid."""
         self._runtime()
         nl = code.find(b"\n")
         try:
@@ -182,6 +181,12 @@ class Functions:
             raise errors.error(errors.FUNCTION_COMPILE, str(exc).split("\n", 1)[0]) from None
         if type(fn) is tuple:
             raise errors.error(errors.FUNCTION_COMPILE, _text(fn[1] or b"?"))
+        return fn
+
+    def _prepare(self, code: bytes) -> Library:
+        """Parse, compile and run a library body; nothing is registered yet."""
+        name = parse_header(code)
+        fn = self._compile(code)
         self._loading = True
         self._loading_since = time.perf_counter()
         self.modules.begin()
@@ -298,7 +303,15 @@ class Functions:
             codes = _parse_dump(payload)
         else:
             codes = iter_redis_dump(payload)
-        codes = list(codes)
+        # Redis loads each library before reading the next (an earlier library's error wins
+        # over a malformed later entry): check the header and compile each one as it is read,
+        # then prepare them all in dependency order.
+        listed = []
+        for code in codes:
+            parse_header(code)
+            self._compile(code)
+            listed.append(code)
+        codes = listed
         names = [parse_header(code) for code in codes]
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)

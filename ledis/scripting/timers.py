@@ -190,11 +190,13 @@ def make_timers(library: bytes, registered: list[dict[bytes, Any]]) -> list[Time
     out = []
     for item in registered:
         every, cron = item[b"every"], item[b"cron"]
+        schedule = Cron(_text(cron)) if cron is not None else None
+        if schedule is not None:
+            schedule.next_after(time.time())  # '0 0 31 2 *' never matches: refuse it now
         out.append(Timer(
             library, item[b"name"],
             parse_every(_text(every)) if every is not None else None,
-            Cron(_text(cron)) if cron is not None else None,
-            item[b"callback"],
+            schedule, item[b"callback"],
         ))
     return out
 
