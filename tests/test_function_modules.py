@@ -256,3 +256,32 @@ def test_function_cannot_fcall_nested(f):
         f.fcall("nest", 0)
     with pytest.raises(redis.ResponseError, match="use ledis.require"):
         f.eval("return ledis.fcall('nest', {}, {})", 0)
+
+
+def test_ledis_dump_and_load_keep_dependency_order(fresh_server, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    def cli(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "ledis", *args], cwd=str(ROOT), check=True,
+                       capture_output=True, timeout=120)
+
+    src = fresh_server()
+    c = src.client()
+    c.function_load(base(6))
+    c.function_load(USER)  # lib:auser sorts before lib:zbase in sys
+    online = str(tmp_path / "online.ldmp")
+    cli("dump", "--port", str(src.port), "-o", online)
+    src.stop()
+    offline = str(tmp_path / "offline.ldmp")
+    cli("dump", "--dir", os.path.join(src.dir, "db"), "-o", offline)
+    for path in (online, offline):
+        dst = LedisProcess().start()
+        try:
+            cli("load", "--port", str(dst.port), path)  # one FUNCTION LOAD per library
+            assert dst.client().fcall("aquad", 0, 1) == 36
+        finally:
+            dst.cleanup()

@@ -27,6 +27,7 @@ graph between FUNCTION libraries, and ``ledis.fcall`` from EVAL scripts.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 import lupa.luajit21 as lj
@@ -215,6 +216,30 @@ def topological(libraries: dict[bytes, "Library"]) -> list[bytes]:
         out.append(name)
 
     for name in libraries:
+        visit(name)
+    return out
+
+
+_REQUIRE_RE = re.compile(rb"""ledis\.require\s*\(?\s*['"]([A-Za-z0-9_]+)['"]""")
+
+
+def static_order(codes: dict[bytes, bytes]) -> list[bytes]:
+    """Names of ``codes`` (name -> library code) with each after the libraries its code
+    requires with a literal ``ledis.require('name')``, found without running it (offline
+    dumps, whose records are replayed one FUNCTION LOAD at a time)."""
+    out: list[bytes] = []
+    seen: set[bytes] = set()
+
+    def visit(name: bytes) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for dep in _REQUIRE_RE.findall(codes[name]):
+            if dep in codes:
+                visit(dep)
+        out.append(name)
+
+    for name in codes:
         visit(name)
     return out
 
