@@ -242,3 +242,14 @@ def test_time_limit_busy_and_function_kill(fresh_server):
     c.delete("spin")
     row = timer(c, b"spin")
     assert row[b"errors"] == 1 and b"killed" in row[b"last_error"].lower()
+
+
+def test_client_pause_write_holds_runs(f):
+    f.function_load(tick_lib("50ms"))
+    wait(lambda: ticks(f) >= 1, what="first tick")
+    assert f.execute_command("CLIENT", "PAUSE", 600, "WRITE")
+    time.sleep(0.1)  # a run in progress when the pause began has finished
+    n = ticks(f)
+    time.sleep(0.4)
+    assert ticks(f) == n  # no timer writes while clients are paused (failover safety)
+    wait(lambda: ticks(f) > n, timeout=3, what="runs after the pause")

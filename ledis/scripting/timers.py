@@ -24,6 +24,8 @@ replacing a library removes or replaces its timers.
   runs twice at once.
 * **Coalescing.** After downtime (or a slow run) a timer whose due time passed runs once,
   then returns to its schedule: missed runs are never replayed one by one.
+* **CLIENT PAUSE** (WRITE or ALL, as used by failovers) holds due runs until it ends; then
+  each held timer runs once.
 * **Failures** are logged and counted (``errors``, ``last_error``); the timer stays armed.
 """
 
@@ -52,6 +54,7 @@ log = logging.getLogger("ledis.timers")
 
 TIMER_PREFIX = b"timer:"
 MIN_EVERY_MS = 10
+PAUSE_RETRY_MS = 50  # how often a due timer looks again while clients are paused
 _U64 = struct.Struct(">Q")
 _EVERY_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, None: 1}
@@ -302,6 +305,12 @@ class Timers:
         if not self._active() or self.timers.get((timer.library, timer.name)) is not timer:
             return
         due = timer.next_run_ms
+        if self.core.pause_mode:
+            # CLIENT PAUSE (WRITE or ALL, e.g. during a failover): no writes may happen now;
+            # try again shortly, the run stays due (one run when the pause ends)
+            self._schedule(timer, int(time.time() * 1000) + PAUSE_RETRY_MS)
+            timer.next_run_ms = due
+            return
         start = time.time()
         self.run(timer, int(start * 1000))
         now_ms = int(time.time() * 1000)
