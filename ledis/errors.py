@@ -451,3 +451,23 @@ TRACKING_CACHING_YES = (
     "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
 TRACKING_CACHING_NO = (
     "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+
+# --- Shared code and scheduled functions in FUNCTION libraries (ledis/scripting/modules.py,
+# ledis/scripting/timers.py, ledis/commands/libraries.py; issue #16) ---------------------------
+LIB_REQUIRED_BY = "ERR library '{}' is required by {}"
+LIB_REQUIRE_MISSING = "ERR ledis.require: library '{}' is not loaded"
+LIB_NOT_READY = "ERR ledis.require: library '{}' is not loaded yet"
+LIB_EXPORTS_NOTHING = "ERR ledis.require: library '{}' exports nothing (ledis.export)"
+LIB_CYCLE = "ERR library dependency cycle: {}"
+LIB_DEPENDENT_FAILS = (
+    "ERR library '{}' (which requires {}) does not load against the new version: {}"
+)
+LIB_LOADMANY_DUPLICATE = "ERR library '{}' given twice"
+LIB_FCALL_ARGS = "ERR ledis.fcall expects a function name, a table of keys and a table of args"
+LIB_FCALL_NESTED = (
+    "ERR ledis.fcall cannot be called from a library function or timer (use ledis.require)"
+)
+TIMER_BAD_EVERY = (
+    "ERR redis.register_timer: invalid every '{}' (a number with ms, s, m or h, at least 10ms)"
+)
+TIMER_BAD_CRON = "ERR redis.register_timer: invalid cron '{}': {}"

@@ -15,6 +15,7 @@ from ledis.commands import (  # noqa: F401
     introspection,
     keys,
     latency,
+    libraries,
     lists,
     memory,
     monitoring,

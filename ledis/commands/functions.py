@@ -108,6 +108,11 @@ def cmd_function_list(ctx, argv):
                 for func in lib.functions.values()
             ],
         })
+        if lib.timers:  # ledis: scheduled functions (ledis/scripting/timers.py)
+            entry[b"timers"] = [Map({b"name": t.name, b"schedule": t.schedule})
+                                for t in lib.timers]
+        if lib.requires:  # ledis: shared code (ledis/scripting/modules.py)
+            entry[b"requires"] = list(lib.requires)
         if with_code:
             entry[b"library_code"] = lib.code
         out.append(entry)

@@ -135,12 +135,13 @@ local function strict(t)
     return v
   end, __newindex = ro_error, __metatable = false})
 end
-local load_api = {redis = strict({
+local load_redis = {
   register_function = register_function, log = redis.log,
   LOG_DEBUG = redis.LOG_DEBUG, LOG_VERBOSE = redis.LOG_VERBOSE, LOG_NOTICE = redis.LOG_NOTICE,
   LOG_WARNING = redis.LOG_WARNING, REDIS_VERSION = redis.REDIS_VERSION,
   REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
-})}
+}
+local load_api = {redis = strict(load_redis)}
 
 local fenv = setmetatable({}, {__index = function(_, k)
   if loading then
@@ -234,5 +235,8 @@ end
 
 local function last_error_pos() return err_source, err_line end
 
+-- Extensions (lua/libraries.lua: ledis.require / ledis.export, redis.register_timer) add
+-- their names to the library API through load_redis / load_api and ask is_loading().
 return {compile_library = compile_library, load_library = load_library, call = call,
-        last_error_pos = last_error_pos}
+        last_error_pos = last_error_pos, load_redis = load_redis, load_api = load_api,
+        strict = strict, is_loading = function() return loading end}

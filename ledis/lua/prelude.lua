@@ -317,7 +317,18 @@ local pcall_tbl = setmetatable({}, {__index = function(_, name)
   return f
 end, __newindex = ro_error, __metatable = false})
 protected[pcall_tbl] = true
-local ledis_fns = {}
+-- ledis.fcall(name, {keys}, {args}) / ledis.fcall_ro(...): a FUNCTION library's function
+-- called from a script (ledis/scripting/modules.py); same reply convention as redis.call.
+local fcall_api = api.fcall
+local function make_fcall(ro)
+  return function(name, keys, args)
+    local v, tag, p = fcall_api(ro, name, keys, args)
+    if tag == nil then return v end
+    if tag == 1 then return {ok = p} end
+    error({err = p}, 0)
+  end
+end
+local ledis_fns = {fcall = make_fcall(false), fcall_ro = make_fcall(true)}
 local ledis_tbl = setmetatable({}, {__index = function(_, name)
   local f = ledis_fns[name]
   if f then return f end

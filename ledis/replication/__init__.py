@@ -119,6 +119,9 @@ class Replication:
         self._last_trim = 0.0
         self.trimmed = 0  # records dropped by retention (INFO repl_log_trimmed)
         self.server: Any = None
+        # Called after every role change (REPLICAOF host port, REPLICAOF NO ONE): FUNCTION
+        # timers run on a master only (ledis/scripting/timers.py).
+        self.role_hooks: list[Any] = []
         core.info_hooks["replication"] = self.info_fields
         core.shutdown_hooks.append(self.stop)
         core.replid = replid  # type: ignore[attr-defined]  (INFO's default section reads it)
@@ -216,6 +219,7 @@ class Replication:
         if not yes(getattr(self.core.config, "replica_serve_stale_data", True)):
             self.core.stale_check = self._stale_check
         self.link.start()
+        self._role_changed()
         return True
 
     def start_log(self) -> bool:
@@ -243,6 +247,14 @@ class Replication:
         self.engine.commit()
         self.set_replid(new_replid(), keep_old=True)
         self.master.disconnect_all()  # our replicas re-handshake and continue under the new id
+        self._role_changed()
+
+    def _role_changed(self) -> None:
+        for hook in self.role_hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("role change hook failed")
 
     def set_replid(self, replid: bytes, keep_old: bool) -> None:
         """Switch to history ``replid`` at the current seq, persisted in ``sys`` by a commit

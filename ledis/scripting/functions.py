@@ -44,7 +44,9 @@ from ledis.errors import LedisError
 from ledis.rdb import crc64, encode_length, lzf_decompress
 from ledis.replies import Simple
 from ledis.resources import LUA_DIR, STDLIB_DIR, stdlib_names
+from ledis.scripting.modules import Modules, topological
 from ledis.scripting.runtime import HOOK_COUNT, _text, run_reply
+from ledis.scripting.timers import Timers, make_timers
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
@@ -78,6 +80,11 @@ class Library:
     name: bytes
     code: bytes
     functions: dict[bytes, Function] = field(default_factory=dict)  # name -> Function
+    # Shared code and timers (ledis/scripting/modules.py, timers.py): the table given to
+    # ledis.export, the libraries its body required, its redis.register_timer timers.
+    exports: Any = None
+    requires: tuple[bytes, ...] = ()
+    timers: list[Any] = field(default_factory=list)
 
 
 def parse_header(code: bytes) -> bytes:
@@ -118,6 +125,8 @@ class Functions:
         self._loading = False
         self.running: Function | None = None
         self.running_argv: list[bytes] = []
+        self.modules = Modules(self)
+        self.timers = Timers(self)
 
     # --- the VM ------------------------------------------------------------------------------
     def _runtime(self) -> Any:
@@ -136,6 +145,7 @@ class Functions:
         self._load_library = self._entry[b"load_library"]
         self._call = self._entry[b"call"]
         self._last_error_pos = self._entry[b"last_error_pos"]
+        self.modules.attach(lua, self._entry)
         self.lua = lua
 
     def _check(self) -> bool:
@@ -153,21 +163,16 @@ class Functions:
         except lj.LuaError:
             log.warning("functions VM unusable after running out of memory: rebuilding it")
         self.lua = None
-        libraries: dict[bytes, Library] = {}
-        for name, lib in self.libraries.items():
-            try:
-                libraries[name] = self._prepare(lib.code)
-            except LedisError as exc:
-                log.error("library %s cannot be reloaded: %s", _text(name), exc.text)
-        self._install(libraries)
+        prepared = self.modules.prepare_set([lib.code for lib in self.libraries.values()], {},
+                                            tolerant=True)
+        self._install({lib.name: lib for lib in prepared})
 
     def memory_used(self) -> int:
         return 0 if self.lua is None else int(self.lua.get_memory_used() or 0)
 
     # --- loading -----------------------------------------------------------------------------
-    def _prepare(self, code: bytes) -> Library:
-        """Parse, compile and run a library body; nothing is registered yet."""
-        name = parse_header(code)
+    def _compile(self, code: bytes) -> Any:
+        """The compiled body of a library whose header is valid."""
         self._runtime()
         nl = code.find(b"\n")
         try:
@@ -176,8 +181,15 @@ class Functions:
             raise errors.error(errors.FUNCTION_COMPILE, str(exc).split("\n", 1)[0]) from None
         if type(fn) is tuple:
             raise errors.error(errors.FUNCTION_COMPILE, _text(fn[1] or b"?"))
+        return fn
+
+    def _prepare(self, code: bytes) -> Library:
+        """Parse, compile and run a library body; nothing is registered yet."""
+        name = parse_header(code)
+        fn = self._compile(code)
         self._loading = True
         self._loading_since = time.perf_counter()
+        self.modules.begin()
         try:
             kind, payload, registered = self._load_library(fn, HOOK_COUNT)
         except lj.LuaError as exc:
@@ -200,13 +212,19 @@ class Functions:
             func = Function(fname, lib, item[b"callback"], flags, item[b"description"],
                             b"no-writes" in flags)
             lib.functions[fname] = func
-        if not lib.functions:
+        lib.exports, timers = self.modules.collect()
+        lib.requires = tuple(self.modules.requires)
+        lib.timers = make_timers(name, timers)
+        if not lib.functions and lib.exports is None and not lib.timers:
             raise LedisError(errors.FUNCTION_NONE_REGISTERED)
         return lib
 
     def _install(self, libraries: dict[bytes, Library]) -> None:
-        """Make ``libraries`` the registry (names already checked)."""
+        """Make ``libraries`` the registry (names already checked), each library after those
+        it requires; its timers replace the old ones."""
+        libraries = {name: libraries[name] for name in topological(libraries)}
         self.libraries = libraries
+        self.timers.sync(libraries)
         functions: dict[bytes, Function] = {}
         for lib in libraries.values():
             for func in lib.functions.values():
@@ -237,22 +255,42 @@ class Functions:
         name = parse_header(code)
         if name in self.libraries and not replace:
             raise errors.error(errors.FUNCTION_LIBRARY_EXISTS, _text(name))
-        lib = self._prepare(code)
-        merged = self._merge(self.libraries, [lib], True, errors.FUNCTION_LIBRARY_EXISTS)
+        # the library, and again every library that requires it (against the new version)
+        new = self.modules.with_dependents([code], self.libraries)
+        merged = self._merge(self.libraries, new, True, errors.FUNCTION_LIBRARY_EXISTS)
         self._install(merged)
-        self.core.engine.put(SYS, LIB_PREFIX + lib.name, code)
-        return lib.name
+        self.core.engine.put(SYS, LIB_PREFIX + name, code)
+        return name
+
+    def load_many(self, codes: list[bytes], replace: bool) -> list[bytes]:
+        """LEDIS.FUNCTION LOADMANY: several libraries in one step, in dependency order
+        whatever the order given; all load or none. Returns the names in the given order."""
+        names = [parse_header(code) for code in codes]
+        for name in names:
+            if names.count(name) > 1:
+                raise errors.error(errors.LIB_LOADMANY_DUPLICATE, _text(name))
+            if name in self.libraries and not replace:
+                raise errors.error(errors.FUNCTION_LIBRARY_EXISTS, _text(name))
+        new = self.modules.with_dependents(codes, self.libraries)
+        merged = self._merge(self.libraries, new, True, errors.FUNCTION_LIBRARY_EXISTS)
+        self._install(merged)
+        for name, code in zip(names, codes):
+            self.core.engine.put(SYS, LIB_PREFIX + name, code)
+        return names
 
     def delete(self, name: bytes) -> None:
         if name not in self.libraries:
             raise LedisError(errors.FUNCTION_LIBRARY_NOT_FOUND)
+        self.modules.check_delete(name)
         libraries = dict(self.libraries)
         del libraries[name]
         self._install(libraries)
         self.core.engine.delete(SYS, LIB_PREFIX + name)
+        self.timers.forget(name)
 
     def flush(self) -> None:
         self.core.engine.delete_range(SYS, LIB_PREFIX, LIB_END, drop_cached=True)
+        self.timers.forget(None)
         self._install({})
         self.lua = None  # a fresh VM, as Redis does
 
@@ -265,11 +303,27 @@ class Functions:
             codes = _parse_dump(payload)
         else:
             codes = iter_redis_dump(payload)
-        new = [self._prepare(code) for code in codes]
-        names = [lib.name for lib in new]
+        # Redis loads each library before reading the next (an earlier library's error wins
+        # over a malformed later entry): check the header and compile each one as it is read,
+        # then prepare them all in dependency order.
+        listed = []
+        for code in codes:
+            parse_header(code)
+            self._compile(code)
+            listed.append(code)
+        codes = listed
+        names = [parse_header(code) for code in codes]
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
             raise errors.error(errors.FUNCTION_LIBRARY_EXISTS_RESTORE, _text(dup))
+        # in dependency order whatever the payload's order; with REPLACE the libraries that
+        # require a replaced one load again against it
+        if policy == b"FLUSH":
+            new = self.modules.prepare_set(codes, {})
+        elif policy == b"REPLACE":
+            new = self.modules.with_dependents(codes, self.libraries)
+        else:
+            new = self.modules.prepare_set(codes, self.libraries)
         if policy == b"FLUSH":
             merged = self._merge({}, new, False, errors.FUNCTION_LIBRARY_EXISTS_RESTORE)
         else:
@@ -293,12 +347,19 @@ class Functions:
     def _startup(self) -> None:
         engine = self.core.engine
         libraries: dict[bytes, Library] = {}
+        codes = []
         for key, code in list(engine.iterate(SYS, LIB_PREFIX, LIB_END)):
             try:
-                lib = self._prepare(code)
-                libraries = self._merge(libraries, [lib], False, errors.FUNCTION_LIBRARY_EXISTS)
+                parse_header(code)
+                codes.append(code)
             except LedisError as exc:
                 log.error("stored library %s cannot be loaded: %s", _text(key[4:]), exc.text)
+        # dependency order (ledis.require), not the keys' order
+        for lib in self.modules.prepare_set(codes, {}, tolerant=True):
+            try:
+                libraries = self._merge(libraries, [lib], False, errors.FUNCTION_LIBRARY_EXISTS)
+            except LedisError as exc:
+                log.error("stored library %s cannot be loaded: %s", _text(lib.name), exc.text)
         self._install(libraries)
         config = self.core.config
         if self.core.readonly or getattr(config, "replicaof", ""):
@@ -442,6 +503,9 @@ def lua_api_markdown() -> str:
         "  `ledis.object('encoding', key)`, `ledis.config('get', 'maxmemory')`.",
         "- Commands flagged `noscript` below are refused from Lua, as with `redis.call`, and",
         "  write commands are refused in read-only runs (EVAL_RO, FCALL_RO, `no-writes`).",
+        "- Exception: `ledis.fcall(name, {keys}, {args})` / `ledis.fcall_ro(...)` in an EVAL",
+        "  script call a FUNCTION library's function directly (docs/timers.md), instead of",
+        "  the `noscript` FCALL command.",
         "- Arity follows Redis: a positive number is the exact count of words including the",
         "  command name, a negative one a minimum.",
         "",

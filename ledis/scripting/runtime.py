@@ -259,6 +259,7 @@ class Scripting(BusyService):
             b"setresp": self._setresp,
             b"command_exists": self._command_exists,
             **self.host_api(bridge),  # ledis.host.<name> (ledis/embedded.py)
+            b"fcall": self._fcall_api(bridge),  # ledis.fcall (ledis/scripting/modules.py)
             b"libs": lua.table_from(libs),
         })
         prelude = lua.compile((LUA_DIR / "prelude.lua").read_bytes(), name=b"@ledis_prelude")
@@ -570,6 +571,17 @@ class Scripting(BusyService):
             return self._host_call(to_lua, name, *args)
 
         return {b"host": host, b"host_exists": self._host_exists}
+
+    def _fcall_api(self, bridge: Any) -> Any:
+        """The prelude's ``api.fcall(readonly, name, keys, args)`` for the VM of ``bridge``."""
+        from ledis.scripting.modules import fcall_from_script
+
+        to_lua, core = bridge.to_lua, self.core
+
+        def fcall(readonly: bool, name: Any, keys: Any = None, args: Any = None) -> Any:
+            return fcall_from_script(core, to_lua, bool(readonly), name, keys, args)
+
+        return fcall
 
     def _host_exists(self, name: Any) -> bool:
         return type(name) is bytes and name in self.host_functions

@@ -63,6 +63,7 @@ class Server:
         self.port = self.listeners.resp[0].getsockname()[1]  # the real one when asked for 0
         self._cron_task = self.loop.create_task(self._cron())
         self.core.replication.start(self)  # hooks, and REPLICAOF from the config
+        self.core.functions.timers.attach(self.loop)  # FUNCTION timers (master only)
         self.http = None
         if cfg.http_bind:  # the HTTP API on this loop (ledis/http, docs/http.md)
             from ledis.http.app import start_http
@@ -142,6 +143,7 @@ class Server:
             await self.http.cleanup()
         if self._cron_task is not None:
             self._cron_task.cancel()
+        self.core.functions.timers.detach()
         for conn in self.client_connections():
             conn.flush()
             if conn.transport is not None:

@@ -244,9 +244,15 @@ def _emit(head: list, chunk: list) -> list:
 def offline_sys_records(engine) -> Iterator[list]:
     from ledis.storage.layout import SYS as SYS_CF
 
-    for prefix, end in ((b"script:", b"script;"), (b"lib:", b"lib;")):
-        for name, value in engine.iterate(SYS_CF, prefix, end):
-            yield [SYS, name, value]
+    from ledis.scripting.modules import static_order
+
+    for name, value in engine.iterate(SYS_CF, b"script:", b"script;"):
+        yield [SYS, name, value]
+    # FUNCTION libraries in dependency order (ledis.require), so that replaying them one
+    # FUNCTION LOAD at a time works; the keys' order is alphabetical
+    libraries = {name[4:]: value for name, value in engine.iterate(SYS_CF, b"lib:", b"lib;")}
+    for name in static_order(libraries):
+        yield [SYS, b"lib:" + name, libraries[name]]
 
 
 # --- streams -------------------------------------------------------------------------------
