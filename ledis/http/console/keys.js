@@ -22,7 +22,10 @@ export function setup() {
 }
 
 export async function startScan() {
+  // a new scan supersedes one in flight: its pages are dropped when they arrive (generation)
+  keys.generation = (keys.generation || 0) + 1;
   keys.loaded = new Map(); keys.cursor = "0"; keys.scanned = 0; keys.done = false;
+  keys.busy = false;
   $("key-tree").innerHTML = "";
   await scanPage();
 }
@@ -30,6 +33,8 @@ export async function startScan() {
 async function scanPage() {
   if (keys.busy) return;
   keys.busy = true;
+  const generation = keys.generation;
+  const stale = () => generation !== keys.generation;
   try {
     const pattern = $("key-pattern").value || "*";
     const type = $("key-type").value;
@@ -38,6 +43,7 @@ async function scanPage() {
       const argv = ["SCAN", keys.cursor, "MATCH", pattern, "COUNT", SCAN_COUNT];
       if (type) argv.push("TYPE", type);
       const reply = await must(argv);
+      if (stale()) return;
       keys.cursor = text(reply.v[0]);
       keys.scanned += 1;
       for (const k of list(reply.v[1])) {
@@ -48,15 +54,16 @@ async function scanPage() {
     }
     if (!type && fresh.length) {
       const types = await batch(fresh.map((n) => ["TYPE", arg(keys.loaded.get(n).reply)]));
+      if (stale()) return;
       fresh.forEach((n, i) => { keys.loaded.get(n).type = text(types[i]); });
     }
     $("key-status").textContent = `${keys.loaded.size} key(s) loaded` + (keys.done ? ", scan complete" : `, cursor ${keys.cursor}`);
     $("key-more").hidden = keys.done;
     drawTree();
   } catch (e) {
-    $("key-status").textContent = e.message;
+    if (!stale()) $("key-status").textContent = e.message;
   } finally {
-    keys.busy = false;
+    if (!stale()) keys.busy = false;
   }
 }
 
