@@ -92,7 +92,7 @@ def test_login_cookie_flags_and_wrong_password(server):
     assert status == 401 and data["error"].startswith("WRONGPASS") and api.cookie == ""
     status, data = api.login(PASSWORD)
     assert status == 200 and data["user"] == "default" and len(data["csrf"]) >= 32
-    cookie = [v for k, v in api.last_headers if k.lower() == "set-cookie"][0]
+    cookie = next(v for k, v in api.last_headers if k.lower() == "set-cookie")
     attrs = [a.strip().lower() for a in cookie.split(";")]
     assert "httponly" in attrs and "samesite=strict" in attrs and "path=/" in attrs
     token = cookie.split(";")[0].split("=", 1)[1]
@@ -183,7 +183,7 @@ def test_routes_do_not_collide(server, r):
     api = Api(server[1])
     status, page = api.request("GET", "/")
     assert status == 200 and b"ledis console" in page["raw"]
-    csp = dict((k.lower(), v) for k, v in api.last_headers)["content-security-policy"]
+    csp = {k.lower(): v for k, v in api.last_headers}["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert api.request("GET", "/_console/static/main.js")[0] == 200
     status, body = api.request("GET", "/_console/static/..%2Fconsole_api.py")

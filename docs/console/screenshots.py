@@ -15,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from tests.browser import launch, login, start_console_server  # noqa: E402
+from tests.browser import launch, login, start_console_server
 
 OUT = Path(__file__).resolve().parent
 PASSWORD = "demo"
