@@ -7,6 +7,7 @@ Without chromium (or Playwright) the browser tests skip locally and FAIL under C
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import threading
@@ -152,6 +153,31 @@ def test_typed_reply_tree_and_batch(server, r):
     assert replies[1] == {"t": "status", "v": "hash"}
     assert replies[2] == {"t": "nil"}
     assert replies[3]["t"] == "error" and "unknown command" in replies[3]["v"]
+    # the reply as each protocol's client gets it, through the server's one encoder
+    r.zadd("tree:z", {"m": 1.5})
+    assert api.command(["ZSCORE", "tree:z", "m"], resp=3)[1]["reply"] == {"t": "double",
+                                                                          "v": "1.5"}
+    assert api.command(["ZSCORE", "tree:z", "m"])[1]["reply"] == {"t": "bulk", "v": "1.5"}
+    assert api.command(["HGETALL", "tree:h"])[1]["reply"] == {
+        "t": "array", "v": [{"t": "bulk", "v": "f"}, {"t": "bulk", "v": "v"}]}
+
+
+def test_max_bulk_clips_long_values(server, r):
+    api = Api(server[1])
+    api.login(PASSWORD)
+    r.delete("clip:h")
+    r.hset("clip:h", mapping={"short": "v", "long": "x" * 10_000})
+    r.set("clip:bin", b"\xff" * 100)
+    status, data = api.request("POST", "/_console/api/command", {
+        "max_bulk": 50, "batch": [["HGETALL", "clip:h"], ["GET", "clip:bin"]]}, csrf=api.csrf)
+    assert status == 200
+    fields = {p[0]["v"]: p[1] for p in zip(data["replies"][0]["v"][::2],
+                                           data["replies"][0]["v"][1::2])}
+    assert fields["short"] == {"t": "bulk", "v": "v"}
+    assert fields["long"] == {"t": "bulk", "v": "x" * 50, "clipped": 10_000}
+    binary = data["replies"][1]
+    assert binary["clipped"] == 100 and len(base64.b64decode(binary["b64"])) == 50
+    assert api.command(["GET", "clip:bin"], max_bulk=-1)[0] == 400
 
 
 def test_console_commands_go_through_the_dispatcher(server, r):
@@ -368,6 +394,16 @@ def test_large_string_is_paged_not_loaded_whole(page, r):
     page.click("#key-body .pager .next")
     page.wait_for_function("() => document.getElementById('string-value').textContent"
                            ".endsWith('TAIL')")
+
+
+def test_long_hash_values_are_clipped_and_read_only(page, r):
+    r.delete("clip:page")
+    r.hset("clip:page", mapping={"small": "1", "huge": "y" * 20_000})
+    _open_key(page, "clip:page")
+    huge = page.locator('#hash-table tr[data-field="huge"]')
+    assert "first 4096 of 20000 bytes, read-only" in huge.inner_text()
+    assert huge.locator("input, button").count() == 0
+    assert page.locator('#hash-table tr[data-field="small"] input').count() == 1
 
 
 def test_edit_hash_field_is_seen_over_resp(page, r):

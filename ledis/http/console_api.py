@@ -27,7 +27,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import math
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -39,17 +39,9 @@ from aiohttp import web
 from ledis import errors
 from ledis.errors import LedisError
 from ledis.http.app import HttpApi, HttpError, _arg, parse_info
-from ledis.replies import (
-    Bool,
-    Double,
-    Map,
-    NullArray,
-    PairList,
-    Raw,
-    SetReply,
-    Simple,
-    Verbatim,
-)
+from ledis.server.resp import encode_one
+
+log = logging.getLogger("ledis.http")
 
 COOKIE = "ledis_console"
 CSRF_HEADER = "X-CSRF-Token"
@@ -89,6 +81,7 @@ class ConsoleError(Exception):
 
 # --- reply values -> a type-tagged tree --------------------------------------------------------
 def _bulk(value: bytes) -> dict:
+    """A bulk string: text when it is UTF-8, base64 otherwise."""
     try:
         return {"t": "bulk", "v": value.decode()}
     except UnicodeDecodeError:
@@ -100,52 +93,40 @@ def _integer(value: int) -> dict:
     return {"t": "int", "v": value if -_SAFE_INT <= value <= _SAFE_INT else str(value)}
 
 
-def typed(value: Any) -> dict:
+def typed(value: Any, resp3: bool = False) -> dict:
     """A reply value as ``{"t": type, "v": ...}``: ``int``, ``bulk`` (``b64`` instead of ``v``
     when not UTF-8), ``status``, ``error``, ``nil``, ``array``, ``set``, ``map`` (``v`` a list
     of ``[key, value]`` pairs, keys typed too), ``double`` (``v`` text, as RESP3 sends it),
-    ``bool``. The page renders this tree as redis-cli would show the reply."""
-    t = type(value)
-    if t is bytes or t is Verbatim:
-        return _bulk(value)
-    if t is Simple:
-        return {"t": "status", "v": value.decode("utf-8", "replace")}
-    if t is Bool or t is bool:
-        return {"t": "bool", "v": bool(value)}
-    if t is int:
-        return _integer(value)
-    if value is None or value is NullArray:
-        return {"t": "nil"}
-    if t is SetReply:
-        return {"t": "set", "v": [typed(v) for v in value]}
-    if t is list or t is tuple:
-        return {"t": "array", "v": [typed(v) for v in value]}
-    if t is Map or t is PairList:
-        items = value.items() if t is Map else value
-        return {"t": "map", "v": [[typed(k), typed(v)] for k, v in items]}
-    if t is Double or t is float:
-        return {"t": "double", "v": _double_text(value)}
-    if t is Raw:
-        return parse_resp(bytes(value))[0] if value else {"t": "nil"}
-    if isinstance(value, LedisError):
-        return {"t": "error", "v": value.text}
-    if isinstance(value, bytes):
-        return _bulk(bytes(value))
-    if isinstance(value, int):
-        return _integer(int(value))
-    if isinstance(value, dict):
-        return {"t": "map", "v": [[typed(k), typed(v)] for k, v in value.items()]}
-    if isinstance(value, (list, tuple)):
-        return {"t": "array", "v": [typed(v) for v in value]}
-    return {"t": "bulk", "v": str(value)}
+    ``bool``. The value goes through the server's one RESP encoder for the protocol asked
+    for and is read back, so the page shows exactly what a RESP2 (or RESP3) client receives:
+    HGETALL is a flat array under RESP2, a script's ``false`` is nil, a double is a bulk
+    string."""
+    try:
+        return parse_resp(encode_one(value, resp3))[0]
+    except (TypeError, ValueError):
+        log.exception("console: cannot show a reply of type %s", type(value).__name__)
+        return {"t": "error", "v": errors.INTERNAL}
 
 
-def _double_text(value: float) -> str:
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if math.isnan(value):
-        return "nan"
-    return repr(float(value)).removesuffix(".0") if float(value).is_integer() else repr(value)
+def clip(tree: dict, limit: int) -> dict:
+    """Cut every bulk string of a reply tree to ``limit`` characters (bytes when binary),
+    marking it ``"clipped": <full size>``: a hash field or list item of megabytes is shown
+    as its start, not shipped whole to the page (there is no HGETRANGE to page it)."""
+    t = tree["t"]
+    if t == "bulk":
+        if "v" in tree and len(tree["v"]) > limit:
+            return {"t": "bulk", "v": tree["v"][:limit], "clipped": len(tree["v"].encode())}
+        if "b64" in tree:
+            raw = base64.b64decode(tree["b64"])
+            if len(raw) > limit:
+                return {"t": "bulk", "b64": base64.b64encode(raw[:limit]).decode(),
+                        "clipped": len(raw)}
+        return tree
+    if t in ("array", "set"):
+        return {"t": t, "v": [clip(v, limit) for v in tree["v"]]}
+    if t == "map":
+        return {"t": t, "v": [[clip(k, limit), clip(v, limit)] for k, v in tree["v"]]}
+    return tree
 
 
 def parse_resp(data: bytes, pos: int = 0) -> tuple[dict, int]:
@@ -332,9 +313,10 @@ class Console:
 
     # --- commands --------------------------------------------------------------------------
     async def command(self, request: web.Request) -> web.StreamResponse:
-        """``{"db": 0, "resp": 2, "argv": [...]}`` -> ``{"reply": tree}``, or
+        """``{"db": 0, "resp": 2, "argv": [...], "max_bulk": 0}`` -> ``{"reply": tree}``, or
         ``{"batch": [argv, ...]}`` -> ``{"replies": [tree, ...]}`` (one round trip for the
-        TYPE and TTL of a page of keys). An error reply is a tree of type ``error`` with
+        TYPE and TTL of a page of keys). ``max_bulk`` > 0 clips long bulk strings
+        (:func:`clip`). An error reply is a tree of type ``error`` with
         status 200: it is the command's answer, shown where the command was typed."""
         try:
             self._require(request, post=True)
@@ -347,6 +329,10 @@ class Console:
                 raise ConsoleError(400, errors.DB_INDEX)
             if resp not in (2, 3):
                 raise ConsoleError(400, errors.HTTP_BAD_BODY.format("resp must be 2 or 3"))
+            max_bulk = body.get("max_bulk", 0)
+            if type(max_bulk) is not int or max_bulk < 0:
+                raise ConsoleError(400, errors.HTTP_BAD_BODY.format(
+                    "max_bulk must be a non-negative integer"))
             batch = body.get("batch")
             many = batch is not None
             commands = batch if many else [body.get("argv")]
@@ -364,7 +350,8 @@ class Console:
             return _json({"error": exc.text}, exc.status)
         replies = []
         for argv in argvs:
-            replies.append(typed(await self.api._run(db, argv, resp)))
+            tree = typed(await self.api._run(db, argv, resp), resp == 3)
+            replies.append(clip(tree, max_bulk) if max_bulk else tree)
         return _json({"replies": replies} if many else {"reply": replies[0]})
 
     async def stats(self, request: web.Request) -> web.StreamResponse:

@@ -39,10 +39,13 @@ export async function logout() {
   state.csrf = null; state.user = null;
 }
 
+// arguments are strings, or {base64} for binary values read from a reply (tree.js arg())
+const plain = (a) => (typeof a === "object" && a !== null ? a : String(a));
+
 /** Run one command; resolves to its reply tree ({t, v}); an error reply is {t: "error"}. */
 export async function cmd(argv, opts = {}) {
   const data = await call("POST", "command", {
-    db: opts.db ?? state.db, resp: opts.resp ?? 2, argv: argv.map(String),
+    db: opts.db ?? state.db, resp: opts.resp ?? 2, argv: argv.map(plain), max_bulk: opts.maxBulk ?? 0,
   });
   return data.reply;
 }
@@ -51,7 +54,8 @@ export async function cmd(argv, opts = {}) {
 export async function batch(argvs, opts = {}) {
   if (!argvs.length) return [];
   const data = await call("POST", "command", {
-    db: opts.db ?? state.db, resp: opts.resp ?? 2, batch: argvs.map((a) => a.map(String)),
+    db: opts.db ?? state.db, resp: opts.resp ?? 2, batch: argvs.map((a) => a.map(plain)),
+    max_bulk: opts.maxBulk ?? 0,
   });
   return data.replies;
 }

@@ -10,6 +10,8 @@ const PAGE_KEYS = 300;       // keys per "Scan more"
 const MAX_CALLS = 20;        // SCAN calls per page: a sparse pattern cannot loop forever
 const STRING_PAGE = 16384;   // bytes of a string shown per page
 const ITEMS = 100;           // hash fields, list items, members per page
+const CLIP = 4096;           // characters of one field / item / member shown (server clips)
+const PAGE = { maxBulk: CLIP };
 
 export const keys = { loaded: new Map(), cursor: "0", scanned: 0, done: false, selected: null, busy: false };
 const $ = (id) => document.getElementById(id);
@@ -166,6 +168,11 @@ export async function openKey(name) {
   await viewer(body, key, status);
 }
 
+// A value the server clipped (max_bulk) is shown read-only: editing or deleting it would send
+// its first CLIP characters back as if they were the whole value.
+const clipped = (r) => r && r.clipped !== undefined;
+const note = (r) => (clipped(r) ? ` … (first ${CLIP} of ${r.clipped} bytes, read-only)` : "");
+
 function pager(onPrev, onNext, label) {
   return el("div", { class: "toolbar pager" },
     el("button", { class: "prev", disabled: !onPrev, onclick: onPrev }, "‹ prev"),
@@ -221,11 +228,16 @@ async function viewString(body, key, status, offset = 0, view = "text") {
 }
 
 async function viewHash(body, key, status, cursor = "0", history = []) {
-  const [lenR, page] = await batch([["HLEN", key], ["HSCAN", key, cursor, "COUNT", ITEMS]]);
+  const [lenR, page] = await batch([["HLEN", key], ["HSCAN", key, cursor, "COUNT", ITEMS]], PAGE);
   const next = text(page.v[0]);
   body.innerHTML = "";
   const table = el("table", { class: "table", id: "hash-table" }, el("tr", {}, el("th", { text: "field" }), el("th", { text: "value" }), el("th", {})));
   for (const [f, v] of pairs(page.v[1])) {
+    if (clipped(f) || clipped(v)) {
+      table.append(el("tr", { "data-field": text(f), class: "clipped" }, el("td", { text: text(f) + note(f) }),
+        el("td", { text: text(v) + note(v) }), el("td", {})));
+      continue;
+    }
     const input = el("input", { class: "field-value", value: text(v), size: 40 });
     table.append(el("tr", { "data-field": text(f) }, el("td", { text: text(f) }), el("td", {}, input),
       el("td", {},
@@ -251,11 +263,15 @@ async function viewHash(body, key, status, cursor = "0", history = []) {
 }
 
 async function viewList(body, key, status, start = 0) {
-  const [lenR, page] = await batch([["LLEN", key], ["LRANGE", key, start, start + ITEMS - 1]]);
+  const [lenR, page] = await batch([["LLEN", key], ["LRANGE", key, start, start + ITEMS - 1]], PAGE);
   const size = Number(lenR.v);
   body.innerHTML = "";
   const table = el("table", { class: "table", id: "list-table" }, el("tr", {}, el("th", { text: "index" }), el("th", { text: "value" }), el("th", {})));
   list(page).forEach((item, i) => {
+    if (clipped(item)) {
+      table.append(el("tr", { class: "clipped" }, el("td", { text: String(start + i) }), el("td", { text: text(item) + note(item) }), el("td", {})));
+      return;
+    }
     const input = el("input", { class: "item-value", value: text(item), size: 50 });
     table.append(el("tr", {}, el("td", { text: String(start + i) }), el("td", {}, input),
       el("td", {}, el("button", { onclick: async () => {
@@ -270,11 +286,12 @@ async function viewList(body, key, status, start = 0) {
 }
 
 async function viewSet(body, key, status, cursor = "0", history = []) {
-  const [lenR, page] = await batch([["SCARD", key], ["SSCAN", key, cursor, "COUNT", ITEMS]]);
+  const [lenR, page] = await batch([["SCARD", key], ["SSCAN", key, cursor, "COUNT", ITEMS]], PAGE);
   const next = text(page.v[0]);
   body.innerHTML = "";
   const table = el("table", { class: "table", id: "set-table" }, el("tr", {}, el("th", { text: "member" }), el("th", {})));
   for (const m of list(page.v[1])) {
+    if (clipped(m)) { table.append(el("tr", { class: "clipped" }, el("td", { text: text(m) + note(m) }), el("td", {}))); continue; }
     table.append(el("tr", {}, el("td", { text: text(m) }), el("td", {}, el("button", { onclick: async () => {
       await cmd(["SREM", key, arg(m)]); viewSet(body, key, status, cursor, history);
     } }, "×"))));
@@ -289,11 +306,15 @@ async function viewSet(body, key, status, cursor = "0", history = []) {
 }
 
 async function viewZset(body, key, status, start = 0) {
-  const [lenR, page] = await batch([["ZCARD", key], ["ZRANGE", key, start, start + ITEMS - 1, "WITHSCORES"]]);
+  const [lenR, page] = await batch([["ZCARD", key], ["ZRANGE", key, start, start + ITEMS - 1, "WITHSCORES"]], PAGE);
   const size = Number(lenR.v);
   body.innerHTML = "";
   const table = el("table", { class: "table", id: "zset-table" }, el("tr", {}, el("th", { text: "rank" }), el("th", { text: "member" }), el("th", { text: "score" }), el("th", {})));
   pairs(page).forEach(([m, s], i) => {
+    if (clipped(m)) {
+      table.append(el("tr", { class: "clipped" }, el("td", { text: String(start + i) }), el("td", { text: text(m) + note(m) }), el("td", { text: text(s) }), el("td", {})));
+      return;
+    }
     const input = el("input", { class: "score", value: text(s), size: 12 });
     table.append(el("tr", {}, el("td", { text: String(start + i) }), el("td", { text: text(m) }), el("td", {}, input),
       el("td", {}, el("button", { onclick: async () => {
@@ -309,7 +330,7 @@ async function viewZset(body, key, status, start = 0) {
 
 async function viewStream(body, key, status, from = "-", history = []) {
   // generic over XRANGE's reply: entries are [id, [field, value, ...]]
-  const [lenR, page] = await batch([["XLEN", key], ["XRANGE", key, from, "+", "COUNT", ITEMS]]);
+  const [lenR, page] = await batch([["XLEN", key], ["XRANGE", key, from, "+", "COUNT", ITEMS]], PAGE);
   body.innerHTML = "";
   if (page.t === "error") { body.append(el("p", { class: "error", text: page.v })); return; }
   const table = el("table", { class: "table", id: "stream-table" }, el("tr", {}, el("th", { text: "id" }), el("th", { text: "fields" })));
