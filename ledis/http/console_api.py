@@ -348,6 +348,9 @@ class Console:
             return _json({"error": exc.text}, exc.status)
         except HttpError as exc:
             return _json({"error": exc.text}, exc.status)
+        # Every command runs as the HTTP API's client does (HttpApi._run: a fresh context,
+        # authenticated). When ACL users exist, the session's ``user`` (set at login from the
+        # AUTH that succeeded) is who the context should run as.
         replies = []
         for argv in argvs:
             tree = typed(await self.api._run(db, argv, resp), resp == 3)

@@ -9,8 +9,8 @@ const $ = (id) => document.getElementById(id);
 
 /** A line chart over a ring of the last POINTS values; ``data`` is readable by tests. */
 export class Chart {
-  constructor(parent, id, title, format = (v) => (v >= 10 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1))) {
-    this.id = id; this.title = title; this.format = format; this.data = [];
+  constructor(parent, id, title, format = (v) => (v >= 10 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1)), floor = 1) {
+    this.id = id; this.title = title; this.format = format; this.floor = floor; this.data = [];
     this.value = el("span", { class: "muted" });
     this.canvas = el("canvas", { id: "chart-" + id, width: 600, height: 220 });
     parent.append(el("div", { class: "chart" }, el("h4", {}, title, this.value), this.canvas));
@@ -27,7 +27,7 @@ export class Chart {
     const c = this.canvas; const g = c.getContext("2d");
     const w = c.width; const h = c.height; const pad = 28;
     g.clearRect(0, 0, w, h);
-    const max = Math.max(1, ...this.data) * 1.1;
+    const max = Math.max(this.floor, ...this.data) * 1.1;
     g.strokeStyle = "#e3e7eb"; g.fillStyle = "#6b7682"; g.font = "20px system-ui"; g.lineWidth = 1;
     for (let i = 0; i <= 2; i++) {
       const y = pad / 2 + (h - pad) * (i / 2);
@@ -59,10 +59,10 @@ export function setup() {
   const c = server.charts;
   c.ops = new Chart(box, "ops", "ops/s");
   c.clients = new Chart(box, "clients", "connected clients");
-  c.memory = new Chart(box, "memory", "memory (RSS)", human);
-  c.disk = new Chart(box, "disk", "disk (SST files)", human);
+  c.memory = new Chart(box, "memory", "memory (RSS)", human, 1024);
+  c.disk = new Chart(box, "disk", "disk (SST files)", human, 1024);
   c.keys = new Chart(box, "keys", "keys (all dbs)");
-  c.lag = new Chart(box, "lag", "replication lag (bytes)", human);
+  c.lag = new Chart(box, "lag", "replication lag (bytes)", human, 1024);
   $("slowlog-refresh").onclick = slowlog;
   $("clients-refresh").onclick = clients;
   const input = $("cmd-input");
