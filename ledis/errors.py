@@ -249,6 +249,11 @@ HTTP_NOT_ALLOWED = "ERR command '{}' is not supported over HTTP"
 HTTP_BAD_BODY = "ERR bad request body: {}"
 HTTP_TOO_LARGE = "ERR request body too large (limit {} bytes)"
 HTTP_NO_COMMAND = "ERR no command given"
+# the browser console (ledis/http/console.py, docs/console.md)
+CONSOLE_LOGIN_REQUIRED = "NOAUTH log in to the console first"
+CONSOLE_CSRF = "ERR missing or wrong X-CSRF-Token header"
+CONSOLE_JSON_ONLY = "ERR console requests must be application/json"
+CONSOLE_NOT_FOUND = "ERR no such console file"
 EMBEDDED_NOT_ALLOWED = "ERR command '{}' is not supported by the embedded engine{}"
 FUNCTION_SUBCOMMAND_SYNTAX = (
     "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP."

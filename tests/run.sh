@@ -13,5 +13,11 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
     redis-sentinel nutcracker >/dev/null
 fi
 # The Debian package starts a system redis on 6379; the tests start their own servers.
+# tests/test_console.py drives Debian's chromium through Playwright (no browser download).
+if ! command -v chromium >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 python3 -m pip install -q -e '.[test]'
 exec python3 -m pytest -n "${LEDIS_TEST_WORKERS:-2}" -q "$@"

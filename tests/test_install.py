@@ -32,6 +32,8 @@ SOURCE_LUA = sorted(
     p.relative_to(ROOT).as_posix()
     for sub in ("ledis/lua", "ledis/stdlib") for p in (ROOT / sub).glob("*.lua"))
 SOURCE_STDLIB = sorted(p.stem for p in (ROOT / "ledis/stdlib").glob("*.lua"))
+SOURCE_CONSOLE = sorted(p.relative_to(ROOT).as_posix()
+                        for p in (ROOT / "ledis/http/console").iterdir() if p.is_file())
 
 
 def _env() -> dict[str, str]:
@@ -156,6 +158,18 @@ def test_wheel_and_sdist_carry_the_lua_files(dist):
     with tarfile.open(dist["sdist"]) as tar:
         in_sdist = sorted(n.split("/", 1)[1] for n in tar.getnames() if n.endswith(".lua"))
     assert in_sdist == SOURCE_LUA
+
+
+def test_wheel_and_sdist_carry_the_console(dist):
+    """The browser console's static files are package data (docs/console.md)."""
+    assert "ledis/http/console/index.html" in SOURCE_CONSOLE
+    with zipfile.ZipFile(dist["wheel"]) as whl:
+        in_wheel = sorted(n for n in whl.namelist() if n.startswith("ledis/http/console/"))
+    assert in_wheel == SOURCE_CONSOLE
+    with tarfile.open(dist["sdist"]) as tar:
+        in_sdist = sorted(n.split("/", 1)[1] for n in tar.getnames()
+                          if "/ledis/http/console/" in n and not n.endswith("/console"))
+    assert in_sdist == SOURCE_CONSOLE
 
 
 def test_installed_package_is_the_venvs(venv, tmp_path):

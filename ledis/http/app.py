@@ -20,6 +20,7 @@ Requests (docs/http.md has the full mapping and examples):
 * Answer ``{"CMD": value}``; a status reply is ``[true, "OK"]`` as LedisDB answers it.
   Errors: ``{"error": "ERR ..."}`` with 400 (401 for auth, 404 unknown command, 405, 413).
 * ``GET /health``, ``GET /info`` (INFO as JSON), ``GET /openapi.json``.
+* ``GET /`` and ``/_console/...``: the browser console (``ledis/http/console_api.py``).
 * ``Authorization: Bearer <password>`` when ``requirepass`` is set (``/health`` and
   ``/openapi.json`` stay open for probes).
 """
@@ -198,6 +199,11 @@ class HttpApi:
         self.port = 0
         self.requests = 0
         self.app = web.Application(client_max_size=self.config.http_max_body)
+        from ledis.http.console_api import Console
+
+        # the browser console (GET /, /_console/...) first: the catch-all matches everything
+        self.console = Console(self)
+        self.console.add_routes(self.app)
         self.app.router.add_route("*", r"/{tail:[\s\S]*}", self.handle)  # any byte, %0A too
 
     async def start(self, sockets: list[socket.socket]) -> None:
@@ -322,8 +328,10 @@ class HttpApi:
         except (ValueError, msgpack.ExtraData) as exc:
             raise HttpError(400, errors.HTTP_BAD_BODY.format(str(exc).split("\n")[0])) from None
 
-    async def _run(self, db: int, argv: list[bytes]) -> Any:
-        """Dispatch like a RESP client, commit, return the reply (or the LedisError)."""
+    async def _run(self, db: int, argv: list[bytes], resp: int = 3) -> Any:
+        """Dispatch like a RESP client (RESP3 reply shapes unless ``resp`` says 2: the
+        console's script workbench shows replies as a RESP2 client sees them), commit, return
+        the reply (or the LedisError)."""
         core = self.core
         lowered = argv[0].lower()
         if lowered in REFUSED:
@@ -333,7 +341,7 @@ class HttpApi:
             return LedisError(errors.HTTP_BLOCKING)
         ctx = core.new_context("http", addr="http")
         ctx.authenticated = True  # checked above by the bearer token
-        ctx.resp = 3
+        ctx.resp = resp
         if db:
             ctx.select(db)
         try:
