@@ -78,8 +78,9 @@ def renamed_commands(commands: dict[bytes, Command], renames: dict[str, str]
     """The command table after Redis's ``rename-command OLD NEW`` lines: NEW "" removes OLD,
     otherwise OLD answers only to NEW. Returns ``commands`` itself when there is nothing to
     rename (the shared registry table: no copy, no cost). A renamed command is a copy of the
-    registry's entry under its new name (COMMAND shows the name clients must use; its
-    statistics are its own). Raises ValueError with Redis's reason."""
+    registry's entry under its new name, its subcommands too (``admin-config|get``): COMMAND
+    shows the names clients must use, and the statistics are this table's own. Raises
+    ValueError with Redis's reason."""
     if not renames:
         return commands
     table = dict(commands)
@@ -96,7 +97,10 @@ def renamed_commands(commands: dict[bytes, Command], renames: dict[str, str]
     for new_key, cmd in moved:
         if new_key in table:
             raise ValueError(errors.RENAME_TARGET_EXISTS.format(new_key.decode()))
-        table[new_key] = dataclasses.replace(cmd, name=new_key.decode())
+        new_name = new_key.decode()
+        subcommands = {key: dataclasses.replace(sub, name=f"{new_name}|{key.decode()}")
+                       for key, sub in cmd.subcommands.items()}
+        table[new_key] = dataclasses.replace(cmd, name=new_name, subcommands=subcommands)
     return table
 
 

@@ -76,6 +76,8 @@ def test_rename_removes_and_renames(registry):
     assert renamed.name == "admin-config"
     assert renamed.handler is registry[b"config"].handler
     assert set(renamed.subcommands) == set(registry[b"config"].subcommands)
+    assert renamed.subcommands[b"get"].name == "admin-config|get"
+    assert registry[b"config"].subcommands[b"get"].name == "config|get"
     assert len(table) == len(registry) - 1
     assert b"flushall" in registry and b"config" in registry  # the registry is untouched
     assert renamed_commands(registry, {}) is registry  # nothing to rename: no copy
