@@ -26,7 +26,12 @@ import redis
 
 from ledis import errors
 from tests.helpers import (
-    ROOT, LedisProcess, RedisProcess, free_port, have_redis_server, wait_port,
+    ROOT,
+    LedisProcess,
+    RedisProcess,
+    free_port,
+    have_redis_server,
+    wait_port,
 )
 
 DENIED = b"-" + errors.DENIED_PROTECTED.encode() + b"\r\n"
@@ -47,7 +52,7 @@ def raw_exchange(port: int, source: str = "127.0.0.1", request: bytes = b"PING\r
         while time.time() < deadline:
             try:
                 chunk = sock.recv(65536)
-            except (socket.timeout, ConnectionResetError):
+            except (TimeoutError, ConnectionResetError):
                 break
             if not chunk:
                 break
@@ -163,7 +168,7 @@ def test_rename_over_resp(renamed):
         r.execute_command("ADMIN-CONFIG", "NOPE")
     assert r.get("k") == "v"  # FLUSHALL never ran
     out = subprocess.run(["redis-cli", "-p", str(server.port), "FLUSHALL"], capture_output=True,
-                         text=True, timeout=30).stdout
+                         text=True, timeout=30, check=False).stdout
     assert "unknown command 'FLUSHALL'" in out
 
 
@@ -235,7 +240,7 @@ def test_bad_rename_is_a_one_line_startup_error(tmp_path):
     data = tmp_path / "db"
     proc = subprocess.run([sys.executable, "-m", "ledis", "server", "--config", config,
                            "--port", str(free_port()), "--dir", str(data)],
-                          cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+                          cwd=str(ROOT), capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"ledis: config error ({config}): bad value for "
                                    "'rename_command': No such command in rename-command: "
@@ -361,7 +366,7 @@ def test_redis_cli_over_tls(certs, tls_server):
     def cli(*args: str) -> str:
         return subprocess.run(["redis-cli", "--tls", "--cacert", str(certs.ca_crt), "-p",
                                str(tls_port), *args], capture_output=True, text=True,
-                              timeout=30).stdout.strip()
+                              timeout=30, check=False).stdout.strip()
 
     assert cli("PING") == "PONG"
     assert cli("SET", "tlskey", "over-tls") == "OK"
@@ -472,7 +477,7 @@ def test_tls_startup_errors_are_one_line(certs, tmp_path, case):
     try:
         proc = subprocess.run([sys.executable, "-m", "ledis", "server", "--port",
                                str(free_port()), "--dir", str(data), *args], cwd=str(ROOT),
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
     finally:
         if blocker is not None:
             blocker.close()

@@ -16,8 +16,14 @@ from ledis import errors
 from ledis.config import Config, ConfigError
 from ledis.core import load_commands
 from ledis.security import (
-    TlsError, command_table, is_loopback_peer, passwords_match, peer_host,
-    protected_mode_denies, renamed_commands, tls_context,
+    TlsError,
+    command_table,
+    is_loopback_peer,
+    passwords_match,
+    peer_host,
+    protected_mode_denies,
+    renamed_commands,
+    tls_context,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
