@@ -149,7 +149,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ledis {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
                                 help="what to run (ledis COMMAND -h for its flags)")
-    server = sub.add_parser("server", help="run the server")
+    # no abbreviations: "--prot" must stay an unknown flag, not become --protected-mode
+    server = sub.add_parser("server", help="run the server", allow_abbrev=False)
     server.add_argument("--config", help="YAML config file (ledis.example.yaml lists every "
                                          "option); flags override it")
     SERVER_OPTIONS.clear()
