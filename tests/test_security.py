@@ -116,6 +116,22 @@ def test_protected_mode_no_from_the_command_line_and_file(tmp_path):
         server.cleanup()
 
 
+def test_protected_mode_set_at_run_time_is_rewritten_and_kept(tmp_path):
+    config = yaml_file(tmp_path, "network:\n  protected_mode: yes\n")
+    server = LedisProcess(config=config).start()
+    try:
+        client = server.client()
+        client.config_set("protected-mode", "no")
+        client.config_rewrite()
+        client.close()
+        assert "protected_mode: false" in (tmp_path / "ledis.yaml").read_text()
+        server.restart()
+        assert server.client().config_get("protected-mode") == {"protected-mode": "no"}
+        assert raw_exchange(server.port, "127.0.0.2") == b"+PONG\r\n"
+    finally:
+        server.cleanup()
+
+
 @pytest.mark.skipif(not have_redis_server(), reason="redis-server not installed")
 def test_protected_mode_reply_is_byte_for_byte_redis():
     reference = RedisProcess().start()
