@@ -224,6 +224,28 @@ def _remove(waiter: Waiter) -> None:
     waiter.keys = []
 
 
+def _served(waiter: Waiter, key: bytes) -> None:
+    """A served pop changed ``key`` (and a BLMOVE / BRPOPLPUSH its destination) outside the
+    dispatcher: tell CLIENT TRACKING (ledis/tracking.py), as Redis's signalModifiedKey."""
+    tracking = waiter.ctx.core.tracking
+    if tracking is None or not tracking.clients:
+        return
+    keys = [key]
+    argv = waiter.ctx.last_cmd
+    if isinstance(argv, list) and len(argv) > 2 and argv[0].lower() in (b"blmove",
+                                                                         b"brpoplpush"):
+        keys.append(argv[2])
+    tracking.keys_changed(None, keys)
+
+
+def _holds_blockable(ready: tuple[Any, bytes]) -> bool:
+    """Whether the ready key holds a list or sorted set right now (what clients block on)."""
+    from ledis.storage.layout import LIST, ZSET
+
+    raw = ready[0].lookup(ready[1])
+    return raw is not None and raw[0] in (LIST, ZSET)
+
+
 def _timed_out(waiter: Waiter) -> None:
     waiter.timer = None
     if waiter.future.done():
@@ -248,8 +270,9 @@ def _serve_ready() -> None:
             ready = next(iter(_ready))
             del _ready[ready]
             queue = _waiters.get(ready)
-            while queue:
-                waiter = queue[0]
+            skipped = 0  # waiters left blocked because the key holds another type
+            while queue and skipped < len(queue):
+                waiter = queue[skipped]
                 if waiter.future.done():  # cancelled under us: drop it
                     _remove(waiter)
                     continue
@@ -257,6 +280,13 @@ def _serve_ready() -> None:
                     _serving = ready[1]
                     result = waiter.attempt()
                 except LedisError as exc:
+                    if exc.text == errors.WRONGTYPE and not _holds_blockable(ready):
+                        # The key was replaced by another type after it became ready (LPUSH,
+                        # DEL, SET in one MULTI): Redis serves only clients waiting for the
+                        # key's current type, the others stay blocked. (A BLMOVE whose
+                        # destination has the wrong type gets the error, as in Redis.)
+                        skipped += 1
+                        continue
                     _remove(waiter)
                     waiter.future.set_exception(exc)
                     continue
@@ -268,6 +298,7 @@ def _serve_ready() -> None:
                 if result is NOT_READY:
                     break
                 _remove(waiter)
+                _served(waiter, ready[1])
                 waiter.future.set_result(result)
                 queue = _waiters.get(ready)
     finally:

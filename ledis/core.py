@@ -40,9 +40,10 @@ class Context:
     __slots__ = (
         "core", "db", "db_index", "resp", "authenticated", "name", "id", "created",
         "last_cmd", "last_interaction", "addr", "laddr", "special", "in_script",
-        "script_readonly", "multi", "watched", "subscriptions", "patterns", "is_replica_link",
-        "is_master_link", "conn", "lib_name", "lib_ver", "flags", "close_after_reply",
-        "no_evict", "kind", "extra", "reply_mode", "script_debug", "__weakref__",
+        "script_readonly", "multi", "watched", "subscriptions", "patterns",
+        "shard_subscriptions", "is_replica_link", "is_master_link", "conn", "lib_name",
+        "lib_ver", "flags", "close_after_reply",
+        "no_evict", "kind", "extra", "reply_mode", "script_debug", "tracking", "__weakref__",
     )
 
     def __init__(self, core: "Core", kind: str = "normal", addr: str = "", laddr: str = "") -> None:
@@ -65,6 +66,7 @@ class Context:
         self.watched: dict | None = None
         self.subscriptions: set = set()
         self.patterns: set = set()
+        self.shard_subscriptions: set = set()  # SSUBSCRIBE channels (ledis/pubsub.py)
         self.is_replica_link = False
         self.is_master_link = False
         self.conn: Any = None
@@ -74,8 +76,9 @@ class Context:
         self.close_after_reply = False
         self.no_evict = False
         self.reply_mode = 0  # CLIENT REPLY: 0 on, else ledis.server.connection.REPLY_*
-        # after SCRIPT DEBUG YES|SYNC (with ``special``): EVAL* refused, never run
-        self.script_debug = False
+        # SCRIPT DEBUG: False, "yes" or "sync" (with ``special``): ledis/scripting/debugger.py
+        self.script_debug: bool | str = False
+        self.tracking: Any = None  # CLIENT TRACKING state (ledis/tracking.py) while on
         self.kind = kind
         self.extra: dict = {}
 
@@ -185,6 +188,9 @@ class Core:
         # While it is non-empty, or keyspace notifications are configured, write commands run
         # through ``watched_write``: it marks watchers dirty and publishes the notifications.
         self.watched_keys: dict = {}
+        # CLIENT TRACKING (ledis/tracking.py): created by the first CLIENT TRACKING ON; from
+        # then on writes go through ``watched_write`` too (``notify_writes``).
+        self.tracking: Any = None
         from ledis.commands.transactions import watched_write
         from ledis.pubsub import attach_expiry_events
 
@@ -238,6 +244,11 @@ class Core:
         else:
             cmd.calls += 1
             cmd.usec += usec
+            if self.latency_tracking:  # LATENCY HISTOGRAM: one list increment
+                hist = cmd.latency_histogram
+                if hist is None:
+                    hist = cmd.latency_histogram = [0] * 64
+                hist[int(usec).bit_length()] += 1
         return result
 
     def refresh_hot_flags(self) -> None:
@@ -251,7 +262,13 @@ class Core:
         self.gated = bool(self._pause_mode or self._readonly or self.monitors)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
-        self.notify_writes = "notify-keyspace-events" in self.config.extra
+        # Writes go through the observer for keyspace notifications or client tracking
+        # (while at least one client tracks).
+        tracking = self.__dict__.get("tracking")
+        self.notify_writes = ("notify-keyspace-events" in self.config.extra
+                              or (tracking is not None and bool(tracking.clients)))
+        self.latency_tracking = str(self.config.extra.get("latency-tracking", "yes")).lower() \
+            not in ("no", "false", "0")
         extra = self.config.extra
         access = self.access
         access.configure(str(extra.get("maxmemory-policy", "noeviction")),
@@ -259,11 +276,11 @@ class Core:
                          int(extra.get("lfu-decay-time", 1)), self.commands)
         # Only an LRU or LFU policy pays for the bookkeeping on every keyed command (~0.3 us,
         # a fifth of a GET); under the others (noeviction, the default) keys are not tracked.
-        tracking = access.lfu_mode or "lru" in access.policy
-        if tracking and self.touch is None:
+        access_tracking = access.lfu_mode or "lru" in access.policy
+        if access_tracking and self.touch is None:
             access.restart()  # idle times count from when tracking (re)started
-        self.touch = (access.touch_lfu if access.lfu_mode else access.touch_lru) if tracking \
-            else None
+        self.touch = (access.touch_lfu if access.lfu_mode else access.touch_lru) \
+            if access_tracking else None
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling
@@ -316,6 +333,11 @@ class Core:
             usec = (_perf() - start) * 1e6
         cmd.calls += 1
         cmd.usec += usec
+        if self.latency_tracking:
+            hist = cmd.latency_histogram
+            if hist is None:
+                hist = cmd.latency_histogram = [0] * 64
+            hist[min(int(usec).bit_length(), 63)] += 1
         if usec >= self.slowlog.threshold and not ctx.in_script and not cmd.skip_slowlog:
             self.slowlog.add(ctx, argv, usec)
         if usec >= self.latency_threshold:

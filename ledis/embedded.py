@@ -208,6 +208,7 @@ class _Shared:
         self.loop_thread: threading.Thread | None = None
         self.server: Any = None
         self.ports: dict[str, int] = {}
+        self.debugging: Any = None  # the open Lua debugging session (Engine.debug)
 
 
 class Engine:
@@ -240,6 +241,8 @@ class Engine:
         shared = self._shared
         if shared.closed:
             raise RuntimeError("this ledis store is closed")
+        if shared.debugging is not None:
+            raise RuntimeError(errors.LDB_SESSION_OPEN)
         loop = shared.loop
         if loop is not None and threading.current_thread() is not shared.loop_thread:
             return self._on_loop(loop, argv)
@@ -334,6 +337,24 @@ class Engine:
     def script_load(self, script: str | bytes) -> str:
         """Cache a script; returns its sha1 (hex text)."""
         return self.execute("SCRIPT", "LOAD", script).decode()
+
+    def debug(self, script: str | bytes, keys: Iterable[Any] = (), args: Iterable[Any] = (),
+              sync: bool = False) -> Any:
+        """Run ``script`` under the Lua debugger (Redis's LDB) and return the stepping
+        :class:`ledis.scripting.debugger.Debugger`, stopped at the script's first line. Its
+        writes are thrown away at the end unless ``sync`` (SCRIPT DEBUG SYNC). While it is
+        open, the store's other calls raise RuntimeError."""
+        from ledis.scripting.debugger import Debugger
+
+        shared = self._shared
+        if shared.closed:
+            raise RuntimeError("this ledis store is closed")
+        if shared.loop is not None:
+            raise RuntimeError(errors.LDB_SERVING)
+        if shared.debugging is not None:
+            raise RuntimeError(errors.LDB_SESSION_OPEN)
+        return Debugger(self, _arg(script), [_arg(k) for k in keys], [_arg(a) for a in args],
+                        sync)
 
     def _need_functions(self, what: str) -> None:
         if self._shared.core.commands.get(b"fcall") is None:
@@ -456,6 +477,9 @@ class Engine:
         """Flush and close the store (and stop serving). Any handle closes the whole store."""
         shared = self._shared
         loop, thread = shared.loop, shared.loop_thread
+        session = shared.debugging
+        if session is not None:  # its thread holds the lock: let the script end first
+            session.close()
         with shared.lock:
             if shared.closed and shared.core.closed:
                 self._remove_temp()

@@ -180,13 +180,9 @@ SCRIPT_WRONG_ARGS = "ERR Wrong number of args calling Redis command from script"
 SCRIPT_ARG_TYPE = "ERR Lua redis lib command arguments must be strings or integers"
 SCRIPT_NO_ARGS = "ERR Please specify at least one argument for this redis lib call"
 SCRIPT_OOM = "ERR Lua script exceeded the memory limit (lua-max-memory)"
-# SCRIPT DEBUG (Redis's LDB): ledis has no Lua debugger. redis-cli --ldb ignores the error of
-# SCRIPT DEBUG YES and sends EVAL anyway: that EVAL is refused, never run.
-SCRIPT_DEBUG_UNSUPPORTED = "ERR SCRIPT DEBUG is not supported by ledis"
+# SCRIPT DEBUG (Redis's LDB): the debugger's own texts are in the "Lua debugger" block below.
 SCRIPT_DEBUG_MODE = "ERR Use SCRIPT DEBUG YES/SYNC/NO"
 SCRIPT_DEBUG_IN_MULTI = "ERR SCRIPT DEBUG must be called outside a pipeline"  # also in EXEC
-SCRIPT_DEBUG_NOT_RUN = ("ERR the Lua debugger is not available in ledis: the script was not "
-                        "run (SCRIPT DEBUG NO, or RESET, to run scripts again)")
 
 # --- lists and blocking (lists.py, blocking.py) ----------------------------------------------
 INDEX_OUT_OF_RANGE = "ERR index out of range"
@@ -290,7 +286,7 @@ FUNCTION_RESTORE_LOAD = "ERR Failed loading library payload"
 FUNCTION_RESTORE_NOT_FUNCTION = "ERR given type is not a function"
 
 # --- LedisDB extras ---------------------------------------------------------------------------
-XSCAN_TYPE = "ERR invalid data type '{}' (one of KV, HASH, LIST, SET, ZSET)"
+XSCAN_TYPE = "ERR invalid data type '{}' (one of KV, HASH, LIST, SET, ZSET, STREAM)"
 SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
 SLOWLOG_GET_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                     "Try SLOWLOG HELP.")
@@ -359,6 +355,102 @@ GEO_MEMBER = "ERR could not decode requested zset member"
 HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
 HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+
+# --- streams (ledis/commands/streams.py, ledis/storage/types/stream.py) ----------------------
+STREAM_ID_INVALID = "ERR Invalid stream ID specified as stream command argument"
+XADD_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
+XADD_SEQ_OVERFLOW = "ERR Elements are too large to be stored"  # what 7.0 says for ms-* at seq max
+XADD_ID_SMALL = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+STREAM_EXHAUSTED = ("ERR The stream has exhausted the last possible ID, unable to add more "
+                    "items")
+XTRIM_BOTH = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+XTRIM_LIMIT_NO_STRATEGY = ("ERR syntax error, LIMIT cannot be used without specifying a "
+                           "trimming strategy")
+XTRIM_LIMIT_NOT_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+XTRIM_NO_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
+XTRIM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+XTRIM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+STREAM_START_INVALID = "ERR invalid start ID for the interval"
+STREAM_END_INVALID = "ERR invalid end ID for the interval"
+XREAD_UNBALANCED = ("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' "
+                    "must be specified.")
+XREAD_GROUP_OPTION = ("ERR The GROUP option is only supported by XREADGROUP. You called XREAD "
+                      "instead.")
+XREAD_NOACK_OPTION = ("ERR The NOACK option is only supported by XREADGROUP. You called XREAD "
+                      "instead.")
+XREAD_GT_ID = ("ERR The > ID can be specified only when calling XREADGROUP using the GROUP "
+               "<group> <consumer> option.")
+XREAD_BLOCK_IN_SCRIPT = "ERR {} command is not allowed with BLOCK option from scripts"
+XREADGROUP_MISSING_GROUP = "ERR Missing GROUP option for XREADGROUP"
+XREADGROUP_DOLLAR = ("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read "
+                     "the history of this consumer by specifying a proper ID, or use the > ID "
+                     "to get new messages. The $ ID would just return an empty result set.")
+XREADGROUP_NOGROUP = ("NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP "
+                      "option")
+XREADGROUP_GROUP_GONE = "NOGROUP the consumer group this client was blocked on no longer exists"
+XGROUP_NEEDS_KEY = ("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE "
+                    "you may want to use the MKSTREAM option to create an empty stream "
+                    "automatically.")
+XGROUP_SYNTAX = "ERR unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP."
+XGROUP_ENTRIES_READ = "ERR value for ENTRIESREAD must be positive or -1"
+XGROUP_NOGROUP = "NOGROUP No such consumer group '{}' for key name '{}'"
+XGROUP_BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+STREAM_NOGROUP = "NOGROUP No such key '{}' or consumer group '{}'"
+XCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM"
+XCLAIM_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
+XCLAIM_TIME = "ERR Invalid TIME option argument for XCLAIM"
+XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+XCLAIM_OPTION = "ERR Unrecognized XCLAIM option '{}'"
+XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+XAUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+XSETID_ENTRIES_ADDED = "ERR entries_added must be positive"
+XSETID_BELOW_GIVEN_MAX_DELETED = ("ERR The ID specified in XSETID is smaller than the provided "
+                                  "max_deleted_entry_id")
+XSETID_BELOW_TOP = "ERR The ID specified in XSETID is smaller than the target stream top item"
+XSETID_ENTRIES_BELOW_LENGTH = ("ERR The entries_added specified in XSETID is smaller than the "
+                               "target stream length")
+XINFO_SYNTAX = "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP."
+
+
+# --- Lua debugger (ledis/scripting/debugger.py, lua/debugger.lua) -----------------------------
+# Script errors that end a session (Redis adds "ERR " and the script position).
+LDB_PROTOCOL = "protocol error"
+LDB_BUFFER = "max client buffer reached"
+LDB_EVALSHA = "ERR Please use EVAL instead of EVALSHA for debugging"
+# ledis only: Redis would start a session inside EXEC; ledis refuses the queued EVAL at once.
+LDB_IN_MULTI = "ERR a debugging client cannot queue EVAL in MULTI (SCRIPT DEBUG NO first)"
+LDB_NO_CONSOLE = "ERR the Lua debugger needs a RESP connection (embedded: use Engine.debug())"
+LDB_SERVING = "the Lua debugger of the embedded API is not available while serve() runs"
+LDB_SESSION_OPEN = "a Lua debugging session is open on this store: finish() or close() it first"
+
+# --- clients: sharded pub/sub, CLUSTER, LATENCY, CLIENT TRACKING (issue #17) ----------------
+CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
+SSUBSCRIBE_DENY_BLOCKING = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
+LATENCY_NO_SAMPLES = "ERR No samples available for event '{}'"
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_REDIRECT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_SWITCH_BCAST = (
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and "
+    "then re-enabling it with a different mode.")
+TRACKING_SWITCH_OPT = (
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and "
+    "then re-enabling it with a different mode.")
+TRACKING_BCAST_OPT = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_PREFIX_OVERLAP = (
+    "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client "
+    "must not overlap.")
+TRACKING_PREFIX_OVERLAP_EXISTING = (
+    "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must "
+    "not overlap.")
+TRACKING_CACHING_MODE = (
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+    "OPTOUT mode enabled")
+TRACKING_CACHING_YES = (
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+TRACKING_CACHING_NO = (
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
 
 # --- security defaults (ledis/security.py; docs/reliability.md) --------------------------------
 # Redis 7.0's reply to a non-loopback client while protected mode is on and the default user

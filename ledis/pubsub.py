@@ -6,6 +6,11 @@ and subscribers; both keep subscription order (a dict used as an ordered set), w
 order messages go out, as in Redis's lists. Each client's own side is ``ctx.subscriptions`` /
 ``ctx.patterns``.
 
+**Shard channels** (SSUBSCRIBE, SPUBLISH) are a third namespace, ``shard_channels`` /
+``ctx.shard_subscriptions``: on a server without cluster support Redis 7.0 keeps them apart
+from ordinary channels (a PUBLISH never reaches an SSUBSCRIBE of the same name, and patterns
+never match them) and delivers ``smessage`` pushes.
+
 **Delivery.** PUBLISH encodes a message at most twice (once per protocol version: an array in
 RESP2, a ``>`` push in RESP3) and appends the bytes to each subscriber connection's held
 output, which the server writes after the iteration's group commit like any reply. Clients
@@ -30,12 +35,13 @@ _DEFAULT_LIMIT = "pubsub 33554432 8388608 60"
 
 
 class Hub:
-    __slots__ = ("core", "channels", "patterns", "_limit_text", "_limits")
+    __slots__ = ("core", "channels", "patterns", "shard_channels", "_limit_text", "_limits")
 
     def __init__(self, core: Any) -> None:
         self.core = core
         self.channels: dict[bytes, dict[Any, None]] = {}
         self.patterns: dict[bytes, tuple[Callable[[bytes], bool], dict[Any, None]]] = {}
+        self.shard_channels: dict[bytes, dict[Any, None]] = {}
         self._limit_text: str | None = None
         self._limits = (32 << 20, 8 << 20, 60)
 
@@ -84,12 +90,33 @@ class Hub:
                 self.core.stats["pubsub_patterns"] = len(self.patterns)
         return True
 
+    def ssubscribe(self, ctx: Any, channel: bytes) -> None:
+        if channel in ctx.shard_subscriptions:
+            return
+        ctx.shard_subscriptions.add(channel)
+        self.shard_channels.setdefault(channel, {})[ctx] = None
+        self.core.stats["pubsubshard_channels"] = len(self.shard_channels)
+
+    def sunsubscribe(self, ctx: Any, channel: bytes) -> bool:
+        if channel not in ctx.shard_subscriptions:
+            return False
+        ctx.shard_subscriptions.discard(channel)
+        subs = self.shard_channels.get(channel)
+        if subs is not None:
+            subs.pop(ctx, None)
+            if not subs:
+                del self.shard_channels[channel]
+                self.core.stats["pubsubshard_channels"] = len(self.shard_channels)
+        return True
+
     def forget(self, ctx: Any) -> None:
         """Drop every subscription of ``ctx`` without replies (RESET, disconnect)."""
         for channel in list(ctx.subscriptions):
             self.unsubscribe(ctx, channel)
         for pattern in list(ctx.patterns):
             self.punsubscribe(ctx, pattern)
+        for channel in list(ctx.shard_subscriptions):
+            self.sunsubscribe(ctx, channel)
 
     # --- delivery -----------------------------------------------------------------------------
     def publish(self, channel: bytes, message: bytes) -> int:
@@ -112,6 +139,17 @@ class Hub:
                     self._deliver(ctx, value, encoded)
                 receivers += len(psubs)
         return receivers
+
+    def spublish(self, channel: bytes, message: bytes) -> int:
+        """Send ``message`` to the subscribers of shard channel ``channel`` (``smessage``)."""
+        subs = self.shard_channels.get(channel)
+        if not subs:
+            return 0
+        encoded: list[bytes | None] = [None, None]
+        value = Push([b"smessage", channel, message])
+        for ctx in list(subs):
+            self._deliver(ctx, value, encoded)
+        return len(subs)
 
     def _deliver(self, ctx: Any, value: Push, encoded: list) -> None:
         conn = ctx.conn
@@ -261,6 +299,7 @@ def attach_expiry_events(core: Any) -> None:
 
 
 G, S, L, SET, H, Z = 1, 2, 4, 8, 16, 32
+STREAM_CLASS = 1024  # "t": published by the stream commands themselves (commands/streams.py)
 # command -> (class, event) for each key argument; see notify_write for the special cases.
 _SIMPLE: dict[str, tuple[int, bytes]] = {
     "set": (S, b"set"), "setnx": (S, b"set"), "setex": (S, b"set"), "psetex": (S, b"set"),
@@ -286,9 +325,10 @@ _SIMPLE: dict[str, tuple[int, bytes]] = {
     "zpopmax": (Z, b"zpopmax"), "bzpopmin": (Z, b"zpopmin"), "bzpopmax": (Z, b"zpopmax"),
     "zunionstore": (Z, b"zunionstore"), "zinterstore": (Z, b"zinterstore"),
     "zdiffstore": (Z, b"zdiffstore"), "zrangestore": (Z, b"zrangestore"),
+    "pfadd": (S, b"pfadd"), "pfmerge": (S, b"pfadd"), "geoadd": (Z, b"zadd"),
 }
 _STORE = frozenset({"sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore",
-                    "zdiffstore", "zrangestore"})
+                    "zdiffstore", "zrangestore", "pfmerge"})
 _EXPIRING_SET = frozenset({"setex", "psetex"})
 _SET_EXPIRY_OPTIONS = frozenset({b"ex", b"px", b"exat", b"pxat"})
 
@@ -309,12 +349,14 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             after = db.raw(key)
             if before is None and after is None:
                 continue  # untouched (DEL of a missing key, MSET NX that failed ...)
+            if event == b"pfadd" and name == "pfadd" and before == after:
+                continue  # no register changed: Redis publishes nothing
             if after is None and cls != G:
                 if name not in _STORE:
                     notify(core, flags, cls, event, key, number)
                 notify(core, flags, G, b"del", key, number)  # emptied / expired away
                 continue
-            if cls == G and event == b"expire" and after is None:
+            if cls == G and event in (b"expire", b"restore") and after is None:
                 notify(core, flags, G, b"del", key, number)  # an expiry in the past
                 continue
             notify(core, flags, cls, event, key, number)
@@ -351,6 +393,8 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             if argv[i].lower() == b"db":
                 target = int(argv[i + 1])
         notify(core, flags, G, b"copy_to", argv[2], target)
+    elif name in ("sort", "geosearchstore", "georadius", "georadiusbymember"):
+        _notify_store(core, flags, db, argv, name, number)
     elif name == "getex":
         after = db.raw(argv[1])
         if after is None:
@@ -359,3 +403,25 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             notify(core, flags, G, b"persist", argv[1], number)
         else:
             notify(core, flags, G, b"expire", argv[1], number)
+
+
+def _notify_store(core: Any, flags: int, db: Any, argv: list[bytes], name: str,
+                  number: int) -> None:
+    """SORT ... STORE, GEOSEARCHSTORE and GEORADIUS* STORE|STOREDIST: the destination's event
+    (``sortstore`` / ``geosearchstore`` / ``georadiusstore``), or ``del`` when an empty result
+    removed it, as Redis's sort.c and geo.c do."""
+    if name == "geosearchstore":
+        dest = argv[1]
+    else:
+        dest = None
+        for i in range(2, len(argv) - 1):
+            if argv[i].lower() in (b"store", b"storedist"):
+                dest = argv[i + 1]
+        if dest is None:
+            return  # a read (SORT / GEORADIUS without STORE): no event
+    event = {"sort": b"sortstore", "geosearchstore": b"geosearchstore"}.get(name,
+                                                                       b"georadiusstore")
+    if db.raw(dest) is None:
+        notify(core, flags, G, b"del", dest, number)
+    else:
+        notify(core, flags, Z if name != "sort" else L, event, dest, number)

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from tests.helpers import LedisProcess, RedisProcess, have_redis_server
+from tests.rawresp import RawClient
 
 
 def pytest_collection_modifyitems(config, items):
@@ -79,3 +80,14 @@ def ref(redis_server) -> redis.Redis:
     client.flushall()
     yield client
     client.close()
+
+
+@pytest.fixture
+def ports(server, redis_server):
+    """(ledis port, redis-server port), both flushed: for the raw-socket differential
+    scenarios of ``tests/rawresp.py`` (``assert_same(ports, scenario)``)."""
+    for port in (server.port, redis_server.port):
+        c = RawClient(port)
+        c.call("FLUSHALL")
+        c.close()
+    return server.port, redis_server.port

@@ -56,7 +56,11 @@ class LedisProcess:
             cmd += ["--config", self.config]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=self._log, stderr=self._log)
-        wait_port(self.port, self.proc)
+        try:
+            wait_port(self.port, self.proc)
+        except RuntimeError as exc:  # say why: the end of the server's own log
+            self._log.flush()
+            raise RuntimeError(f"{exc}; server log ends:\n{self.log()[-3000:]}") from None
         return self
 
     def client(self, **kw) -> redis.Redis:

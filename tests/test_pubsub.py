@@ -293,6 +293,13 @@ KEYSPACE_COMMANDS = [
     ("GETEX", "ge", "EX", "100"), ("GETEX", "ge", "PERSIST"),
     ("EVAL", "redis.call('set','lua','1') return 1", "0"),
     ("MULTI",), ("SET", "m", "1"), ("DEL", "m"), ("EXEC",),
+    ("PFADD", "hll", "a", "b"), ("PFADD", "hll", "a"), ("PFMERGE", "hll2", "hll"),
+    ("GEOADD", "geo", "13.36", "38.11", "pa", "15.08", "37.50", "ca"),
+    ("GEOSEARCHSTORE", "geo2", "geo", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+    ("GEOSEARCHSTORE", "geo2", "geo", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
+    ("GEORADIUS", "geo", "15", "37", "200", "km", "STORE", "geo3"),
+    ("SORT", "st", "ALPHA"), ("RPUSH", "sl", "3", "1", "2"), ("SORT", "sl", "STORE", "sl2"),
+    ("SORT", "missing", "STORE", "sl2"),
     ("SET", "px", "1", "PX", "50"),  # expires: "expired" (class x) from active expiry
 ]
 

@@ -6,6 +6,7 @@ One module per family: it parses arguments and shapes replies; storage lives in
 
 from ledis.commands import (  # noqa: F401
     bitmaps,
+    cluster,
     connection,
     functions,
     geo,
@@ -13,6 +14,7 @@ from ledis.commands import (  # noqa: F401
     hyperloglog,
     introspection,
     keys,
+    latency,
     lists,
     memory,
     monitoring,
@@ -25,7 +27,9 @@ from ledis.commands import (  # noqa: F401
     sets,
     slowlog,
     sort,
+    streams,
     strings,
+    tracking,
     transactions,
     zsetops,
     zsets,

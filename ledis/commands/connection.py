@@ -31,7 +31,7 @@ RESET = Simple(b"RESET")
 def cmd_ping(ctx, argv):
     if len(argv) > 2:
         raise LedisError(errors.WRONG_ARITY.format("ping"))
-    if ctx.resp == 2 and (ctx.subscriptions or ctx.patterns):
+    if ctx.resp == 2 and (ctx.subscriptions or ctx.patterns or ctx.shard_subscriptions):
         # A RESP2 subscriber gets PING as a push-shaped array, as in Redis.
         return [b"pong", argv[1] if len(argv) == 2 else b""]
     return PONG if len(argv) == 1 else argv[1]
@@ -80,6 +80,7 @@ def cmd_reset(ctx, argv):
     ctx.watched = None
     ctx.subscriptions.clear()
     ctx.patterns.clear()
+    ctx.shard_subscriptions.clear()
     ctx.select(0)
     ctx.resp = 2
     ctx.name = b""
@@ -174,7 +175,7 @@ def client_type(ctx) -> str:
         return "master"
     if ctx.is_replica_link:
         return "replica"
-    if ctx.subscriptions or ctx.patterns:
+    if ctx.subscriptions or ctx.patterns or ctx.shard_subscriptions:
         return "pubsub"
     return "normal"
 
@@ -213,13 +214,17 @@ def client_line(ctx, current=None) -> str:
         flags += "S"
     if ctx.is_master_link:
         flags += "M"
-    if ctx.subscriptions or ctx.patterns:
+    if ctx.subscriptions or ctx.patterns or ctx.shard_subscriptions:
         flags += "P"
     if ctx.multi is not None:
         flags += "x"
     conn = ctx.conn
     if conn is not None and getattr(conn, "waiting", None) is not None:
         flags += "b"
+    from ledis.commands.tracking import client_list_fields
+
+    tracking_flags, redir = client_list_fields(ctx)  # CLIENT TRACKING: t, R, B
+    flags += tracking_flags
     if ctx.no_evict:
         flags += "e"
     fd = -1
@@ -233,9 +238,10 @@ def client_line(ctx, current=None) -> str:
         f"id={ctx.id} addr={ctx.addr} laddr={ctx.laddr} fd={fd} "
         f"name={ctx.name.decode('utf-8', 'replace')} age={int(now - ctx.created)} "
         f"idle={int(now - ctx.last_interaction)} flags={flags or 'N'} db={ctx.db_index} "
-        f"sub={len(ctx.subscriptions)} psub={len(ctx.patterns)} ssub=0 multi={multi} "
+        f"sub={len(ctx.subscriptions)} psub={len(ctx.patterns)} "
+        f"ssub={len(ctx.shard_subscriptions)} multi={multi} "
         f"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 "
-        f"tot-mem=0 events=r cmd={_command_name(ctx, argv)} user=default redir=-1 "
+        f"tot-mem=0 events=r cmd={_command_name(ctx, argv)} user=default redir={redir} "
         f"resp={ctx.resp} lib-name={ctx.lib_name.decode('utf-8', 'replace')} "
         f"lib-ver={ctx.lib_ver.decode('utf-8', 'replace')}"
     )

@@ -331,7 +331,9 @@ def _keys_for(ctx, argv: list[bytes]) -> list[tuple[int, list[str]]]:
         cmd = cmd.subcommands.get(target[1].lower(), cmd if cmd.handler else None)
     if cmd is None:
         raise LedisError(errors.COMMAND_INVALID)
-    specs = key_specs(cmd)
+    # Specs marked not_key (shard channels of SSUBSCRIBE ...) do not count, as in Redis's
+    # doesCommandHaveKeys.
+    specs = [s for s in key_specs(cmd) if "not_key" not in s.get("flags", ())]
     if not specs and "movablekeys" not in cmd.flags:
         raise LedisError(errors.COMMAND_NO_KEYS)
     if (cmd.arity > 0 and cmd.arity != len(target)) or len(target) < -cmd.arity:

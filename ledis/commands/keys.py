@@ -397,11 +397,11 @@ def cmd_scan(ctx, argv):
 
 # LedisDB's type names for XSCAN (its KV type is Redis's string).
 _XSCAN_TYPES = {b"kv": b"string", b"string": b"string", b"hash": b"hash", b"list": b"list",
-                b"set": b"set", b"zset": b"zset"}
+                b"set": b"set", b"zset": b"zset", b"stream": b"stream"}
 
 
 @command("xscan", arity=-3, flags="readonly", group="generic",
-         summary="LedisDB extra: SCAN the keys of one type (KV, HASH, LIST, SET, ZSET)",
+         summary="LedisDB extra: SCAN the keys of one type (KV, HASH, LIST, SET, ZSET, STREAM)",
          since="1.0.0", acl="@keyspace @read @slow")
 def cmd_xscan(ctx, argv):
     """``XSCAN type cursor [MATCH p] [COUNT n]`` = ``SCAN cursor ... TYPE type``.
@@ -516,9 +516,9 @@ def _db_by_number(ctx, raw: bytes, message: str | None = None,
 
 
 def _signal_ready(db: Database, key: bytes, raw: bytes) -> None:
-    """A list or sorted set appeared under ``key``: wake clients blocked on it (as Redis's
-    signalKeyAsReady in RENAME/MOVE/COPY)."""
-    if raw[0] in (layout.LIST, layout.ZSET):
+    """A list, sorted set or stream appeared under ``key``: wake clients blocked on it (as
+    Redis's signalKeyAsReady in RENAME/MOVE/COPY)."""
+    if raw[0] in (layout.LIST, layout.ZSET, layout.STREAM):
         from ledis import blocking  # lazy: blocking imports the command package
 
         blocking.key_ready(db, key)
@@ -708,6 +708,8 @@ def encoding_of(ctx, db: Database, key: bytes, raw: bytes) -> bytes:
         return b"embstr" if len(value) <= 44 else b"raw"
     if kind == layout.LIST:
         return b"quicklist"  # Redis 7.0 lists are always quicklists
+    if kind == layout.STREAM:
+        return b"stream"
     size = U64.unpack_from(raw, 17)[0]
     if kind == layout.SET:
         if size > _config_int(ctx, "set-max-intset-entries", 512):

@@ -6,8 +6,9 @@ have Redis 7.0's shape ``+<unix.usec> [<db> <addr>] "ARG" ...`` with sdscatrepr 
 commands run from scripts show ``[<db> lua]``; admin / skip_monitor commands are not shown.
 
 (SLOWLOG lives in ledis/commands/slowlog.py + ledis/slowlog.py, another engineer's.)
-LATENCY: only the events this server measures ("command"), fed by the dispatcher when
-``latency-monitor-threshold`` is > 0; DOCTOR/GRAPH/HISTOGRAM are not implemented.
+LATENCY: only the events this server measures ("command", "fast-command"), fed by the
+dispatcher when ``latency-monitor-threshold`` is > 0; DOCTOR, GRAPH and HISTOGRAM live in
+ledis/commands/latency.py.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ push in RESP3), returned as a :class:`ledis.replies.Multiple`. A subscribed clie
 (only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT, RESET); in RESP3 anything goes.
 PING of a RESP2 subscriber answers ``["pong", arg]`` (ledis/commands/connection.py).
 
-Sharded pub/sub (SSUBSCRIBE ...) is cluster-only in spirit; PUBSUB SHARDCHANNELS and
-SHARDNUMSUB answer as an idle Redis does.
+Sharded pub/sub (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, PUBSUB SHARDCHANNELS / SHARDNUMSUB)
+works as on a Redis 7.0 without cluster support: shard channels are their own namespace,
+counted apart (``ssubscribe`` confirmations count shard channels only, ``subscribe`` ones the
+others), and messages arrive as ``smessage``.
 """
 
 from __future__ import annotations
@@ -36,19 +38,24 @@ def _install(core) -> None:
 
 
 def _forget(ctx) -> None:
-    if ctx.subscriptions or ctx.patterns:
+    if ctx.subscriptions or ctx.patterns or ctx.shard_subscriptions:
         hub(ctx.core).forget(ctx)
 
 
 def _subscribed_check(ctx, cmd, argv):
     """core.special_checks entry: a RESP2 subscriber may only run a few commands."""
-    if ctx.resp == 2 and (ctx.subscriptions or ctx.patterns) and cmd.name not in _ALLOWED:
+    if (ctx.resp == 2 and (ctx.subscriptions or ctx.patterns or ctx.shard_subscriptions)
+            and cmd.name not in _ALLOWED):
         raise ctx.core._reject(cmd, LedisError(errors.PUBSUB_CONTEXT.format(cmd.name)), ctx)
     return None
 
 
 def _count(ctx) -> int:
     return len(ctx.subscriptions) + len(ctx.patterns)
+
+
+def _shard_count(ctx) -> int:
+    return len(ctx.shard_subscriptions)
 
 
 @command("subscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub",
@@ -81,14 +88,14 @@ def cmd_psubscribe(ctx, argv):
     return replies
 
 
-def _unsubscribe(ctx, argv, kind: bytes, current: set, remove) -> Multiple:
+def _unsubscribe(ctx, argv, kind: bytes, current: set, remove, count=_count) -> Multiple:
     replies = Multiple()
     names = argv[1:] if len(argv) > 1 else list(current)
     if not names:
-        replies.append(Push([kind, None, _count(ctx)]))
+        replies.append(Push([kind, None, count(ctx)]))
     for name in names:
         remove(ctx, name)
-        replies.append(Push([kind, name, _count(ctx)]))
+        replies.append(Push([kind, name, count(ctx)]))
     refresh_special(ctx)
     return replies
 
@@ -114,6 +121,41 @@ def cmd_publish(ctx, argv):
     if h is None:
         return 0
     return h.publish(argv[1], argv[2])
+
+
+@command("ssubscribe", arity=-2, flags="pubsub noscript loading stale", keys=(1, -1, 1),
+         group="pubsub", summary="Listen for messages published to the given shard channels",
+         since="7.0.0", acl="@pubsub @slow")
+def cmd_ssubscribe(ctx, argv):
+    if ctx.multi is not None:  # run by EXEC: Redis refuses it for a DENY BLOCKING client
+        raise LedisError(errors.SSUBSCRIBE_DENY_BLOCKING)
+    core = ctx.core
+    _install(core)
+    h = hub(core)
+    replies = Multiple()
+    for channel in argv[1:]:
+        h.ssubscribe(ctx, channel)
+        replies.append(Push([b"ssubscribe", channel, _shard_count(ctx)]))
+    ctx.special = True
+    return replies
+
+
+@command("sunsubscribe", arity=-1, flags="pubsub noscript loading stale", keys=(1, -1, 1),
+         group="pubsub", summary="Stop listening for messages posted to the given shard channels",
+         since="7.0.0", acl="@pubsub @slow")
+def cmd_sunsubscribe(ctx, argv):
+    return _unsubscribe(ctx, argv, b"sunsubscribe", ctx.shard_subscriptions,
+                        hub(ctx.core).sunsubscribe, _shard_count)
+
+
+@command("spublish", arity=3, flags="pubsub loading stale fast", keys=(1, 1, 1),
+         group="pubsub", summary="Post a message to a shard channel", since="7.0.0",
+         acl="@pubsub @fast")
+def cmd_spublish(ctx, argv):
+    h = ctx.core.__dict__.get("pubsub_hub")
+    if h is None:
+        return 0
+    return h.spublish(argv[1], argv[2])
 
 
 # --- PUBSUB ---------------------------------------------------------------------------------
@@ -156,17 +198,23 @@ def cmd_pubsub_numpat(ctx, argv):
 def cmd_pubsub_shardchannels(ctx, argv):
     if len(argv) > 3:
         raise LedisError(errors.PUBSUB_SUBCOMMAND_SYNTAX.format(argv[1].decode("utf-8", "replace")))
-    return []
+    channels = hub(ctx.core).shard_channels
+    if len(argv) == 3:
+        test = glob.compile(argv[2])
+        return [c for c in channels if test(c)]
+    return list(channels)
 
 
 @command("pubsub|shardnumsub", arity=-2, flags="pubsub loading stale", group="pubsub",
          summary="Get the count of subscribers for shard channels", since="7.0.0",
          acl="@pubsub @slow")
 def cmd_pubsub_shardnumsub(ctx, argv):
+    channels = hub(ctx.core).shard_channels
     out: list = []
     for channel in argv[2:]:
+        subs = channels.get(channel)
         out.append(channel)
-        out.append(0)
+        out.append(len(subs) if subs else 0)
     return out
 
 

@@ -57,6 +57,9 @@ class Command:
     usec: float = 0.0
     rejected_calls: int = 0
     failed_calls: int = 0
+    # LATENCY HISTOGRAM (latency-tracking): calls per power-of-two bucket of microseconds,
+    # index ``int(usec).bit_length()``; None until the command first runs.
+    latency_histogram: list[int] | None = None
 
     def __post_init__(self) -> None:
         self.is_write = "write" in self.flags

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ledis import errors
 from ledis.commands.registry import command
-from ledis.commands.transactions import refresh_special
 from ledis.errors import LedisError
 from ledis.replies import OK
 
@@ -69,15 +68,9 @@ def cmd_script_kill(ctx, argv):
     return ctx.core.scripting.kill()
 
 
-# SCRIPT DEBUG: ledis has no Lua debugger (Redis's LDB), so YES|SYNC answer an error. But
-# redis-cli --ldb / --ldb-sync-mode ignores that reply and sends EVAL next, expecting a
-# debugging session in which a SYNC-mode script's writes are kept and a forked one's are
-# thrown away. Running it for real would be a surprise either way, so the connection
-# remembers the request and refuses its EVAL* until SCRIPT DEBUG NO or RESET. The flag rides
-# on ``ctx.special``: a client that never asked pays nothing on EVAL's path.
-_EVALS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro"))
-
-
+# SCRIPT DEBUG YES|SYNC makes the connection's next EVAL a Lua debugging session (Redis's
+# LDB, ledis/scripting/debugger.py). The mode rides on ``ctx.special``: a client that never
+# asked pays nothing on EVAL's path.
 @command("script|debug", arity=3, flags="noscript", group="scripting", since="3.2.0",
          summary="Set the debug mode for executed scripts.", acl="@slow @scripting")
 def cmd_script_debug(ctx, argv):
@@ -86,24 +79,10 @@ def cmd_script_debug(ctx, argv):
         raise LedisError(errors.SCRIPT_DEBUG_MODE)
     if ctx.multi is not None:  # queued, now inside EXEC (Redis says the same)
         raise LedisError(errors.SCRIPT_DEBUG_IN_MULTI)
-    if mode == b"NO":
-        if ctx.script_debug:
-            ctx.script_debug = False
-            refresh_special(ctx)
-        return OK
-    core = ctx.core
-    if _refuse_debugged_eval not in core.special_checks:
-        core.special_checks.insert(0, _refuse_debugged_eval)  # before MULTI's queueing
-    ctx.script_debug = True
-    ctx.special = True
-    raise LedisError(errors.SCRIPT_DEBUG_UNSUPPORTED)
+    from ledis.scripting.debugger import script_debug
 
-
-def _refuse_debugged_eval(ctx, cmd, argv):
-    """core.special_checks entry: EVAL* of a client that asked for SCRIPT DEBUG YES|SYNC."""
-    if ctx.script_debug and cmd.name in _EVALS:
-        raise ctx.core._reject(cmd, LedisError(errors.SCRIPT_DEBUG_NOT_RUN), ctx)
-    return None
+    script_debug(ctx, mode)
+    return OK
 
 
 @command("script|help", arity=2, flags="loading stale", group="scripting", since="5.0.0",

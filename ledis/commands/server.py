@@ -165,13 +165,22 @@ def _section_server(core):
     ]
 
 
+def _tracking(core) -> dict:
+    """CLIENT TRACKING's INFO fields (ledis/tracking.py); zeros until it is first used."""
+    if core.tracking is None:
+        return {"tracking_clients": 0, "tracking_total_keys": 0, "tracking_total_items": 0,
+                "tracking_total_prefixes": 0}
+    return core.tracking.info()
+
+
 def _section_clients(core):
     normal = sum(1 for c in core.clients.values() if not c.is_replica_link)
     return [
         ("connected_clients", normal), ("cluster_connections", 0),
         ("maxclients", core.config.maxclients), ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", 0), ("blocked_clients", _blocked_count()),
-        ("tracking_clients", 0), ("clients_in_timeout_table", 0),
+        ("tracking_clients", _tracking(core)["tracking_clients"]),
+        ("clients_in_timeout_table", 0),
     ]
 
 
@@ -263,13 +272,14 @@ def _section_stats(core):
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", stats["keyspace_hits"]), ("keyspace_misses", stats["keyspace_misses"]),
         ("pubsub_channels", stats.get("pubsub_channels", 0)),
-        ("pubsub_patterns", stats.get("pubsub_patterns", 0)), ("pubsubshard_channels", 0),
+        ("pubsub_patterns", stats.get("pubsub_patterns", 0)),
+        ("pubsubshard_channels", stats.get("pubsubshard_channels", 0)),
         ("latest_fork_usec", 0), ("total_forks", 0), ("migrate_cached_sockets", 0),
         ("slave_expires_tracked_keys", 0), ("active_defrag_hits", 0),
         ("active_defrag_misses", 0), ("active_defrag_key_hits", 0),
         ("active_defrag_key_misses", 0), ("total_active_defrag_time", 0),
-        ("current_active_defrag_time", 0), ("tracking_total_keys", 0),
-        ("tracking_total_items", 0), ("tracking_total_prefixes", 0),
+        ("current_active_defrag_time", 0),
+        *[(k, v) for k, v in _tracking(core).items() if k != "tracking_clients"],
         ("unexpected_error_replies", 0),
         ("total_error_replies", stats["total_error_replies"]),
         ("dump_payload_sanitizations", 0), ("total_reads_processed", 0),
@@ -325,6 +335,12 @@ def _section_errorstats(core):
             for prefix, count in sorted(core.errorstats.items())]
 
 
+def _latency_info(core):
+    from ledis.commands.latency import latency_info  # LATENCY HISTOGRAM's counts
+
+    return latency_info(core)
+
+
 def _section_keyspace(core):
     return [(f"db{db.logical}", f"keys={db.keys},expires={db.expires},avg_ttl=0")
             for db in core.store.dbs if db.keys]
@@ -341,7 +357,7 @@ _SECTIONS = {
     "modules": ("Modules", lambda core: []),
     "commandstats": ("Commandstats", _section_commandstats),
     "errorstats": ("Errorstats", _section_errorstats),
-    "latencystats": ("Latencystats", lambda core: []),
+    "latencystats": ("Latencystats", lambda core: _latency_info(core)),
     "cluster": ("Cluster", lambda core: [("cluster_enabled", 0)]),
     "keyspace": ("Keyspace", _section_keyspace),
 }
@@ -439,6 +455,7 @@ def cmd_config_resetstat(ctx, argv):
     for cmd in _all_commands(core):
         cmd.calls = cmd.rejected_calls = cmd.failed_calls = 0
         cmd.usec = 0.0
+        cmd.latency_histogram = None  # LATENCY HISTOGRAM starts over, as in Redis
     return OK
 
 

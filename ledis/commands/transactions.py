@@ -54,6 +54,7 @@ from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.pubsub import notify_flags, notify_write
 from ledis.replies import OK, QUEUED, NullArray, Pending
+from ledis.tracking import written_keys
 
 log = logging.getLogger("ledis")
 
@@ -100,8 +101,8 @@ class WatchEntry:
 def refresh_special(ctx) -> None:
     """Recompute ``ctx.special`` after leaving MULTI or unsubscribing."""
     ctx.special = bool(ctx.in_script or ctx.multi is not None or ctx.subscriptions
-                       or ctx.patterns or ctx.is_replica_link or ctx.is_master_link
-                       or ctx.script_debug)
+                       or ctx.patterns or ctx.shard_subscriptions or ctx.is_replica_link
+                       or ctx.is_master_link or ctx.script_debug or ctx.tracking is not None)
 
 
 # --- installation (once per core, on first use) -------------------------------------------
@@ -318,22 +319,37 @@ def watched_write(ctx, cmd, argv):
     (``core.watched_write``): touch the watchers of what it changed, publish its events."""
     core = ctx.core
     name = cmd.name
+    tracking = core.tracking
+    if tracking is not None and not tracking.clients:
+        tracking = None  # nobody tracks any more (keys left in the table have no reader)
     if name in _WHOLE_DB:
         if not core.watched_keys:
-            return cmd.handler(ctx, argv)
-        return _whole_db_write(ctx, cmd, argv)
+            result = cmd.handler(ctx, argv)
+        else:
+            result = _whole_db_write(ctx, cmd, argv)
+        if tracking is not None and name != "swapdb":
+            tracking.flushed(ctx)  # Redis: a null invalidation; SWAPDB sends none
+        return result
     flags = notify_flags(core)
     registry = core.watched_keys
-    if not flags and not registry:
+    if not flags and not registry and tracking is None:
         return cmd.handler(ctx, argv)  # notifications configured but off ("")
     db = ctx.db
     keys = [argv[i] for i in cmd.key_positions(argv)]
     befores = [db.raw(key) for key in keys] if flags else None
+    if tracking is not None:
+        changing = written_keys(cmd, argv)  # not the sources of SINTERSTORE, COPY ...
+        olds = [db.raw(key) for key in changing]
     engine = core.engine
     before = engine.writes  # grows with every put/delete
     result = cmd.handler(ctx, argv)
     if engine.writes == before and name not in _ALWAYS_SIGNAL:
         return result  # nothing written: nothing touched
+    if tracking is not None:
+        # Client-side caching: the keys this write changed; a key missing before and after
+        # was not touched (DEL of a missing key, an empty SINTERSTORE result).
+        tracking.keys_changed(ctx, [key for key, old in zip(changing, olds)
+                                    if old is not None or db.raw(key) is not None])
     if registry:
         for key in (argv[1:] if "movablekeys" in cmd.flags else keys):
             _touch(registry, db, key)

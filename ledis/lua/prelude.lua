@@ -34,7 +34,7 @@ local PRELUDE = debug_getinfo(1, 'S').source   -- frames from this file are neve
 -- Frames of this file and of the Lua libraries (C modules in Redis) are never reported as
 -- the error position.
 local INTERNAL_SOURCES = {[PRELUDE] = true, ['@cjson.lua'] = true, ['@cmsgpack.lua'] = true,
-  ['@struct.lua'] = true, ['@prng.lua'] = true}
+  ['@struct.lua'] = true, ['@prng.lua'] = true, ['@debugger.lua'] = true}
 local RO_TEXT = 'Attempt to modify a readonly table'
 local KILLED = 'ERR Script killed by user with SCRIPT KILL...'
 
@@ -268,8 +268,11 @@ redis.set_repl = function(...)
   end
 end
 redis.replicate_commands = function() return true end
-redis.breakpoint = function() return false end
-redis.debug = function() end
+-- redis.breakpoint() / redis.debug(): no-ops unless the Lua debugger (lua/debugger.lua) has
+-- installed a session's versions in `ldb` for the time of a debugging session.
+local ldb = {breakpoint = function() return false end, debug = function() end}
+redis.breakpoint = function() return ldb.breakpoint() end
+redis.debug = function(...) return ldb.debug(...) end
 redis.acl_check_cmd = function(...)
   if select('#', ...) < 1 then api_error('Please specify at least one argument for this redis lib call') end
   local known = api.command_exists(...)
@@ -597,4 +600,9 @@ return {
   run = run,
   real = real,
   tail_call_line = tail_call_line,  -- shared with lua/functions_prelude.lua
+  -- the Lua debugger (lua/debugger.lua): its redis.breakpoint/redis.debug, and a bridge that
+  -- logs redis.call while stepping (swapped in for a session only: no cost otherwise)
+  ldb = ldb,
+  get_bridge = function() return bridge end,
+  set_bridge = function(b) bridge = b end,
 }

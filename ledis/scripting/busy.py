@@ -31,13 +31,14 @@ _BUSY_FUNCTION = b"-%s\r\n" % errors.BUSY_FUNCTION.encode()
 
 
 class BusyService:
-    def _begin_busy(self) -> None:
+    def _begin_busy(self, warn: bool = True) -> None:
         self.busy = True
-        log.warning(
-            "Slow script detected: still in execution after %d milliseconds. You can try "
-            "killing the script using the SCRIPT KILL command. Script name is: %s.",
-            int((_perf() - self.start) * 1000), self.current_sha.decode(),
-        )
+        if warn:  # not for a Lua debugging session (ledis/scripting/debugger.py)
+            log.warning(
+                "Slow script detected: still in execution after %d milliseconds. You can try "
+                "killing the script using the SCRIPT KILL command. Script name is: %s.",
+                int((_perf() - self.start) * 1000), self.current_sha.decode(),
+            )
         self._busy_fds = {}
         self._touched = []
         self._listeners = {}

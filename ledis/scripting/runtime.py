@@ -272,6 +272,7 @@ class Scripting(BusyService):
             entry[b"prng_set"](self._prng_state)
         self._compile_fn = entry[b"compile"]
         self._run_fn = entry[b"run"]
+        self.entry = entry  # the prelude's entry points (the Lua debugger uses more of them)
         self._forget_scripts()
         ctx = self.core.new_context("script")
         ctx.in_script = True

@@ -139,6 +139,7 @@ class Server:
             conn = ctx.conn
             if (ctx.kind == "normal" and conn is not None and conn.waiting is None
                     and not ctx.subscriptions and not ctx.patterns
+                    and not ctx.shard_subscriptions
                     and ctx.last_interaction < limit):
                 conn.transport.close()
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import hiredis
 
-from ledis import blocking, errors
+from ledis import blocking, errors, tracking
 from ledis.errors import LedisError, ProtocolError
-from ledis.replies import OK, Pending
+from ledis.replies import OK, Multiple, Pending
 from ledis.security import default_user_nopass, peer_host, protected_mode_denies
 from ledis.commands.monitoring import PAUSED as _PAUSED
 from ledis.server.inline import split_args
@@ -40,6 +40,7 @@ _UNAUTH_ERRORS = (errors.PROTO_UNAUTH_MULTIBULK, errors.PROTO_UNAUTH_BULK)
 INTERNAL = LedisError(errors.INTERNAL)
 _ready_keys = blocking.ready_keys  # never rebound: a cheap "anything to serve?" test
 _serve_blocked = blocking.serve_ready
+_tracking_held = tracking.pending  # never rebound: invalidations held until the reply is out
 
 
 class Connection(asyncio.Protocol):
@@ -270,13 +271,17 @@ class Connection(asyncio.Protocol):
                     break
                 self.wait(reply)  # type: ignore[arg-type]
                 break
-            if not ctx.reply_mode or not _drop_reply(ctx):
+            # CLIENT REPLY OFF/SKIP drops replies, but not pushes: (un)subscribe confirmations
+            # go out like pub/sub messages (Redis's CLIENT_PUSHING), or a subscriber would hang
+            if not ctx.reply_mode or not _drop_reply(ctx) or type(reply) is Multiple:
                 if reply is OK:  # the commonest replies, without the call into encode
                     out.append(b"+OK\r\n")
                 elif type(reply) is int:
                     out.append(b":%d\r\n" % reply)
                 else:
                     encode(reply, out, ctx.resp == 3)
+            if _tracking_held:  # CLIENT TRACKING: this client's own invalidations, after it
+                tracking.send_pending()
             if ctx.close_after_reply:
                 queue.clear()
                 break
@@ -298,7 +303,11 @@ class Connection(asyncio.Protocol):
         result = pending.result_or_error()
         if isinstance(result, LedisError):
             self.core.count_error(result)
-        encode(result, self.out, self.ctx.resp == 3)
+        ctx = self.ctx
+        if not ctx.reply_mode or not _drop_reply(ctx):  # CLIENT REPLY applies to it too
+            encode(result, self.out, ctx.resp == 3)
+        if _tracking_held:
+            tracking.send_pending()
         self.run_queue()
 
     # --- output ------------------------------------------------------------------------------

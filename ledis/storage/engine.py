@@ -374,6 +374,17 @@ class Engine:
         for hook in self.after_commit:
             hook()
 
+    def rollback(self) -> None:
+        """Forget the pending batch instead of committing it (the Lua debugger's YES mode
+        throws a debugged script's writes away, ledis/scripting/debugger.py). The read cache
+        is emptied: it was written through and may hold values of the forgotten writes."""
+        for pending in self._pending:
+            pending.clear()
+        for ranges in self._pending_ranges:
+            ranges.clear()
+        self._clean_at = self.writes
+        self.clear_cache()
+
     def _new_batch(self):  # the memory backend (ledis/storage/memory.py) overrides this
         return rocksdict.WriteBatch(raw_mode=True)
 

@@ -20,6 +20,9 @@ Metadata value::
     string:      type(1) | expire_ms(8) | payload
     collections: type(1) | expire_ms(8) | version(8) | size(8) | type extras
 
+(streams keep their last ID, entries-added counter and max deleted ID as extras, see
+``ledis/storage/types/stream.py``.)
+
 ``expire_ms`` is an absolute Unix time in milliseconds, 0 for no expiry. Type codes are pinned
 (never renumber them; ``FORMAT_VERSION`` in ``sys`` changes if the layout ever does).
 """
@@ -41,8 +44,10 @@ HASH = 2
 LIST = 3
 SET = 4
 ZSET = 5
+STREAM = 6
 
-TYPE_NAMES = {STRING: b"string", HASH: b"hash", LIST: b"list", SET: b"set", ZSET: b"zset"}
+TYPE_NAMES = {STRING: b"string", HASH: b"hash", LIST: b"list", SET: b"set", ZSET: b"zset",
+              STREAM: b"stream"}
 
 HEADER = struct.Struct(">BQ")  # type, expire_ms
 COLLECTION = struct.Struct(">BQQQ")  # type, expire_ms, version, size

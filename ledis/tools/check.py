@@ -34,13 +34,13 @@ from typing import Callable
 
 from ledis.storage import layout
 from ledis.storage.layout import (
-    DATA, EXPIRE, HASH, LIST, LOG, META, SET, STRING, SYS, U32, U64, ZSCORE, ZSET,
+    DATA, EXPIRE, HASH, LIST, LOG, META, SET, STREAM, STRING, SYS, U32, U64, ZSCORE, ZSET,
 )
 from ledis.tools.dump import open_engine
 
 _COUNTS = struct.Struct(">qq")
 _LIST = struct.Struct(">BQQQQQ")
-MIN_LEN = {STRING: 9, HASH: 25, SET: 25, ZSET: 25, LIST: _LIST.size}
+MIN_LEN = {STRING: 9, HASH: 25, SET: 25, ZSET: 25, LIST: _LIST.size, STREAM: 65}
 
 
 class Problem:
@@ -72,9 +72,12 @@ def check(engine) -> list[Problem]:
     # --- one pass over data and zscore: counts per version prefix -------------------------
     data_count: dict[bytes, int] = defaultdict(int)
     list_seqs: dict[bytes, list[int]] = {}  # min, max of sequence numbers
+    stream_entries: dict[bytes, int] = defaultdict(int)  # "e" sub-keys (stream.py)
     for sub, _ in engine.iterate(DATA, b""):
         prefix, _db, _key, end = _split(sub)
         data_count[prefix] += 1
+        if len(sub) == end + 17 and sub[end] == 0x65:
+            stream_entries[prefix] += 1
         if len(sub) == end + 8:
             seq = U64.unpack_from(sub, end)[0]
             bounds = list_seqs.get(prefix)
@@ -132,6 +135,15 @@ def check(engine) -> list[Problem]:
                     "size", f"{name}: sorted set metadata says {size} members, {actual} in "
                     f"data, {zs} in the score index ({bad} mismatched)",
                     _fix_zset(engine, db, key, raw, prefix, actual)))
+        elif type_code == STREAM:
+            # Groups, consumers and PELs share the version; only "e" sub-keys are entries,
+            # and an empty stream is a valid stream.
+            entries = stream_entries.get(prefix, 0)
+            if size != entries:
+                problems.append(Problem(
+                    "size", f"{name}: stream metadata says {size} entries, {entries} stored",
+                    lambda k=key, r=raw, n=entries, d=db: put(
+                        META, layout.meta_key(d, k), r[:17] + U64.pack(n) + r[25:])))
         elif size != actual:
             kind = "hash" if type_code == HASH else "set"
             problems.append(Problem(

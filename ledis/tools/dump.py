@@ -8,7 +8,8 @@ Two sources produce the same records (see ``ledis.tools.dumpfile``):
   are still on disk are skipped. ``sys`` records ``script:*`` and ``lib:*`` (the EVAL script
   cache and FUNCTION libraries) are included.
 * **online** (``--host/--port``): SCAN + TYPE, then one read command per key (GET, HGETALL,
-  LRANGE 0 -1, SMEMBERS, ZRANGE 0 -1 WITHSCORES) and PTTL, pipelined in batches. Each key is
+  LRANGE 0 -1, SMEMBERS, ZRANGE 0 -1 WITHSCORES, XINFO STREAM key FULL COUNT 0) and PTTL,
+  pipelined in batches. Each key is
   read by one command, so each key is consistent, but the dump as a whole is *not* a
   point-in-time snapshot: keys written while the dump runs may or may not be in it (take a
   checkpoint with BGSAVE and dump it offline for a snapshot). Keys that change type between
@@ -17,8 +18,17 @@ Two sources produce the same records (see ``ledis.tools.dumpfile``):
   over the protocol and is not in an online dump.
 
 Both can write the binary dump format or, with ``--resp``, a Redis command stream
-(SELECT/DEL/SET/HSET/RPUSH/SADD/ZADD/PEXPIREAT/SCRIPT LOAD/FUNCTION LOAD) that
-``redis-cli --pipe`` loads into a real Redis.
+(SELECT/DEL/SET/HSET/RPUSH/SADD/ZADD/PEXPIREAT/SCRIPT LOAD/FUNCTION LOAD, and for streams
+XADD/XSETID/XGROUP CREATE/XGROUP CREATECONSUMER/XCLAIM) that ``redis-cli --pipe`` loads into a
+real Redis.
+
+Streams are recorded as ``[KEY ... "stream" ... {"entries": [...]}]``, further ``[MORE,
+{"entries": [...]}]`` chunks, then one ``[MORE, {"tail": [...]}]`` with the counters and
+consumer groups (see :func:`stream_records`), so groups load after every entry. Loading
+restores entries, last ID, entries-added, max-deleted ID, groups (last ID, entries-read),
+consumers and pending entries (owner, delivery time, count); consumers' seen-times become
+the load time, and pending entries whose message was deleted are dropped (XCLAIM skips
+them), as in Redis's own AOF rewrite.
 """
 
 from __future__ import annotations
@@ -160,10 +170,14 @@ def offline_records(engine, now_ms: int | None = None) -> Iterator[list]:
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     mapping = logical_map(engine)
     for mkey, raw in engine.iterate(META, b""):
-        if raw[0] != layout.STRING:
+        if raw[0] != layout.STRING and raw[0] != layout.STREAM:
             continue
         expire = U64.unpack_from(raw, 1)[0]
         if expire and expire <= now_ms:
+            continue
+        if raw[0] == layout.STREAM:  # read whole here; the data walk below skips streams
+            yield from offline_stream_records(engine, mkey[0], mapping[mkey[0]], mkey[1:],
+                                              raw, expire)
             continue
         yield [KEY, mapping[mkey[0]], mkey[1:], "string", expire, raw[9:]]
 
@@ -235,6 +249,62 @@ def offline_sys_records(engine) -> Iterator[list]:
             yield [SYS, name, value]
 
 
+# --- streams -------------------------------------------------------------------------------
+def stream_records(db: int, key: bytes, expire: int, entries: list, tail: list
+                   ) -> Iterator[list]:
+    """A stream as records. ``entries`` are ``[ms, seq, [field, value, ...]]``; ``tail`` is
+    ``[last_ms, last_seq, entries_added, max_deleted_ms, max_deleted_seq, groups]``, each
+    group ``[name, last_ms, last_seq, entries_read, consumers, pending]`` with consumers
+    ``[name, seen_ms]`` and pending entries ``[ms, seq, delivery_ms, count, consumer]``."""
+    yield [KEY, db, key, "stream", expire, {b"entries": entries[:CHUNK]}]
+    for i in range(CHUNK, len(entries), CHUNK):
+        yield [MORE, {b"entries": entries[i:i + CHUNK]}]
+    yield [MORE, {b"tail": tail}]
+
+
+def offline_stream_records(engine, physical: int, db: int, key: bytes, raw: bytes,
+                           expire: int) -> Iterator[list]:
+    from types import SimpleNamespace
+
+    from ledis.storage.types import stream as st
+
+    view = SimpleNamespace(engine=engine, index=physical)  # what Stream reads through
+    stream = st.Stream(view, key, raw)  # type: ignore[arg-type]
+    state = st.state(view, stream)  # type: ignore[arg-type]
+    entries = [[sid[0], sid[1], fields] for sid, fields in state["entries"]]
+    groups = [[g["name"], *g["last"], g["entries_read"], [list(c) for c in g["consumers"]],
+               [[sid[0], sid[1], t, n, who] for sid, t, n, who in g["pending"]]]
+              for g in state["groups"]]
+    tail = [*state["last"], state["added"], *state["max_deleted"], groups]
+    yield from stream_records(db, key, expire, entries, tail)
+
+
+def _parse_id(raw: bytes) -> list[int]:
+    ms, seq = raw.split(b"-")
+    return [int(ms), int(seq)]
+
+
+def stream_from_info(info: list) -> tuple[list, list]:
+    """``(entries, tail)`` (as :func:`stream_records` takes them) from a RESP2
+    ``XINFO STREAM key FULL COUNT 0`` reply."""
+    d = dict(zip(info[::2], info[1::2]))
+    entries = [[*_parse_id(e[0]), list(e[1] or [])] for e in d[b"entries"]]
+    groups = []
+    for raw_group in d[b"groups"]:
+        g = dict(zip(raw_group[::2], raw_group[1::2]))
+        consumers = []
+        for raw_consumer in g[b"consumers"]:
+            c = dict(zip(raw_consumer[::2], raw_consumer[1::2]))
+            consumers.append([c[b"name"], c[b"seen-time"]])
+        pending = [[*_parse_id(p[0]), p[2], p[3], p[1]] for p in g[b"pending"]]
+        read = g[b"entries-read"]
+        groups.append([g[b"name"], *_parse_id(g[b"last-delivered-id"]),
+                       -1 if read is None else read, consumers, pending])
+    tail = [*_parse_id(d[b"last-generated-id"]), d[b"entries-added"],
+            *_parse_id(d[b"max-deleted-entry-id"]), groups]
+    return entries, tail
+
+
 # --- online source -------------------------------------------------------------------------
 def connect(args, db: int = 0) -> "redis.Redis":  # noqa: F821
     import redis
@@ -266,6 +336,7 @@ _READ = {
     b"list": ("LRANGE", 0, -1),
     b"set": ("SMEMBERS",),
     b"zset": ("ZRANGE", 0, -1, "WITHSCORES"),
+    b"stream": ("XINFO", "STREAM", "FULL", "COUNT", 0),  # the key goes after STREAM
 }
 
 
@@ -301,7 +372,10 @@ def _online_batch(conn, db: int, keys: list[bytes], attempts: int = 3) -> Iterat
             read = _READ.get(kind)
             if read is None:  # gone (b"none") or a type ledis does not have
                 continue
-            pipe.execute_command(read[0], key, *read[1:])
+            if kind == b"stream":
+                pipe.execute_command(*read[:2], key, *read[2:])
+            else:
+                pipe.execute_command(read[0], key, *read[1:])
             pipe.pttl(key)
             todo.append((key, kind))
         replies = pipe.execute(raise_on_error=False)
@@ -315,6 +389,9 @@ def _online_batch(conn, db: int, keys: list[bytes], attempts: int = 3) -> Iterat
             if value is None or pttl == -2 or (kind != b"string" and not value):
                 continue  # deleted or expired meanwhile
             expire = now + pttl if pttl > 0 else 0
+            if kind == b"stream":
+                yield from stream_records(db, key, expire, *stream_from_info(value))
+                continue
             yield from _chunks(db, key, kind.decode(), expire, _flatten(kind, value))
         if not retry:
             return
@@ -469,6 +546,8 @@ class CommandStream:
         self.skip = False
         self.replace = replace
         self.now_ms = now_ms
+        self.stream_entries = 0  # entries written for the current stream key
+        self.stream_expire = 0
 
     def commands(self, record: list) -> list[list]:
         tag = record[0]
@@ -485,8 +564,10 @@ class CommandStream:
                 self.db = db
             if self.replace and kind != "string":
                 out.append([b"DEL", key])
+            self.stream_entries = 0
+            self.stream_expire = expire
             out += self._write(kind, key, value)
-            if expire:
+            if expire and kind != "stream":  # a stream may not exist before its tail
                 out.append([b"PEXPIREAT", key, b"%d" % expire])
             return out
         if tag == MORE:
@@ -501,10 +582,11 @@ class CommandStream:
                 return [[b"FUNCTION", b"LOAD", b"REPLACE", value]]
         return []
 
-    @staticmethod
-    def _write(kind: str, key: bytes, value) -> list[list]:
+    def _write(self, kind: str, key: bytes, value) -> list[list]:
         if kind == "string":
             return [[b"SET", key, value]]
+        if kind == "stream":
+            return self._write_stream(key, value)
         if not value:
             return []
         if kind == "hash":
@@ -519,6 +601,34 @@ class CommandStream:
                 args += (format_score(value[i + 1]), value[i])
             return [args]
         raise ValueError(f"unknown type {kind!r}")
+
+    def _write_stream(self, key: bytes, value: dict) -> list[list]:
+        """Commands for one stream record (see :func:`stream_records`)."""
+        entries = value.get(b"entries")
+        if entries is not None:
+            self.stream_entries += len(entries)
+            return [[b"XADD", key, b"%d-%d" % (ms, seq), *fields] for ms, seq, fields in entries]
+        last_ms, last_seq, added, deleted_ms, deleted_seq, groups = value[b"tail"]
+        out: list[list] = []
+        if not self.stream_entries:  # create it empty, as Redis's AOF rewrite does
+            first = b"%d-%d" % (last_ms, last_seq) if (last_ms, last_seq) != (0, 0) else b"0-1"
+            out.append([b"XADD", key, b"MAXLEN", b"0", first, b"x", b"y"])
+        setid = [b"XSETID", key, b"%d-%d" % (last_ms, last_seq), b"ENTRIESADDED", b"%d" % added]
+        if (deleted_ms, deleted_seq) != (0, 0):
+            setid += [b"MAXDELETEDID", b"%d-%d" % (deleted_ms, deleted_seq)]
+        out.append(setid)
+        for name, g_ms, g_seq, entries_read, consumers, pending in groups:
+            out.append([b"XGROUP", b"CREATE", key, name, b"%d-%d" % (g_ms, g_seq),
+                        b"ENTRIESREAD", b"%d" % entries_read])
+            for consumer, _seen in consumers:
+                out.append([b"XGROUP", b"CREATECONSUMER", key, name, consumer])
+            for ms, seq, delivered, count, consumer in pending:
+                out.append([b"XCLAIM", key, name, consumer, b"0", b"%d-%d" % (ms, seq),
+                            b"TIME", b"%d" % delivered, b"RETRYCOUNT", b"%d" % count,
+                            b"FORCE", b"JUSTID"])
+        if self.stream_expire:
+            out.append([b"PEXPIREAT", key, b"%d" % self.stream_expire])
+        return out
 
 
 def record_size(record: list) -> int:

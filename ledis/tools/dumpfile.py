@@ -21,9 +21,12 @@ Records (msgpack arrays; keys, fields and members are raw bytes)::
     [SYS, name, value]                       a ``sys`` record: ``script:<sha>`` (EVAL script
                                              cache) or ``lib:<name>`` (FUNCTION library)
 
-``type`` is "string" | "hash" | "list" | "set" | "zset"; ``value`` is bytes for a string, a
-flat list ``[field, value, ...]`` for a hash, ``[element, ...]`` for a list or set, and
-``[member, score(float), ...]`` for a sorted set.
+``type`` is "string" | "hash" | "list" | "set" | "zset" | "stream"; ``value`` is bytes for a
+string, a flat list ``[field, value, ...]`` for a hash, ``[element, ...]`` for a list or set,
+``[member, score(float), ...]`` for a sorted set, and for a stream a map: ``{"entries":
+[[ms, seq, [field, value, ...]], ...]}`` in its KEY and MORE records, then one last
+``{"tail": [last_ms, last_seq, entries_added, max_deleted_ms, max_deleted_seq, groups]}``
+(``ledis.tools.dump.stream_records``).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ FRAME_BYTES = 1 << 20
 CHUNK = 1000
 
 KEY, MORE, SYS = 0, 1, 2
-TYPES = ("string", "hash", "list", "set", "zset")
+TYPES = ("string", "hash", "list", "set", "zset", "stream")
 
 _HEAD = struct.Struct(">8sBBI")
 _FRAME = struct.Struct(">III")

@@ -1,0 +1,165 @@
+"""CLIENT TRACKING, CLIENT CACHING, CLIENT GETREDIR, CLIENT TRACKINGINFO (Redis 6/7).
+
+This module parses the options and shapes the replies; the tables, the hooks on reads and
+writes and the invalidation messages live in ``ledis.tracking``.
+"""
+
+from __future__ import annotations
+
+from ledis import errors
+from ledis.commands.args import parse_int
+from ledis.commands.registry import command
+from ledis.commands.transactions import refresh_special
+from ledis.errors import LedisError
+from ledis.replies import OK, Map
+from ledis.tracking import ClientTracking, tracker
+
+_FLAGS = "noscript loading stale"
+_ACL = "@slow @connection"
+
+
+@command("client|tracking", arity=-3, flags=_FLAGS, group="connection",
+         summary="Enable or disable server assisted client side caching support",
+         since="6.0.0", acl=_ACL)
+def cmd_client_tracking(ctx, argv):
+    switch = argv[2].lower()
+    redirect = 0
+    bcast = optin = optout = noloop = False
+    prefixes: list[bytes] = []
+    i = 3
+    while i < len(argv):
+        option = argv[i].lower()
+        more = i + 1 < len(argv)
+        if option == b"redirect" and more:
+            i += 1
+            if redirect:
+                raise LedisError(errors.TRACKING_ONE_REDIRECT)
+            target = parse_int(argv[i])
+            if target not in ctx.core.clients:
+                raise LedisError(errors.TRACKING_NO_REDIRECT)
+            redirect = target
+        elif option == b"bcast":
+            bcast = True
+        elif option == b"optin":
+            optin = True
+        elif option == b"optout":
+            optout = True
+        elif option == b"noloop":
+            noloop = True
+        elif option == b"prefix" and more:
+            i += 1
+            prefixes.append(argv[i])
+        else:
+            raise LedisError(errors.SYNTAX)
+        i += 1
+    if switch == b"off":
+        if ctx.tracking is not None:
+            tracker(ctx.core).disable(ctx)
+            refresh_special(ctx)
+        return OK
+    if switch != b"on":
+        raise LedisError(errors.SYNTAX)
+    current = ctx.tracking
+    if current is not None and current.bcast != bcast:
+        raise LedisError(errors.TRACKING_SWITCH_BCAST)
+    if optin and optout:
+        raise LedisError(errors.TRACKING_OPTIN_OPTOUT)
+    if current is not None and ((optin and current.optout) or (optout and current.optin)):
+        raise LedisError(errors.TRACKING_SWITCH_OPT)
+    if bcast and (optin or optout):
+        raise LedisError(errors.TRACKING_BCAST_OPT)
+    if prefixes and not bcast:
+        raise LedisError(errors.TRACKING_PREFIX_BCAST)
+    if bcast:
+        _check_prefixes(prefixes, current.prefixes if current is not None else [])
+    tracker(ctx.core).enable(ctx, ClientTracking(bcast, optin, optout, noloop, redirect,
+                                                 prefixes))
+    return OK
+
+
+def _check_prefixes(new: list[bytes], existing: list[bytes]) -> None:
+    """Redis's checkPrefixCollisionsOrReply: no prefix may be a prefix of another one."""
+    for i, prefix in enumerate(new):
+        for other in existing:
+            if other.startswith(prefix) or prefix.startswith(other):
+                raise LedisError(errors.TRACKING_PREFIX_OVERLAP_EXISTING.format(
+                    _text(prefix), _text(other)))
+        for other in new[i + 1:]:
+            if other.startswith(prefix) or prefix.startswith(other):
+                raise LedisError(errors.TRACKING_PREFIX_OVERLAP.format(
+                    _text(prefix), _text(other)))
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+@command("client|caching", arity=3, flags=_FLAGS, group="connection",
+         summary="Instruct the server about tracking or not keys in the next request",
+         since="6.0.0", acl=_ACL)
+def cmd_client_caching(ctx, argv):
+    state = ctx.tracking
+    if state is None:
+        raise LedisError(errors.TRACKING_CACHING_MODE)
+    value = argv[2].lower()
+    if value == b"yes":
+        if not state.optin:
+            raise LedisError(errors.TRACKING_CACHING_YES)
+        state.caching = True
+    elif value == b"no":
+        if not state.optout:
+            raise LedisError(errors.TRACKING_CACHING_NO)
+        state.caching = False
+    else:
+        raise LedisError(errors.SYNTAX)
+    state.clear_caching = False
+    return OK
+
+
+@command("client|getredir", arity=2, flags=_FLAGS, group="connection",
+         summary="Get tracking notifications redirection client ID if any", since="6.0.0",
+         acl=_ACL)
+def cmd_client_getredir(ctx, argv):
+    state = ctx.tracking
+    return -1 if state is None else state.redirect
+
+
+@command("client|trackinginfo", arity=2, flags=_FLAGS, group="connection",
+         summary="Return information about server assisted client side caching for the current "
+                 "connection", since="6.2.0", acl=_ACL)
+def cmd_client_trackinginfo(ctx, argv):
+    state = ctx.tracking
+    if state is None:
+        return Map({b"flags": [b"off"], b"redirect": -1, b"prefixes": []})
+    flags = [b"on"]
+    if state.bcast:
+        flags.append(b"bcast")
+    if state.optin:
+        flags.append(b"optin")
+        if state.caching is True:
+            flags.append(b"caching-yes")
+    if state.optout:
+        flags.append(b"optout")
+        if state.caching is False:
+            flags.append(b"caching-no")
+    if state.noloop:
+        flags.append(b"noloop")
+    if state.redirect and state.redirect not in ctx.core.clients:
+        state.broken = True
+    if state.broken:
+        flags.append(b"broken_redirect")
+    prefixes = [p for p in state.prefixes if p] if state.bcast else []
+    return Map({b"flags": flags, b"redirect": state.redirect, b"prefixes": sorted(prefixes)})
+
+
+def client_list_fields(ctx) -> tuple[str, int]:
+    """CLIENT LIST's tracking flags (t, R broken redirect, B bcast) and ``redir=``."""
+    state = ctx.tracking
+    if state is None:
+        return "", -1
+    flags = "t"
+    if state.broken or (state.redirect and state.redirect not in ctx.core.clients):
+        flags += "R"
+    if state.bcast:
+        flags += "B"
+    return flags, state.redirect
