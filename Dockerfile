@@ -7,7 +7,10 @@
 #
 # The store is /data/db and SAVE/BGSAVE checkpoints go next to it (/data/db.checkpoints), so both
 # live in the volume. The server binds 0.0.0.0 inside the container: set a password
-# (--requirepass, or requirepass in a config file) before publishing the port.
+# (--requirepass, or requirepass in a config file) before publishing the port. Without one,
+# protected mode (on by default, as in Redis) answers every client that is not 127.0.0.1
+# inside the container -- so every client through the published port -- with "-DENIED ..."
+# (docs/reliability.md); --protected-mode no lifts it for a private network.
 
 FROM python:3.11-slim AS build
 WORKDIR /src

@@ -116,6 +116,18 @@ _SERVER_FLAGS: list[tuple[str, str, type, tuple[str, ...] | None, str]] = [
      "HTTP API port (default 11181; turns HTTP on, loopback unless --http-bind)"),
     ("--functions-autoload", "functions_autoload", str, None,
      "stdlib libraries to load at startup: lock,queue or all"),
+    ("--protected-mode", "protected_mode", str, ("yes", "no"),
+     "without a password, accept only 127.0.0.1 / ::1 clients (default yes)"),
+    ("--tls-port", "tls_port", int, None, "RESP over TLS on this port (default 0 = off)"),
+    ("--tls-cert-file", "tls_cert_file", str, None, "server certificate (PEM) for TLS"),
+    ("--tls-key-file", "tls_key_file", str, None, "private key (PEM) of the certificate"),
+    ("--tls-ca-cert-file", "tls_ca_cert_file", str, None,
+     "CA certificates (PEM) that client certificates must chain to"),
+    ("--tls-auth-clients", "tls_auth_clients", str, ("yes", "no", "optional"),
+     "client certificates: required (yes, default), optional, or not asked for (no)"),
+    ("--tls-protocols", "tls_protocols", str, None,
+     'TLS versions, e.g. "TLSv1.2 TLSv1.3" (the default)'),
+    ("--http-tls", "http_tls", str, ("yes", "no"), "serve the HTTP API over HTTPS (default no)"),
 ]
 SERVER_OPTIONS: list[argparse.Action] = []  # filled by make_parser
 
@@ -137,7 +149,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ledis {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
                                 help="what to run (ledis COMMAND -h for its flags)")
-    server = sub.add_parser("server", help="run the server")
+    # no abbreviations: "--prot" must stay an unknown flag, not become --protected-mode
+    server = sub.add_parser("server", help="run the server", allow_abbrev=False)
     server.add_argument("--config", help="YAML config file (ledis.example.yaml lists every "
                                          "option); flags override it")
     SERVER_OPTIONS.clear()

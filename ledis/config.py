@@ -40,6 +40,16 @@ class Config:
     proto_max_bulk_len: int = 512 * 1024 * 1024
     requirepass: str = ""
     databases: int = 16
+    # security defaults (ledis/security.py, docs/reliability.md): Redis's names and defaults
+    protected_mode: bool = True  # no password: only 127.0.0.1 / ::1 peers may connect
+    # Redis's rename-command: {FLUSHALL: "", CONFIG: "ADMIN-CONFIG"} ("" removes a command)
+    rename_command: dict[str, str] = field(default_factory=dict)
+    tls_port: int = 0  # RESP over TLS on this port (0 = off), beside the plain ``port``
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_ca_cert_file: str = ""  # CA that client certificates must chain to
+    tls_auth_clients: str = "yes"  # yes | no | optional: client certificates
+    tls_protocols: str = ""  # "TLSv1.2 TLSv1.3" when empty
     # storage
     backend: str = "rocksdb"  # rocksdb | memory (ledis/storage/memory.py: nothing persists)
     dir: str = "./data"
@@ -55,6 +65,7 @@ class Config:
     http_bind: str = ""
     http_port: int = 11181
     http_max_body: int = 16 * 1024 * 1024
+    http_tls: bool = False  # HTTPS with the tls_* certificate, key and client-cert rules
     # replication (ledis/replication, docs/replication.md)
     replicaof: str = ""  # "host port" to start as a replica
     masterauth: str = ""
@@ -87,6 +98,7 @@ class Config:
         "compression_bottommost": ("", "none", "lz4", "zstd", "snappy"),
         "loglevel": ("debug", "verbose", "notice", "warning"),
         "repl_log": ("auto", "always"),
+        "tls_auth_clients": ("no", "yes", "optional"),
     }
     # Inclusive (low, high) of every integer option; an integer option missing here is a bug
     # (tests/test_startup_errors.py checks). Bounds follow Redis where it has the parameter.
@@ -94,6 +106,7 @@ class Config:
         # 0 = a free port chosen by the OS (the log and CONFIG GET port show which)
         "port": (0, 65535),
         "http_port": (0, 65535),
+        "tls_port": (0, 65535),  # 0 = no TLS port
         "maxclients": (1, 4294967295),
         "timeout": (0, INT_MAX),
         "tcp_keepalive": (0, INT_MAX),
@@ -123,6 +136,8 @@ class Config:
         try:
             if isinstance(current, bool):
                 value = _to_bool(value)
+            elif isinstance(current, dict):
+                value = _rename_map(value)
             elif isinstance(current, int):
                 if isinstance(value, (bool, float)) or value is None:
                     raise ValueError("expected an integer")  # YAML yes/1.5/~ are not ints
@@ -134,7 +149,7 @@ class Config:
                 if not low <= value <= high:
                     raise ValueError(f"must be between {low} and {high}")
             else:
-                value = "" if value is None else str(value)
+                value = _redis_text(value)  # YAML's yes/no as written (tls_auth_clients)
                 if name == "replicaof":
                     _check_replicaof(value)
                 elif name in ("bind", "dir") and not value.strip():
@@ -173,7 +188,9 @@ class Config:
     def _apply(self, data: dict, prefix: str) -> None:
         for key, value in data.items():
             path = f"{prefix}{key}"
-            if key == "redis" and not prefix and isinstance(value, dict):
+            if str(key).replace("-", "_") == "rename_command":  # a mapping, not a section
+                self.set("rename_command", value, path)
+            elif key == "redis" and not prefix and isinstance(value, dict):
                 # stored-only Redis parameters (CONFIG GET/SET, see docs/config.md)
                 for name, item in value.items():
                     self.extra[str(name)] = _redis_text(item)
@@ -193,6 +210,21 @@ def _check_replicaof(value: str) -> None:
     parts = value.split()
     if len(parts) != 2 or not parts[1].isdigit() or not 1 <= int(parts[1]) <= 65535:
         raise ValueError('expected "host port" with a port 1-65535, e.g. "10.0.0.5 6380"')
+
+
+def _rename_map(value: Any) -> dict[str, str]:
+    """``rename_command``: a mapping of command name -> new name ("" or ~ = removed)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError('expected a mapping such as {FLUSHALL: "", CONFIG: "ADMIN-CONFIG"}')
+    out: dict[str, str] = {}
+    for old, new in value.items():
+        old_text, new_text = _redis_text(old).strip(), _redis_text(new).strip()
+        if not old_text or any(c.isspace() for c in old_text + new_text):
+            raise ValueError("command names are single words")
+        out[old_text] = new_text
+    return out
 
 
 def _os_reason(exc: OSError) -> str:
@@ -297,9 +329,16 @@ BACKED = {
     "tcp-keepalive": ("tcp_keepalive", 0, 2147483647),
     "loglevel": ("loglevel", None, None),
     "replica-priority": ("replica_priority", 0, 2147483647),
+    "protected-mode": ("protected_mode", None, None),
+}
+# TLS options: read at startup (the listeners' context), reported by CONFIG GET.
+TLS_REPORTED = {
+    "tls-port": "tls_port", "tls-cert-file": "tls_cert_file", "tls-key-file": "tls_key_file",
+    "tls-ca-cert-file": "tls_ca_cert_file", "tls-auth-clients": "tls_auth_clients",
+    "tls-protocols": "tls_protocols",
 }
 # Reported from the running server, not settable at run time.
-READ_ONLY = {"port", "bind", "dir", "databases", "logfile"}
+READ_ONLY = {"port", "bind", "dir", "databases", "logfile", *TLS_REPORTED}
 
 
 class RuntimeConfig:
@@ -318,7 +357,9 @@ class RuntimeConfig:
         config = self.config
         if name in BACKED:
             value = getattr(config, BACKED[name][0])
-            return str(value)
+            return _redis_text(value)
+        if name in TLS_REPORTED:
+            return str(getattr(config, TLS_REPORTED[name]))
         if name == "port":
             server = getattr(self.core, "server", None)
             return str(server.port if server is not None else config.port)
@@ -414,6 +455,8 @@ class RuntimeConfig:
         config = self.config
         if name in BACKED:
             attr = BACKED[name][0]
+            if isinstance(getattr(config, attr), bool):
+                value = value == "yes"  # validate() gave "yes" / "no"
             setattr(config, attr, value)
             if name == "appendfsync":
                 self.core.engine.set_fsync(str(value))

@@ -22,6 +22,7 @@ from ledis import errors
 from ledis.commands.registry import REGISTRY, Command
 from ledis.config import Config
 from ledis.errors import LedisError
+from ledis.security import command_table
 from ledis.slowlog import SlowLog
 from ledis.storage.engine import Engine
 from ledis.storage.keyspace import Database, Store
@@ -107,6 +108,8 @@ class Core:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        # rename-command applied once, here: every entry point looks commands up in this table
+        self.commands: dict[bytes, Command] = command_table(REGISTRY.commands, config)
         self.started = time.time()
         self.run_id = os.urandom(20).hex()
         engine_class = Engine
@@ -121,7 +124,6 @@ class Core:
             cache_entries=config.cache_entries,
         )
         self.store = Store(self.engine, config.databases)
-        self.commands: dict[bytes, Command] = REGISTRY.commands
         self._by_name: dict[bytes, Command] = {}  # exact spelling -> command (see _lookup)
         self.clients: dict[int, Context] = {}
         self.stats: dict[str, int] = {

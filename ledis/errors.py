@@ -476,3 +476,36 @@ TIMER_BAD_EVERY = (
     "ERR redis.register_timer: invalid every '{}' (a number with ms, s, m or h, at least 10ms)"
 )
 TIMER_BAD_CRON = "ERR redis.register_timer: invalid cron '{}': {}"
+
+# --- security defaults (ledis/security.py; docs/reliability.md) --------------------------------
+# Redis 7.0's reply to a non-loopback client while protected mode is on and the default user
+# has no password (networking.c, clientAcceptHandler; read off redis-server 7.0.15, typo too).
+DENIED_PROTECTED = (
+    "DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Redis you may "
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
+    "the same host the server is running, however MAKE SURE Redis is not publicly accessible "
+    "from internet if you do so. Use CONFIG REWRITE to make this change permanent. "
+    "2) Alternatively you can just disable the protected mode by editing the Redis "
+    "configuration file, and setting the protected mode option to 'no', and then restarting "
+    "the server. 3) If you started the server manually just for testing, restart it with the "
+    "'--protected-mode no' option. 4) Setup a an authentication password for the default "
+    "user. NOTE: You only need to do one of the above things in order for the server to "
+    "start accepting connections from the outside."
+)
+# rename-command (Redis's config.c texts, after the key path)
+RENAME_NO_SUCH_COMMAND = "No such command in rename-command: {}"
+RENAME_TARGET_EXISTS = "Target command name already exists: {}"
+RENAME_SUBCOMMAND = "only top-level commands can be renamed: {}"
+# TLS (ledis/startup.py preflight): "ledis: tls error (<file or option>): <why>"
+STARTUP_TLS = "tls error"
+STARTUP_LISTEN_TLS = "cannot listen for TLS"
+TLS_NO_CERT = "tls-cert-file and tls-key-file are required when TLS is on"
+TLS_NO_CA = ("tls-ca-cert-file must be specified when tls-auth-clients is yes or optional "
+             "(set tls-auth-clients no to accept clients without certificates)")
+TLS_CANNOT_READ = "cannot read the file: {}"
+TLS_BAD_CERT = "not a usable certificate/key pair: {}"
+TLS_BAD_CA = "not a usable CA certificate file: {}"
+TLS_BAD_PROTOCOLS = "unknown protocol {!r} (use TLSv1.2 and/or TLSv1.3)"

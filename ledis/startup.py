@@ -7,8 +7,11 @@ directory and log file are checked (not created), and the listening sockets are 
 handed to the asyncio servers later (``sock=``), so a port in use is found while the data
 directory does not exist yet. They are bound, not listening: the port accepts connections only
 once the server serves (scripts and tests take an open port to mean "ready"). Binding already
-fails on a port where another server listens. One more check is one more line in
-:func:`preflight`.
+fails on a port where another server listens. TLS (``tls-port``, ``http_tls``) is checked
+here too: the certificate, key and CA files are read and loaded into the one
+``ssl.SSLContext`` the TLS listeners share (``ledis.security.tls_context``), so a missing or
+bad file is a startup line, not a failure at the first handshake. One more check is one more
+line in :func:`preflight`.
 
 Errors after that point that still have an operator's cause (the store locked by another
 server) are turned into the same :class:`StartupError` by ``ledis/cli.py``.
@@ -19,11 +22,13 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import ssl
 from dataclasses import dataclass, field
 
 from ledis import errors
 from ledis.config import Config
 from ledis.resources import runtime_problem
+from ledis.security import TlsError, tls_context, tls_wanted
 
 
 class StartupError(Exception):
@@ -40,9 +45,11 @@ class Listeners:
 
     resp: list[socket.socket] = field(default_factory=list)
     http: list[socket.socket] = field(default_factory=list)
+    tls: list[socket.socket] = field(default_factory=list)  # RESP over TLS (tls-port)
+    ssl_context: ssl.SSLContext | None = None  # for ``tls`` and, with http_tls, ``http``
 
     def close(self) -> None:
-        for sock in self.resp + self.http:
+        for sock in self.resp + self.http + self.tls:
             sock.close()
 
 
@@ -56,9 +63,11 @@ def preflight(config: Config) -> Listeners:
         check_data_dir(config.dir)
     if config.logfile:
         check_logfile(config.logfile)
-    listeners = Listeners()
+    listeners = Listeners(ssl_context=check_tls(config))
     try:
         listeners.resp = bind_sockets(config.bind, config.port, errors.STARTUP_LISTEN)
+        if config.tls_port:
+            listeners.tls = bind_sockets(config.bind, config.tls_port, errors.STARTUP_LISTEN_TLS)
         if config.http_bind:
             listeners.http = bind_sockets(config.http_bind, config.http_port,
                                           errors.STARTUP_LISTEN_HTTP)
@@ -88,6 +97,17 @@ def check_data_dir(path: str) -> None:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise StartupError(errors.STARTUP_DATA_DIR, path,
                            errors.PATH_NOT_WRITABLE.format(parent))
+
+
+def check_tls(config: Config) -> ssl.SSLContext | None:
+    """The TLS listeners' context when any is configured (None otherwise); a missing,
+    unreadable or unusable certificate, key or CA file is a StartupError naming it."""
+    if not tls_wanted(config):
+        return None
+    try:
+        return tls_context(config)
+    except TlsError as exc:
+        raise StartupError(errors.STARTUP_TLS, exc.where, exc.why) from None
 
 
 def check_logfile(path: str) -> None:

@@ -4,13 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# openssl: the TLS tests make a throwaway CA and certificates with it (tests/tls_helpers.py).
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
    || ! command -v redis-benchmark >/dev/null || ! command -v redis-sentinel >/dev/null \
-   || ! command -v nutcracker >/dev/null; then
+   || ! command -v nutcracker >/dev/null || ! command -v openssl >/dev/null; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools \
-    redis-sentinel nutcracker >/dev/null
+    redis-sentinel nutcracker openssl >/dev/null
 fi
 # The Debian package starts a system redis on 6379; the tests start their own servers.
 # tests/test_console.py drives Debian's chromium through Playwright (no browser download).

@@ -293,8 +293,11 @@ def test_bearer_auth():
         assert good.ok("/SET/k/v") == {"SET": [True, "OK"]}
         assert good.ok("/GET/k") == {"GET": "v"}
         assert good.ok("/info")["server"]["redis_version"] == "7.0.15"
-        assert anonymous.ok("/health")["status"] == "ok"  # probes need no password
-        assert anonymous.get("/openapi.json")[0] == 200
+        # probes need no password, and learn nothing else (no version)
+        assert anonymous.ok("/health") == {"status": "ok", "loading": 0}
+        assert anonymous.get("/openapi.json")[0] == 401  # it lists the (renamed) commands
+        assert good.get("/openapi.json")[0] == 200
+        assert anonymous.request("PUT", "/SET/k/v", b"")[0] == 401  # auth before 405
     finally:
         proc.cleanup()
 

@@ -19,6 +19,7 @@ from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, PONG, Map, Simple, Verbatim
+from ledis.security import passwords_match
 
 RESET = Simple(b"RESET")
 
@@ -101,7 +102,7 @@ def check_password(ctx, password: bytes, username: bytes | None = None) -> None:
         raise LedisError(errors.AUTH_NOT_CONFIGURED)
     if username is not None and username != b"default":
         raise LedisError(errors.WRONGPASS)
-    if required and password != required.encode():
+    if required and not passwords_match(password, required):  # hmac.compare_digest
         raise LedisError(errors.WRONGPASS)
     ctx.authenticated = True
 

@@ -20,15 +20,20 @@ Requests (docs/http.md has the full mapping and examples):
 * Answer ``{"CMD": value}``; a status reply is ``[true, "OK"]`` as LedisDB answers it.
   Errors: ``{"error": "ERR ..."}`` with 400 (401 for auth, 404 unknown command, 405, 413).
 * ``GET /health``, ``GET /info`` (INFO as JSON), ``GET /openapi.json``.
-* ``GET /`` and ``/_console/...``: the browser console (``ledis/http/console_api.py``).
-* ``Authorization: Bearer <password>`` when ``requirepass`` is set (``/health`` and
-  ``/openapi.json`` stay open for probes).
+* ``GET /`` and ``/_console/...``: the browser console (``ledis/http/console_api.py``), with
+  its own login (a session cookie, CSRF token) in front of its API when a password is set.
+* ``Authorization: Bearer <password>`` when ``requirepass`` is set, on every route and method
+  except ``GET /health`` (which then says only ``{"status": "ok", "loading": 0}``) and the
+  console's page, static files and login: Redis tells an unauthenticated client nothing, and
+  the OpenAPI document lists the command names, renamed ones included. The check comes before
+  anything else (405, 400, 413 ...), so a client without the token learns nothing from the
+  status either (tests/test_security.py walks the router). With ``http_tls`` the site serves
+  HTTPS (``ledis.security.tls_context``).
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import logging
 import math
@@ -44,6 +49,7 @@ from ledis.errors import LedisError
 from ledis.replies import (
     Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
 )
+from ledis.security import passwords_match
 
 log = logging.getLogger("ledis.http")
 
@@ -54,6 +60,9 @@ REFUSED = frozenset((
     b"select", b"hello", b"auth", b"quit", b"reset", b"sync", b"psync", b"replconf",
 ))
 SPECIAL_POST = (b"EVAL", b"EVALSHA", b"EVAL_RO", b"EVALSHA_RO", b"FCALL", b"FCALL_RO")
+# Routes with a fixed path (answered by ``handle`` too); the catch-all takes every command.
+FIXED_PATHS = ("/health", "/info", "/openapi.json")
+PUBLIC = ("GET", "/health")  # the one request that needs no token: load-balancer probes
 JSON_TYPE = "application/json"
 MSGPACK_TYPE = "application/msgpack"
 
@@ -204,15 +213,17 @@ class HttpApi:
         # the browser console (GET /, /_console/...) first: the catch-all matches everything
         self.console = Console(self)
         self.console.add_routes(self.app)
+        for path in FIXED_PATHS:
+            self.app.router.add_get(path, self.handle, allow_head=False)
         self.app.router.add_route("*", r"/{tail:[\s\S]*}", self.handle)  # any byte, %0A too
 
-    async def start(self, sockets: list[socket.socket]) -> None:
+    async def start(self, sockets: list[socket.socket], ssl_context: Any = None) -> None:
         """Serve on ``sockets``, bound before the store opened (``ledis.startup``: a port in
-        use is reported before anything is created)."""
+        use is reported before anything is created); HTTPS with ``ssl_context``."""
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self.runner.setup()
         for sock in sockets:
-            await web.SockSite(self.runner, sock).start()
+            await web.SockSite(self.runner, sock, ssl_context=ssl_context).start()
         self.port = sockets[0].getsockname()[1]
         log.info("HTTP API on %s port %d", self.config.http_bind, self.port)
 
@@ -225,25 +236,30 @@ class HttpApi:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         fmt = request.query.get("type", "json").lower()
+        raw_path = request.raw_path.split("?", 1)[0]
+        try:
+            if (request.method, raw_path) != PUBLIC:
+                self._check_auth(request)  # first: no other status reaches a stranger
+        except HttpError as exc:
+            return self._error(exc.status, exc.text, fmt if fmt == "msgpack" else "json")
         if fmt not in ("json", "msgpack"):
             fmt = "json"
             return self._error(400, errors.HTTP_BAD_BODY.format("type must be json or msgpack"),
                                fmt)
         try:
-            raw_path = request.raw_path.split("?", 1)[0]
-            if request.method == "GET" and raw_path in ("/health", "/openapi.json", "/info"):
+            if request.method == "GET" and raw_path in FIXED_PATHS:
                 if raw_path == "/health":
+                    if self.config.requirepass:  # open to anyone: no version to fingerprint
+                        return self._json({"status": "ok", "loading": 0})
                     return self._json({"status": "ok", "redis_version": _redis_version(),
                                         "loading": 0})
                 if raw_path == "/openapi.json":
                     from ledis.http.openapi import openapi_document
 
                     return self._json(openapi_document(self.core))
-                self._check_auth(request)
                 return self._json(await self._info(request.query.getall("section", [])))
             if request.method not in ("GET", "POST"):
                 raise HttpError(405, errors.HTTP_BAD_BODY.format("use GET or POST"))
-            self._check_auth(request)
             db, argv = await self._argv(request, raw_path)
             name = argv[0].decode("utf-8", "replace").upper()
             reply = await self._run(db, argv)
@@ -267,7 +283,7 @@ class HttpApi:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise HttpError(401, errors.NOAUTH)
-        if not hmac.compare_digest(token.strip().encode(), password.encode()):
+        if not passwords_match(token.strip(), password):  # hmac.compare_digest
             raise HttpError(401, errors.WRONGPASS)
 
     async def _argv(self, request: web.Request, raw_path: str) -> tuple[int, list[bytes]]:
@@ -427,9 +443,10 @@ def _redis_version() -> str:
     return REDIS_VERSION
 
 
-async def start_http(server: Any, sockets: list[socket.socket]) -> HttpApi:
+async def start_http(server: Any, sockets: list[socket.socket],
+                     ssl_context: Any = None) -> HttpApi:
     """Start the HTTP API for ``server`` on its bound ``sockets`` (called from
-    ``Server.start``)."""
+    ``Server.start``); HTTPS when ``ssl_context`` is given (``http_tls``)."""
     api = HttpApi(server)
-    await api.start(sockets)
+    await api.start(sockets, ssl_context)
     return api

@@ -21,7 +21,7 @@ from typing import Callable
 from ledis import errors
 from ledis.core import Context, Core
 from ledis.server.connection import Connection
-from ledis.startup import Listeners, bind_sockets, start_listening
+from ledis.startup import Listeners, bind_sockets, check_tls, start_listening
 
 log = logging.getLogger("ledis.server")
 
@@ -51,16 +51,26 @@ class Server:
         self.stopped = asyncio.Event()
         cfg = self.core.config
         if self.listeners is None:
-            self.listeners = Listeners(resp=bind_sockets(cfg.bind, cfg.port))
+            self.listeners = Listeners(resp=bind_sockets(cfg.bind, cfg.port),
+                                       ssl_context=check_tls(cfg))
+            if cfg.tls_port:
+                self.listeners.tls = bind_sockets(cfg.bind, cfg.tls_port,
+                                                  errors.STARTUP_LISTEN_TLS)
             if cfg.http_bind:
                 self.listeners.http = bind_sockets(cfg.http_bind, cfg.http_port,
                                                    errors.STARTUP_LISTEN_HTTP)
-        start_listening(self.listeners.resp)
-        start_listening(self.listeners.http, errors.STARTUP_LISTEN_HTTP)
-        for sock in self.listeners.resp:
+        listeners = self.listeners
+        start_listening(listeners.resp)
+        start_listening(listeners.tls, errors.STARTUP_LISTEN_TLS)
+        start_listening(listeners.http, errors.STARTUP_LISTEN_HTTP)
+        for sock in listeners.resp:
             srv = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=511)
             self._servers.append(srv)
-        self.port = self.listeners.resp[0].getsockname()[1]  # the real one when asked for 0
+        for sock in listeners.tls:  # the same protocol; asyncio does the TLS handshake first
+            srv = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=511,
+                                                ssl=listeners.ssl_context)
+            self._servers.append(srv)
+        self.port = listeners.resp[0].getsockname()[1]  # the real one when asked for 0
         self._cron_task = self.loop.create_task(self._cron())
         self.core.replication.start(self)  # hooks, and REPLICAOF from the config
         self.core.functions.timers.attach(self.loop)  # FUNCTION timers (master only)
@@ -68,7 +78,8 @@ class Server:
         if cfg.http_bind:  # the HTTP API on this loop (ledis/http, docs/http.md)
             from ledis.http.app import start_http
 
-            self.http = await start_http(self, self.listeners.http)
+            self.http = await start_http(
+                self, listeners.http, listeners.ssl_context if cfg.http_tls else None)
 
     def schedule_flush(self, conn: Connection) -> None:
         self._to_flush.append(conn)
@@ -177,8 +188,9 @@ def run(core: Core, listeners: Listeners | None = None) -> None:
         cfg = core.config
         storage = ("storage in memory (nothing persists)" if cfg.backend == "memory"
                    else f"data dir {os.path.abspath(cfg.dir)}")
-        log.info("ledis ready: version %s, listening on %s port %d, %s, pid %d",
-                 _version(), cfg.bind, server.port, storage, os.getpid())
+        tls = f", TLS port {cfg.tls_port}" if cfg.tls_port else ""
+        log.info("ledis ready: version %s, listening on %s port %d%s, %s, pid %d",
+                 _version(), cfg.bind, server.port, tls, storage, os.getpid())
         assert server.stopped is not None
         await server.stopped.wait()
         log.info("ledis stopped")

@@ -23,6 +23,7 @@ import hiredis
 from ledis import blocking, errors, tracking
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import OK, Multiple, Pending
+from ledis.security import default_user_nopass, peer_host, protected_mode_denies
 from ledis.commands.monitoring import PAUSED as _PAUSED
 from ledis.server.inline import split_args
 from ledis.server.resp import encode
@@ -67,9 +68,16 @@ class Connection(asyncio.Protocol):
         self.ctx = self.core.new_context("normal", addr, laddr)
         self.ctx.conn = self
         self.core.stats["total_connections_received"] += 1
-        if len(self.core.clients) >= self.core.config.maxclients:
+        config = self.core.config
+        refusal = None
+        if len(self.core.clients) >= config.maxclients:
+            refusal = errors.MAX_CLIENTS
+        elif config.protected_mode and protected_mode_denies(
+                True, default_user_nopass(config), peer_host(peer)):
+            refusal = errors.DENIED_PROTECTED  # Redis 7.0's rule, ledis/security.py
+        if refusal is not None:
             self.core.stats["rejected_connections"] += 1
-            transport.write(b"-%s\r\n" % errors.MAX_CLIENTS.encode())
+            transport.write(b"-%s\r\n" % refusal.encode())
             transport.close()
             self.closing = True
             return
