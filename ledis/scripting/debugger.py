@@ -46,6 +46,7 @@ import lupa.luajit21 as lj
 
 from ledis import blocking, errors
 from ledis.errors import LedisError
+from ledis.replies import Raw
 from ledis.scripting.runtime import (
     LUA_DIR, _numkeys, parse_shebang, run_reply, sha1hex,
 )
@@ -328,12 +329,16 @@ def debugged_eval(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
         return None
     if ctx.multi is not None:
         raise ctx.core._reject(cmd, LedisError(errors.LDB_IN_MULTI), ctx)
+    core = ctx.core
+    console = ctx.extra.get("debug_console")
+    if console is not None:  # a console given by the caller (the browser's recorded debugger)
+        cmd.calls += 1
+        return _not_none(run_session(core, ctx, argv, name == "eval_ro", console, False), ctx)
     conn = ctx.conn
     transport = getattr(conn, "transport", None)
     sock = transport.get_extra_info("socket") if transport is not None else None
     if sock is None:
         raise ctx.core._reject(cmd, LedisError(errors.LDB_NO_CONSOLE), ctx)
-    core = ctx.core
     scripting = core.scripting
     # Replies held for this connection go first: the console writes to the socket directly.
     sync = ctx.script_debug == "sync"
@@ -348,10 +353,19 @@ def debugged_eval(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
     log.warning("Lua debugging session started (%s mode, client %s): other clients are "
                 "answered BUSY until it ends", "sync" if sync else "yes", ctx.addr)
     try:
-        return run_session(core, ctx, argv, name == "eval_ro", console, sync)
+        return _not_none(run_session(core, ctx, argv, name == "eval_ro", console, sync), ctx)
     finally:
         log.warning("Lua debugging session ended%s", "" if sync else
                     " (dataset changes rolled back)")
+
+
+def _not_none(reply: Any, ctx: Context) -> Any:
+    """A special check answering None lets the dispatcher run the command itself: a script
+    returning nil would then run a second time, undebugged (and a YES session's writes
+    would stick). Its nil goes out pre-encoded instead."""
+    if reply is None:
+        return Raw(b"_\r\n" if ctx.resp == 3 else b"$-1\r\n")
+    return reply
 
 
 def _serve_others(scripting: Any, sync: bool) -> str | None:
