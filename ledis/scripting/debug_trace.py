@@ -10,7 +10,7 @@ HTTP requests. :class:`TraceConsole` answers every stop at once, as the browser 
 client, so no other client is answered BUSY; the server is busy for the session the way it is
 for any script, and the session is bounded like one:
 
-* at most ``MAX_STEPS`` stops (2,000), ``MAX_TRACE_BYTES`` of recorded text (1 MB), and the
+* at most ``MAX_STEPS`` stops of the debugger (2,000, recorded or not), ``MAX_TRACE_BYTES`` of recorded text (1 MB), and the
   script time limit (``lua-time-limit``, 5 s if 0) from the first stop; past any of them the
   console answers ``abort`` (the script ends with ``ERR script aborted for user request``)
   and the trace carries a note saying which limit stopped it;
@@ -85,8 +85,6 @@ class TraceConsole:
             if note is not None:
                 self.note = note
                 argv = b"abort"
-            else:
-                self.steps += 1
         return self.to_lua([argv])
 
     def _limit(self) -> str | None:
@@ -115,6 +113,7 @@ class TraceConsole:
                 continue
             if self._start is None:
                 self._start = time.monotonic()
+            self.steps += 1  # stops made, recorded or not: what the limit counts
             self._pending.extend(texts[:i])
             line, reason = int(match.group(1)), match.group(2)
             if (not self.breakpoints or not self.stops or line in self.breakpoints
