@@ -327,6 +327,31 @@ def test_debug_step_cap_aborts_an_endless_loop(server, r):
     status, data = _debug(api, script, keys=["dbg:cap"], max_steps=5)
     assert len(data["trace"]["stops"]) == 5 and "5 steps" in data["trace"]["note"]
     assert r.get("dbg:cap") == "same"
+    # the script time limit bounds the recording too (2,000 stops take ~0.3 s here)
+    r.config_set("lua-time-limit", 20)
+    try:
+        status, data = _debug(api, script, keys=["dbg:cap"])
+    finally:
+        r.config_set("lua-time-limit", 5000)
+    assert "(lua-time-limit)" in data["trace"]["note"] and data["trace"]["steps"] < 2000
+    assert data["reply"]["v"].startswith("ERR script aborted for user request")
+    assert r.get("dbg:cap") == "same"
+
+
+def test_debug_size_cap_aborts_a_large_trace(server, r):
+    api = Api(server[1])
+    api.login(PASSWORD)
+    # ten locals of 300 bytes: each stop's print is ~2.7 KB (the debugger cuts values at
+    # 256 bytes), so 1 MB of trace comes well before 2,000 stops
+    script = "".join(f"local v{i} = string.rep('{i}', 300)\n" for i in range(10))
+    script += "while true do\n  v0 = v0\nend"
+    status, data = _debug(api, script)
+    trace = data["trace"]
+    assert status == 200 and "1048576 bytes" in trace["note"], trace["note"]
+    assert 300 < trace["steps"] < 2000
+    assert len(trace["stops"][-1]["locals"]) == 10
+    assert trace["stops"][-1]["locals"][0][1].endswith(" ...")  # cut by the debugger's maxlen
+    assert data["reply"]["v"].startswith("ERR script aborted for user request")
 
 
 def test_debug_compile_error_and_bad_requests(server, r):

@@ -46,7 +46,7 @@ MAX_TRACE_BYTES = 1 << 20
 _STOP = re.compile(r"^\* Stopped at (\d+), stop reason = (.*)$")
 NOTE_STEPS = "stopped after {} steps (the recorder's limit): the script was aborted there"
 NOTE_BYTES = "stopped after {} bytes of trace (the recorder's limit): the script was aborted there"
-NOTE_TIME = ("stopped after {:.1f} s (lua-time-limit): the script was aborted there")
+NOTE_TIME = "stopped after {:.0f} ms (lua-time-limit): the script was aborted there"
 
 
 class TraceConsole:
@@ -94,7 +94,7 @@ class TraceConsole:
             return NOTE_BYTES.format(self.max_bytes)
         elapsed = time.monotonic() - (self._start or time.monotonic())
         if elapsed > self.time_limit:
-            return NOTE_TIME.format(elapsed)
+            return NOTE_TIME.format(elapsed * 1000)
         return None
 
     def send(self, lines: Any) -> None:
