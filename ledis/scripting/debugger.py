@@ -12,7 +12,8 @@ a session does to the data:
   each reply (an array of status lines) straight to it; the session ends with a
   ``<endsession>`` line, then the EVAL reply, then the server closes the connection
   (redis-cli reconnects for the next session). The embedded API uses queues instead
-  (:class:`QueueConsole`), with the script on another thread.
+  (:class:`QueueConsole`), with the script on another thread; the browser console's recorded
+  debugger passes its own as ``ctx.extra["debug_console"]`` (``scripting/debug_trace.py``).
 * **The server waits.** Scripts run on the event-loop thread, so while a session is open no
   other command runs, in both modes. Other clients are not left hanging: while the debugger
   waits for its client, they are answered ``BUSY`` by the same service as a script past its
