@@ -254,6 +254,7 @@ CONSOLE_LOGIN_REQUIRED = "NOAUTH log in to the console first"
 CONSOLE_CSRF = "ERR missing or wrong X-CSRF-Token header"
 CONSOLE_JSON_ONLY = "ERR console requests must be application/json"
 CONSOLE_NOT_FOUND = "ERR no such console file"
+CONSOLE_DEBUG_PAUSED = "ERR clients are paused (CLIENT PAUSE): debug the script once they resume"
 EMBEDDED_NOT_ALLOWED = "ERR command '{}' is not supported by the embedded engine{}"
 FUNCTION_SUBCOMMAND_SYNTAX = (
     "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP."

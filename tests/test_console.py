@@ -242,6 +242,138 @@ def test_open_console_without_password():
         proc.cleanup()
 
 
+# --- the recorded debugger (POST /_console/api/debug) ------------------------------------------
+LOOP = ("local total = tonumber(redis.call('GET', KEYS[1]))\n"
+        "for i = 1, 3 do\n"
+        "  total = total + i\n"
+        "  redis.call('SET', KEYS[1], total)\n"
+        "end\n"
+        "return total")
+
+
+def _debug(api: Api, script: str, **kw) -> tuple[int, dict]:
+    return api.request("POST", "/_console/api/debug", {"script": script, **kw}, csrf=api.csrf)
+
+
+def _locals(stop: dict) -> dict:
+    return dict(stop["locals"])
+
+
+def test_debug_records_stops_locals_and_calls_and_drops_writes(server, r):
+    api = Api(server[1])
+    api.login(PASSWORD)
+    r.set("dbg:k", "10")
+    status, data = _debug(api, LOOP, keys=["dbg:k"])
+    assert status == 200, data
+    trace = data["trace"]
+    # LuaJIT reports line 1 again when the redis.call of the line returns, and the loop's
+    # line (its FORL) before each iteration: the debugger's stops, as redis-cli --ldb shows
+    assert [s["line"] for s in trace["stops"]] == [1, 1, 2, 3, 4, 2, 3, 4, 2, 3, 4, 2, 6]
+    assert trace["note"] is None and trace["steps"] == len(trace["stops"])
+    first, last = trace["stops"][0], trace["stops"][-1]
+    assert first["reason"] == "step over" and first["source"].startswith("local total = ")
+    assert first["locals"] == [] and first["calls"] == []
+    # the GET of line 1 is logged before the stop at line 2, with its reply
+    assert trace["stops"][1]["calls"] == ["<redis> GET dbg:k", '<reply> "10"']
+    assert _locals(trace["stops"][2]) == {"total": "10"}
+    assert _locals(trace["stops"][4])["total"] == "11" and _locals(trace["stops"][4])["i"] == "1"
+    assert trace["stops"][5]["calls"] == ["<redis> SET dbg:k 11", '<reply> "+OK"']
+    assert last["source"] == "return total" and _locals(last)["total"] == "16"
+    assert trace["after"] == []
+    assert data["reply"] == {"t": "int", "v": 16}
+    # YES mode: the script's SETs are gone, over RESP
+    assert r.get("dbg:k") == "10"
+    # a script returning nil is not run a second time outside the debugger
+    status, data = _debug(api, "redis.call('SET', KEYS[1], 'x')\nreturn nil", keys=["dbg:k"])
+    logged = [c for s in data["trace"]["stops"] for c in s["calls"]] + data["trace"]["after"]
+    assert data["reply"] == {"t": "nil"} and "<redis> SET dbg:k x" in logged
+    assert r.get("dbg:k") == "10"
+    # and the next EVAL runs normally, keeping its write
+    assert r.eval("return redis.call('INCR', KEYS[1])", 1, "dbg:k") == 11
+
+
+def test_debug_breakpoints_record_only_those_stops(server, r):
+    api = Api(server[1])
+    api.login(PASSWORD)
+    r.set("dbg:bp", "0")
+    status, data = _debug(api, LOOP, keys=["dbg:bp"], breakpoints=[4])
+    assert status == 200
+    stops = data["trace"]["stops"]
+    assert [s["line"] for s in stops] == [1, 4, 4, 4]
+    assert [_locals(s)["total"] for s in stops[1:]] == ["1", "3", "6"]
+    # the calls of the lines stepped over are carried to the next recorded stop
+    assert stops[1]["calls"] == ["<redis> GET dbg:bp", '<reply> "0"']
+    assert stops[2]["calls"] == ["<redis> SET dbg:bp 1", '<reply> "+OK"']
+    assert data["trace"]["after"] == ["<redis> SET dbg:bp 6", '<reply> "+OK"']
+    assert data["trace"]["steps"] == 13 and data["reply"]["v"] == 6
+    assert r.get("dbg:bp") == "0"
+
+
+def test_debug_step_cap_aborts_an_endless_loop(server, r):
+    api = Api(server[1])
+    api.login(PASSWORD)
+    r.set("dbg:cap", "same")
+    script = "local n = 0\nwhile true do\n  n = n + 1\n  redis.call('SET', KEYS[1], n)\nend"
+    status, data = _debug(api, script, keys=["dbg:cap"])
+    trace = data["trace"]
+    assert status == 200 and trace["steps"] == 2000 and len(trace["stops"]) == 2000
+    assert "2000 steps" in trace["note"]
+    assert data["reply"]["t"] == "error"
+    assert data["reply"]["v"].startswith("ERR script aborted for user request")
+    values = [int(_locals(s)["n"]) for s in trace["stops"][1:]]
+    assert values == sorted(values) and values[-1] >= 400  # 4 stops an iteration
+    assert r.get("dbg:cap") == "same" and r.ping()
+    # a smaller cap on request
+    status, data = _debug(api, script, keys=["dbg:cap"], max_steps=5)
+    assert len(data["trace"]["stops"]) == 5 and "5 steps" in data["trace"]["note"]
+    assert r.get("dbg:cap") == "same"
+    # the script time limit bounds the recording too (2,000 stops take ~0.3 s here)
+    r.config_set("lua-time-limit", 20)
+    try:
+        status, data = _debug(api, script, keys=["dbg:cap"])
+    finally:
+        r.config_set("lua-time-limit", 5000)
+    assert "(lua-time-limit)" in data["trace"]["note"] and data["trace"]["steps"] < 2000
+    assert data["reply"]["v"].startswith("ERR script aborted for user request")
+    assert r.get("dbg:cap") == "same"
+
+
+def test_debug_size_cap_aborts_a_large_trace(server, r):
+    api = Api(server[1])
+    api.login(PASSWORD)
+    # ten locals of 300 bytes: each stop's print is ~2.7 KB (the debugger cuts values at
+    # 256 bytes), so 1 MB of trace comes well before 2,000 stops
+    script = "".join(f"local v{i} = string.rep('{i}', 300)\n" for i in range(10))
+    script += "while true do\n  v0 = v0\nend"
+    status, data = _debug(api, script)
+    trace = data["trace"]
+    assert status == 200 and "1048576 bytes" in trace["note"], trace["note"]
+    assert 300 < trace["steps"] < 2000
+    assert len(trace["stops"][-1]["locals"]) == 10
+    assert trace["stops"][-1]["locals"][0][1].endswith(" ...")  # cut by the debugger's maxlen
+    assert data["reply"]["v"].startswith("ERR script aborted for user request")
+
+
+def test_debug_compile_error_and_bad_requests(server, r):
+    api = Api(server[1])
+    api.login(PASSWORD)
+    status, data = _debug(api, "local a = 1\nlocal b = = 2")
+    assert status == 200 and data["trace"]["stops"] == [] and data["trace"]["steps"] == 0
+    assert data["reply"]["t"] == "error" and "user_script:2:" in data["reply"]["v"]
+    # a runtime error: the stops up to it, then the error
+    status, data = _debug(api, "local a = 1\nreturn a.b.c")
+    assert [s["line"] for s in data["trace"]["stops"]] == [1, 2]
+    assert "user_script:2:" in data["reply"]["v"]
+    # EVAL_RO refuses the write, as without the debugger
+    status, data = _debug(api, "return redis.call('SET', 'dbg:ro', 1)", readonly=True)
+    assert "Write commands are not allowed from read-only scripts" in data["reply"]["v"]
+    assert r.exists("dbg:ro") == 0
+    assert _debug(api, "return 1", breakpoints=["x"])[0] == 400
+    assert _debug(api, "return 1", max_steps=2001)[0] == 400
+    assert _debug(api, "")[0] == 400
+    assert api.request("POST", "/_console/api/debug", {"script": "return 1"})[0] == 403
+
+
 # --- the page in a real browser ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():
@@ -617,3 +749,70 @@ def test_command_box_shows_command_docs(page, r):
         page.wait_for_selector("#slowlog td:has-text('slow:k')")
     finally:
         r.config_set("slowlog-log-slower-than", 10000)
+
+
+def test_workbench_debugger_steps_through_a_recorded_run(page, r):
+    r.set("wb:dbg", "10")
+    _tab(page, "workbench")
+    _set_code(page, "#wb-editor textarea", LOOP)
+    page.fill("#wb-keys", "wb:dbg")
+    page.fill("#wb-args", "")
+    page.select_option("#wb-mode", "EVAL")
+    page.click("#wb-debug")
+    page.wait_for_selector("#dbg:not([hidden])")
+    current = "#wb-editor .gutter .current-line"
+
+    def line() -> str:
+        return page.get_attribute(current, "data-line")
+
+    def local(name: str) -> str:
+        return page.inner_text(f'#dbg-locals tr[data-name="{name}"] td')
+
+    assert line() == "1"
+    assert page.get_attribute("#wb-editor pre .line.current-line", "data-line") == "1"
+    page.click("#dbg-step")  # LuaJIT stops at line 1 again after its redis.call
+    page.wait_for_selector("#dbg-pos:has-text('stop 2 of')")
+    assert line() == "1" and "<redis> GET wb:dbg" in page.inner_text("#dbg-calls")
+    page.click("#dbg-step")
+    page.wait_for_selector(f"{current}[data-line='2']")
+    assert page.get_attribute("#wb-editor pre .line.current-line", "data-line") == "2"
+    assert local("total") == "10"
+    page.click("#dbg-step")
+    page.click("#dbg-step")
+    page.wait_for_selector(f"{current}[data-line='4']")
+    assert local("total") == "11" and local("i") == "1"
+    assert page.get_attribute('#dbg-locals tr[data-name="total"]', "class") == "changed"
+    # back and forth: the recorded stops, no new run
+    page.click("#dbg-back")
+    page.wait_for_selector(f"{current}[data-line='3']")
+    assert local("total") == "10"
+    page.click("#dbg-step")
+    # a breakpoint on line 4 (click its number): continue stops there in the next iteration
+    page.click("#wb-editor .gutter div[data-line='4']")
+    assert "bp" in page.get_attribute("#wb-editor .gutter div[data-line='4']", "class")
+    page.click("#dbg-continue")
+    page.wait_for_selector(f"{current}[data-line='4']")
+    assert local("total") == "13" and local("i") == "2"
+    assert "<redis> SET wb:dbg 11" in page.inner_text("#dbg-calls")
+    page.click("#wb-editor .gutter div[data-line='4']")  # off again
+    page.click("#wb-editor .gutter div[data-line='6']")
+    page.click("#dbg-continue")
+    page.wait_for_selector(f"{current}[data-line='6']")
+    assert local("total") == "16"
+    page.click("#dbg-end")
+    page.wait_for_selector("#dbg-final .node")
+    assert page.locator(current).count() == 0
+    assert "ended after 13 stops" in page.inner_text("#dbg-pos")
+    assert page.locator("#dbg-final .val").all_inner_texts() == ["16"]
+    assert page.is_disabled("#dbg-step") and not page.is_disabled("#dbg-back")
+    # nothing the script wrote is kept
+    assert r.get("wb:dbg") == "10"
+    # a compile error: no stops, the error and its line shown
+    _set_code(page, "#wb-editor textarea", "local a = 1\nlocal b = = 2")
+    page.wait_for_selector("#dbg", state="hidden")  # editing closes the recorded run
+    page.click("#wb-debug")
+    page.wait_for_selector("#wb-editor .gutter .error-line")
+    assert page.get_attribute("#wb-editor .gutter .error-line", "data-line") == "2"
+    assert "user_script:2:" in page.inner_text("#wb-error")
+    page.click("#dbg-close")
+    assert page.js_errors == []

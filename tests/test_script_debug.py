@@ -270,6 +270,22 @@ def transcript(port: int, mode: str) -> list[bytes]:
         console.close()
 
 
+def test_yes_session_returning_nil_is_not_run_again(server, r):
+    """A debugged EVAL whose reply is nil: one nil reply, and the script does not run a second
+    time undebugged (which would keep the writes of a YES session)."""
+    r.set("nil:k", "before")
+    console = Console(server.port)
+    try:
+        start(console, "YES", "redis.call('APPEND', KEYS[1], '+x')\nreturn nil", "nil:k",
+              numkeys=1)
+        assert console.lines("c")[-1] == "<endsession>"
+        assert console.reply() == b"$-1\r\n"
+        assert console.closed()
+    finally:
+        console.close()
+    assert r.get("nil:k") == b"before"
+
+
 @pytest.mark.parametrize("mode", ["YES", "SYNC"])
 def test_console_protocol_matches_redis(server, r, ref, redis_server, mode):
     mine = transcript(server.port, mode)

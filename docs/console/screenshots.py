@@ -70,6 +70,22 @@ def main() -> None:
             page.click("#wb-run")
             page.wait_for_selector("#wb-editor .gutter .error-line")
             shot(page, "workbench-error")
+            page.fill("#wb-editor textarea", "-- add ARGV[1] to each score, keep the total\n"
+                      "local total = 0\n"
+                      "for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
+                      "  local score = redis.call('ZINCRBY', KEYS[1], ARGV[1], member)\n"
+                      "  total = total + tonumber(score)\n"
+                      "end\n"
+                      "return total\n")
+            page.fill("#wb-keys", "leaderboard")
+            page.fill("#wb-args", "10")
+            page.click("#wb-debug")
+            page.wait_for_selector("#dbg:not([hidden])")
+            page.click("#wb-editor .gutter div[data-line='5']")
+            page.click("#dbg-continue")
+            page.click("#dbg-continue")
+            page.wait_for_selector("#dbg-locals tr[data-name='score']")
+            shot(page, "debugger")
             page.click("#tabs [data-tab=libraries]")
             row = '.lib[data-library="shop"] tr[data-function="add_to_cart"]'
             page.fill(f"{row} .fcall-keys", "cart:1")

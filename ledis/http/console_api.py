@@ -39,6 +39,7 @@ from aiohttp import web
 from ledis import errors
 from ledis.errors import LedisError
 from ledis.http.app import HttpApi, HttpError, _arg, parse_info
+from ledis.scripting.debug_trace import MAX_STEPS, record
 from ledis.server.resp import encode_one
 
 log = logging.getLogger("ledis.http")
@@ -195,6 +196,7 @@ class Console:
         app.router.add_post("/_console/api/logout", self.logout)
         app.router.add_post("/_console/api/command", self.command)
         app.router.add_get("/_console/api/stats", self.stats)
+        app.router.add_post("/_console/api/debug", self.debug)
 
     # --- static files ----------------------------------------------------------------------
     async def index(self, request: web.Request) -> web.StreamResponse:
@@ -356,6 +358,56 @@ class Console:
             tree = typed(await self.api._run(db, argv, resp), resp == 3)
             replies.append(clip(tree, max_bulk) if max_bulk else tree)
         return _json({"replies": replies} if many else {"reply": replies[0]})
+
+    async def debug(self, request: web.Request) -> web.StreamResponse:
+        """The workbench's recorded debugger (``scripting/debug_trace.py``):
+        ``{"db", "resp", "script", "keys": [...], "args": [...], "readonly": false,
+        "breakpoints": [line, ...], "max_steps": 2000}`` -> ``{"trace": {"stops": [...],
+        "after": [...], "steps", "note"}, "reply": tree}``. The script runs under the Lua
+        debugger in YES mode: its writes are always thrown away."""
+        try:
+            self._require(request, post=True)
+            body = await self.api._body(request)
+            if not isinstance(body, dict):
+                raise ConsoleError(400, errors.HTTP_BAD_BODY.format("expected an object"))
+            db = body.get("db", 0)
+            resp = body.get("resp", 2)
+            if type(db) is not int or not 0 <= db < self.config.databases:
+                raise ConsoleError(400, errors.DB_INDEX)
+            if resp not in (2, 3):
+                raise ConsoleError(400, errors.HTTP_BAD_BODY.format("resp must be 2 or 3"))
+            script = body.get("script")
+            if not isinstance(script, str) or not script:
+                raise ConsoleError(400, errors.HTTP_BAD_BODY.format("'script' must be text"))
+            keys, args = body.get("keys", []), body.get("args", [])
+            if not isinstance(keys, list) or not isinstance(args, list):
+                raise ConsoleError(400, errors.HTTP_BAD_BODY.format(
+                    "'keys' and 'args' must be arrays"))
+            breakpoints = body.get("breakpoints", [])
+            if not isinstance(breakpoints, list) or any(
+                    type(n) is not int or n < 1 for n in breakpoints):
+                raise ConsoleError(400, errors.HTTP_BAD_BODY.format(
+                    "'breakpoints' must be an array of line numbers"))
+            max_steps = body.get("max_steps", MAX_STEPS)
+            if type(max_steps) is not int or not 1 <= max_steps <= MAX_STEPS:
+                raise ConsoleError(400, errors.HTTP_BAD_BODY.format(
+                    f"'max_steps' must be an integer from 1 to {MAX_STEPS}"))
+            key_args = [_arg(a) for a in keys]
+            arg_args = [_arg(a) for a in args]
+        except ConsoleError as exc:
+            return _json({"error": exc.text}, exc.status)
+        except HttpError as exc:
+            return _json({"error": exc.text}, exc.status)
+        core = self.api.core
+        ctx = core.new_context("http", addr="console")
+        ctx.authenticated = True  # the console session stands for the login
+        ctx.resp = resp
+        if db:
+            ctx.select(db)
+        trace, reply = record(core, ctx, script.encode(), key_args, arg_args,
+                              readonly=body.get("readonly") is True,
+                              breakpoints=set(breakpoints), max_steps=max_steps)
+        return _json({"trace": trace, "reply": typed(reply, resp == 3)})
 
     async def stats(self, request: web.Request) -> web.StreamResponse:
         """What the Server screen polls each second: INFO (parsed, as ``GET /info``) and the

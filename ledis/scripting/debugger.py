@@ -12,7 +12,8 @@ a session does to the data:
   each reply (an array of status lines) straight to it; the session ends with a
   ``<endsession>`` line, then the EVAL reply, then the server closes the connection
   (redis-cli reconnects for the next session). The embedded API uses queues instead
-  (:class:`QueueConsole`), with the script on another thread.
+  (:class:`QueueConsole`), with the script on another thread; the browser console's recorded
+  debugger passes its own as ``ctx.extra["debug_console"]`` (``scripting/debug_trace.py``).
 * **The server waits.** Scripts run on the event-loop thread, so while a session is open no
   other command runs, in both modes. Other clients are not left hanging: while the debugger
   waits for its client, they are answered ``BUSY`` by the same service as a script past its
@@ -46,6 +47,7 @@ import lupa.luajit21 as lj
 
 from ledis import blocking, errors
 from ledis.errors import LedisError
+from ledis.replies import Raw
 from ledis.scripting.runtime import (
     LUA_DIR, _numkeys, parse_shebang, run_reply, sha1hex,
 )
@@ -328,12 +330,16 @@ def debugged_eval(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
         return None
     if ctx.multi is not None:
         raise ctx.core._reject(cmd, LedisError(errors.LDB_IN_MULTI), ctx)
+    core = ctx.core
+    console = ctx.extra.get("debug_console")
+    if console is not None:  # a console given by the caller (the browser's recorded debugger)
+        cmd.calls += 1
+        return _not_none(run_session(core, ctx, argv, name == "eval_ro", console, False), ctx)
     conn = ctx.conn
     transport = getattr(conn, "transport", None)
     sock = transport.get_extra_info("socket") if transport is not None else None
     if sock is None:
         raise ctx.core._reject(cmd, LedisError(errors.LDB_NO_CONSOLE), ctx)
-    core = ctx.core
     scripting = core.scripting
     # Replies held for this connection go first: the console writes to the socket directly.
     sync = ctx.script_debug == "sync"
@@ -348,10 +354,19 @@ def debugged_eval(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
     log.warning("Lua debugging session started (%s mode, client %s): other clients are "
                 "answered BUSY until it ends", "sync" if sync else "yes", ctx.addr)
     try:
-        return run_session(core, ctx, argv, name == "eval_ro", console, sync)
+        return _not_none(run_session(core, ctx, argv, name == "eval_ro", console, sync), ctx)
     finally:
         log.warning("Lua debugging session ended%s", "" if sync else
                     " (dataset changes rolled back)")
+
+
+def _not_none(reply: Any, ctx: Context) -> Any:
+    """A special check answering None lets the dispatcher run the command itself: a script
+    returning nil would then run a second time, undebugged (and a YES session's writes
+    would stick). Its nil goes out pre-encoded instead."""
+    if reply is None:
+        return Raw(b"_\r\n" if ctx.resp == 3 else b"$-1\r\n")
+    return reply
 
 
 def _serve_others(scripting: Any, sync: bool) -> str | None:

@@ -62,6 +62,12 @@ export async function batch(argvs, opts = {}) {
 
 export const stats = () => call("GET", "stats");
 
+/** Record a script run under the Lua debugger (writes thrown away): {trace, reply}. */
+export const debugRun = (script, keys, args, opts = {}) => call("POST", "debug", {
+  db: opts.db ?? state.db, resp: opts.resp ?? 2, script, keys: keys.map(plain), args: args.map(plain),
+  readonly: !!opts.readonly,
+});
+
 /** Like cmd but throws the error text of an error reply. */
 export async function must(argv, opts) {
   const reply = await cmd(argv, opts);

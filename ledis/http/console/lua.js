@@ -1,5 +1,6 @@
 // A Lua editor without libraries: a transparent <textarea> over a <pre> that a small
-// hand-written tokenizer colours, a line-number gutter, and an error line marker.
+// hand-written tokenizer colours, a line-number gutter, an error line marker, and for the
+// debugger a current-line marker and breakpoints toggled by clicking the gutter.
 
 const KEYWORDS = new Set(("and break do else elseif end false for function goto if in local nil not " +
   "or repeat return then true until while").split(" "));
@@ -63,7 +64,19 @@ export class LuaEditor {
     this.root.append(this.gutter, area);
     parent.append(this.root);
     this.errorAt = null;
-    this.textarea.addEventListener("input", () => { this.errorAt = null; this.refresh(); });
+    this.currentAt = null; // the debugger's current line
+    this.breakpoints = new Set();
+    this.onchange = null; // called after the user edits the text
+    this.gutter.addEventListener("click", (e) => {
+      const n = Number(e.target.dataset && e.target.dataset.line);
+      if (!n) return;
+      if (this.breakpoints.has(n)) this.breakpoints.delete(n); else this.breakpoints.add(n);
+      this.refresh();
+    });
+    this.textarea.addEventListener("input", () => {
+      this.errorAt = null; this.refresh();
+      if (this.onchange) this.onchange();
+    });
     this.textarea.addEventListener("scroll", () => {
       this.pre.scrollTop = this.textarea.scrollTop; this.pre.scrollLeft = this.textarea.scrollLeft;
       this.gutter.scrollTop = this.textarea.scrollTop;
@@ -85,16 +98,31 @@ export class LuaEditor {
   /** Mark line ``n`` (1-based) as the error's line, or clear with null. */
   markError(n) { this.errorAt = n; this.refresh(); }
 
+  /** Mark line ``n`` as the debugger's current line (scrolled into view), or clear with null. */
+  markCurrent(n) {
+    this.currentAt = n; this.refresh();
+    const line = n && this.pre.querySelector(`.line[data-line="${n}"]`);
+    if (line) {
+      const top = line.offsetTop, view = this.textarea;
+      if (top < view.scrollTop || top > view.scrollTop + view.clientHeight - 24) view.scrollTop = Math.max(0, top - 40);
+    }
+  }
+
   refresh() {
     const lines = highlight(this.textarea.value);
+    const classes = (n) => (n === this.errorAt ? " error-line" : "") + (n === this.currentAt ? " current-line" : "");
     this.pre.innerHTML = lines.map((l, i) =>
-      `<span class="line${i + 1 === this.errorAt ? " error-line" : ""}" data-line="${i + 1}">${l || " "}</span>`).join("");
+      `<span class="line${classes(i + 1)}" data-line="${i + 1}">${l || " "}</span>`).join("");
     this.gutter.innerHTML = "";
     lines.forEach((_, i) => {
       const d = document.createElement("div");
       d.textContent = String(i + 1);
-      if (i + 1 === this.errorAt) d.className = "error-line";
+      d.dataset.line = String(i + 1);
+      d.className = (classes(i + 1) + (this.breakpoints.has(i + 1) ? " bp" : "")).trim();
+      d.title = "click: breakpoint";
       this.gutter.append(d);
     });
+    // breakpoints on lines that no longer exist go away
+    for (const n of this.breakpoints) if (n > lines.length) this.breakpoints.delete(n);
   }
 }
