@@ -33,6 +33,8 @@ def build_config(args: argparse.Namespace) -> Config:
         value = getattr(args, name, None)
         if value is not None:
             config.set(name, value, f"--{name}".replace("_ms", "").replace("_mb", "").replace("_", "-"))
+    if getattr(args, "aclfile", None):
+        config.extra["aclfile"] = args.aclfile  # Redis's aclfile (ledis/acl.py)
     if getattr(args, "http_port", None) is not None and not config.http_bind:
         config.http_bind = "127.0.0.1"  # --http-port alone turns HTTP on, loopback only
     return config
@@ -73,6 +75,7 @@ def make_parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=int)
     server.add_argument("--dir", help="data directory")
     server.add_argument("--requirepass")
+    server.add_argument("--aclfile", help="ACL users file (ACL SAVE / LOAD, loaded at start)")
     server.add_argument("--appendfsync", choices=("always", "everysec", "no"))
     server.add_argument("--databases", type=int)
     server.add_argument("--maxclients", type=int)
