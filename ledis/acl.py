@@ -393,12 +393,17 @@ def _pattern_text(flags: int, pattern: bytes) -> str:
 
 def command_keys(cmd: "Command", argv: list[bytes]) -> list[tuple[int, int]]:
     """``[(argv index, READ|WRITE needed)]`` from the command's key specs (Redis's
-    ``ACLSelectorCheckKey``: ACCESS needs read; INSERT, DELETE and UPDATE need write)."""
+    ``ACLSelectorCheckKey``: ACCESS needs read; INSERT, DELETE and UPDATE need write). A spec
+    flagged ``variable_flags`` (SET, BITFIELD) gets the flags of this call, as Redis's
+    getkeys procedures give them: SET without GET does not read, BITFIELD with GETs only
+    does not write."""
     from ledis.commands.introspection import keys_from_specs
 
     found = keys_from_specs(cmd, argv) or []
     out = []
     for index, flags in found:
+        if "variable_flags" in flags:
+            flags = _variable_flags(cmd.name, argv)
         need = 0
         if "access" in flags:
             need |= READ
@@ -406,6 +411,26 @@ def command_keys(cmd: "Command", argv: list[bytes]) -> list[tuple[int, int]]:
             need |= WRITE
         out.append((index, need))
     return out
+
+
+def _variable_flags(name: str, argv: list[bytes]) -> tuple[str, ...]:
+    if name == "set":
+        if any(arg.lower() == b"get" for arg in argv[3:]):
+            return ("RW", "access", "update")
+        return ("OW", "update")
+    if name == "bitfield":  # Redis's bitfieldGetKeys
+        i = 2
+        while i < len(argv):
+            rest = len(argv) - i - 1
+            word = argv[i].lower()
+            if word == b"get" and rest >= 2:
+                i += 3
+            elif word == b"overflow" and rest >= 1:
+                i += 2
+            else:
+                return ("RW", "access", "update")
+        return ("RO", "access")
+    return ("RW", "access", "update")
 
 
 class User:
@@ -796,6 +821,7 @@ class ACL:
         and nothing changes (Redis's ``ACLLoadFromFile``)."""
         users: dict[bytes, User] = {}
         problems: list[str] = []
+        seen: set[bytes] = set()
         universe = self.universe
         for number, raw in enumerate(text.split("\n"), 1):
             line = raw.strip()
@@ -807,10 +833,11 @@ class ACL:
                                 "the username. ")
                 continue
             name = words[1].encode("utf-8", "surrogateescape")
-            if name in users:
+            if name in seen:
                 problems.append(f"WARNING: Duplicate user '{words[1]}' found on line "
                                 f"{number}. ")
                 continue
+            seen.add(name)
             user = User(name)
             try:
                 for op in merge_selector_args(words[2:]):

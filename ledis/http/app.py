@@ -18,16 +18,17 @@ Requests (docs/http.md has the full mapping and examples):
   ``POST /[db]/EVAL`` ``{"script", "keys", "args"}``, ``/EVALSHA`` ``{"sha", ...}``,
   ``/FCALL`` ``{"function", "keys", "args"}``.
 * Answer ``{"CMD": value}``; a status reply is ``[true, "OK"]`` as LedisDB answers it.
-  Errors: ``{"error": "ERR ..."}`` with 400 (401 for auth, 404 unknown command, 405, 413).
+  Errors: ``{"error": "ERR ..."}`` with 400 (401 for auth, 403 for an ACL denial (NOPERM),
+  404 unknown command, 405, 413).
 * ``GET /health``, ``GET /info`` (INFO as JSON), ``GET /openapi.json``.
-* ``Authorization: Bearer <password>`` when ``requirepass`` is set (``/health`` and
-  ``/openapi.json`` stay open for probes).
+* ``Authorization: Bearer <password>`` (the ``default`` user's password, ``requirepass``) or
+  ``Authorization: Basic base64(user:password)`` for any ACL user; the request runs with that
+  user's permissions (``/health`` and ``/openapi.json`` stay open for probes).
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import logging
 import math
@@ -38,6 +39,7 @@ import msgpack
 from aiohttp import web
 
 from ledis import errors
+from ledis.acl import DENIED_AUTH
 from ledis.errors import LedisError
 from ledis.replies import (
     Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
@@ -235,19 +237,20 @@ class HttpApi:
                     from ledis.http.openapi import openapi_document
 
                     return self._json(openapi_document(self.core))
-                self._check_auth(request)
+                self._check_auth(request)  # /info needs the credentials, not a permission
                 return self._json(await self._info(request.query.getall("section", [])))
             if request.method not in ("GET", "POST"):
                 raise HttpError(405, errors.HTTP_BAD_BODY.format("use GET or POST"))
-            self._check_auth(request)
+            user = self._check_auth(request)
             db, argv = await self._argv(request, raw_path)
             name = argv[0].decode("utf-8", "replace").upper()
-            reply = await self._run(db, argv)
+            reply = await self._run(db, argv, user)
         except HttpError as exc:
             return self._error(exc.status, exc.text, fmt)
         if isinstance(reply, LedisError):
             status = 404 if reply.text.startswith("ERR unknown command") else (
-                401 if reply.prefix in ("NOAUTH", "WRONGPASS") else 400)
+                401 if reply.prefix in ("NOAUTH", "WRONGPASS") else
+                403 if reply.prefix == "NOPERM" else 400)
             return self._error(status, reply.text, fmt)
         b64 = request.query.get("encoding", "") == "base64"
         if fmt == "msgpack":
@@ -255,16 +258,34 @@ class HttpApi:
                                 content_type=MSGPACK_TYPE)
         return self._json({name: to_json(reply, b64)})
 
-    def _check_auth(self, request: web.Request) -> None:
-        password = self.config.requirepass
-        if not password:
-            return
+    def _check_auth(self, request: web.Request) -> Any:
+        """The ACL user of the request (ledis/acl.py). ``Bearer <password>`` is the
+        ``default`` user's password (``requirepass``), ``Basic base64(user:pass)`` any user's;
+        no header is the ``default`` user when it needs no password."""
+        acl = self.core.acl
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        scheme = scheme.lower()
+        token = token.strip()
+        if scheme == "basic" and token:
+            try:
+                username, sep, password = base64.b64decode(token, validate=True).partition(b":")
+            except ValueError:
+                raise HttpError(401, errors.WRONGPASS) from None
+            if not sep:
+                raise HttpError(401, errors.WRONGPASS)
+        elif scheme == "bearer" and token:
+            username, password = b"default", token.encode()
+        elif acl.auto_auth:
+            return acl.default
+        else:
             raise HttpError(401, errors.NOAUTH)
-        if not hmac.compare_digest(token.strip().encode(), password.encode()):
+        user = acl.users.get(username)
+        if user is None or not user.check_password(password):
+            ctx = self.core.new_context("http", addr="http")
+            acl.add_log(ctx, DENIED_AUTH, b"auth", username)
             raise HttpError(401, errors.WRONGPASS)
+        return user
 
     async def _argv(self, request: web.Request, raw_path: str) -> tuple[int, list[bytes]]:
         parts = [unquote_to_bytes(p) for p in raw_path.split("/")[1:]]
@@ -324,7 +345,7 @@ class HttpApi:
         except (ValueError, msgpack.ExtraData) as exc:
             raise HttpError(400, errors.HTTP_BAD_BODY.format(str(exc).split("\n")[0])) from None
 
-    async def _run(self, db: int, argv: list[bytes]) -> Any:
+    async def _run(self, db: int, argv: list[bytes], user: Any = None) -> Any:
         """Dispatch like a RESP client, commit, return the reply (or the LedisError)."""
         core = self.core
         lowered = argv[0].lower()
@@ -334,7 +355,10 @@ class HttpApi:
         if cmd is not None and cmd.blocking:
             return LedisError(errors.HTTP_BLOCKING)
         ctx = core.new_context("http", addr="http")
-        ctx.authenticated = True  # checked above by the bearer token
+        ctx.authenticated = True  # checked above (_check_auth)
+        if user is not None and user is not ctx.user:
+            ctx.user = user  # the dispatcher checks its permissions
+            ctx.special = not user.unrestricted
         ctx.resp = 3
         if db:
             ctx.select(db)
