@@ -183,6 +183,8 @@ class Selector:
         elif op[:1] == "&":
             if self.allchannels:
                 raise _RuleError(errors.ACL_CHANNEL_AFTER_ALL)
+            if _has_space(op[1:]):
+                raise _RuleError(errors.ACL_SYNTAX)
             channel = op[1:].encode()
             if channel not in self.channels:
                 self.channels.append(channel)
@@ -217,9 +219,11 @@ class Selector:
                 else:
                     raise _RuleError(errors.ACL_SYNTAX)
                 i += 1
-            if i >= len(op) or not flags:
+            if not flags:
                 raise _RuleError(errors.ACL_SYNTAX)
-            pattern = op[i + 1:]
+            pattern = op[i + 1:]  # "%R" alone is the empty pattern, as in Redis
+        if _has_space(pattern):
+            raise _RuleError(errors.ACL_SYNTAX)
         if flags == ALL_PERMS and pattern == "*":
             self.allkeys = True
             self.patterns = []
@@ -382,6 +386,10 @@ class Selector:
     def unrestricted(self, universe: Universe) -> bool:
         """Allows every command, key and channel: no check can fail."""
         return self.allkeys and self.allchannels and self.allowed >= universe.all_names
+
+
+def _has_space(text: str) -> bool:
+    return any(c in " \t\n\r\v\f" for c in text)
 
 
 def _pattern_text(flags: int, pattern: bytes) -> str:

@@ -83,7 +83,7 @@ def cmd_acl_whoami(ctx, argv):
          summary="List the ACL categories or the commands inside a category", acl="@slow")
 def cmd_acl_cat(ctx, argv):
     if len(argv) > 3:
-        raise LedisError(errors.ACL_SUBCOMMAND_SYNTAX.format("cat"))
+        raise LedisError(errors.ACL_SUBCOMMAND_SYNTAX.format(_text(argv[1])))
     if len(argv) == 2:
         return [c.encode() for c in CATEGORIES]
     cat = argv[2].lower().decode("utf-8", "replace")
@@ -97,7 +97,7 @@ def cmd_acl_cat(ctx, argv):
          acl="@slow")
 def cmd_acl_genpass(ctx, argv):
     if len(argv) > 3:
-        raise LedisError(errors.ACL_SUBCOMMAND_SYNTAX.format("genpass"))
+        raise LedisError(errors.ACL_SUBCOMMAND_SYNTAX.format(_text(argv[1])))
     bits = 256
     if len(argv) == 3:
         bits = parse_int(argv[2])
@@ -135,7 +135,7 @@ def cmd_acl_log(ctx, argv):
 
     acl = ctx.core.acl
     if len(argv) > 3:
-        raise LedisError(errors.ACL_SUBCOMMAND_SYNTAX.format("log"))
+        raise LedisError(errors.ACL_SUBCOMMAND_SYNTAX.format(_text(argv[1])))
     count = 10
     if len(argv) == 3:
         if argv[2].upper() == b"RESET":
