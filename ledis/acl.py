@@ -38,7 +38,8 @@ import shlex
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from ledis import errors, glob
 from ledis.errors import LedisError
@@ -90,7 +91,7 @@ class _RuleError(Exception):
 class Universe:
     """Every registered command and subcommand by full name, with its categories."""
 
-    def __init__(self, commands: dict[bytes, "Command"]) -> None:
+    def __init__(self, commands: dict[bytes, Command]) -> None:
         self.tops: list[Command] = [commands[k] for k in sorted(commands)]
         self.by_name: dict[str, Command] = {}
         self.subs: dict[str, list[str]] = {}
@@ -107,12 +108,12 @@ class Universe:
                                            if cat in self.categories[c.name])
                             for cat in CATEGORIES}
 
-    def _add(self, cmd: "Command") -> None:
+    def _add(self, cmd: Command) -> None:
         self.by_name[cmd.name] = cmd
         cats = frozenset(c.lstrip("@") for c in cmd.acl_categories)
         self.categories[cmd.name] = cats or frozenset({"slow"})
 
-    def lookup(self, name: str) -> "Command | None":
+    def lookup(self, name: str) -> Command | None:
         return self.by_name.get(name.lower())
 
     def in_category(self, cat: str) -> list[str]:
@@ -131,8 +132,15 @@ class Universe:
 class Selector:
     """Commands, key patterns and channel patterns (the root one or a ``(...)`` one)."""
 
-    __slots__ = ("allowed", "future", "firstargs", "patterns", "allkeys", "channels",
-                 "allchannels")
+    __slots__ = (
+        "allchannels",
+        "allkeys",
+        "allowed",
+        "channels",
+        "firstargs",
+        "future",
+        "patterns",
+    )
 
     def __init__(self) -> None:
         self.allowed: set[str] = set()
@@ -143,7 +151,7 @@ class Selector:
         self.channels: list[bytes] = []
         self.allchannels = False
 
-    def copy(self) -> "Selector":
+    def copy(self) -> Selector:
         other = Selector()
         other.allowed = set(self.allowed)
         other.future = self.future
@@ -261,7 +269,7 @@ class Selector:
             if sub.lower().encode() not in args:
                 args.append(sub.lower().encode())
 
-    def change(self, cmd: "Command", allow: bool) -> None:
+    def change(self, cmd: Command, allow: bool) -> None:
         """Redis's ``ACLChangeSelectorPerm``: a command with its subcommands."""
         names = [cmd.name, *(s.name for s in cmd.subcommands.values())]
         for name in names:
@@ -280,7 +288,7 @@ class Selector:
                     self.change(sub, allow)
 
     # --- checking -----------------------------------------------------------------------------
-    def check(self, cmd: "Command", argv: list[bytes], cache: dict) -> tuple[int, int]:
+    def check(self, cmd: Command, argv: list[bytes], cache: dict) -> tuple[int, int]:
         """(result, argv index of the denied key or channel)."""
         if not cmd.no_auth and cmd.name not in self.allowed:
             allowed_args = self.firstargs.get(cmd.name)
@@ -399,7 +407,7 @@ def _pattern_text(flags: int, pattern: bytes) -> str:
     return ("%R~" if flags == READ else "%W~") + text
 
 
-def command_keys(cmd: "Command", argv: list[bytes]) -> list[tuple[int, int]]:
+def command_keys(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
     """``[(argv index, READ|WRITE needed)]`` from the command's key specs (Redis's
     ``ACLSelectorCheckKey``: ACCESS needs read; INSERT, DELETE and UPDATE need write). A spec
     flagged ``variable_flags`` (SET, BITFIELD) gets the flags of this call, as Redis's
@@ -444,8 +452,16 @@ def _variable_flags(name: str, argv: list[bytes]) -> tuple[str, ...]:
 class User:
     """One ACL user. ``unrestricted`` is precomputed: the dispatcher's gate reads it."""
 
-    __slots__ = ("name", "enabled", "nopass", "passwords", "sanitize", "root", "selectors",
-                 "unrestricted")
+    __slots__ = (
+        "enabled",
+        "name",
+        "nopass",
+        "passwords",
+        "root",
+        "sanitize",
+        "selectors",
+        "unrestricted",
+    )
 
     def __init__(self, name: bytes) -> None:
         self.name = name
@@ -457,7 +473,7 @@ class User:
         self.selectors: list[Selector] = []
         self.unrestricted = False
 
-    def copy(self) -> "User":
+    def copy(self) -> User:
         other = User(self.name)
         other.enabled = self.enabled
         other.nopass = self.nopass
@@ -522,7 +538,7 @@ class User:
         digest = hash_password(password)
         return any(hmac.compare_digest(digest, p) for p in self.passwords)
 
-    def check(self, cmd: "Command", argv: list[bytes]) -> tuple[int, int]:
+    def check(self, cmd: Command, argv: list[bytes]) -> tuple[int, int]:
         """(result, argv index): OK when any selector allows; else the most relevant
         denial (Redis keeps the highest-numbered reason)."""
         cache: dict = {}
@@ -593,7 +609,7 @@ def merge_selector_args(args: list[str]) -> list[str]:
 
 
 class LogEntry:
-    __slots__ = ("count", "reason", "context", "object", "username", "created", "client_info")
+    __slots__ = ("client_info", "context", "count", "created", "object", "reason", "username")
 
     def __init__(self, reason: str, context: str, obj: bytes, username: bytes,
                  client_info: str) -> None:
@@ -616,7 +632,7 @@ _GROUPING_SECONDS = 60.0
 class ACL:
     """Users by name, the log, the ACL file. One per :class:`ledis.core.Core`."""
 
-    def __init__(self, core: "Core") -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
         self._universe: Universe | None = None
         self.users: dict[bytes, User] = {}
@@ -683,7 +699,7 @@ class ACL:
                     ctx.user = user
                     refresh_context(ctx)
 
-    def _clients(self) -> list["Context"]:
+    def _clients(self) -> list[Context]:
         # Network clients, plus long-lived contexts outside ``core.clients`` (embedded
         # handles opened as a user) that register in ``others``.
         return [*self.core.clients.values(), *self.others]
@@ -708,7 +724,7 @@ class ACL:
             if ctx.user is user:
                 kill_client(ctx)
 
-    def authenticate(self, ctx: "Context", username: bytes, password: bytes,
+    def authenticate(self, ctx: Context, username: bytes, password: bytes,
                      command_name: bytes) -> User:
         """AUTH / HELLO AUTH: the user, or WRONGPASS (logged as an ``auth`` entry)."""
         user = self.users.get(username)
@@ -718,7 +734,7 @@ class ACL:
         return user
 
     # --- checking ---------------------------------------------------------------------------
-    def check(self, ctx: "Context", user: User, cmd: "Command", argv: list[bytes],
+    def check(self, ctx: Context, user: User, cmd: Command, argv: list[bytes],
               context: str) -> None:
         """Raise the NOPERM (or, in scripts, ERR) error of a denied command, logged."""
         result, index = user.check(cmd, argv)
@@ -730,7 +746,7 @@ class ACL:
         text = texts[result]
         raise LedisError(text.format(cmd.name) if result == DENIED_CMD else text)
 
-    def dry_run(self, user: User, cmd: "Command", argv: list[bytes]) -> bytes | None:
+    def dry_run(self, user: User, cmd: Command, argv: list[bytes]) -> bytes | None:
         """ACL DRYRUN: None when allowed, else Redis's verbose reason."""
         result, index = user.check(cmd, argv)
         if result == OK:
@@ -741,7 +757,7 @@ class ACL:
         return template.encode() % argv[index]
 
     # --- log --------------------------------------------------------------------------------
-    def add_log(self, ctx: "Context", reason: int, obj: bytes, username: bytes,
+    def add_log(self, ctx: Context, reason: int, obj: bytes, username: bytes,
                 context: str | None = None) -> None:
         from ledis.commands.connection import client_line
 

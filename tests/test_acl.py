@@ -302,9 +302,13 @@ def test_auth_and_hello(acl_server, admin):
     assert [(e["reason"], e["username"], e["object"]) for e in log] == [
         ("auth", "nobody", "AUTH"), ("auth", "u1", "AUTH")]
     client.execute_command("AUTH", "u1", PW)  # redis-py reconnects after an auth error
-    hello = client.execute_command("HELLO", "3", "AUTH", "default", "anything")
-    assert hello[b"proto"] == 3 if isinstance(hello, dict) else True
+    hello = client.execute_command("HELLO", "2", "AUTH", "default", "anything")
+    fields = hello if isinstance(hello, dict) else dict(zip(hello[::2], hello[1::2]))
+    assert fields[b"proto"] == 2  # default is nopass: any password logs it in
     assert client.execute_command("ACL", "WHOAMI") == b"default"
+    client.execute_command("AUTH", "u1", PW)
+    assert client.execute_command("RESET") in (b"RESET", "RESET")
+    assert client.execute_command("ACL", "WHOAMI") == b"default"  # RESET logs in as default
     admin.execute_command("ACL", "SETUSER", "u1", "off")
     with pytest.raises(redis.AuthenticationError):
         client.execute_command("AUTH", "u1", PW)
@@ -316,7 +320,7 @@ def test_client_list_and_info_user_field(acl_server, admin):
     client = _client(acl_server, "u1")
     assert "user=u1" in client.execute_command("CLIENT", "INFO").decode()
     me = client.client_id()
-    line = [c for c in admin.client_list() if int(c["id"]) == me][0]
+    line = next(c for c in admin.client_list() if int(c["id"]) == me)
     assert line["user"] == "u1"
     assert admin.execute_command("CLIENT", "KILL", "USER", "u1") == 1
     with pytest.raises(redis.ResponseError, match="No such user 'nobody'"):
@@ -464,3 +468,27 @@ def test_genpass(acl_server, admin):
     assert len(admin.acl_genpass()) == 64
     assert len(admin.acl_genpass(5)) == 2
     assert admin.acl_genpass() != admin.acl_genpass()
+
+
+def test_subscribe_channels(acl_server, admin):
+    """SUBSCRIBE checks every channel, PSUBSCRIBE needs the very pattern (Redis's rule)."""
+    _user(admin, "u1", ["resetchannels", "&news.*", "+@pubsub"])
+    client = _client(acl_server, "u1")
+    conn = client.connection_pool.get_connection()
+    try:
+        for argv, ok in ((["SUBSCRIBE", "news.a", "other"], False),
+                         (["PSUBSCRIBE", "news.a*"], False),
+                         (["PSUBSCRIBE", "news.*"], True),
+                         (["SUBSCRIBE", "news.b"], True)):
+            conn.send_command(*argv)
+            if ok:
+                assert conn.read_response()[0].lower() in (b"subscribe", b"psubscribe")
+            else:
+                with pytest.raises(redis.ResponseError, match="one of the channels"):
+                    conn.read_response()
+    finally:
+        client.connection_pool.release(conn)
+        client.close()
+    assert [(e["object"], e["reason"]) for e in admin.acl_log()] == [
+        ("news.a*", "channel"), ("other", "channel")]
+    assert admin.pubsub_numsub("news.a") == [(b"news.a", 0)]  # the denied SUBSCRIBE did nothing

@@ -117,9 +117,8 @@ def cmd_acl_dryrun(ctx, argv):
         raise LedisError(errors.ACL_USER_NOT_FOUND.format(_text(argv[2])))
     target = argv[3:]
     cmd = core.commands.get(target[0].lower())
-    if cmd is not None and cmd.subcommands and (len(target) >= 2 or cmd.handler is None):
-        if len(target) >= 2:
-            cmd = cmd.subcommands.get(target[1].lower(), cmd if cmd.handler else None)
+    if cmd is not None and cmd.subcommands and len(target) >= 2:
+        cmd = cmd.subcommands.get(target[1].lower(), cmd if cmd.handler else None)
     if cmd is None:
         raise LedisError(errors.ACL_COMMAND_NOT_FOUND.format(_text(target[0])))
     if (cmd.arity > 0 and len(target) != cmd.arity) or len(target) < -cmd.arity:
