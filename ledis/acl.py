@@ -206,7 +206,8 @@ class Selector:
         elif op[:1] == "-":
             cmd = universe.lookup(op[1:])
             if cmd is None:
-                raise _RuleError(errors.ACL_UNKNOWN_NAME)
+                _not_here(op[1:])
+                return
             self.change(cmd, False)
         else:
             raise _RuleError(errors.ACL_SYNTAX)
@@ -247,13 +248,15 @@ class Selector:
         if "|" not in name:
             cmd = universe.lookup(name)
             if cmd is None:
-                raise _RuleError(errors.ACL_UNKNOWN_NAME)
+                _not_here(name)
+                return
             self.change(cmd, True)
             return
         parent_name, _, sub = name.rpartition("|")
         parent = universe.lookup(parent_name)
         if parent is None:
-            raise _RuleError(errors.ACL_UNKNOWN_NAME)
+            _not_here(parent_name)
+            return
         if "|" in parent.name:
             raise _RuleError(errors.ACL_FIRSTARG_OF_SUB)
         if not sub:
@@ -261,7 +264,8 @@ class Selector:
         if parent.subcommands:
             cmd = universe.lookup(name)
             if cmd is None:
-                raise _RuleError(errors.ACL_UNKNOWN_NAME)
+                _not_here(name)
+                return
             self.change(cmd, True)
         elif parent.name not in self.allowed:
             # First-arg grant (``+select|0``) for a command without subcommands.
@@ -394,6 +398,16 @@ class Selector:
     def unrestricted(self, universe: Universe) -> bool:
         """Allows every command, key and channel: no check can fail."""
         return self.allkeys and self.allchannels and self.allowed >= universe.all_names
+
+
+def _not_here(name: str) -> None:
+    """A rule naming a command ledis does not have: a Redis 7.0 command (``-debug``,
+    ``-sort_ro`` from a Redis ACL file) is accepted and changes nothing; any other name is
+    Redis's unknown-name error."""
+    from ledis.commands.introspection import _load
+
+    if name.lower() not in _load("redis_commands.json"):
+        raise _RuleError(errors.ACL_UNKNOWN_NAME)
 
 
 def _has_space(text: str) -> bool:

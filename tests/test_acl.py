@@ -492,3 +492,12 @@ def test_subscribe_channels(acl_server, admin):
     assert [(e["object"], e["reason"]) for e in admin.acl_log()] == [
         ("news.a*", "channel"), ("other", "channel")]
     assert admin.pubsub_numsub("news.a") == [(b"news.a", 0)]  # the denied SUBSCRIBE did nothing
+
+
+def test_redis_command_names_ledis_lacks(acl_server, admin):
+    """A Redis ACL file's rules load even where they name a Redis 7.0 command ledis does not
+    have (it changes nothing); a name Redis does not know either is still an error."""
+    for name in ("debug", "sort_ro", "xadd", "geoadd", "pfadd"):
+        admin.execute_command("ACL", "SETUSER", "u1", "+" + name, "-" + name)
+    with pytest.raises(redis.ResponseError, match="Unknown command or category name"):
+        admin.execute_command("ACL", "SETUSER", "u1", "+nosuchcommand")
