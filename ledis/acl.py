@@ -146,7 +146,7 @@ class Selector:
         self.allowed: set[str] = set()
         self.future = False  # Redis's reserved bit: set by +@all, the "future commands"
         self.firstargs: dict[str, list[bytes]] = {}
-        self.patterns: list[list] = []  # [flags, pattern bytes]
+        self.patterns: list[list] = []  # [flags, pattern bytes, compiled glob predicate]
         self.allkeys = False
         self.channels: list[bytes] = []
         self.allchannels = False
@@ -242,7 +242,7 @@ class Selector:
             if existing[1] == raw:
                 existing[0] |= flags
                 return
-        self.patterns.append([flags, raw])
+        self.patterns.append([flags, raw, glob.compile(raw)])
 
     def _allow(self, name: str, universe: Universe) -> None:
         if "|" not in name:
@@ -318,8 +318,8 @@ class Selector:
     def key_allowed(self, key: bytes, need: int) -> bool:
         if self.allkeys:
             return True
-        for flags, pattern in self.patterns:
-            if flags & need == need and glob.match(pattern, key):
+        for flags, _pattern, matches in self.patterns:
+            if flags & need == need and matches(key):
                 return True
         return False
 
@@ -335,7 +335,7 @@ class Selector:
     def keys_text(self) -> str:
         if self.allkeys:
             return "~*"
-        return " ".join(_pattern_text(f, p) for f, p in self.patterns)
+        return " ".join(_pattern_text(f, p) for f, p, _m in self.patterns)
 
     def channels_text(self) -> str:
         if self.allchannels:
@@ -426,21 +426,61 @@ def command_keys(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
     ``ACLSelectorCheckKey``: ACCESS needs read; INSERT, DELETE and UPDATE need write). A spec
     flagged ``variable_flags`` (SET, BITFIELD) gets the flags of this call, as Redis's
     getkeys procedures give them: SET without GET does not read, BITFIELD with GETs only
-    does not write."""
+    does not write. Commands whose specs are all plain ranges (GET, SET, MSET, HSET ...) use
+    a plan computed once; the others walk the specs like COMMAND GETKEYS."""
+    plan = _plans.get(cmd.name, _NO_PLAN)
+    if plan is _NO_PLAN:
+        plan = _plans[cmd.name] = _range_plan(cmd)
+    argc = len(argv)
+    if plan is not None:
+        out: list[tuple[int, int]] = []
+        for first, lastkey, step, need in plan:
+            last = first + lastkey if lastkey >= 0 else argc + lastkey
+            if last >= argc or last < first or first >= argc:
+                return []  # out of bounds: the command fails on its own syntax
+            if need < 0:
+                need = _need(_variable_flags(cmd.name, argv))
+            out.extend((i, need) for i in range(first, last + 1, step))
+        return out
     from ledis.commands.introspection import keys_from_specs
 
     found = keys_from_specs(cmd, argv) or []
-    out = []
-    for index, flags in found:
-        if "variable_flags" in flags:
-            flags = _variable_flags(cmd.name, argv)
-        need = 0
-        if "access" in flags:
+    return [(index, _need(_variable_flags(cmd.name, argv) if "variable_flags" in flags
+                          else flags)) for index, flags in found]
+
+
+_NO_PLAN = object()
+_plans: dict[str, object] = {}
+
+
+def _need(flags: Iterable[str]) -> int:
+    need = 0
+    for flag in flags:
+        if flag == "access":
             need |= READ
-        if "insert" in flags or "delete" in flags or "update" in flags:
+        elif flag in ("insert", "delete", "update"):
             need |= WRITE
-        out.append((index, need))
-    return out
+    return need
+
+
+def _range_plan(cmd: Command) -> list[tuple[int, int, int, int]] | None:
+    """``[(first, lastkey, step, need)]`` when every key spec is an index + plain range
+    (``need`` -1: variable flags, decided per call); None otherwise."""
+    from ledis.commands.introspection import key_specs
+
+    plan = []
+    for spec in key_specs(cmd):
+        begin, find = spec["begin_search"], spec["find_keys"]
+        if begin["type"] != "index" or find["type"] != "range":
+            return None
+        index = dict(zip(begin["spec"][::2], begin["spec"][1::2]))["index"]
+        fk = dict(zip(find["spec"][::2], find["spec"][1::2]))
+        if fk["limit"]:
+            return None
+        flags = spec.get("flags", [])
+        need = -1 if "variable_flags" in flags else _need(flags)
+        plan.append((index, fk["lastkey"], fk["keystep"] or 1, need))
+    return plan
 
 
 def _variable_flags(name: str, argv: list[bytes]) -> tuple[str, ...]:

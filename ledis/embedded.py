@@ -311,7 +311,9 @@ class Engine:
         This handle keeps its own database."""
         if not 0 <= index < self._shared.core.config.databases:
             raise ResponseError(errors.DB_INDEX)
-        return Engine(self._shared, index, self._ctx.resp)
+        ctx = self._ctx
+        user = ctx.user if ctx in self._shared.core.acl.others else None  # an as_user handle
+        return Engine(self._shared, index, ctx.resp, user)
 
     def as_user(self, name: str | bytes) -> "Engine":
         """A handle on the same database running as ACL user ``name`` (no password: the
