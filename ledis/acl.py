@@ -439,14 +439,17 @@ def command_keys(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
             if last >= argc or last < first or first >= argc:
                 return []  # out of bounds: the command fails on its own syntax
             if need < 0:
-                need = _need(_variable_flags(cmd.name, argv))
-            out.extend((i, need) for i in range(first, last + 1, step))
+                need = _variable_need(cmd.name, argv)
+            if last == first:
+                out.append((first, need))
+            else:
+                out.extend([(i, need) for i in range(first, last + 1, step)])
         return out
     from ledis.commands.introspection import keys_from_specs
 
     found = keys_from_specs(cmd, argv) or []
-    return [(index, _need(_variable_flags(cmd.name, argv) if "variable_flags" in flags
-                          else flags)) for index, flags in found]
+    return [(index, _variable_need(cmd.name, argv) if "variable_flags" in flags
+             else _need(flags)) for index, flags in found]
 
 
 _NO_PLAN = object()
@@ -483,12 +486,13 @@ def _range_plan(cmd: Command) -> list[tuple[int, int, int, int]] | None:
     return plan
 
 
-def _variable_flags(name: str, argv: list[bytes]) -> tuple[str, ...]:
-    if name == "set":
-        if any(arg.lower() == b"get" for arg in argv[3:]):
-            return ("RW", "access", "update")
-        return ("OW", "update")
-    if name == "bitfield":  # Redis's bitfieldGetKeys
+def _variable_need(name: str, argv: list[bytes]) -> int:
+    """READ/WRITE of a ``variable_flags`` key spec for this call (Redis's getkeys procs)."""
+    if name == "set":  # setGetKeys: GET makes it RW + ACCESS, else OW (no read)
+        if len(argv) > 3 and any(arg.lower() == b"get" for arg in argv[3:]):
+            return READ | WRITE
+        return WRITE
+    if name == "bitfield":  # bitfieldGetKeys: only GET / OVERFLOW is read-only
         i = 2
         while i < len(argv):
             rest = len(argv) - i - 1
@@ -498,9 +502,9 @@ def _variable_flags(name: str, argv: list[bytes]) -> tuple[str, ...]:
             elif word == b"overflow" and rest >= 1:
                 i += 2
             else:
-                return ("RW", "access", "update")
-        return ("RO", "access")
-    return ("RW", "access", "update")
+                return READ | WRITE
+        return READ
+    return READ | WRITE
 
 
 class User:
