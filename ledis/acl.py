@@ -42,6 +42,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ledis import errors, glob
+from ledis.commands.args import parse_int
 from ledis.errors import LedisError
 
 log = logging.getLogger("ledis")
@@ -435,9 +436,28 @@ def command_keys(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
     if plan is not None:
         out: list[tuple[int, int]] = []
         for first, lastkey, step, need in plan:
+            if step < 0:  # keynum (EVAL, FCALL, ZUNIONSTORE ...): lastkey is the numkeys index
+                if lastkey >= argc - first:
+                    return []
+                try:
+                    numkeys = parse_int(argv[first + lastkey])
+                except LedisError:
+                    return []
+                if numkeys < 0:
+                    return []
+                first, step = first + lastkey + 1, -step
+                if numkeys == 0:
+                    return []
+                last = first + (numkeys - 1) * step
+                if last >= argc:
+                    return []
+                out.extend([(i, need) for i in range(first, last + 1, step)])
+                continue
             last = first + lastkey if lastkey >= 0 else argc + lastkey
             if last >= argc or last < first or first >= argc:
-                return []  # out of bounds: the command fails on its own syntax
+                # Out of bounds (or numkeys 0 above): Redis's getkeys then finds no key at
+                # all, and the command fails on its own syntax.
+                return []
             if need < 0:
                 need = _variable_need(cmd.name, argv)
             if last == first:
@@ -467,21 +487,28 @@ def _need(flags: Iterable[str]) -> int:
 
 
 def _range_plan(cmd: Command) -> list[tuple[int, int, int, int]] | None:
-    """``[(first, lastkey, step, need)]`` when every key spec is an index + plain range
-    (``need`` -1: variable flags, decided per call); None otherwise."""
+    """``[(first, lastkey, step, need)]`` when every key spec is an index + a plain range or
+    a numkeys list (then ``step`` is negative and ``lastkey`` the numkeys offset; ``need``
+    -1: variable flags, decided per call); None otherwise."""
     from ledis.commands.introspection import key_specs
 
     plan = []
     for spec in key_specs(cmd):
         begin, find = spec["begin_search"], spec["find_keys"]
-        if begin["type"] != "index" or find["type"] != "range":
+        if begin["type"] != "index" or find["type"] not in ("range", "keynum"):
             return None
         index = dict(zip(begin["spec"][::2], begin["spec"][1::2]))["index"]
         fk = dict(zip(find["spec"][::2], find["spec"][1::2]))
-        if fk["limit"]:
-            return None
         flags = spec.get("flags", [])
         need = -1 if "variable_flags" in flags else _need(flags)
+        if find["type"] == "keynum":
+            # (index, numkeys offset, -keystep): keys start right after numkeys (firstkey 1)
+            if fk["firstkey"] != 1:
+                return None
+            plan.append((index, fk["keynumidx"], -(fk["keystep"] or 1), need))
+            continue
+        if fk["limit"]:
+            return None
         plan.append((index, fk["lastkey"], fk["keystep"] or 1, need))
     return plan
 

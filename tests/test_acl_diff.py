@@ -272,6 +272,10 @@ DRYRUN_COMMANDS = [
                                                                            "k1"],
     ["get", "a1"], ["get", "b1"], ["set", "b1", "v"], ["set", "a1", "v"], ["set", "c1", "v"],
     ["del", "c1"], ["get", "c1"], ["exists", "c1"], ["client", "list"],
+    ["zunionstore", "x1", "0", "k1"], ["zunionstore", "w1", "1", "x1"],
+    ["eval", "return 1", "3", "k1"], ["eval", "return 1", "x", "k1"],
+    ["eval", "return 1", "0", "x1"], ["fcall", "f", "2", "k1", "x1"], ["lmpop", "2", "k1", "w1",
+                                                                      "LEFT"],
 ]
 
 
