@@ -37,6 +37,8 @@ def build_config(args: argparse.Namespace) -> Config:
     except ConfigError as exc:
         exc.source = "command line"
         raise
+    if getattr(args, "aclfile", None):
+        config.extra["aclfile"] = args.aclfile  # Redis's aclfile (ledis/acl.py)
     if getattr(args, "http_port", None) is not None and not config.http_bind:
         config.http_bind = "127.0.0.1"  # --http-port alone turns HTTP on, loopback only
     return config
@@ -158,6 +160,7 @@ def make_parser() -> argparse.ArgumentParser:
         metavar = None if choices else option[2:].upper().replace("-", "_")
         SERVER_OPTIONS.append(server.add_argument(option, dest=dest, type=kind, choices=choices,
                                                   metavar=metavar, help=text))
+    server.add_argument("--aclfile", help="ACL users file (ACL SAVE / LOAD; loaded at start)")
     server.set_defaults(func=cmd_server)
     add_tool_parsers(sub)
     add_functions_parser(sub)

@@ -460,6 +460,8 @@ class RuntimeConfig:
             setattr(config, attr, value)
             if name == "appendfsync":
                 self.core.engine.set_fsync(str(value))
+            elif name == "requirepass":
+                self.core.acl.set_requirepass(str(value))  # the default user's password
             elif name == "loglevel":
                 import logging
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ledis import errors
 from ledis.commands.registry import REGISTRY, Command
-from ledis.config import Config
+from ledis.config import Config, ConfigError
 from ledis.errors import LedisError
 from ledis.security import command_table
 from ledis.slowlog import SlowLog
@@ -43,7 +43,7 @@ class Context:
         "script_readonly", "multi", "watched", "subscriptions", "patterns",
         "shard_subscriptions", "is_replica_link", "is_master_link", "conn", "lib_name",
         "lib_ver", "flags", "close_after_reply",
-        "no_evict", "kind", "extra", "reply_mode", "script_debug", "tracking", "__weakref__",
+        "no_evict", "kind", "extra", "reply_mode", "script_debug", "tracking", "user", "__weakref__",
     )
 
     def __init__(self, core: "Core", kind: str = "normal", addr: str = "", laddr: str = "") -> None:
@@ -51,7 +51,10 @@ class Context:
         self.db_index = 0
         self.db: Database = core.store.dbs[0]
         self.resp = 2
-        self.authenticated = not core.config.requirepass
+        # The ACL user (ledis/acl.py): ``default`` until AUTH. A user that may not run
+        # everything makes the context ``special``, so only its commands pay for the check.
+        self.user = core.acl.default
+        self.authenticated = core.acl.auto_auth
         self.name = b""
         self.id = next(_client_ids)
         self.created = time.time()
@@ -59,7 +62,7 @@ class Context:
         self.last_cmd = b"NULL"
         self.addr = addr
         self.laddr = laddr
-        self.special = False
+        self.special = not self.user.unrestricted
         self.in_script = False
         self.script_readonly = False
         self.multi: list | None = None
@@ -126,6 +129,16 @@ class Core:
         self.store = Store(self.engine, config.databases)
         self._by_name: dict[bytes, Command] = {}  # exact spelling -> command (see _lookup)
         self.clients: dict[int, Context] = {}
+        # Users, permissions, ACL LOG and the ACL file: ledis/acl.py
+        from ledis.acl import ACL
+
+        self.acl = ACL(self)
+        if self.acl.path:
+            try:
+                self.acl.load(startup=True)
+            except LedisError as exc:
+                self.store.close()
+                raise ConfigError(f"aclfile: {exc.text[4:]}") from None
         self.stats: dict[str, int] = {
             "total_connections_received": 0,
             "rejected_connections": 0,
@@ -291,14 +304,25 @@ class Core:
         return cmd
 
     def _checks(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
-        """The dispatcher's slow-path checks: auth, CLIENT PAUSE, MULTI / script / pub/sub
-        rules (``special_checks``), read-only replica, MONITOR. A non-None result is the
-        command's reply (QUEUED, PAUSED ...)."""
-        if ctx.in_script and not self.gated:  # redis.call: only what a script may run
-            self.script_check(ctx, cmd, argv)
-            return None
+        """The dispatcher's slow-path checks: auth, ACL permissions (ledis/acl.py), CLIENT
+        PAUSE, MULTI / script / pub/sub rules (``special_checks``), read-only replica, MONITOR.
+        A non-None result is the command's reply (QUEUED, PAUSED ...)."""
+        if ctx.in_script:
+            # redis.call runs as the script's caller: its user's permissions apply.
+            caller = self.scripting.caller
+            if caller is not None and not caller.user.unrestricted and not cmd.noscript:
+                self.acl.check(caller, caller.user, cmd, argv, "lua")
+            if not self.gated:  # only what a script may run
+                self.script_check(ctx, cmd, argv)
+                return None
         if not ctx.authenticated and not cmd.no_auth:
             raise self._reject(cmd, LedisError(errors.NOAUTH), ctx)
+        if not ctx.user.unrestricted and not ctx.is_master_link and not ctx.in_script:
+            try:
+                self.acl.check(ctx, ctx.user, cmd, argv,
+                               "multi" if ctx.multi is not None else "toplevel")
+            except LedisError as exc:
+                raise self._reject(cmd, exc, ctx) from None
         if self._pause_mode:
             from ledis.commands.monitoring import pause_blocks
 

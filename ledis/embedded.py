@@ -218,13 +218,18 @@ class Engine:
     registry; ``help(ledis.Engine)`` lists them with their summaries.
     """
 
-    def __init__(self, shared: _Shared, index: int = 0, protocol: int = 3) -> None:
+    def __init__(self, shared: _Shared, index: int = 0, protocol: int = 3,
+                 user: Any = None) -> None:
         self._shared = shared
         ctx = shared.core.new_context("embedded", addr="embedded")
         ctx.authenticated = True  # in-process: the caller owns the data directory anyway
         ctx.resp = protocol
         if index:
             ctx.select(index)
+        if user is not None:  # as_user(): this handle runs with that ACL user's permissions
+            ctx.user = user
+            ctx.special = not user.unrestricted
+            shared.core.acl.others.add(ctx)  # follows ACL SETUSER / LOAD of its user
         self._ctx = ctx
 
     # --- running commands ----------------------------------------------------------------
@@ -309,7 +314,20 @@ class Engine:
         This handle keeps its own database."""
         if not 0 <= index < self._shared.core.config.databases:
             raise ResponseError(errors.DB_INDEX)
-        return Engine(self._shared, index, self._ctx.resp)
+        ctx = self._ctx
+        user = ctx.user if ctx in self._shared.core.acl.others else None  # an as_user handle
+        return Engine(self._shared, index, ctx.resp, user)
+
+    def as_user(self, name: str | bytes) -> "Engine":
+        """A handle on the same database running as ACL user ``name`` (no password: the
+        process owns the store): its commands, scripts and keys are checked like a client's
+        (``NOPERM ...``, ACL LOG). Handles from :func:`open` run as ``default``."""
+        core = self._shared.core
+        user = core.acl.users.get(_arg(name))
+        if user is None:
+            raise ResponseError(errors.ACL_USER_NOT_FOUND.format(
+                _arg(name).decode("utf-8", "replace")))
+        return Engine(self._shared, self._ctx.db_index, self._ctx.resp, user)
 
     @property
     def index(self) -> int:

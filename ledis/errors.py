@@ -510,3 +510,48 @@ TLS_CANNOT_READ = "cannot read the file: {}"
 TLS_BAD_CERT = "not a usable certificate/key pair: {}"
 TLS_BAD_CA = "not a usable CA certificate file: {}"
 TLS_BAD_PROTOCOLS = "unknown protocol {!r} (use TLSv1.2 and/or TLSv1.3)"
+
+# --- ACL (ledis/acl.py, ledis/commands/acl.py) -------------------------------------------------
+NOPERM_COMMAND = "NOPERM this user has no permissions to run the '{}' command"
+NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_CHANNEL = ("NOPERM this user has no permissions to access one of the channels used as "
+                  "arguments")
+SCRIPT_NOPERM_COMMAND = "ERR The user executing the script can't run this command or subcommand"
+SCRIPT_NOPERM_KEY = ("ERR The user executing the script can't access at least one of the keys "
+                     "mentioned in the command arguments")
+SCRIPT_NOPERM_CHANNEL = ("ERR The user executing the script can't publish to the channel "
+                         "mentioned in the command")
+ACL_SETUSER_MODIFIER = "ERR Error in ACL SETUSER modifier '{}': {}"
+ACL_SYNTAX = "Syntax error"
+ACL_UNKNOWN_NAME = "Unknown command or category name in ACL"
+ACL_KEY_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid "
+                     "and does not have any effect. Try 'resetkeys' to start with an empty list "
+                     "of patterns")
+ACL_CHANNEL_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allchannels' flag) is not "
+                         "valid and does not have any effect. Try 'resetchannels' to start with "
+                         "an empty list of channels")
+ACL_NO_SUCH_PASSWORD = ("The password you are trying to remove from the user does not exist")
+ACL_BAD_HASH = ("The password hash must be exactly 64 characters and contain only lowercase "
+                "hexadecimal characters")
+ACL_FIRSTARG_OF_SUB = "Allowing first-arg of a subcommand is not supported"
+ACL_UNMATCHED_PAREN = "ERR Unmatched parenthesis in acl selector starting at '{}'."
+ACL_DELETE_DEFAULT = "ERR The 'default' user cannot be removed"
+ACL_USER_NOT_FOUND = "ERR User '{}' not found"
+ACL_COMMAND_NOT_FOUND = "ERR Command '{}' not found"
+ACL_UNKNOWN_CATEGORY = "ERR Unknown category '{}'"
+ACL_GENPASS_BITS = ("ERR ACL GENPASS argument must be the number of bits for the output password, "
+                    "a positive number up to 4096")
+ACL_DRYRUN_CMD = "This user has no permissions to run the '{}' command"
+ACL_DRYRUN_KEY = "This user has no permissions to access the '%s' key"
+ACL_DRYRUN_CHANNEL = "This user has no permissions to access the '%s' channel"
+ACL_NO_FILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to "
+               "specify users via the ACL SETUSER command and then issue a CONFIG REWRITE "
+               "(assuming you have a Redis configuration file set) in order to store users in "
+               "the Redis configuration.")
+ACL_LOAD_OPEN = "ERR Error loading ACLs, opening file '{}': {}"
+ACL_LOAD_ABORTED = ("WARNING: ACL errors detected, no change to the previously active ACL rules "
+                    "was performed")
+ACL_SAVE_FAILED = ("ERR There was an error trying to save the ACLs. Please check the server "
+                   "logs for more information")
+ACL_SUBCOMMAND_SYNTAX = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
+                         "Try ACL HELP.")

@@ -5,6 +5,7 @@ One module per family: it parses arguments and shapes replies; storage lives in
 """
 
 from ledis.commands import (  # noqa: F401
+    acl,
     bitmaps,
     cluster,
     connection,

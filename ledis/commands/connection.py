@@ -4,10 +4,10 @@ They act on the caller's :class:`ledis.core.Context` (and, for CLIENT LIST/KILL,
 contexts of the other clients in ``core.clients``). Texts and reply shapes follow Redis 7.0;
 CLIENT SETINFO is Redis 7.2's (redis-py sends it on connect).
 
-Authentication is the single ``requirepass`` of the default user: ``AUTH pass``,
-``AUTH default pass`` and ``HELLO 3 AUTH default pass``; before it, the dispatcher answers
-NOAUTH to every command not flagged ``no_auth``. There are no other ACL users, so any other
-user name is a WRONGPASS.
+Authentication is against the ACL users (ledis/acl.py): ``AUTH pass`` (the ``default``
+user, whose password ``requirepass`` sets), ``AUTH user pass`` and ``HELLO 3 AUTH user pass``;
+before it, the dispatcher answers NOAUTH to every command not flagged ``no_auth``. A failed
+AUTH is a WRONGPASS and an ACL LOG ``auth`` entry.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, PONG, Map, Simple, Verbatim
-from ledis.security import passwords_match
 
 RESET = Simple(b"RESET")
 
@@ -87,24 +86,29 @@ def cmd_reset(ctx, argv):
     ctx.no_evict = False
     ctx.reply_mode = 0
     ctx.script_debug = False
-    ctx.authenticated = not core.config.requirepass
-    ctx.special = ctx.in_script or ctx.is_replica_link or ctx.is_master_link
+    ctx.user = core.acl.default  # RESET logs the connection back in as ``default``
+    ctx.authenticated = core.acl.auto_auth
+    ctx.special = (ctx.in_script or ctx.is_replica_link or ctx.is_master_link
+                   or not ctx.user.unrestricted)
     return RESET
 
 
 # --- AUTH, HELLO --------------------------------------------------------------------------
 
 
-def check_password(ctx, password: bytes, username: bytes | None = None) -> None:
-    """AUTH / HELLO AUTH against ``requirepass`` (the default user's only password)."""
-    required = ctx.core.config.requirepass
-    if username is None and not required:
-        raise LedisError(errors.AUTH_NOT_CONFIGURED)
-    if username is not None and username != b"default":
-        raise LedisError(errors.WRONGPASS)
-    if required and not passwords_match(password, required):  # hmac.compare_digest
-        raise LedisError(errors.WRONGPASS)
+def check_password(ctx, password: bytes, username: bytes | None = None,
+                   command_name: bytes = b"auth") -> None:
+    """AUTH / HELLO AUTH: log ``ctx`` in as the ACL user (``default`` when no name)."""
+    from ledis.acl import refresh_context
+
+    acl = ctx.core.acl
+    if username is None:
+        if acl.default.nopass:
+            raise LedisError(errors.AUTH_NOT_CONFIGURED)
+        username = b"default"
+    ctx.user = acl.authenticate(ctx, username, password, command_name)
     ctx.authenticated = True
+    refresh_context(ctx)
 
 
 @command("auth", arity=-2, flags="noscript loading stale fast no_auth allow_busy",
@@ -113,9 +117,9 @@ def cmd_auth(ctx, argv):
     if len(argv) > 3:
         raise LedisError(errors.SYNTAX)
     if len(argv) == 2:
-        check_password(ctx, argv[1])
+        check_password(ctx, argv[1], None, argv[0])
     else:
-        check_password(ctx, argv[2], argv[1])
+        check_password(ctx, argv[2], argv[1], argv[0])
     return OK
 
 
@@ -146,7 +150,7 @@ def cmd_hello(ctx, argv):
         else:
             raise LedisError(errors.HELLO_SYNTAX.format(argv[pos].decode("utf-8", "replace")))
     if username is not None:
-        check_password(ctx, password, username)
+        check_password(ctx, password, username, argv[0])
     if not ctx.authenticated:
         raise LedisError(errors.HELLO_NOAUTH)
     if name is not None:
@@ -241,7 +245,8 @@ def client_line(ctx, current=None) -> str:
         f"sub={len(ctx.subscriptions)} psub={len(ctx.patterns)} "
         f"ssub={len(ctx.shard_subscriptions)} multi={multi} "
         f"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 "
-        f"tot-mem=0 events=r cmd={_command_name(ctx, argv)} user=default redir={redir} "
+        f"tot-mem=0 events=r cmd={_command_name(ctx, argv)} "
+        f"user={ctx.user.name.decode('utf-8', 'replace')} redir={redir} "
         f"resp={ctx.resp} lib-name={ctx.lib_name.decode('utf-8', 'replace')} "
         f"lib-ver={ctx.lib_ver.decode('utf-8', 'replace')}"
     )
@@ -350,8 +355,10 @@ def cmd_client_kill(ctx, argv):
             text = value.decode("utf-8", "replace")
             filters.append(lambda c, t=text: c.laddr == t)
         elif option == b"USER":
-            if value != b"default":
+            user = ctx.core.acl.users.get(value)
+            if user is None:
                 raise LedisError(errors.CLIENT_NO_USER.format(value.decode("utf-8", "replace")))
+            filters.append(lambda c, u=user: c.user is u)
         elif option == b"SKIPME":
             if value.lower() == b"yes":
                 skipme = True
@@ -369,6 +376,12 @@ def cmd_client_kill(ctx, argv):
             _kill(ctx, other)
             killed += 1
     return killed
+
+
+def kill_client(other) -> None:
+    """Disconnect ``other`` after its current reply (ACL DELUSER / LOAD of its user)."""
+    if other.conn is not None:
+        other.conn.close()  # flushes what is pending (the caller's own reply), then closes
 
 
 def _kill(ctx, other) -> None:

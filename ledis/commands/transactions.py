@@ -99,10 +99,11 @@ class WatchEntry:
 
 
 def refresh_special(ctx) -> None:
-    """Recompute ``ctx.special`` after leaving MULTI or unsubscribing."""
+    """Recompute ``ctx.special`` after leaving MULTI, unsubscribing or an ACL user change."""
     ctx.special = bool(ctx.in_script or ctx.multi is not None or ctx.subscriptions
                        or ctx.patterns or ctx.shard_subscriptions or ctx.is_replica_link
-                       or ctx.is_master_link or ctx.script_debug or ctx.tracking is not None)
+                       or ctx.is_master_link or ctx.script_debug or ctx.tracking is not None
+                       or not ctx.user.unrestricted)
 
 
 # --- installation (once per core, on first use) -------------------------------------------

@@ -18,17 +18,20 @@ Requests (docs/http.md has the full mapping and examples):
   ``POST /[db]/EVAL`` ``{"script", "keys", "args"}``, ``/EVALSHA`` ``{"sha", ...}``,
   ``/FCALL`` ``{"function", "keys", "args"}``.
 * Answer ``{"CMD": value}``; a status reply is ``[true, "OK"]`` as LedisDB answers it.
-  Errors: ``{"error": "ERR ..."}`` with 400 (401 for auth, 404 unknown command, 405, 413).
+  Errors: ``{"error": "ERR ..."}`` with 400 (401 for auth, 403 for an ACL denial (NOPERM),
+  404 unknown command, 405, 413).
 * ``GET /health``, ``GET /info`` (INFO as JSON), ``GET /openapi.json``.
 * ``GET /`` and ``/_console/...``: the browser console (``ledis/http/console_api.py``), with
   its own login (a session cookie, CSRF token) in front of its API when a password is set.
-* ``Authorization: Bearer <password>`` when ``requirepass`` is set, on every route and method
-  except ``GET /health`` (which then says only ``{"status": "ok", "loading": 0}``) and the
-  console's page, static files and login: Redis tells an unauthenticated client nothing, and
-  the OpenAPI document lists the command names, renamed ones included. The check comes before
-  anything else (405, 400, 413 ...), so a client without the token learns nothing from the
-  status either (tests/test_security.py walks the router). With ``http_tls`` the site serves
-  HTTPS (``ledis.security.tls_context``).
+* ``Authorization: Bearer <password>`` (the ``default`` user's password, ``requirepass``) or
+  ``Authorization: Basic base64(user:password)`` for any ACL user; the request runs with that
+  user's permissions. Required on every route and method except ``GET /health`` (which then
+  says only ``{"status": "ok", "loading": 0}``) and the console's page, static files and
+  login: Redis tells an unauthenticated client nothing, and the OpenAPI document lists the
+  command names, renamed ones included. The check comes before anything else (405, 400, 413
+  ...), so a client without the token learns nothing from the status either
+  (tests/test_security.py walks the router). With ``http_tls`` the site serves HTTPS
+  (``ledis.security.tls_context``).
 """
 
 from __future__ import annotations
@@ -49,7 +52,6 @@ from ledis.errors import LedisError
 from ledis.replies import (
     Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
 )
-from ledis.security import passwords_match
 
 log = logging.getLogger("ledis.http")
 
@@ -237,9 +239,10 @@ class HttpApi:
         self.requests += 1
         fmt = request.query.get("type", "json").lower()
         raw_path = request.raw_path.split("?", 1)[0]
+        user = None
         try:
             if (request.method, raw_path) != PUBLIC:
-                self._check_auth(request)  # first: no other status reaches a stranger
+                user = self._check_auth(request)  # first: no other status reaches a stranger
         except HttpError as exc:
             return self._error(exc.status, exc.text, fmt if fmt == "msgpack" else "json")
         if fmt not in ("json", "msgpack"):
@@ -262,12 +265,13 @@ class HttpApi:
                 raise HttpError(405, errors.HTTP_BAD_BODY.format("use GET or POST"))
             db, argv = await self._argv(request, raw_path)
             name = argv[0].decode("utf-8", "replace").upper()
-            reply = await self._run(db, argv)
+            reply = await self._run(db, argv, user=user)
         except HttpError as exc:
             return self._error(exc.status, exc.text, fmt)
         if isinstance(reply, LedisError):
             status = 404 if reply.text.startswith("ERR unknown command") else (
-                401 if reply.prefix in ("NOAUTH", "WRONGPASS") else 400)
+                401 if reply.prefix in ("NOAUTH", "WRONGPASS") else
+                403 if reply.prefix == "NOPERM" else 400)
             return self._error(status, reply.text, fmt)
         b64 = request.query.get("encoding", "") == "base64"
         if fmt == "msgpack":
@@ -275,16 +279,36 @@ class HttpApi:
                                 content_type=MSGPACK_TYPE)
         return self._json({name: to_json(reply, b64)})
 
-    def _check_auth(self, request: web.Request) -> None:
-        password = self.config.requirepass
-        if not password:
-            return
+    def _check_auth(self, request: web.Request) -> Any:
+        """The ACL user of the request (ledis/acl.py). ``Bearer <password>`` is the
+        ``default`` user's password (``requirepass``), ``Basic base64(user:pass)`` any user's;
+        no header is the ``default`` user when it needs no password."""
+        acl = self.core.acl
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        scheme = scheme.lower()
+        token = token.strip()
+        if scheme == "basic" and token:
+            try:
+                username, sep, password = base64.b64decode(token, validate=True).partition(b":")
+            except ValueError:
+                raise HttpError(401, errors.WRONGPASS) from None
+            if not sep:
+                raise HttpError(401, errors.WRONGPASS)
+        elif scheme == "bearer" and token:
+            username, password = b"default", token.encode()
+        elif acl.auto_auth:
+            return acl.default
+        else:
             raise HttpError(401, errors.NOAUTH)
-        if not passwords_match(token.strip(), password):  # hmac.compare_digest
+        user = acl.users.get(username)
+        if user is None or not user.check_password(password):
+            ctx = self.core.new_context("http", addr="http")
+            from ledis.acl import DENIED_AUTH  # ledis.acl imports the command package
+
+            acl.add_log(ctx, DENIED_AUTH, b"auth", username)
             raise HttpError(401, errors.WRONGPASS)
+        return user
 
     async def _argv(self, request: web.Request, raw_path: str) -> tuple[int, list[bytes]]:
         parts = [unquote_to_bytes(p) for p in raw_path.split("/")[1:]]
@@ -344,10 +368,11 @@ class HttpApi:
         except (ValueError, msgpack.ExtraData) as exc:
             raise HttpError(400, errors.HTTP_BAD_BODY.format(str(exc).split("\n")[0])) from None
 
-    async def _run(self, db: int, argv: list[bytes], resp: int = 3) -> Any:
-        """Dispatch like a RESP client (RESP3 reply shapes unless ``resp`` says 2: the
-        console's script workbench shows replies as a RESP2 client sees them), commit, return
-        the reply (or the LedisError)."""
+    async def _run(self, db: int, argv: list[bytes], resp: int = 3, user: Any = None) -> Any:
+        """Dispatch like a RESP client as ``user`` (the ACL user of the request; None: the
+        default user), RESP3 reply shapes unless ``resp`` says 2 (the console's script
+        workbench shows replies as a RESP2 client sees them); commit, return the reply (or the
+        LedisError)."""
         core = self.core
         lowered = argv[0].lower()
         if lowered in REFUSED:
@@ -356,7 +381,10 @@ class HttpApi:
         if cmd is not None and cmd.blocking:
             return LedisError(errors.HTTP_BLOCKING)
         ctx = core.new_context("http", addr="http")
-        ctx.authenticated = True  # checked above by the bearer token
+        ctx.authenticated = True  # checked above (_check_auth)
+        if user is not None and user is not ctx.user:
+            ctx.user = user  # the dispatcher checks its permissions
+            ctx.special = not user.unrestricted
         ctx.resp = resp
         if db:
             ctx.select(db)
