@@ -315,23 +315,25 @@ def test_setrange(r):
 
 
 def test_proto_max_bulk_len_limits(fresh_server, tmp_path):
+    limit = 1048576  # the smallest value Redis (and ledis's config check) accepts: 1mb
     config = tmp_path / "ledis.yaml"
-    config.write_text("proto_max_bulk_len: 100\n")
+    config.write_text(f"proto_max_bulk_len: {limit}\n")
     c = fresh_server(config=str(config)).client()
-    c.set("k", "x" * 90)
+    c.set("k", "x" * (limit - 10))
     assert err(c, "APPEND", "k", "y" * 11) == (
         "string exceeds maximum allowed size (proto-max-bulk-len)")
-    assert c.append("k", "y" * 10) == 100
-    assert err(c, "SETRANGE", "k", "95", "123456") == (
+    assert c.append("k", "y" * 10) == limit
+    assert err(c, "SETRANGE", "k", str(limit - 5), "123456") == (
         "string exceeds maximum allowed size (proto-max-bulk-len)")
-    assert err(c, "SETBIT", "k", "800", "1") == "bit offset is not an integer or out of range"
-    assert c.setbit("k", 798, 1) == 0  # the last byte is "y": 0b01111001
-    assert err(c, "BITFIELD", "k", "GET", "u8", "#100") == (
+    assert err(c, "SETBIT", "k", str(8 * limit), "1") == (
+        "bit offset is not an integer or out of range")
+    assert c.setbit("k", 8 * (limit - 1) + 6, 1) == 0  # the last byte is "y": 0b01111001
+    assert err(c, "BITFIELD", "k", "GET", "u8", f"#{limit}") == (
         "bit offset is not an integer or out of range")
     c.set("short", "abcd")
     assert err(c, "LCS", "k", "short") == (
         "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
-    assert c.execute_command("LCS", "short", "short", "LEN") == 4  # 5 * 5 * 4 = 100 bytes
+    assert c.execute_command("LCS", "short", "short", "LEN") == 4
 
 
 # --- LCS -------------------------------------------------------------------------------------
