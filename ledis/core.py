@@ -146,6 +146,9 @@ class Core:
         _lat = int(config.extra.get("latency-monitor-threshold", 0) or 0)
         self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
         self._readonly = False  # ``readonly``, a _HotFlag
+        # Keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py); None while no
+        # library has one, so writes keep the dispatcher's fast path.
+        self.triggers: Any = None
         self.refresh_hot_flags()
         self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
@@ -240,7 +243,8 @@ class Core:
         self.gated = bool(self._pause_mode or self._readonly or self.monitors)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
-        self.notify_writes = "notify-keyspace-events" in self.config.extra
+        self.notify_writes = ("notify-keyspace-events" in self.config.extra
+                              or self.triggers is not None)
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling

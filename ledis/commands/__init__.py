@@ -23,6 +23,7 @@ from ledis.commands import (  # noqa: F401
     slowlog,
     strings,
     transactions,
+    triggers,
     zsetops,
     zsets,
 )

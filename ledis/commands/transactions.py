@@ -314,8 +314,17 @@ def _touch(registry, db, key) -> None:
 
 
 def watched_write(ctx, cmd, argv):
-    """Run a write command while keys are watched or keyspace notifications are on
-    (``core.watched_write``): touch the watchers of what it changed, publish its events."""
+    """Run a write command while keys are watched, keyspace notifications are on or keyspace
+    triggers exist (``core.watched_write``): touch the watchers of what it changed, publish
+    its events, run its triggers (ledis/scripting/triggers.py)."""
+    triggers = ctx.core.triggers
+    if triggers is not None:
+        return triggers.write(ctx, cmd, argv, observe_write)
+    return observe_write(ctx, cmd, argv)
+
+
+def observe_write(ctx, cmd, argv):
+    """``watched_write`` without triggers."""
     core = ctx.core
     name = cmd.name
     if name in _WHOLE_DB:

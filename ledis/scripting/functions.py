@@ -43,6 +43,8 @@ from ledis.commands.args import parse_int
 from ledis.errors import LedisError
 from ledis.replies import Simple
 from ledis.scripting.runtime import HOOK_COUNT, LUA_DIR, _text, run_reply
+from ledis.scripting.triggers import parse as parse_triggers
+from ledis.scripting.triggers import sync as sync_triggers
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ class Library:
     name: bytes
     code: bytes
     functions: dict[bytes, Function] = field(default_factory=dict)  # name -> Function
+    triggers: list = field(default_factory=list)  # keyspace triggers (scripting/triggers.py)
 
 
 def parse_header(code: bytes) -> bytes:
@@ -130,7 +133,9 @@ class Functions:
         lua, api, entry = scripting.new_vm(self._check)
         ours = lua.compile((LUA_DIR / "functions_prelude.lua").read_bytes(),
                            name=b"@ledis_prelude")
-        self._entry = ours(entry, api)
+        # redis.register_trigger (ledis/scripting/triggers.py); same chunk name, see there
+        triggers = lua.compile((LUA_DIR / "triggers.lua").read_bytes(), name=b"@ledis_prelude")
+        self._entry = ours(entry, api, triggers())
         self._compile_library = self._entry[b"compile_library"]
         self._load_library = self._entry[b"load_library"]
         self._call = self._entry[b"call"]
@@ -178,7 +183,7 @@ class Functions:
         self._loading = True
         self._loading_since = time.perf_counter()
         try:
-            kind, payload, registered = self._load_library(fn, HOOK_COUNT)
+            kind, payload, registered, triggers = self._load_library(fn, HOOK_COUNT)
         except lj.LuaError as exc:
             raise errors.error(errors.FUNCTION_REGISTER, "ERR " + str(exc).split("\n", 1)[0]) \
                 from None
@@ -199,7 +204,8 @@ class Functions:
             func = Function(fname, lib, item[b"callback"], flags, item[b"description"],
                             b"no-writes" in flags)
             lib.functions[fname] = func
-        if not lib.functions:
+        lib.triggers = parse_triggers(name, triggers)
+        if not lib.functions and not lib.triggers:
             raise LedisError(errors.FUNCTION_NONE_REGISTERED)
         return lib
 
@@ -211,6 +217,7 @@ class Functions:
             for func in lib.functions.values():
                 functions.setdefault(func.name.lower(), func)
         self.functions = functions
+        sync_triggers(self.core, libraries)
 
     def _merge(self, current: dict[bytes, Library], new: list[Library], replace: bool,
                name_taken: str) -> dict[bytes, Library]:
