@@ -53,9 +53,10 @@ is only removed by active expiry or the next write.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import lupa.luajit21 as lj
 
@@ -89,7 +90,7 @@ _SPECIAL_EVENTS: dict[str, frozenset[bytes]] = {
     "getex": frozenset({b"del", b"persist", b"expire"}),
 }
 EVENTS = frozenset({event for _, event in _SIMPLE.values()}).union(
-    b"del", b"expire", b"expired", *_SPECIAL_EVENTS.values())
+    {b"del", b"expire", b"expired"}, *_SPECIAL_EVENTS.values())
 _FLAGS = (b"no-writes",)
 _ARGS = frozenset({b"name", b"keys", b"events", b"callback", b"flags", b"on_error"})
 
@@ -105,12 +106,16 @@ def _possible_events(name: str) -> frozenset[bytes]:
     return _SPECIAL_EVENTS.get(name, frozenset())
 
 
+def _prefix_test(prefix: bytes) -> Callable[[bytes], bool]:
+    return lambda key: key.startswith(prefix)
+
+
 def key_test(patterns: tuple[bytes, ...]) -> Callable[[bytes], bool]:
     """One predicate for ``patterns``: a pattern without glob characters is a prefix."""
     tests = []
     for pattern in patterns:
         if literal_prefix(pattern) == pattern:
-            tests.append((lambda p: lambda key: key.startswith(p))(pattern))
+            tests.append(_prefix_test(pattern))
         else:
             tests.append(compile_glob(pattern))
     if len(tests) == 1:
@@ -216,16 +221,16 @@ def _show(value: Any) -> str:
 class Triggers:
     """Every trigger of the loaded libraries and the machinery that runs them."""
 
-    def __init__(self, core: "Core") -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
         self.all: list[Trigger] = []
         self.by_event: dict[bytes, list[Trigger]] = {}
         self.any_event: list[Trigger] = []
         self._candidates: dict[str, tuple[Trigger, ...]] = {}
         # Fired but not yet run, in the current unit: (db, event, key, depth).
-        self.queue: list[tuple["Database", bytes, bytes, int]] = []
+        self.queue: list[tuple[Database, bytes, bytes, int]] = []
         self.depth = 0  # depth of the callback running now (0: none)
-        self._ctx: "Context | None" = None
+        self._ctx: Context | None = None
 
     # --- the registry ---------------------------------------------------------------------
     def set(self, triggers: list[Trigger]) -> None:
@@ -259,11 +264,11 @@ class Triggers:
         return found
 
     # --- hooks ------------------------------------------------------------------------------
-    def dormant(self, ctx: "Context | None" = None) -> bool:
+    def dormant(self, ctx: Context | None = None) -> bool:
         """A replica (or the master link applying a write) never runs triggers."""
         return bool(self.core.readonly or (ctx is not None and ctx.is_master_link))
 
-    def write(self, ctx: "Context", cmd: "Command", argv: list[bytes],
+    def write(self, ctx: Context, cmd: Command, argv: list[bytes],
               observe: Callable[..., Any]) -> Any:
         """The write observer's entry (``watched_write``) while triggers exist. ``observe``
         runs the command with WATCH touches and keyspace notifications."""
@@ -277,7 +282,7 @@ class Triggers:
             return observe(ctx, cmd, argv)
         return self._fire_write(ctx, cmd, argv, keys, observe)
 
-    def _fire_write(self, ctx: "Context", cmd: "Command", argv: list[bytes], keys: list[bytes],
+    def _fire_write(self, ctx: Context, cmd: Command, argv: list[bytes], keys: list[bytes],
                     observe: Callable[..., Any]) -> Any:
         db = ctx.db
         befores = [db.raw(key) for key in keys]
@@ -296,7 +301,7 @@ class Triggers:
             self._run_unit(ctx, unit)
         return result
 
-    def script(self, ctx: "Context", argv: list[bytes], handler: Callable[..., Any]) -> Any:
+    def script(self, ctx: Context, argv: list[bytes], handler: Callable[..., Any]) -> Any:
         """EVAL / EVALSHA / FCALL while triggers exist: the script is the unit."""
         if self.dormant(ctx) or ctx.in_script:
             return handler(ctx, argv)
@@ -319,7 +324,7 @@ class Triggers:
             self._close(unit)
         return result
 
-    def expired(self, db: "Database", key: bytes) -> None:
+    def expired(self, db: Database, key: bytes) -> None:
         """Active expiry removed ``key``: run its ``expired`` triggers (the removal stands)."""
         if self.dormant() or not self.matching(b"expired", key):
             return
@@ -349,7 +354,7 @@ class Triggers:
         for db, saved in zip(self.core.store.dbs, unit[1]):
             db.keys, db.expires, db.counts_dirty, db.index, db.prefix = saved
 
-    def _run_unit(self, ctx: "Context", unit: tuple[int, list[tuple]]) -> None:
+    def _run_unit(self, ctx: Context, unit: tuple[int, list[tuple]]) -> None:
         """Run every queued callback (and those their writes fire); all-or-nothing."""
         queue = self.queue
         limit = self.core.config.trigger_max_depth
@@ -371,7 +376,7 @@ class Triggers:
         queue.clear()
         self._close(unit)
 
-    def _run_one(self, caller: "Context", trigger: Trigger, db: "Database", event: bytes,
+    def _run_one(self, caller: Context, trigger: Trigger, db: Database, event: bytes,
                  key: bytes, depth: int) -> None:
         inner = self._open() if trigger.on_error == b"log" else None
         queued = len(self.queue)
@@ -395,7 +400,7 @@ class Triggers:
         if inner is not None:
             self._close(inner)
 
-    def _call(self, caller: "Context", trigger: Trigger, db: "Database", event: bytes,
+    def _call(self, caller: Context, trigger: Trigger, db: Database, event: bytes,
               key: bytes, depth: int) -> None:
         from ledis.scripting.runtime import HOOK_COUNT, run_reply
 
@@ -429,7 +434,7 @@ class Triggers:
             self.depth = saved_depth
         run_reply(res, trigger.name, functions._after_oom, functions._last_error_pos)
 
-    def _internal_ctx(self) -> "Context":
+    def _internal_ctx(self) -> Context:
         if self._ctx is None:
             self._ctx = self.core.new_context("trigger")
             self._ctx.authenticated = True
@@ -441,7 +446,7 @@ class Triggers:
 _SCRIPT_COMMANDS = ("eval", "evalsha", "fcall")
 
 
-def sync(core: "Core", libraries: dict[bytes, Any]) -> None:
+def sync(core: Core, libraries: dict[bytes, Any]) -> None:
     """The FUNCTION registry changed: rebuild the trigger registry from ``libraries``.
     ``core.triggers`` is None while no library has a trigger (the dispatcher's gate)."""
     found = [t for lib in libraries.values() for t in getattr(lib, "triggers", ())]
@@ -460,7 +465,7 @@ def sync(core: "Core", libraries: dict[bytes, Any]) -> None:
         core.refresh_hot_flags()
 
 
-def _wrap_script_commands(core: "Core") -> None:
+def _wrap_script_commands(core: Core) -> None:
     """Route EVAL / EVALSHA / FCALL through :meth:`Triggers.script` while triggers exist.
     The registry is shared by every core of the process, so the wrapper asks the caller's
     core; installed once, it costs one attribute test per script call."""
@@ -469,7 +474,7 @@ def _wrap_script_commands(core: "Core") -> None:
         if cmd is None or getattr(cmd.handler, "_trigger_wrapped", False):
             continue
 
-        def wrapped(ctx: "Context", argv: list[bytes], _handler: Any = cmd.handler) -> Any:
+        def wrapped(ctx: Context, argv: list[bytes], _handler: Any = cmd.handler) -> Any:
             triggers = ctx.core.triggers
             if triggers is None:
                 return _handler(ctx, argv)
