@@ -168,6 +168,25 @@ redis.register_trigger{name = 'gone', keys = 'session:', events = {'expired'},
     assert triggers_of(t)["exp.gone"]["fires"] == 1
 
 
+def test_write_over_an_expired_key_fires_expired(t):
+    """Lazy expiry on write: the script sets a 1 ms TTL, waits 5 ms (active expiry cannot run
+    during a script), then overwrites the expired key."""
+    t.function_load("""#!lua name=exp
+redis.register_trigger{name = 'gone', keys = 'session:', events = {'expired'},
+  callback = function(event, key) redis.call('RPUSH', 'expired-log', event .. ':' .. key) end}
+""")
+    t.eval("""
+redis.call('SET', KEYS[1], 'old', 'PX', 1)
+local t0 = redis.call('TIME')
+repeat local t1 = redis.call('TIME')
+until (t1[1] - t0[1]) * 1000000 + (t1[2] - t0[2]) > 5000
+redis.call('SET', KEYS[1], 'new')""", 1, "session:lazy")
+    assert t.lrange("expired-log", 0, -1) == [b"expired:session:lazy"]
+    assert t.get("session:lazy") == b"new"
+    time.sleep(0.3)  # the active cycle has nothing left to expire for it
+    assert t.lrange("expired-log", 0, -1) == [b"expired:session:lazy"]
+
+
 def test_abort_discards_the_write_and_the_trigger_writes(t):
     t.function_load(FAILING)
     t.set("unrelated", "1")

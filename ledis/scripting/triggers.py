@@ -46,8 +46,10 @@ but never run them: the write log carries the master's effects, triggers' writes
 
 Known limits: keyspace notifications of a write that a trigger then aborts were already
 published; a trigger fired inside a script sees the script's final values, not the value
-right after the write; lazy expiry (a read finding an expired key) fires nothing, as the key
-is only removed by active expiry or the next write.
+right after the write. Lazy expiry: ledis does not remove an expired key when a read finds
+it (it reads as missing and the active cycle removes it within ~100 ms, firing ``expired``
+then); a *write* that replaces or removes an expired key fires ``expired`` for it before the
+write's own events, like Redis's expiry on write lookups.
 """
 
 from __future__ import annotations
@@ -100,10 +102,12 @@ class TriggerAbort(LedisError):
 
 
 def _possible_events(name: str) -> frozenset[bytes]:
+    """What a write command can emit; ``expired`` for a key it finds expired and replaces."""
     simple = _SIMPLE.get(name)
     if simple is not None:
-        return frozenset({simple[1], b"del", b"expire"})
-    return _SPECIAL_EVENTS.get(name, frozenset())
+        return frozenset({simple[1], b"del", b"expire", b"expired"})
+    special = _SPECIAL_EVENTS.get(name)
+    return special | {b"expired"} if special else frozenset()
 
 
 def _prefix_test(prefix: bytes) -> Callable[[bytes], bool]:
@@ -296,6 +300,11 @@ class Triggers:
                 self._close(unit)
             raise
         if engine.writes != written or cmd.name in ("hset", "hmset"):
+            for key, before in zip(keys, befores):
+                # A write that replaced or removed an expired key expires it first (Redis's
+                # lazy expiry on write; ledis never removes keys on reads, see above).
+                if before is not None and not db.is_live(before) and db.raw(key) != before:
+                    self._collect(64, b"expired", key, db.logical)
             notify_write(ctx, cmd, argv, keys, befores, _ALL_CLASSES, self._collect)
         if unit is not None:
             self._run_unit(ctx, unit)
