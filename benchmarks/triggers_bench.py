@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench import Servers, Workload, cli, run_one  # noqa: E402
+from benchmarks.bench import Servers, Workload, cli, run_one
 
 # redis-benchmark -t set writes key:__rand_int__ (literal without -r)
 NON_MATCHING = """#!lua name=bench_trigger
