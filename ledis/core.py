@@ -183,7 +183,8 @@ class Core:
         from ledis.commands.transactions import watched_write
         from ledis.pubsub import attach_expiry_events
 
-        self.watched_write: Callable[[Context, Command, list[bytes]], Any] = watched_write
+        self.watched_write: Callable[[Context, Command, list[bytes]], Any] = (
+            watched_write if self.triggers is None else self.triggers.write)  # keyspace triggers
         attach_expiry_events(self)
 
     # --- the dispatcher --------------------------------------------------------------------
@@ -243,8 +244,8 @@ class Core:
         self.gated = bool(self._pause_mode or self._readonly or self.monitors)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
-        self.notify_writes = ("notify-keyspace-events" in self.config.extra
-                              or self.triggers is not None)
+        self.notify_configured = "notify-keyspace-events" in self.config.extra
+        self.notify_writes = self.notify_configured or self.triggers is not None
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling

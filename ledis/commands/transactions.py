@@ -116,7 +116,6 @@ def _install(core, ctx) -> None:
     server = getattr(core, "server", None)
     if server is not None:
         server.disconnect_hooks.append(_forget)
-    core.watched_write = watched_write
 
 
 def _forget(ctx) -> None:
@@ -314,17 +313,10 @@ def _touch(registry, db, key) -> None:
 
 
 def watched_write(ctx, cmd, argv):
-    """Run a write command while keys are watched, keyspace notifications are on or keyspace
-    triggers exist (``core.watched_write``): touch the watchers of what it changed, publish
-    its events, run its triggers (ledis/scripting/triggers.py)."""
-    triggers = ctx.core.triggers
-    if triggers is not None:
-        return triggers.write(ctx, cmd, argv, observe_write)
-    return observe_write(ctx, cmd, argv)
-
-
-def observe_write(ctx, cmd, argv):
-    """``watched_write`` without triggers."""
+    """Run a write command while keys are watched or keyspace notifications are on
+    (``core.watched_write``): touch the watchers of what it changed, publish its events.
+    While keyspace triggers exist, ``core.watched_write`` is their observer instead
+    (ledis/scripting/triggers.py), which calls this one as ``observe_write``."""
     core = ctx.core
     name = cmd.name
     if name in _WHOLE_DB:
@@ -353,6 +345,9 @@ def observe_write(ctx, cmd, argv):
     if flags:
         notify_write(ctx, cmd, argv, keys, befores, flags)  # type: ignore[arg-type]
     return result
+
+
+observe_write = watched_write  # the name keyspace triggers use (ledis/scripting/triggers.py)
 
 
 def _target_db(ctx, name, argv):

@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 import lupa.luajit21 as lj
 
 from ledis import errors
+from ledis.commands.transactions import observe_write
 from ledis.errors import LedisError
 from ledis.glob import compile as compile_glob
 from ledis.glob import literal_prefix
@@ -110,6 +111,17 @@ def _possible_events(name: str) -> frozenset[bytes]:
     return special | {b"expired"} if special else frozenset()
 
 
+def _prefixes(patterns: tuple[bytes, ...]) -> tuple[bytes, ...] | None:
+    """The prefixes ``patterns`` stand for when each is a prefix or ``prefix*``; else None."""
+    out = []
+    for pattern in patterns:
+        literal = literal_prefix(pattern)
+        if literal != pattern and pattern[len(literal):] != b"*":
+            return None
+        out.append(literal)
+    return tuple(out)
+
+
 def _prefix_test(prefix: bytes) -> Callable[[bytes], bool]:
     return lambda key: key.startswith(prefix)
 
@@ -137,6 +149,7 @@ class Trigger:
     on_error: bytes  # b"abort" | b"log"
     flags: tuple[bytes, ...]
     test: Callable[[bytes], bool]
+    prefixes: tuple[bytes, ...] | None = None  # set when every pattern is a prefix
     fires: int = 0
     errors: int = 0
     last_error: bytes | None = None
@@ -212,7 +225,8 @@ def parse(library: bytes, registered: Any) -> list[Trigger]:
                     raise _register_error(errors.TRIGGER_FLAG, _show(flag))
                 flags.append(flag.lower())
         triggers.append(Trigger(library, name, tuple(keys), tuple(events), item[b"callback"],
-                                on_error.lower(), tuple(flags), key_test(tuple(keys))))
+                                on_error.lower(), tuple(flags), key_test(tuple(keys)),
+                                _prefixes(tuple(keys))))
     return triggers
 
 
@@ -231,6 +245,8 @@ class Triggers:
         self.by_event: dict[bytes, list[Trigger]] = {}
         self.any_event: list[Trigger] = []
         self._candidates: dict[str, tuple[Trigger, ...]] = {}
+        self._tests: dict[str, Callable[[list[bytes]], bool]] = {}
+        self._fast: dict[str, bytes | tuple[bytes, ...]] = {}
         # Fired but not yet run, in the current unit: (db, event, key, depth).
         self.queue: list[tuple[Database, bytes, bytes, int]] = []
         self.depth = 0  # depth of the callback running now (0: none)
@@ -247,6 +263,8 @@ class Triggers:
             for event in trigger.events:
                 self.by_event.setdefault(event, []).append(trigger)
         self._candidates = {}
+        self._tests = {}
+        self._fast = {}
 
     def candidates(self, name: str) -> tuple[Trigger, ...]:
         found = self._candidates.get(name)
@@ -272,19 +290,55 @@ class Triggers:
         """A replica (or the master link applying a write) never runs triggers."""
         return bool(self.core.readonly or (ctx is not None and ctx.is_master_link))
 
-    def write(self, ctx: Context, cmd: Command, argv: list[bytes],
-              observe: Callable[..., Any]) -> Any:
-        """The write observer's entry (``watched_write``) while triggers exist. ``observe``
-        runs the command with WATCH touches and keyspace notifications."""
-        candidates = self._candidates.get(cmd.name)
-        if candidates is None:
-            candidates = self.candidates(cmd.name)
-        if not candidates or self.dormant(ctx):
-            return observe(ctx, cmd, argv)
+    def write(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
+        """``core.watched_write`` while triggers exist (the dispatcher's write observer; the
+        WATCH / notification observer ``observe_write`` runs inside when needed).
+
+        Every write takes this path while a trigger exists, so the no-match case is a dict
+        hit and, for a single-key command under prefix patterns (the common case), one C call:
+        ``argv[1].startswith(prefixes)`` (``()``: no trigger listens to this command's
+        events). Other shapes get a precompiled test (:meth:`_key_test`)."""
+        fast = self._fast.get(cmd.name)
+        if fast is not None:
+            if not fast or not argv[1].startswith(fast):
+                core = self.core
+                if core.watched_keys or core.notify_configured:
+                    return observe_write(ctx, cmd, argv)
+                return cmd.handler(ctx, argv)
+        else:
+            test = self._tests.get(cmd.name)
+            if test is None:
+                test = self._key_test(cmd)
+                if test is None:  # it had a fast form after all
+                    return self.write(ctx, cmd, argv)
+            if not test(argv):
+                return observe_write(ctx, cmd, argv)
+        if self.dormant(ctx):
+            return observe_write(ctx, cmd, argv)
         keys = [argv[i] for i in cmd.key_positions(argv)]
-        if not any(t.test(key) for t in candidates for key in keys):
-            return observe(ctx, cmd, argv)
-        return self._fire_write(ctx, cmd, argv, keys, observe)
+        return self._fire_write(ctx, cmd, argv, keys, observe_write)
+
+    def _key_test(self, cmd: Command) -> Callable[[list[bytes]], bool] | None:
+        """File this command's test: in ``_fast`` (returns None) when it has no candidate
+        trigger or is a single-key command whose candidates all use prefixes; else in
+        ``_tests`` (returned)."""
+        name = cmd.name
+        candidates = self.candidates(name)
+        single = cmd.first_key == 1 and cmd.last_key == 1
+        if not candidates:
+            self._fast[name] = ()
+            return None
+        if single and all(t.prefixes is not None for t in candidates):
+            prefixes = tuple({p for t in candidates for p in t.prefixes})  # type: ignore[union-attr]
+            # one prefix as bytes: startswith(bytes) is cheaper than startswith(tuple)
+            self._fast[name] = prefixes[0] if len(prefixes) == 1 and prefixes[0] else prefixes
+            return None
+        tests = tuple(t.test for t in candidates)
+        positions = cmd.key_positions
+        test = self._tests[name] = (
+            (lambda argv: any(test(argv[1]) for test in tests)) if single else
+            (lambda argv: any(test(argv[i]) for i in positions(argv) for test in tests)))
+        return test
 
     def _fire_write(self, ctx: Context, cmd: Command, argv: list[bytes], keys: list[bytes],
                     observe: Callable[..., Any]) -> Any:
@@ -457,12 +511,16 @@ _SCRIPT_COMMANDS = ("eval", "evalsha", "fcall")
 
 def sync(core: Core, libraries: dict[bytes, Any]) -> None:
     """The FUNCTION registry changed: rebuild the trigger registry from ``libraries``.
-    ``core.triggers`` is None while no library has a trigger (the dispatcher's gate)."""
+    ``core.triggers`` is None while no library has a trigger (the dispatcher's gate);
+    otherwise :meth:`Triggers.write` is the dispatcher's write observer."""
+    from ledis.commands.transactions import watched_write
+
     found = [t for lib in libraries.values() for t in getattr(lib, "triggers", ())]
     current = core.__dict__.get("triggers")
     if not found:
         if current is not None:
             core.triggers = None
+            core.watched_write = watched_write
             core.refresh_hot_flags()
         return
     if current is None:
@@ -471,6 +529,7 @@ def sync(core: Core, libraries: dict[bytes, Any]) -> None:
     current.set(found)
     if core.__dict__.get("triggers") is None:
         core.triggers = current
+        core.watched_write = current.write
         core.refresh_hot_flags()
 
 
