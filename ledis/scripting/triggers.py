@@ -15,11 +15,12 @@ mean for ``notify-keyspace-events``), plus ``expired`` from expiry. ``keys`` is 
 pattern without glob characters is a prefix); several patterns may be given as a table.
 
 **Where triggers hook in.** Writes reach them through the dispatcher's write observer
-(``ledis.commands.transactions.watched_write``), the slow path that WATCH and keyspace
-notifications already use: ``core.notify_writes`` is set while any trigger exists, so with no
-trigger the dispatcher never leaves its fast path. With triggers, a write command first gets
-a cheap test (:meth:`Triggers.write`): the triggers that listen to an event this command can
-emit (cached per command name) against its key arguments, with precompiled patterns; only a
+(``core.watched_write``), the slow path that WATCH and keyspace notifications already use:
+``core.notify_writes`` is set while any trigger exists, so with no trigger the dispatcher
+never leaves its fast path. While triggers exist, :meth:`Triggers.write` *is* the observer
+(it calls ``ledis.commands.transactions.observe_write`` for WATCH and notifications): a write
+command first gets a cheap test, the triggers that listen to an event this command can emit
+(cached per command name) against its key arguments, with precompiled patterns; only a
 possible match takes the slow path. Expiry calls :meth:`Triggers.expired` from the
 active-expiry callback (``ledis.pubsub.attach_expiry_events``).
 
