@@ -99,6 +99,8 @@ _SERVER_FLAGS: list[tuple[str, str, type, tuple[str, ...] | None, str]] = [
      "ms before a script makes the server answer BUSY (default 5000; 0 = never)"),
     ("--lua-max-memory", "lua_max_memory_mb", int, None,
      "memory cap of the Lua VM in MB (default 256)"),
+    ("--trigger-max-depth", "trigger_max_depth", int, None,
+     "levels of keyspace triggers fired by triggers' writes (default 8)"),
     ("--replicaof", "replicaof", str, None, 'start as a replica of "host port"'),
     ("--masterauth", "masterauth", str, None, "password for the master"),
     ("--min-replica-acks", "min_replica_acks", int, None,

@@ -83,6 +83,7 @@ class Config:
     # scripting
     lua_time_limit_ms: int = 5000
     lua_max_memory_mb: int = 256
+    trigger_max_depth: int = 8  # keyspace triggers fired by triggers' writes, levels deep
     # stdlib/ libraries (FUNCTION) loaded at startup: "lock,queue", a YAML list, or "all"
     functions_autoload: str = ""
     # logging
@@ -125,6 +126,7 @@ class Config:
         "repl_log_retention_s": (0, 2**63 - 1),
         "lua_time_limit_ms": (0, 2**63 - 1),
         "lua_max_memory_mb": (1, 1024 * 1024),
+        "trigger_max_depth": (1, 1000),
     }
 
     def set(self, name: str, value: Any, where: str = "") -> None:

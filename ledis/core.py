@@ -170,6 +170,9 @@ class Core:
 
         self.access = AccessTracker()
         self.touch: Callable[..., None] | None = None
+        # Keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py); None while no
+        # library has one, so writes keep the dispatcher's fast path.
+        self.triggers: Any = None
         self.refresh_hot_flags()
         self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
@@ -207,7 +210,8 @@ class Core:
         from ledis.commands.transactions import watched_write
         from ledis.pubsub import attach_expiry_events
 
-        self.watched_write: Callable[[Context, Command, list[bytes]], Any] = watched_write
+        self.watched_write: Callable[[Context, Command, list[bytes]], Any] = (
+            watched_write if self.triggers is None else self.triggers.write)  # keyspace triggers
         attach_expiry_events(self)
 
     # --- the dispatcher --------------------------------------------------------------------
@@ -278,7 +282,9 @@ class Core:
         # Writes go through the observer for keyspace notifications or client tracking
         # (while at least one client tracks).
         tracking = self.__dict__.get("tracking")
-        self.notify_writes = ("notify-keyspace-events" in self.config.extra
+        self.notify_configured = "notify-keyspace-events" in self.config.extra
+        # keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py) too
+        self.notify_writes = (self.notify_configured or self.triggers is not None
                               or (tracking is not None and bool(tracking.clients)))
         self.latency_tracking = str(self.config.extra.get("latency-tracking", "yes")).lower() \
             not in ("no", "false", "0")

@@ -555,3 +555,22 @@ ACL_SAVE_FAILED = ("ERR There was an error trying to save the ACLs. Please check
                    "logs for more information")
 ACL_SUBCOMMAND_SYNTAX = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                          "Try ACL HELP.")
+
+
+# --- keyspace triggers (ledis/scripting/triggers.py) -----------------------------------------
+# Load-time texts follow "ERR Error registering functions: ERR " (FUNCTION_REGISTER).
+TRIGGER_ARGS = "redis.register_trigger takes one table of named arguments"
+TRIGGER_UNKNOWN_ARG = "unknown argument '{}' given to redis.register_trigger"
+TRIGGER_NAME = ("redis.register_trigger needs a name of letters, numbers or underscores "
+                "(name = '...')")
+TRIGGER_NAME_TWICE = "trigger '{}' already exists in the library"
+TRIGGER_KEYS = "keys given to redis.register_trigger must be a pattern or a table of patterns"
+TRIGGER_EVENTS = "events given to redis.register_trigger must be a table of event names"
+TRIGGER_UNKNOWN_EVENT = "unknown event '{}' given to redis.register_trigger"
+TRIGGER_CALLBACK = "callback given to redis.register_trigger must be a function"
+TRIGGER_ON_ERROR = "on_error given to redis.register_trigger must be 'abort' or 'log'"
+TRIGGER_FLAG = "unknown flag '{}' given to redis.register_trigger"
+# Run time: the firing command's error reply (its writes and the triggers' were discarded).
+TRIGGER_FAILED = "ERR trigger {}.{} failed on {} of '{}', write discarded: {}"
+TRIGGER_DEPTH = ("ERR triggers nested deeper than trigger_max_depth ({}) on {} of '{}', "
+                 "write discarded")

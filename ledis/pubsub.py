@@ -293,6 +293,8 @@ def attach_expiry_events(core: Any) -> None:
         flags = notify_flags(core)
         if flags:
             notify(core, flags, 64, b"expired", key, db.logical)
+        if core.triggers is not None:  # keyspace triggers (ledis/scripting/triggers.py)
+            core.triggers.expired(db, key)
 
     for db in core.store.dbs:
         db.on_expired = on_expired
@@ -334,9 +336,14 @@ _SET_EXPIRY_OPTIONS = frozenset({b"ex", b"px", b"exat", b"pxat"})
 
 
 def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
-                 befores: list[bytes | None], flags: int) -> None:
-    """Publish the events of a write command that changed something (see above)."""
+                 befores: list[bytes | None], flags: int, emit: Any = None) -> None:
+    """Publish the events of a write command that changed something (see above).
+    ``emit(cls, event, key, db_number)`` replaces publishing (keyspace triggers collect the
+    events with it: ledis/scripting/triggers.py)."""
     core = ctx.core
+    if emit is None:
+        def emit(cls: int, event: bytes, key: bytes, db_number: int) -> None:
+            notify(core, flags, cls, event, key, db_number)
     db = ctx.db
     number = db.logical
     name = cmd.name
@@ -353,60 +360,59 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
                 continue  # no register changed: Redis publishes nothing
             if after is None and cls != G:
                 if name not in _STORE:
-                    notify(core, flags, cls, event, key, number)
-                notify(core, flags, G, b"del", key, number)  # emptied / expired away
+                    emit(cls, event, key, number)
+                emit(G, b"del", key, number)  # emptied / expired away
                 continue
             if cls == G and event in (b"expire", b"restore") and after is None:
-                notify(core, flags, G, b"del", key, number)  # an expiry in the past
+                emit(G, b"del", key, number)  # an expiry in the past
                 continue
-            notify(core, flags, cls, event, key, number)
+            emit(cls, event, key, number)
             if name == "set":
                 if any(a.lower() in _SET_EXPIRY_OPTIONS for a in argv[3:]):
-                    notify(core, flags, G, b"expire", key, number)
+                    emit(G, b"expire", key, number)
             elif name in _EXPIRING_SET:
-                notify(core, flags, G, b"expire", key, number)
+                emit(G, b"expire", key, number)
         return
     if name in ("rename", "renamenx"):
-        notify(core, flags, G, b"rename_from", argv[1], number)
-        notify(core, flags, G, b"rename_to", argv[2], number)
+        emit(G, b"rename_from", argv[1], number)
+        emit(G, b"rename_to", argv[2], number)
     elif name in ("rpoplpush", "brpoplpush", "lmove", "blmove"):
         if name in ("rpoplpush", "brpoplpush"):
             pop, push = b"rpop", b"lpush"
         else:
             pop = b"lpop" if argv[3].lower() == b"left" else b"rpop"
             push = b"lpush" if argv[4].lower() == b"left" else b"rpush"
-        notify(core, flags, L, push, argv[2], number)  # Redis's order: push, pop, del
-        notify(core, flags, L, pop, argv[1], number)
+        emit(L, push, argv[2], number)  # Redis's order: push, pop, del
+        emit(L, pop, argv[1], number)
         if db.raw(argv[1]) is None:
-            notify(core, flags, G, b"del", argv[1], number)
+            emit(G, b"del", argv[1], number)
     elif name == "smove":
-        notify(core, flags, SET, b"srem", argv[1], number)
+        emit(SET, b"srem", argv[1], number)
         if db.raw(argv[1]) is None:
-            notify(core, flags, G, b"del", argv[1], number)
-        notify(core, flags, SET, b"sadd", argv[2], number)
+            emit(G, b"del", argv[1], number)
+        emit(SET, b"sadd", argv[2], number)
     elif name == "move":
-        notify(core, flags, G, b"move_from", argv[1], number)
-        notify(core, flags, G, b"move_to", argv[1], int(argv[2]))
+        emit(G, b"move_from", argv[1], number)
+        emit(G, b"move_to", argv[1], int(argv[2]))
     elif name == "copy":
         target = number
         for i in range(3, len(argv) - 1):
             if argv[i].lower() == b"db":
                 target = int(argv[i + 1])
-        notify(core, flags, G, b"copy_to", argv[2], target)
+        emit(G, b"copy_to", argv[2], target)
     elif name in ("sort", "geosearchstore", "georadius", "georadiusbymember"):
-        _notify_store(core, flags, db, argv, name, number)
+        _notify_store(emit, db, argv, name, number)
     elif name == "getex":
         after = db.raw(argv[1])
         if after is None:
-            notify(core, flags, G, b"del", argv[1], number)
+            emit(G, b"del", argv[1], number)
         elif any(a.lower() == b"persist" for a in argv[2:]):
-            notify(core, flags, G, b"persist", argv[1], number)
+            emit(G, b"persist", argv[1], number)
         else:
-            notify(core, flags, G, b"expire", argv[1], number)
+            emit(G, b"expire", argv[1], number)
 
 
-def _notify_store(core: Any, flags: int, db: Any, argv: list[bytes], name: str,
-                  number: int) -> None:
+def _notify_store(emit: Any, db: Any, argv: list[bytes], name: str, number: int) -> None:
     """SORT ... STORE, GEOSEARCHSTORE and GEORADIUS* STORE|STOREDIST: the destination's event
     (``sortstore`` / ``geosearchstore`` / ``georadiusstore``), or ``del`` when an empty result
     removed it, as Redis's sort.c and geo.c do."""
@@ -422,6 +428,6 @@ def _notify_store(core: Any, flags: int, db: Any, argv: list[bytes], name: str,
     event = {"sort": b"sortstore", "geosearchstore": b"geosearchstore"}.get(name,
                                                                        b"georadiusstore")
     if db.raw(dest) is None:
-        notify(core, flags, G, b"del", dest, number)
+        emit(G, b"del", dest, number)
     else:
-        notify(core, flags, Z if name != "sort" else L, event, dest, number)
+        emit(Z if name != "sort" else L, event, dest, number)

@@ -33,6 +33,7 @@ from ledis.commands import (  # noqa: F401
     strings,
     tracking,
     transactions,
+    triggers,
     zsetops,
     zsets,
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 from ledis import errors
 from ledis.commands.registry import command
+from ledis.commands.triggers import describe as describe_trigger
 from ledis.errors import LedisError
 from ledis.glob import match
 from ledis.replies import OK, Map, SetReply, Simple
@@ -108,6 +109,9 @@ def cmd_function_list(ctx, argv):
                 for func in lib.functions.values()
             ],
         })
+        if lib.triggers:  # ledis: keyspace triggers, after "functions" (only when there are
+            # some, so a library without triggers is listed exactly as Redis lists it)
+            entry[b"triggers"] = [describe_trigger(trigger, False) for trigger in lib.triggers]
         if lib.timers:  # ledis: scheduled functions (ledis/scripting/timers.py)
             entry[b"timers"] = [Map({b"name": t.name, b"schedule": t.schedule})
                                 for t in lib.timers]

@@ -118,7 +118,6 @@ def _install(core, ctx) -> None:
     server = getattr(core, "server", None)
     if server is not None:
         server.disconnect_hooks.append(_forget)
-    core.watched_write = watched_write
 
 
 def _forget(ctx) -> None:
@@ -317,7 +316,9 @@ def _touch(registry, db, key) -> None:
 
 def watched_write(ctx, cmd, argv):
     """Run a write command while keys are watched or keyspace notifications are on
-    (``core.watched_write``): touch the watchers of what it changed, publish its events."""
+    (``core.watched_write``): touch the watchers of what it changed, publish its events.
+    While keyspace triggers exist, ``core.watched_write`` is their observer instead
+    (ledis/scripting/triggers.py), which calls this one as ``observe_write``."""
     core = ctx.core
     name = cmd.name
     tracking = core.tracking
@@ -361,6 +362,9 @@ def watched_write(ctx, cmd, argv):
     if flags:
         notify_write(ctx, cmd, argv, keys, befores, flags)  # type: ignore[arg-type]
     return result
+
+
+observe_write = watched_write  # the name keyspace triggers use (ledis/scripting/triggers.py)
 
 
 def _target_db(ctx, name, argv):

@@ -19,7 +19,7 @@
 --   limit, reply conversion) with its own error handler that knows the callback, so the
 --   "script: <name>, on @user_function:<line>." suffix works for tail calls too.
 
-local entry, api = ...
+local entry, api, triggers = ...  -- triggers: lua/triggers.lua's table (register, take)
 local G = _G
 local real, run = entry.real, entry.run
 local debug_getinfo, debug_getmetatable = debug.getinfo, debug.getmetatable
@@ -140,6 +140,7 @@ local load_redis = {
   LOG_DEBUG = redis.LOG_DEBUG, LOG_VERBOSE = redis.LOG_VERBOSE, LOG_NOTICE = redis.LOG_NOTICE,
   LOG_WARNING = redis.LOG_WARNING, REDIS_VERSION = redis.REDIS_VERSION,
   REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+  register_trigger = triggers and triggers.register,  -- ledis keyspace triggers
 }
 local load_api = {redis = strict(load_redis)}
 
@@ -166,16 +167,18 @@ local function compile_library(src)
   return f
 end
 
--- load_library(fn, hook) -> kind, payload (prelude runner codes; 5 = error) and the list of
--- registered functions as {name, callback, flags-table, description} tables.
+-- load_library(fn, hook) -> kind, payload (prelude runner codes; 5 = error), the list of
+-- registered functions as {name, callback, flags-table, description} tables and the list of
+-- registered triggers (lua/triggers.lua).
 local function load_library(fn, hook)
   registered, registered_names = {}, {}
+  if triggers then triggers.take() end
   loading = true
   local kind, payload = run(fn, hook, false, 0)
   loading = false
   local got = registered
   registered, registered_names = {}, {}
-  return kind, payload, got
+  return kind, payload, got, triggers and triggers.take()
 end
 
 -- --- calling a function ------------------------------------------------------------------------

@@ -47,6 +47,8 @@ from ledis.resources import LUA_DIR, STDLIB_DIR, stdlib_names
 from ledis.scripting.modules import Modules, topological
 from ledis.scripting.runtime import HOOK_COUNT, _text, run_reply
 from ledis.scripting.timers import Timers, make_timers
+from ledis.scripting.triggers import parse as parse_triggers
+from ledis.scripting.triggers import sync as sync_triggers
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
@@ -85,6 +87,7 @@ class Library:
     exports: Any = None
     requires: tuple[bytes, ...] = ()
     timers: list[Any] = field(default_factory=list)
+    triggers: list = field(default_factory=list)  # keyspace triggers (scripting/triggers.py)
 
 
 def parse_header(code: bytes) -> bytes:
@@ -140,7 +143,9 @@ class Functions:
         lua, api, entry = scripting.new_vm(self._check)
         ours = lua.compile((LUA_DIR / "functions_prelude.lua").read_bytes(),
                            name=b"@ledis_prelude")
-        self._entry = ours(entry, api)
+        # redis.register_trigger (ledis/scripting/triggers.py); same chunk name, see there
+        triggers = lua.compile((LUA_DIR / "triggers.lua").read_bytes(), name=b"@ledis_prelude")
+        self._entry = ours(entry, api, triggers())
         self._compile_library = self._entry[b"compile_library"]
         self._load_library = self._entry[b"load_library"]
         self._call = self._entry[b"call"]
@@ -191,7 +196,7 @@ class Functions:
         self._loading_since = time.perf_counter()
         self.modules.begin()
         try:
-            kind, payload, registered = self._load_library(fn, HOOK_COUNT)
+            kind, payload, registered, triggers = self._load_library(fn, HOOK_COUNT)
         except lj.LuaError as exc:
             raise errors.error(errors.FUNCTION_REGISTER, "ERR " + str(exc).split("\n", 1)[0]) \
                 from None
@@ -215,7 +220,8 @@ class Functions:
         lib.exports, timers = self.modules.collect()
         lib.requires = tuple(self.modules.requires)
         lib.timers = make_timers(name, timers)
-        if not lib.functions and lib.exports is None and not lib.timers:
+        lib.triggers = parse_triggers(name, triggers)
+        if not lib.functions and lib.exports is None and not lib.timers and not lib.triggers:
             raise LedisError(errors.FUNCTION_NONE_REGISTERED)
         return lib
 
@@ -230,6 +236,7 @@ class Functions:
             for func in lib.functions.values():
                 functions.setdefault(func.name.lower(), func)
         self.functions = functions
+        sync_triggers(self.core, libraries)
 
     def _merge(self, current: dict[bytes, Library], new: list[Library], replace: bool,
                name_taken: str) -> dict[bytes, Library]:

@@ -1,0 +1,551 @@
+"""Keyspace triggers: Lua callbacks of FUNCTION libraries run by writes (``core.triggers``).
+
+A library registers them at FUNCTION LOAD time, next to its functions::
+
+    redis.register_trigger{name = 'audit', keys = 'user:*', events = {'set', 'del'},
+                           callback = function(event, key) ... end, on_error = 'abort'}
+
+This module owns the registry of triggers (built from the libraries each time the FUNCTION
+registry changes: :func:`sync`), deciding which write fires which trigger, running the
+callbacks in the functions VM, and the all-or-nothing unit around them.
+
+**Events** are the keyspace-notification names (``ledis.pubsub.notify_write`` computes them
+per command, so ``set``, ``hset``, ``del``, ``lpush``, ``expire``... mean exactly what they
+mean for ``notify-keyspace-events``), plus ``expired`` from expiry. ``keys`` is a glob (a
+pattern without glob characters is a prefix); several patterns may be given as a table.
+
+**Where triggers hook in.** Writes reach them through the dispatcher's write observer
+(``core.watched_write``), the slow path that WATCH and keyspace notifications already use:
+``core.notify_writes`` is set while any trigger exists, so with no trigger the dispatcher
+never leaves its fast path. While triggers exist, :meth:`Triggers.write` *is* the observer
+(it calls ``ledis.commands.transactions.observe_write`` for WATCH and notifications): a write
+command first gets a cheap test, the triggers that listen to an event this command can emit
+(cached per command name) against its key arguments, with precompiled patterns; only a
+possible match takes the slow path. Expiry calls :meth:`Triggers.expired` from the
+active-expiry callback (``ledis.pubsub.attach_expiry_events``).
+
+**The unit.** Like Redis 7.2's post-notification jobs, callbacks run when the command that
+fired them has finished, before its reply, on the loop thread, in the same pending batch:
+
+* a plain command (also from HTTP, the embedded API, or one queued command of EXEC): right
+  after it; the callback sees the new value;
+* a script (EVAL/EVALSHA/FCALL): the events of its ``redis.call`` writes are queued and the
+  callbacks run when the script returns (no Lua re-entrancy; the script is the unit);
+* active expiry: right after the key is removed.
+
+A callback's own writes queue further events, run in the same loop, one level deeper; past
+``trigger_max_depth`` levels the unit fails. With ``on_error='abort'`` (default) a failing
+callback fails the firing command and takes back every write of the unit: an engine
+savepoint (``Engine.savepoint``, journaling the pending overlay) is opened before the command
+when it may fire, and rolled back, with the key counters, on failure. With ``on_error='log'``
+only the callback's own writes are taken back (a nested savepoint); the error is logged and
+counted. For expiry, the expiry itself always stands (it cannot "fail"); an aborting
+callback's writes are taken back and its error counted.
+
+**Replicas** keep the triggers of their libraries (LEDIS.TRIGGERS, FUNCTION LIST show them)
+but never run them: the write log carries the master's effects, triggers' writes included.
+
+Known limits: keyspace notifications of a write that a trigger then aborts were already
+published; a trigger fired inside a script sees the script's final values, not the value
+right after the write. Lazy expiry: ledis does not remove an expired key when a read finds
+it (it reads as missing and the active cycle removes it within ~100 ms, firing ``expired``
+then); a *write* that replaces or removes an expired key fires ``expired`` for it before the
+write's own events, like Redis's expiry on write lookups.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import lupa.luajit21 as lj
+
+from ledis import errors
+from ledis.commands.transactions import observe_write
+from ledis.errors import LedisError
+from ledis.glob import compile as compile_glob
+from ledis.glob import literal_prefix
+from ledis.pubsub import _SIMPLE, notify_write
+
+if TYPE_CHECKING:
+    from ledis.commands.registry import Command
+    from ledis.core import Context, Core
+    from ledis.storage.keyspace import Database
+
+log = logging.getLogger("ledis.triggers")
+
+_ALL_CLASSES = 0xFFFF  # notify_write emits every class to our collector
+
+# Events notify_write emits beside the per-command ones of _SIMPLE (see ledis/pubsub.py).
+_SPECIAL_EVENTS: dict[str, frozenset[bytes]] = {
+    "rename": frozenset({b"rename_from", b"rename_to"}),
+    "renamenx": frozenset({b"rename_from", b"rename_to"}),
+    "rpoplpush": frozenset({b"lpush", b"rpop", b"del"}),
+    "brpoplpush": frozenset({b"lpush", b"rpop", b"del"}),
+    "lmove": frozenset({b"lpush", b"rpush", b"lpop", b"rpop", b"del"}),
+    "blmove": frozenset({b"lpush", b"rpush", b"lpop", b"rpop", b"del"}),
+    "smove": frozenset({b"srem", b"sadd", b"del"}),
+    "move": frozenset({b"move_from", b"move_to"}),
+    "copy": frozenset({b"copy_to"}),
+    "getex": frozenset({b"del", b"persist", b"expire"}),
+}
+EVENTS = frozenset({event for _, event in _SIMPLE.values()}).union(
+    {b"del", b"expire", b"expired"}, *_SPECIAL_EVENTS.values())
+_FLAGS = (b"no-writes",)
+_ARGS = frozenset({b"name", b"keys", b"events", b"callback", b"flags", b"on_error"})
+
+
+class TriggerAbort(LedisError):
+    """A callback failed with on_error='abort', or the depth limit was passed."""
+
+
+def _possible_events(name: str) -> frozenset[bytes]:
+    """What a write command can emit; ``expired`` for a key it finds expired and replaces."""
+    simple = _SIMPLE.get(name)
+    if simple is not None:
+        return frozenset({simple[1], b"del", b"expire", b"expired"})
+    special = _SPECIAL_EVENTS.get(name)
+    return special | {b"expired"} if special else frozenset()
+
+
+def _prefixes(patterns: tuple[bytes, ...]) -> tuple[bytes, ...] | None:
+    """The prefixes ``patterns`` stand for when each is a prefix or ``prefix*``; else None."""
+    out = []
+    for pattern in patterns:
+        literal = literal_prefix(pattern)
+        if literal != pattern and pattern[len(literal):] != b"*":
+            return None
+        out.append(literal)
+    return tuple(out)
+
+
+def _prefix_test(prefix: bytes) -> Callable[[bytes], bool]:
+    return lambda key: key.startswith(prefix)
+
+
+def key_test(patterns: tuple[bytes, ...]) -> Callable[[bytes], bool]:
+    """One predicate for ``patterns``: a pattern without glob characters is a prefix."""
+    tests = []
+    for pattern in patterns:
+        if literal_prefix(pattern) == pattern:
+            tests.append(_prefix_test(pattern))
+        else:
+            tests.append(compile_glob(pattern))
+    if len(tests) == 1:
+        return tests[0]
+    return lambda key: any(test(key) for test in tests)
+
+
+@dataclass(eq=False)
+class Trigger:
+    library: bytes
+    name: bytes
+    keys: tuple[bytes, ...]
+    events: tuple[bytes, ...]  # empty: every event
+    callback: Any
+    on_error: bytes  # b"abort" | b"log"
+    flags: tuple[bytes, ...]
+    test: Callable[[bytes], bool]
+    prefixes: tuple[bytes, ...] | None = None  # set when every pattern is a prefix
+    fires: int = 0
+    errors: int = 0
+    last_error: bytes | None = None
+
+
+def _register_error(text: str, *args: object) -> LedisError:
+    return errors.error(errors.FUNCTION_REGISTER, "ERR " + text.format(*args))
+
+
+def _strings(value: Any) -> list[bytes] | None:
+    """A Lua string or a table of strings as a list; None when it is neither."""
+    if isinstance(value, bytes):
+        return [value]
+    if lj.lua_type(value) != "table":
+        return None
+    out = []
+    for _, item in sorted(value.items(), key=lambda kv: kv[0] if isinstance(kv[0], int) else 0):
+        if not isinstance(item, bytes):
+            return None
+        out.append(item)
+    return out
+
+
+def parse(library: bytes, registered: Any) -> list[Trigger]:
+    """Check what a library body gave ``redis.register_trigger`` (lua/triggers.lua's list)."""
+    triggers: list[Trigger] = []
+    if registered is None:
+        return triggers
+    names: set[bytes] = set()
+    for i in range(1, len(registered) + 1):
+        item = registered[i]
+        spec = item[b"spec"]
+        if lj.lua_type(spec) != "table":
+            raise _register_error(errors.TRIGGER_ARGS)
+        values = {}
+        for key, value in spec.items():
+            low = key.lower() if isinstance(key, bytes) else None
+            if low not in _ARGS:
+                raise _register_error(errors.TRIGGER_UNKNOWN_ARG, _show(key))
+            values[low] = value
+        name = values.get(b"name")
+        if not isinstance(name, bytes) or not name or not name.replace(b"_", b"").isalnum():
+            raise _register_error(errors.TRIGGER_NAME)
+        if name in names:
+            raise _register_error(errors.TRIGGER_NAME_TWICE, _show(name))
+        names.add(name)
+        keys = _strings(values.get(b"keys"))
+        if not keys:
+            raise _register_error(errors.TRIGGER_KEYS)
+        events: list[bytes] = []
+        if b"events" in values:
+            given = _strings(values[b"events"])
+            if not given:
+                raise _register_error(errors.TRIGGER_EVENTS)
+            for event in given:
+                event = event.lower()
+                if event not in EVENTS:
+                    raise _register_error(errors.TRIGGER_UNKNOWN_EVENT, _show(event))
+                if event not in events:
+                    events.append(event)
+        if lj.lua_type(values.get(b"callback")) != "function":
+            raise _register_error(errors.TRIGGER_CALLBACK)
+        on_error = values.get(b"on_error", b"abort")
+        if not isinstance(on_error, bytes) or on_error.lower() not in (b"abort", b"log"):
+            raise _register_error(errors.TRIGGER_ON_ERROR)
+        flags: list[bytes] = []
+        if b"flags" in values:
+            given_flags = _strings(values[b"flags"])
+            if given_flags is None:
+                raise _register_error(errors.TRIGGER_FLAG, "?")
+            for flag in given_flags:
+                if flag.lower() not in _FLAGS:
+                    raise _register_error(errors.TRIGGER_FLAG, _show(flag))
+                flags.append(flag.lower())
+        triggers.append(Trigger(library, name, tuple(keys), tuple(events), item[b"callback"],
+                                on_error.lower(), tuple(flags), key_test(tuple(keys)),
+                                _prefixes(tuple(keys))))
+    return triggers
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")[:128]
+    return str(value)[:128]
+
+
+class Triggers:
+    """Every trigger of the loaded libraries and the machinery that runs them."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.all: list[Trigger] = []
+        self.by_event: dict[bytes, list[Trigger]] = {}
+        self.any_event: list[Trigger] = []
+        self._candidates: dict[str, tuple[Trigger, ...]] = {}
+        self._tests: dict[str, Callable[[list[bytes]], bool]] = {}
+        self._fast: dict[str, bytes | tuple[bytes, ...]] = {}
+        # Fired but not yet run, in the current unit: (db, event, key, depth).
+        self.queue: list[tuple[Database, bytes, bytes, int]] = []
+        self.depth = 0  # depth of the callback running now (0: none)
+        self._ctx: Context | None = None
+
+    # --- the registry ---------------------------------------------------------------------
+    def set(self, triggers: list[Trigger]) -> None:
+        self.all = triggers
+        self.by_event = {}
+        self.any_event = []
+        for trigger in triggers:
+            if not trigger.events:
+                self.any_event.append(trigger)
+            for event in trigger.events:
+                self.by_event.setdefault(event, []).append(trigger)
+        self._candidates = {}
+        self._tests = {}
+        self._fast = {}
+
+    def candidates(self, name: str) -> tuple[Trigger, ...]:
+        found = self._candidates.get(name)
+        if found is None:
+            seen: dict[int, Trigger] = {}
+            for event in _possible_events(name):
+                for trigger in self.by_event.get(event, ()):
+                    seen[id(trigger)] = trigger
+            if _possible_events(name):
+                for trigger in self.any_event:
+                    seen[id(trigger)] = trigger
+            found = self._candidates[name] = tuple(seen.values())
+        return found
+
+    def matching(self, event: bytes, key: bytes) -> list[Trigger]:
+        found = [t for t in self.by_event.get(event, ()) if t.test(key)]
+        if self.any_event:
+            found += [t for t in self.any_event if t.test(key)]
+        return found
+
+    # --- hooks ------------------------------------------------------------------------------
+    def dormant(self, ctx: Context | None = None) -> bool:
+        """A replica (or the master link applying a write) never runs triggers."""
+        return bool(self.core.readonly or (ctx is not None and ctx.is_master_link))
+
+    def write(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
+        """``core.watched_write`` while triggers exist (the dispatcher's write observer; the
+        WATCH / notification observer ``observe_write`` runs inside when needed).
+
+        Every write takes this path while a trigger exists, so the no-match case is a dict
+        hit and, for a single-key command under prefix patterns (the common case), one C call:
+        ``argv[1].startswith(prefixes)`` (``()``: no trigger listens to this command's
+        events). Other shapes get a precompiled test (:meth:`_key_test`)."""
+        fast = self._fast.get(cmd.name)
+        if fast is not None:
+            if not fast or not argv[1].startswith(fast):
+                core = self.core
+                if core.watched_keys or core.notify_configured:
+                    return observe_write(ctx, cmd, argv)
+                return cmd.handler(ctx, argv)
+        else:
+            test = self._tests.get(cmd.name)
+            if test is None:
+                test = self._key_test(cmd)
+                if test is None:  # it had a fast form after all
+                    return self.write(ctx, cmd, argv)
+            if not test(argv):
+                return observe_write(ctx, cmd, argv)
+        if self.dormant(ctx):
+            return observe_write(ctx, cmd, argv)
+        keys = [argv[i] for i in cmd.key_positions(argv)]
+        return self._fire_write(ctx, cmd, argv, keys, observe_write)
+
+    def _key_test(self, cmd: Command) -> Callable[[list[bytes]], bool] | None:
+        """File this command's test: in ``_fast`` (returns None) when it has no candidate
+        trigger or is a single-key command whose candidates all use prefixes; else in
+        ``_tests`` (returned)."""
+        name = cmd.name
+        candidates = self.candidates(name)
+        single = cmd.first_key == 1 and cmd.last_key == 1
+        if not candidates:
+            self._fast[name] = ()
+            return None
+        if single and all(t.prefixes is not None for t in candidates):
+            prefixes = tuple({p for t in candidates for p in t.prefixes})  # type: ignore[union-attr]
+            # one prefix as bytes: startswith(bytes) is cheaper than startswith(tuple)
+            self._fast[name] = prefixes[0] if len(prefixes) == 1 and prefixes[0] else prefixes
+            return None
+        tests = tuple(t.test for t in candidates)
+        positions = cmd.key_positions
+        test = self._tests[name] = (
+            (lambda argv: any(test(argv[1]) for test in tests)) if single else
+            (lambda argv: any(test(argv[i]) for i in positions(argv) for test in tests)))
+        return test
+
+    def _fire_write(self, ctx: Context, cmd: Command, argv: list[bytes], keys: list[bytes],
+                    observe: Callable[..., Any]) -> Any:
+        db = ctx.db
+        befores = [db.raw(key) for key in keys]
+        engine = self.core.engine
+        unit = None if ctx.in_script else self._open()
+        written = engine.writes
+        try:
+            result = observe(ctx, cmd, argv)
+        except BaseException:
+            if unit is not None:
+                self._close(unit)
+            raise
+        if engine.writes != written or cmd.name in ("hset", "hmset"):
+            for key, before in zip(keys, befores):
+                # A write that replaced or removed an expired key expires it first (Redis's
+                # lazy expiry on write; ledis never removes keys on reads, see above).
+                if before is not None and not db.is_live(before) and db.raw(key) != before:
+                    self._collect(64, b"expired", key, db.logical)
+            notify_write(ctx, cmd, argv, keys, befores, _ALL_CLASSES, self._collect)
+        if unit is not None:
+            self._run_unit(ctx, unit)
+        return result
+
+    def script(self, ctx: Context, argv: list[bytes], handler: Callable[..., Any]) -> Any:
+        """EVAL / EVALSHA / FCALL while triggers exist: the script is the unit."""
+        if self.dormant(ctx) or ctx.in_script:
+            return handler(ctx, argv)
+        unit = self._open()
+        try:
+            result = handler(ctx, argv)
+        except LedisError:
+            if self.queue:  # the writes made before the error stand, and fire
+                self._run_unit(ctx, unit)
+            else:
+                self._close(unit)
+            raise
+        except BaseException:
+            self.queue.clear()
+            self._close(unit)
+            raise
+        if self.queue:
+            self._run_unit(ctx, unit)
+        else:
+            self._close(unit)
+        return result
+
+    def expired(self, db: Database, key: bytes) -> None:
+        """Active expiry removed ``key``: run its ``expired`` triggers (the removal stands)."""
+        if self.dormant() or not self.matching(b"expired", key):
+            return
+        unit = self._open()
+        self.queue.append((db, b"expired", key, 1))
+        try:
+            self._run_unit(self._internal_ctx(), unit)
+        except LedisError as exc:
+            log.warning("expired trigger on %r: %s", key[:128], exc.text)
+
+    # --- the unit ---------------------------------------------------------------------------
+    def _collect(self, cls: int, event: bytes, key: bytes, number: int) -> None:
+        """notify_write's emitter: queue the event when some trigger wants it."""
+        if self.matching(event, key):
+            self.queue.append((self.core.store.dbs[number], event, key, self.depth + 1))
+
+    def _open(self) -> tuple[int, list[tuple]]:
+        counts = [(db.keys, db.expires, db.counts_dirty, db.index, db.prefix)
+                  for db in self.core.store.dbs]
+        return self.core.engine.savepoint(), counts
+
+    def _close(self, unit: tuple[int, list[tuple]]) -> None:
+        self.core.engine.release(unit[0])
+
+    def _rollback(self, unit: tuple[int, list[tuple]]) -> None:
+        self.core.engine.rollback_to(unit[0])
+        for db, saved in zip(self.core.store.dbs, unit[1]):
+            db.keys, db.expires, db.counts_dirty, db.index, db.prefix = saved
+
+    def _run_unit(self, ctx: Context, unit: tuple[int, list[tuple]]) -> None:
+        """Run every queued callback (and those their writes fire); all-or-nothing."""
+        queue = self.queue
+        limit = self.core.config.trigger_max_depth
+        try:
+            i = 0
+            while i < len(queue):
+                db, event, key, depth = queue[i]
+                i += 1
+                for trigger in self.matching(event, key):
+                    if depth > limit:
+                        raise TriggerAbort(errors.TRIGGER_DEPTH.format(
+                            limit, _show(event), _show(key)))
+                    self._run_one(ctx, trigger, db, event, key, depth)
+        except LedisError as exc:
+            queue.clear()
+            self._rollback(unit)
+            self._close(unit)
+            raise exc.with_traceback(None)
+        queue.clear()
+        self._close(unit)
+
+    def _run_one(self, caller: Context, trigger: Trigger, db: Database, event: bytes,
+                 key: bytes, depth: int) -> None:
+        inner = self._open() if trigger.on_error == b"log" else None
+        queued = len(self.queue)
+        trigger.fires += 1
+        try:
+            self._call(caller, trigger, db, event, key, depth)
+        except TriggerAbort:
+            raise
+        except LedisError as exc:
+            trigger.errors += 1
+            trigger.last_error = exc.text.encode("utf-8", "replace")
+            if inner is None:
+                raise TriggerAbort(errors.TRIGGER_FAILED.format(
+                    _show(trigger.library), _show(trigger.name), _show(event), _show(key),
+                    exc.text)) from None
+            log.warning("trigger %s.%s failed on %s %r (on_error=log): %s",
+                        _show(trigger.library), _show(trigger.name), _show(event), key[:128],
+                        exc.text)
+            del self.queue[queued:]
+            self._rollback(inner)
+        if inner is not None:
+            self._close(inner)
+
+    def _call(self, caller: Context, trigger: Trigger, db: Database, event: bytes,
+              key: bytes, depth: int) -> None:
+        from ledis.scripting.runtime import HOOK_COUNT, run_reply
+
+        core = self.core
+        functions = core.functions
+        scripting = core.scripting
+        if scripting.ctx is None or functions.lua is None:
+            scripting._runtime()
+            functions._runtime()
+        ctx = scripting.ctx
+        ctx.db = db
+        ctx.db_index = db.logical
+        ctx.resp = 2
+        ctx.script_readonly = b"no-writes" in trigger.flags
+        scripting.script_resp = 2
+        limit_ms = core.config.lua_time_limit_ms
+        name = trigger.library + b"." + trigger.name
+        saved_depth = self.depth
+        self.depth = depth
+        scripting.begin_run(caller, name, "function")
+        try:
+            res = functions._call(trigger.callback, HOOK_COUNT if limit_ms else 0, False, 0,
+                                  event, key)
+        except lj.LuaMemoryError:
+            functions._after_oom()
+            raise LedisError(errors.SCRIPT_OOM) from None
+        except lj.LuaError as exc:
+            raise LedisError("ERR " + str(exc).split("\n", 1)[0]) from None
+        finally:
+            scripting.end_run()
+            self.depth = saved_depth
+        run_reply(res, trigger.name, functions._after_oom, functions._last_error_pos)
+
+    def _internal_ctx(self) -> Context:
+        if self._ctx is None:
+            self._ctx = self.core.new_context("trigger")
+            self._ctx.authenticated = True
+        return self._ctx
+
+
+# --- installation -------------------------------------------------------------------------
+
+_SCRIPT_COMMANDS = ("eval", "evalsha", "fcall")
+
+
+def sync(core: Core, libraries: dict[bytes, Any]) -> None:
+    """The FUNCTION registry changed: rebuild the trigger registry from ``libraries``.
+    ``core.triggers`` is None while no library has a trigger (the dispatcher's gate);
+    otherwise :meth:`Triggers.write` is the dispatcher's write observer."""
+    from ledis.commands.transactions import watched_write
+
+    found = [t for lib in libraries.values() for t in getattr(lib, "triggers", ())]
+    current = core.__dict__.get("triggers")
+    if not found:
+        if current is not None:
+            core.triggers = None
+            core.watched_write = watched_write
+            core.refresh_hot_flags()
+        return
+    if current is None:
+        current = Triggers(core)
+        _wrap_script_commands(core)
+    current.set(found)
+    if core.__dict__.get("triggers") is None:
+        core.triggers = current
+        core.watched_write = current.write
+        core.refresh_hot_flags()
+
+
+def _wrap_script_commands(core: Core) -> None:
+    """Route EVAL / EVALSHA / FCALL through :meth:`Triggers.script` while triggers exist.
+    The registry is shared by every core of the process, so the wrapper asks the caller's
+    core; installed once, it costs one attribute test per script call."""
+    for name in _SCRIPT_COMMANDS:
+        cmd = core.commands.get(name.encode())
+        if cmd is None or getattr(cmd.handler, "_trigger_wrapped", False):
+            continue
+
+        def wrapped(ctx: Context, argv: list[bytes], _handler: Any = cmd.handler) -> Any:
+            triggers = ctx.core.triggers
+            if triggers is None:
+                return _handler(ctx, argv)
+            return triggers.script(ctx, argv, _handler)
+
+        wrapped._trigger_wrapped = True  # type: ignore[attr-defined]
+        cmd.handler = wrapped
