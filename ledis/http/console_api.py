@@ -40,6 +40,7 @@ from ledis import errors
 from ledis.errors import LedisError
 from ledis.http.app import HttpApi, HttpError, _arg, parse_info
 from ledis.scripting.debug_trace import MAX_STEPS, record
+from ledis.security import passwords_match
 from ledis.server.resp import encode_one
 
 log = logging.getLogger("ledis.http")
@@ -227,7 +228,8 @@ class Console:
         if session is None:
             return None
         now = time.time()
-        if session.expires < now or session.password != (self.config.requirepass or ""):
+        if session.expires < now or not passwords_match(session.password,
+                                                        self.config.requirepass or ""):
             del self.sessions[token]
             return None
         session.expires = now + SESSION_IDLE
