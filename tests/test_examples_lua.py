@@ -71,3 +71,25 @@ def test_debug_me_runs_as_a_plain_script(r):
     script = (LUA / "debug_me.lua").read_text()
     assert r.eval(script, 1, "cart:1", 3, 5, 8) == [16, b"16"]
     assert r.get("cart:1") == b"16"
+
+
+def test_user_index_trigger_follows_every_change(server, r):
+    r.function_flush()
+    assert cli_load(server.port, "user_index") == "user_index"
+    r.hset("user:1", mapping={"name": "ann", "email": "ann@example.com"})
+    r.hset("user:2", mapping={"name": "bob", "email": "bob@example.com"})
+    r.hset("customer:9", "email", "ann@example.com")  # not a user:* key
+    assert r.fcall_ro("user_by_email", 0, "ann@example.com") == [b"user:1"]
+    r.hset("user:2", "email", "ann@example.com")  # bob changes his address
+    assert r.fcall_ro("user_by_email", 0, "ann@example.com") == [b"user:1", b"user:2"]
+    assert r.fcall_ro("user_by_email", 0, "bob@example.com") == []
+    r.hdel("user:1", "email")
+    r.rename("user:2", "user:3")
+    assert r.fcall_ro("user_by_email", 0, "ann@example.com") == [b"user:3"]
+    r.pexpire("user:3", 100)
+    deadline = time.time() + 5
+    while r.fcall_ro("user_by_email", 0, "ann@example.com") and time.time() < deadline:
+        time.sleep(0.05)
+    assert r.fcall_ro("user_by_email", 0, "ann@example.com") == []
+    assert r.hgetall("email:of") == {}
+    r.function_delete("user_index")

@@ -11,7 +11,7 @@ from tests.stdlib_helpers import load_stdlib
 
 # Libraries built on ledis extensions that Redis cannot load (redis.register_timer,
 # redis.register_trigger): not compared.
-LEDIS_ONLY = {"rollup", "index"}
+LEDIS_ONLY = {"rollup", "index", "audit"}
 NAMES = [name for name in stdlib_names() if name not in LEDIS_ONLY]
 
 SEQUENCES = {
