@@ -19,14 +19,15 @@ list       ``list[bytes]`` (head first)        LIST, LIST_ZIPLIST, LIST_QUICKLIS
 set        ``list[bytes]`` (distinct)          SET, SET_INTSET
 zset       ``list[tuple[bytes, float]]``       ZSET, ZSET_2, ZSET_ZIPLIST, ZSET_LISTPACK
 hash       ``list[tuple[bytes, bytes]]``       HASH, HASH_ZIPMAP, HASH_ZIPLIST, HASH_LISTPACK
+stream     ``dict`` (see "streams" below)      STREAM_LISTPACKS, STREAM_LISTPACKS_2
 =========  ==================================  =============================================
 
 :func:`dumps` writes what Redis 7.0 itself loads into the encoding it would pick: strings
 exactly as Redis writes them (integers of up to 32 bits int-encoded, strings of more than 20
 bytes LZF-compressed when that saves space, see :func:`lzf_compress`), lists as
 LIST_QUICKLIST_2 of listpack nodes, sets as SET, sorted sets as ZSET_2 (binary doubles), hashes
-as HASH; Redis converts small ones to listpack / intset while loading, as it does for its own
-RDB files.
+as HASH, streams as STREAM_LISTPACKS_2 in nodes of up to 100 entries; Redis converts small
+ones to listpack / intset while loading, as it does for its own RDB files.
 
 Duplicates (two equal set members, hash fields or zset members) are refused as "Bad data
 format" for every encoding: Redis 7.0 refuses them in its plain encodings and, with
@@ -35,9 +36,7 @@ corrupt a stored size.
 
 **Other types plug in by code.** :data:`DECODERS` maps an RDB type byte to a function of a
 :class:`Reader` returning ``(kind, value)``; :data:`ENCODERS` maps a kind to a function
-returning the type byte and the object bytes. A stream codec registers
-``DECODERS[RDB_TYPE_STREAM_LISTPACKS]`` / ``[RDB_TYPE_STREAM_LISTPACKS_2]`` and
-``ENCODERS["stream"]``; until then a stream payload is "Bad data format", as are module types.
+returning the type byte and the object bytes. Module types are "Bad data format".
 """
 
 from __future__ import annotations
