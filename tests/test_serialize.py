@@ -241,3 +241,47 @@ def test_declarations_match_redis(name):
     doc = json.loads((ref_path.parent / "command-docs.json").read_text())["docs"][name]
     assert (cmd.summary, cmd.since, cmd.complexity, cmd.group) == (
         doc["summary"], doc["since"], doc["complexity"], doc["group"])
+
+
+def test_stream_round_trip_replace_and_ttl(r):
+    r.xadd("s", {"a": "1"}, id="1-0")
+    r.xadd("s", {"a": "2", "b": "3"}, id="2-0")
+    r.xgroup_create("s", "g", "0")
+    r.xreadgroup("g", "c", {"s": ">"}, count=1)
+    payload = r.dump("s")
+    assert rdb.loads(payload)[0] == "stream"
+    r.rpush("dst", "old")
+    with pytest.raises(redis.ResponseError, match="Target key name already exists"):
+        r.restore("dst", 0, payload)
+    assert r.restore("dst", 5000, payload, replace=True)
+    assert r.type("dst") == b"stream"
+    assert 4000 < r.pttl("dst") <= 5000
+    assert r.xrange("dst") == r.xrange("s")
+    assert r.xpending("dst", "g") == r.xpending("s", "g")
+    assert r.xinfo_consumers("dst", "g")[0]["pending"] == 1
+    assert r.xack("dst", "g", "1-0") == 1  # the restored PEL is a working PEL
+    assert r.xpending("dst", "g")["pending"] == 0 and r.xpending("s", "g")["pending"] == 1
+    with pytest.raises(redis.ResponseError, match="^Bad data format$"):
+        r.restore("bad", 0, rdb.seal(payload[:-10][:-3]))  # a group cut short
+    assert r.exists("bad") == 0
+
+
+def test_restore_wakes_blocked_xread(server, r):
+    r.xadd("src", {"f": "v"}, id="7-0")
+    payload = r.dump("src")
+    got = []
+
+    def waiter():
+        client = server.client()
+        got.append(client.xread({"dst": "$"}, block=5000))
+        client.close()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    deadline = time.time() + 5
+    while r.execute_command("CLIENT", "LIST").count(b"cmd=xread") == 0:
+        assert time.time() < deadline
+        time.sleep(0.01)
+    r.restore("dst", 0, payload)
+    thread.join(5)
+    assert got == [[[b"dst", [(b"7-0", {b"f": b"v"})]]]]

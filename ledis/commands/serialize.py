@@ -121,8 +121,9 @@ def cmd_restore(ctx, argv):
             db.delete(key)
         return OK
     values.write(db, key, kind, value, ttl)
-    if kind in ("list", "zset"):
-        blocking.key_ready(db, key)  # wake BLPOP / BZPOPMIN waiters, as Redis's dbAdd does
+    if kind in ("list", "zset", "stream"):
+        # wake BLPOP / BZPOPMIN / XREAD waiters, as Redis's dbAdd does
+        blocking.key_ready(db, key)
     return OK
 
 

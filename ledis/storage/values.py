@@ -12,11 +12,14 @@ list       ``list[bytes]`` (head first)
 set        ``list[bytes]`` (distinct)
 zset       ``list[tuple[bytes, float]]``
 hash       ``list[tuple[bytes, bytes]]``
+stream     ``dict``: entries, last ID, entries added, max deleted ID and consumer groups, as
+           ``ledis.storage.types.stream.state`` returns and ``stream.restore`` takes
 =========  ===================================
 
 :data:`READERS` (by layout type code) and :data:`WRITERS` (by kind) are the dispatch tables; a
-new type (streams) adds one entry to each. Writers go through the same storage API as the
-type's own commands (``set.store``, ``zset.store``, ``hash.set_many``, ``list.push``), so a
+new type adds one entry to each. Writers go through the same storage API as the type's own
+commands (``set.store``, ``zset.store``, ``hash.set_many``, ``list.push``, ``stream.restore``,
+also used by ``ledis load``), so a
 restored value is stored exactly as if it had been built by commands, in the command's batch.
 """
 
@@ -30,11 +33,12 @@ from ledis.storage.layout import U64
 from ledis.storage.types import hash as hashes
 from ledis.storage.types import list as lists
 from ledis.storage.types import set as sets
+from ledis.storage.types import stream as streams
 from ledis.storage.types import string as strings
 from ledis.storage.types import zset as zsets
 
 KIND_OF = {layout.STRING: "string", layout.HASH: "hash", layout.LIST: "list",
-           layout.SET: "set", layout.ZSET: "zset"}
+           layout.SET: "set", layout.ZSET: "zset", layout.STREAM: "stream"}
 
 
 def _read_string(db: Database, key: bytes, raw: bytes) -> Any:
@@ -58,12 +62,17 @@ def _read_zset(db: Database, key: bytes, raw: bytes) -> Any:
     return [(member, zsets.decode_score(score)) for member, score in hashes.pairs(db, key, raw)]
 
 
+def _read_stream(db: Database, key: bytes, raw: bytes) -> Any:
+    return streams.state(db, streams.Stream(db, key, raw))
+
+
 READERS: dict[int, Callable[[Database, bytes, bytes], Any]] = {
     layout.STRING: _read_string,
     layout.HASH: _read_hash,
     layout.LIST: _read_list,
     layout.SET: _read_set,
     layout.ZSET: _read_zset,
+    layout.STREAM: _read_stream,
 }
 
 
@@ -102,12 +111,17 @@ def _write_zset(db: Database, key: bytes, value: Any, expire_ms: int) -> None:
     zsets.store(db, key, value)
 
 
+def _write_stream(db: Database, key: bytes, value: Any, expire_ms: int) -> None:
+    streams.restore(db, key, value)
+
+
 WRITERS: dict[str, Callable[[Database, bytes, Any, int], None]] = {
     "string": _write_string,
     "hash": _write_hash,
     "list": _write_list,
     "set": _write_set,
     "zset": _write_zset,
+    "stream": _write_stream,
 }
 
 

@@ -170,7 +170,7 @@ def test_trailer_checks():
 
 @pytest.mark.parametrize("body", [
     b"\x06\x00",  # module type
-    b"\x0f\x00",  # stream (no codec registered)
+    b"\x0f\x00",  # stream of no nodes whose length runs into the trailer: 10, not 0
     b"\x2a\x00",  # unknown type
     b"\x00\x40\x30ab",  # truncated string (longer than the trailer too)
     b"\x02\x00",  # empty set
@@ -191,3 +191,98 @@ def test_odd_listpack_for_a_hash():
     blob = rdb.listpack([rdb._listpack_entry(b"f")])
     with pytest.raises(rdb.FormatError):
         rdb.loads(h.payload(rdb.RDB_TYPE_HASH_LISTPACK, rdb.encode_string(blob)))
+
+
+# --- streams ---------------------------------------------------------------------------------
+def _stream(entries, groups=(), last=None, added=None, max_deleted=(0, 0)):
+    return {"entries": entries, "last": last or entries[-1][0],
+            "added": len(entries) if added is None else added, "max_deleted": max_deleted,
+            "groups": list(groups)}
+
+
+def test_stream_round_trip_and_samefields():
+    entries = [((1, 5), [b"a", b"1", b"b", b"x"]), ((1, 6), [b"a", b"-7", b"b", b""]),
+               ((2, 0), [b"c", b"y" * 300]),  # seq below the master's: a negative diff
+               ((2**64 - 1, 3), [b"a", b"1", b"b", b"2"])]  # ms diff wraps around int64
+    entries += [((3, i), [b"n", b"%d" % i]) for i in range(250)]
+    entries.sort()
+    group = {"name": b"g", "last": (2, 0), "entries_read": -1,
+             "consumers": [(b"alice", 1700000000000), (b"bob", 5)],
+             "pending": [((1, 5), 17, 2, b"bob"), ((1, 6), 18, 1, b"alice"),
+                         ((2, 0), 19, 9, b"bob")]}
+    value = _stream(entries, [group], added=300, max_deleted=(1, 4))
+    payload = rdb.dumps("stream", value)
+    assert payload[0] == rdb.RDB_TYPE_STREAM_LISTPACKS_2
+    kind, back = rdb.loads(payload)
+    assert kind == "stream"
+    assert back == value
+    # entries with the node's first field names are written SAMEFIELDS: values only
+    assert payload.count(b"\x81a\x02") < 10
+
+
+def _node(master, items):
+    key = rdb.encode_string(master[0].to_bytes(8, "big") + master[1].to_bytes(8, "big"))
+    return key + rdb.encode_string(rdb.listpack([rdb._listpack_entry(i) for i in items]))
+
+
+def test_stream_deleted_entries_are_skipped_and_type_15_loads():
+    # master: 1 valid, 1 deleted, fields [f]; entry 1-1 deleted (flags 3), entry 1-2 live
+    node = _node((1, 1), [b"1", b"1", b"1", b"f", b"0",
+                          b"3", b"0", b"0", b"v", b"4",
+                          b"2", b"0", b"1", b"w", b"4"])
+    tail = b"".join(rdb.encode_length(n) for n in (1, 1, 2))  # length, last id
+    groups = rdb.encode_length(1) + rdb.encode_string(b"g") + b"\x01\x01"  # last 1-1
+    groups += b"\x00\x00"  # no PEL, no consumer
+    _, value = rdb.loads(rdb.seal(b"\x0f\x01" + node + tail + groups))
+    assert value["entries"] == [((1, 2), [b"f", b"w"])]
+    # type 15 has no entries-added / max-deleted / entries-read: Redis derives them
+    assert value["added"] == 1 and value["max_deleted"] == (0, 0)
+    assert value["groups"][0]["entries_read"] == 0  # before the first entry
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("lp-count", "lp-count"), ("counts", "counts mismatch"), ("length", "length or last ID"),
+    ("order", "out of order"), ("pel-owner", "not in the group PEL"),
+    ("pel-orphan", "without a consumer"), ("duplicate-group", "duplicate consumer group"),
+    ("node-key", "16 bytes")])
+def test_stream_bad_format(name, reason):
+    good = [b"1", b"0", b"1", b"f", b"0", b"2", b"0", b"0", b"v", b"4"]
+    items, length, node_key = list(good), 1, (1, 1)
+    group = b"\x01" + rdb.encode_string(b"g") + b"\x01\x01\x01"  # last 1-1, entries-read 1
+    pel = b"\x01" + (1).to_bytes(8, "big") + (1).to_bytes(8, "big") + bytes(8) + b"\x01"
+    consumer = rdb.encode_string(b"c") + bytes(8) + b"\x01" + pel[1:17]
+    if name == "lp-count":
+        items[-1] = b"5"
+    elif name == "counts":
+        items[0] = b"2"
+    elif name == "length":
+        length = 2
+    elif name == "order":
+        items += [b"2", b"0", b"0", b"v", b"4"]  # the same ID twice
+        items[0] = b"2"
+    elif name == "pel-owner":
+        consumer = rdb.encode_string(b"c") + bytes(8) + b"\x01" + (9).to_bytes(16, "big")
+    elif name == "pel-orphan":
+        consumer = rdb.encode_string(b"c") + bytes(8) + b"\x00"
+    elif name == "duplicate-group":
+        group = b"\x02" + group[1:] + pel + b"\x01" + consumer + group[1:]
+    body = b"\x13\x01" + _node(node_key, items)
+    if name == "node-key":
+        body = b"\x13\x01\x05short" + _node(node_key, items)[17:]
+    body += b"".join(rdb.encode_length(n) for n in (length, 1, 1, 1, 1, 0, 0, 1))
+    body += group + pel + b"\x01" + consumer
+    with pytest.raises(rdb.FormatError, match=reason):
+        rdb.loads(rdb.seal(body))
+
+
+def test_stream_bad_format_cases_are_otherwise_good():
+    """The base of test_stream_bad_format loads: each case fails for its own defect."""
+    items = [b"1", b"0", b"1", b"f", b"0", b"2", b"0", b"0", b"v", b"4"]
+    group = b"\x01" + rdb.encode_string(b"g") + b"\x01\x01\x01"
+    pel = b"\x01" + (1).to_bytes(8, "big") + (1).to_bytes(8, "big") + bytes(8) + b"\x01"
+    consumer = rdb.encode_string(b"c") + bytes(8) + b"\x01" + pel[1:17]
+    body = b"\x13\x01" + _node((1, 1), items)
+    body += b"".join(rdb.encode_length(n) for n in (1, 1, 1, 1, 1, 0, 0, 1))
+    body += group + pel + b"\x01" + consumer
+    _, value = rdb.loads(rdb.seal(body))
+    assert value["groups"][0]["pending"] == [((1, 1), 0, 1, b"c")]
