@@ -18,10 +18,15 @@ pattern without glob characters is a prefix); several patterns may be given as a
 (``core.watched_write``), the slow path that WATCH and keyspace notifications already use:
 ``core.notify_writes`` is set while any trigger exists, so with no trigger the dispatcher
 never leaves its fast path. While triggers exist, :meth:`Triggers.write` *is* the observer
-(it calls ``ledis.commands.transactions.observe_write`` for WATCH and notifications): a write
-command first gets a cheap test, the triggers that listen to an event this command can emit
-(cached per command name) against its key arguments, with precompiled patterns; only a
-possible match takes the slow path. Expiry calls :meth:`Triggers.expired` from the
+(it calls ``ledis.commands.transactions.observe_write`` for WATCH, notifications and
+tracking). Per command name, the triggers that listen to an event this command can emit are
+cached, and their key patterns reduced to a rejection test, :attr:`Triggers.reject`: the
+literal heads one of which a single-key command's key must start with (``()``: no trigger
+wants this command's events). While triggers are the only observer, ``Core.dispatch`` runs
+that test inline (``core.trigger_reject``), so a write no trigger can match costs one dict
+hit and one ``bytes.startswith`` and no observer frame (issue #16); anything else reaches
+:meth:`Triggers.write`, which applies the same test, then the exact precompiled patterns;
+only a match takes the slow path. Expiry calls :meth:`Triggers.expired` from the
 active-expiry callback (``ledis.pubsub.attach_expiry_events``).
 
 **The unit.** Like Redis 7.2's post-notification jobs, callbacks run when the command that
