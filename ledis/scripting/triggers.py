@@ -24,7 +24,8 @@ cached, and their key patterns reduced to a rejection test, :attr:`Triggers.reje
 literal heads one of which a single-key command's key must start with (``()``: no trigger
 wants this command's events). While triggers are the only observer, ``Core.dispatch`` runs
 that test inline (``core.trigger_reject``), so a write no trigger can match costs one dict
-hit and one ``bytes.startswith`` and no observer frame (issue #16); anything else reaches
+hit, a first-byte test (and ``bytes.startswith`` when that byte begins some prefix) and no
+observer frame (issue #16); anything else reaches
 :meth:`Triggers.write`, which applies the same test, then the exact precompiled patterns;
 only a match takes the slow path. Expiry calls :meth:`Triggers.expired` from the
 active-expiry callback (``ledis.pubsub.attach_expiry_events``).
@@ -251,12 +252,13 @@ class Triggers:
         self.any_event: list[Trigger] = []
         self._candidates: dict[str, tuple[Trigger, ...]] = {}
         self._tests: dict[str, Callable[[list[bytes]], bool] | None] = {}
-        # Per command name, the key prefixes (one as bytes) that a single-key command's key
-        # must start with for any trigger to match; ``()`` when no trigger listens to an event
-        # the command can emit. Filled on a command's first write (:meth:`_file`), cleared in
+        # Per command name, ``(first bytes, prefixes)``: the key prefixes (one as bytes) that a
+        # single-key command's key must start with for any trigger to match, and the set of
+        # their first bytes; ``()`` when no trigger listens to an event the command can emit.
+        # Filled on a command's first write (:meth:`_file`), cleared in
         # place when the triggers change: ``Core.dispatch`` reads this very dict
         # (``core.trigger_reject``) to skip the observer for a write no trigger can match.
-        self.reject: dict[str, bytes | tuple[bytes, ...]] = {}
+        self.reject: dict[str, tuple[Any, ...]] = {}
         # Fired but not yet run, in the current unit: (db, event, key, depth).
         self.queue: list[tuple[Database, bytes, bytes, int]] = []
         self.depth = 0  # depth of the callback running now (0: none)
@@ -313,7 +315,8 @@ class Triggers:
         if test is _UNFILED:
             test = self._file(cmd)
         reject = self.reject.get(name)
-        if reject is not None and (not reject or not argv[1].startswith(reject)):
+        if reject is not None and (not reject or not (key := argv[1]) or key[0] not in reject[0]
+                                   or not key.startswith(reject[1])):
             return observe_write(ctx, cmd, argv)
         if test is not None and not test(argv):  # type: ignore[operator]
             return observe_write(ctx, cmd, argv)
@@ -338,8 +341,10 @@ class Triggers:
             # is rejected before any glob runs; an empty head (``*x``) rules nothing out.
             prefixes = tuple({literal_prefix(p) for t in candidates for p in t.keys})
             if b"" not in prefixes:
-                # one prefix as bytes: startswith(bytes) is cheaper than startswith(tuple)
-                self.reject[name] = prefixes[0] if len(prefixes) == 1 else prefixes
+                # one prefix as bytes: startswith(bytes) is cheaper than startswith(tuple);
+                # their first bytes, a cheaper test that rules out most keys before it
+                self.reject[name] = (frozenset(p[0] for p in prefixes),
+                                     prefixes[0] if len(prefixes) == 1 else prefixes)
             if all(t.prefixes is not None for t in candidates):
                 self._tests[name] = None
                 return None
