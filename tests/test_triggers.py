@@ -394,3 +394,65 @@ def test_write_and_trigger_write_are_atomic_under_kill_9(fresh_server):
         # appendfsync always: the last acknowledged pipeline survived
         assert acked and c.exists(f"fire:{trial}:{acked[-1]}") == 1
         c.close()
+
+
+def test_writes_no_trigger_matches_still_reach_watch_tracking_and_notifications(server, t):
+    """The dispatcher skips the observer for a write no trigger can match only while triggers
+    are the sole observer (issue #16): WATCH, CLIENT TRACKING and keyspace notifications
+    still see such writes."""
+    from tests.rawresp import RawClient
+
+    t.function_load(AUDIT)
+    t.set("other:0", "x")  # the first write of SET files its prefix test
+    tracker = RawClient(server.port, resp3=True)
+    try:
+        assert tracker.call("CLIENT", "TRACKING", "ON") == b"OK"
+        t.set("other:1", "v1")
+        assert tracker.call("GET", "other:1") == b"v1"
+        t.set("other:1", "v2")  # no trigger listens to other:*
+        assert tracker.read(timeout=3) == [b"invalidate", [b"other:1"]]
+    finally:
+        tracker.close()
+    with server.client() as watcher:
+        pipe = watcher.pipeline()
+        pipe.watch("other:2")
+        t.set("other:2", "changed")
+        pipe.multi()
+        pipe.set("other:2", "mine")
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    assert t.get("other:2") == b"changed"
+    t.config_set("notify-keyspace-events", "K$")
+    try:
+        with server.client() as listener:
+            sub = listener.pubsub()
+            sub.subscribe("__keyspace@0__:other:3")
+            assert sub.get_message(timeout=2)["type"] == "subscribe"
+            t.set("other:3", "x")
+            assert sub.get_message(timeout=2)["data"] == b"set"
+            sub.close()
+    finally:
+        t.config_set("notify-keyspace-events", "")
+    t.set("user:9", "zed")  # and the trigger still fires
+    assert t.get("audit:user:9") == b"set:zed"
+    assert sorted(t.keys("audit:*")) == [b"audit:user:9"]
+
+
+def test_glob_prefix_rejection_and_replaced_triggers(t):
+    """Glob patterns: a key without the pattern's literal head is rejected before the glob
+    runs, one with it still gets the exact glob; replacing the library refiles the tests."""
+    t.function_load("""#!lua name=globs
+redis.register_trigger{name = 'email', keys = {'acct:*:email', '*:hot'}, events = {'set'},
+  callback = function(event, key) redis.call('INCR', 'seen:' .. key) end}
+""")
+    for key in ("acct:1:email", "acct:1:name", "other:1:email", "x:hot", "x:cold"):
+        t.set(key, "v")
+    assert sorted(t.keys("seen:*")) == [b"seen:acct:1:email", b"seen:x:hot"]
+    t.function_load("""#!lua name=globs
+redis.register_trigger{name = 'email', keys = 'other:', events = {'set'},
+  callback = function(event, key) redis.call('INCR', 'seen:' .. key) end}
+""", replace=True)
+    t.set("acct:1:email", "v")
+    t.set("other:1:email", "v")
+    assert t.get("seen:acct:1:email") == b"1"
+    assert t.get("seen:other:1:email") == b"1"

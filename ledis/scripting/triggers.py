@@ -18,10 +18,16 @@ pattern without glob characters is a prefix); several patterns may be given as a
 (``core.watched_write``), the slow path that WATCH and keyspace notifications already use:
 ``core.notify_writes`` is set while any trigger exists, so with no trigger the dispatcher
 never leaves its fast path. While triggers exist, :meth:`Triggers.write` *is* the observer
-(it calls ``ledis.commands.transactions.observe_write`` for WATCH and notifications): a write
-command first gets a cheap test, the triggers that listen to an event this command can emit
-(cached per command name) against its key arguments, with precompiled patterns; only a
-possible match takes the slow path. Expiry calls :meth:`Triggers.expired` from the
+(it calls ``ledis.commands.transactions.observe_write`` for WATCH, notifications and
+tracking). Per command name, the triggers that listen to an event this command can emit are
+cached, and their key patterns reduced to a rejection test, :attr:`Triggers.reject`: the
+literal heads one of which a single-key command's key must start with (``()``: no trigger
+wants this command's events). While triggers are the only observer, ``Core.dispatch`` runs
+that test inline (``core.trigger_reject``), so a write no trigger can match costs one dict
+hit, a first-byte test (and ``bytes.startswith`` when that byte begins some prefix) and no
+observer frame (issue #16); anything else reaches
+:meth:`Triggers.write`, which applies the same test, then the exact precompiled patterns;
+only a match takes the slow path. Expiry calls :meth:`Triggers.expired` from the
 active-expiry callback (``ledis.pubsub.attach_expiry_events``).
 
 **The unit.** Like Redis 7.2's post-notification jobs, callbacks run when the command that
@@ -95,6 +101,7 @@ EVENTS = frozenset({event for _, event in _SIMPLE.values()}).union(
     {b"del", b"expire", b"expired"}, *_SPECIAL_EVENTS.values())
 _FLAGS = (b"no-writes",)
 _ARGS = frozenset({b"name", b"keys", b"events", b"callback", b"flags", b"on_error"})
+_UNFILED = object()  # Triggers._tests: this command name has no test yet
 
 
 class TriggerAbort(LedisError):
@@ -244,8 +251,14 @@ class Triggers:
         self.by_event: dict[bytes, list[Trigger]] = {}
         self.any_event: list[Trigger] = []
         self._candidates: dict[str, tuple[Trigger, ...]] = {}
-        self._tests: dict[str, Callable[[list[bytes]], bool]] = {}
-        self._fast: dict[str, bytes | tuple[bytes, ...]] = {}
+        self._tests: dict[str, Callable[[list[bytes]], bool] | None] = {}
+        # Per command name, ``(first bytes, prefixes)``: the key prefixes (one as bytes) that a
+        # single-key command's key must start with for any trigger to match, and the set of
+        # their first bytes; ``()`` when no trigger listens to an event the command can emit.
+        # Filled on a command's first write (:meth:`_file`), cleared in
+        # place when the triggers change: ``Core.dispatch`` reads this very dict
+        # (``core.trigger_reject``) to skip the observer for a write no trigger can match.
+        self.reject: dict[str, tuple[Any, ...]] = {}
         # Fired but not yet run, in the current unit: (db, event, key, depth).
         self.queue: list[tuple[Database, bytes, bytes, int]] = []
         self.depth = 0  # depth of the callback running now (0: none)
@@ -263,7 +276,7 @@ class Triggers:
                 self.by_event.setdefault(event, []).append(trigger)
         self._candidates = {}
         self._tests = {}
-        self._fast = {}
+        self.reject.clear()  # in place: the core holds this dict
 
     def candidates(self, name: str) -> tuple[Trigger, ...]:
         found = self._candidates.get(name)
@@ -291,52 +304,57 @@ class Triggers:
 
     def write(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
         """``core.watched_write`` while triggers exist (the dispatcher's write observer; the
-        WATCH / notification observer ``observe_write`` runs inside when needed).
+        WATCH / notification / tracking observer ``observe_write`` runs inside).
 
-        Every write takes this path while a trigger exists, so the no-match case is a dict
-        hit and, for a single-key command under prefix patterns (the common case), one C call:
-        ``argv[1].startswith(prefixes)`` (``()``: no trigger listens to this command's
-        events). Other shapes get a precompiled test (:meth:`_key_test`)."""
-        fast = self._fast.get(cmd.name)
-        if fast is not None:
-            if not fast or not argv[1].startswith(fast):
-                core = self.core
-                if core.watched_keys or core.notify_configured:
-                    return observe_write(ctx, cmd, argv)
-                return cmd.handler(ctx, argv)
-        else:
-            test = self._tests.get(cmd.name)
-            if test is None:
-                test = self._key_test(cmd)
-                if test is None:  # it had a fast form after all
-                    return self.write(ctx, cmd, argv)
-            if not test(argv):
-                return observe_write(ctx, cmd, argv)
+        While triggers are the only observer, ``Core.dispatch`` runs :attr:`reject` itself
+        and comes here only for a write it could not rule out (or the first write of a
+        command name, which files its tests); with WATCH, notifications or tracking on,
+        every write comes here and gets the same cheap test first."""
+        name = cmd.name
+        test = self._tests.get(name, _UNFILED)
+        if test is _UNFILED:
+            test = self._file(cmd)
+        reject = self.reject.get(name)
+        if reject is not None and (not reject or not (key := argv[1]) or key[0] not in reject[0]
+                                   or not key.startswith(reject[1])):
+            return observe_write(ctx, cmd, argv)
+        if test is not None and not test(argv):  # type: ignore[operator]
+            return observe_write(ctx, cmd, argv)
         if self.dormant(ctx):
             return observe_write(ctx, cmd, argv)
         keys = [argv[i] for i in cmd.key_positions(argv)]
         return self._fire_write(ctx, cmd, argv, keys, observe_write)
 
-    def _key_test(self, cmd: Command) -> Callable[[list[bytes]], bool] | None:
-        """File this command's test: in ``_fast`` (returns None) when it has no candidate
-        trigger or is a single-key command whose candidates all use prefixes; else in
-        ``_tests`` (returned)."""
+    def _file(self, cmd: Command) -> Callable[[list[bytes]], bool] | None:
+        """File this command name's tests: in :attr:`reject` the prefixes one of which its
+        key must start with for any trigger to match (``()``: no trigger listens to an event
+        it can emit), when it is a single-key command or has no candidate; in ``_tests`` the
+        exact test left after that (None: the prefix test was exact). Returns the latter."""
         name = cmd.name
         candidates = self.candidates(name)
-        single = cmd.first_key == 1 and cmd.last_key == 1
         if not candidates:
-            self._fast[name] = ()
+            self.reject[name] = ()
+            self._tests[name] = None
             return None
-        if single and all(t.prefixes is not None for t in candidates):
-            prefixes = tuple({p for t in candidates for p in t.prefixes})  # type: ignore[union-attr]
-            # one prefix as bytes: startswith(bytes) is cheaper than startswith(tuple)
-            self._fast[name] = prefixes[0] if len(prefixes) == 1 and prefixes[0] else prefixes
-            return None
+        if cmd.first_key == 1 and cmd.last_key == 1:
+            # A glob's literal head is a necessary condition, so a key without any of them
+            # is rejected before any glob runs; an empty head (``*x``) rules nothing out.
+            prefixes = tuple({literal_prefix(p) for t in candidates for p in t.keys})
+            if b"" not in prefixes:
+                # one prefix as bytes: startswith(bytes) is cheaper than startswith(tuple);
+                # their first bytes, a cheaper test that rules out most keys before it
+                self.reject[name] = (frozenset(p[0] for p in prefixes),
+                                     prefixes[0] if len(prefixes) == 1 else prefixes)
+            if all(t.prefixes is not None for t in candidates):
+                self._tests[name] = None
+                return None
+            tests = tuple(t.test for t in candidates)
+            test = self._tests[name] = lambda argv: any(test(argv[1]) for test in tests)
+            return test
         tests = tuple(t.test for t in candidates)
         positions = cmd.key_positions
         test = self._tests[name] = (
-            (lambda argv: any(test(argv[1]) for test in tests)) if single else
-            (lambda argv: any(test(argv[i]) for i in positions(argv) for test in tests)))
+            lambda argv: any(test(argv[i]) for i in positions(argv) for test in tests))
         return test
 
     def _fire_write(self, ctx: Context, cmd: Command, argv: list[bytes], keys: list[bytes],
