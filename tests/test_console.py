@@ -675,6 +675,27 @@ def test_library_load_and_fcall_form(page, r):
     assert _libraries(r) == []
 
 
+def test_libraries_show_triggers_timers_and_requires(page, r):
+    """The ledis-only FUNCTION LIST fields (triggers, timers, requires) are shown on the card."""
+    r.execute_command("FUNCTION", "FLUSH")
+    r.function_load("#!lua name=shared\nledis.export({twice = function(x) return 2 * x end})\n")
+    r.function_load(
+        "#!lua name=watcher\n"
+        "local m = ledis.require('shared')\n"
+        "redis.register_trigger{name='on_user', keys='user:*', events={'hset'},\n"
+        "  callback=function(event, key) redis.call('INCR', 'seen') end}\n"
+        "redis.register_timer{name='tick', every='1h', callback=function() end}\n"
+        "redis.register_function('twice', function(keys, args) return m.twice(args[1]) end)\n")
+    _tab(page, "libraries")
+    card = '.lib[data-library="watcher"]'
+    page.wait_for_selector(card)
+    text = page.inner_text(card)
+    for expected in ("triggers", "on_user", "user:*", "hset", "timers", "tick",
+                     "every 3600000ms", "requires", "shared"):
+        assert expected in text, (expected, text.replace("\n", " | "))
+    r.execute_command("FUNCTION", "FLUSH")
+
+
 def test_workbench_saves_a_function_library(page, r):
     r.execute_command("FUNCTION", "FLUSH")
     _tab(page, "workbench")
