@@ -93,12 +93,20 @@ class Server:
         try:
             self.core.engine.commit()
         except Exception:
+            # The engine discarded the batch (memory is what is on disk again). No held reply
+            # may go out, since it may acknowledge a write that was not stored; which replies
+            # those are is not known, and a count of error replies cannot be matched to the
+            # pipelined commands either, so each client gets one error and is disconnected.
             log.exception("commit failed; closing the affected connections")
-            for conn in self._to_flush:
+            conns = self._to_flush
+            self._to_flush = []
+            error = b"-%s\r\n" % errors.STORE_WRITE_FAILED.encode()
+            for conn in conns:
                 conn.out.clear()
-                if conn.transport is not None:
-                    conn.transport.abort()
-            self._to_flush.clear()
+                if conn.ctx is not None and conn.transport is not None:
+                    conn.out.append(error)
+                    conn.ctx.close_after_reply = True
+                    conn.flush()
             return
         conns = self._to_flush
         self._to_flush = []

@@ -13,7 +13,9 @@ It owns the RocksDB instance (raw bytes mode, one column family per role, see
   key's final value), adds the write-log record and whatever the ``before_commit`` hooks
   wrote, writes it once and syncs it when fsync is
   ``always``. The server calls it once per loop iteration before sending held replies;
-  the embedded API after each call;
+  the embedded API after each call. When RocksDB refuses the write, the pending batch is
+  discarded (overlay and cache forgotten, ``log_seq`` unchanged) and ``CommitFailed`` is
+  raised: memory stays what is on disk, and the caller must not acknowledge the writes;
 * **ordered iteration** ``iterate(cf, start, end, reverse)`` with one RocksDB iterator
   (seek + next), merged with the pending overlay;
 * **the write log**: every commit also puts one record in the ``log`` family, in the same
@@ -81,6 +83,11 @@ def _fixed_mmap_threshold() -> None:
 
 class StoreLockedError(RuntimeError):
     """The data directory is held by another process."""
+
+
+class CommitFailed(RuntimeError):
+    """RocksDB refused a commit's write. The pending batch was discarded (the engine reads
+    what is on disk again) and ``log_seq`` did not advance; nothing of it may be acknowledged."""
 
 
 class Engine:
@@ -419,7 +426,6 @@ class Engine:
                 for lo, hi in cf_ranges:
                     batch.delete_range(lo, hi, handle)
                     ranges.append([cf, lo, hi])
-                cf_ranges.clear()
         writes = {}
         for cf, pending in enumerate(self._pending):
             if pending:
@@ -432,19 +438,32 @@ class Engine:
                     else:
                         put(key, value, handle)
                 writes[cf] = pending
+        # The overlay and the log counters change only once the write succeeded (issue #18):
+        # a failed write must leave nothing in memory that says it happened.
+        log_seq, log_first_seq = self.log_seq, self.log_first_seq
         if self.write_log and (ranges or writes):
-            self.log_seq += 1
+            log_seq += 1
             body = self._pack((int(time.time() * 1000), ranges, writes))
-            batch.put(U64.pack(self.log_seq), zlib.crc32(body).to_bytes(4, "big") + body,
+            batch.put(U64.pack(log_seq), zlib.crc32(body).to_bytes(4, "big") + body,
                       handles[LOG])
-            if self.log_seq - self.log_first_seq >= self.log_keep + 1000:
-                new_first = self.log_seq - self.log_keep
-                batch.delete_range(U64.pack(0), U64.pack(new_first), handles[LOG])
-                self.log_first_seq = new_first
+            if log_seq - log_first_seq >= self.log_keep + 1000:
+                log_first_seq = log_seq - self.log_keep
+                batch.delete_range(U64.pack(0), U64.pack(log_first_seq), handles[LOG])
+        try:
+            self.db.write(batch, self._sync_opts if self.fsync == "always" else self._write_opts)
+        except Exception as exc:
+            lost = self.writes - self._clean_at
+            log.error("RocksDB write failed, %d pending operations discarded: %s", lost, exc)
+            # Reads must go back to what is on disk: forget the overlay, and the whole cache,
+            # which was written through and also holds reads made under pending range deletes.
+            self.rollback()
+            raise CommitFailed(str(exc)) from exc
+        self.log_seq, self.log_first_seq = log_seq, log_first_seq
+        for cf_ranges in self._pending_ranges:
+            cf_ranges.clear()
         for cf in writes:
             self._pending[cf] = {}
         self._clean_at = self.writes
-        self.db.write(batch, self._sync_opts if self.fsync == "always" else self._write_opts)
         self.commits += 1
         for cache in self._cache:
             if len(cache) > self.cache_entries:
