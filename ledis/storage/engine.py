@@ -136,6 +136,9 @@ class Engine:
         self.log_first_seq = self._first_log_seq()
         self.before_commit: list[Callable[[], None]] = []
         self.after_commit: list[Callable[[], None]] = []
+        # Called after ``rollback`` (and so after a failed commit): state kept in memory beside
+        # the overlay (the key counters, ledis/storage/keyspace.py) is read back from the store.
+        self.after_rollback: list[Callable[[], None]] = []
         self.commits = 0
         # One reused Packer: msgpack.packb builds (and frees) a Packer and its buffer per call,
         # measured at ~6% of the server's time for SET at -P 1.
@@ -482,6 +485,8 @@ class Engine:
             ranges.clear()
         self._clean_at = self.writes
         self.clear_cache()
+        for hook in self.after_rollback:
+            hook()
 
     def _new_batch(self):  # the memory backend (ledis/storage/memory.py) overrides this
         return rocksdict.WriteBatch(raw_mode=True)

@@ -246,3 +246,34 @@ def test_failed_write_discards_the_batch_and_keeps_log_seq(engine):
     assert engine.get(META, b"b") == b"later"
     assert engine.get(META, b"a") == b"stored"
     assert [s for s, _, _ in engine.log_records(seq)] == [seq + 1]
+
+
+def test_failed_commit_restores_the_key_counters(tmp_path):
+    """The key counters live in memory beside the overlay (DBSIZE reads them): a discarded
+    batch must take its counter updates along, or DBSIZE counts keys that were never stored."""
+    from ledis.config import Config
+    from ledis.core import Core, load_commands
+    from ledis.storage.engine import CommitFailed
+
+    load_commands()
+    config = Config()
+    config.dir = str(tmp_path / "core")
+    core = Core(config)
+    try:
+        ctx = core.new_context()
+        core.dispatch(ctx, [b"SET", b"kept", b"1"])
+        core.commit()
+        core.engine.db = _FailingWrites(core.engine.db)
+        core.dispatch(ctx, [b"SET", b"lost", b"1"])
+        core.dispatch(ctx, [b"SET", b"lost2", b"1"])
+        assert core.dispatch(ctx, [b"DBSIZE"]) == 3
+        with pytest.raises(CommitFailed):
+            core.commit()
+        assert core.dispatch(ctx, [b"DBSIZE"]) == 1
+        assert core.dispatch(ctx, [b"GET", b"kept"]) == b"1"
+        assert core.dispatch(ctx, [b"GET", b"lost"]) is None
+        core.dispatch(ctx, [b"SET", b"new", b"1"])
+        core.commit()
+        assert core.dispatch(ctx, [b"DBSIZE"]) == 2
+    finally:
+        core.close()
