@@ -546,12 +546,22 @@ class Engine:
     def close(self) -> None:
         if self._closed:
             return
-        self.commit()
-        self.set_fsync("no")
-        self._closed = True
-        self.db.flush_wal(True)
+        try:
+            self.commit()
+            self.set_fsync("no")
+            self._closed = True
+            self.db.flush_wal(True)
+        except Exception as exc:  # noqa: BLE001 - any RocksDB error: close what can be closed
+            # A store that refused a write stays in error ("Writer has previous error"): the
+            # shutdown still closes it (what was committed is in the WAL) instead of hanging.
+            log.error("closing a store in error, pending writes lost: %s", exc)
+            self.set_fsync("no")
+            self._closed = True
         del self._cfs, self._handles
-        self.db.close()
+        try:
+            self.db.close()
+        except Exception as exc:  # noqa: BLE001 - a store in error reports it again here
+            log.error("closing the store: %s", exc)
 
 
 def decode_record(record: bytes, seq: int = 0) -> tuple[int, list[list]]:
