@@ -111,12 +111,12 @@ def _set_many(port: int, prefix: bytes, count: int, at_ms: int | None) -> None:
 
 
 @pytest.mark.parametrize("n_keys", [
-    10_000,
-    pytest.param(N_KEYS, marks=[pytest.mark.slow, pytest.mark.timeout(600)]),
+    20_000,
+    pytest.param(N_KEYS, marks=[pytest.mark.slow, pytest.mark.timeout(900)]),
 ])
 def test_mass_expiry_does_not_stall_clients(fresh_server, n_keys):
-    """``n_keys`` keys expire at the same moment; a probe PINGs every 2 ms meanwhile and
-    records the longest round trip. Without the time cap the cron removed them all in one
+    """``n_keys`` keys expire at the same moment; a probe sends PING and INFO every 2 ms
+    meanwhile and records the longest round trip. Without the time cap the cron removed them all in one
     tick (measured on the 2-core test machine: 40,000 keys stalled PING for ~0.9 s, 200,000
     for ~4.5 s); with it no round trip may reach 100 ms."""
     server = fresh_server()
@@ -135,21 +135,23 @@ def test_mass_expiry_does_not_stall_clients(fresh_server, n_keys):
     probe = server.client()
     worst = 0.0
     expired = 0
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 500
     while time.monotonic() < deadline:
         sent = time.perf_counter()
         probe.ping()
         worst = max(worst, time.perf_counter() - sent)
+        sent = time.perf_counter()  # the INFO's round trip counts too: a stall may hit it
         expired = int(probe.info("stats")["expired_keys"])
+        worst = max(worst, time.perf_counter() - sent)
         if expired >= n_keys:
             break
         time.sleep(0.002)
     stats = probe.info("stats")
-    print(f"{n_keys} keys: worst PING {worst * 1000:.1f} ms, "
+    print(f"{n_keys} keys: worst round trip {worst * 1000:.1f} ms, "
           f"{stats['expired_time_cap_reached_count']} ticks hit the cap")
     assert stats["expired_keys"] == n_keys
     assert r.dbsize() == 5000
-    assert stats["expired_time_cap_reached_count"] > 0  # it did take several ticks
     assert worst < 0.1, f"a PING waited {worst * 1000:.0f} ms"
+    assert stats["expired_time_cap_reached_count"] > 0  # it did take several ticks
     r.close()
     probe.close()
