@@ -143,6 +143,8 @@ class Core:
             "total_connections_received": 0,
             "rejected_connections": 0,
             "expired_keys": 0,
+            "expired_time_cap_reached_count": 0,
+            "expire_cycle_cpu_milliseconds": 0,
             "keyspace_hits": 0,
             "keyspace_misses": 0,
             "total_error_replies": 0,
@@ -436,16 +438,34 @@ class Core:
     def commit(self) -> None:
         self.engine.commit()
 
-    def expire_cycle(self, limit: int = 200) -> int:
+    def expire_cycle(self, limit: int = 200, deadline: float | None = None) -> int:
+        """Active expiry: remove up to ``limit`` due keys per database; returns how many.
+
+        With ``deadline`` (a ``time.monotonic()`` value), slices of ``limit`` keys go on, each
+        committed, while a slice found a full ``limit`` and the deadline has not passed. This
+        is Redis's time cap (25% of a cron tick): a mass expiry used to run here until nothing
+        was due, stalling every client for seconds (issue #18); what is left waits for the
+        next tick. Stopping at the cap counts in ``expired_time_cap_reached_count``."""
         self.access.trim()
         if self.replication.is_replica:
             return 0  # a replica gets its master's expiry deletes through the write log
-        removed = 0
-        for db in self.store.dbs:
-            removed += db.expire_slice(limit)
-        if removed:
-            self.stats["expired_keys"] += removed
-        return removed
+        started = time.monotonic()
+        total = 0
+        while True:
+            removed = 0
+            for db in self.store.dbs:
+                removed += db.expire_slice(limit)
+            if removed:
+                self.stats["expired_keys"] += removed
+            total += removed
+            if deadline is None or removed < limit:
+                break
+            self.engine.commit()
+            if time.monotonic() >= deadline:
+                self.stats["expired_time_cap_reached_count"] += 1
+                break
+        self.stats["expire_cycle_cpu_milliseconds"] += int((time.monotonic() - started) * 1000)
+        return total
 
     def close(self) -> None:
         if self.closed:

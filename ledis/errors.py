@@ -67,6 +67,11 @@ AUTH_NOT_CONFIGURED = (
 READONLY = "READONLY You can't write against a read only replica."
 NOPROTO = "NOPROTO unsupported protocol version"
 MAX_CLIENTS = "ERR max number of clients reached"
+# A failed group commit (ledis/server/app.py, Server.flush): the batch's writes were discarded,
+# so none of its held replies may go out; the connection is closed after this one error.
+# MISCONF is the prefix Redis gives persistence failures ("Errors writing to the AOF file").
+STORE_WRITE_FAILED = ("MISCONF Errors writing to the store: the writes of your last commands "
+                      "were not applied (see the server log)")
 
 # --- protocol ------------------------------------------------------------------------------
 PROTO_MULTIBULK_LEN = "ERR Protocol error: invalid multibulk length"

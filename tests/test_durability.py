@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import threading
 import time
 
@@ -19,6 +20,7 @@ import rocksdict
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ledis import errors
 from ledis.config import Config
 from ledis.core import Core, load_commands
 from ledis.storage import layout
@@ -210,3 +212,39 @@ def test_del_big_collection_is_instant_and_reclaimed(fresh_server, tmp_path, how
     assert size_after < size_full / 20, (size_full, size_after)
     srv.start()
     assert srv.client().dbsize() == 1
+
+
+def test_failed_store_write_acknowledges_nothing(fresh_server):
+    """Issue #18: when RocksDB refuses a group commit's write, no held reply goes out (it could
+    acknowledge a write that was not stored): the client gets one MISCONF error and is
+    disconnected, and no reader sees the unstored value. The failure is real: the server's
+    file size limit (RLIMIT_FSIZE, set on the running process) makes the WAL write fail with
+    EFBIG, as a full disk would (Python ignores SIGXFSZ, so the write just fails)."""
+    import resource
+
+    server = fresh_server()
+    r = server.client()
+    r.set("before", "stored")
+    wal = max(os.path.getsize(os.path.join(server.dir, "db", name))
+              for name in os.listdir(os.path.join(server.dir, "db")) if name.endswith(".log"))
+    limit = wal + 256 * 1024
+    resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (limit, limit))
+    # A raw socket: redis-py would reconnect silently, and the disconnect is what is tested.
+    value = b"x" * (2 * 1024 * 1024)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as writer:
+        writer.sendall(b"*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$%d\r\n%s\r\n"
+                       b"*1\r\n$4\r\nPING\r\n" % (len(value), value))
+        received = b""
+        while chunk := writer.recv(65536):  # until the server closes the connection
+            received += chunk
+    assert received == b"-%s\r\n" % errors.STORE_WRITE_FAILED.encode()
+    reader = server.client()
+    assert reader.get("lost") is None
+    assert reader.get("before") == b"stored"
+    assert reader.dbsize() == 1
+    assert "commit failed" in server.log()
+    # The store stays in error (RocksDB refuses every later write), but a shutdown still
+    # closes it rather than hanging until it is killed.
+    proc = server.proc
+    server.stop(timeout=10)
+    assert proc.returncode == 0

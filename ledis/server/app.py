@@ -5,8 +5,9 @@ Every connection that produced replies in this iteration registers itself with
 batch once (all writes of all connections, one RocksDB write) and writes each connection's held
 replies. This is DESIGN.md section 6: the write path's biggest win, measured.
 
-A cron task (10 Hz, like Redis's ``hz``) runs active expiry in bounded slices, closes idle
-clients (``timeout``) and commits what those produced.
+A cron task (10 Hz, like Redis's ``hz``) runs active expiry in slices for at most 25 ms a tick
+(a mass expiry spreads over ticks), closes idle clients (``timeout``) and commits what those
+produced.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from ledis.server.connection import Connection
 from ledis.startup import Listeners, bind_sockets, check_tls, start_listening
 
 log = logging.getLogger("ledis.server")
+
+# Active expiry's time per cron tick: 25% of the 100 ms tick, Redis's
+# ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC. A mass expiry is spread over ticks instead of stalling.
+EXPIRE_BUDGET = 0.025
 
 
 class Server:
@@ -93,12 +98,20 @@ class Server:
         try:
             self.core.engine.commit()
         except Exception:
+            # The engine discarded the batch (memory is what is on disk again). No held reply
+            # may go out, since it may acknowledge a write that was not stored; which replies
+            # those are is not known, and a count of error replies cannot be matched to the
+            # pipelined commands either, so each client gets one error and is disconnected.
             log.exception("commit failed; closing the affected connections")
-            for conn in self._to_flush:
+            conns = self._to_flush
+            self._to_flush = []
+            error = b"-%s\r\n" % errors.STORE_WRITE_FAILED.encode()
+            for conn in conns:
                 conn.out.clear()
-                if conn.transport is not None:
-                    conn.transport.abort()
-            self._to_flush.clear()
+                if conn.ctx is not None and conn.transport is not None:
+                    conn.out.append(error)
+                    conn.ctx.close_after_reply = True
+                    conn.flush()
             return
         conns = self._to_flush
         self._to_flush = []
@@ -124,8 +137,8 @@ class Server:
                 stats["instantaneous_ops_per_sec"] = int(
                     max(0, samples[-1][1] - samples[0][1]) / elapsed)
             try:
-                while self.core.expire_cycle(200) >= 200:
-                    self.core.engine.commit()
+                # at most EXPIRE_BUDGET of the loop per tick; the rest waits for the next one
+                self.core.expire_cycle(200, deadline=time.monotonic() + EXPIRE_BUDGET)
                 if tick % 10 == 0 and self.core.config.timeout:
                     self._close_idle()
                 for hook in self.cron_hooks:

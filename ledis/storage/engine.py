@@ -13,7 +13,9 @@ It owns the RocksDB instance (raw bytes mode, one column family per role, see
   key's final value), adds the write-log record and whatever the ``before_commit`` hooks
   wrote, writes it once and syncs it when fsync is
   ``always``. The server calls it once per loop iteration before sending held replies;
-  the embedded API after each call;
+  the embedded API after each call. When RocksDB refuses the write, the pending batch is
+  discarded (overlay and cache forgotten, ``log_seq`` unchanged) and ``CommitFailed`` is
+  raised: memory stays what is on disk, and the caller must not acknowledge the writes;
 * **ordered iteration** ``iterate(cf, start, end, reverse)`` with one RocksDB iterator
   (seek + next), merged with the pending overlay;
 * **the write log**: every commit also puts one record in the ``log`` family, in the same
@@ -83,6 +85,11 @@ class StoreLockedError(RuntimeError):
     """The data directory is held by another process."""
 
 
+class CommitFailed(RuntimeError):
+    """RocksDB refused a commit's write. The pending batch was discarded (the engine reads
+    what is on disk again) and ``log_seq`` did not advance; nothing of it may be acknowledged."""
+
+
 class Engine:
     def __init__(
         self,
@@ -129,6 +136,9 @@ class Engine:
         self.log_first_seq = self._first_log_seq()
         self.before_commit: list[Callable[[], None]] = []
         self.after_commit: list[Callable[[], None]] = []
+        # Called after ``rollback`` (and so after a failed commit): state kept in memory beside
+        # the overlay (the key counters, ledis/storage/keyspace.py) is read back from the store.
+        self.after_rollback: list[Callable[[], None]] = []
         self.commits = 0
         # One reused Packer: msgpack.packb builds (and frees) a Packer and its buffer per call,
         # measured at ~6% of the server's time for SET at -P 1.
@@ -419,7 +429,6 @@ class Engine:
                 for lo, hi in cf_ranges:
                     batch.delete_range(lo, hi, handle)
                     ranges.append([cf, lo, hi])
-                cf_ranges.clear()
         writes = {}
         for cf, pending in enumerate(self._pending):
             if pending:
@@ -432,19 +441,32 @@ class Engine:
                     else:
                         put(key, value, handle)
                 writes[cf] = pending
+        # The overlay and the log counters change only once the write succeeded (issue #18):
+        # a failed write must leave nothing in memory that says it happened.
+        log_seq, log_first_seq = self.log_seq, self.log_first_seq
         if self.write_log and (ranges or writes):
-            self.log_seq += 1
+            log_seq += 1
             body = self._pack((int(time.time() * 1000), ranges, writes))
-            batch.put(U64.pack(self.log_seq), zlib.crc32(body).to_bytes(4, "big") + body,
+            batch.put(U64.pack(log_seq), zlib.crc32(body).to_bytes(4, "big") + body,
                       handles[LOG])
-            if self.log_seq - self.log_first_seq >= self.log_keep + 1000:
-                new_first = self.log_seq - self.log_keep
-                batch.delete_range(U64.pack(0), U64.pack(new_first), handles[LOG])
-                self.log_first_seq = new_first
+            if log_seq - log_first_seq >= self.log_keep + 1000:
+                log_first_seq = log_seq - self.log_keep
+                batch.delete_range(U64.pack(0), U64.pack(log_first_seq), handles[LOG])
+        try:
+            self.db.write(batch, self._sync_opts if self.fsync == "always" else self._write_opts)
+        except Exception as exc:
+            lost = self.writes - self._clean_at
+            log.error("RocksDB write failed, %d pending operations discarded: %s", lost, exc)
+            # Reads must go back to what is on disk: forget the overlay, and the whole cache,
+            # which was written through and also holds reads made under pending range deletes.
+            self.rollback()
+            raise CommitFailed(str(exc)) from exc
+        self.log_seq, self.log_first_seq = log_seq, log_first_seq
+        for cf_ranges in self._pending_ranges:
+            cf_ranges.clear()
         for cf in writes:
             self._pending[cf] = {}
         self._clean_at = self.writes
-        self.db.write(batch, self._sync_opts if self.fsync == "always" else self._write_opts)
         self.commits += 1
         for cache in self._cache:
             if len(cache) > self.cache_entries:
@@ -463,6 +485,8 @@ class Engine:
             ranges.clear()
         self._clean_at = self.writes
         self.clear_cache()
+        for hook in self.after_rollback:
+            hook()
 
     def _new_batch(self):  # the memory backend (ledis/storage/memory.py) overrides this
         return rocksdict.WriteBatch(raw_mode=True)
@@ -522,12 +546,22 @@ class Engine:
     def close(self) -> None:
         if self._closed:
             return
-        self.commit()
-        self.set_fsync("no")
-        self._closed = True
-        self.db.flush_wal(True)
+        try:
+            self.commit()
+            self.set_fsync("no")
+            self._closed = True
+            self.db.flush_wal(True)
+        except Exception as exc:  # noqa: BLE001 - any RocksDB error: close what can be closed
+            # A store that refused a write stays in error ("Writer has previous error"): the
+            # shutdown still closes it (what was committed is in the WAL) instead of hanging.
+            log.error("closing a store in error, pending writes lost: %s", exc)
+            self.set_fsync("no")
+            self._closed = True
         del self._cfs, self._handles
-        self.db.close()
+        try:
+            self.db.close()
+        except Exception as exc:  # noqa: BLE001 - a store in error reports it again here
+            log.error("closing the store: %s", exc)
 
 
 def decode_record(record: bytes, seq: int = 0) -> tuple[int, list[list]]:

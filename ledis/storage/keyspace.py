@@ -67,6 +67,8 @@ class Store:
         self.dbs = [Database(self, physical, logical) for logical, physical in enumerate(mapping)]
         self.compactor = Compactor(engine)
         engine.before_commit.append(self._save_counts)
+        # a discarded batch (failed commit, debugger rollback) took its counter updates along
+        engine.after_rollback.append(self.reload_mapping)
 
     def _load_mapping(self, databases: int) -> list[int]:
         """Logical -> physical db numbers. The saved map is a permutation of 0..len-1; when

@@ -195,3 +195,85 @@ def test_point_read_after_pending_range_delete(engine):
     engine.clear_cache()
     assert engine.get(META, b"\x00k") == b"2"
 
+
+
+class _FailingWrites:
+    """The real Rdict with a fault injected: its next ``fail`` writes raise as RocksDB does on
+    an I/O error. Everything else (reads, the write that follows) goes to the real store."""
+
+    def __init__(self, db, fail: int = 1) -> None:
+        self._db = db
+        self.fail = fail
+
+    def write(self, batch, options=None):
+        if self.fail:
+            self.fail -= 1
+            raise Exception("IO error: No space left on device")  # noqa: TRY002 - as rocksdict
+        return self._db.write(batch, options)
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
+def test_failed_write_discards_the_batch_and_keeps_log_seq(engine):
+    """Issue #18: a failed RocksDB write used to leave the overlay reset, the cache holding the
+    unstored values and ``log_seq`` advanced, so readers saw values that were never stored."""
+    from ledis.storage.engine import CommitFailed
+
+    engine.put(META, b"a", b"stored")
+    engine.put(DATA, b"r1", b"x")
+    engine.commit()
+    engine.clear_cache()
+    seq = engine.log_seq
+    engine.db = _FailingWrites(engine.db)
+    engine.put(META, b"a", b"lost")
+    engine.put(META, b"b", b"lost")
+    engine.delete_range(DATA, b"r", b"s")
+    assert engine.get(DATA, b"r1") is None  # read under the pending range delete: cached None
+    with pytest.raises(CommitFailed):
+        engine.commit()
+    assert engine.log_seq == seq
+    assert not engine.dirty
+    assert engine.get(META, b"a") == b"stored"
+    assert engine.get(META, b"b") is None
+    assert engine.get(DATA, b"r1") == b"x"
+    assert list(engine.iterate(DATA, b"")) == [(b"r1", b"x")]
+    # The store still works: the next commit is written and logged with the next sequence.
+    engine.put(META, b"b", b"later")
+    engine.commit()
+    assert engine.log_seq == seq + 1
+    engine.clear_cache()
+    assert engine.get(META, b"b") == b"later"
+    assert engine.get(META, b"a") == b"stored"
+    assert [s for s, _, _ in engine.log_records(seq)] == [seq + 1]
+
+
+def test_failed_commit_restores_the_key_counters(tmp_path):
+    """The key counters live in memory beside the overlay (DBSIZE reads them): a discarded
+    batch must take its counter updates along, or DBSIZE counts keys that were never stored."""
+    from ledis.config import Config
+    from ledis.core import Core, load_commands
+    from ledis.storage.engine import CommitFailed
+
+    load_commands()
+    config = Config()
+    config.dir = str(tmp_path / "core")
+    core = Core(config)
+    try:
+        ctx = core.new_context()
+        core.dispatch(ctx, [b"SET", b"kept", b"1"])
+        core.commit()
+        core.engine.db = _FailingWrites(core.engine.db)
+        core.dispatch(ctx, [b"SET", b"lost", b"1"])
+        core.dispatch(ctx, [b"SET", b"lost2", b"1"])
+        assert core.dispatch(ctx, [b"DBSIZE"]) == 3
+        with pytest.raises(CommitFailed):
+            core.commit()
+        assert core.dispatch(ctx, [b"DBSIZE"]) == 1
+        assert core.dispatch(ctx, [b"GET", b"kept"]) == b"1"
+        assert core.dispatch(ctx, [b"GET", b"lost"]) is None
+        core.dispatch(ctx, [b"SET", b"new", b"1"])
+        core.commit()
+        assert core.dispatch(ctx, [b"DBSIZE"]) == 2
+    finally:
+        core.close()
