@@ -130,6 +130,7 @@ class MemoryEngine(Engine):
         self.log_first_seq = 1
         self.before_commit = []
         self.after_commit = []
+        self.after_rollback = []
         self.commits = 0
         self._pack = msgpack.Packer(use_bin_type=True).pack
         self.fsync = fsync
