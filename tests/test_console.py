@@ -205,6 +205,30 @@ def test_password_change_ends_sessions(server, r):
         r2.close()
 
 
+def test_console_runs_commands_as_the_acl_user_that_logged_in(server, r):
+    """An ACL user's console session has that user's permissions, in the command box and in
+    the recorded debugger; a deleted user's session ends."""
+    r.execute_command("ACL", "SETUSER", "viewer", "on", ">view-pw", "~*", "+get", "+eval")
+    try:
+        api = Api(server[1])
+        assert api.login("wrong", user="viewer")[0] == 401
+        status, data = api.login("view-pw", user="viewer")
+        assert status == 200 and data["user"] == "viewer"
+        r.set("acl:k", "v")
+        status, data = api.command(["GET", "acl:k"])
+        assert status == 200 and data["reply"]["v"] == "v"
+        status, data = api.command(["SET", "acl:k", "w"])
+        assert data["reply"]["t"] == "error" and data["reply"]["v"].startswith("NOPERM")
+        assert r.get("acl:k") == "v"
+        status, data = _debug(api, "return redis.call('SET', KEYS[1], 'x')", keys=["acl:k"])
+        assert status == 200 and data["reply"]["t"] == "error", data
+        assert "can't run this command" in data["reply"]["v"]
+        r.execute_command("ACL", "DELUSER", "viewer")
+        assert api.command(["GET", "acl:k"])[0] == 401
+    finally:
+        r.execute_command("ACL", "DELUSER", "viewer")
+
+
 def test_routes_do_not_collide(server, r):
     api = Api(server[1])
     status, page = api.request("GET", "/")

@@ -290,9 +290,9 @@ class Console:
             return _json({"error": errors.HTTP_BAD_BODY.format("expected an object")}, 400)
         user = str(body.get("username") or "default")
         password = str(body.get("password") or "")
-        if self.config.requirepass:
+        if self.config.requirepass or user != "default":
             # AUTH through the dispatcher on a fresh, unauthenticated context: the same check
-            # as a RESP client's (and an ACL user's, once ACLs exist)
+            # (ACL users included) as a RESP client's
             ctx = self.api.core.new_context("http", addr="console")
             try:
                 self.api.core.dispatch(ctx, [b"AUTH", user.encode(), password.encode()])
@@ -315,6 +315,14 @@ class Console:
         response.del_cookie(COOKIE, path="/")
         return response
 
+    def _acl_user(self, session: Session) -> Any:
+        """The ACL user the session logged in as, looked up again on every request (a user
+        deleted since the login ends the session); the console runs its commands as it."""
+        acl_user = self.api.core.acl.users.get(session.user.encode())
+        if acl_user is None:
+            raise ConsoleError(401, errors.CONSOLE_LOGIN_REQUIRED)
+        return acl_user
+
     # --- commands --------------------------------------------------------------------------
     async def command(self, request: web.Request) -> web.StreamResponse:
         """``{"db": 0, "resp": 2, "argv": [...], "max_bulk": 0}`` -> ``{"reply": tree}``, or
@@ -323,7 +331,7 @@ class Console:
         (:func:`clip`). An error reply is a tree of type ``error`` with
         status 200: it is the command's answer, shown where the command was typed."""
         try:
-            self._require(request, post=True)
+            acl_user = self._acl_user(self._require(request, post=True))
             body = await self.api._body(request)
             if not isinstance(body, dict):
                 raise ConsoleError(400, errors.HTTP_BAD_BODY.format("expected an object"))
@@ -353,11 +361,11 @@ class Console:
         except HttpError as exc:
             return _json({"error": exc.text}, exc.status)
         # Every command runs as the HTTP API's client does (HttpApi._run: a fresh context,
-        # authenticated). When ACL users exist, the session's ``user`` (set at login from the
-        # AUTH that succeeded) is who the context should run as.
+        # authenticated), as the ACL user the session logged in as: the dispatcher checks
+        # its permissions.
         replies = []
         for argv in argvs:
-            tree = typed(await self.api._run(db, argv, resp), resp == 3)
+            tree = typed(await self.api._run(db, argv, resp, user=acl_user), resp == 3)
             replies.append(clip(tree, max_bulk) if max_bulk else tree)
         return _json({"replies": replies} if many else {"reply": replies[0]})
 
@@ -368,7 +376,7 @@ class Console:
         "after": [...], "steps", "note"}, "reply": tree}``. The script runs under the Lua
         debugger in YES mode: its writes are always thrown away."""
         try:
-            self._require(request, post=True)
+            acl_user = self._acl_user(self._require(request, post=True))
             body = await self.api._body(request)
             if not isinstance(body, dict):
                 raise ConsoleError(400, errors.HTTP_BAD_BODY.format("expected an object"))
@@ -403,6 +411,11 @@ class Console:
         core = self.api.core
         ctx = core.new_context("http", addr="console")
         ctx.authenticated = True  # the console session stands for the login
+        if acl_user is not ctx.user:  # run as the session's ACL user (its permissions apply)
+            from ledis.acl import refresh_context
+
+            ctx.user = acl_user
+            refresh_context(ctx)
         ctx.resp = resp
         if db:
             ctx.select(db)
