@@ -8,6 +8,9 @@ import os
 import shutil
 from typing import Any
 
+import pytest
+import redis
+
 from tests.helpers import LedisProcess, free_port, wait_port
 
 
@@ -50,3 +53,28 @@ def login(page: Any, base: str, password: str, user: str = "default") -> None:
         page.fill("#login-pass", password)
         page.click("#login-submit")
     page.wait_for_selector("body[data-ready='1']")
+
+
+# --- shared by tests/test_console.py and tests/test_console_browser.py ---------------------
+PASSWORD = "console-s3cret"
+
+LOOP = ("local total = tonumber(redis.call('GET', KEYS[1]))\n"
+        "for i = 1, 3 do\n"
+        "  total = total + i\n"
+        "  redis.call('SET', KEYS[1], total)\n"
+        "end\n"
+        "return total")
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc, http_port = start_console_server("--requirepass", PASSWORD)
+    yield proc, http_port
+    proc.cleanup()
+
+
+@pytest.fixture
+def r(server) -> redis.Redis:
+    client = server[0].client(password=PASSWORD, decode_responses=True)
+    yield client
+    client.close()
