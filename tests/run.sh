@@ -14,7 +14,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
     redis-sentinel nutcracker openssl >/dev/null
 fi
 # The Debian package starts a system redis on 6379; the tests start their own servers.
-# tests/test_console.py drives Debian's chromium through Playwright (no browser download).
+# tests/test_console_browser.py drives Debian's chromium through Playwright (no browser download).
 if ! command -v chromium >/dev/null; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

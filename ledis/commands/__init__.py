@@ -29,6 +29,7 @@ from ledis.commands import (  # noqa: F401
     sets,
     slowlog,
     sort,
+    streamgroups,
     streams,
     strings,
     tracking,
