@@ -28,7 +28,8 @@ import hiredis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledis.config import Config  # noqa: E402
-from ledis.core import Core, load_commands  # noqa: E402
+from ledis.core import Core  # noqa: E402
+from ledis.server.compose import build, load_commands  # noqa: E402
 from ledis.server.app import Server  # noqa: E402
 from ledis.server.connection import Connection  # noqa: E402
 
@@ -70,7 +71,7 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
         config = Config()
         config.dir = tmp
         config.port = 0
-        core = Core(config)
+        core = build(config)
         server = Server(core)
         server.loop = asyncio.new_event_loop()
         conns = []

@@ -7,9 +7,7 @@ Embedded use (docs/embedding.md)::
         db.hset("h", "f", "v")
 """
 
-__version__ = "0.1.0"
-# The Redis version ledis speaks (INFO redis_version, HELLO, redis.REDIS_VERSION).
-REDIS_VERSION = "7.0.15"
+from ledis.version import REDIS_VERSION, __version__  # noqa: F401  (ledis.__version__)
 
 
 def open(path=None, memory=False, **config):  # noqa: A001 - ledis.open, like LedisDB's Open

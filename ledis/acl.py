@@ -350,6 +350,4 @@ _SCRIPT_TEXTS = {
 
 def refresh_context(ctx: Any) -> None:
     """Recompute ``ctx.special`` after its user changed (AUTH, SETUSER, LOAD)."""
-    from ledis.commands.transactions import refresh_special
-
-    refresh_special(ctx)
+    ctx.refresh_special()

@@ -7,13 +7,9 @@ import logging
 import os
 import sys
 
-from ledis import __version__, errors
-from ledis.config import Config, ConfigError
-
-LOG_LEVELS = {
-    "debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
-    "warning": logging.WARNING,
-}
+from ledis import errors
+from ledis.version import __version__
+from ledis.config import LOG_LEVELS, Config, ConfigError
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -61,14 +57,13 @@ def cmd_server(args: argparse.Namespace) -> int:
     config = build_config(args)
     listeners = preflight(config)
     try:
-        from ledis.core import Core, load_commands
         from ledis.server.app import run
+        from ledis.server.compose import build
         from ledis.storage.engine import StoreLockedError
 
         setup_logging(config)
-        load_commands()
         try:
-            core = Core(config)
+            core = build(config)
         except StoreLockedError:
             raise StartupError(errors.STARTUP_STORE_LOCKED, os.path.abspath(config.dir),
                                errors.STORE_LOCKED_WHY) from None

@@ -11,10 +11,17 @@ environment all go through. ``ledis/startup.py`` turns a :class:`ConfigError` in
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import yaml
+
+# ``loglevel`` values -> Python logging levels (``ledis server`` and CONFIG SET loglevel).
+LOG_LEVELS = {
+    "debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
+    "warning": logging.WARNING,
+}
 
 
 class ConfigError(ValueError):
@@ -465,10 +472,6 @@ class RuntimeConfig:
             elif name == "requirepass":
                 self.core.acl.set_requirepass(str(value))  # the default user's password
             elif name == "loglevel":
-                import logging
-
-                from ledis.cli import LOG_LEVELS
-
                 logging.getLogger().setLevel(LOG_LEVELS.get(str(value), logging.INFO))
             return
         config.extra[name] = str(value)

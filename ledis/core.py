@@ -20,10 +20,11 @@ from typing import Any, Callable
 
 from ledis import errors
 from ledis.commands.registry import REGISTRY, Command
-from ledis.config import Config, ConfigError
+from ledis.config import Config
 from ledis.errors import LedisError
+from ledis.replies import PAUSED
 from ledis.security import command_table
-from ledis.slowlog import SlowLog
+from ledis.slowlog import SlowLog, latency_add
 from ledis.storage.engine import Engine
 from ledis.storage.keyspace import Database, Store
 
@@ -89,6 +90,13 @@ class Context:
         self.db_index = index
         self.db = self.core.store.dbs[index]
 
+    def refresh_special(self) -> None:
+        """Recompute ``special`` after leaving MULTI, unsubscribing, an ACL user change..."""
+        self.special = bool(self.in_script or self.multi is not None or self.subscriptions
+                            or self.patterns or self.shard_subscriptions or self.is_replica_link
+                            or self.is_master_link or self.script_debug
+                            or self.tracking is not None or not self.user.unrestricted)
+
 
 class _HotFlag:
     """A Core attribute that ``Core.gated`` summarises: setting it recomputes the hot flags
@@ -109,36 +117,27 @@ class Core:
     pause_mode = _HotFlag()  # CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL
     readonly = _HotFlag()  # a read-only replica (ledis/replication)
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, engine: Engine) -> None:
+        """The dispatcher's own state over an opened ``engine``. Everything plugged into it
+        (ACL, scripting, functions, replication, MULTI, pub/sub, MONITOR ...) is built and
+        registered by the composition root, ``ledis.server.compose.build``."""
         self.config = config
         # rename-command applied once, here: every entry point looks commands up in this table
         self.commands: dict[bytes, Command] = command_table(REGISTRY.commands, config)
         self.started = time.time()
         self.run_id = os.urandom(20).hex()
-        engine_class = Engine
-        if config.backend == "memory":
-            from ledis.storage.memory import MemoryEngine as engine_class  # type: ignore
-        self.engine = engine_class(
-            config.dir,
-            fsync=config.appendfsync,
-            block_cache_mb=config.block_cache_mb,
-            compression=config.compression,
-            bottommost_compression=getattr(config, "compression_bottommost", ""),
-            cache_entries=config.cache_entries,
-        )
-        self.store = Store(self.engine, config.databases)
+        self.engine = engine
+        self.store = Store(engine, config.databases)
         self._by_name: dict[bytes, Command] = {}  # exact spelling -> command (see _lookup)
         self.clients: dict[int, Context] = {}
-        # Users, permissions, ACL LOG and the ACL file: ledis/acl.py
-        from ledis.acl import ACL
-
-        self.acl = ACL(self)
-        if self.acl.path:
-            try:
-                self.acl.load(startup=True)
-            except LedisError as exc:
-                self.store.close()
-                raise ConfigError(f"aclfile: {exc.text[4:]}") from None
+        # Set by the root before any Context exists: users, permissions, ACL LOG (ledis/acl.py),
+        # OBJECT IDLETIME / FREQ (ledis/access.py), EVAL (ledis/scripting/runtime.py),
+        # FUNCTION (ledis/scripting/functions.py), replication (ledis/replication).
+        self.acl: Any = None
+        self.access: Any = None
+        self.scripting: Any = None
+        self.functions: Any = None
+        self.replication: Any = None
         self.stats: dict[str, int] = {
             "total_connections_received": 0,
             "rejected_connections": 0,
@@ -166,41 +165,29 @@ class Core:
         _lat = int(config.extra.get("latency-monitor-threshold", 0) or 0)
         self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
         self._readonly = False  # ``readonly``, a _HotFlag
-        # OBJECT IDLETIME / FREQ (ledis/access.py): ``touch`` is its LRU or LFU hook, chosen
-        # by refresh_hot_flags from maxmemory-policy.
-        from ledis.access import AccessTracker
-
-        self.access = AccessTracker()
-        self.touch: Callable[..., None] | None = None
+        self.touch: Callable[..., None] | None = None  # ``access``'s LRU or LFU hook, or None
         # Keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py); None while no
         # library has one, so writes keep the dispatcher's fast path.
         self.triggers: Any = None
-        self.refresh_hot_flags()
         self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
         # What a script may run (ledis/scripting/runtime.py sets it): the one check that
         # applies to a script's own context, called directly instead of walking the list.
         self.script_check: Callable[[Context, Command, list[bytes]], Any] = lambda *a: None
         self.shutdown_hooks: list[Callable[[], None]] = []
-        # EVAL engine (the Lua VM itself is created on first use): ledis/scripting/runtime.py
-        from ledis.scripting.runtime import Scripting
-
-        self.scripting = Scripting(self)
-        # FUNCTION libraries, reloaded from ``sys`` now: ledis/scripting/functions.py
-        from ledis.scripting.functions import Functions
-
-        self.functions = Functions(self)
-        self.functions.startup()
-        # RESET: owners of per-client state (MULTI, WATCH, pub/sub) clean up their part.
+        # RESET and disconnect: owners of per-client state (MULTI, WATCH, pub/sub, MONITOR,
+        # tracking, replication) clean up their part.
         self.reset_hooks: list[Callable[[Context], None]] = []
+        self.disconnect_hooks: list[Callable[[Context], None]] = []
+        # Slow-path hooks the root registers (ledis/commands/monitoring.py, transactions.py):
+        # whether CLIENT PAUSE holds a command, the MONITOR feed, EXEC's abort reply.
+        self.pause_blocks: Callable[[Core, Context, Command], bool] = lambda *a: False
+        self.monitor_feed: Callable[..., None] = lambda *a: None
+        self.exec_abort: Callable[[Context, LedisError], LedisError] = lambda ctx, exc: exc
         self.lastsave = int(self.started)
         # INFO: section name -> callable returning (field, value) pairs that replace or extend
         # the section's fields (replication state, scripting memory ...).
         self.info_hooks: dict[str, Callable[[], Any]] = {}
-        # Replication role, write-log streaming, WAIT and semi-sync: ledis/replication
-        from ledis.replication import Replication
-
-        self.replication = Replication(self)
         self.closed = False
         # WATCH (ledis/commands/transactions.py): (Database, key) -> {watching ctx: entry}.
         # While it is non-empty, or keyspace notifications are configured, write commands run
@@ -209,12 +196,8 @@ class Core:
         # CLIENT TRACKING (ledis/tracking.py): created by the first CLIENT TRACKING ON; from
         # then on writes go through ``watched_write`` too (``notify_writes``).
         self.tracking: Any = None
-        from ledis.commands.transactions import watched_write
-        from ledis.pubsub import attach_expiry_events
-
         self.watched_write: Callable[[Context, Command, list[bytes]], Any] = (
-            watched_write if self.triggers is None else self.triggers.write)  # keyspace triggers
-        attach_expiry_events(self)
+            lambda ctx, cmd, argv: cmd.handler(ctx, argv))  # type: ignore[misc]
 
     # --- the dispatcher --------------------------------------------------------------------
     def dispatch(self, ctx: Context, argv: list[bytes]) -> Any:
@@ -347,13 +330,8 @@ class Core:
                                "multi" if ctx.multi is not None else "toplevel")
             except LedisError as exc:
                 raise self._reject(cmd, exc, ctx) from None
-        if self._pause_mode:
-            from ledis.commands.monitoring import pause_blocks
-
-            if pause_blocks(self, ctx, cmd):
-                from ledis.commands.monitoring import PAUSED
-
-                return PAUSED
+        if self._pause_mode and self.pause_blocks(self, ctx, cmd):
+            return PAUSED
         if ctx.special:
             if ctx.in_script:  # a script's own context is never in MULTI nor subscribed
                 self.script_check(ctx, cmd, argv)
@@ -368,9 +346,7 @@ class Core:
             if self.stale_check is not None:  # replica-serve-stale-data no, link down
                 self.stale_check(cmd)
         if self.monitors:
-            from ledis.commands.monitoring import monitor_command
-
-            monitor_command(self, ctx, cmd, argv, True)
+            self.monitor_feed(self, ctx, cmd, argv, True)
         return None
 
     def _after(self, ctx: Context, cmd: Command, argv: list[bytes], start: float,
@@ -389,14 +365,10 @@ class Core:
         if usec >= self.slowlog.threshold and not ctx.in_script and not cmd.skip_slowlog:
             self.slowlog.add(ctx, argv, usec)
         if usec >= self.latency_threshold:
-            from ledis.commands.monitoring import latency_add
-
             latency_add(self, "fast-command" if "fast" in cmd.flags else "command",
                         int(usec // 1000))
         if self.monitors:
-            from ledis.commands.monitoring import monitor_command
-
-            monitor_command(self, ctx, cmd, argv, False)
+            self.monitor_feed(self, ctx, cmd, argv, False)
 
     def _reject(self, cmd: Command | None, exc: LedisError, ctx: Context | None = None
                 ) -> LedisError:
@@ -406,9 +378,7 @@ class Core:
             if ctx.multi is not None:
                 ctx.multi.failed = True  # type: ignore[attr-defined]  # EXEC will abort
             if cmd is not None and cmd.name == "exec":  # Redis's execCommandAbort
-                from ledis.commands.transactions import exec_abort
-
-                return exec_abort(ctx, exc)
+                return self.exec_abort(ctx, exc)
         return exc
 
     @staticmethod
@@ -478,7 +448,3 @@ class Core:
                 log.exception("shutdown hook failed")
         self.store.close()
 
-
-def load_commands() -> None:
-    """Import every command module so their ``@command`` declarations register."""
-    import ledis.commands  # noqa: F401

@@ -301,6 +301,12 @@ class Engine:
                     raise RuntimeError("this ledis store is closed") from None
         return self._result(reply)
 
+    @staticmethod
+    def _error(exc: LedisError) -> ResponseError:
+        """The exception this API raises for ``exc`` (for the debugger session, which must not
+        import this module: ledis/scripting/debugger.py)."""
+        return response_error(exc)
+
     def _result(self, reply: Any) -> Any:
         if isinstance(reply, LedisError):
             raise response_error(reply) from None
@@ -601,7 +607,7 @@ def open(path: str | None = None, memory: bool = False, *, protocol: int = 3,  #
     picks the reply shapes (3: maps as dicts, doubles as floats; 2: flat lists and bytes).
     Raises :class:`StoreLockedError` when another process (a server) holds the directory.
     """
-    from ledis.core import Core, load_commands
+    from ledis.server.compose import build
 
     if protocol not in (2, 3):
         raise ValueError("protocol must be 2 or 3")
@@ -614,10 +620,9 @@ def open(path: str | None = None, memory: bool = False, *, protocol: int = 3,  #
         cfg.dir = temp_dir
     else:
         cfg.dir = str(path)
-    load_commands()
     install_methods()
     try:
-        core = Core(cfg)
+        core = build(cfg)
     except StoreLockedError:
         if temp_dir:
             shutil.rmtree(temp_dir, ignore_errors=True)

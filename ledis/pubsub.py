@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from ledis import glob
 from ledis.replies import Push
-from ledis.server.resp import encode_one
+from ledis.resp import encode_one
 
 _DEFAULT_LIMIT = "pubsub 33554432 8388608 60"
 

@@ -1,6 +1,6 @@
 """Reply values returned by command handlers.
 
-Handlers return plain Python values and one encoder (``ledis.server.resp``, or the JSON
+Handlers return plain Python values and one encoder (``ledis.resp``, or the JSON
 mapping of the HTTP API) decides how they look on the wire for RESP2 or RESP3:
 
 =================  ==========================  ==========================
@@ -38,6 +38,10 @@ class Simple(bytes):
 OK = Simple(b"OK")
 PONG = Simple(b"PONG")
 QUEUED = Simple(b"QUEUED")
+
+# ``Context.reply_mode`` (CLIENT REPLY): 0 replies on; OFF; SKIP just sent (its own reply is
+# dropped); SKIP armed for the next command. The connection drops replies accordingly.
+REPLY_OFF, REPLY_SKIP_PENDING, REPLY_SKIP_NEXT = 1, 2, 3
 
 
 class Map(dict):
@@ -150,5 +154,9 @@ class Pending:
         except LedisError as exc:
             return exc
 
+
+# The dispatcher's answer for a command held by CLIENT PAUSE: a marker the connection parks
+# on (ledis/commands/monitoring.py decides which commands a pause holds), never awaited.
+PAUSED = Pending(None)  # type: ignore[arg-type]
 
 import asyncio  # noqa: E402

@@ -51,3 +51,25 @@ class SlowLog:
 
     def reset(self) -> None:
         self.entries.clear()
+
+
+# --- LATENCY samples ------------------------------------------------------------------------
+# Recorded by the dispatcher (ledis/core.py ``_after``) and the expiry cycle when an event
+# takes longer than latency-monitor-threshold; read by LATENCY (ledis/commands/latency.py).
+LATENCY_SAMPLES = 160
+
+
+def latency_add(core: Any, event: str, ms: int) -> None:
+    """Record one latency sample (ms) for ``event`` (Redis keeps one sample per second)."""
+    now = int(time.time())
+    ev = core.latency.get(event)
+    if ev is None:
+        ev = core.latency[event] = {"samples": [], "max": 0}
+    ev["max"] = max(ev["max"], ms)
+    samples = ev["samples"]
+    if samples and samples[-1][0] == now:
+        samples[-1][1] = max(samples[-1][1], ms)
+    else:
+        samples.append([now, ms])
+        if len(samples) > LATENCY_SAMPLES:
+            del samples[0]

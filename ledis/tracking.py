@@ -268,19 +268,32 @@ def send_pending() -> None:
 
 
 def tracker(core: Any) -> Tracker:
-    """The core's tracker, created (and its hooks installed) on first use."""
+    """The core's tracker, created (and its hot-path hooks attached) on first use."""
     t = core.__dict__.get("tracking")
     if t is None:
         t = core.tracking = Tracker(core)
-        _install(core, t)
+        _attach(core, t)
     return t
 
 
 # --- hooks ----------------------------------------------------------------------------------
-def _install(core: Any, t: Tracker) -> None:
-    from ledis.commands.transactions import refresh_special
-
+def install(core: Any) -> None:
+    """The composition root's registration (ledis/server/compose.py): the read check and the
+    per-client cleanup. They cost nothing until a client tracks (``ctx.tracking`` is None)."""
     core.special_checks.append(_read_check)
+    core.reset_hooks.append(_forget)
+    core.disconnect_hooks.append(_forget)
+
+
+def _forget(ctx: Any) -> None:
+    if ctx.tracking is not None:
+        ctx.core.tracking.disable(ctx)
+        ctx.refresh_special()
+
+
+def _attach(core: Any, t: Tracker) -> None:
+    """The first CLIENT TRACKING ON: the hooks on hot paths (script reads, active expiry) are
+    attached only now, so a server where nobody tracks does not pay for them."""
     original_script_check = core.script_check
 
     def script_check(ctx: Any, cmd: Any, argv: list[bytes]) -> Any:
@@ -292,16 +305,6 @@ def _install(core: Any, t: Tracker) -> None:
         return result
 
     core.script_check = script_check
-
-    def forget(ctx: Any) -> None:
-        if ctx.tracking is not None:
-            t.disable(ctx)
-            refresh_special(ctx)
-
-    core.reset_hooks.append(forget)
-    server = getattr(core, "server", None)
-    if server is not None:
-        server.disconnect_hooks.append(forget)
     for db in core.store.dbs:  # active expiry deletes keys: invalidate them too
         previous = db.on_expired
 

@@ -22,7 +22,7 @@ from redis.retry import Retry
 
 from ledis import errors
 from ledis.config import Config
-from ledis.core import Core, load_commands
+from ledis.server.compose import build, load_commands
 from ledis.storage import layout
 from ledis.storage.layout import COLLECTION, DATA, CF_NAMES
 
@@ -125,7 +125,7 @@ def _build_synthetic_hash(data_dir: str, fields: int) -> None:
     load_commands()
     config = Config()
     config.dir = data_dir
-    core = Core(config)
+    core = build(config)
     db = core.store.dbs[0]
     for key, n in ((b"big", fields), (b"keep", 10)):
         version = db.new_version()

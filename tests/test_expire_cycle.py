@@ -15,7 +15,8 @@ import time
 import pytest
 
 from ledis.config import Config
-from ledis.core import Core, load_commands
+from ledis.core import Core
+from ledis.server.compose import build, load_commands
 
 N_KEYS = 200_000
 
@@ -34,7 +35,7 @@ def core():
     load_commands()
     config = Config()
     config.dir = tempfile.mkdtemp(prefix="ledis-expire-cycle-")
-    c = Core(config)
+    c = build(config)
     yield c
     c.close()
     shutil.rmtree(config.dir, ignore_errors=True)

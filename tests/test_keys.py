@@ -15,7 +15,7 @@ import redis
 
 from ledis import glob
 from ledis.config import Config
-from ledis.core import Core, load_commands
+from ledis.server.compose import build, load_commands
 from ledis.errors import LedisError
 from ledis.storage import layout
 from ledis.storage.layout import COLLECTION, DATA, ZSCORE
@@ -369,7 +369,7 @@ def core():
     load_commands()
     config = Config()
     config.dir = tempfile.mkdtemp(prefix="ledis-keys-test-")
-    c = Core(config)
+    c = build(config)
     yield c
     c.close()
     import shutil

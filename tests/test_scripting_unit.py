@@ -9,7 +9,7 @@ import pytest
 
 from ledis import errors
 from ledis.config import Config
-from ledis.core import Core, load_commands
+from ledis.server.compose import build, load_commands
 from ledis.errors import LedisError
 from ledis.replies import Raw, Simple
 from ledis.scripting.runtime import _script_int, parse_shebang, raw_to_values, sha1hex
@@ -21,7 +21,7 @@ def core(tmp_path):
     load_commands()
     config = Config()
     config.dir = str(tmp_path / "db")
-    core = Core(config)
+    core = build(config)
     yield core
     core.close()
 

@@ -225,7 +225,7 @@ def test_declarations_match_redis(name):
     from pathlib import Path
 
     from ledis.commands.registry import REGISTRY
-    from ledis.core import load_commands
+    from ledis.server.compose import load_commands
 
     load_commands()
     ref_path = Path("/work/shared/reference/redis-7.0/commands.json")

@@ -546,10 +546,10 @@ def test_wrongtype_over_tcp(r, kind):
 @pytest.fixture
 def core(tmp_path):
     from ledis.config import Config
-    from ledis.core import Core, load_commands
+    from ledis.server.compose import build, load_commands
 
     load_commands()
-    instance = Core(Config(dir=str(tmp_path / "db")))
+    instance = build(Config(dir=str(tmp_path / "db")))
     yield instance
     instance.close()
 
@@ -668,7 +668,7 @@ def test_declarations_match_redis_command_table():
     from pathlib import Path
 
     from ledis.commands.registry import REGISTRY
-    from ledis.core import load_commands
+    from ledis.server.compose import load_commands
 
     load_commands()
     ref = Path("/work/shared/reference/redis-7.0/commands.json")

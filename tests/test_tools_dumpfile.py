@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from ledis.config import Config
-from ledis.core import Core, load_commands
+from ledis.server.compose import build, load_commands
 from ledis.storage import layout
 from ledis.tools import dumpfile
 from ledis.tools.dump import CommandStream, decode_score, offline_records
@@ -80,7 +80,7 @@ def core(tmp_path):
     config = Config()
     config.backend = "memory"
     config.dir = str(tmp_path / "db")
-    core = Core(config)
+    core = build(config)
     yield core
     core.close()
 

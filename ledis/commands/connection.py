@@ -67,13 +67,7 @@ def cmd_reset(ctx, argv):
     """Back to a fresh connection's state: the owners of MULTI, WATCH and pub/sub state
     clean up through ``core.reset_hooks``; what is left is cleared here."""
     core = ctx.core
-    hooks = core.reset_hooks
-    if not hooks:
-        # Nobody registered for RESET: the disconnect hooks drop the same per-client state
-        # (subscriptions, WATCH, waiters) for a client that is "gone" as it was.
-        server = getattr(core, "server", None)
-        hooks = server.disconnect_hooks if server is not None and ctx.conn is not None else []
-    for hook in hooks:
+    for hook in core.reset_hooks:
         hook(ctx)
     ctx.multi = None
     ctx.watched = None
@@ -127,7 +121,7 @@ def cmd_auth(ctx, argv):
          group="connection", summary="Handshake with Redis", since="6.0.0",
          acl="@fast @connection")
 def cmd_hello(ctx, argv):
-    from ledis import REDIS_VERSION
+    from ledis.version import REDIS_VERSION
 
     proto = 0
     pos = 1
@@ -414,7 +408,7 @@ def cmd_client_no_evict(ctx, argv):
          acl="@slow @connection")
 def cmd_client_reply(ctx, argv):
     """ON / OFF / SKIP. The connection drops the replies (ledis.server.connection)."""
-    from ledis.server.connection import REPLY_OFF, REPLY_SKIP_PENDING
+    from ledis.replies import REPLY_OFF, REPLY_SKIP_PENDING
 
     mode = argv[2].upper()
     if mode == b"ON":

@@ -21,15 +21,8 @@ _ACL_WRITE = "@write @slow @scripting"
 
 
 def functions_of(core: Any) -> Any:
-    """``core.functions``, created (and stored libraries reloaded) on first use."""
-    functions = getattr(core, "functions", None)
-    if functions is None:
-        from ledis.scripting.functions import Functions
-
-        functions = Functions(core)
-        core.functions = functions
-        functions.startup()
-    return functions
+    """``core.functions`` (built, and stored libraries reloaded, by ledis/server/compose.py)."""
+    return core.functions
 
 
 @command("fcall", arity=-3, flags=_FCALL_FLAGS, group="scripting", since="7.0.0",

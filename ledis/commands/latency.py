@@ -1,7 +1,7 @@
 """LATENCY DOCTOR, GRAPH and HISTOGRAM, in Redis 7.0's output shapes.
 
 The latency events (``core.latency``: event -> {"samples": [[unix_time, ms] ...], "max": ms})
-are recorded by the dispatcher through ``ledis.commands.monitoring.latency_add`` when
+are recorded by the dispatcher through ``ledis.slowlog.latency_add`` when
 ``latency-monitor-threshold`` is > 0; LATEST, HISTORY, RESET and HELP live there.
 
 * DOCTOR writes Redis's report (its sentences, per-event statistics: samples, average, mean

@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from ledis import errors
+from ledis import errors, replies
 from ledis.commands.args import parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError
-from ledis.replies import OK, Pending, Simple
+from ledis.replies import OK, Simple
 
 _ESC = {0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t", 0x07: b"\\a", 0x08: b"\\b",
         0x22: b'\\"', 0x5C: b"\\\\"}
@@ -91,20 +91,24 @@ def cmd_monitor(ctx, argv):
     if ctx.conn is None:
         raise LedisError(errors.MONITOR_NO_CONN)
     core = ctx.core
-    if not core.__dict__.get("_monitor_installed"):
-        core._monitor_installed = True
-        core.reset_hooks.append(_forget)
-        server = getattr(core, "server", None)
-        if server is not None:
-            server.disconnect_hooks.append(_forget)
     core.monitors.add(ctx)
     core.refresh_hot_flags()
     return OK
 
 
 def _forget(ctx) -> None:
-    ctx.core.monitors.discard(ctx)
-    ctx.core.refresh_hot_flags()
+    if ctx in ctx.core.monitors:
+        ctx.core.monitors.discard(ctx)
+        ctx.core.refresh_hot_flags()
+
+
+def install(core) -> None:
+    """The composition root's registration (ledis/server/compose.py): the dispatcher's MONITOR
+    feed and CLIENT PAUSE test, and dropping a MONITOR client on RESET or disconnect."""
+    core.monitor_feed = monitor_command
+    core.pause_blocks = pause_blocks
+    core.reset_hooks.append(_forget)
+    core.disconnect_hooks.append(_forget)
 
 
 # --- LATENCY ---------------------------------------------------------------------------------
@@ -129,23 +133,6 @@ HELP
 
 _LAT = "admin noscript loading stale"
 _LAT_ACL = "@admin @slow @dangerous"
-LATENCY_SAMPLES = 160
-
-
-def latency_add(core, event: str, ms: int) -> None:
-    """Record one latency sample (ms) for ``event`` (Redis keeps one sample per second)."""
-    now = int(time.time())
-    ev = core.latency.get(event)
-    if ev is None:
-        ev = core.latency[event] = {"samples": [], "max": 0}
-    ev["max"] = max(ev["max"], ms)
-    samples = ev["samples"]
-    if samples and samples[-1][0] == now:
-        samples[-1][1] = max(samples[-1][1], ms)
-    else:
-        samples.append([now, ms])
-        if len(samples) > LATENCY_SAMPLES:
-            del samples[0]
 
 
 @command("latency|latest", arity=2, flags=_LAT, group="server",
@@ -204,7 +191,7 @@ def cmd_latency_help(ctx, argv):
 
 PAUSE_WRITE = 1
 PAUSE_ALL = 2
-PAUSED = Pending(None)  # type: ignore[arg-type]  # a marker, never awaited
+PAUSED = replies.PAUSED  # the dispatcher's marker reply (ledis/replies.py)
 
 _MAY_REPLICATE = frozenset({"publish", "spublish", "eval", "evalsha", "fcall", "exec"})
 

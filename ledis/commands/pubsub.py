@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from ledis import errors, glob
 from ledis.commands.registry import command
-from ledis.commands.transactions import refresh_special
 from ledis.errors import LedisError
 from ledis.pubsub import hub
 from ledis.replies import Multiple, Push
@@ -26,15 +25,12 @@ _ALLOWED = frozenset({"ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubs
                       "psubscribe", "punsubscribe", "quit", "reset"})
 
 
-def _install(core) -> None:
-    if core.__dict__.get("_pubsub_installed"):
-        return
-    core._pubsub_installed = True
+def install(core) -> None:
+    """The composition root's registration (ledis/server/compose.py). The subscriber check
+    comes first among ``special_checks``: a RESP2 subscriber may not even queue in MULTI."""
     core.special_checks.insert(0, _subscribed_check)
     core.reset_hooks.append(_forget)
-    server = getattr(core, "server", None)
-    if server is not None:
-        server.disconnect_hooks.append(_forget)
+    core.disconnect_hooks.append(_forget)
 
 
 def _forget(ctx) -> None:
@@ -63,7 +59,6 @@ def _shard_count(ctx) -> int:
          acl="@pubsub @slow")
 def cmd_subscribe(ctx, argv):
     core = ctx.core
-    _install(core)
     h = hub(core)
     replies = Multiple()
     for channel in argv[1:]:
@@ -78,7 +73,6 @@ def cmd_subscribe(ctx, argv):
          since="2.0.0", acl="@pubsub @slow")
 def cmd_psubscribe(ctx, argv):
     core = ctx.core
-    _install(core)
     h = hub(core)
     replies = Multiple()
     for pattern in argv[1:]:
@@ -96,7 +90,7 @@ def _unsubscribe(ctx, argv, kind: bytes, current: set, remove, count=_count) -> 
     for name in names:
         remove(ctx, name)
         replies.append(Push([kind, name, count(ctx)]))
-    refresh_special(ctx)
+    ctx.refresh_special()
     return replies
 
 
@@ -130,7 +124,6 @@ def cmd_ssubscribe(ctx, argv):
     if ctx.multi is not None:  # run by EXEC: Redis refuses it for a DENY BLOCKING client
         raise LedisError(errors.SSUBSCRIBE_DENY_BLOCKING)
     core = ctx.core
-    _install(core)
     h = hub(core)
     replies = Multiple()
     for channel in argv[1:]:

@@ -143,7 +143,7 @@ def _blocked_count() -> int:
 
 
 def _section_server(core):
-    from ledis import REDIS_VERSION, __version__
+    from ledis.version import REDIS_VERSION, __version__
 
     now = time.time()
     uptime = int(now - core.started)

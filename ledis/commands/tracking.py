@@ -9,7 +9,6 @@ from __future__ import annotations
 from ledis import errors
 from ledis.commands.args import parse_int
 from ledis.commands.registry import command
-from ledis.commands.transactions import refresh_special
 from ledis.errors import LedisError
 from ledis.replies import OK, Map
 from ledis.tracking import ClientTracking, tracker
@@ -55,7 +54,7 @@ def cmd_client_tracking(ctx, argv):
     if switch == b"off":
         if ctx.tracking is not None:
             tracker(ctx.core).disable(ctx)
-            refresh_special(ctx)
+            ctx.refresh_special()
         return OK
     if switch != b"on":
         raise LedisError(errors.SYNTAX)

@@ -98,26 +98,20 @@ class WatchEntry:
         self.expired = expired  # the key was stale (expired, not yet removed) at WATCH
 
 
-def refresh_special(ctx) -> None:
-    """Recompute ``ctx.special`` after leaving MULTI, unsubscribing or an ACL user change."""
-    ctx.special = bool(ctx.in_script or ctx.multi is not None or ctx.subscriptions
-                       or ctx.patterns or ctx.shard_subscriptions or ctx.is_replica_link
-                       or ctx.is_master_link or ctx.script_debug or ctx.tracking is not None
-                       or not ctx.user.unrestricted)
+# --- registration (by the composition root, ledis/server/compose.py) ----------------------
 
 
-# --- installation (once per core, on first use) -------------------------------------------
-
-
-def _install(core, ctx) -> None:
-    if core.__dict__.get("_transactions_installed"):
-        return
-    core._transactions_installed = True
+def install(core) -> None:
+    """MULTI queueing among the dispatcher's ``special_checks``, EXEC's abort when the
+    dispatcher rejects it, the WATCH / notification observer of writes, and dropping the
+    transaction and watched keys on RESET or disconnect."""
     core.special_checks.append(_queue_check)
+    core.exec_abort = exec_abort
+    core.plain_watched_write = watched_write
+    if core.triggers is None:
+        core.watched_write = watched_write
     core.reset_hooks.append(_forget)
-    server = getattr(core, "server", None)
-    if server is not None:
-        server.disconnect_hooks.append(_forget)
+    core.disconnect_hooks.append(_forget)
 
 
 def _forget(ctx) -> None:
@@ -150,7 +144,6 @@ def _queue_check(ctx, cmd, argv):
 def cmd_multi(ctx, argv):
     if ctx.multi is not None:
         raise _MULTI_NESTED
-    _install(ctx.core, ctx)
     ctx.multi = Transaction()
     ctx.special = True
     return OK
@@ -164,7 +157,7 @@ def cmd_discard(ctx, argv):
         raise _DISCARD_WITHOUT_MULTI
     ctx.multi = None
     unwatch_all(ctx)
-    refresh_special(ctx)
+    ctx.refresh_special()
     return OK
 
 
@@ -178,12 +171,12 @@ def cmd_exec(ctx, argv):
     if tx.failed:
         ctx.multi = None
         unwatch_all(ctx)
-        refresh_special(ctx)
+        ctx.refresh_special()
         raise _EXECABORT
     if watch_failed(ctx):
         ctx.multi = None
         unwatch_all(ctx)
-        refresh_special(ctx)
+        ctx.refresh_special()
         return NullArray
     unwatch_all(ctx)  # Redis unwatches before running: the commands may touch the keys
     core = ctx.core
@@ -207,7 +200,7 @@ def cmd_exec(ctx, argv):
             results.append(reply)
     finally:
         ctx.multi = None
-        refresh_special(ctx)
+        ctx.refresh_special()
     return results
 
 
@@ -222,7 +215,6 @@ def cmd_watch(ctx, argv):
     if ctx.multi is not None:
         raise _WATCH_IN_MULTI
     core = ctx.core
-    _install(core, ctx)
     watched = ctx.watched
     if watched is None:
         watched = ctx.watched = Watched()
@@ -255,7 +247,7 @@ def exec_abort(ctx, exc: LedisError) -> LedisError:
     transaction is discarded and the error says why, as Redis's ``execCommandAbort``."""
     ctx.multi = None
     unwatch_all(ctx)
-    refresh_special(ctx)
+    ctx.refresh_special()
     text = exc.text[4:] if exc.text.startswith("ERR ") else exc.text
     return LedisError(errors.EXECABORT_BECAUSE.format(text))
 

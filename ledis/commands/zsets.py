@@ -5,7 +5,7 @@ Handlers parse every argument (in the order Redis checks them, so the same bad c
 the same error), then call ``ledis.storage.types.zset`` and shape the reply. Scores leave as
 ``Double`` (RESP3 ``,1.5``; RESP2 bulk string in Redis's ``%.17g`` format, ``-0`` included);
 ranges hand over their scores still encoded so that each distinct score is formatted once
-(``zset.score_text`` / ``score_double``). WITHSCORES replies are flat ``member, score, ...``
+(``score_text`` / ``score_double``, here: storage never builds replies). WITHSCORES replies are flat ``member, score, ...``
 arrays in RESP2 and arrays of ``[member, score]`` pairs in RESP3, as Redis 7.0 does; ZSCAN
 scores are bulk strings in both.
 
@@ -38,6 +38,34 @@ _WS = b" \t\n\v\f\r"
 _LONG_MAX = 2**63 - 1
 _INF_WORDS = frozenset((b"inf", b"infinity"))
 _NONZERO_DIGIT = re.compile(rb"[1-9]")
+
+
+# --- scores as replies ----------------------------------------------------------------------
+# Range replies format one score per element; real data repeats scores a lot (counters,
+# timestamps), so each distinct encoded score is formatted once (bounded caches).
+_CACHE_MAX = 65536
+_TEXT: dict[bytes, bytes] = {}
+_DOUBLES: dict[bytes, Double] = {}
+
+
+def score_text(raw: bytes) -> bytes:
+    """Redis's text for an encoded score (RESP2 WITHSCORES), cached."""
+    text = _TEXT.get(raw)
+    if text is None:
+        text = format_double(zset.decode_score(raw))
+        if len(_TEXT) < _CACHE_MAX:
+            _TEXT[raw] = text
+    return text
+
+
+def score_double(raw: bytes) -> Double:
+    """A RESP3 double reply for an encoded score, cached."""
+    value = _DOUBLES.get(raw)
+    if value is None:
+        value = Double(zset.decode_score(raw))
+        if len(_DOUBLES) < _CACHE_MAX:
+            _DOUBLES[raw] = value
+    return value
 
 
 # --- number parsing ---------------------------------------------------------------------------
@@ -145,7 +173,7 @@ def _wire_score(score: bytes, resp3: bool) -> bytes:
     cache = _WIRE3 if resp3 else _WIRE2
     wire = cache.get(score)
     if wire is None:
-        text = zset.score_text(score)
+        text = score_text(score)
         wire = b",%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text)
         if len(cache) < 65536:
             cache[score] = wire
@@ -174,11 +202,11 @@ def _scored_stored(ctx, pairs: list) -> list | Raw:
             append(shape % (len(m), m, get(e) or _wire_score(e, resp3)))
         return Raw(b"".join(parts))
     if ctx.resp == 3:
-        double = zset.score_double
+        double = score_double
         return [[m, double(e)] for m, e in pairs]
     out: list = []
     append = out.append
-    text = zset.score_text
+    text = score_text
     for m, e in pairs:
         append(m)
         append(text(e))
@@ -676,7 +704,7 @@ def cmd_zscan(ctx, argv):
         matcher = glob.compile(pattern)
         pairs = [(m, s) for m, s in pairs if matcher(m)]
     out: list = []
-    text = zset.score_text
+    text = score_text
     for m, e in pairs:
         out.append(m)
         out.append(text(e))  # a bulk string in both protocols, as in Redis

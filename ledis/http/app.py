@@ -466,7 +466,7 @@ def _number(text: str) -> Any:
 
 
 def _redis_version() -> str:
-    from ledis import REDIS_VERSION
+    from ledis.version import REDIS_VERSION
 
     return REDIS_VERSION
 

@@ -41,7 +41,7 @@ from ledis.errors import LedisError
 from ledis.http.app import HttpApi, HttpError, _arg, parse_info
 from ledis.scripting.debug_trace import MAX_STEPS, record
 from ledis.security import passwords_match
-from ledis.server.resp import encode_one
+from ledis.resp import encode_one
 
 log = logging.getLogger("ledis.http")
 

@@ -42,7 +42,7 @@ def _post(summary: str, schema: dict, with_db: bool) -> dict:
 
 
 def openapi_document(core: Any) -> dict:
-    from ledis import __version__
+    from ledis.version import __version__
 
     names = sorted({name.decode().upper() for name in core.commands})
     arg = {"oneOf": [{"type": "string"}, {"type": "number"},

@@ -304,13 +304,11 @@ def _restore(core: "Core", saved: tuple) -> None:
 # --- SCRIPT DEBUG and EVAL over RESP ---------------------------------------------------------
 def script_debug(ctx: "Context", mode: bytes) -> None:
     """SCRIPT DEBUG YES|SYNC|NO for ``ctx`` (the mode is already validated)."""
-    from ledis.commands.transactions import refresh_special
-
     mode = mode.upper()
     if mode == b"NO":
         if ctx.script_debug:
             ctx.script_debug = False
-            refresh_special(ctx)
+            ctx.refresh_special()
         return
     core = ctx.core
     if debugged_eval not in core.special_checks:
@@ -488,9 +486,7 @@ class Debugger:
         self._thread.join()
         if self._error is not None:
             if isinstance(self._error, LedisError):
-                from ledis.embedded import response_error
-
-                raise response_error(self._error)
+                raise self._engine._error(self._error)
             raise self._error
         return self._engine._result(self._result)
 

@@ -488,10 +488,9 @@ def autoload_names(value: Any) -> list[str]:
 # --- docs/lua-api.md ---------------------------------------------------------------------------
 def lua_api_markdown() -> str:
     """The reference of the ``ledis`` Lua table, generated from the command registry."""
+    import ledis.commands  # noqa: F401  (every @command registered)
     from ledis.commands.registry import REGISTRY
-    from ledis.core import load_commands
 
-    load_commands()
     lines = [
         "# The `ledis` Lua table",
         "",

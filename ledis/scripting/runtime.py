@@ -45,7 +45,6 @@ from ledis.replies import (
     format_double,
 )
 from ledis.resources import LUA_DIR
-from ledis.scripting.busy import BusyService
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
@@ -114,7 +113,7 @@ def parse_shebang(body: bytes) -> tuple[frozenset[bytes] | None, bytes]:
     nl = body.find(b"\n")
     if nl < 0:
         raise LedisError(errors.SHEBANG_INVALID)
-    from ledis.server.inline import split_args
+    from ledis.inline import split_args
 
     try:
         parts = split_args(body[:nl])
@@ -178,14 +177,28 @@ def run_reply(res: Any, name: bytes, after_oom: Any, position: Any = None) -> An
     raise LedisError(text)
 
 
-class Scripting(BusyService):
+class Scripting:
     """EVAL/EVALSHA/SCRIPT state of one server (``core.scripting``).
+
+    Past ``lua-time-limit`` the count hook calls ``_begin_busy`` / ``_service`` / ``_end_busy``.
+    Here they only keep the ``busy`` flag; serving the other clients meanwhile (answering
+    BUSY, SCRIPT KILL...) needs their sockets, so it lives in the server layer:
+    ``ledis.server.busy.ServedScripting`` is the class the composition root builds.
 
     ``ledis/scripting/functions.py`` builds FCALL on top of this object: it reuses
     ``_make_bridge``, ``_log``, ``_setresp``, ``_command_exists``, ``ctx``, ``script_resp``,
     the run state (``running``, ``wrote``, ``killed``, ``busy_kind``) and ``begin_run`` /
     ``check`` / ``end_run``; keep those names stable.
     """
+
+    def _begin_busy(self, warn: bool = True) -> None:
+        self.busy = True
+
+    def _service(self) -> None:
+        pass
+
+    def _end_busy(self) -> None:
+        self.busy = False
 
     def __init__(self, core: "Core") -> None:
         self.core = core

@@ -41,7 +41,9 @@ class Server:
         self._servers: list[asyncio.base_events.Server] = []
         self._to_flush: list[Connection] = []
         self._flush_scheduled = False
-        self.disconnect_hooks: list[Callable[[Context], None]] = []
+        # The core's list (the root registers MULTI, pub/sub, MONITOR... there; replication
+        # adds its own when it starts)
+        self.disconnect_hooks: list[Callable[[Context], None]] = core.disconnect_hooks
         self.cron_hooks: list[Callable[[], None]] = []
         # Semi-sync (ledis/replication/master.py): may take the replies of a flush and hold
         # them until replicas acknowledge; returns True when it did.
@@ -212,6 +214,6 @@ def run(core: Core, listeners: Listeners | None = None) -> None:
 
 
 def _version() -> str:
-    from ledis import __version__
+    from ledis.version import __version__
 
     return __version__

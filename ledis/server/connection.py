@@ -22,11 +22,11 @@ import hiredis
 
 from ledis import blocking, errors, tracking
 from ledis.errors import LedisError, ProtocolError
-from ledis.replies import OK, Multiple, Pending
+from ledis.inline import split_args
+from ledis.replies import OK, REPLY_SKIP_NEXT, REPLY_SKIP_PENDING, Multiple, Pending
+from ledis.replies import PAUSED as _PAUSED
+from ledis.resp import encode
 from ledis.security import default_user_nopass, peer_host, protected_mode_denies
-from ledis.commands.monitoring import PAUSED as _PAUSED
-from ledis.server.inline import split_args
-from ledis.server.resp import encode
 
 if TYPE_CHECKING:
     from ledis.server.app import Server
@@ -342,10 +342,6 @@ def _drop_reply(ctx) -> bool:
     elif mode == REPLY_SKIP_NEXT:
         ctx.reply_mode = 0
     return True
-
-
-# ctx.reply_mode values (0: replies on)
-REPLY_OFF, REPLY_SKIP_PENDING, REPLY_SKIP_NEXT = 1, 2, 3
 
 
 class HeaderScanner:

@@ -38,9 +38,9 @@ import sys
 import time
 from typing import IO, Iterator
 
-from ledis import __version__
 from ledis.tools import dumpfile
 from ledis.tools.dumpfile import CHUNK, KEY, MORE, SYS
+from ledis.version import __version__
 
 TYPE_CODES = {1: "string", 2: "hash", 3: "list", 4: "set", 5: "zset"}
 

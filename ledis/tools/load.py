@@ -77,10 +77,9 @@ class ServerTarget:
 class DirTarget(ServerTarget):
     def __init__(self, path: str, databases: int = 16, compression: str | None = None) -> None:
         from ledis.config import Config
-        from ledis.core import Core, load_commands
+        from ledis.server.compose import build
         from ledis.storage.engine import StoreLockedError
 
-        load_commands()
         config = Config()
         config.dir = path
         config.appendfsync = "no"
@@ -88,7 +87,7 @@ class DirTarget(ServerTarget):
         if compression:
             config.compression = compression
         try:
-            self.core = Core(config)
+            self.core = build(config)
         except StoreLockedError:
             raise SystemExit(f"ledis: {path} is locked by a running server; load online "
                              f"with --host/--port instead") from None

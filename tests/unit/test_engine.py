@@ -252,13 +252,13 @@ def test_failed_commit_restores_the_key_counters(tmp_path):
     """The key counters live in memory beside the overlay (DBSIZE reads them): a discarded
     batch must take its counter updates along, or DBSIZE counts keys that were never stored."""
     from ledis.config import Config
-    from ledis.core import Core, load_commands
+    from ledis.server.compose import build, load_commands
     from ledis.storage.engine import CommitFailed
 
     load_commands()
     config = Config()
     config.dir = str(tmp_path / "core")
-    core = Core(config)
+    core = build(config)
     try:
         ctx = core.new_context()
         core.dispatch(ctx, [b"SET", b"kept", b"1"])

@@ -14,7 +14,7 @@ import pytest
 
 from ledis import errors
 from ledis.config import Config, ConfigError
-from ledis.core import load_commands
+from ledis.server.compose import load_commands
 from ledis.security import (
     TlsError,
     command_table,

@@ -28,7 +28,7 @@ Why this shape:
 
 This module works on Python values (bytes members, float scores) and never sees RESP. Range
 results carry the scores still encoded ((member, 8 bytes) pairs), because replies format
-each distinct score once through the cached ``score_text`` / ``score_double``.
+each distinct score once (``ledis.commands.zsets.score_text`` / ``score_double``).
 
 Known differences from Redis 7.0: a stored -0 reads back as 0 in every zset (Redis keeps -0
 in skiplist-encoded zsets of more than 128 members); lex ranges over members with unequal
@@ -40,12 +40,10 @@ from __future__ import annotations
 import random
 import struct
 from itertools import islice
-from typing import Iterable
+from typing import Callable, Iterable
 
-from ledis import blocking as _blocking  # only attributes at call time: import cycles ok
 from ledis import errors
 from ledis.errors import LedisError
-from ledis.replies import Double, format_double
 from ledis.storage import layout
 from ledis.storage.keyspace import Database
 from ledis.storage.layout import COLLECTION, DATA, META, U64, ZSCORE, ZSET
@@ -86,33 +84,19 @@ def decode_score(raw: bytes) -> float:
     return value
 
 
-_TEXT: dict[bytes, bytes] = {}
-_DOUBLES: dict[bytes, Double] = {}
+# Wakes the clients blocked on a key (BZPOPMIN ...) after members were added. Storage does not
+# know the blocking machinery: the composition root (ledis/server/compose.py) sets this to
+# ``ledis.blocking.key_ready``; offline tools keep the no-op.
+def _no_waiters(db: Database, key: bytes) -> None:
+    return None
 
 
-def score_text(raw: bytes) -> bytes:
-    """Redis's text for an encoded score (RESP2 WITHSCORES), cached."""
-    text = _TEXT.get(raw)
-    if text is None:
-        text = format_double(_decode(raw))
-        if len(_TEXT) < _DECODED_MAX:
-            _TEXT[raw] = text
-    return text
-
-
-def score_double(raw: bytes) -> Double:
-    """A RESP3 double reply for an encoded score, cached."""
-    value = _DOUBLES.get(raw)
-    if value is None:
-        value = Double(_decode(raw))
-        if len(_DOUBLES) < _DECODED_MAX:
-            _DOUBLES[raw] = value
-    return value
+key_ready: Callable[[Database, bytes], None] = _no_waiters
 
 
 def _signal(db: Database, key: bytes) -> None:
     """Wake clients blocked on ``key`` (BZPOPMIN ...) after members were added."""
-    _blocking.key_ready(db, key)
+    key_ready(db, key)
 
 
 # --- ranges -------------------------------------------------------------------------------
@@ -638,5 +622,5 @@ __all__ = [
     "decode_score", "encode_score", "input_size", "load", "meta", "pop", "random_member",
     "random_members", "range_by_lex", "range_by_rank", "range_by_score", "rank", "remove",
     "remove_range_by_lex", "remove_range_by_rank", "remove_range_by_score", "scan", "score",
-    "score_double", "score_text", "scores", "size_of", "store",
+    "scores", "size_of", "store",
 ]

@@ -7,7 +7,9 @@ connection's own parser, answers ``BUSY`` (or runs what Redis allows while busy:
 FUNCTION KILL, SHUTDOWN NOSAVE, HELLO/AUTH/...), accepts new clients, and leaves any
 unanswered command queued for when the script ends (``_end_busy``). DESIGN.md section 4.
 
-``BusyService`` is a mixin of ``ledis.scripting.runtime.Scripting``, whose state it uses.
+``BusyService`` overrides the busy hooks of ``ledis.scripting.runtime.Scripting``, whose state
+it uses; :class:`ServedScripting` (the two together) is what the composition root
+(ledis/server/compose.py) builds, so the scripting layer never imports the server.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from ledis import errors
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import Pending
+from ledis.scripting.runtime import Scripting
 
 log = logging.getLogger("ledis.scripting")
 _perf = time.perf_counter
@@ -172,7 +175,7 @@ class BusyService:
             self._busy_fds.pop(fd, None)
 
     def _run_allowed(self, conn: Any, argv: list[bytes], out: list[bytes]) -> None:
-        from ledis.server.resp import encode
+        from ledis.resp import encode
 
         ctx = conn.ctx
         try:
@@ -225,6 +228,10 @@ class BusyService:
                 conn.close()
             elif conn.queue and loop is not None:
                 loop.call_soon(_resume, conn)
+
+
+class ServedScripting(BusyService, Scripting):
+    """``core.scripting`` of a server or an embedded store (which may start serving)."""
 
 
 def _accepted_ready(task: Any, conn: Any, provisional: Any) -> None:
