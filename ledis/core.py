@@ -32,6 +32,7 @@ log = logging.getLogger("ledis")
 
 _client_ids = itertools.count(1)
 _perf = time.perf_counter
+_INTERNAL = LedisError(errors.INTERNAL)
 
 
 class Context:
@@ -200,6 +201,23 @@ class Core:
             lambda ctx, cmd, argv: cmd.handler(ctx, argv))  # type: ignore[misc]
 
     # --- the dispatcher --------------------------------------------------------------------
+    def call(self, ctx: Context, argv: list[bytes]) -> Any:
+        """Run one command and return its reply, an error being the reply too: the one
+        dispatch-and-catch of every client that gets replies (a connection, EXEC's queued
+        commands, HTTP, clients served during a BUSY script). Errors are counted for INFO
+        errorstats; an unexpected exception is logged and answered ``ERR internal error``,
+        never leaked as a Python repr. (Lua's ``redis.call`` uses ``dispatch``: a script
+        gets the error raised.)"""
+        try:
+            return self.dispatch(ctx, argv)
+        except LedisError as exc:
+            self.count_error(exc)
+            return exc
+        except Exception:
+            log.exception("internal error running %r (%s client)", argv[0][:64], ctx.kind)
+            self.count_error(_INTERNAL)
+            return _INTERNAL
+
     def dispatch(self, ctx: Context, argv: list[bytes]) -> Any:
         """Run one command for ``ctx``; raises LedisError with the reply text on error."""
         cmd = self._by_name.get(argv[0])

@@ -89,3 +89,15 @@ def encode_one(value: object, resp3: bool = False) -> bytes:
     out: list[bytes] = []
     encode(value, out, resp3)
     return b"".join(out)
+
+
+def pack_request(argv: "list | tuple") -> bytes:
+    """A command as a RESP request (an array of bulk strings): what a client sends. The one
+    packer of the replication links (both ends), MIGRATE and the dump tools; arguments that
+    are not bytes (ints, str) are sent as their text."""
+    out = [b"*%d\r\n" % len(argv)]
+    for arg in argv:
+        if not isinstance(arg, bytes):
+            arg = str(arg).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(out)

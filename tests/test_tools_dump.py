@@ -340,7 +340,7 @@ def test_progress_bar_on_a_tty_only(fresh_server, tmp):
 
 
 def test_load_reports_failed_commands(fresh_server, tmp):
-    from ledis.tools.dump import resp_command
+    from ledis.resp import pack_request as resp_command
 
     stream = b"".join(resp_command(argv) for argv in (
         [b"SET", b"a", b"1"], [b"SET", b"only-key"], [b"NOSUCHCMD", b"x"],

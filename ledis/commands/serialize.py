@@ -30,6 +30,7 @@ from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
 from ledis.replies import OK, Simple
+from ledis.resp import pack_request
 from ledis.storage import values
 from ledis.storage.layout import now_ms
 
@@ -128,13 +129,6 @@ def cmd_restore(ctx, argv):
 
 
 # --- MIGRATE ---------------------------------------------------------------------------------
-def _bulk(*words: bytes) -> bytes:
-    out = [b"*%d\r\n" % len(words)]
-    for word in words:
-        out.append(b"$%d\r\n%s\r\n" % (len(word), word))
-    return b"".join(out)
-
-
 def _atoi(raw: bytes) -> int:
     """C's ``atoi`` (Redis reads MIGRATE's port with it): leading digits, else 0."""
     digits = raw.lstrip()
@@ -206,8 +200,8 @@ def cmd_migrate(ctx, argv):
     requests = []
     if options.password is not None:
         auth = [options.username] if options.username is not None else []
-        requests.append(_bulk(b"AUTH", *auth, options.password))
-    requests.append(_bulk(b"SELECT", b"%d" % dbid))
+        requests.append(pack_request([b"AUTH", *auth, options.password]))
+    requests.append(pack_request([b"SELECT", b"%d" % dbid]))
     moved = []
     for key in options.keys:
         raw = db.lookup(key)
@@ -220,7 +214,7 @@ def cmd_migrate(ctx, argv):
         words = [b"RESTORE", key, b"%d" % ttl, rdb.dumps(*found)]
         if options.replace:
             words.append(b"REPLACE")
-        requests.append(_bulk(*words))
+        requests.append(pack_request(words))
         moved.append(key)
     if not moved:
         return Simple(b"NOKEY")

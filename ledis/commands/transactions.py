@@ -47,7 +47,6 @@ a read-only replica.
 
 from __future__ import annotations
 
-import logging
 
 from ledis import errors
 from ledis.commands.registry import command
@@ -56,14 +55,12 @@ from ledis.pubsub import notify_flags, notify_write
 from ledis.replies import OK, QUEUED, NullArray, Pending
 from ledis.tracking import written_keys
 
-log = logging.getLogger("ledis")
 
 _MULTI_NESTED = LedisError(errors.MULTI_NESTED)
 _EXEC_WITHOUT_MULTI = LedisError(errors.EXEC_WITHOUT_MULTI)
 _DISCARD_WITHOUT_MULTI = LedisError(errors.DISCARD_WITHOUT_MULTI)
 _WATCH_IN_MULTI = LedisError(errors.WATCH_IN_MULTI)
 _EXECABORT = LedisError(errors.EXECABORT)
-_INTERNAL = LedisError(errors.INTERNAL)
 
 # Commands that run even while queueing (Redis's processCommand list).
 _NOT_QUEUED = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
@@ -180,20 +177,12 @@ def cmd_exec(ctx, argv):
         return NullArray
     unwatch_all(ctx)  # Redis unwatches before running: the commands may touch the keys
     core = ctx.core
-    dispatch = core.dispatch
+    call = core.call
     tx.executing = True
     results = []
     try:
         for queued in tx:
-            try:
-                reply = dispatch(ctx, queued)
-            except LedisError as exc:
-                core.count_error(exc)
-                reply = exc
-            except Exception:
-                log.exception("internal error running %r inside EXEC", queued[0][:64])
-                core.count_error(_INTERNAL)
-                reply = _INTERNAL
+            reply = call(ctx, queued)
             if type(reply) is Pending:  # cannot wait inside a transaction
                 reply.cancel()
                 reply = NullArray

@@ -389,13 +389,7 @@ class HttpApi:
         if db:
             ctx.select(db)
         try:
-            reply = core.dispatch(ctx, argv)
-        except LedisError as exc:
-            core.count_error(exc)
-            reply = exc
-        except Exception:
-            log.exception("internal error running %r over HTTP", argv[0][:64])
-            reply = LedisError(errors.INTERNAL)
+            reply = core.call(ctx, argv)
         finally:
             core.commit()  # a script that wrote before failing keeps its writes
         if type(reply) is Pending:  # WAIT and the like (blocking commands are refused)

@@ -34,6 +34,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ledis.replies import Pending
+from ledis.resp import pack_request
 from ledis.storage.layout import DATA, EXPIRE, LOG, META, SYS, U64, ZSCORE
 
 if TYPE_CHECKING:
@@ -47,15 +48,6 @@ CHUNK_RECORDS = 1024
 STALL_LIMIT_S = 60.0  # a replica that does not read for this long is dropped
 PING_EVERY_S = 1.0
 FULL_SYNC_CFS = (META, DATA, ZSCORE, EXPIRE, SYS)
-
-
-def resp_array(items: list[bytes]) -> bytes:
-    parts = [b"*%d\r\n" % len(items)]
-    for item in items:
-        parts.append(b"$%d\r\n" % len(item))
-        parts.append(item)
-        parts.append(b"\r\n")
-    return b"".join(parts)
 
 
 class ReplicaStream:
@@ -148,7 +140,7 @@ class ReplicaStream:
         self._iters = iters
         del iters, it
         total = sum(db.keys for db in master.core.store.dbs)  # for the replica's progress
-        self.write(resp_array([b"FULLSYNC", master.repl.replid, b"%d" % seq, b"%d" % total]))
+        self.write(pack_request([b"FULLSYNC", master.repl.replid, b"%d" % seq, b"%d" % total]))
         master.full_syncs += 1
         keys = 0
         started = time.monotonic()
@@ -161,11 +153,11 @@ class ReplicaStream:
                 items, done = self._chunk(self._iters[index], cf, cf_name)
                 if len(items) > 2:
                     keys += (len(items) - 2) // 2 if cf == META else 0
-                    self.write(resp_array(items))
+                    self.write(pack_request(items))
                     await self.drain()
                     await asyncio.sleep(0)
         self._iters = None
-        self.write(resp_array([b"ENDSYNC", b"%d" % seq, b"%d" % keys]))
+        self.write(pack_request([b"ENDSYNC", b"%d" % seq, b"%d" % keys]))
         self.pos = seq
         log.info("full sync to %s:%s: %d keys in %.2fs", self.ip, self.port, keys,
                  time.monotonic() - started)
@@ -206,7 +198,7 @@ class ReplicaStream:
                         break
                 records.close()
                 if len(items) > 1:
-                    self.write(resp_array(items))
+                    self.write(pack_request(items))
                     self.pos = last
                     await self.drain()
                 else:
@@ -218,7 +210,7 @@ class ReplicaStream:
                 except asyncio.TimeoutError:
                     pass
                 if time.monotonic() - self.last_write >= PING_EVERY_S and not self.closed:
-                    self.write(resp_array([b"PING", b"%d" % engine.log_seq]))
+                    self.write(pack_request([b"PING", b"%d" % engine.log_seq]))
 
 
 class Master:
@@ -258,7 +250,7 @@ class Master:
         link = ReplicaStream(self, ctx, not partial, seq)
         if partial:
             self.partial_syncs += 1
-            link.write(resp_array([b"CONTINUE", repl.replid, b"%d" % seq]))
+            link.write(pack_request([b"CONTINUE", repl.replid, b"%d" % seq]))
         self.links.append(link)
         link.start()
         return link

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import hiredis
 
 from ledis.replication import KEY_APPLIED, KEY_ID, REPL_PREFIX
+from ledis.resp import pack_request
 from ledis.storage.engine import decode_record
 from ledis.storage.layout import CF_NAMES, META, SYS, U64
 
@@ -116,7 +117,7 @@ class ReplicaLink:
         my_port = getattr(server, "port", 0) if server is not None else 0
 
         async def call(*args: bytes) -> Any:
-            writer.write(_command(args))
+            writer.write(pack_request(args))
             while True:
                 reply = parser.gets()
                 if reply is not False:
@@ -144,7 +145,7 @@ class ReplicaLink:
         args = [b"LEDIS.SYNC", self.repl.replid, b"%d" % engine.log_seq]
         if self.repl.off2 >= 0 and engine.log_seq == self.repl.off2:
             args.append(self.repl.replid2)  # nothing new since we left that history
-        writer.write(_command(args))
+        writer.write(pack_request(args))
         self.last_io = time.time()
         last_ack = 0.0
         while not self.stopped:
@@ -167,13 +168,13 @@ class ReplicaLink:
                         break
                     applied = self.handle(message) or applied
                 if applied or now - last_ack >= ACK_EVERY_S:
-                    writer.write(_command((b"REPLCONF", b"ACK", b"%d" % engine.log_seq)))
+                    writer.write(pack_request((b"REPLCONF", b"ACK", b"%d" % engine.log_seq)))
                     last_ack = now
             else:
                 if now - self.last_io > TIMEOUT_S:
                     raise ConnectionError("no data from the master, reconnecting")
                 if self.state == "connected":
-                    writer.write(_command((b"REPLCONF", b"ACK", b"%d" % engine.log_seq)))
+                    writer.write(pack_request((b"REPLCONF", b"ACK", b"%d" % engine.log_seq)))
                     last_ack = now
             await writer.drain()
 
@@ -306,10 +307,3 @@ class ReplicaLink:
         self.full_syncs += 1
         self.state = "connected"
         log.info("full sync done: %d keys, seq %d", self.sync_keys, seq)
-
-
-def _command(args: tuple | list) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(parts)

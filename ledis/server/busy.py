@@ -178,14 +178,7 @@ class BusyService:
         from ledis.resp import encode
 
         ctx = conn.ctx
-        try:
-            reply = self.core.dispatch(ctx, argv)
-        except LedisError as exc:
-            self.core.count_error(exc)
-            reply = exc
-        except Exception:
-            log.exception("internal error running %r during a busy script", argv[0][:64])
-            reply = LedisError(errors.INTERNAL)
+        reply = self.core.call(ctx, argv)
         if type(reply) is Pending:
             reply.cancel()
             reply = None

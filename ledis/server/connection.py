@@ -37,7 +37,6 @@ INLINE_MAX = 64 * 1024
 # A multibulk count of 7+ digits: hiredis would allocate that many list slots up front.
 _HUGE_COUNT = re.compile(rb"\*[0-9]{7}")
 _UNAUTH_ERRORS = (errors.PROTO_UNAUTH_MULTIBULK, errors.PROTO_UNAUTH_BULK)
-INTERNAL = LedisError(errors.INTERNAL)
 _ready_keys = blocking.ready_keys  # never rebound: a cheap "anything to serve?" test
 _serve_blocked = blocking.serve_ready
 _tracking_held = tracking.pending  # never rebound: invalidations held until the reply is out
@@ -248,20 +247,13 @@ class Connection(asyncio.Protocol):
     def run_queue(self) -> None:
         queue = self.queue
         core = self.core
+        call = core.call
         ctx = self.ctx
         out = self.out
         while queue and not self.closing:
             argv = queue.popleft()
             ctx.last_cmd = argv  # CLIENT LIST cmd=
-            try:
-                reply = core.dispatch(ctx, argv)
-            except LedisError as exc:
-                core.count_error(exc)
-                reply = exc
-            except Exception:
-                log.exception("internal error running %r", argv[0][:64])
-                core.count_error(INTERNAL)
-                reply = INTERNAL
+            reply = call(ctx, argv)
             if _ready_keys:  # a write fed keys that blocked clients wait on: serve them now,
                 _serve_blocked()  # after this command and before the next one, as Redis does
             if type(reply) is Pending:

@@ -38,6 +38,7 @@ import sys
 import time
 from typing import IO, Iterator
 
+from ledis.resp import pack_request
 from ledis.tools import dumpfile
 from ledis.tools.dumpfile import CHUNK, KEY, MORE, SYS
 from ledis.version import __version__
@@ -476,7 +477,7 @@ def snapshot_engine(args, workdir: str, progress_total=None):
             reader.feed(data)
 
     def call(*argv):
-        sock.sendall(resp_command(list(argv)))
+        sock.sendall(pack_request(list(argv)))
         item = reply()
         if isinstance(item, hiredis.ReplyError):
             raise SystemExit(f"ledis: {' '.join(map(str, argv[:1]))}: {item}")
@@ -486,7 +487,7 @@ def snapshot_engine(args, workdir: str, progress_total=None):
         call(b"AUTH", args.password.encode())
     engine = Engine(workdir, fsync="no", write_log=False, compression="lz4")
     try:
-        sock.sendall(resp_command([b"LEDIS.SYNC", b"0" * 40, b"0"]))
+        sock.sendall(pack_request([b"LEDIS.SYNC", b"0" * 40, b"0"]))
         seq = None
         puts = 0
         while True:
@@ -520,14 +521,6 @@ def snapshot_engine(args, workdir: str, progress_total=None):
 
 
 # --- RESP output ---------------------------------------------------------------------------
-def resp_command(argv: list) -> bytes:
-    out = [b"*%d\r\n" % len(argv)]
-    for arg in argv:
-        if not isinstance(arg, bytes):
-            arg = str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(out)
-
 
 def format_score(score: float) -> bytes:
     if score != score:
@@ -688,7 +681,7 @@ def run(args) -> int:
             written = 0
             for record in records:
                 for argv in stream.commands(record):
-                    data = resp_command(argv)
+                    data = pack_request(argv)
                     fh.write(data)
                     written += len(data)
                 progress.update(1 if record[0] == KEY else 0, record_size(record))
