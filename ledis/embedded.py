@@ -43,7 +43,7 @@ from ledis.config import Config
 from ledis.errors import LedisError
 from ledis.replies import (
     Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
-    format_double,
+    decode_raw, format_double,
 )
 from ledis.storage.engine import StoreLockedError
 
@@ -121,9 +121,7 @@ def to_python(value: Any) -> Any:
     if t is Verbatim:
         return bytes(value)
     if t is Raw:
-        from ledis.scripting.runtime import _parse_raw
-
-        return to_python(_parse_raw(value, True))
+        return to_python(decode_raw(value))
     if isinstance(value, LedisError):
         return response_error(value)
     if isinstance(value, bytes):

@@ -155,6 +155,35 @@ class Pending:
             return exc
 
 
+def decode_raw(raw: bytes) -> object:
+    """A pre-encoded reply (:class:`Raw`: a script's table reply, a cached one...) decoded back
+    into reply values (bytes, int, None, list, Map, SetReply, Double, LedisError): the one
+    decoder of every front end that does not send RESP as is (Lua, HTTP, the embedded API)."""
+    import hiredis
+
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    return _from_hiredis(reader.gets())
+
+
+def _from_hiredis(value: object) -> object:
+    import hiredis
+
+    from ledis.errors import LedisError
+
+    if isinstance(value, hiredis.ReplyError):
+        return LedisError(str(value))
+    if isinstance(value, list):
+        return [_from_hiredis(v) for v in value]
+    if isinstance(value, dict):
+        return Map({_from_hiredis(k): _from_hiredis(v) for k, v in value.items()})
+    if isinstance(value, (set, frozenset)):
+        return SetReply(_from_hiredis(v) for v in value)
+    if isinstance(value, float):
+        return Double(value)
+    return value
+
+
 # The dispatcher's answer for a command held by CLIENT PAUSE: a marker the connection parks
 # on (ledis/commands/monitoring.py decides which commands a pause holds), never awaited.
 PAUSED = Pending(None)  # type: ignore[arg-type]

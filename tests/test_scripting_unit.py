@@ -12,7 +12,8 @@ from ledis.config import Config
 from ledis.server.compose import build, load_commands
 from ledis.errors import LedisError
 from ledis.replies import Raw, Simple
-from ledis.scripting.runtime import _script_int, parse_shebang, raw_to_values, sha1hex
+from ledis.replies import decode_raw
+from ledis.scripting.runtime import _script_int, parse_shebang, sha1hex
 from ledis.storage.layout import SYS
 
 
@@ -60,8 +61,8 @@ def test_script_int_is_the_c_cast(value, expected):
     assert _script_int(value) == expected
 
 
-def test_raw_to_values():
-    assert raw_to_values(b"*2\r\n:1\r\n*1\r\n$1\r\na\r\n") == [1, [b"a"]]
+def test_decode_raw():
+    assert decode_raw(b"*2\r\n:1\r\n*1\r\n$1\r\na\r\n") == [1, [b"a"]]
 
 
 def test_script_does_not_commit(core):

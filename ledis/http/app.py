@@ -50,7 +50,7 @@ from aiohttp import web
 from ledis import errors
 from ledis.errors import LedisError
 from ledis.replies import (
-    Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
+    Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim, decode_raw,
 )
 
 log = logging.getLogger("ledis.http")
@@ -116,9 +116,7 @@ def to_json(value: Any, b64: bool = False) -> Any:
     if value is NullArray:
         return None
     if t is Raw:
-        from ledis.scripting.runtime import _parse_raw
-
-        return to_json(_parse_raw(value, True), b64)
+        return to_json(decode_raw(value), b64)
     if isinstance(value, LedisError):
         return {"error": value.text}
     if isinstance(value, bytes):
@@ -151,9 +149,7 @@ def to_msgpack(value: Any) -> Any:
     if value is NullArray:
         return None
     if t is Raw:
-        from ledis.scripting.runtime import _parse_raw
-
-        return to_msgpack(_parse_raw(value, True))
+        return to_msgpack(decode_raw(value))
     if isinstance(value, LedisError):
         return {"error": value.text}
     if isinstance(value, bytes):

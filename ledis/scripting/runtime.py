@@ -42,7 +42,7 @@ from ledis.commands.args import parse_int
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import (
     Bool, Double, Map, NullArray, OK, PairList, Pending, Raw, SetReply, Simple, Verbatim,
-    format_double,
+    decode_raw, format_double,
 )
 from ledis.resources import LUA_DIR
 from ledis.storage.layout import SYS
@@ -492,7 +492,7 @@ class Scripting:
                         {b"format": b"txt", b"string": bytes(value)})})
                 return bytes(value)
             if t is Raw:
-                return to_lua(_parse_raw(value, resp3))
+                return to_lua(decode_raw(value))
             if isinstance(value, LedisError):
                 return table_from({b"err": value.text.encode("utf-8", "replace")})
             if isinstance(value, bytes):
@@ -696,13 +696,6 @@ def _arity_error(commands: dict, argv: list[bytes]) -> bool:
     return (arity > 0 and len(argv) != arity) or len(argv) < -arity
 
 
-def raw_to_values(raw: bytes) -> Any:
-    """Decode a pre-encoded reply (``replies.Raw``, e.g. a script's table reply) into reply
-    values (bytes, int, None, list, Map, Double, bool, LedisError) for non-RESP front ends
-    (HTTP, embedded)."""
-    return _parse_raw(raw, True)
-
-
 def _host_value(value: Any) -> Any:
     """A host function's Python value in reply-value terms (nested dicts, sets, str)."""
     t = type(value)
@@ -714,30 +707,4 @@ def _host_value(value: Any) -> Any:
         return SetReply(_host_value(v) for v in value)
     if t is list or t is tuple:
         return [_host_value(v) for v in value]
-    return value
-
-
-def _parse_raw(raw: bytes, resp3: bool) -> Any:
-    """Pre-encoded replies (``Raw``) parsed back into values for Lua."""
-    import hiredis
-
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    value = reader.gets()
-    return _from_hiredis(value)
-
-
-def _from_hiredis(value: Any) -> Any:
-    import hiredis
-
-    if isinstance(value, hiredis.ReplyError):
-        return LedisError(str(value))
-    if isinstance(value, list):
-        return [_from_hiredis(v) for v in value]
-    if isinstance(value, dict):
-        return Map({_from_hiredis(k): _from_hiredis(v) for k, v in value.items()})
-    if isinstance(value, (set, frozenset)):
-        return SetReply(_from_hiredis(v) for v in value)
-    if isinstance(value, float):
-        return Double(value)
     return value
