@@ -9,11 +9,11 @@ import pytest
 
 from ledis import errors
 from ledis.config import Config
-from ledis.server.compose import build, load_commands
 from ledis.errors import LedisError
-from ledis.replies import Raw, Simple
-from ledis.replies import decode_raw
-from ledis.scripting.runtime import _script_int, parse_shebang, sha1hex
+from ledis.replies import Raw, Simple, decode_raw
+from ledis.scripting.convert import _script_int
+from ledis.scripting.runtime import parse_shebang, sha1hex
+from ledis.server.compose import build, load_commands
 from ledis.storage.layout import SYS
 
 

@@ -44,8 +44,9 @@ from ledis.errors import LedisError
 from ledis.rdb import crc64, encode_length, lzf_decompress
 from ledis.replies import Simple
 from ledis.resources import LUA_DIR, STDLIB_DIR, stdlib_names
+from ledis.scripting.convert import _text, run_reply
 from ledis.scripting.modules import Modules, topological
-from ledis.scripting.runtime import HOOK_COUNT, _text, run_reply
+from ledis.scripting.runtime import HOOK_COUNT
 from ledis.scripting.timers import Timers, make_timers
 from ledis.scripting.triggers import parse as parse_triggers
 from ledis.scripting.triggers import sync as sync_triggers

@@ -35,7 +35,8 @@ import lupa.luajit21 as lj
 from ledis import errors
 from ledis.errors import LedisError
 from ledis.resources import LUA_DIR
-from ledis.scripting.runtime import HOOK_COUNT, _text, run_reply
+from ledis.scripting.convert import _text, run_reply
+from ledis.scripting.runtime import HOOK_COUNT
 
 if TYPE_CHECKING:
     from ledis.core import Core

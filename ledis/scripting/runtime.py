@@ -40,11 +40,16 @@ import lupa.luajit21 as lj
 from ledis import errors
 from ledis.commands.args import parse_int
 from ledis.errors import LedisError, ProtocolError
-from ledis.replies import (
-    Bool, Double, Map, NullArray, OK, PairList, Pending, Raw, SetReply, Simple, Verbatim,
-    decode_raw, format_double,
-)
+from ledis.replies import OK, Simple
 from ledis.resources import LUA_DIR
+from ledis.scripting.convert import (  # noqa: F401  (_script_int, run_reply: also from here)
+    _number_arg,
+    _script_int,
+    _text,
+    host_value,
+    lua_converter,
+    run_reply,
+)
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
@@ -59,8 +64,6 @@ BODY_CACHE = 1000  # EVAL bodies remembered to skip hashing them again
 SCRIPT_PREFIX = b"script:"
 SHEBANG_FLAGS = frozenset((b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
                            b"allow-cross-slot-keys"))
-_INT_MIN = -(2**63)
-_INT_MAX = 2**63 - 1
 _perf = time.perf_counter
 
 _ERR_TAG = 2
@@ -79,18 +82,6 @@ def _deny_attributes(obj: object, name: object, is_setting: bool) -> object:
 
 def sha1hex(body: bytes) -> bytes:
     return hashlib.sha1(body).hexdigest().encode()
-
-
-def _number_arg(value: float) -> bytes:
-    """A Lua number given to redis.call, formatted as Redis 7.0 does (``%.17g``)."""
-    return b"%.17g" % value
-
-
-def _script_int(value: float) -> int:
-    """A Lua number returned by a script: C's (long long) cast."""
-    if value != value or not (_INT_MIN <= value < 2.0**63):
-        return _INT_MIN
-    return int(value)
 
 
 def _numkeys(argv: list[bytes], by_sha: bool) -> int:
@@ -135,46 +126,6 @@ def parse_shebang(body: bytes) -> tuple[frozenset[bytes] | None, bytes]:
                 raise errors.error(errors.SHEBANG_FLAG, _text(flag))
             flags.add(flag)
     return frozenset(flags), body[nl:]
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
-
-
-# A script error that means the VM ran out of memory (in the error handler, the second).
-_OOM_TEXTS = ("ERR not enough memory", "ERR error in error handling")
-
-
-def run_reply(res: Any, name: bytes, after_oom: Any, position: Any = None) -> Any:
-    """The reply of a script or function from what the runner returned (``finish`` in
-    lua/prelude.lua): ``(kind, payload[, source, line])`` or a lone 1 (null). Shared by EVAL
-    and FCALL; ``after_oom`` recovers the VM, ``position()`` gives ``(source, line)`` of the
-    error when the runner did not (FCALL)."""
-    if type(res) is not tuple:  # a lone kind: 1, null
-        return None
-    kind = res[0]
-    if kind == 0:
-        value = res[1]
-        return _script_int(value) if type(value) is float else value
-    if kind == 2:
-        value = res[1]
-        return OK if value == b"OK" else Simple(value)
-    if kind == 4:
-        return Raw(res[1])
-    if kind == 1:
-        return None
-    text = _text(res[1])
-    if kind == 3:
-        raise LedisError(text)
-    if text in _OOM_TEXTS:
-        after_oom()
-        raise LedisError(errors.SCRIPT_OOM)
-    pos = res[2:4]
-    if (len(pos) < 2 or pos[0] is None) and position is not None:
-        pos = position()
-    if type(pos) is tuple and len(pos) > 1 and pos[0] is not None and pos[1] is not None:
-        text = "%s script: %s, on %s:%d." % (text, _text(name), _text(pos[0]), pos[1])
-    raise LedisError(text)
 
 
 class Scripting:
@@ -454,57 +405,7 @@ class Scripting:
         table_from = lua.table_from
         scripting = self
 
-        def to_lua(value: Any) -> Any:
-            t = type(value)
-            if t is bytes or t is int:
-                return value
-            resp3 = scripting.script_resp == 3
-            if value is None:
-                return None if resp3 else False
-            if t is Simple:
-                return table_from({b"ok": bytes(value)})
-            if t is list or t is tuple:
-                return table_from([to_lua(v) for v in value])
-            if t is Map or t is PairList:
-                items = value.items() if t is Map else value
-                if resp3:
-                    return table_from({b"map": table_from({to_lua(k): to_lua(v) for k, v in items})})
-                flat = []
-                for k, v in items:
-                    flat.append(to_lua(k))
-                    flat.append(to_lua(v))
-                return table_from(flat)
-            if t is SetReply:
-                if resp3:
-                    return table_from({b"set": table_from({to_lua(v): True for v in value})})
-                return table_from([to_lua(v) for v in value])
-            if t is Double or t is float:
-                if resp3:
-                    return table_from({b"double": float(value)})
-                return format_double(value)
-            if t is Bool or t is bool:
-                return bool(value) if resp3 else int(value)
-            if value is NullArray:
-                return None if resp3 else False
-            if t is Verbatim:
-                if resp3:
-                    return table_from({b"verbatim_string": table_from(
-                        {b"format": b"txt", b"string": bytes(value)})})
-                return bytes(value)
-            if t is Raw:
-                return to_lua(decode_raw(value))
-            if isinstance(value, LedisError):
-                return table_from({b"err": value.text.encode("utf-8", "replace")})
-            if isinstance(value, bytes):
-                return bytes(value)
-            if isinstance(value, int):
-                return int(value)
-            if isinstance(value, str):
-                return value.encode()
-            if type(value) is Pending:
-                value.cancel()
-                return None if resp3 else False
-            raise TypeError(f"cannot convert {t.__name__} to Lua")
+        to_lua = lua_converter(table_from, lambda: scripting.script_resp == 3)
 
         def bridge(*args: Any) -> Any:
             if not args:
@@ -621,7 +522,7 @@ class Scripting:
         if t is Simple:
             return None, 1, bytes(value)
         try:
-            return to_lua(_host_value(value))
+            return to_lua(host_value(value))
         except Exception as exc:
             return None, _ERR_TAG, errors.HOST_BAD_REPLY.format(label, exc).encode()
 
@@ -694,17 +595,3 @@ def _arity_error(commands: dict, argv: list[bytes]) -> bool:
         cmd = cmd.subcommands.get(argv[1].lower(), cmd)
     arity = cmd.arity
     return (arity > 0 and len(argv) != arity) or len(argv) < -arity
-
-
-def _host_value(value: Any) -> Any:
-    """A host function's Python value in reply-value terms (nested dicts, sets, str)."""
-    t = type(value)
-    if t is str:
-        return value.encode()
-    if t is dict:
-        return Map({_host_value(k): _host_value(v) for k, v in value.items()})
-    if t is set or t is frozenset:
-        return SetReply(_host_value(v) for v in value)
-    if t is list or t is tuple:
-        return [_host_value(v) for v in value]
-    return value

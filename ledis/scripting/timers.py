@@ -43,7 +43,8 @@ import lupa.luajit21 as lj
 
 from ledis import errors
 from ledis.errors import LedisError
-from ledis.scripting.runtime import HOOK_COUNT, _text, run_reply
+from ledis.scripting.convert import _text, run_reply
+from ledis.scripting.runtime import HOOK_COUNT
 from ledis.storage.layout import SYS
 
 if TYPE_CHECKING:
