@@ -45,7 +45,8 @@ class Context:
         "script_readonly", "multi", "watched", "subscriptions", "patterns",
         "shard_subscriptions", "is_replica_link", "is_master_link", "conn", "lib_name",
         "lib_ver", "flags", "close_after_reply",
-        "no_evict", "kind", "extra", "reply_mode", "script_debug", "tracking", "user", "__weakref__",
+        "no_evict", "kind", "wire", "extra", "reply_mode", "script_debug", "tracking", "user",
+        "__weakref__",
     )
 
     def __init__(self, core: "Core", kind: str = "normal", addr: str = "", laddr: str = "") -> None:
@@ -85,6 +86,10 @@ class Context:
         self.script_debug: bool | str = False
         self.tracking: Any = None  # CLIENT TRACKING state (ledis/tracking.py) while on
         self.kind = kind
+        # Replies go out as RESP on a socket (set by ledis/server/connection.py): a handler may
+        # then return pre-encoded ``Raw`` replies. The one test of "wire client"; scripts, HTTP
+        # and the embedded API get plain reply values.
+        self.wire = False
         self.extra: dict = {}
 
     def select(self, index: int) -> None:

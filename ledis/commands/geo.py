@@ -97,7 +97,7 @@ def _coordinate(ctx, value: float):
     """A coordinate reply: bulk text in RESP2, a RESP3 double with Redis's digits."""
     if ctx.resp != 3:
         return _human(value)
-    if ctx.kind == "normal":
+    if ctx.wire:
         return Raw(b",%s\r\n" % _human(value))
     return Double(value)
 

@@ -187,7 +187,7 @@ def _scored_stored(ctx, pairs: list) -> list | Raw:
     For network clients the reply is pre-encoded (``Raw``): range replies are the hot, long
     ones, and each distinct score's wire form is cached. Other callers (scripts, HTTP,
     embedded) get plain values."""
-    if ctx.kind == "normal":
+    if ctx.wire:
         resp3 = ctx.resp == 3
         cache = _WIRE3 if resp3 else _WIRE2
         get = cache.get

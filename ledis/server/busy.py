@@ -118,6 +118,7 @@ class BusyService:
 
         conn = Connection(self.core.server)  # type: ignore[attr-defined]
         conn.ctx = self.core.new_context()  # provisional: connection_made makes the real one
+        conn.ctx.wire = True
         self._accepted.append((conn, sock))
         self._busy_fds[sock.fileno()] = conn
 

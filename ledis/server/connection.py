@@ -66,6 +66,7 @@ class Connection(asyncio.Protocol):
         laddr = f"{sock[0]}:{sock[1]}" if isinstance(sock, tuple) else str(sock)
         self.ctx = self.core.new_context("normal", addr, laddr)
         self.ctx.conn = self
+        self.ctx.wire = True
         self.core.stats["total_connections_received"] += 1
         config = self.core.config
         refusal = None

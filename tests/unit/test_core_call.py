@@ -70,3 +70,20 @@ def test_pack_request_matches_hiredis(argv) -> None:
 
     assert pack_request(argv) == hiredis.pack_command(tuple(argv))
     assert pack_request(tuple(argv)) == pack_request(list(argv))
+
+
+def test_only_wire_clients_get_pre_encoded_replies(core) -> None:
+    """``ctx.wire`` (a RESP connection) is the one test of whether a handler may answer with
+    pre-encoded bytes; other clients (scripts, HTTP, embedded) get values they can read."""
+    from ledis.replies import Raw, decode_raw
+
+    plain = core.new_context()
+    core.call(plain, [b"ZADD", b"z", b"1.5", b"a", b"2", b"b"])
+    values = core.call(plain, [b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"])
+    assert type(values) is not Raw
+    wire = core.new_context()
+    wire.wire = True
+    encoded = core.call(wire, [b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"])
+    assert type(encoded) is Raw
+    assert decode_raw(encoded) == [b"a", b"1.5", b"b", b"2"]
+    assert [bytes(v) for v in values] == [b"a", b"1.5", b"b", b"2"]
