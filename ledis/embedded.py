@@ -43,7 +43,7 @@ from ledis.config import Config
 from ledis.errors import LedisError
 from ledis.replies import (
     Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
-    decode_raw, format_double,
+    RESP2_SHAPED, decode_raw, resp2,
 )
 from ledis.storage.engine import StoreLockedError
 
@@ -144,18 +144,11 @@ def to_python2(value: Any) -> Any:
     t = type(value)
     if t is bytes or t is int or value is None:
         return value
-    if t is list or t is tuple or t is SetReply:
+    if t in RESP2_SHAPED:  # the encoder's RESP2 rules (ledis.replies.resp2)
+        value = resp2(value)
+        t = type(value)
+    if t is list or t is tuple:
         return [to_python2(v) for v in value]
-    if t is Map or t is PairList:
-        flat: list = []
-        for k, v in (value.items() if t is Map else value):
-            flat.append(to_python2(k))
-            flat.append(to_python2(v))
-        return flat
-    if t is Double:
-        return format_double(value)
-    if t is Bool:
-        return int(value)
     return to_python(value)
 
 

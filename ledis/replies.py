@@ -155,6 +155,32 @@ class Pending:
             return exc
 
 
+def resp2(value: object) -> object:
+    """The RESP2 form of a RESP3-only value (one level; call it on types in
+    ``RESP2_SHAPED``): maps as flat ``key, value`` lists, sets as lists, doubles as Redis's
+    text, booleans as 0/1, verbatim strings as plain bulk strings. The one place these rules
+    live: the RESP encoder, the Lua conversion (before ``redis.setresp(3)``) and the embedded
+    API's ``protocol=2`` all shape through it."""
+    t = type(value)
+    if t is Map:
+        flat: list = []
+        for k, v in value.items():  # type: ignore[attr-defined]
+            flat.append(k)
+            flat.append(v)
+        return flat
+    if t is PairList:
+        return [x for pair in value for x in pair]  # type: ignore[attr-defined]
+    if t is SetReply:
+        return list(value)  # type: ignore[call-overload]
+    if t is Double or t is float:
+        return format_double(value)  # type: ignore[arg-type]
+    if t is Bool or t is bool:
+        return int(value)  # type: ignore[call-overload]
+    if t is Verbatim:
+        return bytes(value)  # type: ignore[call-overload]
+    return value
+
+
 def decode_raw(raw: bytes) -> object:
     """A pre-encoded reply (:class:`Raw`: a script's table reply, a cached one...) decoded back
     into reply values (bytes, int, None, list, Map, SetReply, Double, LedisError): the one
@@ -183,6 +209,9 @@ def _from_hiredis(value: object) -> object:
         return Double(value)
     return value
 
+
+# The types ``resp2`` reshapes (a frozenset of types: one hash test per value).
+RESP2_SHAPED = frozenset((Map, PairList, SetReply, Double, float, Bool, bool, Verbatim))
 
 # The dispatcher's answer for a command held by CLIENT PAUSE: a marker the connection parks
 # on (ledis/commands/monitoring.py decides which commands a pause holds), never awaited.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ledis.errors import LedisError
 from ledis.replies import (
-    Bool, Double, Map, Multiple, NullArray, PairList, Push, Raw, SetReply, Simple, Verbatim,
-    format_double,
+    RESP2_SHAPED, Bool, Double, Map, Multiple, NullArray, PairList, Push, Raw, SetReply, Simple,
+    Verbatim, format_double, resp2,
 )
 
 
@@ -35,34 +35,26 @@ def encode(value: object, out: list[bytes], resp3: bool) -> None:
         out.append(value)  # type: ignore[arg-type]
     elif isinstance(value, LedisError):
         out.append(b"-%s\r\n" % _one_line(value.text).encode("utf-8", "replace"))
+    elif not resp3 and t in RESP2_SHAPED:  # maps, sets, doubles, booleans, verbatim
+        encode(resp2(value), out, False)
     elif t is Map or t is PairList:
         items = value.items() if t is Map else value  # type: ignore[attr-defined]
-        out.append((b"%%%d\r\n" if resp3 else b"*%d\r\n") % (len(value) * (1 if resp3 else 2)))  # type: ignore[arg-type]
+        out.append(b"%%%d\r\n" % len(value))  # type: ignore[arg-type]
         for k, v in items:  # type: ignore[attr-defined]
             encode(k, out, resp3)
             encode(v, out, resp3)
     elif t is SetReply:
-        out.append((b"~%d\r\n" if resp3 else b"*%d\r\n") % len(value))  # type: ignore[arg-type]
+        out.append(b"~%d\r\n" % len(value))  # type: ignore[arg-type]
         for item in value:  # type: ignore[attr-defined]
             encode(item, out, resp3)
     elif t is Double or t is float:
-        text = format_double(value)  # type: ignore[arg-type]
-        if resp3:
-            out.append(b",%s\r\n" % text)
-        else:
-            out.append(b"$%d\r\n%s\r\n" % (len(text), text))
+        out.append(b",%s\r\n" % format_double(value))  # type: ignore[arg-type]
     elif t is Bool or t is bool:
-        if resp3:
-            out.append(b"#t\r\n" if value else b"#f\r\n")
-        else:
-            out.append(b":1\r\n" if value else b":0\r\n")
+        out.append(b"#t\r\n" if value else b"#f\r\n")
     elif value is NullArray:
         out.append(b"_\r\n" if resp3 else b"*-1\r\n")
     elif t is Verbatim:
-        if resp3:
-            out.append(b"=%d\r\ntxt:%s\r\n" % (len(value) + 4, value))  # type: ignore[arg-type]
-        else:
-            out.append(b"$%d\r\n%s\r\n" % (len(value), value))  # type: ignore[arg-type]
+        out.append(b"=%d\r\ntxt:%s\r\n" % (len(value) + 4, value))  # type: ignore[arg-type]
     elif t is Push:
         out.append((b">%d\r\n" if resp3 else b"*%d\r\n") % len(value))  # type: ignore[arg-type]
         for item in value:  # type: ignore[attr-defined]

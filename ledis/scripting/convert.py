@@ -12,6 +12,7 @@ from ledis import errors
 from ledis.errors import LedisError
 from ledis.replies import (
     OK,
+    RESP2_SHAPED,
     Bool,
     Double,
     Map,
@@ -23,7 +24,7 @@ from ledis.replies import (
     Simple,
     Verbatim,
     decode_raw,
-    format_double,
+    resp2,
 )
 
 _INT_MIN = -(2**63)
@@ -100,32 +101,22 @@ def lua_converter(table_from: Callable[[Any], Any], is_resp3: Callable[[], bool]
             return table_from({b"ok": bytes(value)})
         if t is list or t is tuple:
             return table_from([to_lua(v) for v in value])
+        if not resp3 and t in RESP2_SHAPED:  # Redis's RESP2 rules (ledis.replies.resp2)
+            return to_lua(resp2(value))
         if t is Map or t is PairList:
             items = value.items() if t is Map else value
-            if resp3:
-                return table_from({b"map": table_from({to_lua(k): to_lua(v) for k, v in items})})
-            flat = []
-            for k, v in items:
-                flat.append(to_lua(k))
-                flat.append(to_lua(v))
-            return table_from(flat)
+            return table_from({b"map": table_from({to_lua(k): to_lua(v) for k, v in items})})
         if t is SetReply:
-            if resp3:
-                return table_from({b"set": table_from({to_lua(v): True for v in value})})
-            return table_from([to_lua(v) for v in value])
+            return table_from({b"set": table_from({to_lua(v): True for v in value})})
         if t is Double or t is float:
-            if resp3:
-                return table_from({b"double": float(value)})
-            return format_double(value)
+            return table_from({b"double": float(value)})
         if t is Bool or t is bool:
-            return bool(value) if resp3 else int(value)
+            return bool(value)
         if value is NullArray:
             return None if resp3 else False
         if t is Verbatim:
-            if resp3:
-                return table_from({b"verbatim_string": table_from(
-                    {b"format": b"txt", b"string": bytes(value)})})
-            return bytes(value)
+            return table_from({b"verbatim_string": table_from(
+                {b"format": b"txt", b"string": bytes(value)})})
         if t is Raw:
             return to_lua(decode_raw(value))
         if isinstance(value, LedisError):
