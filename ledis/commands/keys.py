@@ -27,7 +27,7 @@ import random
 from collections import OrderedDict
 
 from ledis import errors, glob
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor, parse_int, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
 from ledis.replies import OK, Simple
@@ -107,24 +107,19 @@ def cmd_type(ctx, argv):
 # --- expiry ------------------------------------------------------------------------------------
 def _expire_generic(ctx, argv, base_ms: int, unit_ms: int, now: int) -> int:
     """EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT (``base_ms`` is ``now`` for the relative forms)."""
-    nx = xx = gt = lt = False
-    if len(argv) > 3:
-        for opt in argv[3:]:
-            word = opt.upper()
-            if word == b"NX":
-                nx = True
-            elif word == b"XX":
-                xx = True
-            elif word == b"GT":
-                gt = True
-            elif word == b"LT":
-                lt = True
-            else:
-                raise error(errors.EXPIRE_UNSUPPORTED, opt.decode("utf-8", "replace"))
-        if nx and (xx or gt or lt):
-            raise LedisError(errors.EXPIRE_OPTIONS)
-        if gt and lt:
-            raise LedisError(errors.EXPIRE_GT_LT)
+    # Redis reads every option before judging combinations; an unknown word is named back.
+    options = {b"NX": False, b"XX": False, b"GT": False, b"LT": False}
+    args = ArgCursor(argv, 3)
+    while args:
+        raw = args.take()
+        if raw.upper() not in options:
+            raise error(errors.EXPIRE_UNSUPPORTED, raw.decode("utf-8", "replace"))
+        options[raw.upper()] = True
+    nx, xx, gt, lt = options.values()
+    if nx and (xx or gt or lt):
+        raise LedisError(errors.EXPIRE_OPTIONS)
+    if gt and lt:
+        raise LedisError(errors.EXPIRE_GT_LT)
     when = parse_int(argv[2])
     if unit_ms == 1000:
         if when > _LLONG_MAX // 1000 or when < -(_LLONG_MAX // 1000):
@@ -342,25 +337,7 @@ def parse_scan_cursor(raw: bytes) -> int:
          acl="@keyspace @read @slow")
 def cmd_scan(ctx, argv):
     cursor = parse_scan_cursor(argv[1])
-    count = 10
-    pattern: bytes | None = None
-    type_name: bytes | None = None
-    i = 2
-    while i < len(argv):
-        word = argv[i].upper()
-        if i + 1 >= len(argv):
-            raise LedisError(errors.SYNTAX)
-        if word == b"COUNT":
-            count = parse_int(argv[i + 1])
-            if count < 1:
-                raise LedisError(errors.SYNTAX)
-        elif word == b"MATCH":
-            pattern = argv[i + 1]
-        elif word == b"TYPE":
-            type_name = argv[i + 1].lower()
-        else:
-            raise LedisError(errors.SYNTAX)
-        i += 2
+    count, pattern, type_name = parse_scan_options(argv, 2, with_type=True)
 
     table = _cursors(ctx.core)
     db = ctx.db
@@ -594,17 +571,15 @@ def cmd_copy(ctx, argv):
     src_db = ctx.db
     dst_db = src_db
     replace = False
-    i = 3
-    while i < len(argv):
-        word = argv[i].upper()
+    args = ArgCursor(argv, 3)
+    while args:
+        word = args.word()
         if word == b"REPLACE":
             replace = True
-        elif word == b"DB" and i + 1 < len(argv):
-            dst_db = _db_by_number(ctx, argv[i + 1], int_range=False)
-            i += 1
+        elif word == b"DB" and args:
+            dst_db = _db_by_number(ctx, args.take(), int_range=False)
         else:
             raise LedisError(errors.SYNTAX)
-        i += 1
     src, dst = argv[1], argv[2]
     if dst_db is src_db and src == dst:
         raise LedisError(errors.SAME_OBJECT)

@@ -24,7 +24,7 @@ from typing import Any
 
 from ledis import blocking, errors, pubsub
 from ledis.blocking import NOT_READY
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, NullArray, PairList, Raw
@@ -162,44 +162,41 @@ class TrimArgs:
 
 def _parse_trim(argv: list[bytes], xadd: bool) -> TrimArgs:
     args = TrimArgs()
-    i = 2
     limit_given = False
-    n = len(argv)
-    while i < n:
-        more = n - 1 - i
-        opt = argv[i]
+    cur = ArgCursor(argv, 2)
+    while cur:
+        opt = cur.peek()
         word = opt.upper()
         if xadd and opt == b"*":
             break
-        if word in (b"MAXLEN", b"MINID") and more:
+        if word in (b"MAXLEN", b"MINID") and cur.remaining() > 1:
             if args.trims:
                 raise LedisError(errors.XTRIM_BOTH)
+            cur.take()
             args.approx = False
-            nxt = argv[i + 1]
-            if more >= 2 and nxt in (b"~", b"="):
-                args.approx = nxt == b"~"
-                i += 1
+            if cur.remaining() >= 2 and cur.peek() in (b"~", b"="):
+                args.approx = cur.take() == b"~"
             if word == b"MAXLEN":
-                args.maxlen = _int(argv[i + 1])
+                args.maxlen = _int(cur.take())
                 if args.maxlen < 0:
                     raise LedisError(errors.XTRIM_MAXLEN_NEGATIVE)
             else:
-                args.minid = parse_id(argv[i + 1])[0]
-            i += 1
-        elif word == b"LIMIT" and more:
-            args.limit = _int(argv[i + 1])
+                args.minid = parse_id(cur.take())[0]
+        elif word == b"LIMIT" and cur.remaining() > 1:
+            cur.take()
+            args.limit = _int(cur.take())
             if args.limit < 0:
                 raise LedisError(errors.XTRIM_LIMIT_NEGATIVE)
             limit_given = True
-            i += 1
         elif xadd and word == b"NOMKSTREAM":
+            cur.take()
             args.nomkstream = True
         elif xadd:
+            # the entry ID ends the options; ``next`` points at it
             args.sid, args.seq_given = parse_id(opt, star=True)
             break
         else:
             raise SYNTAX
-        i += 1
     if args.limit and not args.trims:
         raise LedisError(errors.XTRIM_LIMIT_NO_STRATEGY)
     if not xadd and not args.trims:
@@ -211,7 +208,7 @@ def _parse_trim(argv: list[bytes], xadd: bool) -> TrimArgs:
         args.limit = st.APPROX_LIMIT
     else:
         args.limit = 0
-    args.next = i
+    args.next = cur.pos
     return args
 
 
