@@ -64,7 +64,8 @@ def _parse_set_options(argv: list[bytes], start: int, getex: bool) -> tuple[int,
             flags |= _KEEPTTL
         elif opt == b"PERSIST" and getex and not flags & (_KEEPTTL | _ANY_EXPIRE):
             flags |= _PERSIST
-        elif expire_flag and args and not flags & (_KEEPTTL | _PERSIST | _ANY_EXPIRE & ~expire_flag):
+        elif expire_flag and args and not flags & (_KEEPTTL | _PERSIST
+                                                    | _ANY_EXPIRE & ~expire_flag):
             # EX/PX/EXAT/PXAT exclude each other but not themselves
             flags |= expire_flag
             expire = args.take()
