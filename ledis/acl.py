@@ -234,14 +234,14 @@ class ACL:
                 self.log.appendleft(entry)
                 return
         self.log.appendleft(LogEntry(name, context, obj, username, info))
-        limit = int(self.core.config.extra.get("acllog-max-len", 128) or 0)
+        limit = self.core.config.redis_int("acllog-max-len")
         while len(self.log) > limit:
             self.log.pop()
 
     # --- the ACL file ---------------------------------------------------------------------
     @property
     def path(self) -> str:
-        return self.core.config.extra.get("aclfile", "")
+        return self.core.config.redis_text("aclfile")
 
     def lines(self) -> list[str]:
         universe = self.universe

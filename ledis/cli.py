@@ -222,7 +222,7 @@ def add_tool_parsers(sub) -> None:
 
 def add_functions_parser(sub) -> None:
     """``ledis functions load NAME...|--all`` and ``ledis functions list`` (against a server;
-    run by ``ledis.scripting.functions``)."""
+    run by ``ledis.tools.functions_cli``)."""
     p = sub.add_parser("functions", help="load stdlib/ FUNCTION libraries into a running server")
     p.add_argument("--host", default="127.0.0.1", help="host of the server (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=6380, help="port of the server (default 6380)")
@@ -234,9 +234,9 @@ def add_functions_parser(sub) -> None:
     fsub.add_parser("list", help="the stdlib libraries and whether the server has them")
 
     def run(args: argparse.Namespace) -> int:
-        from ledis.scripting.functions import _cli
+        from ledis.tools.functions_cli import run as run_functions
 
-        return _cli(args)
+        return run_functions(args)
     p.set_defaults(func=run)
 
 

@@ -136,6 +136,37 @@ class Config:
         "trigger_max_depth": (1, 1000),
     }
 
+    @property
+    def master_address(self) -> tuple[str, int] | None:
+        """``replicaof`` as (host, port), None for a master (:meth:`set` checked its shape)."""
+        words = self.replicaof.split()
+        return (words[0], int(words[1])) if len(words) == 2 else None
+
+    # Redis parameters without a field of their own (``extra``: the YAML file's ``redis:``
+    # section and CONFIG SET, both validated) are read through these, typed, with Redis's
+    # default from ``ledis/data/redis_config.json``: no reader repeats a default.
+    def redis_text(self, name: str) -> str:
+        """A stored Redis parameter as text, or Redis's default."""
+        value = self.extra.get(name)
+        return value if value is not None else redis_spec()[name]["default"]
+
+    def redis_int(self, name: str) -> int:
+        """An int or memory parameter (``64mb`` -> 67108864); an unreadable value (an old
+        file) reads as Redis's default."""
+        for text in (self.redis_text(name), redis_spec()[name]["default"]):
+            number = parse_memory(text) if not text.lstrip().startswith("-") else None
+            if number is None:
+                try:
+                    number = int(text)
+                except ValueError:
+                    continue
+            return number
+        raise ValueError(f"{name} is not a number parameter")
+
+    def redis_bool(self, name: str) -> bool:
+        """A yes/no parameter."""
+        return self.redis_text(name).lower() == "yes"
+
     def set(self, name: str, value: Any, where: str = "") -> None:
         """Set one option with type checking; ``where`` names it in errors."""
         fields = {f.name: f for f in dataclasses.fields(self) if f.name != "extra"}

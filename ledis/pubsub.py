@@ -31,8 +31,6 @@ from ledis import glob
 from ledis.replies import Push
 from ledis.resp import encode_one
 
-_DEFAULT_LIMIT = "pubsub 33554432 8388608 60"
-
 
 class Hub:
     __slots__ = ("core", "channels", "patterns", "shard_channels", "_limit_text", "_limits")
@@ -196,7 +194,7 @@ class Hub:
             conn.transport.abort()
 
     def limits(self) -> tuple[int, int, int]:
-        text = self.core.config.extra.get("client-output-buffer-limit", _DEFAULT_LIMIT)
+        text = self.core.config.redis_text("client-output-buffer-limit")
         if text != self._limit_text:
             self._limit_text = text
             self._limits = _parse_limits(text, self._limits)
@@ -263,7 +261,7 @@ def parse_events(text: str) -> int:
 
 def notify_flags(core: Any) -> int:
     """The active notification flags (0 when off: neither K nor E, or no class)."""
-    text = core.config.extra.get("notify-keyspace-events", "")
+    text = core.config.redis_text("notify-keyspace-events")
     flags = _notify_cache.get(text)
     if flags is None:
         flags = parse_events(text)

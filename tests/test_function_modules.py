@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from ledis.scripting.functions import redis_dump
+from ledis.scripting.function_payload import redis_dump
 from tests.helpers import LedisProcess
 
 # 'zbase' exports a module; 'auser' requires it. Alphabetically 'auser' comes first, so the

@@ -562,7 +562,7 @@ def test_dump_payloads_interchange_with_redis(fr, fref):
 
 
 def test_restore_errors_same_as_redis(fr, fref):
-    from ledis.scripting.functions import crc64
+    from ledis.rdb import crc64
 
     def sealed(body: bytes) -> bytes:
         body += (10).to_bytes(2, "little")

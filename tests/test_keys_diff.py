@@ -80,6 +80,23 @@ def test_diff_string_encodings(r, ref, value):
     same(r, ref, "OBJECT", "REFCOUNT", "k")
 
 
+@pytest.mark.parametrize("kind,size,width", [
+    ("hash", 128, 5), ("hash", 129, 5), ("hash", 512, 5), ("hash", 513, 5), ("hash", 3, 64),
+    ("hash", 3, 65), ("zset", 128, 5), ("zset", 129, 5), ("zset", 3, 65),
+    ("set", 512, 0), ("set", 513, 0)])
+def test_diff_collection_encodings_at_the_defaults(r, ref, kind, size, width):
+    # The thresholds are Redis's defaults read from one place (Config.redis_int); Redis 7.0's
+    # built-in hash-max-listpack-entries is 512 (redis.conf's 128 is not the default).
+    for c in (r, ref):
+        if kind == "hash":
+            c.hset("k", mapping={f"f{i}": "v".ljust(width, "x") for i in range(size)})
+        elif kind == "zset":
+            c.zadd("k", {f"m{i}".ljust(width, "x"): i for i in range(size)})
+        else:
+            c.sadd("k", *range(size))
+    same(r, ref, "OBJECT", "ENCODING", "k")
+
+
 def test_diff_expire_options(r, ref):
     options = [(), ("NX",), ("XX",), ("GT",), ("LT",), ("XX", "GT"), ("XX", "LT"),
                ("NX", "XX"), ("GT", "LT"), ("nx",), ("FOO",), ("NX", "NX")]

@@ -13,12 +13,14 @@ write, when an argument is bad::
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 from ledis import errors
 from ledis.errors import LedisError, error
 
 _INT_MIN = -(2**63)
 _INT_MAX = 2**63 - 1
+T = TypeVar("T")
 
 
 def parse_int(raw: bytes, message: str = errors.NOT_INTEGER) -> int:
@@ -74,6 +76,11 @@ class ArgCursor:
             return True
         return False
 
+    def word(self) -> bytes:
+        """The next argument upper-cased, for option loops whose words carry conditions
+        (Redis accepts NX only without XX ...): compare it, then ``take`` the option's value."""
+        return self.take().upper()
+
     def take(self) -> bytes:
         if self.pos >= len(self.argv):
             raise error(errors.SYNTAX)
@@ -87,6 +94,17 @@ class ArgCursor:
     def take_float(self, message: str = errors.NOT_FLOAT) -> float:
         return parse_float(self.take(), message)
 
+    def take_int_in(self, low: int, high: int, message: str) -> int:
+        """Redis's ``getRangeLongFromObjectOrReply``: one ``message`` for a non-integer and for
+        a value outside ``low..high``."""
+        try:
+            value = parse_int(self.take(), message)
+        except LedisError:
+            raise LedisError(message) from None
+        if not low <= value <= high:
+            raise LedisError(message)
+        return value
+
     def rest(self) -> list[bytes]:
         values = self.argv[self.pos :]
         self.pos = len(self.argv)
@@ -95,3 +113,50 @@ class ArgCursor:
     def expect_end(self) -> None:
         if self.pos < len(self.argv):
             raise error(errors.SYNTAX)
+
+
+def parse_scan_options(
+    argv: list[bytes], start: int, with_type: bool = False
+) -> tuple[int, bytes | None, bytes | None]:
+    """``[MATCH pattern] [COUNT count] [TYPE type]`` of the SCAN family -> (count, pattern,
+    type) as Redis's ``scanGenericCommand`` reads them: every option needs its value, a COUNT
+    below 1 is a syntax error, TYPE only for SCAN itself (``with_type``)."""
+    args = ArgCursor(argv, start)
+    count = 10
+    pattern = type_name = None
+    while args:
+        if args.remaining() < 2:
+            raise error(errors.SYNTAX)
+        if args.eat(b"COUNT"):
+            count = args.take_int()
+            if count < 1:
+                raise error(errors.SYNTAX)
+        elif args.eat(b"MATCH"):
+            pattern = args.take()
+        elif with_type and args.eat(b"TYPE"):
+            type_name = args.take().lower()
+        else:
+            raise error(errors.SYNTAX)
+    return count, pattern, type_name
+
+
+def parse_mpop(argv: list[bytes], numkeys_at: int, sides: dict[bytes, T]) -> tuple[
+        list[bytes], T, int]:
+    """``numkeys key [key ...] <side> [COUNT count]`` of LMPOP/BLMPOP (sides LEFT|RIGHT) and
+    ZMPOP/BZMPOP (MIN|MAX) as Redis 7.0 parses them -> (keys, the side's value, count)."""
+    args = ArgCursor(argv, numkeys_at)
+    numkeys = args.take_int_in(1, _INT_MAX, errors.NUMKEYS_NOT_POSITIVE)
+    where_at = numkeys_at + numkeys + 1
+    if where_at >= len(argv):
+        raise error(errors.SYNTAX)
+    args.pos = where_at
+    side = sides.get(args.word())
+    if side is None:
+        raise error(errors.SYNTAX)
+    count = -1
+    while args:
+        if count == -1 and args.remaining() > 1 and args.eat(b"COUNT"):
+            count = args.take_int_in(1, _INT_MAX, errors.COUNT_NOT_POSITIVE)
+        else:
+            raise error(errors.SYNTAX)
+    return argv[numkeys_at + 1 : where_at], side, (1 if count == -1 else count)

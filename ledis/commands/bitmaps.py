@@ -8,7 +8,7 @@ server byte for byte.
 from __future__ import annotations
 
 from ledis import errors
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.commands.strings import max_value_len
 from ledis.errors import LedisError, error
@@ -271,11 +271,10 @@ def _bitfield(ctx, argv, readonly_command: bool):
     owtype = _WRAP
     readonly = True
     highest = 0
-    j = 2
-    argc = len(argv)
-    while j < argc:
-        remaining = argc - j - 1
-        sub = argv[j].upper()
+    args = ArgCursor(argv, 2)
+    while args:
+        remaining = args.remaining() - 1
+        sub = args.word()
         if sub == b"GET" and remaining >= 2:
             opcode = _OP_GET
         elif sub == b"SET" and remaining >= 3:
@@ -283,22 +282,20 @@ def _bitfield(ctx, argv, readonly_command: bool):
         elif sub == b"INCRBY" and remaining >= 3:
             opcode = _OP_INCRBY
         elif sub == b"OVERFLOW" and remaining >= 1:
-            owtype = _OVERFLOW_TYPES.get(argv[j + 1].upper(), -1)
+            owtype = _OVERFLOW_TYPES.get(args.word(), -1)
             if owtype < 0:
                 raise error(errors.BITFIELD_OVERFLOW_TYPE)
-            j += 2
             continue
         else:
             raise error(errors.SYNTAX)
-        signed, bits = _bitfield_type(argv[j + 1])
-        offset = _bit_offset(ctx, argv[j + 2], bits)
+        signed, bits = _bitfield_type(args.take())
+        offset = _bit_offset(ctx, args.take(), bits)
         argument = 0
         if opcode != _OP_GET:
             readonly = False
             highest = max(highest, offset + bits - 1)
-            argument = parse_int(argv[j + 3])
+            argument = args.take_int()
         ops.append((opcode, signed, bits, offset, argument, owtype))
-        j += 4 if opcode != _OP_GET else 3
     db = ctx.db
     key = argv[1]
     if readonly:

@@ -52,8 +52,8 @@ def cmd_cluster_disabled(ctx, argv):
 
 
 for _name, _arity, _flags in _SUBCOMMANDS:
+    # summary and since from Redis's docs; every one of them answers CLUSTER_DISABLED
     command(f"cluster|{_name}", arity=_arity, flags=_flags, group="cluster",
-            summary=f"CLUSTER {_name.upper()} (cluster support disabled)", since="3.0.0",
             acl="@admin @slow @dangerous" if "admin" in _flags else "@slow",
             )(cmd_cluster_disabled)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledis import errors
+from ledis.commands.args import ArgCursor
 from ledis.commands.registry import command
 from ledis.commands.triggers import describe as describe_trigger
 from ledis.errors import LedisError
@@ -72,20 +73,18 @@ def cmd_function_flush(ctx, argv):
 def cmd_function_list(ctx, argv):
     with_code = False
     pattern = None
-    i = 2
-    while i < len(argv):
-        arg = argv[i]
+    args = ArgCursor(argv, 2)
+    while args:
+        arg = args.take()
         low = arg.lower()
         if not with_code and low == b"withcode":
             with_code = True
         elif pattern is None and low == b"libraryname":
-            if i >= len(argv) - 1:
+            if not args:
                 raise LedisError(errors.FUNCTION_LIST_NO_NAME)
-            i += 1
-            pattern = argv[i]
+            pattern = args.take()
         else:
             raise errors.error(errors.FUNCTION_LIST_ARG, arg.decode("utf-8", "replace"))
-        i += 1
     out = []
     for lib in functions_of(ctx.core).libraries.values():
         if pattern is not None and not match(pattern, lib.name, nocase=True):

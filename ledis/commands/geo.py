@@ -19,8 +19,10 @@ as bulk strings in RESP2 and doubles in RESP3.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ledis import errors, geohash
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor
 from ledis.commands.registry import command
 from ledis.commands.zsets import parse_score
 from ledis.errors import LedisError
@@ -111,20 +113,13 @@ def _coordinate(ctx, value: float):
          complexity="O(log(N)) for each item added, where N is the number of elements in the "
                     "sorted set.", acl="@write @geo @slow")
 def cmd_geoadd(ctx, argv):
-    nx = xx = ch = False
-    i = 2
-    n = len(argv)
-    while i < n:
-        opt = argv[i].upper()
-        if opt == b"NX":
-            nx = True
-        elif opt == b"XX":
-            xx = True
-        elif opt == b"CH":
-            ch = True
-        else:
-            break
-        i += 1
+    # Flags come first and end at the first word that is not one (the first longitude).
+    flags = {b"NX": False, b"XX": False, b"CH": False}
+    args = ArgCursor(argv, 2)
+    while (word := args.peek()) is not None and word.upper() in flags:
+        flags[args.word()] = True
+    nx, xx, ch = flags.values()
+    i, n = args.pos, len(argv)
     if (n - i) % 3 or (xx and nx) or i == n:
         raise LedisError(errors.SYNTAX)
     pairs = []
@@ -203,6 +198,75 @@ def _points(db, key: bytes, shape: geohash.Shape, limit: int) -> list[tuple]:
     return found
 
 
+@dataclass(slots=True)
+class SearchOptions:
+    withdist: bool = False
+    withhash: bool = False
+    withcoord: bool = False
+    frommember: bool = False
+    fromloc: bool = False
+    byradius: bool = False
+    bybox: bool = False
+    sort: int = 0  # 0 none, 1 ASC, 2 DESC
+    any: bool = False
+    count: int = 0
+    store_key: bytes | None = None
+    store_dist: bool = False
+
+
+def _parse_search_options(db, key: bytes, exists: bool, args: ArgCursor, flags: int,
+                          shape: geohash.Shape) -> SearchOptions:
+    """The options of GEORADIUS* / GEOSEARCH*, left to right as ``georadiusGeneric`` reads them:
+    FROMMEMBER, FROMLONLAT, BYRADIUS and BYBOX fill ``shape`` as they are met (a missing
+    FROMMEMBER member fails here, before later options are looked at)."""
+    opts = SearchOptions()
+    search = flags & _SEARCH
+    while args:
+        arg = args.word()
+        left = args.remaining()  # arguments after this one
+        if arg == b"WITHDIST":
+            opts.withdist = True
+        elif arg == b"WITHHASH":
+            opts.withhash = True
+        elif arg == b"WITHCOORD":
+            opts.withcoord = True
+        elif arg == b"ANY":
+            opts.any = True
+        elif arg == b"ASC":
+            opts.sort = 1
+        elif arg == b"DESC":
+            opts.sort = 2
+        elif arg == b"COUNT" and left >= 1:
+            opts.count = args.take_int()
+            if opts.count <= 0:
+                raise LedisError(errors.GEO_COUNT)
+        elif arg in (b"STORE", b"STOREDIST") and left >= 1 and not flags & (_NOSTORE | _SEARCH):
+            opts.store_key = args.take()
+            opts.store_dist = arg == b"STOREDIST"
+        elif arg == b"STOREDIST" and search and flags & _SEARCHSTORE:
+            opts.store_dist = True
+        elif arg == b"FROMMEMBER" and left >= 1 and search and not opts.fromloc:
+            member = args.take()
+            if exists:
+                shape.x, shape.y = _member_position(db, key, member)
+            opts.frommember = True
+        elif arg == b"FROMLONLAT" and left >= 2 and search and not opts.frommember:
+            shape.x, shape.y = _lonlat(args.take(), args.take())
+            opts.fromloc = True
+        elif arg == b"BYRADIUS" and left >= 2 and search and not opts.bybox:
+            shape.radius, shape.conversion = _radius(args.take(), args.take())
+            shape.box = False
+            opts.byradius = True
+        elif arg == b"BYBOX" and left >= 3 and search and not opts.byradius:
+            shape.width, shape.height, shape.conversion = _box(args.take(), args.take(),
+                                                                args.take())
+            shape.box = True
+            opts.bybox = True
+        else:
+            raise LedisError(errors.SYNTAX)
+    return opts
+
+
 def _search(ctx, argv, src_index: int, flags: int):
     """``georadiusGeneric``: parse, search, reply or store."""
     db = ctx.db
@@ -225,63 +289,13 @@ def _search(ctx, argv, src_index: int, flags: int):
         if flags & _SEARCHSTORE:
             base = 3
             store_key = argv[1]
-    withdist = withhash = withcoord = False
-    frommember = fromloc = byradius = bybox = False
-    sort = 0  # 0 none, 1 ASC, 2 DESC
-    any_ = False
-    count = 0
-    n = len(argv)
-    remaining = n - base
-    i = 0
-    while i < remaining:
-        arg = argv[base + i].lower()
-        left = remaining - i - 1  # arguments after this one
-        if arg == b"withdist":
-            withdist = True
-        elif arg == b"withhash":
-            withhash = True
-        elif arg == b"withcoord":
-            withcoord = True
-        elif arg == b"any":
-            any_ = True
-        elif arg == b"asc":
-            sort = 1
-        elif arg == b"desc":
-            sort = 2
-        elif arg == b"count" and left >= 1:
-            count = parse_int(argv[base + i + 1])
-            if count <= 0:
-                raise LedisError(errors.GEO_COUNT)
-            i += 1
-        elif arg in (b"store", b"storedist") and left >= 1 and not flags & (_NOSTORE | _SEARCH):
-            store_key = argv[base + i + 1]
-            store_dist = arg == b"storedist"
-            i += 1
-        elif arg == b"storedist" and flags & _SEARCH and flags & _SEARCHSTORE:
-            store_dist = True
-        elif arg == b"frommember" and left >= 1 and flags & _SEARCH and not fromloc:
-            if exists:
-                shape.x, shape.y = _member_position(db, key, argv[base + i + 1])
-            frommember = True
-            i += 1
-        elif arg == b"fromlonlat" and left >= 2 and flags & _SEARCH and not frommember:
-            shape.x, shape.y = _lonlat(argv[base + i + 1], argv[base + i + 2])
-            fromloc = True
-            i += 2
-        elif arg == b"byradius" and left >= 2 and flags & _SEARCH and not bybox:
-            shape.radius, shape.conversion = _radius(argv[base + i + 1], argv[base + i + 2])
-            shape.box = False
-            byradius = True
-            i += 2
-        elif arg == b"bybox" and left >= 3 and flags & _SEARCH and not byradius:
-            shape.width, shape.height, shape.conversion = _box(
-                argv[base + i + 1], argv[base + i + 2], argv[base + i + 3])
-            shape.box = True
-            bybox = True
-            i += 3
-        else:
-            raise LedisError(errors.SYNTAX)
-        i += 1
+    opts = _parse_search_options(db, key, exists, ArgCursor(argv, base), flags, shape)
+    if opts.store_key is not None:
+        store_key = opts.store_key
+    store_dist = opts.store_dist
+    withdist, withhash, withcoord = opts.withdist, opts.withhash, opts.withcoord
+    frommember, fromloc, byradius, bybox = opts.frommember, opts.fromloc, opts.byradius, opts.bybox
+    sort, any_, count = opts.sort, opts.any, opts.count
     if store_key is not None and (withdist or withhash or withcoord):
         raise LedisError(errors.GEO_STORE_WITH.format(
             "GEOSEARCHSTORE" if flags & _SEARCHSTORE else "STORE option in GEORADIUS"))

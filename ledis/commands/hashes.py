@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from collections.abc import Callable
 
 from ledis import errors
-from ledis.commands.args import ArgCursor, parse_int
+from ledis.commands.args import parse_int, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, PairList
@@ -98,26 +99,14 @@ def cursor_for(sub: bytes | None) -> bytes:
     return b"%d" % POSITIONS.issue(sub)
 
 
-def parse_scan_options(argv: list[bytes], start: int):  # noqa: ANN201
-    """``[MATCH pattern] [COUNT count]`` -> (count, predicate or None)."""
+def parse_scan_match(
+    argv: list[bytes], start: int
+) -> tuple[int, Callable[[bytes], bool] | None]:
+    """``[MATCH pattern] [COUNT count]`` of HSCAN/SSCAN -> (count, predicate or None)."""
     from ledis import glob
 
-    args = ArgCursor(argv, start)
-    count = 10
-    match = None
-    while args:
-        if args.remaining() < 2:
-            raise LedisError(errors.SYNTAX)
-        if args.eat(b"COUNT"):
-            count = args.take_int()
-            if count < 1:
-                raise LedisError(errors.SYNTAX)
-        elif args.eat(b"MATCH"):
-            pattern = args.take()
-            match = None if pattern == b"*" else glob.compile(pattern)
-        else:
-            raise LedisError(errors.SYNTAX)
-    return count, match
+    count, pattern, _ = parse_scan_options(argv, start)
+    return count, None if pattern is None or pattern == b"*" else glob.compile(pattern)
 
 
 def parse_random_count(raw: bytes) -> int:
@@ -293,7 +282,7 @@ def cmd_hscan(ctx, argv):
     raw = db.lookup_type(argv[1], hashes.HASH)
     if raw is None:  # Redis answers before looking at the options
         return [b"0", []]
-    count, match = parse_scan_options(argv, 3)
+    count, match = parse_scan_match(argv, 3)
     # A small hash comes whole whatever the cursor (as Redis's listpack encoding).
     after = None if hashes.size_of(raw) <= hashes.SCAN_ALL_AT_ONCE else cursor_position(cursor)
     found, last = hashes.scan(db, argv[1], raw, after, count, match)

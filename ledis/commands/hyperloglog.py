@@ -21,11 +21,7 @@ from ledis.storage.types import hll, string
 
 def _sparse_max_bytes(ctx) -> int:
     """``hll-sparse-max-bytes`` (CONFIG SET stores it among the extra parameters)."""
-    raw = ctx.core.config.extra.get("hll-sparse-max-bytes")
-    try:
-        return int(raw) if raw is not None else hll.DEFAULT_SPARSE_MAX_BYTES
-    except ValueError:
-        return hll.DEFAULT_SPARSE_MAX_BYTES
+    return ctx.core.config.redis_int("hll-sparse-max-bytes")
 
 
 def _load(db, key: bytes) -> tuple[bytes | None, bytes | None, int]:

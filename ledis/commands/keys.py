@@ -1,5 +1,5 @@
-"""Keyspace commands: DEL, EXISTS, TYPE, the EXPIRE family, KEYS/SCAN, RENAME, MOVE, COPY,
-SWAPDB, OBJECT ...
+"""Keyspace commands: DEL, EXISTS, TYPE, KEYS/SCAN, RANDOMKEY, RENAME, MOVE, COPY, SWAPDB.
+The EXPIRE family is in ``commands/expire.py``, OBJECT in ``commands/objects.py``.
 
 These work on any type through the metadata gate (``ledis.storage.keyspace``) and never look
 inside a value, except where a generic copy is needed (RENAME/MOVE/COPY use
@@ -15,9 +15,6 @@ included), like Redis's buckets, so a call may return fewer keys than COUNT and 
 cursor. With MATCH, the literal prefix of the pattern (``user:*`` -> ``user:``) bounds the walk
 to that key range. Trade-offs: cursors do not survive a restart, and a cursor this server never
 issued (or has forgotten) is answered ``ERR invalid cursor`` rather than silently restarting.
-
-**Expiry** follows Redis 7.0: options NX/XX/GT/LT, overflow checks with the command's name in
-the error, and a time already in the past deletes the key (reply 1).
 """
 
 from __future__ import annotations
@@ -27,15 +24,14 @@ import random
 from collections import OrderedDict
 
 from ledis import errors, glob
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor, parse_int, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
 from ledis.replies import OK, Simple
 from ledis.storage import layout
 from ledis.storage.keyspace import Database, copy_value
-from ledis.storage.layout import DATA, META, U64, now_ms
+from ledis.storage.layout import META, U64, now_ms
 
-_LLONG_MAX = 2**63 - 1
 _INT_MIN = -(2**31)
 _INT_MAX = 2**31 - 1
 
@@ -102,156 +98,6 @@ def cmd_type(ctx, argv):
     if raw is None:
         return _NONE
     return _TYPE_REPLIES.get(raw[0], _NONE)
-
-
-# --- expiry ------------------------------------------------------------------------------------
-def _expire_generic(ctx, argv, base_ms: int, unit_ms: int, now: int) -> int:
-    """EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT (``base_ms`` is ``now`` for the relative forms)."""
-    nx = xx = gt = lt = False
-    if len(argv) > 3:
-        for opt in argv[3:]:
-            word = opt.upper()
-            if word == b"NX":
-                nx = True
-            elif word == b"XX":
-                xx = True
-            elif word == b"GT":
-                gt = True
-            elif word == b"LT":
-                lt = True
-            else:
-                raise error(errors.EXPIRE_UNSUPPORTED, opt.decode("utf-8", "replace"))
-        if nx and (xx or gt or lt):
-            raise LedisError(errors.EXPIRE_OPTIONS)
-        if gt and lt:
-            raise LedisError(errors.EXPIRE_GT_LT)
-    when = parse_int(argv[2])
-    if unit_ms == 1000:
-        if when > _LLONG_MAX // 1000 or when < -(_LLONG_MAX // 1000):
-            raise error(errors.INVALID_EXPIRE, argv[0].decode().lower())
-        when *= 1000
-    if when > _LLONG_MAX - base_ms:
-        raise error(errors.INVALID_EXPIRE, argv[0].decode().lower())
-    when += base_ms
-
-    db = ctx.db
-    key = argv[1]
-    raw = db.lookup(key)
-    if raw is None:
-        return 0
-    current = U64.unpack_from(raw, 1)[0]  # 0 = no expiry ("-1" in Redis's terms)
-    if nx and current:
-        return 0
-    if xx and not current:
-        return 0
-    if gt and (not current or when <= current):
-        return 0
-    if lt and current and when >= current:
-        return 0
-    if when <= now:
-        db.remove(key, raw)
-    else:
-        db.set_expire(key, raw, when)
-    return 1
-
-
-@command("expire", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic",
-         summary="Set a key's time to live in seconds",
-         since="1.0.0",
-         complexity="O(1)",
-         acl="@keyspace @write @fast")
-def cmd_expire(ctx, argv):
-    now = now_ms()
-    return _expire_generic(ctx, argv, now, 1000, now)
-
-
-@command("pexpire", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic",
-         summary="Set a key's time to live in milliseconds",
-         since="2.6.0",
-         complexity="O(1)",
-         acl="@keyspace @write @fast")
-def cmd_pexpire(ctx, argv):
-    now = now_ms()
-    return _expire_generic(ctx, argv, now, 1, now)
-
-
-@command("expireat", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic",
-         summary="Set the expiration for a key as a UNIX timestamp",
-         since="1.2.0",
-         complexity="O(1)",
-         acl="@keyspace @write @fast")
-def cmd_expireat(ctx, argv):
-    return _expire_generic(ctx, argv, 0, 1000, now_ms())
-
-
-@command("pexpireat", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic",
-         summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-         since="2.6.0",
-         complexity="O(1)",
-         acl="@keyspace @write @fast")
-def cmd_pexpireat(ctx, argv):
-    return _expire_generic(ctx, argv, 0, 1, now_ms())
-
-
-def _ttl_generic(ctx, key: bytes, in_ms: bool, absolute: bool) -> int:
-    raw = ctx.db.lookup(key)
-    if raw is None:
-        return -2
-    expire = U64.unpack_from(raw, 1)[0]
-    if not expire:
-        return -1
-    ttl = expire if absolute else max(expire - now_ms(), 0)
-    return ttl if in_ms else (ttl + 500) // 1000
-
-
-@command("ttl", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
-         summary="Get the time to live for a key in seconds",
-         since="1.0.0",
-         complexity="O(1)",
-         acl="@keyspace @read @fast")
-def cmd_ttl(ctx, argv):
-    return _ttl_generic(ctx, argv[1], False, False)
-
-
-@command("pttl", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
-         summary="Get the time to live for a key in milliseconds",
-         since="2.6.0",
-         complexity="O(1)",
-         acl="@keyspace @read @fast")
-def cmd_pttl(ctx, argv):
-    return _ttl_generic(ctx, argv[1], True, False)
-
-
-@command("expiretime", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
-         summary="Get the expiration Unix timestamp for a key",
-         since="7.0.0",
-         complexity="O(1)",
-         acl="@keyspace @read @fast")
-def cmd_expiretime(ctx, argv):
-    return _ttl_generic(ctx, argv[1], False, True)
-
-
-@command("pexpiretime", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
-         summary="Get the expiration Unix timestamp for a key in milliseconds",
-         since="7.0.0",
-         complexity="O(1)",
-         acl="@keyspace @read @fast")
-def cmd_pexpiretime(ctx, argv):
-    return _ttl_generic(ctx, argv[1], True, True)
-
-
-@command("persist", arity=2, flags="write fast", keys=(1, 1, 1), group="generic",
-         summary="Remove the expiration from a key",
-         since="2.2.0",
-         complexity="O(1)",
-         acl="@keyspace @write @fast")
-def cmd_persist(ctx, argv):
-    db = ctx.db
-    raw = db.lookup(argv[1])
-    if raw is None or not U64.unpack_from(raw, 1)[0]:
-        return 0
-    db.set_expire(argv[1], raw, 0)
-    return 1
 
 
 # --- walking the keyspace ------------------------------------------------------------------------
@@ -342,25 +188,7 @@ def parse_scan_cursor(raw: bytes) -> int:
          acl="@keyspace @read @slow")
 def cmd_scan(ctx, argv):
     cursor = parse_scan_cursor(argv[1])
-    count = 10
-    pattern: bytes | None = None
-    type_name: bytes | None = None
-    i = 2
-    while i < len(argv):
-        word = argv[i].upper()
-        if i + 1 >= len(argv):
-            raise LedisError(errors.SYNTAX)
-        if word == b"COUNT":
-            count = parse_int(argv[i + 1])
-            if count < 1:
-                raise LedisError(errors.SYNTAX)
-        elif word == b"MATCH":
-            pattern = argv[i + 1]
-        elif word == b"TYPE":
-            type_name = argv[i + 1].lower()
-        else:
-            raise LedisError(errors.SYNTAX)
-        i += 2
+    count, pattern, type_name = parse_scan_options(argv, 2, with_type=True)
 
     table = _cursors(ctx.core)
     db = ctx.db
@@ -594,17 +422,15 @@ def cmd_copy(ctx, argv):
     src_db = ctx.db
     dst_db = src_db
     replace = False
-    i = 3
-    while i < len(argv):
-        word = argv[i].upper()
+    args = ArgCursor(argv, 3)
+    while args:
+        word = args.word()
         if word == b"REPLACE":
             replace = True
-        elif word == b"DB" and i + 1 < len(argv):
-            dst_db = _db_by_number(ctx, argv[i + 1], int_range=False)
-            i += 1
+        elif word == b"DB" and args:
+            dst_db = _db_by_number(ctx, args.take(), int_range=False)
         else:
             raise LedisError(errors.SYNTAX)
-        i += 1
     src, dst = argv[1], argv[2]
     if dst_db is src_db and src == dst:
         raise LedisError(errors.SAME_OBJECT)
@@ -641,159 +467,3 @@ def cmd_swapdb(ctx, argv):
             if raw is not None:
                 _signal_ready(db, key, raw)
     return OK
-
-
-# --- OBJECT --------------------------------------------------------------------------------------
-_OBJECT_HELP = [
-    b"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    b"ENCODING <key>",
-    b"    Return the kind of internal representation used in order to store the value",
-    b"    associated with a <key>.",
-    b"FREQ <key>",
-    b"    Return the access frequency index of the <key>. The returned integer is",
-    b"    proportional to the logarithm of the recent access frequency of the key.",
-    b"IDLETIME <key>",
-    b"    Return the idle time of the <key>, that is the approximated number of",
-    b"    seconds elapsed since the last access to the key.",
-    b"REFCOUNT <key>",
-    b"    Return the number of references of the value associated with the specified",
-    b"    <key>.",
-    b"HELP",
-    b"    Prints this help.",
-]
-
-
-def _config_value(ctx, name: str, default: str) -> str:
-    config = ctx.core.config
-    extra = getattr(config, "extra", None) or {}
-    value = extra.get(name)
-    if value is None:
-        value = getattr(config, name.replace("-", "_"), default)
-    return str(value)
-
-
-def _config_int(ctx, name: str, default: int) -> int:
-    try:
-        return int(_config_value(ctx, name, str(default)))
-    except ValueError:
-        return default
-
-
-def _is_int_string(value: bytes) -> bool:
-    if len(value) > 20:
-        return False
-    try:
-        parse_int(value)
-    except LedisError:
-        return False
-    return True
-
-
-def _sub_keys(db: Database, key: bytes, raw: bytes, limit: int):
-    prefix = layout.sub_prefix(db.index, key, U64.unpack_from(raw, 9)[0])
-    n = len(prefix)
-    for i, (k, v) in enumerate(db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))):
-        if i >= limit:
-            return
-        yield k[n:], v
-
-
-def encoding_of(ctx, db: Database, key: bytes, raw: bytes) -> bytes:
-    """What Redis 7.0 would report for this value (by its size and shape)."""
-    kind = raw[0]
-    if kind == layout.STRING:
-        value = raw[9:]
-        if _is_int_string(value):
-            return b"int"
-        return b"embstr" if len(value) <= 44 else b"raw"
-    if kind == layout.LIST:
-        return b"quicklist"  # Redis 7.0 lists are always quicklists
-    if kind == layout.STREAM:
-        return b"stream"
-    size = U64.unpack_from(raw, 17)[0]
-    if kind == layout.SET:
-        if size > _config_int(ctx, "set-max-intset-entries", 512):
-            return b"hashtable"
-        for member, _ in _sub_keys(db, key, raw, size):
-            if not _is_int_string(member):
-                return b"hashtable"
-        return b"intset"
-    if kind in (layout.HASH, layout.ZSET):
-        big, compact = (b"hashtable", b"listpack") if kind == layout.HASH else (
-            b"skiplist", b"listpack")
-        family = "hash" if kind == layout.HASH else "zset"
-        if size > _config_int(ctx, f"{family}-max-listpack-entries", 128):
-            return big
-        max_value = _config_int(ctx, f"{family}-max-listpack-value", 64)
-        for sub, value in _sub_keys(db, key, raw, size):
-            if len(sub) > max_value or (kind == layout.HASH and len(value) > max_value):
-                return big
-        return compact
-    return b"raw"
-
-
-def _object_lookup(ctx, argv) -> bytes | None:
-    return ctx.db.lookup(argv[2])
-
-
-@command("object|encoding", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",
-         summary="Inspect the internal encoding of a Redis object",
-         since="2.2.3",
-         complexity="O(1)",
-         acl="@keyspace @read @slow")
-def cmd_object_encoding(ctx, argv):
-    raw = _object_lookup(ctx, argv)
-    if raw is None:
-        return None
-    return encoding_of(ctx, ctx.db, argv[2], raw)
-
-
-@command("object|refcount", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",
-         summary="Get the number of references to the value of the key",
-         since="2.2.3",
-         complexity="O(1)",
-         acl="@keyspace @read @slow")
-def cmd_object_refcount(ctx, argv):
-    raw = _object_lookup(ctx, argv)
-    if raw is None:
-        return None
-    if raw[0] == layout.STRING and _is_int_string(raw[9:]) and 0 <= int(raw[9:]) < 10000:
-        return 2147483647  # Redis's shared integer objects
-    return 1
-
-
-@command("object|idletime", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",
-         summary="Get the time since a Redis object was last accessed",
-         since="2.2.3",
-         complexity="O(1)",
-         acl="@keyspace @read @slow")
-def cmd_object_idletime(ctx, argv):
-    raw = _object_lookup(ctx, argv)
-    if raw is None:
-        return None
-    if "lfu" in _config_value(ctx, "maxmemory-policy", "noeviction"):
-        raise LedisError(errors.OBJECT_IDLE_LFU)
-    return ctx.core.access.idle_seconds(ctx.db.index, argv[2])  # ledis/access.py
-
-
-@command("object|freq", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",
-         summary="Get the logarithmic access frequency counter of a Redis object",
-         since="4.0.0",
-         complexity="O(1)",
-         acl="@keyspace @read @slow")
-def cmd_object_freq(ctx, argv):
-    raw = _object_lookup(ctx, argv)
-    if raw is None:
-        return None
-    if "lfu" not in _config_value(ctx, "maxmemory-policy", "noeviction"):
-        raise LedisError(errors.OBJECT_FREQ_NOT_LFU)
-    return ctx.core.access.frequency(ctx.db.index, argv[2])  # ledis/access.py
-
-
-@command("object|help", arity=2, flags="loading stale", keys=(0, 0, 0), group="generic",
-         summary="Show helpful text about the different subcommands",
-         since="6.2.0",
-         complexity="O(1)",
-         acl="@keyspace @slow")
-def cmd_object_help(ctx, argv):
-    return [Simple(line) for line in _OBJECT_HELP]

@@ -57,7 +57,7 @@ def latency_info(core) -> list[tuple[str, str]]:
     """INFO latencystats: ``latency_percentiles_usec_<command>:p50=...,p99=...`` for the
     percentiles of ``latency-tracking-info-percentiles``; a percentile's value is the top of
     its power-of-two bucket (Redis reads its HDR histogram, finer)."""
-    words = str(core.config.extra.get("latency-tracking-info-percentiles", "50 99 99.9"))
+    words = core.config.redis_text("latency-tracking-info-percentiles")
     try:
         percentiles = [float(w) for w in words.split()]
     except ValueError:
@@ -194,8 +194,7 @@ def _stats(samples: list[list[int]], now: int) -> tuple[int, int, int, float]:
 
 def latency_report(core) -> str:
     """The text of LATENCY DOCTOR."""
-    extra = core.config.extra
-    threshold_ms = int(extra.get("latency-monitor-threshold", 0) or 0)
+    threshold_ms = core.config.redis_int("latency-monitor-threshold")
     events = [(name, ev) for name, ev in core.latency.items() if ev["samples"]]
     if not core.latency and threshold_ms == 0:
         return _DISABLED
@@ -211,7 +210,7 @@ def latency_report(core) -> str:
                       f"deviation {mad}ms, period {period:.2f} sec). Worst all time event "
                       f"{ev['max']}ms.\n")
         if name == "command":
-            slower_than = int(extra.get("slowlog-log-slower-than", 10000))
+            slower_than = core.config.redis_int("slowlog-log-slower-than")
             if slower_than < 0:
                 wanted.add("slowlog_enabled")
             elif slower_than // 1000 > threshold_ms:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ledis import blocking, errors
 from ledis.blocking import NOT_READY, parse_timeout
-from ledis.commands.args import ArgCursor, parse_int
+from ledis.commands.args import ArgCursor, parse_int, parse_mpop
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
 from ledis.replies import OK, NullArray, Raw
@@ -229,31 +229,12 @@ def cmd_rpoplpush(ctx, argv):
     return _move(ctx, argv[1], argv[2], False, True)
 
 
-def _parse_mpop(argv, numkeys_at: int) -> tuple[list[bytes], bool, int]:
-    """``numkeys key [key ...] LEFT|RIGHT [COUNT count]`` as Redis 7.0 parses it."""
-    try:
-        numkeys = parse_int(argv[numkeys_at])
-    except LedisError:
-        numkeys = 0
-    if numkeys <= 0:
-        raise LedisError(errors.NUMKEYS_NOT_POSITIVE)
-    where_at = numkeys_at + numkeys + 1
-    if where_at >= len(argv):
-        raise SYNTAX
-    left = _side(argv[where_at])
-    count = -1
-    args = ArgCursor(argv, where_at + 1)
-    while args:
-        if count == -1 and args.remaining() > 1 and args.eat(b"COUNT"):
-            try:
-                count = args.take_int()
-            except LedisError:
-                count = 0
-            if count <= 0:
-                raise LedisError(errors.COUNT_NOT_POSITIVE)
-        else:
-            raise SYNTAX
-    return argv[numkeys_at + 1:where_at], left, (1 if count == -1 else count)
+_SIDES = {b"LEFT": True, b"RIGHT": False}
+
+
+def _parse_mpop(argv: list[bytes], numkeys_at: int) -> tuple[list[bytes], bool, int]:
+    """``numkeys key [key ...] LEFT|RIGHT [COUNT count]`` -> (keys, left, count)."""
+    return parse_mpop(argv, numkeys_at, _SIDES)
 
 
 def _ready_first(keys: list[bytes]) -> list[bytes]:

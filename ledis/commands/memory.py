@@ -24,7 +24,7 @@ import os
 import resource
 
 from ledis import errors
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, Double, Map, Simple, Verbatim
@@ -97,14 +97,12 @@ _STARTUP_RSS = rss()  # this module is imported when the server loads its comman
          complexity="O(N) where N is the number of samples.", acl="@read @slow")
 def cmd_memory_usage(ctx, argv):
     samples = DEFAULT_SAMPLES
-    j = 3
-    n = len(argv)
-    while j < n:
-        if argv[j].lower() == b"samples" and j + 1 < n:
-            samples = parse_int(argv[j + 1])
+    args = ArgCursor(argv, 3)
+    while args:
+        if args.remaining() > 1 and args.eat(b"SAMPLES"):
+            samples = args.take_int()
             if samples < 0:
                 raise LedisError(errors.SYNTAX)
-            j += 2
         else:
             raise LedisError(errors.SYNTAX)
     raw = ctx.db.lookup(argv[2])

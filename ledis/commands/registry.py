@@ -10,10 +10,18 @@ as ``"config|get"``; the container itself is created on first use and dispatches
 
 Arity follows Redis: a positive arity is the exact number of words including the command name,
 a negative one is a minimum.
+
+Documentation has one source per command. A command Redis 7.0 has is documented by Redis's own
+COMMAND DOCS reply, shipped as ``ledis/data/redis_command_docs.json``: a declaration may leave
+out ``summary``, ``since`` and ``complexity`` and gets them from there; if it spells one out,
+it must agree (``tests/test_command_docs.py``). Only ledis's own commands are documented by
+their declaration alone.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -25,6 +33,35 @@ KNOWN_FLAGS = frozenset(
 )
 
 Handler = Callable[..., Any]
+_DOCS_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data",
+                          "redis_command_docs.json")
+_reference: dict[str, dict[str, Any]] | None = None
+
+
+def reference_doc(name: str) -> dict[str, Any] | None:
+    """Redis 7.0's COMMAND DOCS entry for ``name`` (``"config|get"`` for a subcommand), or None
+    for a command Redis does not have."""
+    global _reference
+    if _reference is None:
+        with open(_DOCS_PATH, encoding="utf-8") as fh:
+            _reference = json.load(fh)
+    parent, _, sub = name.partition("|")
+    doc = _reference.get(parent)
+    if not sub or doc is None:
+        return doc
+    flat = doc.get("subcommands", [])
+    for i in range(0, len(flat), 2):
+        if flat[i] == name:
+            return flat[i + 1]
+    return None
+
+
+def _fill_docs(cmd: Command) -> None:
+    """Take what the declaration left out from Redis's docs (see the module docstring)."""
+    ref = reference_doc(cmd.name) or {}
+    cmd.summary = cmd.summary or ref.get("summary", "")
+    cmd.since = cmd.since or ref.get("since", "1.0.0")
+    cmd.complexity = cmd.complexity or ref.get("complexity", "")
 
 
 @dataclass(eq=False, slots=True)
@@ -38,7 +75,7 @@ class Command:
     step: int = 0
     group: str = "generic"
     summary: str = ""
-    since: str = "1.0.0"
+    since: str = ""  # "" = from the reference docs (else 1.0.0)
     complexity: str = ""
     acl_categories: tuple[str, ...] = ()
     subcommands: dict[bytes, "Command"] = field(default_factory=dict)
@@ -99,11 +136,13 @@ class Registry:
         unknown = cmd.flags - KNOWN_FLAGS
         if unknown:
             raise ValueError(f"command {cmd.name}: unknown flags {sorted(unknown)}")
+        _fill_docs(cmd)
         if "|" in cmd.name:
             parent_name, sub = cmd.name.split("|", 1)
             parent = self.commands.get(parent_name.encode())
             if parent is None:
                 parent = Command(parent_name, None, -2, frozenset(), group=cmd.group)
+                _fill_docs(parent)
                 self.commands[parent_name.encode()] = parent
             if sub.encode() in parent.subcommands:
                 raise ValueError(f"command {cmd.name} declared twice")
@@ -137,11 +176,12 @@ def command(
     keys: tuple[int, int, int] = (0, 0, 0),
     group: str = "generic",
     summary: str = "",
-    since: str = "1.0.0",
+    since: str = "",
     complexity: str = "",
     acl: str = "",
 ) -> Callable[[Handler], Handler]:
-    """Declare a command at its handler. The handler gets ``(ctx, argv)``."""
+    """Declare a command at its handler. The handler gets ``(ctx, argv)``. ``summary``,
+    ``since`` and ``complexity`` left empty come from Redis's docs (module docstring)."""
 
     def register(fn: Handler) -> Handler:
         REGISTRY.add(

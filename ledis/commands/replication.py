@@ -42,14 +42,12 @@ def _replicaof(ctx, argv):
 
 
 @command("replicaof", arity=3, flags="admin noscript stale no_async_loading", group="server",
-         summary="Configure a server as replica of another, or promote it to a master",
          since="5.0.0", acl="@admin @slow @dangerous")
 def cmd_replicaof(ctx, argv):
     return _replicaof(ctx, argv)
 
 
 @command("slaveof", arity=3, flags="admin noscript stale no_async_loading", group="server",
-         summary="Configure a server as replica of another, or promote it to a master",
          since="1.0.0", acl="@admin @slow @dangerous")
 def cmd_slaveof(ctx, argv):
     return _replicaof(ctx, argv)

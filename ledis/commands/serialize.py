@@ -153,32 +153,26 @@ class MigrateOptions:
         self.username: bytes | None = None
         self.password: bytes | None = None
         self.keys = [argv[3]]
-        j = 6
-        while j < len(argv):
-            more = len(argv) - 1 - j
-            word = argv[j].upper()
+        args = ArgCursor(argv, 6)
+        while args:
+            word = args.word()
             if word == b"COPY":
                 self.copy = True
             elif word == b"REPLACE":
                 self.replace = True
             elif word == b"AUTH":
-                if not more:
-                    raise LedisError(errors.SYNTAX)
-                j += 1
-                self.password = argv[j]
+                self.password = args.take()  # a missing password is a syntax error
             elif word == b"AUTH2":
-                if more < 2:
+                if args.remaining() < 2:
                     raise LedisError(errors.SYNTAX)
-                self.username, self.password = argv[j + 1], argv[j + 2]
-                j += 2
+                self.username, self.password = args.take(), args.take()
             elif word == b"KEYS":
                 if argv[3]:
                     raise LedisError(errors.MIGRATE_KEYS_EMPTY)
-                self.keys = argv[j + 1:]
+                self.keys = args.rest()
                 break
             else:
                 raise LedisError(errors.SYNTAX)
-            j += 1
 
 
 @command("migrate", arity=-6, flags="write movablekeys", keys=(3, 3, 1), group="generic",

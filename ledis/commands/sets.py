@@ -14,7 +14,7 @@ from __future__ import annotations
 from ledis import errors
 from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.hashes import (
-    cursor_for, cursor_position, parse_cursor, parse_random_count, parse_scan_options,
+    cursor_for, cursor_position, parse_cursor, parse_random_count, parse_scan_match,
 )
 from ledis.commands.registry import command
 from ledis.errors import LedisError
@@ -206,7 +206,7 @@ def cmd_sscan(ctx, argv):
     raw = db.lookup_type(argv[1], _SET)
     if raw is None:
         return [b"0", []]
-    count, match = parse_scan_options(argv, 3)
+    count, match = parse_scan_match(argv, 3)
     small = collection.size_of(raw) <= collection.SCAN_ALL_AT_ONCE
     after = None if small else cursor_position(cursor)
     found, last = collection.scan(db, argv[1], raw, after, count, match)

@@ -29,9 +29,10 @@ The rules that decide what a client sees, all as in Redis:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from ledis import blocking, errors
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor
 from ledis.commands.registry import command
 from ledis.errors import error
 from ledis.storage import layout
@@ -112,42 +113,78 @@ def _lookup(db, pattern: bytes, element: bytes) -> bytes | None:
     return raw[9:]
 
 
-def _sort(ctx, argv, readonly: bool):
-    # --- options, left to right, before the key is looked at ----------------------------------
-    desc = alpha = dontsort = False
-    limit_start, limit_count = 0, -1
+@dataclass(slots=True)
+class SortOptions:
+    desc: bool = False
+    alpha: bool = False
+    dontsort: bool = False  # BY without '*': keep the collection's own order
+    limit_start: int = 0
+    limit_count: int = -1
     by: bytes | None = None
     store: bytes | None = None
-    gets: list[bytes] = []
-    j = 2
-    argc = len(argv)
-    while j < argc:
-        word = argv[j].lower()
-        left = argc - j - 1
-        if word == b"asc":
-            desc = False
-        elif word == b"desc":
-            desc = True
-        elif word == b"alpha":
-            alpha = True
-        elif word == b"limit" and left >= 2:
-            limit_start = parse_int(argv[j + 1])
-            limit_count = parse_int(argv[j + 2])
-            j += 2
-        elif word == b"store" and left >= 1 and not readonly:
-            store = argv[j + 1]
-            j += 1
-        elif word == b"by" and left >= 1:
-            by = argv[j + 1]
-            if b"*" not in by.split(b"\0", 1)[0]:
-                dontsort = True  # and a later BY with a pattern does not undo it, as in Redis
-            j += 1
-        elif word == b"get" and left >= 1:
-            gets.append(argv[j + 1])
-            j += 1
+    gets: list[bytes] = field(default_factory=list)
+
+
+def _parse_sort_options(argv: list[bytes], readonly: bool) -> SortOptions:
+    """The options, left to right, before the key is looked at (Redis's ``sortCommandGeneric``
+    loop; STORE only for SORT)."""
+    opts = SortOptions()
+    args = ArgCursor(argv, 2)
+    while args:
+        word = args.word()
+        if word == b"ASC":
+            opts.desc = False
+        elif word == b"DESC":
+            opts.desc = True
+        elif word == b"ALPHA":
+            opts.alpha = True
+        elif word == b"LIMIT" and args.remaining() >= 2:
+            opts.limit_start = args.take_int()
+            opts.limit_count = args.take_int()
+        elif word == b"STORE" and args and not readonly:
+            opts.store = args.take()
+        elif word == b"BY" and args:
+            opts.by = args.take()
+            if b"*" not in opts.by.split(b"\0", 1)[0]:
+                opts.dontsort = True  # and a later BY with a pattern does not undo it, as in Redis
+        elif word == b"GET" and args:
+            opts.gets.append(args.take())
         else:
             raise error(errors.SYNTAX)
-        j += 1
+    return opts
+
+
+def _sort_elements(db, elements: list[bytes], alpha: bool, by: bytes | None,
+                   desc: bool) -> list[bytes]:
+    """Order ``elements`` by themselves or by their BY weights, as strings (ALPHA) or numbers
+    (SORT_NOT_DOUBLE when a weight is not one; a missing weight is 0 / sorts first)."""
+    if alpha:
+        if by is None:
+            return sorted(elements, reverse=desc)
+        weights = [_lookup(db, by, e) for e in elements]
+        order = sorted(range(len(elements)),
+                       key=lambda i: (weights[i] is not None, weights[i] or b""), reverse=desc)
+        return [elements[i] for i in order]
+    keyed = []
+    failed = False
+    for e in elements:
+        source = e if by is None else _lookup(db, by, e)
+        w = 0.0 if source is None else _weight(source)
+        if w is None:
+            failed = True
+            w = 0.0
+        keyed.append((w, e))
+    if failed:
+        raise error(errors.SORT_NOT_DOUBLE)
+    keyed.sort(reverse=desc)
+    return [e for _, e in keyed]
+
+
+def _sort(ctx, argv, readonly: bool):
+    opts = _parse_sort_options(argv, readonly)
+    desc, alpha, dontsort, by, store, gets = (opts.desc, opts.alpha, opts.dontsort, opts.by,
+                                               opts.store, opts.gets)
+    limit_start, limit_count = opts.limit_start, opts.limit_count
 
     db = ctx.db
     key = argv[1]
@@ -192,31 +229,8 @@ def _sort(ctx, argv, readonly: bool):
     else:
         elements = zset.range_by_rank(db, key, 0, -1)
 
-    # --- sort ------------------------------------------------------------------------------------
     if not dontsort and elements:
-        if alpha:
-            if by is not None:
-                weights = [_lookup(db, by, e) for e in elements]
-                order = sorted(range(len(elements)),
-                               key=lambda i: (weights[i] is not None, weights[i] or b""),
-                               reverse=desc)
-                elements = [elements[i] for i in order]
-            else:
-                elements.sort(reverse=desc)
-        else:
-            keyed = []
-            failed = False
-            for e in elements:
-                source = e if by is None else _lookup(db, by, e)
-                w = 0.0 if source is None else _weight(source)
-                if w is None:
-                    failed = True
-                    w = 0.0
-                keyed.append((w, e))
-            if failed:
-                raise error(errors.SORT_NOT_DOUBLE)
-            keyed.sort(reverse=desc)
-            elements = [e for _, e in keyed]
+        elements = _sort_elements(db, elements, alpha, by, desc)
     picked = elements[start:end + 1]
 
     # --- reply or store --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledis import errors
+from ledis.commands.args import ArgCursor
 from ledis.commands.registry import command
 from ledis.commands.streams import (
     SYNTAX,
@@ -57,17 +58,15 @@ def _xgroup_options(argv: list[bytes], mkstream_allowed: bool) -> tuple[bool, in
     """CREATE / SETID options after the ID: ``(mkstream, entries_read)``."""
     mkstream = False
     entries_read = st.UNKNOWN
-    i = 5
-    while i < len(argv):
-        word = argv[i].upper()
+    args = ArgCursor(argv, 5)
+    while args:
+        word = args.word()
         if mkstream_allowed and word == b"MKSTREAM":
             mkstream = True
-            i += 1
-        elif word == b"ENTRIESREAD" and i + 1 < len(argv):
-            entries_read = _int(argv[i + 1])
+        elif word == b"ENTRIESREAD" and args:
+            entries_read = _int(args.take())
             if entries_read < 0 and entries_read != st.UNKNOWN:
                 raise LedisError(errors.XGROUP_ENTRIES_READ)
-            i += 2
         else:
             raise LedisError(errors.XGROUP_SYNTAX.format(_text(argv[1])))
     return mkstream, entries_read
@@ -278,28 +277,24 @@ def cmd_xclaim(ctx, argv):
     retry = -1
     force = justid = False
     last_id = ZERO_ID
-    while j < len(argv):
-        more = len(argv) - 1 - j
-        word = argv[j].upper()
+    args = ArgCursor(argv, j)
+    while args:
+        raw = args.take()
+        word = raw.upper()
         if word == b"FORCE":
             force = True
         elif word == b"JUSTID":
             justid = True
-        elif word == b"IDLE" and more:
-            j += 1
-            delivery = now - _int(argv[j], errors.XCLAIM_IDLE)
-        elif word == b"TIME" and more:
-            j += 1
-            delivery = _int(argv[j], errors.XCLAIM_TIME)
-        elif word == b"RETRYCOUNT" and more:
-            j += 1
-            retry = _int(argv[j], errors.XCLAIM_RETRYCOUNT)
-        elif word == b"LASTID" and more:
-            j += 1
-            last_id = parse_id(argv[j])[0]
+        elif word == b"IDLE" and args:
+            delivery = now - _int(args.take(), errors.XCLAIM_IDLE)
+        elif word == b"TIME" and args:
+            delivery = _int(args.take(), errors.XCLAIM_TIME)
+        elif word == b"RETRYCOUNT" and args:
+            retry = _int(args.take(), errors.XCLAIM_RETRYCOUNT)
+        elif word == b"LASTID" and args:
+            last_id = parse_id(args.take())[0]
         else:
-            raise LedisError(errors.XCLAIM_OPTION.format(_text(argv[j])))
-        j += 1
+            raise LedisError(errors.XCLAIM_OPTION.format(_text(raw)))
     if last_id > group.last:
         group.last = last_id
     if delivery is None or delivery < 0 or delivery > now:
@@ -350,19 +345,17 @@ def cmd_xautoclaim(ctx, argv):
         start = after
     count = 100
     justid = False
-    j = 6
-    while j < len(argv):
-        word = argv[j].upper()
-        if word == b"COUNT" and j + 1 < len(argv):
-            count = _int(argv[j + 1], errors.XAUTOCLAIM_COUNT)
+    args = ArgCursor(argv, 6)
+    while args:
+        word = args.word()
+        if word == b"COUNT" and args:
+            count = _int(args.take(), errors.XAUTOCLAIM_COUNT)
             if not 1 <= count <= (2**63 - 1) // 16:
                 raise LedisError(errors.XAUTOCLAIM_COUNT)
-            j += 1
         elif word == b"JUSTID":
             justid = True
         else:
             raise SYNTAX
-        j += 1
     db = ctx.db
     stream, group = _group_or_none(ctx, argv[1], argv[2])
     if stream is None or group is None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from ledis import blocking, errors, pubsub
 from ledis.blocking import NOT_READY
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, NullArray, PairList, Raw
@@ -162,44 +162,41 @@ class TrimArgs:
 
 def _parse_trim(argv: list[bytes], xadd: bool) -> TrimArgs:
     args = TrimArgs()
-    i = 2
     limit_given = False
-    n = len(argv)
-    while i < n:
-        more = n - 1 - i
-        opt = argv[i]
+    cur = ArgCursor(argv, 2)
+    while cur:
+        opt = cur.peek()
         word = opt.upper()
         if xadd and opt == b"*":
             break
-        if word in (b"MAXLEN", b"MINID") and more:
+        if word in (b"MAXLEN", b"MINID") and cur.remaining() > 1:
             if args.trims:
                 raise LedisError(errors.XTRIM_BOTH)
+            cur.take()
             args.approx = False
-            nxt = argv[i + 1]
-            if more >= 2 and nxt in (b"~", b"="):
-                args.approx = nxt == b"~"
-                i += 1
+            if cur.remaining() >= 2 and cur.peek() in (b"~", b"="):
+                args.approx = cur.take() == b"~"
             if word == b"MAXLEN":
-                args.maxlen = _int(argv[i + 1])
+                args.maxlen = _int(cur.take())
                 if args.maxlen < 0:
                     raise LedisError(errors.XTRIM_MAXLEN_NEGATIVE)
             else:
-                args.minid = parse_id(argv[i + 1])[0]
-            i += 1
-        elif word == b"LIMIT" and more:
-            args.limit = _int(argv[i + 1])
+                args.minid = parse_id(cur.take())[0]
+        elif word == b"LIMIT" and cur.remaining() > 1:
+            cur.take()
+            args.limit = _int(cur.take())
             if args.limit < 0:
                 raise LedisError(errors.XTRIM_LIMIT_NEGATIVE)
             limit_given = True
-            i += 1
         elif xadd and word == b"NOMKSTREAM":
+            cur.take()
             args.nomkstream = True
         elif xadd:
+            # the entry ID ends the options; ``next`` points at it
             args.sid, args.seq_given = parse_id(opt, star=True)
             break
         else:
             raise SYNTAX
-        i += 1
     if args.limit and not args.trims:
         raise LedisError(errors.XTRIM_LIMIT_NO_STRATEGY)
     if not xadd and not args.trims:
@@ -211,7 +208,7 @@ def _parse_trim(argv: list[bytes], xadd: bool) -> TrimArgs:
         args.limit = st.APPROX_LIMIT
     else:
         args.limit = 0
-    args.next = i
+    args.next = cur.pos
     return args
 
 
@@ -256,11 +253,10 @@ def _range(ctx, argv, reverse: bool):
     else:
         start, end = _range_bounds(argv[2], argv[3])
     count = -1
-    i = 4
-    while i < len(argv):
-        if argv[i].upper() == b"COUNT" and i + 1 < len(argv):
-            count = max(_int(argv[i + 1]), 0)
-            i += 2
+    args = ArgCursor(argv, 4)
+    while args:
+        if args.remaining() > 1 and args.eat(b"COUNT"):
+            count = max(_int(args.take()), 0)
         else:
             raise SYNTAX
     stream = st.read(ctx.db, argv[1])
@@ -347,44 +343,39 @@ class ReadArgs:
 
 def _parse_read(ctx, argv: list[bytes], group: bool) -> ReadArgs:
     args = ReadArgs()
-    n = len(argv)
     streams_at = 0
-    i = 1
-    while i < n:
-        more = n - i - 1
-        word = argv[i].upper()
+    cur = ArgCursor(argv, 1)
+    while cur:
+        more = cur.remaining() - 1
+        word = cur.word()
         if word == b"BLOCK" and more:
             if ctx.in_script:
                 raise LedisError(errors.XREAD_BLOCK_IN_SCRIPT.format(_text(argv[0])))
-            i += 1
-            ms = _int(argv[i], errors.TIMEOUT_NOT_INTEGER)
+            ms = _int(cur.take(), errors.TIMEOUT_NOT_INTEGER)
             if ms < 0:
                 raise LedisError(errors.TIMEOUT_NEGATIVE)
             args.timeout = ms / 1000.0
         elif word == b"COUNT" and more:
-            i += 1
-            args.count = max(_int(argv[i]), 0)
+            args.count = max(_int(cur.take()), 0)
         elif word == b"STREAMS" and more:
-            streams_at = i + 1
-            rest = n - streams_at
-            if rest % 2:
+            streams_at = cur.pos
+            rest = cur.rest()
+            if len(rest) % 2:
                 raise LedisError(errors.XREAD_UNBALANCED)
-            half = rest // 2
-            args.keys = argv[streams_at:streams_at + half]
-            args.raw_ids = argv[streams_at + half:]
+            half = len(rest) // 2
+            args.keys = rest[:half]
+            args.raw_ids = rest[half:]
             break
         elif word == b"GROUP" and more >= 2:
             if not group:
                 raise LedisError(errors.XREAD_GROUP_OPTION)
-            args.group, args.consumer = argv[i + 1], argv[i + 2]
-            i += 2
+            args.group, args.consumer = cur.take(), cur.take()
         elif word == b"NOACK":
             if not group:
                 raise LedisError(errors.XREAD_NOACK_OPTION)
             args.noack = True
         else:
             raise SYNTAX
-        i += 1
     if not streams_at:
         raise SYNTAX
     if group and args.group is None:
@@ -569,21 +560,20 @@ def cmd_xsetid(ctx, argv):
     sid = parse_id(argv[2])[0]
     entries_added = -1
     max_deleted = ZERO_ID
-    i = 3
-    while i < len(argv):
-        more = len(argv) - 1 - i
-        word = argv[i].upper()
+    args = ArgCursor(argv, 3)
+    while args:
+        more = args.remaining() - 1
+        word = args.word()
         if word == b"ENTRIESADDED" and more:
-            entries_added = _int(argv[i + 1])
+            entries_added = _int(args.take())
             if entries_added < 0:
                 raise LedisError(errors.XSETID_ENTRIES_ADDED)
         elif word == b"MAXDELETEDID" and more:
-            max_deleted = parse_id(argv[i + 1])[0]
+            max_deleted = parse_id(args.take())[0]
             if sid < max_deleted:
                 raise LedisError(errors.XSETID_BELOW_GIVEN_MAX_DELETED)
         else:
             raise SYNTAX
-        i += 2
     db = ctx.db
     _, stream = st.load(db, argv[1])
     if stream is None:

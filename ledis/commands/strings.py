@@ -18,7 +18,7 @@ import time
 from fractions import Fraction
 
 from ledis import errors
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.errors import error
 from ledis.replies import OK, Map
@@ -32,6 +32,7 @@ _time = time.time
 # SET / GETEX option flags (Redis's OBJ_SET_* / OBJ_* bits).
 _NX, _XX, _GET, _KEEPTTL, _PERSIST, _EX, _PX, _EXAT, _PXAT = (1 << i for i in range(9))
 _ANY_EXPIRE = _EX | _PX | _EXAT | _PXAT
+_EXPIRE_FLAGS = {b"EX": _EX, b"PX": _PX, b"EXAT": _EXAT, b"PXAT": _PXAT}
 
 
 def max_value_len(ctx) -> int:
@@ -49,11 +50,10 @@ def _parse_set_options(argv: list[bytes], start: int, getex: bool) -> tuple[int,
     expire value wins)."""
     flags = 0
     expire = None
-    i = start
-    n = len(argv)
-    while i < n:
-        opt = argv[i].upper()
-        more = i + 1 < n
+    args = ArgCursor(argv, start)
+    while args:
+        opt = args.word()
+        expire_flag = _EXPIRE_FLAGS.get(opt, 0)
         if opt == b"NX" and not getex and not flags & _XX:
             flags |= _NX
         elif opt == b"XX" and not getex and not flags & _NX:
@@ -64,25 +64,13 @@ def _parse_set_options(argv: list[bytes], start: int, getex: bool) -> tuple[int,
             flags |= _KEEPTTL
         elif opt == b"PERSIST" and getex and not flags & (_KEEPTTL | _ANY_EXPIRE):
             flags |= _PERSIST
-        elif opt == b"EX" and more and not flags & (_KEEPTTL | _PERSIST | _PX | _EXAT | _PXAT):
-            flags |= _EX
-            i += 1
-            expire = argv[i]
-        elif opt == b"PX" and more and not flags & (_KEEPTTL | _PERSIST | _EX | _EXAT | _PXAT):
-            flags |= _PX
-            i += 1
-            expire = argv[i]
-        elif opt == b"EXAT" and more and not flags & (_KEEPTTL | _PERSIST | _EX | _PX | _PXAT):
-            flags |= _EXAT
-            i += 1
-            expire = argv[i]
-        elif opt == b"PXAT" and more and not flags & (_KEEPTTL | _PERSIST | _EX | _PX | _EXAT):
-            flags |= _PXAT
-            i += 1
-            expire = argv[i]
+        elif expire_flag and args and not flags & (_KEEPTTL | _PERSIST
+                                                    | _ANY_EXPIRE & ~expire_flag):
+            # EX/PX/EXAT/PXAT exclude each other but not themselves
+            flags |= expire_flag
+            expire = args.take()
         else:
             raise error(errors.SYNTAX)
-        i += 1
     return flags, expire
 
 
@@ -448,21 +436,19 @@ def cmd_lcs(ctx, argv):
     b = raw_b[9:] if raw_b is not None else b""
     getlen = getidx = withmatchlen = False
     minmatchlen = 0
-    j = 3
-    while j < len(argv):
-        opt = argv[j].upper()
+    args = ArgCursor(argv, 3)
+    while args:
+        opt = args.word()
         if opt == b"IDX":
             getidx = True
         elif opt == b"LEN":
             getlen = True
         elif opt == b"WITHMATCHLEN":
             withmatchlen = True
-        elif opt == b"MINMATCHLEN" and j + 1 < len(argv):
-            minmatchlen = max(parse_int(argv[j + 1]), 0)
-            j += 1
+        elif opt == b"MINMATCHLEN" and args:
+            minmatchlen = max(args.take_int(), 0)
         else:
             raise error(errors.SYNTAX)
-        j += 1
     if getidx and getlen:
         raise error(errors.LCS_LEN_AND_IDX)
     # Redis refuses when its (alen+1) x (blen+1) table of uint32 would exceed the limit.

@@ -7,7 +7,7 @@ writes and the invalidation messages live in ``ledis.tracking``.
 from __future__ import annotations
 
 from ledis import errors
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, Map
@@ -25,32 +25,28 @@ def cmd_client_tracking(ctx, argv):
     redirect = 0
     bcast = optin = optout = noloop = False
     prefixes: list[bytes] = []
-    i = 3
-    while i < len(argv):
-        option = argv[i].lower()
-        more = i + 1 < len(argv)
-        if option == b"redirect" and more:
-            i += 1
+    args = ArgCursor(argv, 3)
+    while args:
+        option = args.word()
+        if option == b"REDIRECT" and args:
             if redirect:
                 raise LedisError(errors.TRACKING_ONE_REDIRECT)
-            target = parse_int(argv[i])
+            target = args.take_int()
             if target not in ctx.core.clients:
                 raise LedisError(errors.TRACKING_NO_REDIRECT)
             redirect = target
-        elif option == b"bcast":
+        elif option == b"BCAST":
             bcast = True
-        elif option == b"optin":
+        elif option == b"OPTIN":
             optin = True
-        elif option == b"optout":
+        elif option == b"OPTOUT":
             optout = True
-        elif option == b"noloop":
+        elif option == b"NOLOOP":
             noloop = True
-        elif option == b"prefix" and more:
-            i += 1
-            prefixes.append(argv[i])
+        elif option == b"PREFIX" and args:
+            prefixes.append(args.take())
         else:
             raise LedisError(errors.SYNTAX)
-        i += 1
     if switch == b"off":
         if ctx.tracking is not None:
             tracker(ctx.core).disable(ctx)

@@ -137,7 +137,7 @@ def _queue_check(ctx, cmd, argv):
 
 
 @command("multi", arity=1, flags="noscript loading stale fast allow_busy", group="transactions",
-         summary="Start a transaction block", since="1.2.0", acl="@fast @transaction")
+         since="1.2.0", acl="@fast @transaction")
 def cmd_multi(ctx, argv):
     if ctx.multi is not None:
         raise _MULTI_NESTED
@@ -198,7 +198,6 @@ def cmd_exec(ctx, argv):
 
 @command("watch", arity=-2, flags="noscript loading stale fast allow_busy", keys=(1, -1, 1),
          group="transactions",
-         summary="Monitor changes to keys to conditionally execute a transaction",
          since="2.2.0", acl="@fast @transaction")
 def cmd_watch(ctx, argv):
     if ctx.multi is not None:

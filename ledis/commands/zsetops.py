@@ -8,7 +8,7 @@ rest of the sorted-set commands in ``ledis.commands.zsets``.
 from __future__ import annotations
 
 from ledis import errors
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.commands.zsets import parse_score, scored_reply
 from ledis.errors import LedisError, error
@@ -27,6 +27,40 @@ def _aggregate(target: float, value: float, how: int) -> float:
     return value if value > target else target
 
 
+_AGGREGATES = {b"SUM": _SUM, b"MIN": _MIN, b"MAX": _MAX}
+
+
+def _parse_setop_options(args: ArgCursor, op: int, dst: bytes | None, numkeys: int,
+                         cardinality_only: bool) -> tuple[list[float], int, bool, int]:
+    """WEIGHTS / AGGREGATE / WITHSCORES (LIMIT for ZINTERCARD) -> (weights, how, withscores,
+    limit), with Redis's rule that an option missing its values is a syntax error."""
+    weights = [1.0] * numkeys
+    how = _SUM
+    withscores = False
+    limit = 0
+    while args:
+        remaining = args.remaining()
+        opt = args.word()
+        if cardinality_only:
+            if remaining >= 2 and opt == b"LIMIT":
+                limit = args.take_int_in(0, 2**63 - 1, errors.LIMIT_NEGATIVE)
+                continue
+            raise LedisError(errors.SYNTAX)
+        if op != _DIFF and remaining >= numkeys + 1 and opt == b"WEIGHTS":
+            for i in range(numkeys):
+                weights[i] = parse_score(args.take(), errors.ZSET_WEIGHT_NOT_FLOAT)
+        elif op != _DIFF and remaining >= 2 and opt == b"AGGREGATE":
+            found = _AGGREGATES.get(args.word())
+            if found is None:
+                raise LedisError(errors.SYNTAX)
+            how = found
+        elif dst is None and opt == b"WITHSCORES":
+            withscores = True
+        else:
+            raise LedisError(errors.SYNTAX)
+    return weights, how, withscores, limit
+
+
 def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False):
     """Redis's ``zunionInterDiffGenericCommand``. Returns (member, score) pairs sorted like a
     zset, or the cardinality for ZINTERCARD."""
@@ -41,45 +75,8 @@ def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False
     keys = argv[numkeys_idx + 1:numkeys_idx + 1 + numkeys]
     db = ctx.db
     sizes = [zset.input_size(db, k) for k in keys]  # WRONGTYPE before option errors, as Redis
-    weights = [1.0] * numkeys
-    how = _SUM
-    withscores = False
-    limit = 0
-    j = numkeys_idx + 1 + numkeys
-    while j < n:
-        remaining = n - j
-        opt = argv[j].upper()
-        if cardinality_only:
-            if remaining >= 2 and opt == b"LIMIT":
-                try:
-                    limit = parse_int(argv[j + 1])
-                except LedisError:
-                    raise LedisError(errors.LIMIT_NEGATIVE) from None
-                if limit < 0:
-                    raise LedisError(errors.LIMIT_NEGATIVE)
-                j += 2
-                continue
-            raise LedisError(errors.SYNTAX)
-        if op != _DIFF and remaining >= numkeys + 1 and opt == b"WEIGHTS":
-            for i in range(numkeys):
-                weights[i] = parse_score(argv[j + 1 + i], errors.ZSET_WEIGHT_NOT_FLOAT)
-            j += numkeys + 1
-        elif op != _DIFF and remaining >= 2 and opt == b"AGGREGATE":
-            word = argv[j + 1].upper()
-            if word == b"SUM":
-                how = _SUM
-            elif word == b"MIN":
-                how = _MIN
-            elif word == b"MAX":
-                how = _MAX
-            else:
-                raise LedisError(errors.SYNTAX)
-            j += 2
-        elif dst is None and opt == b"WITHSCORES":
-            withscores = True
-            j += 1
-        else:
-            raise LedisError(errors.SYNTAX)
+    weights, how, withscores, limit = _parse_setop_options(
+        ArgCursor(argv, numkeys_idx + 1 + numkeys), op, dst, numkeys, cardinality_only)
 
     sources = list(zip(keys, weights, sizes))
     if op != _DIFF:

@@ -27,7 +27,7 @@ import math
 import re
 
 from ledis import blocking, errors
-from ledis.commands.args import parse_int
+from ledis.commands.args import ArgCursor, parse_int, parse_mpop, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import Double, NullArray, Raw, format_double
@@ -236,26 +236,13 @@ def _pairs3(pairs: list) -> list:
          summary="Add one or more members to a sorted set, or update its score if it already "
                  "exists", since="1.2.0", acl="@write @sortedset @fast")
 def cmd_zadd(ctx, argv):
-    nx = xx = gt = lt = incr = ch = False
-    i = 2
-    n = len(argv)
-    while i < n:
-        opt = argv[i].upper()
-        if opt == b"NX":
-            nx = True
-        elif opt == b"XX":
-            xx = True
-        elif opt == b"CH":
-            ch = True
-        elif opt == b"INCR":
-            incr = True
-        elif opt == b"GT":
-            gt = True
-        elif opt == b"LT":
-            lt = True
-        else:
-            break
-        i += 1
+    # Flags come first and end at the first word that is not one (the first score).
+    flags = {b"NX": False, b"XX": False, b"CH": False, b"INCR": False, b"GT": False, b"LT": False}
+    args = ArgCursor(argv, 2)
+    while (word := args.peek()) is not None and word.upper() in flags:
+        flags[args.word()] = True
+    nx, xx, ch, incr, gt, lt = flags.values()
+    i, n = args.pos, len(argv)
     elements = n - i
     if elements % 2 or not elements:
         raise LedisError(errors.SYNTAX)
@@ -353,17 +340,14 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
     minidx, maxidx = first + 1, first + 2
     withscores = False
     offset, limit = 0, -1
-    n = len(argv)
-    j = first + 3
-    while j < n:
-        opt = argv[j].upper()
-        left = n - j - 1
+    args = ArgCursor(argv, first + 3)
+    while args:
+        opt = args.word()
         if dst is None and opt == b"WITHSCORES":
             withscores = True
-        elif opt == b"LIMIT" and left >= 2:
-            offset = parse_int(argv[j + 1])
-            limit = parse_int(argv[j + 2])
-            j += 2
+        elif opt == b"LIMIT" and args.remaining() >= 2:
+            offset = args.take_int()
+            limit = args.take_int()
         elif reverse is None and opt == b"REV":
             reverse = True
         elif rangetype is None and opt == b"BYLEX":
@@ -372,7 +356,6 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
             rangetype = _SCORE
         else:
             raise LedisError(errors.SYNTAX)
-        j += 1
     reverse = bool(reverse)
     if rangetype is None:
         rangetype = _RANK
@@ -508,29 +491,12 @@ def cmd_zpopmax(ctx, argv):
     return _zpop(ctx, argv, True)
 
 
-def _parse_mpop(argv, numkeys_idx: int) -> tuple[list[bytes], bool, int]:
-    """``numkeys key... MIN|MAX [COUNT count]`` of ZMPOP / BZMPOP."""
-    numkeys = _parse_range_long(argv[numkeys_idx], 1, _LONG_MAX, errors.NUMKEYS_NOT_POSITIVE)
-    where_idx = numkeys_idx + numkeys + 1
-    if where_idx >= len(argv):
-        raise LedisError(errors.SYNTAX)
-    where = argv[where_idx].upper()
-    if where == b"MIN":
-        highest = False
-    elif where == b"MAX":
-        highest = True
-    else:
-        raise LedisError(errors.SYNTAX)
-    count = -1
-    j = where_idx + 1
-    n = len(argv)
-    while j < n:
-        if count == -1 and argv[j].upper() == b"COUNT" and j + 1 < n:
-            count = _parse_range_long(argv[j + 1], 1, _LONG_MAX, errors.ZMPOP_COUNT_NOT_POSITIVE)
-            j += 2
-        else:
-            raise LedisError(errors.SYNTAX)
-    return argv[numkeys_idx + 1:where_idx], highest, (1 if count == -1 else count)
+_WHERE = {b"MIN": False, b"MAX": True}
+
+
+def _parse_mpop(argv: list[bytes], numkeys_at: int) -> tuple[list[bytes], bool, int]:
+    """``numkeys key [key ...] MIN|MAX [COUNT count]`` -> (keys, highest, count)."""
+    return parse_mpop(argv, numkeys_at, _WHERE)
 
 
 def _mpop_attempt(db, keys: list[bytes], highest: bool, count: int):
@@ -669,22 +635,7 @@ def cmd_zscan(ctx, argv):
     raw = zset.meta(db, key)
     if raw is None:
         return [b"0", []]
-    count = 10
-    pattern = None
-    j = 3
-    n = len(argv)
-    while j < n:
-        opt = argv[j].upper()
-        if opt == b"COUNT" and j + 1 < n:
-            count = parse_int(argv[j + 1])
-            if count < 1:
-                raise LedisError(errors.SYNTAX)
-            j += 2
-        elif opt == b"MATCH" and j + 1 < n:
-            pattern = argv[j + 1]
-            j += 2
-        else:
-            raise LedisError(errors.SYNTAX)
+    count, pattern, _ = parse_scan_options(argv, 3)
     if zset.size_of(raw) <= _SCAN_WHOLE:
         # One reply with everything, in score order, cursor 0: Redis's listpack behaviour.
         pairs = zset.range_by_rank(db, key, 0, -1, False, True)

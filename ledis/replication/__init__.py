@@ -46,13 +46,6 @@ KEY_LOG = b"repl:log"  # present once the write log was switched on (repl_log: a
 REPL_PREFIX = b"repl:"
 
 
-def yes(value: Any) -> bool:
-    """A boolean option, whether the config holds a bool or Redis's "yes"/"no"."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("yes", "true", "1", "on")
-    return bool(value)
-
-
 def record_time(record: bytes) -> int:
     """The timestamp (ms) of a stored log record ``crc(4) | msgpack([time_ms, effects])``
     without decoding its effects."""
@@ -78,7 +71,7 @@ class Replication:
         config = core.config
         engine = core.engine
         self.engine = engine
-        engine.log_keep = max(1, int(getattr(config, "repl_log_keep", engine.log_keep)))
+        engine.log_keep = config.repl_log_keep
         applied = engine.get(SYS, KEY_APPLIED)
         if applied is not None:
             seq = U64.unpack(applied)[0]
@@ -102,13 +95,13 @@ class Replication:
         # is configured as a replica, or when it was switched on in an earlier life
         # (``KEY_LOG``); otherwise from the first replica on (``Master.attach``), as Redis
         # creates its backlog only then: a standalone server does not pay for it.
-        engine.write_log = (str(getattr(config, "repl_log", "auto")) == "always"
+        engine.write_log = (config.repl_log == "always"
                             or engine.get(SYS, KEY_LOG) is not None or engine.log_seq > 0
-                            or bool(str(getattr(config, "replicaof", "") or "").strip()))
+                            or config.master_address is not None)
         self.replid2: bytes = engine.get(SYS, KEY_ID2) or b"0" * 40
         off2 = engine.get(SYS, KEY_OFF2)
         self.off2: int = U64.unpack(off2)[0] if off2 else -1
-        if fresh is False and not str(getattr(config, "replicaof", "") or "").strip():
+        if fresh is False and config.master_address is None:
             # Starting as a master: a new history from here. With fsync everysec a machine
             # crash may have lost our last records while a replica holds them; under the new
             # id a replica past this point must resync in full, and every replica at or
@@ -134,9 +127,9 @@ class Replication:
         if self.master.min_acks() > 0:  # semi-sync only: no cost in the flush otherwise
             server.reply_gate = self.master.gate
         server.cron_hooks.append(self.trim_log)
-        target = str(getattr(self.core.config, "replicaof", "") or "").split()
-        if len(target) == 2:
-            self.replicaof(target[0], int(target[1]))
+        target = self.core.config.master_address
+        if target is not None:
+            self.replicaof(*target)
 
     def stop(self) -> None:
         if self.link is not None:
@@ -160,8 +153,8 @@ class Replication:
             return
         self._last_trim = now
         config = self.core.config
-        max_mb = int(getattr(config, "repl_log_max_mb", 0) or 0)
-        retention = int(getattr(config, "repl_log_retention_s", 0) or 0)
+        max_mb = config.repl_log_max_mb
+        retention = config.repl_log_retention_s
         if not max_mb and not retention:
             return
         engine = self.engine
@@ -215,8 +208,8 @@ class Replication:
         self.master.semi_sync_reset()
         self.start_log()  # a replica logs what it applies (for its replicas, for promotion)
         self.link = ReplicaLink(self, host, port)
-        self.core.readonly = yes(getattr(self.core.config, "replica_read_only", True))
-        if not yes(getattr(self.core.config, "replica_serve_stale_data", True)):
+        self.core.readonly = self.core.config.replica_read_only
+        if not self.core.config.replica_serve_stale_data:
             self.core.stale_check = self._stale_check
         self.link.start()
         self._role_changed()
@@ -314,10 +307,10 @@ class Replication:
                 fields.append(("master_link_down_since_seconds",
                                int(now - link.down_since) if link.down_since else -1))
             config = self.core.config
-            fields += [("slave_priority", getattr(config, "replica_priority", 100)),
+            fields += [("slave_priority", config.replica_priority),
                        ("slave_read_only", 1 if self.core.readonly else 0),
                        ("replica_announced",
-                        0 if config.extra.get("replica-announced") == "no" else 1)]
+                        int(config.redis_bool("replica-announced")))]
         online = master.links_in_order()
         fields.append(("connected_slaves", len(online)))
         for i, rl in enumerate(online):

@@ -347,7 +347,7 @@ class Master:
 
     # --- semi-sync -------------------------------------------------------------------------
     def min_acks(self) -> int:
-        return int(getattr(self.core.config, "min_replica_acks", 0) or 0)
+        return self.core.config.min_replica_acks
 
     def semi_sync_status(self) -> str:
         if not self.min_acks():
@@ -400,7 +400,7 @@ class Master:
             batch.append((conn, data, conn.ctx.close_after_reply))
             self.held_conns.add(conn)
         if batch:
-            timeout = int(getattr(self.core.config, "semi_sync_timeout_ms", 1000) or 0) / 1000
+            timeout = self.core.config.semi_sync_timeout_ms / 1000
             self.held.append((seq, time.monotonic() + timeout, batch))
             if self._timer is None:
                 loop = asyncio.get_running_loop()
@@ -416,7 +416,7 @@ class Master:
             self.semi_sync_timeouts += 1
             self.semi_async = True
             log.warning("semi-sync: no ack within %s ms, degrading to async",
-                        getattr(self.core.config, "semi_sync_timeout_ms", 1000))
+                        self.core.config.semi_sync_timeout_ms)
             self._release(force=True)
             return
         self._timer = asyncio.get_running_loop().call_later(self.held[0][1] - now,

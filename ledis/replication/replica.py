@@ -129,15 +129,14 @@ class ReplicaLink:
                     raise ConnectionError("master closed the connection")
                 parser.feed(data)
 
-        password = getattr(config, "masterauth", "")
+        password = config.masterauth
         if password:
             await call(b"AUTH", password.encode())
         # replica-announce-ip/-port (CONFIG SET, or the file's redis: section): the address
         # the master lists in INFO replication, where Sentinel discovers replicas (NAT, Docker)
-        extra = getattr(config, "extra", {})
-        announce_port = int(extra.get("replica-announce-port", "0") or 0)
+        announce_port = config.redis_int("replica-announce-port")
         await call(b"REPLCONF", b"listening-port", b"%d" % (announce_port or my_port))
-        announce_ip = extra.get("replica-announce-ip", "")
+        announce_ip = config.redis_text("replica-announce-ip")
         if announce_ip:
             await call(b"REPLCONF", b"ip-address", announce_ip.encode())
         engine = self.engine

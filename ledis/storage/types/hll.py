@@ -363,7 +363,11 @@ def _sparse_set(buf: bytearray, index: int, value: int, max_bytes: int) -> int:
     """Redis's hllSparseSet on ``buf`` (may promote it to dense in place).
 
     Returns 1 when the register changed, 0 when it already held ``value`` or more; raises
-    INVALIDOBJ for a corrupted value."""
+    INVALIDOBJ for a corrupted value.
+
+    Long on purpose: it follows hllSparseSet's steps (find the opcode, split it into up to five
+    new ones, merge adjacent VALs) in one body so the two can be read side by side; its pieces
+    share a dozen locals of the walk, and this runs per PFADD element on the hot path."""
     if value > SPARSE_VAL_MAX_VALUE:
         return _promote(buf, index, value)
     # Step 1: find the opcode covering register `index`, its first register and the opcode
