@@ -158,8 +158,8 @@ class Core:
             "instantaneous_ops_per_sec": 0,
         }
         self.errorstats: dict[str, int] = {}
-        self.slowlog = SlowLog(int(config.extra.get("slowlog-log-slower-than", 10000)),
-                               int(config.extra.get("slowlog-max-len", 128)))
+        self.slowlog = SlowLog(config.redis_int("slowlog-log-slower-than"),
+                               config.redis_int("slowlog-max-len"))
         # MONITOR clients (ledis/commands/monitoring.py) and LATENCY samples (ms, when
         # latency-monitor-threshold > 0): event name -> {"samples": [[t, ms]...], "max": ms}.
         self.monitors: set[Context] = set()
@@ -168,7 +168,7 @@ class Core:
         self.pause_end = 0.0
         self.paused_conns: set[Any] = set()
         self.latency: dict[str, dict[str, Any]] = {}
-        _lat = int(config.extra.get("latency-monitor-threshold", 0) or 0)
+        _lat = config.redis_int("latency-monitor-threshold")
         self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
         self._readonly = False  # ``readonly``, a _HotFlag
         self.touch: Callable[..., None] | None = None  # ``access``'s LRU or LFU hook, or None
@@ -310,13 +310,11 @@ class Core:
         self.trigger_reject: dict[str, Any] = (
             self.triggers.reject if self.triggers is not None and not self.notify_configured
             and not tracked else {})
-        self.latency_tracking = str(self.config.extra.get("latency-tracking", "yes")).lower() \
-            not in ("no", "false", "0")
-        extra = self.config.extra
+        self.latency_tracking = self.config.redis_bool("latency-tracking")
         access = self.access
-        access.configure(str(extra.get("maxmemory-policy", "noeviction")),
-                         int(extra.get("lfu-log-factor", 10)),
-                         int(extra.get("lfu-decay-time", 1)), self.commands)
+        access.configure(self.config.redis_text("maxmemory-policy"),
+                         self.config.redis_int("lfu-log-factor"),
+                         self.config.redis_int("lfu-decay-time"), self.commands)
         # Only an LRU or LFU policy pays for the bookkeeping on every keyed command (~0.3 us,
         # a fifth of a GET); under the others (noeviction, the default) keys are not tracked.
         access_tracking = access.lfu_mode or "lru" in access.policy

@@ -49,7 +49,7 @@ def open_engine(config: Config) -> engine_module.Engine:
         fsync=config.appendfsync,
         block_cache_mb=config.block_cache_mb,
         compression=config.compression,
-        bottommost_compression=getattr(config, "compression_bottommost", ""),
+        bottommost_compression=config.compression_bottommost,
         cache_entries=config.cache_entries,
     )
 
