@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 import redis
 
+from tests.diff import WireClient, outcome
+
 # (script, keys, args). Each runs on a flushed db after SETUP.
 SETUP = [
     ("set", "str", "hello"), ("set", "num", "41"), ("rpush", "list", "a", "b", "c"),
@@ -154,34 +156,15 @@ CORPUS = [
 ]
 
 
-def _plain(value):
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Exception):
-        return ("error", str(value))
-    return value
-
-
 def _run(client: redis.Redis, script: str, keys: list[str], args: list[str]):
     for cmd in SETUP:
         client.execute_command(*cmd)
-    try:
-        return ("ok", _plain(client.eval(script, len(keys), *keys, *args)))
-    except redis.ResponseError as exc:
-        return ("err", str(exc))
+    return outcome(client, "EVAL", script, len(keys), *keys, *args)
 
 
 @pytest.mark.parametrize("script,keys,args", CORPUS, ids=[c[0][:40] for c in CORPUS])
-def test_same_reply_as_redis_resp2(r, ref, script, keys, args):
-    assert _run(r, script, keys, args) == _run(ref, script, keys, args)
-
-
-@pytest.fixture
-def ref3(redis_server):
-    client = redis_server.client(protocol=3)
-    client.flushall()
-    yield client
-    client.close()
+def test_same_reply_as_redis_resp2(pair, script, keys, args):
+    pair.both(lambda client: _run(client, script, keys, args))
 
 
 RESP3_CORPUS = [c for c in CORPUS if "setresp" in c[0] or "{" in c[0] or "false" in c[0]
@@ -190,8 +173,8 @@ RESP3_CORPUS = [c for c in CORPUS if "setresp" in c[0] or "{" in c[0] or "false"
 
 @pytest.mark.parametrize("script,keys,args", RESP3_CORPUS,
                          ids=[c[0][:40] for c in RESP3_CORPUS])
-def test_same_reply_as_redis_resp3(r3, ref3, script, keys, args):
-    assert _run(r3, script, keys, args) == _run(ref3, script, keys, args)
+def test_same_reply_as_redis_resp3(pair3, script, keys, args):
+    pair3.both(lambda client: _run(client, script, keys, args))
 
 
 def test_evalsha_same_as_redis(r, ref):
@@ -223,22 +206,15 @@ RAW_ERRORS = [
 
 
 def _raw_eval(port: int, script: str) -> bytes:
-    import socket
-
-    body = script.encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(b"*3\r\n$3\r\nSET\r\n$3\r\nstr\r\n$1\r\nx\r\n")
-        sock.recv(100)
-        sock.sendall(b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(body), body))
-        data = b""
-        while not data.endswith(b"\r\n"):
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        return data
+    client = WireClient(port)
+    try:
+        client.call("SET", "str", "x")
+        return client.call("EVAL", script, "0")
+    finally:
+        client.close()
 
 
 @pytest.mark.parametrize("script", RAW_ERRORS, ids=[s[:40] for s in RAW_ERRORS])
 def test_error_replies_on_the_wire(server, redis_server, r, ref, script):
     assert _raw_eval(server.port, script) == _raw_eval(redis_server.port, script)
+
