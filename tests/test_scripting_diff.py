@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.diff import WireClient, outcome
+from tests.diff import outcome
 
 # (script, keys, args). Each runs on a flushed db after SETUP.
 SETUP = [
@@ -205,18 +205,10 @@ RAW_ERRORS = [
 ]
 
 
-def _raw_eval(port: int, script: str) -> bytes:
-    client = WireClient(port)
-    try:
-        client.call("SET", "str", "x")
-        return client.call("EVAL", script, "0")
-    finally:
-        client.close()
-
-
 @pytest.mark.parametrize("script", RAW_ERRORS, ids=[s[:40] for s in RAW_ERRORS])
-def test_error_replies_on_the_wire(server, redis_server, r, ref, script):
-    assert _raw_eval(server.port, script) == _raw_eval(redis_server.port, script)
+def test_error_replies_on_the_wire(wire_pair, script):
+    wire_pair.same("SET", "str", "x")
+    wire_pair.same("EVAL", script, "0")
 
 
 # --- the same corpus as FUNCTION libraries, through FCALL --------------------------------------
