@@ -1,5 +1,6 @@
 """Shared fixtures: one ledis server per test session (flushed before each test), fresh
-servers for tests that restart or kill, and a reference redis-server for differential tests.
+servers for tests that restart or kill, and a reference redis-server for differential tests
+(the comparing fixtures, ``pair``, ``pair3``, ``pair23``, ``wire_pair``, live in tests/diff.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import os
 import pytest
 import redis
 
+from tests.diff import pair, pair3, pair23, wire_pair  # noqa: F401 (the diff fixtures)
 from tests.helpers import LedisProcess, RedisProcess, have_redis_server
 from tests.rawresp import RawClient
 

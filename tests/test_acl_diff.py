@@ -14,6 +14,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.diff import Pair, outcome
 from tests.helpers import LedisProcess
 
 HEX = "a" * 63 + "b"
@@ -65,21 +66,14 @@ def _reset(client) -> None:
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
 def pair(servers, request):
+    """A ``tests.diff.Pair`` on this module's own ledis (ACL changes stay here)."""
     ours_proc, ref_proc = servers
-    ours = ours_proc.client(protocol=request.param, driver_info=None)
-    ref = ref_proc.client(protocol=request.param, driver_info=None)
-    for client in (ours, ref):
+    pair = Pair(ours_proc.client(protocol=request.param, driver_info=None),
+                ref_proc.client(protocol=request.param, driver_info=None))
+    for client in pair:
         _reset(client)
-    yield ours, ref
-    ours.close()
-    ref.close()
-
-
-def run(client, *args):
-    try:
-        return ("ok", client.execute_command(*args))
-    except redis.ResponseError as exc:
-        return ("err", str(exc))
+    yield pair
+    pair.close()
 
 
 def _known(client) -> set[str]:
@@ -214,15 +208,12 @@ def _without_commands(line) -> list[str]:
                                                       SETUSER_CASES])
 def test_setuser_getuser_list(pair, known, rules):
     ours, ref = pair
-    a = run(ours, "ACL", "SETUSER", "u1", *rules)
-    b = run(ref, "ACL", "SETUSER", "u1", *rules)
-    assert a == b
+    pair.same("ACL", "SETUSER", "u1", *rules)
     compare_user(ours, ref, "u1", known)
     # The same rules applied on top of an existing user (SETUSER is atomic: all or nothing).
     base = ["on", ">p", "~k*", "&c", "+@read"]
-    run(ours, "ACL", "SETUSER", "u2", *base)
-    run(ref, "ACL", "SETUSER", "u2", *base)
-    assert run(ours, "ACL", "SETUSER", "u2", *rules) == run(ref, "ACL", "SETUSER", "u2", *rules)
+    pair.run("ACL", "SETUSER", "u2", *base)
+    pair.same("ACL", "SETUSER", "u2", *rules)
     compare_user(ours, ref, "u2", known)
 
 
@@ -242,11 +233,9 @@ VOCABULARY = [
                 max_size=3))
 def test_setuser_random(pair, known, batches):
     ours, ref = pair
-    run(ours, "ACL", "DELUSER", "r1")
-    run(ref, "ACL", "DELUSER", "r1")
+    pair.run("ACL", "DELUSER", "r1")
     for rules in batches:
-        assert run(ours, "ACL", "SETUSER", "r1", *rules) == run(ref, "ACL", "SETUSER", "r1",
-                                                                  *rules)
+        pair.same("ACL", "SETUSER", "r1", *rules)
     compare_user(ours, ref, "r1", known)
 
 
@@ -280,16 +269,11 @@ DRYRUN_COMMANDS = [
 
 
 def test_dryrun(pair):
-    ours, ref = pair
     for name, rules in DRYRUN_USERS.items():
-        assert run(ours, "ACL", "SETUSER", name, *rules) == run(ref, "ACL", "SETUSER", name,
-                                                                 *rules)
+        pair.same("ACL", "SETUSER", name, *rules)
         for argv in DRYRUN_COMMANDS:
-            a = run(ours, "ACL", "DRYRUN", name, *argv)
-            b = run(ref, "ACL", "DRYRUN", name, *argv)
-            assert a == b, (name, argv)
-    assert run(ours, "ACL", "DRYRUN", "nobody", "get", "x") == \
-        run(ref, "ACL", "DRYRUN", "nobody", "get", "x")
+            pair.same("ACL", "DRYRUN", name, *argv)
+    pair.same("ACL", "DRYRUN", "nobody", "get", "x")
 
 
 def test_cat(pair, known):
@@ -302,8 +286,7 @@ def test_cat(pair, known):
         b = {_s(n) for n in ref.execute_command("ACL", "CAT", cat)}
         assert a & ref_all == b & ours_all, cat
     for args in (["nosuch"], ["READ"], ["a", "b"]):
-        a = run(ours, "ACL", "CAT", *args)
-        b = run(ref, "ACL", "CAT", *args)
+        a, b = pair.run("ACL", "CAT", *args)
         if a[0] == "ok":
             assert {_s(n) for n in a[1]} & ref_all == {_s(n) for n in b[1]} & ours_all
         else:
@@ -317,7 +300,7 @@ def test_misc_replies(pair):
                  ["LOG", "0"], ["LOG", "RESET"], ["GENPASS", "0"], ["GENPASS", "-1"],
                  ["GENPASS", "4097"], ["GENPASS", "x"], ["GENPASS", "1", "2"], ["HELP"],
                  ["NOSUCH"], ["SAVE"], ["LOAD"]):
-        assert run(ours, "ACL", *args) == run(ref, "ACL", *args), args
+        pair.same("ACL", *args)
     for bits in (1, 4, 5, 255, 256, 4096):
         assert len(ours.acl_genpass(bits)) == len(ref.acl_genpass(bits))
     assert len(ours.acl_genpass()) == len(ref.acl_genpass())
@@ -332,10 +315,10 @@ def test_log_entries(pair):
         user = redis.Redis(port=client.connection_pool.connection_kwargs["port"], protocol=2,
                            username="lg", password="p", driver_info=None)
         for argv in (["GET", "x"], ["GET", "x"], ["SET", "k", "v"], ["PUBLISH", "d", "m"]):
-            run(user, *argv)
+            outcome(user, *argv)
         user.execute_command("MULTI")
-        run(user, "GET", "y")
-        run(user, "EXEC")
+        outcome(user, "GET", "y")
+        outcome(user, "EXEC")
         with pytest.raises(redis.AuthenticationError):
             client.execute_command("AUTH", "lg", "wrong")
         user.close()

@@ -84,17 +84,6 @@ def wait_blocked(r, n: int, timeout: float = 5.0) -> None:
     raise AssertionError(f"never reached {n} blocked clients")
 
 
-def need_multi(r) -> None:
-    """MULTI/EXEC belong to another module; skip (not fail) until it exists."""
-    try:
-        r.execute_command("MULTI")
-    except redis.ResponseError as exc:
-        if "unknown command" in str(exc):
-            pytest.skip("MULTI/EXEC not implemented yet")
-        raise
-    r.execute_command("DISCARD")
-
-
 def start(server, r, *cmd, n: int = 1, protocol: int = 2) -> Blocked:
     t = Blocked(server, *cmd, protocol=protocol)
     t.start()
@@ -250,7 +239,6 @@ def test_waiters_are_per_database(target):
 
 def test_lpush_in_multi_serves_after_exec(target):
     server, r = target
-    need_multi(r)
     t = start(server, r, "BLPOP", "k", "5")
     with r.pipeline(transaction=True) as p:
         p.rpush("k", "a", "b")
@@ -316,7 +304,6 @@ def test_waiter_on_same_connection_pipeline_continues(target):
 # --- cannot block ----------------------------------------------------------------------------
 def test_blocking_inside_multi_answers_at_once(target):
     server, r = target
-    need_multi(r)
     with r.pipeline(transaction=True) as p:
         p.blpop(["k"], timeout=0)
         p.execute_command("BLMOVE", "k", "d", "LEFT", "LEFT", 0)

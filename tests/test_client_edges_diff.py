@@ -15,7 +15,7 @@ import io
 import msgpack
 import pytest
 
-from tests.rawresp import RawClient, assert_same
+from tests.diff import RawClient, assert_same
 
 NOTHING = RawClient.NOTHING
 

@@ -6,6 +6,7 @@ import socket
 import time
 
 import pytest
+import redis
 
 
 def _conn(port: int) -> socket.socket:
@@ -134,7 +135,7 @@ def test_pause_errors_match_redis(r, ref):
     for args in cases:
         texts = []
         for client in (r, ref):
-            with pytest.raises(Exception) as exc:
+            with pytest.raises(redis.ResponseError) as exc:
                 client.execute_command(*args)
             texts.append(str(exc.value))
         assert texts[0] == texts[1], args

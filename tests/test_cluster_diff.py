@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.rawresp import assert_same
+from tests.diff import assert_same
 
 CALLS = [
     ["CLUSTER"], ["CLUSTER", "HELP"], ["CLUSTER", "INFO"], ["CLUSTER", "NODES"],

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import redis
 import yaml
 
 from ledis.config import Config, ConfigError
@@ -168,7 +169,7 @@ def test_memory_backend_keeps_nothing_and_cannot_checkpoint(fresh_server):
     srv = fresh_server("--backend", "memory")
     c = srv.client()
     c.set("k", "v")
-    with pytest.raises(Exception, match="checkpoints need a file-backed store"):
+    with pytest.raises(redis.ResponseError, match="checkpoints need a file-backed store"):
         c.save()
     srv.restart()
     assert srv.client().dbsize() == 0

@@ -10,59 +10,11 @@ covered separately, compared as sets.
 from __future__ import annotations
 
 import random
-import socket
 
 import hiredis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-
-class RawClient:
-    """One connection that returns each reply as the exact bytes the server sent."""
-
-    def __init__(self, port: int, protocol: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        if protocol == 3:
-            self.call("HELLO", "3")
-
-    def call(self, *args) -> bytes:
-        parts = [b"*%d\r\n" % len(args)]
-        for arg in args:
-            data = arg if isinstance(arg, bytes) else str(arg).encode()
-            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-        self.sock.sendall(b"".join(parts))
-        reader = hiredis.Reader()
-        raw = b""
-        while True:
-            chunk = self.sock.recv(65536)
-            assert chunk, "connection closed"
-            raw += chunk
-            reader.feed(chunk)
-            if reader.gets() is not False:
-                return raw
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def pair(request, server, redis_server):
-    led = RawClient(server.port, request.param)
-    ref = RawClient(redis_server.port, request.param)
-    led.call("FLUSHALL")
-    ref.call("FLUSHALL")
-    yield led, ref
-    led.close()
-    ref.close()
-
-
-def same(pair, *args) -> bytes:
-    led, ref = pair
-    got, want = led.call(*args), ref.call(*args)
-    assert got == want, f"{args}: ledis {got!r} != redis {want!r}"
-    return got
-
 
 SICILY = ("GEOADD", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
           "Catania", "12.758489", "38.788135", "edge1", "17.241510", "38.222625", "edge2")
@@ -169,9 +121,9 @@ SCRIPT = [
 ]
 
 
-def test_script(pair):
+def test_script(wire_pair):
     for args in SCRIPT:
-        same(pair, *args)
+        wire_pair.same(*args)
 
 
 def _random_points(rng: random.Random, n: int, lon: float, lat: float, spread: float) -> list:
@@ -187,7 +139,7 @@ UNITS = ["m", "km", "ft", "mi", "KM"]
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_random_searches(pair, seed):
+def test_random_searches(wire_pair, seed):
     """Many random points and many radii / boxes around random centres: same members, same
     order, same distances, hashes and coordinates."""
     rng = random.Random(seed)
@@ -195,7 +147,7 @@ def test_random_searches(pair, seed):
     lon, lat = rng.choice([(0, 0), (13, 45), (-73, 40), (179.5, -30), (-179.9, 70),
                            (30, 84), (100, -83)])
     spread = rng.choice([0.01, 0.5, 5, 40])
-    same(pair, "GEOADD", "g", *_random_points(rng, 150, lon, lat, spread))
+    wire_pair.same("GEOADD", "g", *_random_points(rng, 150, lon, lat, spread))
     found = searches = 0
     for _ in range(40):
         cx = min(180.0, max(-180.0, lon + rng.uniform(-spread, spread)))
@@ -214,34 +166,34 @@ def test_random_searches(pair, seed):
             origin = ["FROMLONLAT", f"{cx:.6f}", f"{cy:.6f}"]
         else:
             origin = ["FROMMEMBER", f"m{rng.randrange(150)}"]
-        same(pair, "GEOSEARCH", "g", *origin, *shape, *order, *count, *extra)
+        wire_pair.same("GEOSEARCH", "g", *origin, *shape, *order, *count, *extra)
         if shape[0] == "BYRADIUS":
-            same(pair, "GEORADIUS", "g", f"{cx:.6f}", f"{cy:.6f}", *shape[1:], *order, *count,
-                 *extra)
-        same(pair, "GEOSEARCHSTORE", "out", "g", *origin, *shape, *order, *count,
-             *rng.choice([[], ["STOREDIST"]]))
-        same(pair, "ZRANGE", "out", "0", "-1", "WITHSCORES")
-        stored = same(pair, "ZCARD", "out")
+            wire_pair.same("GEORADIUS", "g", f"{cx:.6f}", f"{cy:.6f}", *shape[1:], *order,
+                           *count, *extra)
+        wire_pair.same("GEOSEARCHSTORE", "out", "g", *origin, *shape, *order, *count,
+                       *rng.choice([[], ["STOREDIST"]]))
+        wire_pair.same("ZRANGE", "out", "0", "-1", "WITHSCORES")
+        stored = wire_pair.same("ZCARD", "out")
         found += int(stored[1:-2])
         searches += 1
     assert found > searches, "the searches should find members, not only empty results"
     members = [f"m{i}" for i in range(0, 150, 7)]
-    same(pair, "GEOPOS", "g", *members)
-    same(pair, "GEOHASH", "g", *members)
+    wire_pair.same("GEOPOS", "g", *members)
+    wire_pair.same("GEOHASH", "g", *members)
     for _ in range(20):
         a, b = rng.sample(members, 2)
-        same(pair, "GEODIST", "g", a, b, rng.choice(UNITS))
+        wire_pair.same("GEODIST", "g", a, b, rng.choice(UNITS))
 
 
-def test_ties_compared_as_sets(pair):
+def test_ties_compared_as_sets(wire_pair):
     """Members at the same position are at the same distance: Redis orders them as its qsort
     happens to, so only the set of results and the distances are compared."""
-    led, ref = pair
+    led, ref = wire_pair
     args = []
     for i in range(12):
         args += ["2.5", "48.1", f"same{i}"]
     args += ["2.6", "48.2", "other"]
-    same(pair, "GEOADD", "t", *args)
+    wire_pair.same("GEOADD", "t", *args)
     for extra in ([], ["COUNT", "20"], ["DESC"]):
         cmd = ("GEOSEARCH", "t", "FROMLONLAT", "2.5", "48.15", "BYRADIUS", "50", "km",
                "WITHDIST", *extra)
@@ -258,24 +210,25 @@ def test_ties_compared_as_sets(pair):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lon=st.floats(-180, 180), lat=st.floats(-85.05112878, 85.05112878),
        radius=st.floats(0, 3_000_000), box=st.booleans())
-def test_hypothesis_positions_and_search(pair, lon, lat, radius, box):
+def test_hypothesis_positions_and_search(wire_pair, lon, lat, radius, box):
     """Any valid position round-trips to the same cell centre, hash and distances, and a
     search around it finds the same members in the same order."""
-    same(pair, "GEOADD", "h", repr(lon), repr(lat), "p")
-    same(pair, "GEOPOS", "h", "p")
-    same(pair, "GEOHASH", "h", "p")
-    same(pair, "GEODIST", "h", "p", "Palermo")
+    wire_pair.same("GEOADD", "h", repr(lon), repr(lat), "p")
+    wire_pair.same("GEOPOS", "h", "p")
+    wire_pair.same("GEOHASH", "h", "p")
+    wire_pair.same("GEODIST", "h", "p", "Palermo")
     shape = ("BYBOX", repr(radius), repr(radius / 2), "m") if box else ("BYRADIUS", repr(radius),
                                                                          "m")
-    same(pair, "GEOSEARCH", "h", "FROMLONLAT", repr(lon), repr(lat), *shape, "WITHDIST", "ASC")
+    wire_pair.same("GEOSEARCH", "h", "FROMLONLAT", repr(lon), repr(lat), *shape, "WITHDIST",
+                   "ASC")
 
 
 @pytest.fixture(autouse=True)
 def _seed_fixed_points(request):
     """The hypothesis test needs a second member to measure distances to."""
     if request.node.name.startswith("test_hypothesis"):
-        pair = request.getfixturevalue("pair")
+        wire_pair = request.getfixturevalue("wire_pair")
         rng = random.Random(7)
-        same(pair, "GEOADD", "h", "13.361389", "38.115556", "Palermo",
-             *_random_points(rng, 200, 0, 0, 90))
+        wire_pair.same("GEOADD", "h", "13.361389", "38.115556", "Palermo",
+                       *_random_points(rng, 200, 0, 0, 90))
     yield

@@ -6,9 +6,10 @@ from __future__ import annotations
 import random
 
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.diff import outcome, pairs, unordered
 
 KEYS = [b"h1", b"h2", b"str"]
 FIELDS = [b"f0", b"f1", b"f2", b"f3", b"", b"\x00bin\xff", b"n"]
@@ -18,24 +19,6 @@ INCRS = [b"1", b"-3", b"0", b"x", b"9223372036854775807", b"1.5"]
 FLOAT_INCRS = [b"0.1", b"-2.5", b"1e3", b"x", b"inf", b"3", b"-0.0", b"1e-20"]
 
 
-@pytest.fixture
-def pair(server, redis_server):
-    ours = server.client(protocol=2)
-    ref = redis_server.client(protocol=2)
-    ours.flushall()
-    ref.flushall()
-    yield ours, ref
-    ours.close()
-    ref.close()
-
-
-def run(client, args):
-    try:
-        return ("ok", client.execute_command(*args))
-    except redis.ResponseError as exc:
-        return ("err", str(exc))
-
-
 def normalize(args, reply, client):
     """Make order-free replies comparable; random replies become their shape."""
     kind, value = reply
@@ -43,11 +26,9 @@ def normalize(args, reply, client):
         return reply
     name = args[0].upper()
     if name in (b"HKEYS", b"HVALS"):
-        return kind, sorted(value)
+        return kind, unordered(value)
     if name == b"HGETALL":
-        if isinstance(value, dict):
-            return kind, sorted(value.items())
-        return kind, sorted(zip(value[::2], value[1::2]))
+        return kind, pairs(value)
     if name == b"HRANDFIELD":
         members = set(client.hkeys(args[1])) if client.type(args[1]) == b"hash" else set()
         if len(args) == 2:
@@ -111,12 +92,7 @@ def random_command(rng: random.Random) -> list[bytes]:
 @pytest.mark.parametrize("seed", range(12))
 def test_random_sequences(pair, seed):
     ours, ref = pair
-    rng = random.Random(seed)
-    for step in range(250):
-        args = random_command(rng)
-        got = normalize(args, run(ours, args), ours)
-        want = normalize(args, run(ref, args), ref)
-        assert got == want, (seed, step, args)
+    pair.walk(random_command, random.Random(seed), 250, normalize)
     for key in (b"h1", b"h2"):
         if ref.type(key) == b"hash":
             assert full_hscan(ours, key) == full_hscan(ref, key)
@@ -177,7 +153,7 @@ def test_error_cases_match_redis(pair, args):
     for client in pair:
         client.hset("h1", "a", "1")
         client.set("str", "x")
-    got, want = run(ours, args), run(ref, args)
+    got, want = outcome(ours, *args), outcome(ref, *args)
     if args[0] == b"HRANDFIELD" and want[0] == "ok":
         assert got[0] == "ok" and len(got[1]) == len(want[1])
     else:
@@ -189,9 +165,8 @@ def test_hincrbyfloat_formats_match(pair):
     rng = random.Random(7)
     steps = [b"0.1", b"0.2", b"1e10", b"-3.3333333333333333", b"1.7976931348623157e308",
              b"5e-324", b"123456789.123456789", b"-1e-5", b"0x10", b"1e300", b".5", b"5."]
-    for i in range(200):
+    for _ in range(200):
         field = b"f%d" % rng.randrange(4)
         incr = rng.choice(steps)
-        assert run(ours, [b"HINCRBYFLOAT", b"h", field, incr]) == run(
-            ref, [b"HINCRBYFLOAT", b"h", field, incr]), (i, field, incr)
+        pair.same(b"HINCRBYFLOAT", b"h", field, incr)
     assert ours.hgetall("h") == ref.hgetall("h")

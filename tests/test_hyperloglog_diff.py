@@ -11,35 +11,18 @@ import random
 import time
 
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.diff import Pair, outcome
 
-@pytest.fixture
-def pair(server, redis_server):
-    ours = server.client(protocol=2)
-    ref = redis_server.client(protocol=2)
-    ours.flushall()
-    ref.flushall()
-    yield ours, ref
-    for client in (ours, ref):
+
+@pytest.fixture(autouse=True)
+def default_sparse_limit(pair: Pair):
+    """Tests change hll-sparse-max-bytes on both servers: put Redis's default back."""
+    yield
+    for client in pair:
         client.config_set("hll-sparse-max-bytes", "3000")
-        client.close()
-
-
-def run(client, args):
-    try:
-        return ("ok", client.execute_command(*args))
-    except redis.ResponseError as exc:
-        return ("err", str(exc))
-
-
-def both(pair, *args):
-    ours, ref = pair
-    got, want = run(ours, args), run(ref, args)
-    assert got == want, args
-    return got
 
 
 def elements(tag: str, n: int) -> list[bytes]:
@@ -124,15 +107,15 @@ def test_binary_and_varied_length_elements(pair, n):
 
 
 def test_pfadd_without_elements_and_repeats(pair):
-    both(pair, "PFADD", "h")
-    both(pair, "GET", "h")
-    both(pair, "PFADD", "h")
-    both(pair, "PFADD", "h", "a", "b")
-    both(pair, "PFADD", "h", "a", "b")
-    both(pair, "GET", "h")
-    both(pair, "PFCOUNT", "h")
-    both(pair, "PFCOUNT", "missing")
-    both(pair, "PFCOUNT", "missing", "h")
+    pair.same("PFADD", "h")
+    pair.same("GET", "h")
+    pair.same("PFADD", "h")
+    pair.same("PFADD", "h", "a", "b")
+    pair.same("PFADD", "h", "a", "b")
+    pair.same("GET", "h")
+    pair.same("PFCOUNT", "h")
+    pair.same("PFCOUNT", "missing")
+    pair.same("PFCOUNT", "missing", "h")
 
 
 @pytest.mark.parametrize("sizes", [(5, 7), (100, 2500), (3000, 40), (5000, 6000), (0, 10)])
@@ -144,16 +127,16 @@ def test_pfmerge_and_multi_key_count(pair, sizes):
             pfadd_chunks(client, "a", elements("a", a))
         if b:
             pfadd_chunks(client, "b", elements("b", b) + elements("a", a // 2))
-    both(pair, "PFCOUNT", "a", "b")
-    both(pair, "PFCOUNT", "a", "b", "missing")
-    both(pair, "PFMERGE", "dst", "a", "b")
+    pair.same("PFCOUNT", "a", "b")
+    pair.same("PFCOUNT", "a", "b", "missing")
+    pair.same("PFMERGE", "dst", "a", "b")
     assert ours.get("dst") == ref.get("dst")
-    both(pair, "PFCOUNT", "dst")
-    both(pair, "PFMERGE", "a", "b")  # into an existing source
+    pair.same("PFCOUNT", "dst")
+    pair.same("PFMERGE", "a", "b")  # into an existing source
     assert ours.get("a") == ref.get("a")
-    both(pair, "PFMERGE", "empty")
+    pair.same("PFMERGE", "empty")
     assert ours.get("empty") == ref.get("empty")
-    both(pair, "PFMERGE", "empty2", "missing")
+    pair.same("PFMERGE", "empty2", "missing")
     assert ours.get("empty2") == ref.get("empty2")
 
 
@@ -172,8 +155,8 @@ def test_cross_loading(pair):
             more = elements(f"more{n}", 700)
             assert ours.pfadd(key, *more) == ref.pfadd(key, *more)
             assert ours.get(key) == ref.get(key)
-        both(pair, "PFCOUNT", "mine", "theirs")
-        both(pair, "PFMERGE", "m", "mine", "theirs")
+        pair.same("PFCOUNT", "mine", "theirs")
+        pair.same("PFMERGE", "m", "mine", "theirs")
         assert ours.get("m") == ref.get("m")
         for client in pair:
             client.delete("mine", "theirs", "m")
@@ -188,7 +171,7 @@ def test_sparse_max_bytes_config(pair, max_bytes):
     for i in range(0, 2500, 250):
         assert ours.pfadd("h", *items[i:i + 250]) == ref.pfadd("h", *items[i:i + 250])
         assert ours.get("h") == ref.get("h"), i
-    both(pair, "PFCOUNT", "h")
+    pair.same("PFCOUNT", "h")
 
 
 def corrupted_values() -> list[bytes]:
@@ -216,15 +199,15 @@ def test_corrupted_and_foreign_values(pair, index):
         client.set("bad", value)
         client.set("bad2", value)
         client.pfadd("good", "x", "y")
-    both(pair, "PFCOUNT", "bad")
-    both(pair, "PFADD", "bad2", "a", "b", "c")
-    both(pair, "GET", "bad2")
-    both(pair, "PFCOUNT", "good", "bad")
-    both(pair, "PFCOUNT", "bad", "good")
-    both(pair, "PFMERGE", "dst", "good", "bad")
-    both(pair, "EXISTS", "dst")
-    both(pair, "PFMERGE", "bad", "good")
-    both(pair, "GET", "bad")
+    pair.same("PFCOUNT", "bad")
+    pair.same("PFADD", "bad2", "a", "b", "c")
+    pair.same("GET", "bad2")
+    pair.same("PFCOUNT", "good", "bad")
+    pair.same("PFCOUNT", "bad", "good")
+    pair.same("PFMERGE", "dst", "good", "bad")
+    pair.same("EXISTS", "dst")
+    pair.same("PFMERGE", "bad", "good")
+    pair.same("GET", "bad")
 
 
 def test_wrong_types(pair):
@@ -236,22 +219,13 @@ def test_wrong_types(pair):
                  ["PFCOUNT", "str"], ["PFCOUNT", "good", "hash"], ["PFCOUNT", "good", "str"],
                  ["PFMERGE", "good", "hash"], ["PFMERGE", "hash", "good"],
                  ["PFMERGE", "str", "good"], ["PFADD"], ["PFCOUNT"], ["PFMERGE"]):
-        both(pair, *args)
-    both(pair, "GET", "good")
+        pair.same(*args)
+    pair.same("GET", "good")
 
 
-def test_resp3_replies(server, redis_server):
-    ours = server.client(protocol=3)
-    ref = redis_server.client(protocol=3)
-    try:
-        for client in (ours, ref):
-            client.flushall()
-        for args in (["PFADD", "h", "a", "b"], ["PFCOUNT", "h"], ["PFCOUNT", "h", "x"],
-                     ["PFMERGE", "d", "h"], ["PFCOUNT", "d"], ["GET", "d"]):
-            assert run(ours, args) == run(ref, args), args
-    finally:
-        ours.close()
-        ref.close()
+def test_resp3_replies(pair3):
+    pair3.same_all([["PFADD", "h", "a", "b"], ["PFCOUNT", "h"], ["PFCOUNT", "h", "x"],
+                    ["PFMERGE", "d", "h"], ["PFCOUNT", "d"], ["GET", "d"]])
 
 
 def test_ttl_is_kept(pair):
@@ -290,6 +264,6 @@ def test_hypothesis_sequences(pair, ops):
             args = ["PFCOUNT", *op[1]]
         else:
             args = ["PFMERGE", op[1], *op[2]]
-        assert run(ours, args) == run(ref, args), args
+        assert outcome(ours, *args) == outcome(ref, *args), args
     for key in KEYS:
         assert ours.get(key) == ref.get(key), key

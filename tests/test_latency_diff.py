@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.rawresp import assert_same
+from tests.diff import assert_same
 
 # A script that runs for ~30 ms on both servers: a "command" latency event.
 SPIN = ("local s = redis.call('TIME') local t0 = s[1] * 1e6 + s[2] repeat "

@@ -8,6 +8,8 @@ import random
 import pytest
 import redis
 
+from tests.diff import outcome
+
 KEYS = [b"l1", b"l2", b"l3", b"str"]
 ELEMENTS = [b"a", b"b", b"c", b"", b"\x00\xff", b"a" * 70]
 
@@ -81,47 +83,25 @@ def _random_command(rng: random.Random) -> list[bytes]:
     return [b"EXISTS", key]
 
 
-def _run(client: redis.Redis, cmd: list[bytes]):
-    try:
-        return client.execute_command(*cmd)
-    except redis.ResponseError as exc:
-        return ("error", str(exc))
-
-
 def _state(client: redis.Redis):
-    return [_run(client, [b"LRANGE", k, b"0", b"-1"]) for k in KEYS]
+    return [outcome(client, b"LRANGE", k, b"0", b"-1") for k in KEYS]
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_random_sequences_match_redis(r, ref, seed):
-    rng = random.Random(seed)
-    for step in range(250):
-        cmd = _random_command(rng)
-        got, want = _run(r, cmd), _run(ref, cmd)
-        assert got == want, (step, cmd)
-    assert _state(r) == _state(ref)
-    assert r.dbsize() == ref.dbsize()
+def test_random_sequences_match_redis(pair, seed):
+    pair.walk(_random_command, random.Random(seed), 250)
+    pair.both(_state)
+    pair.same("DBSIZE")
 
 
 @pytest.mark.parametrize("seed", range(2))
-def test_random_sequences_match_redis_resp3(server, redis_server, seed):
-    a = server.client(protocol=3)
-    b = redis_server.client(protocol=3)
-    a.flushall()
-    b.flushall()
-    rng = random.Random(100 + seed)
-    try:
-        for step in range(200):
-            cmd = _random_command(rng)
-            got, want = _run(a, cmd), _run(b, cmd)
-            assert got == want, (step, cmd)
-    finally:
-        a.close()
-        b.close()
+def test_random_sequences_match_redis_resp3(pair3, seed):
+    pair3.walk(_random_command, random.Random(100 + seed), 200)
 
 
-def test_long_lists_lrem_linsert_ltrim_match_redis(r, ref):
+def test_long_lists_lrem_linsert_ltrim_match_redis(pair3):
     """Bigger lists exercise the shifting code paths (LINSERT/LREM pick a side)."""
+    r, ref = pair3
     rng = random.Random(7)
     values = [rng.choice([b"x", b"y", b"z"]) for _ in range(300)]
     for c in (r, ref):
@@ -145,7 +125,7 @@ def test_long_lists_lrem_linsert_ltrim_match_redis(r, ref):
         else:
             cmd = [b"LPOS", b"big", rng.choice([b"x", b"y", b"z"]), b"RANK",
                    str(rng.choice([1, 2, -1, -3])).encode(), b"COUNT", b"0"]
-        assert _run(r, cmd) == _run(ref, cmd), (step, cmd)
+        pair3.same(*cmd)
         if step % 25 == 0:
             assert r.lrange("big", 0, -1) == ref.lrange("big", 0, -1), step
     assert r.lrange("big", 0, -1) == ref.lrange("big", 0, -1)

@@ -518,10 +518,6 @@ LEDIS_CORPUS = [
 
 @pytest.fixture
 def ledis_and_ref(r, ref):
-    try:
-        r.eval("return 1", 0)
-    except redis.ResponseError as exc:     # scripting not available yet
-        pytest.skip(f"EVAL not available in ledis: {exc}")
     for c in (r, ref):
         c.eval(RESET, 0)
     yield r, ref

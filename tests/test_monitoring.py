@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+import redis
 
 
 def _connect(port: int) -> socket.socket:
@@ -150,7 +151,7 @@ def test_monitor_redis_py_api(server, r):
 def test_latency_help_and_errors_match_redis(r, ref):
     assert r.execute_command("LATENCY", "HELP") == ref.execute_command("LATENCY", "HELP")
     for client in (r, ref):
-        with pytest.raises(Exception) as exc:
+        with pytest.raises(redis.ResponseError) as exc:
             client.execute_command("LATENCY", "NOSUCH")
         assert str(exc.value) == "unknown subcommand 'NOSUCH'. Try LATENCY HELP."
 

@@ -16,28 +16,6 @@ from ledis import rdb
 from tests import rdb_helpers as h
 
 
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def pair(request, server, redis_server):
-    ours = server.client(protocol=request.param)
-    ref = redis_server.client(protocol=request.param)
-    ours.flushall()
-    ref.flushall()
-    yield ours, ref
-    ours.close()
-    ref.close()
-
-
-@pytest.fixture
-def pair2(server, redis_server):
-    ours = server.client(protocol=2)
-    ref = redis_server.client(protocol=2)
-    ours.flushall()
-    ref.flushall()
-    yield ours, ref
-    ours.close()
-    ref.close()
-
-
 def content(client, key):
     kind = client.type(key)
     if kind == b"string":
@@ -86,8 +64,8 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_redis_to_ledis(pair, case):
-    ours, ref = pair
+def test_redis_to_ledis(pair23, case):
+    ours, ref = pair23
     kind, value = CASES[case]
     build(ref, "k", kind, value)
     payload = ref.dump("k")
@@ -96,8 +74,8 @@ def test_redis_to_ledis(pair, case):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_ledis_to_redis(pair, case):
-    ours, ref = pair
+def test_ledis_to_redis(pair23, case):
+    ours, ref = pair23
     kind, value = CASES[case]
     build(ours, "k", kind, value)
     build(ref, "direct", kind, value)
@@ -112,8 +90,8 @@ STRINGS = [b"", b"0", b"-1", b"127", b"128", b"-32768", b"2147483647", b"-214748
            b"a" * 21, b"a" * 100, b"abcd" * 1000, bytes(range(256)), b"x" * 16384]
 
 
-def test_string_dump_is_byte_identical(pair2):
-    ours, ref = pair2
+def test_string_dump_is_byte_identical(pair):
+    ours, ref = pair
     for value in STRINGS:
         ours.set("k", value)
         ref.set("k", value)
@@ -127,8 +105,8 @@ def test_string_dump_is_byte_identical(pair2):
     st.integers(min_value=-(2**63), max_value=2**63 - 1).map(lambda i: b"%d" % i),
     st.tuples(st.binary(min_size=1, max_size=8), st.integers(2, 80)).map(lambda t: t[0] * t[1]),
 ))
-def test_string_dump_identical_random(pair2, value):
-    ours, ref = pair2
+def test_string_dump_identical_random(pair, value):
+    ours, ref = pair
     ours.set("k", value)
     ref.set("k", value)
     assert ours.dump("k") == ref.dump("k")
@@ -152,8 +130,8 @@ _score = st.floats(allow_nan=False, width=64)
     st.tuples(st.just("hash"), st.lists(st.tuples(_member, _member), min_size=1, max_size=200,
                                         unique_by=lambda p: p[0])),
 ))
-def test_random_collections_both_ways(pair2, case):
-    ours, ref = pair2
+def test_random_collections_both_ways(pair, case):
+    ours, ref = pair
     kind, value = case
     ours.delete("k", "back")
     ref.delete("k", "back")
@@ -192,8 +170,8 @@ def _old_payloads():
 
 
 @pytest.mark.parametrize("name", list(_old_payloads()))
-def test_old_and_handmade_encodings_load_as_on_redis(pair2, name):
-    ours, ref = pair2
+def test_old_and_handmade_encodings_load_as_on_redis(pair, name):
+    ours, ref = pair
     payload = _old_payloads()[name]
     assert ref.restore("k", 0, payload)
     assert ours.restore("k", 0, payload)
@@ -207,8 +185,8 @@ def _reply(client, *args):
         return ("err", str(exc))
 
 
-def test_errors_match_redis(pair2):
-    ours, ref = pair2
+def test_errors_match_redis(pair):
+    ours, ref = pair
     good = rdb.dumps("string", b"v")
     bad_crc = good[:-1] + bytes((good[-1] ^ 1,))
     cases = [
@@ -245,8 +223,8 @@ def test_errors_match_redis(pair2):
     assert ours.exists("k") == ref.exists("k") == 0
 
 
-def test_ttl_options_match_redis(pair2):
-    ours, ref = pair2
+def test_ttl_options_match_redis(pair):
+    ours, ref = pair
     payload = rdb.dumps("hash", [(b"f", b"v")])
     later = int(time.time() * 1000) + 100_000
     for client in (ours, ref):
@@ -261,8 +239,8 @@ def test_ttl_options_match_redis(pair2):
         assert client.exists("past", "old") == 0
 
 
-def test_command_info_matches_redis(pair2):
-    ours, ref = pair2
+def test_command_info_matches_redis(pair):
+    ours, ref = pair
     for name in ("dump", "restore", "migrate"):
         assert ours.execute_command("COMMAND", "INFO", name) == ref.execute_command(
             "COMMAND", "INFO", name)
@@ -317,8 +295,8 @@ def stream_view(client, key):
     }
 
 
-def test_stream_redis_to_ledis(pair2):
-    ours, ref = pair2
+def test_stream_redis_to_ledis(pair):
+    ours, ref = pair
     build_stream(ref, "s")
     assert ours.restore("s", 0, ref.dump("s"))
     assert stream_view(ours, "s") == stream_view(ref, "s")
@@ -330,8 +308,8 @@ def test_stream_redis_to_ledis(pair2):
     assert ours.xinfo_groups("s") == ref.xinfo_groups("s")
 
 
-def test_stream_ledis_to_redis(pair2):
-    ours, ref = pair2
+def test_stream_ledis_to_redis(pair):
+    ours, ref = pair
     build_stream(ours, "s")
     ref.config_set("sanitize-dump-payload", "yes")  # Redis checks every listpack deeply
     try:
@@ -345,8 +323,8 @@ def test_stream_ledis_to_redis(pair2):
 
 
 @pytest.mark.parametrize("setup", ["empty-after-xdel", "mkstream", "one-entry"])
-def test_small_streams_both_ways(pair2, setup):
-    ours, ref = pair2
+def test_small_streams_both_ways(pair, setup):
+    ours, ref = pair
     for client in (ours, ref):
         if setup == "mkstream":
             client.xgroup_create("s", "g", "$", mkstream=True)
@@ -360,8 +338,8 @@ def test_small_streams_both_ways(pair2, setup):
     assert stream_view(ref, "from-ours") == stream_view(ours, "s")
 
 
-def test_stream_restore_ttl_and_errors_match_redis(pair2):
-    ours, ref = pair2
+def test_stream_restore_ttl_and_errors_match_redis(pair):
+    ours, ref = pair
     build_stream(ref, "s")
     payload = ref.dump("s")
     body = payload[:-10]

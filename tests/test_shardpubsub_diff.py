@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.rawresp import assert_same
+from tests.diff import assert_same
 
 
 def _sorted_pairs(flat):

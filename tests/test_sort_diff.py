@@ -12,9 +12,10 @@ from __future__ import annotations
 import random
 
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.diff import Pair, outcome
 
 WEIGHT_VALUES = [3, 1, 2, 10, "-1.5", 2, "0x10", ""]
 
@@ -36,24 +37,16 @@ def fill(client):
     client.hset("hashkey", "f", "v")
 
 
-@pytest.fixture
-def pair(server, redis_server):
-    ours = server.client(protocol=2)
-    ref = redis_server.client(protocol=2)
-    for client in (ours, ref):
+@pytest.fixture(autouse=True)
+def filled(pair: Pair) -> None:
+    for client in pair:
         fill(client)
-    yield ours, ref
-    ours.close()
-    ref.close()
 
 
 def run(client, args):
-    try:
-        if args[0] == "COMMAND":
-            return ("ok", client.command_getkeys(*args[2:]))
-        return ("ok", client.execute_command(*args))
-    except redis.ResponseError as exc:
-        return ("err", str(exc))
+    if args[0] == "COMMAND":  # through redis-py's parsing of COMMAND GETKEYS
+        return outcome(client, "COMMAND GETKEYS", *args[2:])
+    return outcome(client, *args)
 
 
 CASES = [
@@ -131,19 +124,12 @@ def test_set_without_sorting_has_the_same_members(pair, args):
     assert sorted(got[1]) == sorted(want[1])
 
 
-def test_resp3_replies(server, redis_server):
-    ours = server.client(protocol=3)
-    ref = redis_server.client(protocol=3)
-    try:
-        for client in (ours, ref):
-            fill(client)
-        for args in (["SORT", "l"], ["SORT", "l", "GET", "#", "GET", "missing_*"],
-                     ["SORT", "l", "STORE", "d"], ["SORT_RO", "z", "BY", "nosort"],
-                     ["SORT", "bad"], ["SORT", "nokey"]):
-            assert run(ours, args) == run(ref, args), args
-    finally:
-        ours.close()
-        ref.close()
+def test_resp3_replies(pair3):
+    for client in pair3:
+        fill(client)
+    pair3.same_all([["SORT", "l"], ["SORT", "l", "GET", "#", "GET", "missing_*"],
+                    ["SORT", "l", "STORE", "d"], ["SORT_RO", "z", "BY", "nosort"],
+                    ["SORT", "bad"], ["SORT", "nokey"]])
 
 
 def random_sort(rng: random.Random, kind: str) -> list:
@@ -226,22 +212,14 @@ def test_hypothesis_numeric_weights(pair, values):
         assert run(ours, args) == run(ref, args), args
 
 
-def test_command_info_and_keys_match_redis(server, redis_server):
+def test_command_info_and_keys_match_redis(pair):
     """Declarations of this family and of HyperLogLog's, as COMMAND reports them."""
-    ours = server.client(protocol=2)
-    ref = redis_server.client(protocol=2)
-    try:
-        for client in (ours, ref):
-            client.set_response_callback("COMMAND", lambda reply, **kw: reply)
-        names = ["sort", "sort_ro", "pfadd", "pfcount", "pfmerge"]
-        mine = ours.execute_command("COMMAND", "INFO", *names)
-        theirs = ref.execute_command("COMMAND", "INFO", *names)
-        for a, b in zip(mine, theirs):
-            assert a[:7] == b[:7], a[0]  # name, arity, flags, first, last, step, ACL
-        for args in (["SORT", "l", "BY", "w_*", "STORE", "d"], ["PFMERGE", "d", "a", "b"],
-                     ["PFCOUNT", "a", "b"], ["SORT_RO", "l"]):
-            assert ours.execute_command("COMMAND", "GETKEYSANDFLAGS", *args) == \
-                ref.execute_command("COMMAND", "GETKEYSANDFLAGS", *args), args
-    finally:
-        ours.close()
-        ref.close()
+    ours, ref = pair.raw()
+    names = ["sort", "sort_ro", "pfadd", "pfcount", "pfmerge"]
+    mine = ours.execute_command("COMMAND", "INFO", *names)
+    theirs = ref.execute_command("COMMAND", "INFO", *names)
+    for a, b in zip(mine, theirs):
+        assert a[:7] == b[:7], a[0]  # name, arity, flags, first, last, step, ACL
+    for args in (["SORT", "l", "BY", "w_*", "STORE", "d"], ["PFMERGE", "d", "a", "b"],
+                 ["PFCOUNT", "a", "b"], ["SORT_RO", "l"]):
+        pair.same("COMMAND", "GETKEYSANDFLAGS", *args)

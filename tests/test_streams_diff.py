@@ -9,9 +9,10 @@ import random
 import re
 
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.diff import Pair
 
 KEYS = [b"s1", b"s2", b"str"]
 GROUPS = [b"g1", b"g2"]
@@ -20,28 +21,10 @@ FIELDS = [b"f", b"g", b"", b"\x00bin\xff"]
 ID_RE = re.compile(rb"^\d+-\d+$")
 
 
-def raw_client(proc, protocol: int) -> redis.Redis:
-    client = proc.client(protocol=protocol)
-    client.response_callbacks.clear()
-    return client
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def pair(request, server, redis_server):
-    ours = raw_client(server, request.param)
-    ref = raw_client(redis_server, request.param)
-    ours.flushall()
-    ref.flushall()
-    yield ours, ref
-    ours.close()
-    ref.close()
-
-
-def run(client, args):
-    try:
-        return ("ok", client.execute_command(*args))
-    except redis.ResponseError as exc:
-        return ("err", str(exc))
+@pytest.fixture
+def pair(pair23: Pair) -> Pair:
+    """RESP2 and RESP3, raw replies (no redis-py callbacks)."""
+    return pair23.raw()
 
 
 def _strip_times(value, name: bytes):
@@ -74,10 +57,8 @@ def normalize(args, reply):
     return kind, _strip_times(value, name)
 
 
-def compare(pair, args):
-    ours, ref = pair
-    got = normalize(args, run(ours, args))
-    want = normalize(args, run(ref, args))
+def compare(pair: Pair, args):
+    got, want = (normalize(args, reply) for reply in pair.run(*args))
     assert got == want, args
     return want
 
@@ -173,9 +154,7 @@ def test_random_sequences(pair, seed):
     gen = Gen(rng)
     for step in range(200):
         args = gen.command()
-        ours, ref = pair
-        got = normalize(args, run(ours, args))
-        want = normalize(args, run(ref, args))
+        got, want = (normalize(args, reply) for reply in pair.run(*args))
         assert got == want, (seed, step, args)
     for key in KEYS[:2]:
         compare(pair, [b"XRANGE", key, b"-", b"+"])

@@ -1,5 +1,5 @@
 """Differential tests: the same string/bitmap command sequences against ledis and a real
-redis-server 7.0 (the ``ref`` fixture), comparing every reply (errors by their exact text).
+redis-server 7.0 (``tests/diff.py``), comparing every reply (errors by their exact text).
 
 Two tiers: hand-written sequences covering each command's options and edge cases, and a
 Hypothesis-driven random walk over the string and keyspace commands on a small keyspace.
@@ -10,31 +10,23 @@ independently.
 from __future__ import annotations
 
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.diff import Pair
 
 _TTL_COMMANDS = {"TTL", "PTTL"}
 
 
-def _run(client: redis.Redis, cmd: tuple) -> object:
-    try:
-        reply = client.execute_command(*cmd)
-    except redis.ResponseError as exc:
-        return ("error", str(exc))
-    if str(cmd[0]).upper() in _TTL_COMMANDS and isinstance(reply, int) and reply > 0:
-        return "positive"
-    return reply
+def _coarse_ttl(reply):
+    return "positive" if isinstance(reply, int) and reply > 0 else reply
 
 
-def _compare(r: redis.Redis, ref: redis.Redis, commands) -> None:
+def _compare(pair: Pair, commands) -> None:
     # Compare the raw replies: no redis-py reply callbacks (SET ... GET would become a bool).
-    r.response_callbacks.clear()
-    ref.response_callbacks.clear()
+    pair.raw()
     for cmd in commands:
-        got = _run(r, cmd)
-        want = _run(ref, cmd)
-        assert got == want, f"{cmd!r}: ledis {got!r} != redis {want!r}"
+        pair.same(*cmd, norm=_coarse_ttl if str(cmd[0]).upper() in _TTL_COMMANDS else None)
 
 
 SEQUENCES = {
@@ -266,13 +258,13 @@ SEQUENCES = {
 
 
 @pytest.mark.parametrize("name", sorted(SEQUENCES))
-def test_sequence_matches_redis(r, ref, name):
-    _compare(r, ref, SEQUENCES[name])
+def test_sequence_matches_redis(pair3, name):
+    _compare(pair3, SEQUENCES[name])
 
 
-def test_binary_values_match_redis(r, ref):
+def test_binary_values_match_redis(pair3):
     blob = bytes(range(256)) * 3
-    _compare(r, ref, [
+    _compare(pair3, [
         ("SET", b"bin\x00key", blob), ("GET", b"bin\x00key"), ("STRLEN", b"bin\x00key"),
         ("APPEND", b"bin\x00key", b"\x00\r\n"), ("GETRANGE", b"bin\x00key", "250", "260"),
         ("BITCOUNT", b"bin\x00key"), ("BITPOS", b"bin\x00key", "1", "1"),
@@ -364,24 +356,14 @@ COMMANDS = st.one_of(
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(commands=st.lists(COMMANDS, min_size=1, max_size=25))
-def test_random_string_commands_match_redis(r, ref, commands):
-    r.flushall()
-    ref.flushall()
-    _compare(r, ref, commands)
-    _compare(r, ref, [("MGET", "k1", "k2", "k3"), ("DBSIZE",)])
+def test_random_string_commands_match_redis(pair3, commands):
+    pair3.each("FLUSHALL")
+    _compare(pair3, commands)
+    _compare(pair3, [("MGET", "k1", "k2", "k3"), ("DBSIZE",)])
 
 
-@pytest.fixture
-def ref3(redis_server) -> redis.Redis:
-    """The reference redis-server over RESP3, flushed."""
-    client = redis_server.client(protocol=3)
-    client.flushall()
-    yield client
-    client.close()
-
-
-def test_resp3_replies_match_redis(r3, ref3):
-    _compare(r3, ref3, [
+def test_resp3_replies_match_redis(pair3):
+    _compare(pair3, [
         ("GET", "missing"), ("SET", "k", "v", "GET"), ("SET", "k", "w", "NX"),
         ("MGET", "k", "missing"), ("INCRBYFLOAT", "f", "1.5"), ("GETEX", "missing"),
         ("MSET", "a", "ohmytext", "b", "mynewtext"), ("LCS", "a", "b", "IDX", "WITHMATCHLEN"),
@@ -402,9 +384,9 @@ FLOAT_EDGES = [
 ]
 
 
-def test_incrbyfloat_parse_edges_match_redis(r, ref):
+def test_incrbyfloat_parse_edges_match_redis(pair3):
     """strtold corner cases: subnormals, the long double range, hex floats, rounding ties."""
-    _compare(r, ref, [("INCRBYFLOAT", f"k{i}", v) for i, v in enumerate(FLOAT_EDGES)])
-    _compare(r, ref, [("SET", "s", v) for v in FLOAT_EDGES[:3]] + [("INCRBYFLOAT", "s", "1")])
-    _compare(r, ref, [cmd for i, v in enumerate(FLOAT_EDGES)
+    _compare(pair3, [("INCRBYFLOAT", f"k{i}", v) for i, v in enumerate(FLOAT_EDGES)])
+    _compare(pair3, [("SET", "s", v) for v in FLOAT_EDGES[:3]] + [("INCRBYFLOAT", "s", "1")])
+    _compare(pair3, [cmd for i, v in enumerate(FLOAT_EDGES)
                       for cmd in (("SET", f"v{i}", v), ("INCRBYFLOAT", f"v{i}", "0.5"))])

@@ -229,10 +229,7 @@ LIBRARY = b"#!lua name=dumplib\nredis.register_function('dumped', function() ret
 def test_functions_survive_dump_and_load(fresh_server, tmp):
     src = fresh_server()
     c = src.client()
-    try:
-        c.function_load(LIBRARY.decode())
-    except redis.ResponseError as exc:  # FUNCTION not there yet in this build
-        pytest.skip(f"FUNCTION LOAD unsupported: {exc}")
+    c.function_load(LIBRARY.decode())
     c.set(b"k", b"v")
     online = str(tmp / "online.ldmp")
     ledis_cli("dump", "--port", str(src.port), "-o", online)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.rawresp import assert_same
+from tests.diff import assert_same
 
 
 def _ids(value, ids):

@@ -10,50 +10,13 @@ WATCH rules make equivalent.
 
 from __future__ import annotations
 
-import socket
 import time
 
 import hiredis
 import pytest
 
+from tests.diff import WireClient
 from tests.helpers import RedisProcess, have_redis_server
-
-
-class RawClient:
-    """Sends commands and returns the raw bytes of the next ``n`` replies."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.settimeout(5)
-        self.reader = hiredis.Reader()
-
-    def send(self, *args) -> None:
-        parts = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(parts))
-
-    def read(self, n: int = 1) -> bytes:
-        raw = b""
-        got = 0
-        while got < n:
-            if self.reader.gets() is not False:
-                got += 1
-                continue
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed")
-            raw += data
-            self.reader.feed(data)
-        return raw
-
-    def call(self, *args, n: int = 1) -> bytes:
-        self.send(*args)
-        return self.read(n)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +119,7 @@ SCENARIOS = [
 
 
 def _run(port: int, commands, debug: bool) -> list[bytes]:
-    c = RawClient(port)
+    c = WireClient(port)
     try:
         if debug:
             c.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
@@ -193,7 +156,7 @@ def test_reply_sequence_matches_redis(server, debug_redis, name, commands):
 def _two_clients(port: int, steps) -> list[bytes]:
     """Steps are (client index, command, replies); returns every client's raw replies, and
     what the subscribers received after each step."""
-    clients = [RawClient(port), RawClient(port), RawClient(port)]
+    clients = [WireClient(port), WireClient(port), WireClient(port)]
     try:
         clients[0].call("FLUSHALL")
         out = []

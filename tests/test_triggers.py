@@ -12,6 +12,7 @@ import time
 import pytest
 import redis
 
+from ledis.embedded import ResponseError
 from tests.test_http import Http, _start
 from tests.test_replication import assert_same, replica_of, wait_until
 
@@ -147,7 +148,7 @@ def test_embedded_writes_fire(tmp_path):
         db.execute("SET", "user:e", "embedded")
         assert db.execute("GET", "audit:user:e") == b"set:embedded"
         db.execute("FUNCTION", "LOAD", FAILING)
-        with pytest.raises(Exception, match="failing.strict"):
+        with pytest.raises(ResponseError, match="failing.strict"):
             db.execute("SET", "strict:e", "x")
         assert db.execute("EXISTS", "strict:e", "side:strict:e") == 0
     finally:
