@@ -367,6 +367,10 @@ class Core:
                 raise self._reject(cmd, LedisError(errors.READONLY))
             if self.stale_check is not None:  # replica-serve-stale-data no, link down
                 self.stale_check(cmd)
+        if cmd.is_write and self.engine.write_error is not None and not ctx.is_master_link:
+            # The store refused a write (a full disk): Redis's MISCONF, before the command
+            # runs, so the connection stays usable and reads go on (engine.recover()).
+            raise self._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED))
         if self.monitors:
             from ledis.commands.monitoring import monitor_command
 

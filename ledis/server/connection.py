@@ -27,6 +27,7 @@ from ledis.security import default_user_nopass, peer_host, protected_mode_denies
 from ledis.commands.monitoring import PAUSED as _PAUSED
 from ledis.server.inline import split_args
 from ledis.server.resp import encode
+from ledis.storage.engine import is_corruption
 
 if TYPE_CHECKING:
     from ledis.server.app import Server
@@ -258,10 +259,12 @@ class Connection(asyncio.Protocol):
             except LedisError as exc:
                 core.count_error(exc)
                 reply = exc
-            except Exception:
+            except Exception as exc:
                 log.exception("internal error running %r", argv[0][:64])
-                core.count_error(INTERNAL)
                 reply = INTERNAL
+                if is_corruption(exc):  # a checksum mismatch: say so, never a wrong value
+                    reply = LedisError(errors.STORE_CORRUPT.format(" ".join(str(exc).split())))
+                core.count_error(reply)
             if _ready_keys:  # a write fed keys that blocked clients wait on: serve them now,
                 _serve_blocked()  # after this command and before the next one, as Redis does
             if type(reply) is Pending:
