@@ -90,6 +90,11 @@ class Context:
         self.db = self.core.store.dbs[index]
 
 
+# Commands that run a script that may write (refused with the writes while the store refuses
+# them; the _RO variants are not).
+_SCRIPT_RUNNERS = frozenset(("eval", "evalsha", "fcall"))
+
+
 class _HotFlag:
     """A Core attribute that ``Core.gated`` summarises: setting it recomputes the hot flags
     (the value lives in ``_<name>``, which ``refresh_hot_flags`` reads)."""
@@ -108,6 +113,8 @@ class _HotFlag:
 class Core:
     pause_mode = _HotFlag()  # CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL
     readonly = _HotFlag()  # a read-only replica (ledis/replication)
+    # The store refuses writes (a full disk): the engine sets it through ``on_write_status``
+    store_refusing = _HotFlag()
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -166,6 +173,8 @@ class Core:
         _lat = int(config.extra.get("latency-monitor-threshold", 0) or 0)
         self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
         self._readonly = False  # ``readonly``, a _HotFlag
+        self._store_refusing = False  # ``store_refusing``, a _HotFlag
+        self.engine.on_write_status = lambda refusing: setattr(self, "store_refusing", refusing)
         # OBJECT IDLETIME / FREQ (ledis/access.py): ``touch`` is its LRU or LFU hook, chosen
         # by refresh_hot_flags from maxmemory-policy.
         from ledis.access import AccessTracker
@@ -285,10 +294,12 @@ class Core:
         read-only replica or a MONITOR client: every command takes ``_checks``), the smallest
         duration worth the ``_after`` bookkeeping (SLOWLOG, LATENCY; always while someone
         monitors), whether writes publish keyspace notifications, and the access-tracking hook
-        (``touch``: LRU, or LFU under an LFU maxmemory-policy). Called at start, after
+        (``touch``: LRU, or LFU under an LFU maxmemory-policy). A store refusing writes
+        (``store_refusing``) gates too. Called at start, after
         every CONFIG SET, by setting ``pause_mode`` / ``readonly`` (_HotFlag) and by MONITOR's
         join / leave."""
-        self.gated = bool(self._pause_mode or self._readonly or self.monitors)
+        self.gated = bool(self._pause_mode or self._readonly or self.monitors
+                          or self._store_refusing)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
         # Writes go through the observer for keyspace notifications or client tracking
@@ -329,7 +340,8 @@ class Core:
 
     def _checks(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
         """The dispatcher's slow-path checks: auth, ACL permissions (ledis/acl.py), CLIENT
-        PAUSE, MULTI / script / pub/sub rules (``special_checks``), read-only replica, MONITOR.
+        PAUSE, MULTI / script / pub/sub rules (``special_checks``), read-only replica, a store
+        refusing writes, MONITOR.
         A non-None result is the command's reply (QUEUED, PAUSED ...)."""
         if ctx.in_script:
             # redis.call runs as the script's caller: its user's permissions apply.
@@ -367,9 +379,11 @@ class Core:
                 raise self._reject(cmd, LedisError(errors.READONLY))
             if self.stale_check is not None:  # replica-serve-stale-data no, link down
                 self.stale_check(cmd)
-        if cmd.is_write and self.engine.write_error is not None and not ctx.is_master_link:
+        if self._store_refusing and not ctx.is_master_link and (
+                cmd.is_write or cmd.name in _SCRIPT_RUNNERS):
             # The store refused a write (a full disk): Redis's MISCONF, before the command
-            # runs, so the connection stays usable and reads go on (engine.recover()).
+            # runs, so the connection stays usable and reads go on (engine.recover()). As in
+            # Redis, a script that may write is refused whole (EVAL_RO / FCALL_RO run).
             raise self._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED))
         if self.monitors:
             from ledis.commands.monitoring import monitor_command

@@ -136,6 +136,9 @@ class Engine:
     write_errors = 0  # refused commits since start
     write_recoveries = 0  # times recover() made the store writable again
     write_error_since = 0.0  # time.time() of the first refusal of the current error
+    # Told True when the store starts refusing writes, False when it takes them again (the
+    # core gates write commands on it: ledis/core.py ``store_refusing``).
+    on_write_status: Callable[[bool], None] | None = None
 
     def __init__(
         self,
@@ -526,6 +529,8 @@ class Engine:
                           "write succeeds again (retried when the disk has room)")
             self.write_error = " ".join(str(exc).split())
             self.write_errors += 1
+            if self.on_write_status is not None:
+                self.on_write_status(True)
             # Reads must go back to what is on disk: forget the overlay, and the whole cache,
             # which was written through and also holds reads made under pending range deletes.
             self.rollback()
@@ -592,6 +597,8 @@ class Engine:
                     time.time() - self.write_error_since)
         self.write_error = None
         self.write_recoveries += 1
+        if self.on_write_status is not None:
+            self.on_write_status(False)
         return True
 
     def _has_room(self) -> bool:

@@ -111,7 +111,7 @@ class Checkpointer:
              round(time.monotonic() - self.started_at) if running else -1),
             ("rdb_saves", self.saves),
             ("ledis_last_checkpoint", self.last_path),
-        ] + store_write_fields(self.core.engine)
+        ]
 
     @classmethod
     def of(cls, core) -> "Checkpointer":
@@ -231,16 +231,3 @@ def run(args) -> int:
         engine.close()
     print(f"restored {source} into {target} ({keys} keys stored)")
     return 0
-
-
-def store_write_fields(engine) -> list[tuple[str, object]]:
-    """INFO persistence: whether the store takes writes (a full disk makes it refuse them
-    until ``Engine.recover``), like Redis's ``rdb_last_bgsave_status``."""
-    error = engine.write_error
-    return [
-        ("store_write_status", "ok" if error is None else "err"),
-        ("store_write_error_secs",
-         round(time.time() - engine.write_error_since) if error is not None else -1),
-        ("store_write_errors", engine.write_errors),
-        ("store_write_recoveries", engine.write_recoveries),
-    ]
