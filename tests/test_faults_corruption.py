@@ -14,6 +14,7 @@ import glob
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import redis
@@ -25,7 +26,7 @@ MARKER = b"MARKER-0123456789abcdef" * 4
 
 def _ledis(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ledis", *args], cwd=str(ROOT),
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def _fill(server: LedisProcess) -> dict[bytes, bytes]:
@@ -45,7 +46,8 @@ def _start_fails(server: LedisProcess) -> subprocess.CompletedProcess:
     """Start a server on ``server``'s store in the foreground; it must exit (not serve)."""
     return subprocess.run(
         [sys.executable, "-m", "ledis", "server", "--port", str(free_port()), "--dir",
-         _store(server)], cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+         _store(server)], cwd=str(ROOT), capture_output=True, text=True, timeout=60,
+        check=False)
 
 
 def _assert_one_line_refusal(done: subprocess.CompletedProcess, store: str) -> None:
@@ -74,7 +76,7 @@ def test_store_opens_with_paranoid_checks_and_block_checksums(fresh_server):
     server.stop()
     latest = max(glob.glob(os.path.join(_store(server), "OPTIONS-*")),
                  key=lambda p: int(p.rsplit("-", 1)[1]))
-    text = open(latest).read()
+    text = Path(latest).read_text()
     assert "paranoid_checks=true" in text
     checksums = [line.split("=", 1)[1] for line in text.splitlines()
                  if line.strip().startswith("checksum=")]
@@ -90,11 +92,11 @@ def test_flipped_byte_in_an_sst_is_an_error_reply_and_repair_recovers(fresh_serv
     store = _store(server)
     damaged = []
     for path in glob.glob(os.path.join(store, "*.sst")):
-        data = bytearray(open(path, "rb").read())
+        data = bytearray(Path(path).read_bytes())
         at = data.find(MARKER)
         if at >= 0:
             data[at + 10] ^= 0x01
-            open(path, "wb").write(bytes(data))
+            Path(path).write_bytes(bytes(data))
             damaged.append(path)
     assert damaged, "the value never reached an SST file"
 

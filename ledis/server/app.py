@@ -137,14 +137,13 @@ class Server:
                 stats["instantaneous_ops_per_sec"] = int(
                     max(0, samples[-1][1] - samples[0][1]) / elapsed)
             engine = self.core.engine
-            if engine.write_error is not None:
+            if engine.write_error is not None and tick % 5 == 0:
                 # The store refused a write: try to reopen it twice a second (a statvfs while
                 # the disk is still full); no active expiry until it takes writes again.
-                if tick % 5 == 0:
-                    try:
-                        engine.recover()
-                    except Exception:
-                        log.exception("store recovery failed")
+                try:
+                    engine.recover()
+                except Exception:
+                    log.exception("store recovery failed")
             try:
                 if engine.write_error is None:
                     # at most EXPIRE_BUDGET of the loop per tick; the rest waits for the next
