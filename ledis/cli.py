@@ -59,7 +59,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     try:
         from ledis.server.app import run
         from ledis.server.compose import build
-        from ledis.storage.engine import StoreLockedError
+        from ledis.storage.engine import StoreLockedError, StoreOpenError
 
         setup_logging(config)
         try:
@@ -67,6 +67,10 @@ def cmd_server(args: argparse.Namespace) -> int:
         except StoreLockedError:
             raise StartupError(errors.STARTUP_STORE_LOCKED, os.path.abspath(config.dir),
                                errors.STORE_LOCKED_WHY) from None
+        except StoreOpenError as exc:  # damaged or missing files: one line, no traceback
+            where = os.path.abspath(config.dir)
+            raise StartupError(errors.STARTUP_STORE_OPEN, where,
+                               errors.STORE_OPEN_WHY.format(exc, where, where)) from None
     except BaseException:
         listeners.close()
         raise

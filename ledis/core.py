@@ -25,7 +25,7 @@ from ledis.errors import LedisError
 from ledis.replies import PAUSED
 from ledis.security import command_table
 from ledis.slowlog import SlowLog, latency_add
-from ledis.storage.engine import Engine
+from ledis.storage.engine import Engine, is_corruption
 from ledis.storage.keyspace import Database, Store
 
 log = logging.getLogger("ledis")
@@ -104,6 +104,11 @@ class Context:
                             or self.tracking is not None or not self.user.unrestricted)
 
 
+# Commands that run a script that may write (refused with the writes while the store refuses
+# them; the _RO variants are not).
+_SCRIPT_RUNNERS = frozenset(("eval", "evalsha", "fcall"))
+
+
 class _HotFlag:
     """A Core attribute that ``Core.gated`` summarises: setting it recomputes the hot flags
     (the value lives in ``_<name>``, which ``refresh_hot_flags`` reads)."""
@@ -122,6 +127,8 @@ class _HotFlag:
 class Core:
     pause_mode = _HotFlag()  # CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL
     readonly = _HotFlag()  # a read-only replica (ledis/replication)
+    # The store refuses writes (a full disk): the engine sets it through ``on_write_status``
+    store_refusing = _HotFlag()
 
     def __init__(self, config: Config, engine: Engine) -> None:
         """The dispatcher's own state over an opened ``engine``. Everything plugged into it
@@ -172,6 +179,8 @@ class Core:
         self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
         self._readonly = False  # ``readonly``, a _HotFlag
         self.touch: Callable[..., None] | None = None  # ``access``'s LRU or LFU hook, or None
+        self._store_refusing = False  # ``store_refusing``, a _HotFlag
+        self.engine.on_write_status = lambda refusing: setattr(self, "store_refusing", refusing)
         # Keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py); None while no
         # library has one, so writes keep the dispatcher's fast path.
         self.triggers: Any = None
@@ -218,10 +227,13 @@ class Core:
         except LedisError as exc:
             self.count_error(exc)
             return exc
-        except Exception:
+        except Exception as exc:
             log.exception("internal error running %r (%s client)", argv[0][:64], ctx.kind)
-            self.count_error(_INTERNAL)
-            return _INTERNAL
+            reply = _INTERNAL
+            if is_corruption(exc):  # a checksum mismatch: say so, never a wrong value
+                reply = LedisError(errors.STORE_CORRUPT.format(" ".join(str(exc).split())))
+            self.count_error(reply)
+            return reply
 
     def dispatch(self, ctx: Context, argv: list[bytes]) -> Any:
         """Run one command for ``ctx``; raises LedisError with the reply text on error."""
@@ -291,10 +303,12 @@ class Core:
         read-only replica or a MONITOR client: every command takes ``_checks``), the smallest
         duration worth the ``_after`` bookkeeping (SLOWLOG, LATENCY; always while someone
         monitors), whether writes publish keyspace notifications, and the access-tracking hook
-        (``touch``: LRU, or LFU under an LFU maxmemory-policy). Called at start, after
+        (``touch``: LRU, or LFU under an LFU maxmemory-policy). A store refusing writes
+        (``store_refusing``) gates too. Called at start, after
         every CONFIG SET, by setting ``pause_mode`` / ``readonly`` (_HotFlag) and by MONITOR's
         join / leave."""
-        self.gated = bool(self._pause_mode or self._readonly or self.monitors)
+        self.gated = bool(self._pause_mode or self._readonly or self.monitors
+                          or self._store_refusing)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
         # Writes go through the observer for keyspace notifications or client tracking
@@ -333,7 +347,8 @@ class Core:
 
     def _checks(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
         """The dispatcher's slow-path checks: auth, ACL permissions (ledis/acl.py), CLIENT
-        PAUSE, MULTI / script / pub/sub rules (``special_checks``), read-only replica, MONITOR.
+        PAUSE, MULTI / script / pub/sub rules (``special_checks``), read-only replica, a store
+        refusing writes, MONITOR.
         A non-None result is the command's reply (QUEUED, PAUSED ...)."""
         if ctx.in_script:
             # redis.call runs as the script's caller: its user's permissions apply.
@@ -366,6 +381,12 @@ class Core:
                 raise self._reject(cmd, LedisError(errors.READONLY))
             if self.stale_check is not None:  # replica-serve-stale-data no, link down
                 self.stale_check(cmd)
+        if self._store_refusing and not ctx.is_master_link and (
+                cmd.is_write or cmd.name in _SCRIPT_RUNNERS):
+            # The store refused a write (a full disk): Redis's MISCONF, before the command
+            # runs, so the connection stays usable and reads go on (engine.recover()). As in
+            # Redis, a script that may write is refused whole (EVAL_RO / FCALL_RO run).
+            raise self._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED))
         if self.monitors:
             self.monitor_feed(self, ctx, cmd, argv, True)
         return None

@@ -579,3 +579,19 @@ TRIGGER_FLAG = "unknown flag '{}' given to redis.register_trigger"
 TRIGGER_FAILED = "ERR trigger {}.{} failed on {} of '{}', write discarded: {}"
 TRIGGER_DEPTH = ("ERR triggers nested deeper than trigger_max_depth ({}) on {} of '{}', "
                  "write discarded")
+
+
+# --- store faults: disk full, corruption (ledis/storage/engine.py, docs/reliability.md) ------
+# Redis's stop-writes-on-bgsave-error MISCONF, adapted: while the store refuses writes, every
+# command that may modify the data set is refused before it runs; reads go on.
+STORE_WRITES_DISABLED = (
+    "MISCONF ledis is currently unable to persist to disk (its store refused a write). "
+    "Commands that may modify the data set are disabled until the store takes writes again "
+    "(retried automatically once the disk has room). Please check the ledis logs for details "
+    "about the error.")
+# A read met a damaged block (RocksDB's checksum verification): the reply is this error,
+# never the damaged value.
+STORE_CORRUPT = ("ERR the store is damaged ({}); stop the server and run 'ledis check' on "
+                 "its data directory")
+STARTUP_STORE_OPEN = "cannot open the store"
+STORE_OPEN_WHY = "{} (see 'ledis check {}' and 'ledis repair {}')"

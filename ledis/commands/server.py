@@ -248,8 +248,23 @@ def _section_persistence(core):
         ("aof_rewrite_scheduled", 0), ("aof_last_rewrite_time_sec", -1),
         ("aof_current_rewrite_time_sec", -1), ("aof_last_bgrewrite_status", "ok"),
         ("aof_rewrites", 0), ("aof_rewrites_consecutive_failures", 0),
-        ("aof_last_write_status", "ok"), ("aof_last_cow_size", 0),
+        # Redis's field for a failed AOF write; here a write the store refused (a full disk)
+        ("aof_last_write_status", "ok" if core.engine.write_error is None else "err"),
+        ("aof_last_cow_size", 0),
         ("module_fork_in_progress", 0), ("module_fork_last_cow_size", 0),
+    ] + _store_write_fields(core.engine)
+
+
+def _store_write_fields(engine) -> list[tuple[str, object]]:
+    """Whether the store takes writes: a full disk makes it refuse them (write commands get
+    MISCONF) until ``Engine.recover`` reopens it, which the server's cron retries."""
+    error = engine.write_error
+    return [
+        ("store_write_status", "ok" if error is None else "err"),
+        ("store_write_error_secs",
+         round(time.time() - engine.write_error_since) if error is not None else -1),
+        ("store_write_errors", engine.write_errors),
+        ("store_write_recoveries", engine.write_recoveries),
     ]
 
 

@@ -17,7 +17,7 @@ a session does to the data:
 * **The server waits.** Scripts run on the event-loop thread, so while a session is open no
   other command runs, in both modes. Other clients are not left hanging: while the debugger
   waits for its client, they are answered ``BUSY`` by the same service as a script past its
-  time limit (``scripting/busy.py``), and ``SCRIPT KILL`` ends the session. (Redis forks for
+  time limit (``server/busy.py``), and ``SCRIPT KILL`` ends the session. (Redis forks for
   YES so others keep being served; a fork of the whole server is not worth it here.)
 * **YES throws the writes away.** Before the script runs, the pending batch of earlier
   commands is committed; the session's writes then collect in the engine's pending overlay,

@@ -261,7 +261,9 @@ class Scripting:
             self._compile(sha, body)
             key = SCRIPT_PREFIX + sha
             engine = self.core.engine
-            if engine.get(SYS, key) is None:
+            # While the store refuses writes (a full disk) the body is only cached: a failed
+            # commit would close the connection of an EVAL_RO that wrote nothing itself.
+            if engine.write_error is None and engine.get(SYS, key) is None:
                 engine.put(SYS, key, body)
         return sha
 

@@ -138,9 +138,18 @@ class Server:
             if elapsed > 0:
                 stats["instantaneous_ops_per_sec"] = int(
                     max(0, samples[-1][1] - samples[0][1]) / elapsed)
+            engine = self.core.engine
+            if engine.write_error is not None and tick % 5 == 0:
+                # The store refused a write: try to reopen it twice a second (a statvfs while
+                # the disk is still full); no active expiry until it takes writes again.
+                try:
+                    engine.recover()
+                except Exception:
+                    log.exception("store recovery failed")
             try:
-                # at most EXPIRE_BUDGET of the loop per tick; the rest waits for the next one
-                self.core.expire_cycle(200, deadline=time.monotonic() + EXPIRE_BUDGET)
+                if engine.write_error is None:
+                    # at most EXPIRE_BUDGET of the loop per tick; the rest waits for the next
+                    self.core.expire_cycle(200, deadline=time.monotonic() + EXPIRE_BUDGET)
                 if tick % 10 == 0 and self.core.config.timeout:
                     self._close_idle()
                 for hook in self.cron_hooks:

@@ -36,6 +36,15 @@ It owns the RocksDB instance (raw bytes mode, one column family per role, see
 
   Old records are trimmed by count (``log_keep``) with one range delete.
 
+**Faults** (docs/reliability.md). A refused write (a full disk: RocksDB stops taking writes
+after an ENOSPC and answers "Writer has previous error" until it is reopened) sets
+``write_error``; the dispatcher then refuses write commands with MISCONF while reads go on.
+``recover()`` (the server's cron calls it) reopens the store once the file system has room
+again and proves it writable with a synced probe write; acknowledged writes are in the WAL,
+which the reopen replays. Reads check block checksums (``verify_checksums``) and the store is
+opened with ``paranoid_checks``: a damaged block is a RocksDB "Corruption" error, never wrong
+data. A store RocksDB cannot open raises ``StoreOpenError`` with its text.
+
 Invariants: nothing but ``commit`` writes to RocksDB; the cache never holds a value that
 differs from "RocksDB + pending"; range deletes drop cache entries only when asked (old
 versions are unreachable by construction, so their stale cache entries are never read).
@@ -43,6 +52,7 @@ versions are unreachable by construction, so their stale cache entries are never
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -54,7 +64,7 @@ from typing import Callable, Iterator
 import msgpack
 import rocksdict
 
-from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, U64
+from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, SYS, U64
 
 log = logging.getLogger("ledis.storage")
 
@@ -85,12 +95,52 @@ class StoreLockedError(RuntimeError):
     """The data directory is held by another process."""
 
 
+class StoreOpenError(RuntimeError):
+    """RocksDB refused to open the store (missing or damaged files, an I/O error): its text,
+    on one line. ``ledis check`` / ``ledis repair`` are the way out."""
+
+
+# Files RocksDB keeps in a store: without CURRENT but with these, the directory is a damaged
+# store, not a new one (RocksDB would start an empty store beside the old files and later
+# delete them as obsolete).
+_ROCKSDB_FILES = (".sst", ".log")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """Whether a RocksDB error says the stored bytes are damaged (a checksum mismatch, a bad
+    block) rather than something transient."""
+    return "Corruption" in str(exc)
+
+
+def open_problem(path: str) -> str | None:
+    """Why ``path`` is a store RocksDB must not open as is, or None: CURRENT is missing while
+    table or log files are there."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return None
+    if "CURRENT" in names:
+        return None
+    if any(n.endswith(_ROCKSDB_FILES) or n.startswith("MANIFEST-") for n in names):
+        return "CURRENT is missing but the directory holds RocksDB files (damaged store)"
+    return None
+
+
 class CommitFailed(RuntimeError):
     """RocksDB refused a commit's write. The pending batch was discarded (the engine reads
     what is on disk again) and ``log_seq`` did not advance; nothing of it may be acknowledged."""
 
 
 class Engine:
+    # Set while RocksDB refuses writes (the text of its last refusal); None when writable.
+    write_error: str | None = None
+    write_errors = 0  # refused commits since start
+    write_recoveries = 0  # times recover() made the store writable again
+    write_error_since = 0.0  # time.time() of the first refusal of the current error
+    # Told True when the store starts refusing writes, False when it takes them again (the
+    # core gates write commands on it: ledis/core.py ``store_refusing``).
+    on_write_status: Callable[[bool], None] | None = None
+
     def __init__(
         self,
         path: str,
@@ -110,18 +160,8 @@ class Engine:
         opts = self._options(block_cache_mb, compression, write_buffer_mb)
         if bottommost_compression:  # the biggest level: e.g. zstd there, lz4 above
             opts.set_bottommost_compression_type(COMPRESSION[bottommost_compression]())
-        try:
-            self.db = rocksdict.Rdict(
-                path, options=opts, column_families={name: opts for name in CF_NAMES}
-            )
-        except Exception as exc:  # rocksdict raises a bare Exception with RocksDB's text
-            if "lock" in str(exc).lower():
-                raise StoreLockedError(
-                    f"data directory {path} is in use by another process ({exc})"
-                ) from None
-            raise
-        self._cfs = [self.db.get_column_family(name) for name in CF_NAMES]
-        self._handles = [self.db.get_column_family_handle(name) for name in CF_NAMES]
+        self._opts = opts
+        self._open()
         self._cache: list[dict[bytes, bytes | None]] = [{} for _ in range(NUM_CF)]
         self.cache_entries = cache_entries
         # Pending state of the current group commit (the WriteBatch is built at commit).
@@ -152,11 +192,38 @@ class Engine:
         self._fsync_thread: threading.Thread | None = None
         self.set_fsync(fsync)
 
+    def _open(self) -> None:
+        path = self.path
+        problem = open_problem(path)
+        if problem:
+            raise StoreOpenError(problem)
+        opts = self._opts
+        try:
+            self.db = rocksdict.Rdict(
+                path, options=opts, column_families={name: opts for name in CF_NAMES}
+            )
+        except Exception as exc:  # noqa: BLE001 - rocksdict raises a bare Exception
+            if "lock" in str(exc).lower():
+                raise StoreLockedError(
+                    f"data directory {path} is in use by another process ({exc})"
+                ) from None
+            raise StoreOpenError(" ".join(str(exc).split())) from None
+        # Block checksums on every read (RocksDB's default, made explicit: a damaged block
+        # must be an error, never a wrong value).
+        read_opts = rocksdict.ReadOptions()
+        read_opts.set_verify_checksums(True)
+        self.db.set_read_options(read_opts)
+        self._cfs = [self.db.get_column_family(name) for name in CF_NAMES]
+        self._handles = [self.db.get_column_family_handle(name) for name in CF_NAMES]
+
     @staticmethod
     def _options(block_cache_mb: int, compression: str, write_buffer_mb: int) -> rocksdict.Options:
         opts = rocksdict.Options(raw_mode=True)
         opts.create_if_missing(True)
         opts.create_missing_column_families(True)
+        # Verify what RocksDB reads back of its own files (MANIFEST, WAL, table footers) and
+        # stop on a damaged one instead of carrying on with part of the store.
+        opts.set_paranoid_checks(True)
         table = rocksdict.BlockBasedOptions()
         table.set_block_cache(rocksdict.Cache(block_cache_mb * 1024 * 1024))
         table.set_bloom_filter(10, False)
@@ -245,8 +312,16 @@ class Engine:
         if end is not None:
             ro.set_iterate_upper_bound(end)
         if not reverse:
-            # items() walks in Rust: ~20% less per element than key()/value()/next() calls.
-            yield from self._cfs[cf].items(from_key=start, read_opt=ro)
+            # A raw iterator, not items() (which walks in Rust, ~20% less per element): items()
+            # ends quietly when RocksDB reports an error (a block checksum mismatch), and a
+            # SCAN must fail, not return part of the keys; status() says why a walk ended.
+            it = self._cfs[cf].iter(ro)
+            it.seek(start)
+            valid, key, value, step = it.valid, it.key, it.value, it.next
+            while valid():
+                yield key(), value()
+                step()
+            it.status()  # raises RocksDB's error, if the walk ended on one
             return
         it = self._cfs[cf].iter(ro)
         if end is None:
@@ -258,9 +333,10 @@ class Engine:
         while it.valid():
             key = it.key()
             if key < start:
-                break
+                return
             yield key, it.value()
             it.prev()
+        it.status()  # the walk ended on an error (see above), not at the first key
 
     def _merge(
         self,
@@ -456,7 +532,17 @@ class Engine:
             self.db.write(batch, self._sync_opts if self.fsync == "always" else self._write_opts)
         except Exception as exc:
             lost = self.writes - self._clean_at
-            log.error("RocksDB write failed, %d pending operations discarded: %s", lost, exc)
+            # str(exc), not exc: a kept log record (a test's log capture) must not hold the
+            # traceback, whose frames hold the store handle and keep its LOCK after a close.
+            log.error("RocksDB write failed, %d pending operations discarded: %s", lost, str(exc))
+            if self.write_error is None:
+                self.write_error_since = time.time()
+                log.error("the store refuses writes; write commands are refused until a "
+                          "write succeeds again (retried when the disk has room)")
+            self.write_error = " ".join(str(exc).split())
+            self.write_errors += 1
+            if self.on_write_status is not None:
+                self.on_write_status(True)
             # Reads must go back to what is on disk: forget the overlay, and the whole cache,
             # which was written through and also holds reads made under pending range deletes.
             self.rollback()
@@ -474,6 +560,72 @@ class Engine:
                     del cache[key]
         for hook in self.after_commit:
             hook()
+
+    # --- recovery from a refused write ----------------------------------------------------
+    def recover(self) -> bool:
+        """Make a store that refused a write writable again, if the file system has room:
+        close it, reopen it (RocksDB replays the WAL, so every acknowledged write is back) and
+        prove it with a synced probe write. True when the store is writable. Call on the loop
+        thread with nothing pending; cheap when the disk is still full (one statvfs)."""
+        if self.write_error is None:
+            return True
+        if self._closed or self.dirty:
+            return False
+        if not self._has_room():
+            return False
+        log.warning("the disk has room again: reopening the store")
+        policy = self.fsync
+        self.set_fsync("no")  # the fsync thread must not touch the handle being replaced
+        try:
+            if getattr(self, "db", None) is not None:
+                self._cfs = self._handles = []
+                try:
+                    self.db.close()
+                except Exception as exc:  # noqa: BLE001 - "Writer has previous error"
+                    log.info("closing the store in error: %s", str(exc))
+                self.db = None
+                # Handles still alive (a finished command's iterator awaiting collection, a
+                # column family object) keep RocksDB's LOCK held by this process.
+                gc.collect()
+            try:
+                self._open()
+            except Exception as exc:  # noqa: BLE001 - still no room, or lock still held
+                self.db = None
+                log.error("reopening the store failed (retried): %s", str(exc))
+                return False
+            try:  # a no-op delete, synced: the WAL takes writes again
+                batch = self._new_batch()
+                batch.delete(b"write-probe", self._handles[SYS])
+                self.db.write(batch, self._sync_opts)
+            except Exception as exc:  # noqa: BLE001
+                self.write_error = " ".join(str(exc).split())
+                log.error("the reopened store still refuses writes (retried): %s", str(exc))
+                return False
+        finally:
+            self.set_fsync(policy)
+        self.log_seq = self._last_log_seq()
+        self.log_first_seq = self._first_log_seq()
+        self.clear_cache()
+        for hook in self.after_rollback:
+            hook()
+        log.warning("the store takes writes again after %.1f s",
+                    time.time() - self.write_error_since)
+        self.write_error = None
+        self.write_recoveries += 1
+        if self.on_write_status is not None:
+            self.on_write_status(False)
+        return True
+
+    def _has_room(self) -> bool:
+        """Enough free space to reopen: replaying the WAL writes it out as table files, so
+        twice the WAL files' size, plus a few MB for a new WAL, MANIFEST and OPTIONS."""
+        try:
+            wal = sum(os.path.getsize(os.path.join(self.path, n))
+                      for n in os.listdir(self.path) if n.endswith(".log"))
+            st = os.statvfs(self.path)
+        except OSError:
+            return False
+        return st.f_bavail * st.f_frsize >= 2 * wal + 2 * 1024 * 1024
 
     def rollback(self) -> None:
         """Forget the pending batch instead of committing it (the Lua debugger's YES mode
@@ -545,6 +697,10 @@ class Engine:
 
     def close(self) -> None:
         if self._closed:
+            return
+        if getattr(self, "db", None) is None:  # a reopen after a refused write failed
+            self.set_fsync("no")
+            self._closed = True
             return
         try:
             self.commit()

@@ -13,7 +13,16 @@ What is checked (layouts in ``ledis.storage.layout`` and the type modules):
   batch as its metadata; a bug or a bad restore can);
 * **the expire index** against the metadata, both ways;
 * **key counters** (``sys`` ``count:<db>``, what DBSIZE and INFO keyspace show);
-* **the write log**: every record's CRC.
+* **the write log**: every record's CRC;
+* **the files** (first, before anything logical): RocksDB must open the store (CURRENT,
+  MANIFEST, table footers, with ``paranoid_checks``) and read every block of every column
+  family back with its checksum. A damaged file makes the logical checks meaningless, so it
+  is the only problem reported then.
+
+For damaged files, ``repair`` first runs RocksDB's own repair (``RepairDB``: it rebuilds the
+MANIFEST from the table and log files it can read; what it cannot read is moved to ``lost/``
+in the directory), then checks and fixes the logical layer as above, since whole tables may
+have gone (the key counters and indexes are recomputed).
 
 ``repair`` fixes, in one batch: wrong sizes (recount; a list with holes is re-packed in
 order; a sorted set's score index is rebuilt from ``data``, which is authoritative), emptied
@@ -25,6 +34,7 @@ replicas from scratch); those are reported and make the exit status 1.
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 import time
@@ -33,8 +43,22 @@ from collections import defaultdict
 from typing import Callable
 
 from ledis.storage import layout
+from ledis.storage.engine import Engine, StoreOpenError
 from ledis.storage.layout import (
-    DATA, EXPIRE, HASH, LIST, LOG, META, SET, STREAM, STRING, SYS, U32, U64, ZSCORE, ZSET,
+    DATA,
+    EXPIRE,
+    HASH,
+    LIST,
+    LOG,
+    META,
+    SET,
+    STREAM,
+    STRING,
+    SYS,
+    U32,
+    U64,
+    ZSCORE,
+    ZSET,
 )
 from ledis.tools.dump import open_engine
 
@@ -254,10 +278,65 @@ def _fix_zset(engine, db, key, raw, prefix, actual):
     return fix
 
 
+def scan_files(engine) -> Problem | None:
+    """Read every block of every column family (checksums verified): the first damage found,
+    as a problem, or None."""
+    for cf, name in enumerate(layout.CF_NAMES):
+        try:
+            for _ in engine.iterate(cf, b""):
+                pass
+        except Exception as exc:  # noqa: BLE001 - RocksDB raises a bare Exception
+            return Problem("corrupt", f"column family {name}: {' '.join(str(exc).split())}")
+    return None
+
+
+def _open_and_scan(path: str):
+    """(engine or None, damage or None)."""
+    try:
+        engine = open_engine(path)
+    except StoreOpenError as exc:
+        return None, Problem("corrupt", f"RocksDB cannot open the store: {exc}")
+    problem = scan_files(engine)
+    return engine, problem
+
+
+def rebuild(path: str) -> None:
+    """RocksDB's RepairDB on ``path``, with the options the server opens it with."""
+    import rocksdict
+
+    rocksdict.Rdict.repair(path, Engine._options(8, "lz4", 8))
+
+
 def run(args) -> int:
     out = sys.stdout
     started = time.monotonic()
-    engine = open_engine(args.dir)
+    engine, damage = _open_and_scan(args.dir)
+    if damage is not None:
+        print(damage, file=out)
+        if not args.repair:
+            if engine is not None:
+                engine.close()
+            print(f"1 problem(s) in {args.dir}: damaged files ('ledis repair' rebuilds the "
+                  f"store from what RocksDB can read) ({time.monotonic() - started:.2f} s)",
+                  file=out)
+            return 1
+        if engine is not None:
+            engine.close()
+        try:
+            rebuild(args.dir)
+        except Exception as exc:  # noqa: BLE001
+            print(f"RocksDB's repair failed: {' '.join(str(exc).split())}", file=out)
+            return 1
+        lost = os.path.join(args.dir, "lost")
+        print("rebuilt the store with RocksDB's repair"
+              + (f"; unreadable files moved to {lost}" if os.path.isdir(lost) else ""),
+              file=out)
+        engine, damage = _open_and_scan(args.dir)
+        if damage is not None:
+            print(f"  still: {damage}", file=out)
+            if engine is not None:
+                engine.close()
+            return 1
     try:
         problems = check(engine)
         for problem in problems:

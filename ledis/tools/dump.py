@@ -112,9 +112,12 @@ def _human(n: float) -> str:
 # --- offline source ------------------------------------------------------------------------
 def open_engine(path: str):
     """Open a data dir for a tool; raises SystemExit with a clear message when it is locked."""
-    from ledis.storage.engine import Engine, StoreLockedError
+    from ledis.storage.engine import Engine, StoreLockedError, open_problem
 
-    if not os.path.isdir(path) or not os.path.exists(os.path.join(path, "CURRENT")):
+    # A directory without CURRENT but with RocksDB files is a damaged store: Engine raises
+    # StoreOpenError for it (ledis check reports it, ledis repair rebuilds it).
+    if not os.path.isdir(path) or not (os.path.exists(os.path.join(path, "CURRENT"))
+                                       or open_problem(path)):
         raise SystemExit(f"ledis: {path} is not a ledis data directory")
     try:
         return Engine(path, fsync="no")

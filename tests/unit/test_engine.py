@@ -252,6 +252,7 @@ def test_failed_commit_restores_the_key_counters(tmp_path):
     """The key counters live in memory beside the overlay (DBSIZE reads them): a discarded
     batch must take its counter updates along, or DBSIZE counts keys that were never stored."""
     from ledis.config import Config
+    from ledis.errors import LedisError
     from ledis.server.compose import build, load_commands
     from ledis.storage.engine import CommitFailed
 
@@ -272,6 +273,12 @@ def test_failed_commit_restores_the_key_counters(tmp_path):
         assert core.dispatch(ctx, [b"DBSIZE"]) == 1
         assert core.dispatch(ctx, [b"GET", b"kept"]) == b"1"
         assert core.dispatch(ctx, [b"GET", b"lost"]) is None
+        # Writes are refused until the store proves writable again (issue #21, disk full).
+        with pytest.raises(LedisError, match="^MISCONF"):
+            core.dispatch(ctx, [b"SET", b"new", b"1"])
+        core.engine.db = core.engine.db._db  # the fault is over
+        assert core.engine.recover() is True  # reopens the store
+        assert core.dispatch(ctx, [b"DBSIZE"]) == 1
         core.dispatch(ctx, [b"SET", b"new", b"1"])
         core.commit()
         assert core.dispatch(ctx, [b"DBSIZE"]) == 2
