@@ -22,8 +22,11 @@ replies held by semi-sync. **Semi-sync** (``min_replica_acks`` > 0) is a gate in
 flush (``Server.reply_gate``): after the group commit, when the newest seq is not yet acked by
 enough replicas, the replies of that iteration are held (in order per connection) until the
 acks come or ``semi_sync_timeout_ms`` passes. A timeout releases everything, switches to async
-(counted in INFO ``semi_sync_timeouts``) until the replicas have caught up again. With fewer
-online replicas than required the master runs async at once.
+(counted in INFO ``semi_sync_timeouts``) until the replicas have caught up again. A replica
+that disconnects does not release anything: the held replies wait for another ack (a replica
+reconnecting in time) or the timeout, so a write is never acknowledged that no replica has
+unless the timeout says so. The master starts (and restarts) async, and turns semi-sync on
+once enough replicas have acknowledged its newest seq.
 """
 
 from __future__ import annotations
@@ -225,7 +228,9 @@ class Master:
         # semi-sync state
         self.held: list[tuple[int, float, list[tuple[Any, bytes, bool]]]] = []
         self.held_conns: set = set()
-        self.semi_async = False  # degraded after a timeout
+        # async until enough replicas acknowledged the newest seq (at start, after a timeout)
+        self.semi_async = True
+        self.safe_seq = -1  # highest seq ever acknowledged by min_replica_acks replicas
         self.semi_sync_timeouts = 0
         self._timer: asyncio.TimerHandle | None = None
         self.engine.after_commit.append(self._after_commit)
@@ -300,6 +305,12 @@ class Master:
         link.ack_time = time.time()
         if self.waiters:
             self._check_waiters()
+        need = self.min_acks()
+        if need > 0:
+            acked = self._acked_seq(need)
+            self.safe_seq = max(self.safe_seq, acked)
+            if self.semi_async and acked >= self.engine.log_seq:
+                self.semi_async = False  # caught up: back to semi-sync
         if self.held or self.semi_async:
             self._release()
 
@@ -352,17 +363,14 @@ class Master:
     def semi_sync_status(self) -> str:
         if not self.min_acks():
             return "off"
-        return "async" if self.semi_async or self._too_few() else "on"
+        return "async" if self.semi_async else "on"
 
     def held_count(self) -> int:
         return sum(len(entry[2]) for entry in self.held)
 
     def semi_sync_reset(self) -> None:
         self._release(force=True)
-        self.semi_async = False
-
-    def _too_few(self) -> bool:
-        return sum(1 for link in self.links if link.state == "online") < self.min_acks()
+        self.semi_async = True  # on again once the replicas have acknowledged the newest seq
 
     def _acked_seq(self, need: int) -> int:
         """The highest seq acknowledged by at least ``need`` online replicas."""
@@ -380,13 +388,16 @@ class Master:
         seq = engine.log_seq
         if self.held:
             self._release()
-        if self.semi_async or self._too_few():
+        if self.semi_async:
             if self.held:
                 self._release(force=True)
-            if self.semi_async and self._acked_seq(need) >= seq:
+            if self._acked_seq(need) >= seq:
                 self.semi_async = False  # caught up: back to semi-sync
             return False
-        if self._acked_seq(need) >= seq and not self.held:
+        # Fewer online replicas than required is no reason to release: the reply waits for
+        # a replica (re)connecting and acknowledging, or for the timeout. Seqs up to safe_seq
+        # were acknowledged already (perhaps by a replica gone since): reads need not wait.
+        if max(self._acked_seq(need), self.safe_seq) >= seq and not self.held:
             return False
         batch = []
         for conn in conns:
@@ -426,10 +437,8 @@ class Master:
         if not self.held:
             return
         need = self.min_acks()
-        upto = self._acked_seq(need) if need > 0 else 1 << 62
+        upto = max(self._acked_seq(need), self.safe_seq) if need > 0 else 1 << 62
         if not force and self.semi_async:
-            force = True
-        if not force and self._too_few():
             force = True
         while self.held and (force or self.held[0][0] <= upto):
             _seq, _deadline, batch = self.held.pop(0)
