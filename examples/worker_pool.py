@@ -20,7 +20,7 @@ QUEUE = "ex:jobs"
 VISIBILITY_MS = 500
 
 
-def worker(port: int, crash_on: str | None, results: "mp.Queue[tuple[int, str, int]]") -> None:
+def worker(port: int, crash_on: str | None, results: mp.Queue[tuple[int, str, int]]) -> None:
     r = redis.Redis(port=port, decode_responses=True)
     idle_since = time.time()
     while time.time() - idle_since < 2.0:

@@ -16,7 +16,8 @@ import itertools
 import logging
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledis import errors
 from ledis.commands.registry import REGISTRY, Command
@@ -46,7 +47,7 @@ class Context:
         "no_evict", "kind", "extra", "reply_mode", "script_debug", "tracking", "user", "__weakref__",
     )
 
-    def __init__(self, core: "Core", kind: str = "normal", addr: str = "", laddr: str = "") -> None:
+    def __init__(self, core: Core, kind: str = "normal", addr: str = "", laddr: str = "") -> None:
         self.core = core
         self.db_index = 0
         self.db: Database = core.store.dbs[0]

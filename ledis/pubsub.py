@@ -25,7 +25,8 @@ server's memory. The limit is read from the config parameter (CONFIG SET works).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledis import glob
 from ledis.replies import Push

@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledis.redis_codecs import (  # noqa: F401  (crc64*, lzf_* are part of this API)
     LZF_MAX_INPUT,

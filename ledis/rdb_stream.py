@@ -22,7 +22,6 @@ from ledis.rdb import (
     string_to_int,
 )
 
-
 # --- streams (RDB_TYPE_STREAM_LISTPACKS / _2, Redis 7.0's rdb.c and t_stream.c) ----------------
 # The value is the shape ``ledis.storage.types.stream.state`` returns and ``restore`` takes:
 # {"entries": [(id, [field, value, ...])], "last": id, "added": n, "max_deleted": id,

@@ -129,7 +129,7 @@ class Pending:
 
     __slots__ = ("future", "on_cancel")
 
-    def __init__(self, future: "asyncio.Future[object]", on_cancel=None) -> None:  # noqa: ANN001
+    def __init__(self, future: asyncio.Future[object], on_cancel=None) -> None:  # noqa: ANN001
         self.future = future
         self.on_cancel = on_cancel
 

@@ -43,7 +43,7 @@ class RawClient:
             self.sock.settimeout(left)
             try:
                 data = self.sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return self.NOTHING
             if not data:
                 return "<closed>"

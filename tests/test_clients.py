@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-import redis
 
 from tests.test_connection import error_of
 from tests.test_protocol import exchange

@@ -590,6 +590,7 @@ MY_COMMANDS = ("del unlink exists touch type expire pexpire expireat pexpireat t
 def test_declarations_match_redis(name):
     import json
     from pathlib import Path
+
     from ledis.commands.registry import REGISTRY
     load_commands()
     ref_path = Path("/work/shared/reference/redis-7.0/commands.json")

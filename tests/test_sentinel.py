@@ -51,7 +51,7 @@ sentinel parallel-syncs {NAME} 1
 """)
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "SentinelProcess":
+    def start(self) -> SentinelProcess:
         self.proc = subprocess.Popen(["redis-sentinel", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)

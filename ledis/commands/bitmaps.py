@@ -14,6 +14,7 @@ from ledis.commands.strings import max_value_len
 from ledis.errors import LedisError, error
 from ledis.storage.types import string
 
+
 def _bit_offset(ctx, raw: bytes, bits: int = 0) -> int:
     """A bit offset argument; with ``bits``, ``#n`` means n * bits (BITFIELD)."""
     if bits and len(raw) > 1 and raw[0] == 0x23:  # '#'

@@ -14,8 +14,9 @@ a negative one is a minimum.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 # Flags Redis 7.0 uses in COMMAND replies, plus ledis's own (none so far).
 KNOWN_FLAGS = frozenset(
@@ -41,7 +42,7 @@ class Command:
     since: str = "1.0.0"
     complexity: str = ""
     acl_categories: tuple[str, ...] = ()
-    subcommands: dict[bytes, "Command"] = field(default_factory=dict)
+    subcommands: dict[bytes, Command] = field(default_factory=dict)
     # Precomputed for the dispatcher's hot path.
     is_write: bool = False
     is_readonly: bool = False

@@ -252,7 +252,7 @@ def _exchange(host: bytes, port: int, request: bytes, count: int, timeout_ms: in
     seconds = timeout_ms / 1000
     try:
         conn = socket.create_connection((host.decode("utf-8", "replace"), port), seconds)
-    except socket.timeout:
+    except TimeoutError:
         raise LedisError(errors.MIGRATE_CONNECT) from None
     except (OSError, ValueError, OverflowError):
         # Redis connects without blocking, so a refused connection shows up at the write.

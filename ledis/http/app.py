@@ -50,7 +50,16 @@ from aiohttp import web
 from ledis import errors
 from ledis.errors import LedisError
 from ledis.replies import (
-    Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
+    Bool,
+    Double,
+    Map,
+    NullArray,
+    PairList,
+    Pending,
+    Raw,
+    SetReply,
+    Simple,
+    Verbatim,
 )
 
 log = logging.getLogger("ledis.http")

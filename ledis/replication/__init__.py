@@ -71,7 +71,7 @@ def new_replid() -> bytes:
 
 
 class Replication:
-    def __init__(self, core: "Core") -> None:
+    def __init__(self, core: Core) -> None:
         from ledis.replication.master import Master
 
         self.core = core

@@ -61,7 +61,7 @@ def resp_array(items: list[bytes]) -> bytes:
 class ReplicaStream:
     """One connected replica: its position, acks and sender task."""
 
-    def __init__(self, master: "Master", ctx: Any, full: bool, start_seq: int) -> None:
+    def __init__(self, master: Master, ctx: Any, full: bool, start_seq: int) -> None:
         self.master = master
         self.ctx = ctx
         self.conn = ctx.conn
@@ -215,14 +215,14 @@ class ReplicaStream:
                 self.wake.clear()
                 try:
                     await asyncio.wait_for(self.wake.wait(), PING_EVERY_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 if time.monotonic() - self.last_write >= PING_EVERY_S and not self.closed:
                     self.write(resp_array([b"PING", b"%d" % engine.log_seq]))
 
 
 class Master:
-    def __init__(self, repl: "Replication") -> None:
+    def __init__(self, repl: Replication) -> None:
         self.repl = repl
         self.core = repl.core
         self.engine = repl.engine

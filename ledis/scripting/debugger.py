@@ -49,7 +49,11 @@ from ledis import blocking, errors
 from ledis.errors import LedisError
 from ledis.replies import Raw
 from ledis.scripting.runtime import (
-    LUA_DIR, _numkeys, parse_shebang, run_reply, sha1hex,
+    LUA_DIR,
+    _numkeys,
+    parse_shebang,
+    run_reply,
+    sha1hex,
 )
 
 if TYPE_CHECKING:
@@ -227,7 +231,7 @@ def _debugger(scripting: Any) -> Any:
     return dbg
 
 
-def run_session(core: "Core", caller: "Context", argv: list[bytes], readonly: bool,
+def run_session(core: Core, caller: Context, argv: list[bytes], readonly: bool,
                 console: Any, sync: bool) -> Any:
     """Run EVAL ``argv`` under the debugger with ``console``; returns the EVAL reply or raises
     its error. Without ``sync`` every write of the script is thrown away at the end."""
@@ -275,11 +279,11 @@ def run_session(core: "Core", caller: "Context", argv: list[bytes], readonly: bo
     return run_reply(res, sha, scripting._after_oom)
 
 
-def _unwatched_write(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
+def _unwatched_write(ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
     return cmd.handler(ctx, argv)  # type: ignore[misc]
 
 
-def _isolate(core: "Core") -> tuple:
+def _isolate(core: Core) -> tuple:
     """Before a YES session: commit what earlier commands wrote, remember the in-memory state
     writes change, keep the session's writes from WATCH and keyspace notifications."""
     core.commit()
@@ -290,7 +294,7 @@ def _isolate(core: "Core") -> tuple:
     return dbs, watched_write
 
 
-def _restore(core: "Core", saved: tuple) -> None:
+def _restore(core: Core, saved: tuple) -> None:
     """After a YES session: drop its writes and what they did in memory."""
     dbs, watched_write = saved
     core.engine.rollback()
@@ -302,7 +306,7 @@ def _restore(core: "Core", saved: tuple) -> None:
 
 
 # --- SCRIPT DEBUG and EVAL over RESP ---------------------------------------------------------
-def script_debug(ctx: "Context", mode: bytes) -> None:
+def script_debug(ctx: Context, mode: bytes) -> None:
     """SCRIPT DEBUG YES|SYNC|NO for ``ctx`` (the mode is already validated)."""
     from ledis.commands.transactions import refresh_special
 
@@ -319,7 +323,7 @@ def script_debug(ctx: "Context", mode: bytes) -> None:
     ctx.special = True
 
 
-def debugged_eval(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
+def debugged_eval(ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
     """core.special_checks entry: the EVAL* of a client after SCRIPT DEBUG YES|SYNC."""
     if not ctx.script_debug or ctx.in_script:
         return None
@@ -502,7 +506,7 @@ class Debugger:
         self._ended.wait()
         self._thread.join()
 
-    def __enter__(self) -> "Debugger":
+    def __enter__(self) -> Debugger:
         return self
 
     def __exit__(self, *exc: Any) -> None:

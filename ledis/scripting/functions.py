@@ -32,9 +32,10 @@ import re
 import struct
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import lupa.luajit21 as lj
 
@@ -70,7 +71,7 @@ _FLAG_ORDER = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allo
 @dataclass
 class Function:
     name: bytes
-    library: "Library"
+    library: Library
     callback: Any
     flags: tuple[bytes, ...]
     description: bytes | None
@@ -118,7 +119,7 @@ def parse_header(code: bytes) -> bytes:
 class Functions:
     """FUNCTION / FCALL state of one server (``core.functions``)."""
 
-    def __init__(self, core: "Core") -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
         self.lua: Any = None
         self.libraries: dict[bytes, Library] = {}
@@ -388,7 +389,7 @@ class Functions:
                 log.error("functions_autoload: %s: %s", name, exc.text)
 
     # --- running ------------------------------------------------------------------------------
-    def fcall(self, caller: "Context", argv: list[bytes], readonly: bool) -> Any:
+    def fcall(self, caller: Context, argv: list[bytes], readonly: bool) -> Any:
         """FCALL / FCALL_RO name numkeys key... arg..."""
         raw = argv[2]
         try:

@@ -41,7 +41,17 @@ from ledis import errors
 from ledis.commands.args import parse_int
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import (
-    Bool, Double, Map, NullArray, OK, PairList, Pending, Raw, SetReply, Simple, Verbatim,
+    OK,
+    Bool,
+    Double,
+    Map,
+    NullArray,
+    PairList,
+    Pending,
+    Raw,
+    SetReply,
+    Simple,
+    Verbatim,
     format_double,
 )
 from ledis.resources import LUA_DIR
@@ -187,17 +197,17 @@ class Scripting(BusyService):
     ``check`` / ``end_run``; keep those names stable.
     """
 
-    def __init__(self, core: "Core") -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
         self.config = core.config
         self.lua: Any = None
         self.scripts: dict[bytes, tuple[Any, frozenset[bytes] | None]] = {}
-        self.ctx: "Context | None" = None
+        self.ctx: Context | None = None
         self.running = False
         self.killed = False
         self.wrote = False
         self.busy = False
-        self.caller: "Context | None" = None
+        self.caller: Context | None = None
         self.current_sha = b""
         self.busy_kind = "script"
         self.start = 0.0
@@ -338,7 +348,7 @@ class Scripting(BusyService):
         return self._compile(sha, body)
 
     # --- running -------------------------------------------------------------------------------
-    def eval(self, caller: "Context", argv: list[bytes], by_sha: bool, readonly: bool) -> Any:
+    def eval(self, caller: Context, argv: list[bytes], by_sha: bool, readonly: bool) -> Any:
         """EVAL / EVALSHA / EVAL_RO / EVALSHA_RO. The hot path: a cached script, a one-digit
         numkeys, no shebang flags; everything else goes through :meth:`_resolve`."""
         raw = argv[2]
@@ -540,7 +550,7 @@ class Scripting(BusyService):
         bridge.to_lua = to_lua  # type: ignore[attr-defined]  # per VM: see host_api
         return bridge
 
-    def _check_command(self, ctx: "Context", cmd: "Command", argv: list[bytes]) -> None:
+    def _check_command(self, ctx: Context, cmd: Command, argv: list[bytes]) -> None:
         """core.special_checks entry: what a script may run."""
         if not ctx.in_script:
             return None
@@ -617,7 +627,7 @@ class Scripting(BusyService):
         return type(name) is bytes and self.core.commands.get(name.lower()) is not None
 
     # --- time limit, BUSY, SCRIPT KILL --------------------------------------------------------
-    def begin_run(self, caller: "Context", name: bytes, kind: str = "function") -> None:
+    def begin_run(self, caller: Context, name: bytes, kind: str = "function") -> None:
         """For another Lua engine (FCALL) sharing the time limit: call before running,
         call :meth:`check` from its count hook, :meth:`end_run` after. ``kind`` picks the
         BUSY text and the kill command (FUNCTION KILL for "function")."""

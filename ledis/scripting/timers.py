@@ -207,15 +207,15 @@ def make_timers(library: bytes, registered: list[dict[bytes, Any]]) -> list[Time
 class Timers:
     """The timers of every library of one server (``core.functions.timers``)."""
 
-    def __init__(self, functions: "Functions") -> None:
+    def __init__(self, functions: Functions) -> None:
         self.functions = functions
-        self.core: "Core" = functions.core
+        self.core: Core = functions.core
         self.timers: dict[tuple[bytes, bytes], Timer] = {}
         self.loop: Any = None
         self._ctx: Any = None
 
     # --- the registry ---------------------------------------------------------------------------
-    def sync(self, libraries: dict[bytes, "Library"]) -> None:
+    def sync(self, libraries: dict[bytes, Library]) -> None:
         """Take over the timers of ``libraries`` (the new registry); counters of a timer that
         stays (same library and name) are kept."""
         old = self.timers

@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ledis import errors
 from ledis.core import Context, Core

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 import hiredis
 
 from ledis import blocking, errors, tracking
+from ledis.commands.monitoring import PAUSED as _PAUSED
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import OK, Multiple, Pending
 from ledis.security import default_user_nopass, peer_host, protected_mode_denies
-from ledis.commands.monitoring import PAUSED as _PAUSED
 from ledis.server.inline import split_args
 from ledis.server.resp import encode
 
@@ -44,7 +44,7 @@ _tracking_held = tracking.pending  # never rebound: invalidations held until the
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.core = server.core
         self.reader = hiredis.Reader()

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from ledis.errors import LedisError
 from ledis.replies import (
-    Bool, Double, Map, Multiple, NullArray, PairList, Push, Raw, SetReply, Simple, Verbatim,
+    Bool,
+    Double,
+    Map,
+    Multiple,
+    NullArray,
+    PairList,
+    Push,
+    Raw,
+    SetReply,
+    Simple,
+    Verbatim,
     format_double,
 )
 

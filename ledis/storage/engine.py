@@ -48,8 +48,8 @@ import os
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Callable, Iterator
 
 import msgpack
 import rocksdict
@@ -518,7 +518,7 @@ class Engine:
     def count(self, cf: int, start: bytes, end: bytes) -> int:
         return sum(1 for _ in self.iterate(cf, start, end))
 
-    def snapshot(self) -> "rocksdict.Snapshot":
+    def snapshot(self) -> rocksdict.Snapshot:
         self.commit()
         return self.db.snapshot()
 

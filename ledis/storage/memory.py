@@ -22,7 +22,7 @@ then see the newer data.
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import msgpack
 from sortedcontainers import SortedDict
@@ -39,7 +39,7 @@ class _Family(SortedDict):
     full sync uses (seek_to_first / valid / key / value / next) over a copy taken when it is
     created, so, like RocksDB's implicit snapshot, later commits do not show through."""
 
-    def iter(self, _read_options=None) -> "_SnapshotIterator":
+    def iter(self, _read_options=None) -> _SnapshotIterator:
         return _SnapshotIterator(list(self.items()))
 
 

@@ -30,11 +30,24 @@ import sys
 import time
 import zlib
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from ledis.storage import layout
 from ledis.storage.layout import (
-    DATA, EXPIRE, HASH, LIST, LOG, META, SET, STREAM, STRING, SYS, U32, U64, ZSCORE, ZSET,
+    DATA,
+    EXPIRE,
+    HASH,
+    LIST,
+    LOG,
+    META,
+    SET,
+    STREAM,
+    STRING,
+    SYS,
+    U32,
+    U64,
+    ZSCORE,
+    ZSET,
 )
 from ledis.tools.dump import open_engine
 

@@ -36,7 +36,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import IO, Iterator
+from collections.abc import Iterator
+from typing import IO
 
 from ledis import __version__
 from ledis.tools import dumpfile
@@ -242,9 +243,8 @@ def _emit(head: list, chunk: list) -> list:
 
 
 def offline_sys_records(engine) -> Iterator[list]:
-    from ledis.storage.layout import SYS as SYS_CF
-
     from ledis.scripting.modules import static_order
+    from ledis.storage.layout import SYS as SYS_CF
 
     for name, value in engine.iterate(SYS_CF, b"script:", b"script;"):
         yield [SYS, name, value]
@@ -312,7 +312,7 @@ def stream_from_info(info: list) -> tuple[list, list]:
 
 
 # --- online source -------------------------------------------------------------------------
-def connect(args, db: int = 0) -> "redis.Redis":  # noqa: F821
+def connect(args, db: int = 0) -> redis.Redis:  # noqa: F821
     import redis
 
     return redis.Redis(host=args.host, port=args.port, password=args.password or None,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 from ledis.tools import dumpfile
 from ledis.tools.dump import CommandStream, Progress, record_size

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Callable, Iterator
 
 from ledis import errors
 from ledis.errors import LedisError
@@ -348,7 +348,9 @@ def incr_by(db: Database, key: bytes, field: bytes, delta: int) -> int:
 def incr_by_float(db: Database, key: bytes, field: bytes, delta_raw: bytes) -> bytes:
     """HINCRBYFLOAT: x87 long double arithmetic and ``%.17Lf`` output, as INCRBYFLOAT."""
     from ledis.storage.types.string import (
-        format_long_double, parse_long_double, round_long_double,
+        format_long_double,
+        parse_long_double,
+        round_long_double,
     )
 
     delta = parse_long_double(delta_raw)

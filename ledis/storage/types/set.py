@@ -24,7 +24,13 @@ from ledis.storage import layout
 from ledis.storage.keyspace import Database
 from ledis.storage.layout import COLLECTION, DATA, META, U64, sub_prefix
 from ledis.storage.types.hash import (
-    load, pairs, prefix_of, sample, set_size, size_of, subs,
+    load,
+    pairs,
+    prefix_of,
+    sample,
+    set_size,
+    size_of,
+    subs,
 )
 
 SET = layout.SET

@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Iterable
 from itertools import islice
-from typing import Iterable
 
 from ledis import blocking as _blocking  # only attributes at call time: import cycles ok
 from ledis import errors
