@@ -60,7 +60,7 @@ class Context:
         self.id = next(_client_ids)
         self.created = time.time()
         self.last_interaction = self.created
-        self.last_cmd = b"NULL"
+        self.last_cmd: list[bytes] | bytes = b"NULL"  # argv of the last command; CLIENT LIST
         self.addr = addr
         self.laddr = laddr
         self.special = not self.user.unrestricted

@@ -449,6 +449,7 @@ class Engine:
         started: concurrent.futures.Future = concurrent.futures.Future()
 
         def main() -> None:
+            loop: asyncio.AbstractEventLoop
             try:
                 import uvloop
 

@@ -146,7 +146,7 @@ def _read_stream_object(r: Reader, version_2: bool) -> tuple[str, Value]:
             if sid in nacks:
                 raise FormatError("duplicate global PEL entry")
             nacks[sid] = [int.from_bytes(r.take(8), "little"), r.length(), None]
-        consumers = []
+        consumers: list[tuple[bytes, int]] = []
         for _ in range(r.length()):
             consumer = r.string()
             seen = int.from_bytes(r.take(8), "little")

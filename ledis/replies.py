@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import math
 
+from ledis.errors import LedisError
+
 
 class Simple(bytes):
     """A status reply (``+OK``). A bytes subclass so it can be compared and joined."""
@@ -152,3 +154,9 @@ class Pending:
 
 
 import asyncio  # noqa: E402
+
+
+# What a command handler may return, for type hints (``Handler`` in ledis/commands/registry.py):
+# the values of the table above (Simple, Map, Double ... subclass bytes, dict, float ...), a
+# Pending, or a LedisError that is the reply (an error inside an array, EXEC's results).
+Reply = bytes | int | float | list | tuple | dict | _NullArray | Pending | LedisError | None

@@ -303,8 +303,8 @@ def _bitfield(ctx, argv, readonly_command: bool):
     db = ctx.db
     key = argv[1]
     if readonly:
-        value = string.get(db, key) or b""
-        return [_bitfield_read(value, offset, bits, signed)
+        current = string.get(db, key) or b""
+        return [_bitfield_read(current, offset, bits, signed)
                 for _, signed, bits, offset, _, _ in ops]
     if readonly_command:
         raise error(errors.BITFIELD_RO_GET_ONLY)

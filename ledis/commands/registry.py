@@ -16,7 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
+
+from ledis.replies import Reply
+
+if TYPE_CHECKING:
+    from ledis.core import Context
 
 # Flags Redis 7.0 uses in COMMAND replies, plus ledis's own (none so far).
 KNOWN_FLAGS = frozenset(
@@ -25,7 +30,10 @@ KNOWN_FLAGS = frozenset(
     no_async_loading no_multi movablekeys allow_busy""".split()
 )
 
-Handler = Callable[..., Any]
+# A handler gets the calling client's context and the command's words (argv[0] is the name)
+# and returns a reply value (ledis/replies.py) or raises a LedisError.
+Handler = Callable[["Context", list[bytes]], Reply]
+_H = TypeVar("_H", bound=Handler)  # the decorator keeps each handler's own signature
 
 
 @dataclass(eq=False, slots=True)
@@ -141,10 +149,10 @@ def command(
     since: str = "1.0.0",
     complexity: str = "",
     acl: str = "",
-) -> Callable[[Handler], Handler]:
+) -> Callable[[_H], _H]:
     """Declare a command at its handler. The handler gets ``(ctx, argv)``."""
 
-    def register(fn: Handler) -> Handler:
+    def register(fn: _H) -> _H:
         REGISTRY.add(
             Command(
                 name=name.lower(),

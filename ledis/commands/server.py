@@ -368,6 +368,7 @@ def info_text(core, wanted: list[str]) -> str:
     """The INFO string for the requested section names (lower case, keywords allowed)."""
     names: list[str] = []
     for word in wanted or ["default"]:
+        chosen: tuple[str, ...]
         if word == "default":
             chosen = DEFAULT_SECTIONS
         elif word in ("all", "everything"):

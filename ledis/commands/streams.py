@@ -531,6 +531,7 @@ def cmd_xreadgroup(ctx, argv):
                 if retry:
                     raise LedisError(errors.XREADGROUP_GROUP_GONE)
                 continue
+            assert stream is not None  # a group is found only in a stream
             now = st.now_ms()
             if gt is not None:
                 _touch(ctx, group, key, consumer, now)

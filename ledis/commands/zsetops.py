@@ -118,9 +118,9 @@ def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False
                 result[member] = scaled if current is None else _aggregate(current, scaled, how)
     else:
         first = loaded[0][0]
-        others = [items for items, _ in loaded[1:]]
+        rest = [items for items, _ in loaded[1:]]
         for member, value in first.items():
-            if not any(member in other for other in others):
+            if not any(member in other for other in rest):
                 result[member] = value
     pairs = sorted(result.items(), key=lambda mv: (mv[1] + 0.0, mv[0]))
     if dst is not None:

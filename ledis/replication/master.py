@@ -204,7 +204,7 @@ class ReplicaStream:
                     size += len(value)
                     if size >= CHUNK_BYTES or len(items) > 2 * CHUNK_RECORDS:
                         break
-                records.close()
+                records.close()  # type: ignore[attr-defined]  # iterate() is a generator
                 if len(items) > 1:
                     self.write(resp_array(items))
                     self.pos = last

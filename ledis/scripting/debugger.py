@@ -40,6 +40,7 @@ import os
 import queue
 import select
 import threading
+import builtins
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,7 @@ def parse_command(buf: bytes) -> tuple[list[bytes] | None, bytes, str | None]:
     if count <= 0 or count > 1024:
         return None, b"", errors.LDB_PROTOCOL
     pos = end + 2
-    argv = []
+    argv: list[bytes] = []
     while len(argv) < count:
         if pos >= len(buf):
             return None, buf, None
@@ -256,6 +257,7 @@ def run_session(core: Core, caller: Context, argv: list[bytes], readonly: bool,
             if sync:
                 scripting.load(body)  # cached and persisted as EVAL would
             ctx = scripting.ctx
+            assert ctx is not None  # scripting._compile() made the runtime
             ctx.db = caller.db
             ctx.db_index = caller.db_index
             ctx.script_readonly = readonly
@@ -474,13 +476,14 @@ class Debugger:
     def breakpoint(self, line: int | None = None) -> list[str]:
         return self.command("break", line) if line is not None else self.command("break")
 
-    def list(self, line: int = 0, context: int = 5) -> list[str]:
+    # builtins.list: inside the class body ``list`` is the method above
+    def list(self, line: int = 0, context: int = 5) -> builtins.list[str]:
         return self.command("list", line, context)
 
-    def trace(self) -> list[str]:
+    def trace(self) -> builtins.list[str]:
         return self.command("trace")
 
-    def abort(self) -> list[str]:
+    def abort(self) -> builtins.list[str]:
         return self.command("abort")
 
     def finish(self) -> Any:

@@ -32,7 +32,7 @@ import re
 import struct
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -307,6 +307,7 @@ class Functions:
         return redis_dump([lib.code for lib in self.libraries.values()])
 
     def restore(self, payload: bytes, policy: bytes) -> None:
+        codes: Iterable[bytes]
         if payload.startswith(DUMP_MAGIC):
             codes = _parse_dump(payload)
         else:
@@ -416,6 +417,7 @@ class Functions:
             scripting._runtime()
             self._runtime()
             ctx = scripting.ctx
+        assert ctx is not None  # made by scripting._runtime()
         ctx.db = caller.db
         ctx.db_index = caller.db_index
         ctx.resp = 2

@@ -293,6 +293,7 @@ def _fcall(core: Core, readonly: bool, name: Any, keys: Any, args: Any) -> Any:
     if func is None:
         raise LedisError(errors.FUNCTION_NOT_FOUND)
     ctx = scripting.ctx
+    assert ctx is not None  # a script is running, so the runtime exists
     outer_readonly = ctx.script_readonly
     if not func.no_writes and (readonly or outer_readonly):
         raise LedisError(errors.SCRIPT_RO_WRITE_FLAG)

@@ -363,6 +363,7 @@ class Scripting(BusyService):
         if flags is not None:
             readonly = self._flags_readonly(flags, readonly)
         ctx = self.ctx
+        assert ctx is not None  # _resolve() compiled, so the runtime exists
         ctx.db = caller.db
         ctx.db_index = caller.db_index
         ctx.script_readonly = readonly
@@ -520,7 +521,8 @@ class Scripting(BusyService):
                             return _ARG_TYPE
                     break
             try:
-                reply = dispatch(scripting.ctx, argv)
+                # the bridge lives in the runtime, which is made together with ctx
+                reply = dispatch(scripting.ctx, argv)  # type: ignore[arg-type]
             except LedisError as exc:
                 # The dispatcher's own rejections get the texts Redis uses for scripts.
                 text = exc.text
@@ -566,6 +568,7 @@ class Scripting(BusyService):
 
     def _setresp(self, n: int) -> None:
         self.script_resp = n
+        assert self.ctx is not None  # only a running script calls redis.setresp()
         self.ctx.resp = n
 
     def _log(self, level: int, message: bytes) -> None:

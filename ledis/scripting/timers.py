@@ -339,6 +339,7 @@ class Timers:
             self._ctx = self.core.new_context("timer")
             self._ctx.authenticated = True
         ctx = scripting.ctx
+        assert ctx is not None  # made by scripting._runtime()
         store = self.core.store
         ctx.db = store.dbs[0]
         ctx.db_index = 0
@@ -346,7 +347,8 @@ class Timers:
         ctx.script_readonly = False
         scripting.script_resp = 2
         label = timer.library + b"." + timer.name
-        functions.running = _Running(label)
+        # a stand-in with the attributes of a Function that FUNCTION STATS reads
+        functions.running = _Running(label)  # type: ignore[assignment]
         functions.running_argv = [b"timer", timer.library, timer.name]
         limit_ms = self.core.config.lua_time_limit_ms
         perf = time.perf_counter()

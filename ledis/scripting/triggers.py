@@ -491,6 +491,7 @@ class Triggers:
             scripting._runtime()
             functions._runtime()
         ctx = scripting.ctx
+        assert ctx is not None  # made by scripting._runtime()
         ctx.db = db
         ctx.db_index = db.logical
         ctx.resp = 2

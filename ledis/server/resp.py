@@ -48,7 +48,7 @@ def encode(value: object, out: list[bytes], resp3: bool) -> None:
     elif t is Map or t is PairList:
         items = value.items() if t is Map else value  # type: ignore[attr-defined]
         out.append((b"%%%d\r\n" if resp3 else b"*%d\r\n") % (len(value) * (1 if resp3 else 2)))  # type: ignore[arg-type]
-        for k, v in items:  # type: ignore[attr-defined]
+        for k, v in items:  # type: ignore[union-attr]
             encode(k, out, resp3)
             encode(v, out, resp3)
     elif t is SetReply:

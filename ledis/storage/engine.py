@@ -340,9 +340,10 @@ class Engine:
     # journal ends when the outermost one is released. Nothing may commit while one is open.
     def savepoint(self) -> int:
         """Open a savepoint: the position to give ``rollback_to`` / ``release``."""
-        journal = self.__dict__.get("_journal")
+        journal: list[tuple] | None = self.__dict__.get("_journal")
         if journal is None:
-            journal = self._journal = []
+            journal = []
+            self._journal = journal
             self._journal_writes = self.writes
             self.put = self._put_journaled  # type: ignore[method-assign]
             self.delete = self._delete_journaled  # type: ignore[method-assign]

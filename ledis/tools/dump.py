@@ -37,11 +37,14 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ledis import __version__
 from ledis.tools import dumpfile
 from ledis.tools.dumpfile import CHUNK, KEY, MORE, SYS
+
+if TYPE_CHECKING:
+    import redis
 
 TYPE_CODES = {1: "string", 2: "hash", 3: "list", 4: "set", 5: "zset"}
 
@@ -312,7 +315,7 @@ def stream_from_info(info: list) -> tuple[list, list]:
 
 
 # --- online source -------------------------------------------------------------------------
-def connect(args, db: int = 0) -> redis.Redis:  # noqa: F821
+def connect(args, db: int = 0) -> redis.Redis:
     import redis
 
     return redis.Redis(host=args.host, port=args.port, password=args.password or None,
@@ -356,7 +359,8 @@ def online_records(args, client, databases: int, batch: int = 500) -> Iterator[l
             while True:
                 cursor, keys = conn.scan(cursor, count=batch)
                 if keys:
-                    yield from _online_batch(conn, db, keys)
+                    # connect() does not decode responses: the keys are bytes
+                    yield from _online_batch(conn, db, keys)  # type: ignore[arg-type]
                 if not cursor:
                     break
         finally:
@@ -411,7 +415,7 @@ def _flatten(kind: bytes, value):
         items = value.items() if isinstance(value, dict) else zip(value[::2], value[1::2])
         return [x for pair in items for x in pair]
     if kind == b"zset":
-        out = []
+        out: list = []
         for item in value:
             if isinstance(item, (list, tuple)):
                 out += (item[0], float(item[1]))

@@ -36,6 +36,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 from itertools import islice
 
 from ledis import errors
@@ -359,7 +360,7 @@ def incr_by_float(db: Database, key: bytes, field: bytes, delta_raw: bytes) -> b
     if isinstance(delta, float):  # +-inf
         raise LedisError(errors.HASH_INCR_NAN_ARG)
     phys, live = load(db, key, HASH)
-    current = 0
+    current: Fraction | int = 0
     if live is not None:
         old = db.engine.get(DATA, _field_key(db, key, live, field))
         if old is not None:
