@@ -155,7 +155,6 @@ class Pending:
 
 import asyncio  # noqa: E402
 
-
 # What a command handler may return, for type hints (``Handler`` in ledis/commands/registry.py):
 # the values of the table above (Simple, Map, Double ... subclass bytes, dict, float ...), a
 # Pending, or a LedisError that is the reply (an error inside an array, EXEC's results).

@@ -35,12 +35,12 @@ a session does to the data:
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import queue
 import select
 import threading
-import builtins
 import time
 from typing import TYPE_CHECKING, Any
 
