@@ -89,7 +89,7 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
 
         def run(n: int) -> None:
             for i in range(n):
-                for conn, data in zip(conns, reads[i % READS]):
+                for conn, data in zip(conns, reads[i % READS], strict=True):
                     conn.data_received(data)
                 server.flush()
 

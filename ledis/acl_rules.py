@@ -466,8 +466,8 @@ def _range_plan(cmd: Command) -> list[tuple[int, int, int, int]] | None:
         begin, find = spec["begin_search"], spec["find_keys"]
         if begin["type"] != "index" or find["type"] not in ("range", "keynum"):
             return None
-        index = dict(zip(begin["spec"][::2], begin["spec"][1::2]))["index"]
-        fk = dict(zip(find["spec"][::2], find["spec"][1::2]))
+        index = dict(zip(begin["spec"][::2], begin["spec"][1::2], strict=True))["index"]
+        fk = dict(zip(find["spec"][::2], find["spec"][1::2], strict=True))
         flags = spec.get("flags", [])
         need = -1 if "variable_flags" in flags else _need(flags)
         if find["type"] == "keynum":

@@ -353,7 +353,7 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
         cls, event = simple
         if name in _STORE:
             keys, befores = keys[:1], befores[:1]  # the destination, not the sources
-        for key, before in zip(keys, befores):
+        for key, before in zip(keys, befores, strict=True):
             after = db.raw(key)
             if before is None and after is None:
                 continue  # untouched (DEL of a missing key, MSET NX that failed ...)

@@ -392,7 +392,7 @@ def zipmap_pairs(blob: bytes) -> list[tuple[bytes, bytes]]:
 def _pairs(flat: list[bytes]) -> list[tuple[bytes, bytes]]:
     if len(flat) % 2:
         raise FormatError("odd number of entries")
-    return list(zip(flat[::2], flat[1::2]))
+    return list(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _scored(flat: list[bytes]) -> list[tuple[bytes, float]]:

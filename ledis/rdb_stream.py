@@ -78,7 +78,7 @@ def _stream_node(master: tuple[int, int], blob: bytes) -> list[tuple[tuple[int, 
             values = items[pos:pos + nfields]
             if len(values) != nfields:
                 raise FormatError("stream entry truncated")
-            fields = [item for pair in zip(master_fields, values) for item in pair]
+            fields = [item for pair in zip(master_fields, values, strict=True) for item in pair]
             pos += nfields
         else:
             count = _lp_int(items[pos])

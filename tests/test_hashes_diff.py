@@ -47,7 +47,7 @@ def normalize(args, reply, client):
     if name == b"HGETALL":
         if isinstance(value, dict):
             return kind, sorted(value.items())
-        return kind, sorted(zip(value[::2], value[1::2]))
+        return kind, sorted(zip(value[::2], value[1::2], strict=True))
     if name == b"HRANDFIELD":
         members = set(client.hkeys(args[1])) if client.type(args[1]) == b"hash" else set()
         if len(args) == 2:

@@ -609,7 +609,7 @@ def test_declarations_match_redis(name):
     assert set(cmd.acl_categories) == set(ref["acl_categories"])
     docs = json.loads((ref_path.parent / "command-docs.json").read_text())["docs"]
     doc = docs[parent] if not sub else dict(
-        zip(docs[parent]["subcommands"][::2], docs[parent]["subcommands"][1::2]))[name]
+        zip(docs[parent]["subcommands"][::2], docs[parent]["subcommands"][1::2], strict=True))[name]
     assert (cmd.summary, cmd.since, cmd.complexity, cmd.group) == (
         doc["summary"], doc["since"], doc["complexity"], doc["group"])
 

@@ -205,7 +205,7 @@ def test_kill_master_failover_keeps_acknowledged_writes(group):
     for i in acked:
         pipe.get(f"w:{i}")
     values = pipe.execute()
-    missing = [i for i, v in zip(acked, values) if v != str(i).encode()]
+    missing = [i for i, v in zip(acked, values, strict=True) if v != str(i).encode()]
     assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"
 
     # the old master, restarted, is reconfigured by Sentinel as a replica of the new one

@@ -230,7 +230,8 @@ def cmd_migrate(ctx, argv):
         raise error(errors.MIGRATE_IO, "reading")
     head_failed = next((line for line in replies[:head_count] if line[:1] == b"-"), None)
     failed = head_failed
-    for key, line in zip(moved, replies[head_count:]):
+    # not strict: _exchange returns at least one reply per request, and may return more
+    for key, line in zip(moved, replies[head_count:], strict=False):
         # As Redis: every key the target accepted is deleted, even after another key failed;
         # the reply names the first error.
         if head_failed is not None or line[:1] == b"-":

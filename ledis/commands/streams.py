@@ -420,7 +420,7 @@ def cmd_xread(ctx, argv):
     args = _parse_read(ctx, argv, False)
     db = ctx.db
     after: list[StreamID] = []
-    for key, raw in zip(args.keys, args.raw_ids):
+    for key, raw in zip(args.keys, args.raw_ids, strict=True):
         stream = st.read(db, key)
         if raw == b"$":
             after.append(ZERO_ID if stream is None else stream.last)
@@ -432,7 +432,7 @@ def cmd_xread(ctx, argv):
     def attempt(count: int) -> Any:
         serving = blocking.serving_key()
         served = []
-        for key, gt in zip(args.keys, after):
+        for key, gt in zip(args.keys, after, strict=True):
             if serving is not None and key != serving:
                 continue
             stream = _read_for_retry(db, key)
@@ -508,7 +508,7 @@ def cmd_xreadgroup(ctx, argv):
     consumer = args.consumer
     assert group_name is not None and consumer is not None
     after: list[StreamID | None] = []  # None = ">"
-    for key, raw in zip(args.keys, args.raw_ids):
+    for key, raw in zip(args.keys, args.raw_ids, strict=True):
         stream = st.read(db, key)
         if stream is None or stream.group(db, group_name) is None:
             raise LedisError(errors.XREADGROUP_NOGROUP.format(_text(key), _text(group_name)))
@@ -519,7 +519,7 @@ def cmd_xreadgroup(ctx, argv):
     def attempt(count: int, retry: bool) -> Any:
         serving = blocking.serving_key()
         served = []
-        for key, gt in zip(args.keys, after):
+        for key, gt in zip(args.keys, after, strict=True):
             if serving is not None and key != serving:
                 continue
             raw = db.lookup(key)

@@ -350,7 +350,7 @@ def watched_write(ctx, cmd, argv):
     if tracking is not None:
         # Client-side caching: the keys this write changed; a key missing before and after
         # was not touched (DEL of a missing key, an empty SINTERSTORE result).
-        tracking.keys_changed(ctx, [key for key, old in zip(changing, olds)
+        tracking.keys_changed(ctx, [key for key, old in zip(changing, olds, strict=True)
                                     if old is not None or db.raw(key) is not None])
     if registry:
         for key in (argv[1:] if "movablekeys" in cmd.flags else keys):

@@ -81,7 +81,7 @@ def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False
         else:
             raise LedisError(errors.SYNTAX)
 
-    sources = list(zip(keys, weights, sizes))
+    sources = list(zip(keys, weights, sizes, strict=True))
     if op != _DIFF:
         sources.sort(key=lambda s: s[2])  # smallest first, like Redis
     loaded = [(zset.load(db, k) or {}, w) for k, w, _ in sources]

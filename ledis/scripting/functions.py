@@ -282,7 +282,7 @@ class Functions:
         new = self.modules.with_dependents(codes, self.libraries)
         merged = self._merge(self.libraries, new, True, errors.FUNCTION_LIBRARY_EXISTS)
         self._install(merged)
-        for name, code in zip(names, codes):
+        for name, code in zip(names, codes, strict=True):
             self.core.engine.put(SYS, LIB_PREFIX + name, code)
         return names
 
@@ -598,7 +598,7 @@ def _cli(args: Any) -> int:
     available = stdlib_names()
     if command == "list":
         loaded = {lib[b"library_name"].decode() if isinstance(lib, dict) else
-                  dict(zip(lib[::2], lib[1::2]))[b"library_name"].decode()
+                  dict(zip(lib[::2], lib[1::2], strict=True))[b"library_name"].decode()
                   for lib in client.function_list()}
         for name in available:
             print(f"{name}\t{'loaded' if name in loaded else '-'}")

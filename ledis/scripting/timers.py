@@ -113,7 +113,7 @@ class Cron:
         if len(fields) != 5:
             raise errors.error(errors.TIMER_BAD_CRON, text, "5 fields expected")
         try:
-            parsed = [_parse_field(f, *spec) for f, spec in zip(fields, _FIELDS)]
+            parsed = [_parse_field(f, *spec) for f, spec in zip(fields, _FIELDS, strict=True)]
         except ValueError as exc:
             raise errors.error(errors.TIMER_BAD_CRON, text, str(exc)) from None
         self.minutes, self.hours, self.days, self.months, dow = parsed

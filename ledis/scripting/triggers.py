@@ -371,7 +371,7 @@ class Triggers:
                 self._close(unit)
             raise
         if engine.writes != written or cmd.name in ("hset", "hmset"):
-            for key, before in zip(keys, befores):
+            for key, before in zip(keys, befores, strict=True):
                 # A write that replaced or removed an expired key expires it first (Redis's
                 # lazy expiry on write; ledis never removes keys on reads, see above).
                 if before is not None and not db.is_live(before) and db.raw(key) != before:
@@ -431,7 +431,7 @@ class Triggers:
 
     def _rollback(self, unit: tuple[int, list[tuple]]) -> None:
         self.core.engine.rollback_to(unit[0])
-        for db, saved in zip(self.core.store.dbs, unit[1]):
+        for db, saved in zip(self.core.store.dbs, unit[1], strict=True):
             db.keys, db.expires, db.counts_dirty, db.index, db.prefix = saved
 
     def _run_unit(self, ctx: Context, unit: tuple[int, list[tuple]]) -> None:

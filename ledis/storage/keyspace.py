@@ -99,7 +99,7 @@ class Store:
     def reload_mapping(self) -> None:
         """Re-read the logical->physical map (and the key counters) from the store, for code
         that changed ``sys`` underneath (a replica applying a master's SWAPDB, a full sync)."""
-        for db, physical in zip(self.dbs, self._load_mapping(len(self.dbs))):
+        for db, physical in zip(self.dbs, self._load_mapping(len(self.dbs)), strict=True):
             db.index = physical
             db.prefix = layout.DB_BYTES[physical]
             counts = self.engine.get(SYS, b"count:%d" % physical)

@@ -296,14 +296,14 @@ def _parse_id(raw: bytes) -> list[int]:
 def stream_from_info(info: list) -> tuple[list, list]:
     """``(entries, tail)`` (as :func:`stream_records` takes them) from a RESP2
     ``XINFO STREAM key FULL COUNT 0`` reply."""
-    d = dict(zip(info[::2], info[1::2]))
+    d = dict(zip(info[::2], info[1::2], strict=True))
     entries = [[*_parse_id(e[0]), list(e[1] or [])] for e in d[b"entries"]]
     groups = []
     for raw_group in d[b"groups"]:
-        g = dict(zip(raw_group[::2], raw_group[1::2]))
+        g = dict(zip(raw_group[::2], raw_group[1::2], strict=True))
         consumers = []
         for raw_consumer in g[b"consumers"]:
-            c = dict(zip(raw_consumer[::2], raw_consumer[1::2]))
+            c = dict(zip(raw_consumer[::2], raw_consumer[1::2], strict=True))
             consumers.append([c[b"name"], c[b"seen-time"]])
         pending = [[*_parse_id(p[0]), p[2], p[3], p[1]] for p in g[b"pending"]]
         read = g[b"entries-read"]
@@ -378,7 +378,7 @@ def _online_batch(conn, db: int, keys: list[bytes], attempts: int = 3) -> Iterat
         types = pipe.execute()
         pipe = conn.pipeline(transaction=False)
         todo = []
-        for key, kind in zip(keys, types):
+        for key, kind in zip(keys, types, strict=True):
             read = _READ.get(kind)
             if read is None:  # gone (b"none") or a type ledis does not have
                 continue
@@ -412,7 +412,7 @@ def _flatten(kind: bytes, value):
     if kind == b"string":
         return value
     if kind == b"hash":
-        items = value.items() if isinstance(value, dict) else zip(value[::2], value[1::2])
+        items = value.items() if isinstance(value, dict) else zip(value[::2], value[1::2], strict=True)
         return [x for pair in items for x in pair]
     if kind == b"zset":
         out: list = []
@@ -443,7 +443,7 @@ def online_sys_records(client) -> Iterator[list]:
     except Exception:
         return
     for lib in libraries or []:
-        fields = dict(zip(lib[::2], lib[1::2])) if isinstance(lib, list) else lib
+        fields = dict(zip(lib[::2], lib[1::2], strict=True)) if isinstance(lib, list) else lib
         name = fields.get(b"library_name") or fields.get("library_name")
         code = fields.get(b"library_code") or fields.get("library_code")
         if name and code:

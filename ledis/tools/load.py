@@ -58,7 +58,7 @@ class ServerTarget:
                 self.db = int(argv[1])
             pipe.execute_command(*argv)
         replies = pipe.execute(raise_on_error=False)
-        for argv, reply in zip(self.pending, replies[1:]):
+        for argv, reply in zip(self.pending, replies[1:], strict=True):
             if isinstance(reply, Exception):
                 self._error(argv, str(reply))
         self.pending = []

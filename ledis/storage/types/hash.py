@@ -270,7 +270,7 @@ def set_many(db: Database, key: bytes, flat: list[bytes], start: int = 2) -> int
             put(DATA, prefix + flat[start], flat[start + 1])
             added = 1
         else:
-            fields = dict(zip(flat[start::2], flat[start + 1::2]))
+            fields = dict(zip(flat[start::2], flat[start + 1::2], strict=True))
             for f, v in fields.items():
                 put(DATA, prefix + f, v)
             added = len(fields)
