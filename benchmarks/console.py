@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script: tests/ must be importable first
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser import launch, start_console_server
+from tests.browser import launch, start_console_server  # noqa: E402
 
 PREFIXES = ("user", "session", "cart")
 

@@ -265,8 +265,9 @@ class Core:
             if isinstance(exc, LedisError):
                 cmd.failed_calls += 1
                 # Handlers raise shared, preallocated error objects; drop the traceback so
-                # each raise does not chain its frames onto the same object forever.
-                raise exc.with_traceback(None)
+                # each raise does not chain its frames onto the same object forever. (B904:
+                # this is the caught exception itself, not a new one to chain.)
+                raise exc.with_traceback(None)  # noqa: B904
             raise
         usec = (_perf() - start) * 1e6
         if usec >= self.slow_us:  # -1 while someone monitors (refresh_hot_flags)
@@ -414,7 +415,7 @@ class Core:
 
     @staticmethod
     def _unknown(argv: list[bytes]) -> LedisError:
-        shown = "".join("'%s' " % a.decode("utf-8", "replace")[:128] for a in argv[1:])
+        shown = "".join(f"'{a.decode('utf-8', 'replace')[:128]}' " for a in argv[1:])
         name = argv[0].decode("utf-8", "replace")[:128]
         return LedisError(errors.UNKNOWN_COMMAND.format(name, shown))
 

@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+import redis
 import yaml
 
 from tests.test_connection import error_of
@@ -129,7 +130,7 @@ def test_config_set_timeout_and_maxclients_take_effect(fresh_server):
 def test_config_resetstat(server, r):
     r.set("x", 1)
     r.get("x")
-    with pytest.raises(Exception):
+    with pytest.raises(redis.ResponseError, match="unknown command"):
         r.execute_command("NOPE")
     assert r.config_resetstat() is True
     out, _ = exchange(server.port, b"INFO commandstats\r\n")

@@ -364,7 +364,7 @@ def test_ops_chart_moves_under_load(page, server, r):
         client = server[0].client(password=PASSWORD)
         while not stop.is_set():
             pipe = client.pipeline(transaction=False)
-            for i in range(200):
+            for _ in range(200):
                 pipe.incr("load:counter")
             pipe.execute()
         client.close()

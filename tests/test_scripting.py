@@ -136,7 +136,7 @@ def test_noscript_commands_rejected(r):
                 "'evalsha', '%s', '0'" % ("a" * 40)):
         with pytest.raises(redis.ResponseError,
                            match="This Redis command is not allowed from script"):
-            r.eval("return redis.call(%s)" % cmd, 0)
+            r.eval(f"return redis.call({cmd})", 0)
 
 
 @pytest.mark.parametrize("body,message", [
@@ -258,7 +258,7 @@ def test_self_referencing_table_reply(r):
 
 
 def test_redis_log_goes_to_server_log(server, r):
-    marker = "scripting-log-marker-%d" % time.time_ns()
+    marker = f"scripting-log-marker-{time.time_ns()}"
     r.eval("redis.log(redis.LOG_WARNING, ARGV[1])", 0, marker)
     deadline = time.time() + 5
     while marker not in server.log() and time.time() < deadline:

@@ -289,7 +289,7 @@ def test_example_topology_script_survives_a_failover():
         with redis.Redis(port=base + 200, protocol=2, lib_name=None, lib_version=None) as c:
             for i in range(300):
                 assert c.incr(f"k:{i}") == i + 1
-        assert "g1 -> 127.0.0.1:%d" % (base + 11) in open(
+        assert f"g1 -> 127.0.0.1:{base + 11}" in open(
             os.path.join(run_dir, "reconfig.log")).read()
         status = cluster("status")
         assert f"g1: 127.0.0.1:{base + 11}" in status

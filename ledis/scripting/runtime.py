@@ -184,7 +184,7 @@ def run_reply(res: Any, name: bytes, after_oom: Any, position: Any = None) -> An
     if (len(pos) < 2 or pos[0] is None) and position is not None:
         pos = position()
     if type(pos) is tuple and len(pos) > 1 and pos[0] is not None and pos[1] is not None:
-        text = "%s script: %s, on %s:%d." % (text, _text(name), _text(pos[0]), pos[1])
+        text = f"{text} script: {_text(name)}, on {_text(pos[0])}:{int(pos[1])}."
     raise LedisError(text)
 
 

@@ -452,7 +452,8 @@ class Triggers:
             queue.clear()
             self._rollback(unit)
             self._close(unit)
-            raise exc.with_traceback(None)
+            # the caught (shared) error itself, without its frames: nothing to chain (B904)
+            raise exc.with_traceback(None)  # noqa: B904
         queue.clear()
         self._close(unit)
 

@@ -146,7 +146,7 @@ def offline_total(engine) -> int:
     from ledis.storage.layout import SYS as SYS_CF
 
     total = 0
-    for key, value in engine.iterate(SYS_CF, b"count:", b"count;"):
+    for _key, value in engine.iterate(SYS_CF, b"count:", b"count;"):
         total += struct.unpack(">qq", value)[0]
     return total
 
