@@ -78,9 +78,11 @@ def one_load(browser, base: str) -> dict:
             rendered_ms: performance.now(),
             dom_content_loaded_ms: nav.domContentLoadedEventEnd,
             load_ms: nav.loadEventEnd,
-            static_transfer: nav.transferSize + res.filter(r => r.name.includes('/_console/static/'))
+            static_transfer: nav.transferSize
+                + res.filter(r => r.name.includes('/_console/static/'))
                 .reduce((a, r) => a + r.transferSize, 0),
-            static_decoded: nav.decodedBodySize + res.filter(r => r.name.includes('/_console/static/'))
+            static_decoded: nav.decodedBodySize
+                + res.filter(r => r.name.includes('/_console/static/'))
                 .reduce((a, r) => a + r.decodedBodySize, 0),
             keys_shown: window.ledisConsole.keys.loaded.size,
         };

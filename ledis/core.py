@@ -44,7 +44,8 @@ class Context:
         "script_readonly", "multi", "watched", "subscriptions", "patterns",
         "shard_subscriptions", "is_replica_link", "is_master_link", "conn", "lib_name",
         "lib_ver", "flags", "close_after_reply",
-        "no_evict", "kind", "extra", "reply_mode", "script_debug", "tracking", "user", "__weakref__",
+        "no_evict", "kind", "extra", "reply_mode", "script_debug", "tracking", "user",
+        "__weakref__",
     )
 
     def __init__(self, core: Core, kind: str = "normal", addr: str = "", laddr: str = "") -> None:

@@ -466,7 +466,8 @@ class Scripting(BusyService):
             if t is Map or t is PairList:
                 items = value.items() if t is Map else value
                 if resp3:
-                    return table_from({b"map": table_from({to_lua(k): to_lua(v) for k, v in items})})
+                    return table_from(
+                        {b"map": table_from({to_lua(k): to_lua(v) for k, v in items})})
                 flat = []
                 for k, v in items:
                     flat.append(to_lua(k))

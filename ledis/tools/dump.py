@@ -412,7 +412,8 @@ def _flatten(kind: bytes, value):
     if kind == b"string":
         return value
     if kind == b"hash":
-        items = value.items() if isinstance(value, dict) else zip(value[::2], value[1::2], strict=True)
+        items = (value.items() if isinstance(value, dict)
+                 else zip(value[::2], value[1::2], strict=True))
         return [x for pair in items for x in pair]
     if kind == b"zset":
         out: list = []

@@ -180,7 +180,8 @@ def hash_many(elements: list[bytes]) -> list[int]:
         where = list(positions)
         for i in range(0, len(where), _CHUNK):
             part = where[i:i + _CHUNK]
-            for pos, h in zip(part, _hash_same_length([elements[p] for p in part], length), strict=True):
+            hashes = _hash_same_length([elements[p] for p in part], length)
+            for pos, h in zip(part, hashes, strict=True):
                 result[pos] = h
     return result
 
