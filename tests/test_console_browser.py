@@ -397,7 +397,8 @@ def test_command_box_shows_command_docs(page, r):
         docs = conn.read_response()
     finally:
         r.connection_pool.release(conn)
-    fields = docs["hset"] if isinstance(docs, dict) else dict(zip(docs[1][::2], docs[1][1::2], strict=True))
+    fields = (docs["hset"] if isinstance(docs, dict)
+              else dict(zip(docs[1][::2], docs[1][1::2], strict=True)))
     expected = fields["summary"]
     page.wait_for_selector(f"#cmd-hint:has-text('{expected}')")
     assert "key field value" in page.inner_text("#cmd-hint")

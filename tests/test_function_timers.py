@@ -71,7 +71,8 @@ def test_every_timer_runs_and_is_listed(f):
     lib = f.function_list()[0]
     lib = lib if isinstance(lib, dict) else dict(zip(lib[::2], lib[1::2], strict=True))
     listed = lib[b"timers"][0]
-    listed = listed if isinstance(listed, dict) else dict(zip(listed[::2], listed[1::2], strict=True))
+    listed = (listed if isinstance(listed, dict)
+              else dict(zip(listed[::2], listed[1::2], strict=True)))
     assert listed == {b"name": b"tick", b"schedule": b"every 100ms"}
     assert f.fcall("noop", 0) == 1  # the library's functions work as usual
 
@@ -235,7 +236,8 @@ def test_time_limit_busy_and_function_kill(fresh_server):
     stats = c.execute_command("FUNCTION", "STATS")
     stats = stats if isinstance(stats, dict) else dict(zip(stats[::2], stats[1::2], strict=True))
     running = stats[b"running_script"]
-    running = running if isinstance(running, dict) else dict(zip(running[::2], running[1::2], strict=True))
+    running = (running if isinstance(running, dict)
+               else dict(zip(running[::2], running[1::2], strict=True)))
     assert running[b"name"] == b"spin.spin"
     assert c.execute_command("FUNCTION", "KILL") == b"OK"
     wait(lambda: c.ping(), what="not busy")

@@ -221,7 +221,7 @@ redis.register_function('w', function(k, a) x = 1 end)
 redis.register_function('rr', function(k, a) return redis.register_function('z', function() end) end)
 redis.register_function('pc', function(k, a) return redis.pcall('incr', k[1]) end)
 redis.register_function('RESP3', function(k, a) redis.setresp(3) return redis.call('hgetall', k[1]) end)
-"""
+"""  # noqa: E501  (one function a line: error texts carry line numbers)
 
 CALLS = [
     ("fcall", "f", 1, "k", "v"), ("fcall", "h", 0), ("fcall", "i", 1, "k", "v"),
@@ -442,7 +442,8 @@ def test_function_kill_and_busy(fresh_server):
     stats = _plain(other.function_stats())
     stats = stats if isinstance(stats, dict) else dict(zip(stats[::2], stats[1::2], strict=True))
     running = stats[b"running_script"]
-    running = running if isinstance(running, dict) else dict(zip(running[::2], running[1::2], strict=True))
+    running = (running if isinstance(running, dict)
+               else dict(zip(running[::2], running[1::2], strict=True)))
     assert running[b"name"] == b"spin" and running[b"command"] == [b"FCALL", b"spin", b"0"]
     assert running[b"duration_ms"] >= 100
     assert other.function_kill() in (True, b"OK")

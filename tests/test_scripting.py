@@ -106,13 +106,14 @@ def test_script_help(r):
     assert lines[0].startswith(b"SCRIPT <subcommand>")
 
 
-# --- read-only scripts and flags -------------------------------------------------------------------
+# --- read-only scripts and flags ------------------------------------------------------------------
 def test_eval_ro_rejects_writes(r):
     r.set("k", "v")
     assert r.eval_ro("return redis.call('get', KEYS[1])", 1, "k") == b"v"
     with pytest.raises(redis.ResponseError) as exc:
         r.eval_ro("return redis.call('set', KEYS[1], 'x')", 1, "k")
-    assert str(exc.value).startswith("Write commands are not allowed from read-only scripts. script:")
+    assert str(exc.value).startswith(
+        "Write commands are not allowed from read-only scripts. script:")
     assert r.get("k") == b"v"
     digest = r.script_load("return redis.call('del', KEYS[1])")
     with pytest.raises(redis.ResponseError, match="Write commands are not allowed"):
@@ -277,7 +278,8 @@ def test_script_sees_writes_of_earlier_commands(r):
 # --- libraries ------------------------------------------------------------------------------------
 @pytest.mark.skipif(not (LUA_DIR / "prng.lua").exists(), reason="lua/prng.lua not written yet")
 def test_math_random_matches_redis_after_seed(r, ref):
-    script = "math.randomseed(42) return {tostring(math.random()), math.random(10), math.random(5, 7)}"
+    script = ("math.randomseed(42)"
+              " return {tostring(math.random()), math.random(10), math.random(5, 7)}")
     assert r.eval(script, 0) == ref.eval(script, 0)
 
 
@@ -288,7 +290,7 @@ def test_cjson_available_and_read_only(r):
         r.eval("cjson.encode = nil", 0)
 
 
-# --- persistence ------------------------------------------------------------------------------------
+# --- persistence ----------------------------------------------------------------------------------
 def test_evalsha_after_restart(fresh_server):
     proc = fresh_server()
     client = proc.client()
@@ -319,7 +321,7 @@ def test_evalsha_after_kill9(fresh_server):
     assert proc.client().evalsha(digest, 0) == 7
 
 
-# --- redis-cli --eval ---------------------------------------------------------------------------------
+# --- redis-cli --eval -----------------------------------------------------------------------------
 def _cli(port: int, *args: str) -> str:
     out = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True,
                          timeout=20)
