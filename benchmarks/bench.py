@@ -129,7 +129,8 @@ def run_one(port: int, w: Workload, pipeline: int, n: int, clients: int, keyspac
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", type=int, default=200_000, help="requests per run (-P 16 runs use 4x)")
     ap.add_argument("-c", type=int, default=50, help="clients")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds (best kept)")
@@ -157,17 +158,19 @@ def main(argv: list[str] | None = None) -> int:
                 n = args.n * (4 if p > 1 else 1)
                 best = {"ledis": 0.0, "redis": 0.0}
                 for _ in range(args.rounds):
-                    for name, port in (("ledis", servers.ledis_port), ("redis", servers.redis_port)):
+                    for name, port in (("ledis", servers.ledis_port),
+                                       ("redis", servers.redis_port)):
                         best[name] = max(best[name], run_one(port, w, p, n, args.c, args.random))
                 ratio = best["ledis"] / best["redis"] if best["redis"] else 0.0
                 results.append((w.name, p, best["ledis"], best["redis"]))
-                print(f"{w.name:<14} -P {p:<3} ledis {best['ledis']:>11,.0f}  redis {best['redis']:>11,.0f}"
-                      f"  ratio {ratio:.2f}", flush=True)
+                print(f"{w.name:<14} -P {p:<3} ledis {best['ledis']:>11,.0f}  "
+                      f"redis {best['redis']:>11,.0f}  ratio {ratio:.2f}", flush=True)
     finally:
         servers.stop()
     lines = [
         f"Run {time.strftime('%Y-%m-%d %H:%M')} on {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; redis-benchmark -c {args.c} -n {args.n} (x4 for -P 16)"
+        f"Python {platform.python_version()}; "
+        f"redis-benchmark -c {args.c} -n {args.n} (x4 for -P 16)"
         f"{f', -r {args.random}' if args.random else ', one key per test (no -r)'}, "
         f"best of {args.rounds} alternating rounds; Redis with appendonly yes / everysec.",
         "",

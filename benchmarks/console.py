@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script: tests/ must be importable first
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser import launch, start_console_server
+from tests.browser import launch, start_console_server  # noqa: E402
 
 PREFIXES = ("user", "session", "cart")
 
@@ -78,9 +78,11 @@ def one_load(browser, base: str) -> dict:
             rendered_ms: performance.now(),
             dom_content_loaded_ms: nav.domContentLoadedEventEnd,
             load_ms: nav.loadEventEnd,
-            static_transfer: nav.transferSize + res.filter(r => r.name.includes('/_console/static/'))
+            static_transfer: nav.transferSize
+                + res.filter(r => r.name.includes('/_console/static/'))
                 .reduce((a, r) => a + r.transferSize, 0),
-            static_decoded: nav.decodedBodySize + res.filter(r => r.name.includes('/_console/static/'))
+            static_decoded: nav.decodedBodySize
+                + res.filter(r => r.name.includes('/_console/static/'))
                 .reduce((a, r) => a + r.decodedBodySize, 0),
             keys_shown: window.ledisConsole.keys.loaded.size,
         };

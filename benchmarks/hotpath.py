@@ -28,9 +28,8 @@ import hiredis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledis.config import Config  # noqa: E402
-from ledis.core import Core  # noqa: E402
-from ledis.server.compose import build, load_commands  # noqa: E402
 from ledis.server.app import Server  # noqa: E402
+from ledis.server.compose import build, load_commands  # noqa: E402
 from ledis.server.connection import Connection  # noqa: E402
 
 SET_SCRIPT = b"return redis.call('set',KEYS[1],ARGV[1])"
@@ -90,7 +89,7 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
 
         def run(n: int) -> None:
             for i in range(n):
-                for conn, data in zip(conns, reads[i % READS]):
+                for conn, data in zip(conns, reads[i % READS], strict=True):
                     conn.data_received(data)
                 server.flush()
 

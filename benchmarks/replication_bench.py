@@ -132,7 +132,8 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("redis-benchmark") is None:
         sys.exit("redis-benchmark not found")
-    print("| mode | pipeline | SET/s | ratio to 0 replicas | max lag (records) | catch-up after load |")
+    print("| mode | pipeline | SET/s | ratio to 0 replicas | max lag (records) "
+          "| catch-up after load |")
     print("|---|---|---|---|---|---|")
     for pipeline in (1, 16):
         base = None

@@ -101,7 +101,7 @@ class Server:
         self.extra = extra
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         self.log = open(os.path.join(self.dir, "server.log"), "ab")
         cmd = [sys.executable, "-m", "ledis", "server", "--port", str(self.port),
                "--dir", self.db_dir, "--loglevel", "warning", *self.extra]

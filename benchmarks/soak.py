@@ -299,7 +299,7 @@ def svg(samples: list[dict], warmup: float, title: str) -> str:
         parts.append(f'<text x="{wx + 4:.1f}" y="{y0 + 12}" fill="#777">end of warm-up</text>')
         points = " ".join(f"{left + plot_w * s['t'] / t_max:.1f},"
                           f"{y0 + panel - panel * v / v_max:.1f}"
-                          for s, v in zip(samples, values))
+                          for s, v in zip(samples, values, strict=True))
         parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" '
                      'stroke-width="1.5"/>')
         parts.append(f'<text x="{left}" y="{y0 - 6}" font-size="12" fill="{color}">{label}</text>')

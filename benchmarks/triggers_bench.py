@@ -23,9 +23,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script: benchmarks/ must be importable first
 
-from benchmarks.bench import Servers, Workload, cli, run_one
+from benchmarks.bench import Servers, Workload, cli, run_one  # noqa: E402
 
 # redis-benchmark -t set writes key:__rand_int__ (literal without -r)
 NON_MATCHING = """#!lua name=bench_trigger

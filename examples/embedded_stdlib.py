@@ -22,4 +22,4 @@ with ledis.open(memory=True) as db:
         db.fcall("lock_release", ["lock:report"], ["me", token])
         db.fcall("q_ack", ["jobs"], [job_id, attempt])
     stats = db.fcall_ro("q_stats", ["jobs"])
-    print("stats", dict(zip(stats[::2], stats[1::2])))
+    print("stats", dict(zip(stats[::2], stats[1::2], strict=True)))

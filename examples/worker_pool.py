@@ -20,7 +20,7 @@ QUEUE = "ex:jobs"
 VISIBILITY_MS = 500
 
 
-def worker(port: int, crash_on: str | None, results: "mp.Queue[tuple[int, str, int]]") -> None:
+def worker(port: int, crash_on: str | None, results: mp.Queue[tuple[int, str, int]]) -> None:
     r = redis.Redis(port=port, decode_responses=True)
     idle_since = time.time()
     while time.time() - idle_since < 2.0:
@@ -68,7 +68,7 @@ def main() -> int:
     for p in procs:
         p.join(10)
     stats = r.fcall("q_stats", 1, QUEUE)
-    print("stats", dict(zip(stats[::2], stats[1::2])))
+    print("stats", dict(zip(stats[::2], stats[1::2], strict=True)))
     redelivered = {k: v for k, v in done.items() if v[1] > 1}
     print(f"processed {len(done)}/{args.jobs} jobs; redelivered after a crash: {redelivered}")
     return 0 if len(done) == args.jobs else 1

@@ -177,8 +177,10 @@ class AccessTracker:
         self.started = time.perf_counter()
 
     def forget_all(self) -> None:
-        for table in (*self.lru, *self.lfu):
-            table.clear()
+        for lru in self.lru:
+            lru.clear()
+        for lfu in self.lfu:
+            lfu.clear()
 
 
 def _minutes() -> int:

@@ -398,8 +398,9 @@ def command_keys(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
     getkeys procedures give them: SET without GET does not read, BITFIELD with GETs only
     does not write. Commands whose specs are all plain ranges (GET, SET, MSET, HSET ...) use
     a plan computed once; the others walk the specs like COMMAND GETKEYS."""
-    plan = _plans.get(cmd.name, _NO_PLAN)
-    if plan is _NO_PLAN:
+    try:
+        plan = _plans[cmd.name]
+    except KeyError:
         plan = _plans[cmd.name] = _range_plan(cmd)
     argc = len(argv)
     if plan is not None:
@@ -441,8 +442,7 @@ def command_keys(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
              else _need(flags)) for index, flags in found]
 
 
-_NO_PLAN = object()
-_plans: dict[str, object] = {}
+_plans: dict[str, list[tuple[int, int, int, int]] | None] = {}
 
 
 def _need(flags: Iterable[str]) -> int:
@@ -466,8 +466,8 @@ def _range_plan(cmd: Command) -> list[tuple[int, int, int, int]] | None:
         begin, find = spec["begin_search"], spec["find_keys"]
         if begin["type"] != "index" or find["type"] not in ("range", "keynum"):
             return None
-        index = dict(zip(begin["spec"][::2], begin["spec"][1::2]))["index"]
-        fk = dict(zip(find["spec"][::2], find["spec"][1::2]))
+        index = dict(zip(begin["spec"][::2], begin["spec"][1::2], strict=True))["index"]
+        fk = dict(zip(find["spec"][::2], find["spec"][1::2], strict=True))
         flags = spec.get("flags", [])
         need = -1 if "variable_flags" in flags else _need(flags)
         if find["type"] == "keynum":

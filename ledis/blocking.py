@@ -44,10 +44,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 import logging
+import math
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledis import errors, replies
 from ledis.errors import LedisError
@@ -68,7 +69,7 @@ class Waiter:
     __slots__ = ("ctx", "db", "keys", "attempt", "timeout_reply", "future", "timer", "seq")
 
     def __init__(self, ctx: Any, keys: list[bytes], attempt: Callable[[], Any],
-                 timeout_reply: Any, future: "asyncio.Future[Any]", seq: int) -> None:
+                 timeout_reply: Any, future: asyncio.Future[Any], seq: int) -> None:
         self.ctx = ctx
         self.db = ctx.db
         self.keys = keys

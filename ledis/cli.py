@@ -8,8 +8,8 @@ import os
 import sys
 
 from ledis import errors
-from ledis.version import __version__
 from ledis.config import LOG_LEVELS, Config, ConfigError
+from ledis.version import __version__
 
 
 def build_config(args: argparse.Namespace) -> Config:

@@ -457,6 +457,7 @@ class RuntimeConfig:
                     "argument(s) must be one of the following: " + ", ".join(spec["choices"]))
             return lowered
         if kind in ("int", "memory"):
+            number: int | None
             if kind == "int":
                 try:
                     number = int(value)
@@ -468,14 +469,14 @@ class RuntimeConfig:
                     raise ParamError("argument must be a memory value")
             if canonical in BACKED:
                 _attr, low, high = BACKED[canonical]
-                if low is not None and not low <= number <= high:
+                if low is not None and high is not None and not low <= number <= high:
                     raise ParamError(f"argument must be between {low} and {high} inclusive")
             return number
         return value
 
     def set_many(self, pairs: list[tuple[str, str]]) -> None:
         """CONFIG SET: validate every pair first, then apply all (all or nothing)."""
-        parsed = []
+        parsed: list[tuple[str, Any]] = []
         seen: set[str] = set()
         for name, value in pairs:
             if name not in self.spec:

@@ -16,7 +16,8 @@ import itertools
 import logging
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledis import errors
 from ledis.commands.registry import REGISTRY, Command
@@ -49,7 +50,7 @@ class Context:
         "__weakref__",
     )
 
-    def __init__(self, core: "Core", kind: str = "normal", addr: str = "", laddr: str = "") -> None:
+    def __init__(self, core: Core, kind: str = "normal", addr: str = "", laddr: str = "") -> None:
         self.core = core
         self.db_index = 0
         self.db: Database = core.store.dbs[0]
@@ -62,7 +63,7 @@ class Context:
         self.id = next(_client_ids)
         self.created = time.time()
         self.last_interaction = self.created
-        self.last_cmd = b"NULL"
+        self.last_cmd: list[bytes] | bytes = b"NULL"  # argv of the last command; CLIENT LIST
         self.addr = addr
         self.laddr = laddr
         self.special = not self.user.unrestricted
@@ -283,7 +284,7 @@ class Core:
                 cmd.failed_calls += 1
                 # Handlers raise shared, preallocated error objects; drop the traceback so
                 # each raise does not chain its frames onto the same object forever.
-                raise exc.with_traceback(None)
+                raise exc.with_traceback(None)  # noqa: B904 (re-raises the caught error)
             raise
         usec = (_perf() - start) * 1e6
         if usec >= self.slow_us:  # -1 while someone monitors (refresh_hot_flags)
@@ -425,7 +426,7 @@ class Core:
 
     @staticmethod
     def _unknown(argv: list[bytes]) -> LedisError:
-        shown = "".join("'%s' " % a.decode("utf-8", "replace")[:128] for a in argv[1:])
+        shown = "".join(f"'{a.decode('utf-8', 'replace')[:128]}' " for a in argv[1:])
         name = argv[0].decode("utf-8", "replace")[:128]
         return LedisError(errors.UNKNOWN_COMMAND.format(name, shown))
 

@@ -36,14 +36,26 @@ import keyword
 import shutil
 import tempfile
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ledis import errors
 from ledis.config import Config
 from ledis.errors import LedisError
 from ledis.replies import (
-    Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim,
-    RESP2_SHAPED, decode_raw, resp2,
+    RESP2_SHAPED,
+    Bool,
+    Double,
+    Map,
+    NullArray,
+    PairList,
+    Pending,
+    Raw,
+    SetReply,
+    Simple,
+    Verbatim,
+    decode_raw,
+    resp2,
 )
 from ledis.storage.engine import StoreLockedError
 
@@ -306,7 +318,7 @@ class Engine:
         return to_python(reply)
 
     # --- databases -------------------------------------------------------------------------
-    def select(self, index: int) -> "Engine":
+    def select(self, index: int) -> Engine:
         """A handle on logical database ``index`` sharing this store (LedisDB's ``Select``).
         This handle keeps its own database."""
         if not 0 <= index < self._shared.core.config.databases:
@@ -315,7 +327,7 @@ class Engine:
         user = ctx.user if ctx in self._shared.core.acl.others else None  # an as_user handle
         return Engine(self._shared, index, ctx.resp, user)
 
-    def as_user(self, name: str | bytes) -> "Engine":
+    def as_user(self, name: str | bytes) -> Engine:
         """A handle on the same database running as ACL user ``name`` (no password: the
         process owns the store): its commands, scripts and keys are checked like a client's
         (``NOPERM ...``, ACL LOG). Handles from :func:`open` run as ``default``."""
@@ -436,6 +448,7 @@ class Engine:
         started: concurrent.futures.Future = concurrent.futures.Future()
 
         def main() -> None:
+            loop: asyncio.AbstractEventLoop
             try:
                 import uvloop
 
@@ -521,7 +534,7 @@ class Engine:
     def closed(self) -> bool:
         return self._shared.closed
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -159,8 +159,10 @@ LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 # --- scripting (scripting.py, ledis/scripting) ---------------------------------------------
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 NOTBUSY = "NOTBUSY No scripts in execution right now."
-BUSY_SCRIPT = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
-BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+BUSY_SCRIPT = ("BUSY Redis is busy running a script. "
+               "You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+BUSY_FUNCTION = ("BUSY Redis is busy running a script. "
+                 "You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
 UNKILLABLE_WROTE = (
     "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
     "either wait the script termination or kill the server in a hard way using the SHUTDOWN "

@@ -277,8 +277,8 @@ def search_ranges(shape: Shape) -> list[tuple[int, int]]:
             zeroed.update(("west", "south_west", "north_west"))
         if area[1] > max_lon:
             zeroed.update(("east", "south_east", "north_east"))
-    cells: list[int | None] = [bits] + [None if name in zeroed else near[name]
-                                        for name in _ORDER]
+    cells: list[int | None] = [bits, *(None if name in zeroed else near[name]
+                                       for name in _ORDER)]
     ranges: list[tuple[int, int]] = []
     shift = 52 - steps * 2
     last = 0  # index of the cell scanned last; as in Redis, 0 (the centre) compares as unset

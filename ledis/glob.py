@@ -15,7 +15,7 @@ the matching key range.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 _SPECIAL = frozenset(b"*?[\\")
 

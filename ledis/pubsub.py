@@ -25,7 +25,8 @@ server's memory. The limit is read from the config parameter (CONFIG SET works).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledis import glob
 from ledis.replies import Push
@@ -350,7 +351,7 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
         cls, event = simple
         if name in _STORE:
             keys, befores = keys[:1], befores[:1]  # the destination, not the sources
-        for key, before in zip(keys, befores):
+        for key, before in zip(keys, befores, strict=True):
             after = db.raw(key)
             if before is None and after is None:
                 continue  # untouched (DEL of a missing key, MSET NX that failed ...)

@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledis.redis_codecs import (  # noqa: F401  (crc64*, lzf_* are part of this API)
     LZF_MAX_INPUT,
@@ -391,7 +392,7 @@ def zipmap_pairs(blob: bytes) -> list[tuple[bytes, bytes]]:
 def _pairs(flat: list[bytes]) -> list[tuple[bytes, bytes]]:
     if len(flat) % 2:
         raise FormatError("odd number of entries")
-    return list(zip(flat[::2], flat[1::2]))
+    return list(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _scored(flat: list[bytes]) -> list[tuple[bytes, float]]:

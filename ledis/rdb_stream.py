@@ -22,7 +22,6 @@ from ledis.rdb import (
     string_to_int,
 )
 
-
 # --- streams (RDB_TYPE_STREAM_LISTPACKS / _2, Redis 7.0's rdb.c and t_stream.c) ----------------
 # The value is the shape ``ledis.storage.types.stream.state`` returns and ``restore`` takes:
 # {"entries": [(id, [field, value, ...])], "last": id, "added": n, "max_deleted": id,
@@ -79,7 +78,7 @@ def _stream_node(master: tuple[int, int], blob: bytes) -> list[tuple[tuple[int, 
             values = items[pos:pos + nfields]
             if len(values) != nfields:
                 raise FormatError("stream entry truncated")
-            fields = [item for pair in zip(master_fields, values) for item in pair]
+            fields = [item for pair in zip(master_fields, values, strict=True) for item in pair]
             pos += nfields
         else:
             count = _lp_int(items[pos])
@@ -147,7 +146,7 @@ def _read_stream_object(r: Reader, version_2: bool) -> tuple[str, Value]:
             if sid in nacks:
                 raise FormatError("duplicate global PEL entry")
             nacks[sid] = [int.from_bytes(r.take(8), "little"), r.length(), None]
-        consumers = []
+        consumers: list[tuple[bytes, int]] = []
         for _ in range(r.length()):
             consumer = r.string()
             seen = int.from_bytes(r.take(8), "little")

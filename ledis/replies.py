@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import math
 
+from ledis.errors import LedisError
+
 
 class Simple(bytes):
     """A status reply (``+OK``). A bytes subclass so it can be compared and joined."""
@@ -133,7 +135,7 @@ class Pending:
 
     __slots__ = ("future", "on_cancel")
 
-    def __init__(self, future: "asyncio.Future[object]", on_cancel=None) -> None:  # noqa: ANN001
+    def __init__(self, future: asyncio.Future[object], on_cancel=None) -> None:  # noqa: ANN001
         self.future = future
         self.on_cancel = on_cancel
 
@@ -218,3 +220,8 @@ RESP2_SHAPED = frozenset((Map, PairList, SetReply, Double, float, Bool, bool, Ve
 PAUSED = Pending(None)  # type: ignore[arg-type]
 
 import asyncio  # noqa: E402
+
+# What a command handler may return, for type hints (``Handler`` in ledis/commands/registry.py):
+# the values of the table above (Simple, Map, Double ... subclass bytes, dict, float ...), a
+# Pending, or a LedisError that is the reply (an error inside an array, EXEC's results).
+Reply = bytes | int | float | list | tuple | dict | _NullArray | Pending | LedisError | None

@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from ledis.errors import LedisError
 from ledis.replies import (
-    RESP2_SHAPED, Bool, Double, Map, Multiple, NullArray, PairList, Push, Raw, SetReply, Simple,
-    Verbatim, format_double, resp2,
+    RESP2_SHAPED,
+    Bool,
+    Double,
+    Map,
+    Multiple,
+    NullArray,
+    PairList,
+    Push,
+    Raw,
+    SetReply,
+    Simple,
+    Verbatim,
+    format_double,
+    resp2,
 )
 
 
@@ -40,7 +52,7 @@ def encode(value: object, out: list[bytes], resp3: bool) -> None:
     elif t is Map or t is PairList:
         items = value.items() if t is Map else value  # type: ignore[attr-defined]
         out.append(b"%%%d\r\n" % len(value))  # type: ignore[arg-type]
-        for k, v in items:  # type: ignore[attr-defined]
+        for k, v in items:  # type: ignore[attr-defined,union-attr]
             encode(k, out, resp3)
             encode(v, out, resp3)
     elif t is SetReply:
@@ -83,7 +95,7 @@ def encode_one(value: object, resp3: bool = False) -> bytes:
     return b"".join(out)
 
 
-def pack_request(argv: "list | tuple") -> bytes:
+def pack_request(argv: list | tuple) -> bytes:
     """A command as a RESP request (an array of bulk strings): what a client sends. The one
     packer of the replication links (both ends), MIGRATE and the dump tools; arguments that
     are not bytes (ints, str) are sent as their text."""

@@ -64,7 +64,7 @@ def pairs(value: Any) -> Any:
     if isinstance(value, dict):
         return sorted(value.items(), key=repr)
     if isinstance(value, list):
-        return sorted(zip(value[::2], value[1::2]), key=repr)
+        return sorted(zip(value[::2], value[1::2], strict=True), key=repr)
     return value
 
 

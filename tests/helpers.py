@@ -49,7 +49,7 @@ class LedisProcess:
         self.proc: subprocess.Popen | None = None
         self.log_path = os.path.join(self.dir, "server.log")
 
-    def start(self) -> "LedisProcess":
+    def start(self) -> LedisProcess:
         cmd = [sys.executable, "-m", "ledis", "server", "--port", str(self.port),
                "--dir", os.path.join(self.dir, "db"), "--loglevel", "warning", *self.extra]
         if self.config:
@@ -82,7 +82,7 @@ class LedisProcess:
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
 
-    def restart(self) -> "LedisProcess":
+    def restart(self) -> LedisProcess:
         self.stop()
         return self.start()
 
@@ -107,7 +107,7 @@ class RedisProcess:
         self.extra = list(extra)
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "RedisProcess":
+    def start(self) -> RedisProcess:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.dir, *self.extra],

@@ -43,7 +43,7 @@ class RawClient:
             self.sock.settimeout(left)
             try:
                 data = self.sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return self.NOTHING
             if not data:
                 return "<closed>"
@@ -99,7 +99,8 @@ def assert_same(ports, scenario):
     """Both transcripts must be equal; the first differing step is named on failure."""
     ours, theirs = both(ports, scenario)
     if isinstance(ours, list) and isinstance(theirs, list):
-        for step, (a, b) in enumerate(zip(ours, theirs)):
+        # not strict: the first differing step; the lengths are compared below
+        for step, (a, b) in enumerate(zip(ours, theirs, strict=False)):
             assert a == b, f"step {step}: ledis {a!r} != redis {b!r}"
     assert ours == theirs
     return ours

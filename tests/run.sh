@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what the tests need, then run the whole suite. This is the README's test command
-# and what CI runs (.ci/run). Slow soak/scale/benchmark tests are skipped unless LEDIS_SLOW=1.
+# Install what the tests need, run the lint gate (ruff, mypy), then run the whole suite. This is
+# the README's test command and what CI runs (.ci/run). Slow soak/scale/benchmark tests are
+# skipped unless LEDIS_SLOW=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +22,7 @@ if ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 python3 -m pip install -q -e '.[test]'
+# The lint gate (pyproject.toml configures both): any finding fails the run before the tests.
+python3 -m ruff check ledis tests benchmarks examples
+python3 -m mypy
 exec python3 -m pytest -n "${LEDIS_TEST_WORKERS:-2}" -q "$@"

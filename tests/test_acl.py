@@ -303,7 +303,7 @@ def test_auth_and_hello(acl_server, admin):
         ("auth", "nobody", "AUTH"), ("auth", "u1", "AUTH")]
     client.execute_command("AUTH", "u1", PW)  # redis-py reconnects after an auth error
     hello = client.execute_command("HELLO", "2", "AUTH", "default", "anything")
-    fields = hello if isinstance(hello, dict) else dict(zip(hello[::2], hello[1::2]))
+    fields = hello if isinstance(hello, dict) else dict(zip(hello[::2], hello[1::2], strict=True))
     assert fields[b"proto"] == 2  # default is nopass: any password logs it in
     assert client.execute_command("ACL", "WHOAMI") == b"default"
     client.execute_command("AUTH", "u1", PW)

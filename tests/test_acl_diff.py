@@ -107,7 +107,7 @@ def norm_getuser(value, known):
     if value is None:
         return None
     if isinstance(value, list):  # RESP2 flat map
-        value = dict(zip(value[::2], value[1::2]))
+        value = dict(zip(value[::2], value[1::2], strict=True))
     out = {}
     for key, item in value.items():
         key = _s(key)
@@ -151,7 +151,7 @@ def _getuser(client, name):
 
 def _as_dict(value) -> dict:
     if isinstance(value, list):  # RESP2: a flat list
-        value = dict(zip(value[::2], value[1::2]))
+        value = dict(zip(value[::2], value[1::2], strict=True))
     return {_s(k): v for k, v in value.items()}
 
 
@@ -189,10 +189,10 @@ def compare_user(ours, ref, name, known):
     assert norm_getuser(dict(a, commands="", selectors=[]), known) == \
         norm_getuser(dict(b, commands="", selectors=[]), known)
     assert len(a["selectors"]) == len(b["selectors"])
-    for selector_a, selector_b in zip(a["selectors"], b["selectors"]):
+    for selector_a, selector_b in zip(a["selectors"], b["selectors"], strict=True):
         assert norm_getuser(dict(selector_a, commands=""), known) == \
             norm_getuser(dict(selector_b, commands=""), known)
-    for text_a, text_b in zip(_commands(a), _commands(b)):
+    for text_a, text_b in zip(_commands(a), _commands(b), strict=True):
         assert same_commands(ours, text_a, text_b, known), (text_a, text_b)
     # ACL LIST: the same lines apart from the command rules (checked above).
     lines_a = [_without_commands(x) for x in ours.execute_command("ACL", "LIST")]
@@ -326,7 +326,7 @@ def test_log_entries(pair):
         rows = []
         for entry in log:
             if isinstance(entry, list):
-                entry = dict(zip(entry[::2], entry[1::2]))
+                entry = dict(zip(entry[::2], entry[1::2], strict=True))
             entry = {_s(k): v for k, v in entry.items()}
             assert isinstance(entry.pop("age-seconds"), (float, bytes, str))
             info = _s(entry.pop("client-info"))

@@ -359,7 +359,8 @@ def test_client_unblock_timeout_and_error(target):
     assert r.execute_command("CLIENT", "UNBLOCK", t.client_id) == 0
     assert r.execute_command("CLIENT", "UNBLOCK", r.client_id()) == 0
     assert r.execute_command("CLIENT", "UNBLOCK", 999999, "TIMEOUT") == 0
-    with pytest.raises(redis.ResponseError, match="^CLIENT UNBLOCK reason should be TIMEOUT or ERROR$"):
+    with pytest.raises(redis.ResponseError,
+                       match="^CLIENT UNBLOCK reason should be TIMEOUT or ERROR$"):
         r.execute_command("CLIENT", "UNBLOCK", 1, "LATER")
     with pytest.raises(redis.ResponseError, match="^value is not an integer or out of range$"):
         r.execute_command("CLIENT", "UNBLOCK", "abc")

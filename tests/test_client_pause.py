@@ -28,7 +28,7 @@ def _recv(s: socket.socket, wait: float = 0.3) -> bytes:
                 break
             buf += chunk
             s.settimeout(0.05)
-    except socket.timeout:
+    except TimeoutError:
         pass
     return buf
 

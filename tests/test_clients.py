@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-import redis
 
 from tests.test_connection import error_of
 from tests.test_protocol import exchange
@@ -78,7 +77,7 @@ def test_client_kill(server):
 
 def test_client_kill_old_form_and_filters(server):
     a = socket.create_connection(("127.0.0.1", server.port))
-    a_addr = "%s:%d" % a.getsockname()
+    a_addr = "{}:{:d}".format(*a.getsockname())
     a.sendall(b"PING\r\n")
     assert a.recv(10) == b"+PONG\r\n"  # the server has accepted it
     c = server.client(protocol=2)
@@ -86,7 +85,7 @@ def test_client_kill_old_form_and_filters(server):
     a.settimeout(5)
     assert a.recv(10) == b""
     b = socket.create_connection(("127.0.0.1", server.port))
-    b_addr = "%s:%d" % b.getsockname()
+    b_addr = "{}:{:d}".format(*b.getsockname())
     b.sendall(b"PING\r\n")
     assert b.recv(10) == b"+PONG\r\n"
     assert c.execute_command("CLIENT", "KILL", "ADDR", b_addr, "SKIPME", "yes") == 1
@@ -152,7 +151,7 @@ def test_redis_py_asyncio(server):
         c = aioredis.Redis(port=server.port)
         await c.set("aio", "1")
         async with c.pipeline(transaction=False) as p:
-            for i in range(100):
+            for _ in range(100):
                 p.incr("aio")
             results = await p.execute()
         assert results[-1] == 101

@@ -67,7 +67,7 @@ def _command_docs(client, name: str) -> dict:
 
 def _as_dict(reply) -> dict:
     if isinstance(reply, list):
-        reply = dict(zip(reply[::2], reply[1::2]))
+        reply = dict(zip(reply[::2], reply[1::2], strict=True))
     return {(k.decode() if isinstance(k, bytes) else k): v for k, v in reply.items()}
 
 

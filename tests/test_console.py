@@ -151,7 +151,7 @@ def test_max_bulk_clips_long_values(server, r):
         "max_bulk": 50, "batch": [["HGETALL", "clip:h"], ["GET", "clip:bin"]]}, csrf=api.csrf)
     assert status == 200
     fields = {p[0]["v"]: p[1] for p in zip(data["replies"][0]["v"][::2],
-                                           data["replies"][0]["v"][1::2])}
+                                           data["replies"][0]["v"][1::2], strict=True)}
     assert fields["short"] == {"t": "bulk", "v": "v"}
     assert fields["long"] == {"t": "bulk", "v": "x" * 50, "clipped": 10_000}
     binary = data["replies"][1]

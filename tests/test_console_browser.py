@@ -364,7 +364,7 @@ def test_ops_chart_moves_under_load(page, server, r):
         client = server[0].client(password=PASSWORD)
         while not stop.is_set():
             pipe = client.pipeline(transaction=False)
-            for i in range(200):
+            for _ in range(200):
                 pipe.incr("load:counter")
             pipe.execute()
         client.close()
@@ -397,7 +397,8 @@ def test_command_box_shows_command_docs(page, r):
         docs = conn.read_response()
     finally:
         r.connection_pool.release(conn)
-    fields = docs["hset"] if isinstance(docs, dict) else dict(zip(docs[1][::2], docs[1][1::2]))
+    fields = (docs["hset"] if isinstance(docs, dict)
+              else dict(zip(docs[1][::2], docs[1][1::2], strict=True)))
     expected = fields["summary"]
     page.wait_for_selector(f"#cmd-hint:has-text('{expected}')")
     assert "key field value" in page.inner_text("#cmd-hint")

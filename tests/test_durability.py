@@ -24,7 +24,7 @@ from ledis import errors
 from ledis.config import Config
 from ledis.server.compose import build, load_commands
 from ledis.storage import layout
-from ledis.storage.layout import COLLECTION, DATA, CF_NAMES
+from ledis.storage.layout import CF_NAMES, COLLECTION, DATA
 
 
 def open_store(path: str) -> rocksdict.Rdict:

@@ -63,7 +63,7 @@ def test_require_at_load_and_shared_table(f):
 def _list(c):
     out = []
     for lib in c.function_list():
-        out.append(lib if isinstance(lib, dict) else dict(zip(lib[::2], lib[1::2])))
+        out.append(lib if isinstance(lib, dict) else dict(zip(lib[::2], lib[1::2], strict=True)))
     return out
 
 

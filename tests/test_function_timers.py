@@ -24,7 +24,7 @@ def tick_lib(every: str = "100ms") -> str:
 def timers(c) -> list[dict]:
     out = []
     for row in c.execute_command("LEDIS.TIMERS"):
-        out.append(row if isinstance(row, dict) else dict(zip(row[::2], row[1::2])))
+        out.append(row if isinstance(row, dict) else dict(zip(row[::2], row[1::2], strict=True)))
     return out
 
 
@@ -69,9 +69,10 @@ def test_every_timer_runs_and_is_listed(f):
     assert before_ms < row[b"last_run_ms"] < row[b"next_run_ms"] <= row[b"last_run_ms"] + 200
     assert 0 < row[b"last_duration_us"] < 100_000
     lib = f.function_list()[0]
-    lib = lib if isinstance(lib, dict) else dict(zip(lib[::2], lib[1::2]))
+    lib = lib if isinstance(lib, dict) else dict(zip(lib[::2], lib[1::2], strict=True))
     listed = lib[b"timers"][0]
-    listed = listed if isinstance(listed, dict) else dict(zip(listed[::2], listed[1::2]))
+    listed = (listed if isinstance(listed, dict)
+              else dict(zip(listed[::2], listed[1::2], strict=True)))
     assert listed == {b"name": b"tick", b"schedule": b"every 100ms"}
     assert f.fcall("noop", 0) == 1  # the library's functions work as usual
 
@@ -233,9 +234,10 @@ def test_time_limit_busy_and_function_kill(fresh_server):
 
     wait(busy, timeout=5, what="BUSY")
     stats = c.execute_command("FUNCTION", "STATS")
-    stats = stats if isinstance(stats, dict) else dict(zip(stats[::2], stats[1::2]))
+    stats = stats if isinstance(stats, dict) else dict(zip(stats[::2], stats[1::2], strict=True))
     running = stats[b"running_script"]
-    running = running if isinstance(running, dict) else dict(zip(running[::2], running[1::2]))
+    running = (running if isinstance(running, dict)
+               else dict(zip(running[::2], running[1::2], strict=True)))
     assert running[b"name"] == b"spin.spin"
     assert c.execute_command("FUNCTION", "KILL") == b"OK"
     wait(lambda: c.ping(), what="not busy")

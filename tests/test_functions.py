@@ -221,7 +221,7 @@ redis.register_function('w', function(k, a) x = 1 end)
 redis.register_function('rr', function(k, a) return redis.register_function('z', function() end) end)
 redis.register_function('pc', function(k, a) return redis.pcall('incr', k[1]) end)
 redis.register_function('RESP3', function(k, a) redis.setresp(3) return redis.call('hgetall', k[1]) end)
-"""
+"""  # noqa: E501  (one function a line: error texts carry line numbers)
 
 CALLS = [
     ("fcall", "f", 1, "k", "v"), ("fcall", "h", 0), ("fcall", "i", 1, "k", "v"),
@@ -275,10 +275,10 @@ def _sorted_list(libs):
     """FUNCTION LIST with libraries and functions in name order (Redis uses dict order)."""
     out = []
     for lib in libs:
-        lib = dict(lib) if isinstance(lib, dict) else dict(zip(lib[::2], lib[1::2]))
+        lib = dict(lib) if isinstance(lib, dict) else dict(zip(lib[::2], lib[1::2], strict=True))
         funcs = []
         for f in lib[b"functions"]:
-            f = dict(f) if isinstance(f, dict) else dict(zip(f[::2], f[1::2]))
+            f = dict(f) if isinstance(f, dict) else dict(zip(f[::2], f[1::2], strict=True))
             f[b"flags"] = sorted(f[b"flags"])
             funcs.append(f)
         lib[b"functions"] = sorted(funcs, key=lambda f: f[b"name"])
@@ -441,9 +441,10 @@ def test_function_kill_and_busy(fresh_server):
                                           "call FUNCTION KILL or SHUTDOWN NOSAVE.")
     assert outcome(other.script_kill)[0] == "err"
     stats = _plain(other.function_stats())
-    stats = stats if isinstance(stats, dict) else dict(zip(stats[::2], stats[1::2]))
+    stats = stats if isinstance(stats, dict) else dict(zip(stats[::2], stats[1::2], strict=True))
     running = stats[b"running_script"]
-    running = running if isinstance(running, dict) else dict(zip(running[::2], running[1::2]))
+    running = (running if isinstance(running, dict)
+               else dict(zip(running[::2], running[1::2], strict=True)))
     assert running[b"name"] == b"spin" and running[b"command"] == [b"FCALL", b"spin", b"0"]
     assert running[b"duration_ms"] >= 100
     assert other.function_kill() in (True, b"OK")

@@ -8,8 +8,8 @@ import zlib
 
 import pytest
 
-from ledis.errors import LedisError
 from ledis import rdb
+from ledis.errors import LedisError
 from ledis.resources import stdlib_names
 from ledis.scripting import function_payload as payloads
 from ledis.scripting import functions as fn
@@ -28,7 +28,8 @@ def test_parse_header_ok(code, name):
     (b"#!lua name=a", "ERR Invalid library metadata"),
     (b"#!py name=a\n", "ERR Engine 'py' not found"),
     (b"#!lua x=1\n", "ERR Invalid metadata value given: x=1"),
-    (b"#!lua name=a name=b\n", "ERR Invalid metadata value, name argument was given multiple times"),
+    (b"#!lua name=a name=b\n",
+     "ERR Invalid metadata value, name argument was given multiple times"),
     (b"#!lua\n", "ERR Library name was not given"),
     (b"#!lua name=a.b\n", "ERR Library names can only contain letters, numbers, or "
                           "underscores(_) and must be at least one character long"),

@@ -198,7 +198,7 @@ def test_hrandfield_counts(r2):
     assert r.hrandfield("nokey", 5) == []
     flat = raw_command(r, "HRANDFIELD", "h", "3", "WITHVALUES")
     assert len(flat) == 6
-    for f, v in zip(flat[::2], flat[1::2]):
+    for f, v in zip(flat[::2], flat[1::2], strict=True):
         assert data[f] == v
 
 

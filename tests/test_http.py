@@ -383,7 +383,14 @@ def test_reply_mapping_units():
     from ledis.errors import LedisError
     from ledis.http.app import parse_info, to_json, to_msgpack
     from ledis.replies import (
-        Bool, Double, Map, NullArray, PairList, SetReply, Simple, Verbatim,
+        Bool,
+        Double,
+        Map,
+        NullArray,
+        PairList,
+        SetReply,
+        Simple,
+        Verbatim,
     )
 
     assert to_json(Simple(b"OK")) == [True, "OK"]

@@ -15,8 +15,8 @@ import redis
 
 from ledis import glob
 from ledis.config import Config
-from ledis.server.compose import build, load_commands
 from ledis.errors import LedisError
+from ledis.server.compose import build, load_commands
 from ledis.storage import layout
 from ledis.storage.layout import COLLECTION, DATA, ZSCORE
 
@@ -483,7 +483,8 @@ def test_object_encoding_collections(core):
     _make_collection(core, 0, b"l", layout.LIST, [(b"\x80" + bytes(7), b"x")])
     got = {k: run(core, ctx, "OBJECT", "ENCODING", k) for k in
            ("h", "hmid", "hbig", "hlong", "iset", "sset", "z", "zbig", "l")}
-    assert got == {"h": b"listpack", "hmid": b"listpack", "hbig": b"hashtable", "hlong": b"hashtable",
+    assert got == {"h": b"listpack", "hmid": b"listpack", "hbig": b"hashtable",
+                   "hlong": b"hashtable",
                    "iset": b"intset", "sset": b"hashtable", "z": b"listpack",
                    "zbig": b"skiplist", "l": b"quicklist"}
 
@@ -587,6 +588,7 @@ MY_COMMANDS = ("del unlink exists touch type expire pexpire expireat pexpireat t
 def test_declarations_match_redis(name):
     import json
     from pathlib import Path
+
     from ledis.commands.registry import REGISTRY
     load_commands()
     ref_path = Path("/work/shared/reference/redis-7.0/commands.json")
@@ -605,7 +607,7 @@ def test_declarations_match_redis(name):
     assert set(cmd.acl_categories) == set(ref["acl_categories"])
     docs = json.loads((ref_path.parent / "command-docs.json").read_text())["docs"]
     doc = docs[parent] if not sub else dict(
-        zip(docs[parent]["subcommands"][::2], docs[parent]["subcommands"][1::2]))[name]
+        zip(docs[parent]["subcommands"][::2], docs[parent]["subcommands"][1::2], strict=True))[name]
     assert (cmd.summary, cmd.since, cmd.complexity, cmd.group) == (
         doc["summary"], doc["since"], doc["complexity"], doc["group"])
 

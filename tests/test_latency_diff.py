@@ -28,13 +28,13 @@ def _masked(text):
 def _histogram_shape(reply):
     """{command: (calls, number of buckets > 0, cumulative counts end at calls)}"""
     if isinstance(reply, list):  # RESP2: flat pairs
-        reply = {reply[i]: dict(zip(reply[i + 1][::2], reply[i + 1][1::2]))
+        reply = {reply[i]: dict(zip(reply[i + 1][::2], reply[i + 1][1::2], strict=True))
                  for i in range(0, len(reply), 2)}
     out = {}
     for name, cdf in reply.items():
         buckets = cdf[b"histogram_usec"]
         if isinstance(buckets, list):
-            buckets = dict(zip(buckets[::2], buckets[1::2]))
+            buckets = dict(zip(buckets[::2], buckets[1::2], strict=True))
         counts = list(buckets.values())
         out[name] = (cdf[b"calls"], counts == sorted(counts), counts[-1] == cdf[b"calls"])
     return out

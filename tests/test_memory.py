@@ -78,7 +78,7 @@ def test_stats_fields(server, redis_server):
         client.mset({"k1": "v", "k2": "v"})
     mine = ours.execute_command("MEMORY", "STATS")
     ref = theirs.execute_command("MEMORY", "STATS")
-    mine_map = dict(zip(mine[::2], mine[1::2]))
+    mine_map = dict(zip(mine[::2], mine[1::2], strict=True))
     ref_names = ref[::2]
     # Every field Redis reports, in Redis's order, then ledis's RocksDB figures.
     assert mine[::2][:len(ref_names)] == ref_names

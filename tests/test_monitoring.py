@@ -30,7 +30,7 @@ def _read_lines(s: socket.socket, n: int, timeout: float = 5.0) -> list[bytes]:
         s.settimeout(max(deadline - time.time(), 0.01))
         try:
             chunk = s.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             break
         if not chunk:
             break
@@ -47,7 +47,7 @@ def _drain(s: socket.socket, wait: float = 0.3) -> bytes:
             if not chunk:
                 break
             buf += chunk
-    except socket.timeout:
+    except TimeoutError:
         pass
     return buf
 

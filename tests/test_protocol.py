@@ -26,7 +26,7 @@ def exchange(port: int, data: bytes, wait: float = 3.0) -> tuple[bytes, bool]:
         while time.time() < deadline:
             try:
                 chunk = s.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return out, False
             except ConnectionResetError:
                 return out, True
@@ -136,7 +136,8 @@ def test_commands_before_a_protocol_error_still_run(server, r):
 
 def test_request_split_across_reads(server):
     """A request arriving byte by byte is answered once, whole."""
-    payload = b"*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n$10\r\n0123456789\r\n*2\r\n$3\r\nGET\r\n$5\r\nsplit\r\n"
+    payload = (b"*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n$10\r\n0123456789\r\n"
+               b"*2\r\n$3\r\nGET\r\n$5\r\nsplit\r\n")
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
         for i in range(len(payload)):
             s.sendall(payload[i:i + 1])
@@ -152,7 +153,8 @@ def test_request_split_across_reads(server):
 def test_big_pipeline_in_one_write(server, r):
     n = 10_000
     payload = b"".join(
-        b"*3\r\n$3\r\nSET\r\n$%d\r\nk%d\r\n$%d\r\nv%d\r\n" % (len(b"k%d" % i), i, len(b"v%d" % i), i)
+        b"*3\r\n$3\r\nSET\r\n$%d\r\nk%d\r\n$%d\r\nv%d\r\n"
+        % (len(b"k%d" % i), i, len(b"v%d" % i), i)
         for i in range(n))
     payload += b"*1\r\n$6\r\nDBSIZE\r\n"
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
@@ -199,8 +201,8 @@ def test_unauthenticated_request_limits(fresh_server):
     out, closed = exchange(srv.port, b"*2\r\n$4\r\nECHO\r\n$20000\r\n")
     assert out == b"-ERR Protocol error: unauthenticated bulk length\r\n"
     assert closed
-    out, closed = exchange(srv.port, b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$4\r\nECHO\r\n$20000\r\n"
-                           + b"e" * 20000 + b"\r\n")
+    out, closed = exchange(srv.port, b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n"
+                           b"*2\r\n$4\r\nECHO\r\n$20000\r\n" + b"e" * 20000 + b"\r\n")
     assert out == b"+OK\r\n$20000\r\n" + b"e" * 20000 + b"\r\n"
     assert not closed
 

@@ -315,13 +315,13 @@ def test_semi_sync_acknowledges_only_what_a_replica_has(servers):
     ac = alone.client()
     before = [k for k, sent, ack in acked if ack < killed_at]
     assert len(before) > 20
-    missing_before = [k for k, v in zip(before, ac.mget(before)) if v is None]
+    missing_before = [k for k, v in zip(before, ac.mget(before), strict=True) if v is None]
     assert missing_before == [], "writes acknowledged under semi-sync are not on the replica"
     # after the kill, a write is acknowledged only once the replica had it, or after its
     # reply waited the whole timeout (the switch to async); then async writes go on
     after = [(k, sent, ack) for k, sent, ack in acked if ack >= killed_at]
     assert after, "no write after the kill"
-    present = dict(zip([k for k, _, _ in after], ac.mget([k for k, _, _ in after])))
+    present = dict(zip([k for k, _, _ in after], ac.mget([k for k, _, _ in after]), strict=True))
     degraded_at = None
     for key, sent, ack in after:
         if present[key] is not None:

@@ -29,7 +29,8 @@ ESCAPES = [
     "return loadstring('return os')() and 'escaped'",
     "return loadstring('return io')() and 'escaped'",
     "return load('return debug')() and 'escaped'",
-    "local n = 0 return load(function() n = n + 1 if n == 1 then return 'return python' end end)() and 'escaped'",
+    "local n = 0 return load(function() n = n + 1 if n == 1 then return 'return python' end end)()"
+    " and 'escaped'",
     "return loadstring(string.dump(function() return 1 end)) and 'escaped'",
     "return loadstring('\\27LJ\\2') and 'escaped'",
     "return load('\\27LJ\\2\\0') and 'escaped'",
@@ -57,7 +58,8 @@ ESCAPES = [
     "return getmetatable(_G) and 'escaped'",
     "local t = setmetatable({}, {__index = _G}) return t.os and 'escaped'",
     # coroutine and pcall tricks
-    "local co = coroutine.create(function() return os end) local ok, v = coroutine.resume(co) return ok and v and 'escaped'",
+    "local co = coroutine.create(function() return os end) local ok, v = coroutine.resume(co)"
+    " return ok and v and 'escaped'",
     "local ok, v = pcall(function() return io end) return ok and v and 'escaped'",
     "return coroutine.isyieldable and 'escaped'",
     "return table.move and 'escaped'",
@@ -108,7 +110,8 @@ def test_python_attributes_denied(r):
     # a Python callable exposed to Lua cannot be walked through its attributes
     script = "local f = redis.sha1hex return tostring(pcall(function() return f.__globals__ end))"
     assert r.eval(script, 0) in (b"false", b"true")
-    script = "local ok, v = pcall(function() return redis.sha1hex.__globals__ end) return ok and v and 'escaped' or 'denied'"
+    script = ("local ok, v = pcall(function() return redis.sha1hex.__globals__ end)"
+              " return ok and v and 'escaped' or 'denied'")
     assert r.eval(script, 0) == b"denied"
 
 
@@ -121,7 +124,8 @@ def test_library_copies_are_usable(r):
     assert r.eval("return string.format('%05d', 42)", 0) == b"00042"
     assert r.eval("return table.concat({'a','b'}, ',')", 0) == b"a,b"
     assert r.eval("return math.floor(3.7)", 0) == 3
-    assert r.eval("local s = 0 for w in string.gfind('a b c', '%a') do s = s + 1 end return s", 0) == 3
+    assert r.eval("local s = 0 for w in string.gfind('a b c', '%a') do s = s + 1 end return s",
+                  0) == 3
 
 
 def test_cjson_null_metatable_protected(r):

@@ -18,7 +18,8 @@ LOOPS = [
     "for i = 1, 1e15 do end",
     "while true do pcall(function() while true do end end) end",
     "while true do pcall(error, 'x') end",
-    "local co = coroutine.create(function() while true do end end) while true do coroutine.resume(co) end",
+    "local co = coroutine.create(function() while true do end end)"
+    " while true do coroutine.resume(co) end",
     "loadstring('while true do end')()",
     "local t = {} while true do t[#t % 100 + 1] = tostring(#t) end",
     "local function f() return f() end f()",
@@ -77,7 +78,8 @@ def test_infinite_loop_killed(busy_server, script):
     other.ping()
     run = Runner(caller, script)
     busy = _wait_busy(other)
-    assert busy == "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    assert busy == ("BUSY Redis is busy running a script. "
+                    "You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
     start = time.time()
     assert other.script_kill() is True
     run.join()
@@ -288,7 +290,7 @@ def test_function_kill_and_stats_get_busy_during_eval(busy_server):
     for cmd in (("FUNCTION", "KILL"), ("FUNCTION", "STATS"), ("SHUTDOWN",)):
         with pytest.raises(redis.ResponseError) as exc:
             other.execute_command(*cmd)
-        assert str(exc.value) == (
-            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+        assert str(exc.value) == ("BUSY Redis is busy running a script. "
+                                  "You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
     assert other.script_kill() is True
     run.join()

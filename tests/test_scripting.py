@@ -103,13 +103,14 @@ def test_script_help(r):
     assert lines[0].startswith(b"SCRIPT <subcommand>")
 
 
-# --- read-only scripts and flags -------------------------------------------------------------------
+# --- read-only scripts and flags ------------------------------------------------------------------
 def test_eval_ro_rejects_writes(r):
     r.set("k", "v")
     assert r.eval_ro("return redis.call('get', KEYS[1])", 1, "k") == b"v"
     with pytest.raises(redis.ResponseError) as exc:
         r.eval_ro("return redis.call('set', KEYS[1], 'x')", 1, "k")
-    assert str(exc.value).startswith("Write commands are not allowed from read-only scripts. script:")
+    assert str(exc.value).startswith(
+        "Write commands are not allowed from read-only scripts. script:")
     assert r.get("k") == b"v"
     digest = r.script_load("return redis.call('del', KEYS[1])")
     with pytest.raises(redis.ResponseError, match="Write commands are not allowed"):
@@ -133,7 +134,7 @@ def test_noscript_commands_rejected(r):
                 "'evalsha', '%s', '0'" % ("a" * 40)):
         with pytest.raises(redis.ResponseError,
                            match="This Redis command is not allowed from script"):
-            r.eval("return redis.call(%s)" % cmd, 0)
+            r.eval(f"return redis.call({cmd})", 0)
 
 
 @pytest.mark.parametrize("body,message", [
@@ -255,7 +256,7 @@ def test_self_referencing_table_reply(r):
 
 
 def test_redis_log_goes_to_server_log(server, r):
-    marker = "scripting-log-marker-%d" % time.time_ns()
+    marker = f"scripting-log-marker-{time.time_ns()}"
     r.eval("redis.log(redis.LOG_WARNING, ARGV[1])", 0, marker)
     deadline = time.time() + 5
     while marker not in server.log() and time.time() < deadline:
@@ -273,7 +274,8 @@ def test_script_sees_writes_of_earlier_commands(r):
 
 # --- libraries ------------------------------------------------------------------------------------
 def test_math_random_matches_redis_after_seed(r, ref):
-    script = "math.randomseed(42) return {tostring(math.random()), math.random(10), math.random(5, 7)}"
+    script = ("math.randomseed(42)"
+              " return {tostring(math.random()), math.random(10), math.random(5, 7)}")
     assert r.eval(script, 0) == ref.eval(script, 0)
 
 
@@ -283,7 +285,7 @@ def test_cjson_available_and_read_only(r):
         r.eval("cjson.encode = nil", 0)
 
 
-# --- persistence ------------------------------------------------------------------------------------
+# --- persistence ----------------------------------------------------------------------------------
 def test_evalsha_after_restart(fresh_server):
     proc = fresh_server()
     client = proc.client()
@@ -314,7 +316,7 @@ def test_evalsha_after_kill9(fresh_server):
     assert proc.client().evalsha(digest, 0) == 7
 
 
-# --- redis-cli --eval ---------------------------------------------------------------------------------
+# --- redis-cli --eval -----------------------------------------------------------------------------
 def _cli(port: int, *args: str) -> str:
     out = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True,
                          timeout=20)

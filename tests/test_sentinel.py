@@ -51,7 +51,7 @@ sentinel parallel-syncs {NAME} 1
 """)
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "SentinelProcess":
+    def start(self) -> SentinelProcess:
         self.proc = subprocess.Popen(["redis-sentinel", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)
@@ -205,7 +205,7 @@ def test_kill_master_failover_keeps_acknowledged_writes(group):
     for i in acked:
         pipe.get(f"w:{i}")
     values = pipe.execute()
-    missing = [i for i, v in zip(acked, values) if v != str(i).encode()]
+    missing = [i for i, v in zip(acked, values, strict=True) if v != str(i).encode()]
     assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"
 
     # the old master, restarted, is reconfigured by Sentinel as a replica of the new one
@@ -289,7 +289,7 @@ def test_example_topology_script_survives_a_failover():
         with redis.Redis(port=base + 200, protocol=2, lib_name=None, lib_version=None) as c:
             for i in range(300):
                 assert c.incr(f"k:{i}") == i + 1
-        assert "g1 -> 127.0.0.1:%d" % (base + 11) in open(
+        assert f"g1 -> 127.0.0.1:{base + 11}" in open(
             os.path.join(run_dir, "reconfig.log")).read()
         status = cluster("status")
         assert f"g1: 127.0.0.1:{base + 11}" in status

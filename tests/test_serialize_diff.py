@@ -277,7 +277,7 @@ def build_stream(client, key):
 def stream_view(client, key):
     """Everything a client sees of a stream, minus the radix tree shape (ledis has none)."""
     full = client.execute_command("XINFO", "STREAM", key, "FULL")
-    info = dict(zip(full[::2], full[1::2]))
+    info = dict(zip(full[::2], full[1::2], strict=True))
     for name in (b"radix-tree-keys", b"radix-tree-nodes"):
         info.pop(name)
     groups = [g["name"] for g in client.xinfo_groups(key)]

@@ -96,7 +96,7 @@ def test_hypothesis_algebra(pair, sets):
     keys = [b"k%d" % i for i in range(len(sets))]
     for client in pair:
         client.flushall()
-        for key, members in zip(keys, sets):
+        for key, members in zip(keys, sets, strict=True):
             if members:
                 client.sadd(key, *members)
     for cmd in (b"SINTER", b"SUNION", b"SDIFF"):

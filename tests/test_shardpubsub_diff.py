@@ -12,7 +12,7 @@ from tests.diff import assert_same
 
 
 def _sorted_pairs(flat):
-    return sorted(zip(flat[::2], flat[1::2]))
+    return sorted(zip(flat[::2], flat[1::2], strict=True))
 
 
 @pytest.mark.parametrize("resp3", [False, True])

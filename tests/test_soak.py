@@ -21,7 +21,7 @@ import soak
 
 def samples(rss: list[int], p99: list[float]) -> list[dict]:
     return [{"t": 10.0 * (i + 1), "rss_kb": r, "p99_ms": p} for i, (r, p) in
-            enumerate(zip(rss, p99))]
+            enumerate(zip(rss, p99, strict=True))]
 
 
 def test_verdict_flags_rss_growth_errors_and_p99_drift():

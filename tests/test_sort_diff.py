@@ -173,7 +173,7 @@ def test_random_data_and_options(pair, kind, seed):
             client.zadd("k", scores)
     weights = rng.sample(range(1000), len(numbers))
     for client in pair:
-        for member, weight in zip(numbers, weights):
+        for member, weight in zip(numbers, weights, strict=True):
             client.set(b"w_" + member, weight)
             client.set(b"u_" + member, b"u%04d" % weight)  # distinct ALPHA weights
             client.hset(b"h_" + member, mapping={"f": weight % 7, "g": b"g%04d" % weight})
@@ -218,7 +218,7 @@ def test_command_info_and_keys_match_redis(pair):
     names = ["sort", "sort_ro", "pfadd", "pfcount", "pfmerge"]
     mine = ours.execute_command("COMMAND", "INFO", *names)
     theirs = ref.execute_command("COMMAND", "INFO", *names)
-    for a, b in zip(mine, theirs):
+    for a, b in zip(mine, theirs, strict=True):
         assert a[:7] == b[:7], a[0]  # name, arity, flags, first, last, step, ACL
     for args in (["SORT", "l", "BY", "w_*", "STORE", "d"], ["PFMERGE", "d", "a", "b"],
                  ["PFCOUNT", "a", "b"], ["SORT_RO", "l"]):

@@ -35,7 +35,8 @@ SEQUENCES = {
         ("json_set", 1, "D", "a.c", '"x"'), ("json_get", 1, "D", "a.c"),
         ("json_get", 1, "D", "a.b.2"), ("json_del", 1, "D", "a.b.1"), ("json_get", 1, "D", "a.b"),
         ("json_incr", 1, "D", "n", 2.5), ("json_incr", 1, "D", "m.k", 3),
-        ("json_get", 1, "D", "m"), ("json_set", 1, "D", "n.x", 1), ("json_set", 1, "D", "q", "{bad"),
+        ("json_get", 1, "D", "m"), ("json_set", 1, "D", "n.x", 1),
+        ("json_set", 1, "D", "q", "{bad"),
         ("json_del", 1, "D", "zz"), ("json_del", 1, "D", "$"), ("json_get", 1, "D"),
     ],
     "counter": [

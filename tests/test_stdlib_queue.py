@@ -19,7 +19,7 @@ def c(r):
 
 def stats(c, q="Q"):
     flat = c.fcall("q_stats", 1, q)
-    return {k.decode(): v for k, v in zip(flat[::2], flat[1::2])}
+    return {k.decode(): v for k, v in zip(flat[::2], flat[1::2], strict=True)}
 
 
 def test_push_reserve_ack(c):

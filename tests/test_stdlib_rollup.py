@@ -82,7 +82,7 @@ def test_timer_rolls_up_live(r):
     r.function_load(code.replace("{cron = '* * * * *'}", "{every = '100ms'}"))
     try:
         row = r.execute_command("LEDIS.TIMERS")[0]
-        row = row if isinstance(row, dict) else dict(zip(row[::2], row[1::2]))
+        row = row if isinstance(row, dict) else dict(zip(row[::2], row[1::2], strict=True))
         assert row[b"schedule"] == b"every 100ms" and row[b"library"] == b"rollup"
         r.fcall("rollup_watch", 0, "live:")
         total = 0
@@ -103,6 +103,6 @@ def test_timer_rolls_up_live(r):
 
 def test_stock_library_uses_a_cron_minute(c):
     row = c.execute_command("LEDIS.TIMERS")[0]
-    row = row if isinstance(row, dict) else dict(zip(row[::2], row[1::2]))
+    row = row if isinstance(row, dict) else dict(zip(row[::2], row[1::2], strict=True))
     assert row[b"schedule"] == b"cron * * * * *"
     assert row[b"next_run_ms"] % 60_000 == 0

@@ -353,13 +353,13 @@ def stream_state(port: int) -> dict:
     out = {}
     for key in sorted(c.keys("*")):
         info = c.execute_command("XINFO", "STREAM", key, "FULL", "COUNT", "0")
-        d = dict(zip(info[::2], info[1::2]))
+        d = dict(zip(info[::2], info[1::2], strict=True))
         for k in (b"radix-tree-keys", b"radix-tree-nodes"):
             d.pop(k)
         groups = []
         for raw in d.pop(b"groups"):
-            g = dict(zip(raw[::2], raw[1::2]))
-            g[b"consumers"] = [dict(zip(x[::2], x[1::2])) for x in g[b"consumers"]]
+            g = dict(zip(raw[::2], raw[1::2], strict=True))
+            g[b"consumers"] = [dict(zip(x[::2], x[1::2], strict=True)) for x in g[b"consumers"]]
             for consumer in g[b"consumers"]:
                 consumer.pop(b"seen-time")
             groups.append(g)
@@ -473,7 +473,7 @@ def test_declaration_matches_redis(name):
         ref = commands[parent]["subcommands"][name]
         subs = docs[parent]["subcommands"]
         if isinstance(subs, list):  # RESP2: a flat name, doc, name, doc ... list
-            subs = dict(zip(subs[::2], subs[1::2]))
+            subs = dict(zip(subs[::2], subs[1::2], strict=True))
         doc = subs[name]
         cmd = REGISTRY.lookup(parent.encode()).subcommands[sub.encode()]
     else:

@@ -35,7 +35,7 @@ def _strip_times(value, name: bytes):
     if isinstance(value, list):
         if name == b"XINFO" and value and value[0] in (b"length", b"name") and \
                 len(value) % 2 == 0:  # a RESP2 flat map
-            return _strip_times(dict(zip(value[::2], value[1::2])), name)
+            return _strip_times(dict(zip(value[::2], value[1::2], strict=True)), name)
         if name == b"XPENDING" and len(value) == 4 and isinstance(value[0], bytes) and \
                 ID_RE.match(value[0]) and isinstance(value[2], int):
             return [value[0], value[1], value[3]]  # id, consumer, (idle), deliveries

@@ -8,7 +8,9 @@ from fractions import Fraction
 import pytest
 
 from ledis.storage.types.string import (
-    format_long_double, parse_long_double, round_long_double,
+    format_long_double,
+    parse_long_double,
+    round_long_double,
 )
 
 

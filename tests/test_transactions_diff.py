@@ -149,7 +149,7 @@ def _run(port: int, commands, debug: bool) -> list[bytes]:
 def test_reply_sequence_matches_redis(server, debug_redis, name, commands):
     ours = _run(server.port, commands, False)
     theirs = _run(debug_redis.port, commands, True)
-    for cmd, a, b in zip([c for c in commands if c != SLEEP], ours, theirs):
+    for cmd, a, b in zip([c for c in commands if c != SLEEP], ours, theirs, strict=True):
         assert a == b, f"{name}: {cmd}: ledis {a!r} != redis {b!r}"
 
 
@@ -212,7 +212,7 @@ PUBSUB_FLOWS = [
 def test_multi_client_flow_matches_redis(server, debug_redis, name, steps):
     ours = _two_clients(server.port, steps)
     theirs = _two_clients(debug_redis.port, steps)
-    for step, a, b in zip(steps, ours, theirs):
+    for step, a, b in zip(steps, ours, theirs, strict=True):
         if step[1] is not None and step[1][0] == "HELLO":
             continue
         if step[1] is None and step[2] > 1:

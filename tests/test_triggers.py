@@ -50,7 +50,7 @@ def triggers_of(client) -> dict[str, dict]:
     out = {}
     for entry in client.execute_command("LEDIS.TRIGGERS"):
         if isinstance(entry, list):
-            entry = dict(zip(entry[::2], entry[1::2]))
+            entry = dict(zip(entry[::2], entry[1::2], strict=True))
         entry = {k.decode() if isinstance(k, bytes) else k: v for k, v in entry.items()}
         out[f"{entry['library'].decode()}.{entry['name'].decode()}"] = entry
     return out
@@ -246,13 +246,13 @@ def test_function_list_and_ledis_triggers(server, t):
         libs = {}
         for lib in c.function_list():
             if isinstance(lib, list):
-                lib = dict(zip(lib[::2], lib[1::2]))
+                lib = dict(zip(lib[::2], lib[1::2], strict=True))
             libs[lib[b"library_name"]] = lib
         audit = libs[b"audit"]
         assert list(audit)[:4] == [b"library_name", b"engine", b"functions", b"triggers"]
         (trig,) = audit[b"triggers"]
         if isinstance(trig, list):
-            trig = dict(zip(trig[::2], trig[1::2]))
+            trig = dict(zip(trig[::2], trig[1::2], strict=True))
         assert trig[b"name"] == b"copy" and trig[b"keys"] == [b"user:*"]
         assert trig[b"events"] == [b"set", b"hset", b"del"]
         assert trig[b"on_error"] == b"abort"

@@ -47,7 +47,7 @@ class Nutcracker:
 """)
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Nutcracker":
+    def start(self) -> Nutcracker:
         self.proc = subprocess.Popen(
             ["nutcracker", "-c", self.conf, "-s", str(self.stats_port), "-a", "127.0.0.1",
              "-o", os.path.join(self.dir, "nutcracker.log")],

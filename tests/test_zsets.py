@@ -341,7 +341,7 @@ def test_zrandmember(r):
     assert len(many) == 50 and set(many) <= set(members)
     flat = raw(r, "ZRANDMEMBER", "z", 3, "WITHSCORES")
     assert len(flat) == 6
-    for m, s in zip(flat[::2], flat[1::2]):
+    for m, s in zip(flat[::2], flat[1::2], strict=True):
         assert float(s) == members[m]
     assert raw(r, "ZRANDMEMBER", "z", 0) == []
     assert raw(r, "ZRANDMEMBER", "nokey", 3) == []
@@ -639,7 +639,8 @@ def test_score_encoding_preserves_order_and_round_trips():
     encoded = [encode_score(v) for v in ordered]
     assert encoded == sorted(encoded)
     assert encode_score(-0.0) == encode_score(0.0)
-    for a, b in zip(ordered, ordered[1:]):
+    # neighbours: the list against itself shifted by one
+    for a, b in zip(ordered, ordered[1:], strict=False):
         assert (encode_score(a) < encode_score(b)) == (a < b)
 
 

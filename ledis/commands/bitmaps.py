@@ -14,6 +14,7 @@ from ledis.commands.strings import max_value_len
 from ledis.errors import LedisError, error
 from ledis.storage.types import string
 
+
 def _bit_offset(ctx, raw: bytes, bits: int = 0) -> int:
     """A bit offset argument; with ``bits``, ``#n`` means n * bits (BITFIELD)."""
     if bits and len(raw) > 1 and raw[0] == 0x23:  # '#'
@@ -299,8 +300,8 @@ def _bitfield(ctx, argv, readonly_command: bool):
     db = ctx.db
     key = argv[1]
     if readonly:
-        value = string.get(db, key) or b""
-        return [_bitfield_read(value, offset, bits, signed)
+        current = string.get(db, key) or b""
+        return [_bitfield_read(current, offset, bits, signed)
                 for _, signed, bits, offset, _, _ in ops]
     if readonly_command:
         raise error(errors.BITFIELD_RO_GET_ONLY)

@@ -202,14 +202,19 @@ _HELP = [
     b'    * ASYNC: Asynchronously flush the libraries.',
     b'    * SYNC: Synchronously flush the libraries.',
     b'DUMP',
-    b'    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command',
+    b'    Return a serialized payload representing the current libraries, can be restored using'
+    b' FUNCTION RESTORE command',
     b'RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]',
-    b'    Restore the libraries represented by the given payload, it is possible to give a restore policy to',
+    b'    Restore the libraries represented by the given payload, it is possible to give a restore'
+    b' policy to',
     b'    control how to handle existing libraries (default APPEND):',
     b'    * FLUSH: delete all existing libraries.',
-    b'    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.',
-    b'    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old',
-    b'      libraries with the new libraries (notice that even on this option there is a chance of failure',
+    b'    * APPEND: appends the restored libraries to the existing libraries. On collision,'
+    b' abort.',
+    b'    * REPLACE: appends the restored libraries to the existing libraries, On collision,'
+    b' replace the old',
+    b'      libraries with the new libraries (notice that even on this option there is a chance of'
+    b' failure',
     b'      in case of functions name collision with another library).',
     b'HELP',
     b'    Prints this help.',

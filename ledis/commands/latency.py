@@ -75,7 +75,8 @@ def latency_info(core) -> list[tuple[str, str]]:
             for p in percentiles:
                 wanted = max(1, int(p / 100.0 * total + 0.5))
                 seen = 0
-                for k, count in enumerate(hist):
+                # k (the bucket) is read after the loop
+                for k, count in enumerate(hist):  # noqa: B007
                     seen += count
                     if seen >= wanted:
                         break

@@ -129,7 +129,7 @@ HISTOGRAM [COMMAND ...]
     Return a cumulative distribution of latencies in the format of a histogram for the specified command names.
     If no commands are specified then all histograms are replied.
 HELP
-    Prints this help."""
+    Prints this help."""  # noqa: E501  (Redis's LATENCY HELP text, verbatim)
 
 _LAT = "admin noscript loading stale"
 _LAT_ACL = "@admin @slow @dangerous"

@@ -22,8 +22,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ledis.replies import Reply
+
+if TYPE_CHECKING:
+    from ledis.core import Context
 
 # Flags Redis 7.0 uses in COMMAND replies, plus ledis's own (none so far).
 KNOWN_FLAGS = frozenset(
@@ -32,7 +38,10 @@ KNOWN_FLAGS = frozenset(
     no_async_loading no_multi movablekeys allow_busy""".split()
 )
 
-Handler = Callable[..., Any]
+# A handler gets the calling client's context and the command's words (argv[0] is the name)
+# and returns a reply value (ledis/replies.py) or raises a LedisError.
+Handler = Callable[["Context", list[bytes]], Reply]
+_H = TypeVar("_H", bound=Handler)  # the decorator keeps each handler's own signature
 _DOCS_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data",
                           "redis_command_docs.json")
 _reference: dict[str, dict[str, Any]] | None = None
@@ -78,7 +87,7 @@ class Command:
     since: str = ""  # "" = from the reference docs (else 1.0.0)
     complexity: str = ""
     acl_categories: tuple[str, ...] = ()
-    subcommands: dict[bytes, "Command"] = field(default_factory=dict)
+    subcommands: dict[bytes, Command] = field(default_factory=dict)
     # Precomputed for the dispatcher's hot path.
     is_write: bool = False
     is_readonly: bool = False
@@ -179,11 +188,11 @@ def command(
     since: str = "",
     complexity: str = "",
     acl: str = "",
-) -> Callable[[Handler], Handler]:
+) -> Callable[[_H], _H]:
     """Declare a command at its handler. The handler gets ``(ctx, argv)``. ``summary``,
     ``since`` and ``complexity`` left empty come from Redis's docs (module docstring)."""
 
-    def register(fn: Handler) -> Handler:
+    def register(fn: _H) -> _H:
         REGISTRY.add(
             Command(
                 name=name.lower(),

@@ -218,7 +218,8 @@ def cmd_migrate(ctx, argv):
         raise error(errors.MIGRATE_IO, "reading")
     head_failed = next((line for line in replies[:head_count] if line[:1] == b"-"), None)
     failed = head_failed
-    for key, line in zip(moved, replies[head_count:]):
+    # not strict: _exchange returns at least one reply per request, and may return more
+    for key, line in zip(moved, replies[head_count:], strict=False):
         # As Redis: every key the target accepted is deleted, even after another key failed;
         # the reply names the first error.
         if head_failed is not None or line[:1] == b"-":
@@ -240,7 +241,7 @@ def _exchange(host: bytes, port: int, request: bytes, count: int, timeout_ms: in
     seconds = timeout_ms / 1000
     try:
         conn = socket.create_connection((host.decode("utf-8", "replace"), port), seconds)
-    except socket.timeout:
+    except TimeoutError:
         raise LedisError(errors.MIGRATE_CONNECT) from None
     except (OSError, ValueError, OverflowError):
         # Redis connects without blocking, so a refused connection shows up at the write.

@@ -219,7 +219,8 @@ def _section_memory(core):
         ("used_memory_lua_human", _human(lua)), ("used_memory_scripts_eval", 0),
         ("number_of_cached_scripts", scripts), ("number_of_functions", fn_count),
         ("number_of_libraries", lib_count), ("used_memory_vm_functions", fn_vm),
-        ("used_memory_vm_total", lua + fn_vm), ("used_memory_vm_total_human", _human(lua + fn_vm)), ("used_memory_functions", 0),
+        ("used_memory_vm_total", lua + fn_vm),
+        ("used_memory_vm_total_human", _human(lua + fn_vm)), ("used_memory_functions", 0),
         ("used_memory_scripts", 0), ("used_memory_scripts_human", "0B"),
         ("maxmemory", maxmemory), ("maxmemory_human", _human(maxmemory)),
         ("maxmemory_policy", runtime.get("maxmemory-policy")),
@@ -383,6 +384,7 @@ def info_text(core, wanted: list[str]) -> str:
     """The INFO string for the requested section names (lower case, keywords allowed)."""
     names: list[str] = []
     for word in wanted or ["default"]:
+        chosen: tuple[str, ...]
         if word == "default":
             chosen = DEFAULT_SECTIONS
         elif word in ("all", "everything"):

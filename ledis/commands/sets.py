@@ -14,7 +14,11 @@ from __future__ import annotations
 from ledis import errors
 from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.hashes import (
-    cursor_for, cursor_position, parse_cursor, parse_random_count, parse_scan_match,
+    cursor_for,
+    cursor_position,
+    parse_cursor,
+    parse_random_count,
+    parse_scan_match,
 )
 from ledis.commands.registry import command
 from ledis.errors import LedisError

@@ -31,7 +31,6 @@ from ledis.replies import OK, Map, NullArray, Simple
 from ledis.storage.types import stream as st
 from ledis.storage.types.stream import MAX_ID, ZERO_ID, StreamID, format_id
 
-
 # --- XGROUP ----------------------------------------------------------------------------------
 _XGROUP_HELP = [
     b"XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

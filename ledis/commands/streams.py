@@ -165,7 +165,7 @@ def _parse_trim(argv: list[bytes], xadd: bool) -> TrimArgs:
     limit_given = False
     cur = ArgCursor(argv, 2)
     while cur:
-        opt = cur.peek()
+        opt = cur.peek() or b""  # ``while cur``: a word is there
         word = opt.upper()
         if xadd and opt == b"*":
             break
@@ -411,7 +411,7 @@ def cmd_xread(ctx, argv):
     args = _parse_read(ctx, argv, False)
     db = ctx.db
     after: list[StreamID] = []
-    for key, raw in zip(args.keys, args.raw_ids):
+    for key, raw in zip(args.keys, args.raw_ids, strict=True):
         stream = st.read(db, key)
         if raw == b"$":
             after.append(ZERO_ID if stream is None else stream.last)
@@ -423,7 +423,7 @@ def cmd_xread(ctx, argv):
     def attempt(count: int) -> Any:
         serving = blocking.serving_key()
         served = []
-        for key, gt in zip(args.keys, after):
+        for key, gt in zip(args.keys, after, strict=True):
             if serving is not None and key != serving:
                 continue
             stream = _read_for_retry(db, key)
@@ -499,7 +499,7 @@ def cmd_xreadgroup(ctx, argv):
     consumer = args.consumer
     assert group_name is not None and consumer is not None
     after: list[StreamID | None] = []  # None = ">"
-    for key, raw in zip(args.keys, args.raw_ids):
+    for key, raw in zip(args.keys, args.raw_ids, strict=True):
         stream = st.read(db, key)
         if stream is None or stream.group(db, group_name) is None:
             raise LedisError(errors.XREADGROUP_NOGROUP.format(_text(key), _text(group_name)))
@@ -510,7 +510,7 @@ def cmd_xreadgroup(ctx, argv):
     def attempt(count: int, retry: bool) -> Any:
         serving = blocking.serving_key()
         served = []
-        for key, gt in zip(args.keys, after):
+        for key, gt in zip(args.keys, after, strict=True):
             if serving is not None and key != serving:
                 continue
             raw = db.lookup(key)
@@ -522,6 +522,7 @@ def cmd_xreadgroup(ctx, argv):
                 if retry:
                     raise LedisError(errors.XREADGROUP_GROUP_GONE)
                 continue
+            assert stream is not None  # a group is found only in a stream
             now = st.now_ms()
             if gt is not None:
                 _touch(ctx, group, key, consumer, now)

@@ -47,14 +47,12 @@ a read-only replica.
 
 from __future__ import annotations
 
-
 from ledis import errors
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.pubsub import notify_flags, notify_write
 from ledis.replies import OK, QUEUED, NullArray, Pending
 from ledis.tracking import written_keys
-
 
 _MULTI_NESTED = LedisError(errors.MULTI_NESTED)
 _EXEC_WITHOUT_MULTI = LedisError(errors.EXEC_WITHOUT_MULTI)
@@ -330,7 +328,7 @@ def watched_write(ctx, cmd, argv):
     if tracking is not None:
         # Client-side caching: the keys this write changed; a key missing before and after
         # was not touched (DEL of a missing key, an empty SINTERSTORE result).
-        tracking.keys_changed(ctx, [key for key, old in zip(changing, olds)
+        tracking.keys_changed(ctx, [key for key, old in zip(changing, olds, strict=True)
                                     if old is not None or db.raw(key) is not None])
     if registry:
         for key in (argv[1:] if "movablekeys" in cmd.flags else keys):

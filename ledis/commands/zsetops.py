@@ -78,7 +78,7 @@ def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False
     weights, how, withscores, limit = _parse_setop_options(
         ArgCursor(argv, numkeys_idx + 1 + numkeys), op, dst, numkeys, cardinality_only)
 
-    sources = list(zip(keys, weights, sizes))
+    sources = list(zip(keys, weights, sizes, strict=True))
     if op != _DIFF:
         sources.sort(key=lambda s: s[2])  # smallest first, like Redis
     loaded = [(zset.load(db, k) or {}, w) for k, w, _ in sources]
@@ -115,9 +115,9 @@ def _setop(ctx, argv, op: int, dst: bytes | None, cardinality_only: bool = False
                 result[member] = scaled if current is None else _aggregate(current, scaled, how)
     else:
         first = loaded[0][0]
-        others = [items for items, _ in loaded[1:]]
+        rest = [items for items, _ in loaded[1:]]
         for member, value in first.items():
-            if not any(member in other for other in others):
+            if not any(member in other for other in rest):
                 result[member] = value
     pairs = sorted(result.items(), key=lambda mv: (mv[1] + 0.0, mv[0]))
     if dst is not None:

@@ -5,7 +5,8 @@ Handlers parse every argument (in the order Redis checks them, so the same bad c
 the same error), then call ``ledis.storage.types.zset`` and shape the reply. Scores leave as
 ``Double`` (RESP3 ``,1.5``; RESP2 bulk string in Redis's ``%.17g`` format, ``-0`` included);
 ranges hand over their scores still encoded so that each distinct score is formatted once
-(``score_text`` / ``score_double``, here: storage never builds replies). WITHSCORES replies are flat ``member, score, ...``
+(``score_text`` / ``score_double``, here: storage never builds replies). WITHSCORES
+replies are flat ``member, score, ...``
 arrays in RESP2 and arrays of ``[member, score]`` pairs in RESP3, as Redis 7.0 does; ZSCAN
 scores are bulk strings in both.
 

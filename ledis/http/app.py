@@ -50,7 +50,17 @@ from aiohttp import web
 from ledis import errors
 from ledis.errors import LedisError
 from ledis.replies import (
-    Bool, Double, Map, NullArray, PairList, Pending, Raw, SetReply, Simple, Verbatim, decode_raw,
+    Bool,
+    Double,
+    Map,
+    NullArray,
+    PairList,
+    Pending,
+    Raw,
+    SetReply,
+    Simple,
+    Verbatim,
+    decode_raw,
 )
 
 log = logging.getLogger("ledis.http")

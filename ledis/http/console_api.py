@@ -39,9 +39,9 @@ from aiohttp import web
 from ledis import errors
 from ledis.errors import LedisError
 from ledis.http.app import HttpApi, HttpError, _arg, parse_info
+from ledis.resp import encode_one
 from ledis.scripting.debug_trace import MAX_STEPS, record
 from ledis.security import passwords_match
-from ledis.resp import encode_one
 
 log = logging.getLogger("ledis.http")
 

@@ -64,7 +64,7 @@ def new_replid() -> bytes:
 
 
 class Replication:
-    def __init__(self, core: "Core") -> None:
+    def __init__(self, core: Core) -> None:
         from ledis.replication.master import Master
 
         self.core = core
@@ -117,7 +117,7 @@ class Replication:
         self.role_hooks: list[Any] = []
         core.info_hooks["replication"] = self.info_fields
         core.shutdown_hooks.append(self.stop)
-        core.replid = replid  # type: ignore[attr-defined]  (INFO's default section reads it)
+        core.replid = replid  # type: ignore[attr-defined]  # INFO's default section reads it
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self, server: Any) -> None:
@@ -170,7 +170,7 @@ class Replication:
                 if seq >= last or record_time(value) >= oldest_kept or seq - first > 100_000:
                     break
                 cut = seq + 1
-            records.close()
+            records.close()  # type: ignore[attr-defined]  # iterate() is a generator
         if max_mb:
             size = (engine.property_int(LOG, "rocksdb.estimate-live-data-size")
                     + engine.property_int(LOG, "rocksdb.cur-size-all-mem-tables"))

@@ -56,7 +56,7 @@ FULL_SYNC_CFS = (META, DATA, ZSCORE, EXPIRE, SYS)
 class ReplicaStream:
     """One connected replica: its position, acks and sender task."""
 
-    def __init__(self, master: "Master", ctx: Any, full: bool, start_seq: int) -> None:
+    def __init__(self, master: Master, ctx: Any, full: bool, start_seq: int) -> None:
         self.master = master
         self.ctx = ctx
         self.conn = ctx.conn
@@ -199,7 +199,7 @@ class ReplicaStream:
                     size += len(value)
                     if size >= CHUNK_BYTES or len(items) > 2 * CHUNK_RECORDS:
                         break
-                records.close()
+                records.close()  # type: ignore[attr-defined]  # iterate() is a generator
                 if len(items) > 1:
                     self.write(pack_request(items))
                     self.pos = last
@@ -210,14 +210,14 @@ class ReplicaStream:
                 self.wake.clear()
                 try:
                     await asyncio.wait_for(self.wake.wait(), PING_EVERY_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 if time.monotonic() - self.last_write >= PING_EVERY_S and not self.closed:
                     self.write(pack_request([b"PING", b"%d" % engine.log_seq]))
 
 
 class Master:
-    def __init__(self, repl: "Replication") -> None:
+    def __init__(self, repl: Replication) -> None:
         self.repl = repl
         self.core = repl.core
         self.engine = repl.engine

@@ -46,7 +46,7 @@ _ALL = (b"\x00", b"\xff" * 64)
 
 
 class ReplicaLink:
-    def __init__(self, repl: "Replication", host: str, port: int) -> None:
+    def __init__(self, repl: Replication, host: str, port: int) -> None:
         self.repl = repl
         self.core = repl.core
         self.engine = repl.engine
@@ -88,7 +88,7 @@ class ReplicaLink:
                 backoff = 0.1
             except asyncio.CancelledError:
                 break
-            except (OSError, ConnectionError, asyncio.TimeoutError, EOFError) as exc:
+            except (TimeoutError, OSError, ConnectionError, EOFError) as exc:
                 log.info("master link %s:%s: %s", self.host, self.port, exc)
             except Exception:
                 log.exception("master link %s:%s failed", self.host, self.port)
@@ -150,7 +150,7 @@ class ReplicaLink:
         while not self.stopped:
             try:
                 data = await asyncio.wait_for(reader.read(READ_SIZE), ACK_EVERY_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 data = None
             now = time.time()
             if data is not None:

@@ -6,7 +6,8 @@ to reply values. No state: the bridge, the cache and the time limit stay in runt
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledis import errors
 from ledis.errors import LedisError
@@ -79,7 +80,7 @@ def run_reply(res: Any, name: bytes, after_oom: Any, position: Any = None) -> An
     if (len(pos) < 2 or pos[0] is None) and position is not None:
         pos = position()
     if type(pos) is tuple and len(pos) > 1 and pos[0] is not None and pos[1] is not None:
-        text = "%s script: %s, on %s:%d." % (text, _text(name), _text(pos[0]), pos[1])
+        text = f"{text} script: {_text(name)}, on {_text(pos[0])}:{pos[1]:d}."
     raise LedisError(text)
 
 

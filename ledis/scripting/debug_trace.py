@@ -10,10 +10,11 @@ HTTP requests. :class:`TraceConsole` answers every stop at once, as the browser 
 client, so no other client is answered BUSY; the server is busy for the session the way it is
 for any script, and the session is bounded like one:
 
-* at most ``MAX_STEPS`` stops of the debugger (2,000, recorded or not), ``MAX_TRACE_BYTES`` of recorded text (1 MB), and the
-  script time limit (``lua-time-limit``, 5 s if 0) from the first stop; past any of them the
-  console answers ``abort`` (the script ends with ``ERR script aborted for user request``)
-  and the trace carries a note saying which limit stopped it;
+* at most ``MAX_STEPS`` stops of the debugger (2,000, recorded or not), ``MAX_TRACE_BYTES``
+  of recorded text (1 MB), and the script time limit (``lua-time-limit``, 5 s if 0) from the
+  first stop; past any of them the console answers ``abort`` (the script ends with
+  ``ERR script aborted for user request``) and the trace carries a note saying which limit
+  stopped it;
 * YES mode: every write of the script is thrown away at the end (``debugger._restore``), so
   debugging from the browser never changes data.
 

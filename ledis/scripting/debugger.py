@@ -35,6 +35,7 @@ a session does to the data:
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import queue
@@ -49,7 +50,11 @@ from ledis import blocking, errors
 from ledis.errors import LedisError
 from ledis.replies import Raw
 from ledis.scripting.runtime import (
-    LUA_DIR, _numkeys, parse_shebang, run_reply, sha1hex,
+    LUA_DIR,
+    _numkeys,
+    parse_shebang,
+    run_reply,
+    sha1hex,
 )
 
 if TYPE_CHECKING:
@@ -82,7 +87,7 @@ def parse_command(buf: bytes) -> tuple[list[bytes] | None, bytes, str | None]:
     if count <= 0 or count > 1024:
         return None, b"", errors.LDB_PROTOCOL
     pos = end + 2
-    argv = []
+    argv: list[bytes] = []
     while len(argv) < count:
         if pos >= len(buf):
             return None, buf, None
@@ -227,7 +232,7 @@ def _debugger(scripting: Any) -> Any:
     return dbg
 
 
-def run_session(core: "Core", caller: "Context", argv: list[bytes], readonly: bool,
+def run_session(core: Core, caller: Context, argv: list[bytes], readonly: bool,
                 console: Any, sync: bool) -> Any:
     """Run EVAL ``argv`` under the debugger with ``console``; returns the EVAL reply or raises
     its error. Without ``sync`` every write of the script is thrown away at the end."""
@@ -252,6 +257,7 @@ def run_session(core: "Core", caller: "Context", argv: list[bytes], readonly: bo
             if sync:
                 scripting.load(body)  # cached and persisted as EVAL would
             ctx = scripting.ctx
+            assert ctx is not None  # scripting._compile() made the runtime
             ctx.db = caller.db
             ctx.db_index = caller.db_index
             ctx.script_readonly = readonly
@@ -275,11 +281,11 @@ def run_session(core: "Core", caller: "Context", argv: list[bytes], readonly: bo
     return run_reply(res, sha, scripting._after_oom)
 
 
-def _unwatched_write(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
+def _unwatched_write(ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
     return cmd.handler(ctx, argv)  # type: ignore[misc]
 
 
-def _isolate(core: "Core") -> tuple:
+def _isolate(core: Core) -> tuple:
     """Before a YES session: commit what earlier commands wrote, remember the in-memory state
     writes change, keep the session's writes from WATCH and keyspace notifications."""
     core.commit()
@@ -290,7 +296,7 @@ def _isolate(core: "Core") -> tuple:
     return dbs, watched_write
 
 
-def _restore(core: "Core", saved: tuple) -> None:
+def _restore(core: Core, saved: tuple) -> None:
     """After a YES session: drop its writes and what they did in memory."""
     dbs, watched_write = saved
     core.engine.rollback()
@@ -302,7 +308,7 @@ def _restore(core: "Core", saved: tuple) -> None:
 
 
 # --- SCRIPT DEBUG and EVAL over RESP ---------------------------------------------------------
-def script_debug(ctx: "Context", mode: bytes) -> None:
+def script_debug(ctx: Context, mode: bytes) -> None:
     """SCRIPT DEBUG YES|SYNC|NO for ``ctx`` (the mode is already validated)."""
     mode = mode.upper()
     if mode == b"NO":
@@ -317,7 +323,7 @@ def script_debug(ctx: "Context", mode: bytes) -> None:
     ctx.special = True
 
 
-def debugged_eval(ctx: "Context", cmd: "Command", argv: list[bytes]) -> Any:
+def debugged_eval(ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
     """core.special_checks entry: the EVAL* of a client after SCRIPT DEBUG YES|SYNC."""
     if not ctx.script_debug or ctx.in_script:
         return None
@@ -468,13 +474,14 @@ class Debugger:
     def breakpoint(self, line: int | None = None) -> list[str]:
         return self.command("break", line) if line is not None else self.command("break")
 
-    def list(self, line: int = 0, context: int = 5) -> list[str]:
+    # builtins.list: inside the class body ``list`` is the method above
+    def list(self, line: int = 0, context: int = 5) -> builtins.list[str]:
         return self.command("list", line, context)
 
-    def trace(self) -> list[str]:
+    def trace(self) -> builtins.list[str]:
         return self.command("trace")
 
-    def abort(self) -> list[str]:
+    def abort(self) -> builtins.list[str]:
         return self.command("abort")
 
     def finish(self) -> Any:
@@ -498,7 +505,7 @@ class Debugger:
         self._ended.wait()
         self._thread.join()
 
-    def __enter__(self) -> "Debugger":
+    def __enter__(self) -> Debugger:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,7 @@ _FLAG_ORDER = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allo
 @dataclass
 class Function:
     name: bytes
-    library: "Library"
+    library: Library
     callback: Any
     flags: tuple[bytes, ...]
     description: bytes | None
@@ -121,7 +122,7 @@ def parse_header(code: bytes) -> bytes:
 class Functions:
     """FUNCTION / FCALL state of one server (``core.functions``)."""
 
-    def __init__(self, core: "Core") -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
         self.lua: Any = None
         self.libraries: dict[bytes, Library] = {}
@@ -284,7 +285,7 @@ class Functions:
         new = self.modules.with_dependents(codes, self.libraries)
         merged = self._merge(self.libraries, new, True, errors.FUNCTION_LIBRARY_EXISTS)
         self._install(merged)
-        for name, code in zip(names, codes):
+        for name, code in zip(names, codes, strict=True):
             self.core.engine.put(SYS, LIB_PREFIX + name, code)
         return names
 
@@ -309,6 +310,7 @@ class Functions:
         return redis_dump([lib.code for lib in self.libraries.values()])
 
     def restore(self, payload: bytes, policy: bytes) -> None:
+        codes: Iterable[bytes]
         if payload.startswith(DUMP_MAGIC):
             codes = parse_ledis_dump(payload)
         else:
@@ -391,7 +393,7 @@ class Functions:
                 log.error("functions_autoload: %s: %s", name, exc.text)
 
     # --- running ------------------------------------------------------------------------------
-    def fcall(self, caller: "Context", argv: list[bytes], readonly: bool) -> Any:
+    def fcall(self, caller: Context, argv: list[bytes], readonly: bool) -> Any:
         """FCALL / FCALL_RO name numkeys key... arg..."""
         raw = argv[2]
         try:
@@ -418,6 +420,7 @@ class Functions:
             scripting._runtime()
             self._runtime()
             ctx = scripting.ctx
+        assert ctx is not None  # made by scripting._runtime()
         ctx.db = caller.db
         ctx.db_index = caller.db_index
         ctx.resp = 2

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import lupa.luajit21 as lj
 
@@ -50,12 +51,12 @@ _ERR_TAG = 2
 class Modules:
     """Shared code between the libraries of one server (``core.functions.modules``)."""
 
-    def __init__(self, functions: "Functions") -> None:
+    def __init__(self, functions: Functions) -> None:
         self.functions = functions
         self._begin: Any = None
         self._collect: Any = None
         # What ``require`` may see while a set of libraries is prepared (None: the registry).
-        self.visible: dict[bytes, "Library"] | None = None
+        self.visible: dict[bytes, Library] | None = None
         self.pending: set[bytes] = set()  # names of the set being prepared, not ready yet
         self.need: bytes | None = None  # the pending library the last body asked for
         self.requires: list[bytes] = []
@@ -103,8 +104,8 @@ class Modules:
         return lib.exports
 
     # --- dependency order -----------------------------------------------------------------------
-    def prepare_set(self, codes: Iterable[bytes], base: dict[bytes, "Library"],
-                    tolerant: bool = False) -> list["Library"]:
+    def prepare_set(self, codes: Iterable[bytes], base: dict[bytes, Library],
+                    tolerant: bool = False) -> list[Library]:
         """Prepare ``codes`` (library names unique) in dependency order; ``base``: the
         libraries they may require besides each other (a name in ``codes`` hides its ``base``
         entry). Raises on the first failure, or with ``tolerant`` logs it and leaves that
@@ -116,7 +117,7 @@ class Modules:
         for code in codes:
             pending[parse_header(code)] = code
         ready = {name: lib for name, lib in base.items() if name not in pending}
-        order: list["Library"] = []
+        order: list[Library] = []
         failed: set[bytes] = set()
 
         def ensure(name: bytes, stack: list[bytes]) -> None:
@@ -161,7 +162,7 @@ class Modules:
             self.failed_name = None
         return order
 
-    def with_dependents(self, codes: list[bytes], base: dict[bytes, "Library"]) -> list["Library"]:
+    def with_dependents(self, codes: list[bytes], base: dict[bytes, Library]) -> list[Library]:
         """Prepare ``codes`` replacing libraries of ``base`` plus, again, every library of
         ``base`` that requires one of them (transitively): they must load against the new
         versions. Raises LIB_DEPENDENT_FAILS naming the first dependent that does not."""
@@ -188,7 +189,7 @@ class Modules:
             raise errors.error(errors.LIB_REQUIRED_BY, _text(name), _names(users))
 
 
-def dependents_of(libraries: dict[bytes, "Library"], names: set[bytes]) -> list[bytes]:
+def dependents_of(libraries: dict[bytes, Library], names: set[bytes]) -> list[bytes]:
     """Libraries that require one of ``names`` directly or not, not in ``names``; in an order
     where each comes after what it requires."""
     found: set[bytes] = set()
@@ -202,7 +203,7 @@ def dependents_of(libraries: dict[bytes, "Library"], names: set[bytes]) -> list[
     return [name for name in topological(libraries) if name in found]
 
 
-def topological(libraries: dict[bytes, "Library"]) -> list[bytes]:
+def topological(libraries: dict[bytes, Library]) -> list[bytes]:
     """Names of ``libraries`` with every library after those it requires (otherwise in the
     given order)."""
     out: list[bytes] = []
@@ -250,7 +251,7 @@ def _names(names: Iterable[bytes]) -> str:
 
 
 # --- ledis.fcall from EVAL -----------------------------------------------------------------------
-def fcall_from_script(core: "Core", to_lua: Any, readonly: bool, name: Any, keys: Any,
+def fcall_from_script(core: Core, to_lua: Any, readonly: bool, name: Any, keys: Any,
                       args: Any) -> Any:
     """``ledis.fcall(name, {keys}, {args})`` / ``ledis.fcall_ro`` in an EVAL script: the
     bridge's reply convention (a value, or ``(nil, 2, error text)``)."""
@@ -281,7 +282,7 @@ def _words(table: Any) -> list[bytes]:
     return out
 
 
-def _fcall(core: "Core", readonly: bool, name: Any, keys: Any, args: Any) -> Any:
+def _fcall(core: Core, readonly: bool, name: Any, keys: Any, args: Any) -> Any:
     functions = core.functions
     scripting = core.scripting
     if functions.running is not None:
@@ -293,6 +294,7 @@ def _fcall(core: "Core", readonly: bool, name: Any, keys: Any, args: Any) -> Any
     if func is None:
         raise LedisError(errors.FUNCTION_NOT_FOUND)
     ctx = scripting.ctx
+    assert ctx is not None  # a script is running, so the runtime exists
     outer_readonly = ctx.script_readonly
     if not func.no_writes and (readonly or outer_readonly):
         raise LedisError(errors.SCRIPT_RO_WRITE_FLAG)

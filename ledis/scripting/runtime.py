@@ -151,17 +151,17 @@ class Scripting:
     def _end_busy(self) -> None:
         self.busy = False
 
-    def __init__(self, core: "Core") -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
         self.config = core.config
         self.lua: Any = None
         self.scripts: dict[bytes, tuple[Any, frozenset[bytes] | None]] = {}
-        self.ctx: "Context | None" = None
+        self.ctx: Context | None = None
         self.running = False
         self.killed = False
         self.wrote = False
         self.busy = False
-        self.caller: "Context | None" = None
+        self.caller: Context | None = None
         self.current_sha = b""
         self.busy_kind = "script"
         self.start = 0.0
@@ -304,7 +304,7 @@ class Scripting:
         return self._compile(sha, body)
 
     # --- running -------------------------------------------------------------------------------
-    def eval(self, caller: "Context", argv: list[bytes], by_sha: bool, readonly: bool) -> Any:
+    def eval(self, caller: Context, argv: list[bytes], by_sha: bool, readonly: bool) -> Any:
         """EVAL / EVALSHA / EVAL_RO / EVALSHA_RO. The hot path: a cached script, a one-digit
         numkeys, no shebang flags; everything else goes through :meth:`_resolve`."""
         raw = argv[2]
@@ -319,6 +319,7 @@ class Scripting:
         if flags is not None:
             readonly = self._flags_readonly(flags, readonly)
         ctx = self.ctx
+        assert ctx is not None  # _resolve() compiled, so the runtime exists
         ctx.db = caller.db
         ctx.db_index = caller.db_index
         ctx.script_readonly = readonly
@@ -426,7 +427,8 @@ class Scripting:
                             return _ARG_TYPE
                     break
             try:
-                reply = dispatch(scripting.ctx, argv)
+                # the bridge lives in the runtime, which is made together with ctx
+                reply = dispatch(scripting.ctx, argv)  # type: ignore[arg-type]
             except LedisError as exc:
                 # The dispatcher's own rejections get the texts Redis uses for scripts.
                 text = exc.text
@@ -456,7 +458,7 @@ class Scripting:
         bridge.to_lua = to_lua  # type: ignore[attr-defined]  # per VM: see host_api
         return bridge
 
-    def _check_command(self, ctx: "Context", cmd: "Command", argv: list[bytes]) -> None:
+    def _check_command(self, ctx: Context, cmd: Command, argv: list[bytes]) -> None:
         """core.special_checks entry: what a script may run."""
         if not ctx.in_script:
             return None
@@ -472,6 +474,7 @@ class Scripting:
 
     def _setresp(self, n: int) -> None:
         self.script_resp = n
+        assert self.ctx is not None  # only a running script calls redis.setresp()
         self.ctx.resp = n
 
     def _log(self, level: int, message: bytes) -> None:
@@ -533,7 +536,7 @@ class Scripting:
         return type(name) is bytes and self.core.commands.get(name.lower()) is not None
 
     # --- time limit, BUSY, SCRIPT KILL --------------------------------------------------------
-    def begin_run(self, caller: "Context", name: bytes, kind: str = "function") -> None:
+    def begin_run(self, caller: Context, name: bytes, kind: str = "function") -> None:
         """For another Lua engine (FCALL) sharing the time limit: call before running,
         call :meth:`check` from its count hook, :meth:`end_run` after. ``kind`` picks the
         BUSY text and the kill command (FUNCTION KILL for "function")."""

@@ -114,7 +114,7 @@ class Cron:
         if len(fields) != 5:
             raise errors.error(errors.TIMER_BAD_CRON, text, "5 fields expected")
         try:
-            parsed = [_parse_field(f, *spec) for f, spec in zip(fields, _FIELDS)]
+            parsed = [_parse_field(f, *spec) for f, spec in zip(fields, _FIELDS, strict=True)]
         except ValueError as exc:
             raise errors.error(errors.TIMER_BAD_CRON, text, str(exc)) from None
         self.minutes, self.hours, self.days, self.months, dow = parsed
@@ -208,15 +208,15 @@ def make_timers(library: bytes, registered: list[dict[bytes, Any]]) -> list[Time
 class Timers:
     """The timers of every library of one server (``core.functions.timers``)."""
 
-    def __init__(self, functions: "Functions") -> None:
+    def __init__(self, functions: Functions) -> None:
         self.functions = functions
-        self.core: "Core" = functions.core
+        self.core: Core = functions.core
         self.timers: dict[tuple[bytes, bytes], Timer] = {}
         self.loop: Any = None
         self._ctx: Any = None
 
     # --- the registry ---------------------------------------------------------------------------
-    def sync(self, libraries: dict[bytes, "Library"]) -> None:
+    def sync(self, libraries: dict[bytes, Library]) -> None:
         """Take over the timers of ``libraries`` (the new registry); counters of a timer that
         stays (same library and name) are kept."""
         old = self.timers
@@ -340,6 +340,7 @@ class Timers:
             self._ctx = self.core.new_context("timer")
             self._ctx.authenticated = True
         ctx = scripting.ctx
+        assert ctx is not None  # made by scripting._runtime()
         store = self.core.store
         ctx.db = store.dbs[0]
         ctx.db_index = 0
@@ -347,7 +348,8 @@ class Timers:
         ctx.script_readonly = False
         scripting.script_resp = 2
         label = timer.library + b"." + timer.name
-        functions.running = _Running(label)
+        # a stand-in with the attributes of a Function that FUNCTION STATS reads
+        functions.running = _Running(label)  # type: ignore[assignment]
         functions.running_argv = [b"timer", timer.library, timer.name]
         limit_ms = self.core.config.lua_time_limit_ms
         perf = time.perf_counter()

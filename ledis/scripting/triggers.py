@@ -371,7 +371,7 @@ class Triggers:
                 self._close(unit)
             raise
         if engine.writes != written or cmd.name in ("hset", "hmset"):
-            for key, before in zip(keys, befores):
+            for key, before in zip(keys, befores, strict=True):
                 # A write that replaced or removed an expired key expires it first (Redis's
                 # lazy expiry on write; ledis never removes keys on reads, see above).
                 if before is not None and not db.is_live(before) and db.raw(key) != before:
@@ -431,7 +431,7 @@ class Triggers:
 
     def _rollback(self, unit: tuple[int, list[tuple]]) -> None:
         self.core.engine.rollback_to(unit[0])
-        for db, saved in zip(self.core.store.dbs, unit[1]):
+        for db, saved in zip(self.core.store.dbs, unit[1], strict=True):
             db.keys, db.expires, db.counts_dirty, db.index, db.prefix = saved
 
     def _run_unit(self, ctx: Context, unit: tuple[int, list[tuple]]) -> None:
@@ -452,7 +452,8 @@ class Triggers:
             queue.clear()
             self._rollback(unit)
             self._close(unit)
-            raise exc.with_traceback(None)
+            # the caught (shared) error itself, without its frames: nothing to chain (B904)
+            raise exc.with_traceback(None)  # noqa: B904
         queue.clear()
         self._close(unit)
 
@@ -491,6 +492,7 @@ class Triggers:
             scripting._runtime()
             functions._runtime()
         ctx = scripting.ctx
+        assert ctx is not None  # made by scripting._runtime()
         ctx.db = db
         ctx.db_index = db.logical
         ctx.resp = 2

@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ledis import errors
 from ledis.core import Context, Core
@@ -48,7 +48,7 @@ class Server:
         # Semi-sync (ledis/replication/master.py): may take the replies of a flush and hold
         # them until replicas acknowledge; returns True when it did.
         self.reply_gate: Callable[[list[Connection]], bool] | None = None
-        self.stopped = asyncio.Event() if False else None  # created in start()
+        self.stopped: asyncio.Event | None = None  # created in start()
         self._cron_task: asyncio.Task | None = None
         self.port = core.config.port
         core.server = self  # type: ignore[attr-defined]
@@ -174,8 +174,9 @@ class Server:
     async def stop(self) -> None:
         for srv in self._servers:
             srv.close()
-        if getattr(self, "http", None) is not None:
-            await self.http.cleanup()
+        http = getattr(self, "http", None)  # set in start()
+        if http is not None:
+            await http.cleanup()
         if self._cron_task is not None:
             self._cron_task.cancel()
         self.core.functions.timers.detach()

@@ -19,12 +19,15 @@ import os
 import select
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledis import errors
 from ledis.errors import LedisError, ProtocolError
 from ledis.replies import Pending
 from ledis.scripting.runtime import Scripting
+
+if TYPE_CHECKING:
+    from ledis.core import Context, Core
 
 log = logging.getLogger("ledis.scripting")
 _perf = time.perf_counter
@@ -34,6 +37,19 @@ _BUSY_FUNCTION = b"-%s\r\n" % errors.BUSY_FUNCTION.encode()
 
 
 class BusyService:
+    # Scripting's state that this mixin reads and sets (ledis/scripting/runtime.py), declared
+    # here for the type checker
+    core: Core
+    caller: Context | None
+    current_sha: bytes
+    busy_kind: str
+    wrote: bool
+    start: float
+    _busy_fds: dict[int, Any]
+    _touched: list[Any]
+    _listeners: dict[int, socket.socket]
+    _accepted: list[tuple[Any, socket.socket]]
+
     def _begin_busy(self, warn: bool = True) -> None:
         self.busy = True
         if warn:  # not for a Lua debugging session (ledis/scripting/debugger.py)

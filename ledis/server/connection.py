@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import hiredis
 
@@ -29,6 +29,7 @@ from ledis.resp import encode
 from ledis.security import default_user_nopass, peer_host, protected_mode_denies
 
 if TYPE_CHECKING:
+    from ledis.core import Context
     from ledis.server.app import Server
 
 log = logging.getLogger("ledis.server")
@@ -43,14 +44,15 @@ _tracking_held = tracking.pending  # never rebound: invalidations held until the
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.core = server.core
         self.reader = hiredis.Reader()
         self.out: list[bytes] = []
         self.queue: deque[list[bytes]] = deque()
         self.transport: asyncio.Transport | None = None
-        self.ctx = None  # type: ignore[assignment]
+        # set by connection_made, which asyncio calls before any other callback
+        self.ctx: Context = None  # type: ignore[assignment]
         self.waiting: Pending | None = None
         self.closing = False
         self._inline = b""
@@ -59,7 +61,8 @@ class Connection(asyncio.Protocol):
 
     # --- asyncio callbacks ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # a stream server's transport (asyncio's or uvloop's) is a full Transport
+        self.transport = transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername") or ("", 0)
         sock = transport.get_extra_info("sockname") or ("", 0)
         addr = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)

@@ -58,8 +58,9 @@ import os
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Callable, Iterator
+from typing import Any
 
 import msgpack
 import rocksdict
@@ -199,7 +200,7 @@ class Engine:
             raise StoreOpenError(problem)
         opts = self._opts
         try:
-            self.db = rocksdict.Rdict(
+            self.db: Any = rocksdict.Rdict(
                 path, options=opts, column_families={name: opts for name in CF_NAMES}
             )
         except Exception as exc:  # noqa: BLE001 - rocksdict raises a bare Exception
@@ -213,7 +214,7 @@ class Engine:
         read_opts = rocksdict.ReadOptions()
         read_opts.set_verify_checksums(True)
         self.db.set_read_options(read_opts)
-        self._cfs = [self.db.get_column_family(name) for name in CF_NAMES]
+        self._cfs: list[Any] = [self.db.get_column_family(name) for name in CF_NAMES]
         self._handles = [self.db.get_column_family_handle(name) for name in CF_NAMES]
 
     @staticmethod
@@ -416,9 +417,10 @@ class Engine:
     # journal ends when the outermost one is released. Nothing may commit while one is open.
     def savepoint(self) -> int:
         """Open a savepoint: the position to give ``rollback_to`` / ``release``."""
-        journal = self.__dict__.get("_journal")
+        journal: list[tuple] | None = self.__dict__.get("_journal")
         if journal is None:
-            journal = self._journal = []
+            journal = []
+            self._journal = journal
             self._journal_writes = self.writes
             self.put = self._put_journaled  # type: ignore[method-assign]
             self.delete = self._delete_journaled  # type: ignore[method-assign]
@@ -670,7 +672,7 @@ class Engine:
     def count(self, cf: int, start: bytes, end: bytes) -> int:
         return sum(1 for _ in self.iterate(cf, start, end))
 
-    def snapshot(self) -> "rocksdict.Snapshot":
+    def snapshot(self) -> rocksdict.Snapshot:
         self.commit()
         return self.db.snapshot()
 

@@ -40,7 +40,7 @@ from ledis import errors
 from ledis.errors import LedisError
 from ledis.storage import layout
 from ledis.storage.engine import Engine
-from ledis.storage.layout import DATA, EXPIRE, META, SYS, ZSCORE, U64
+from ledis.storage.layout import DATA, EXPIRE, META, SYS, U64, ZSCORE
 
 _COUNTS = struct.Struct(">qq")  # keys, keys with an expiry
 
@@ -99,7 +99,7 @@ class Store:
     def reload_mapping(self) -> None:
         """Re-read the logical->physical map (and the key counters) from the store, for code
         that changed ``sys`` underneath (a replica applying a master's SWAPDB, a full sync)."""
-        for db, physical in zip(self.dbs, self._load_mapping(len(self.dbs))):
+        for db, physical in zip(self.dbs, self._load_mapping(len(self.dbs)), strict=True):
             db.index = physical
             db.prefix = layout.DB_BYTES[physical]
             counts = self.engine.get(SYS, b"count:%d" % physical)
@@ -186,7 +186,7 @@ class Compactor:
 class Database:
     # Called as on_expired(db, key) after active expiry removed a key (keyspace notifications
     # and WATCH: ledis/pubsub.py sets it); None = nobody listens.
-    on_expired: "Callable[[Database, bytes], None] | None" = None
+    on_expired: Callable[[Database, bytes], None] | None = None
 
     def __init__(self, store: Store, index: int, logical: int | None = None) -> None:
         self.store = store
@@ -310,7 +310,7 @@ class Database:
             self.counts_dirty = True
 
     # --- iteration -------------------------------------------------------------------------
-    def scan_keys(self, after: bytes = b"") -> "Iterator[tuple[bytes, bytes]]":
+    def scan_keys(self, after: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
         """Yield ``(key, raw)`` of every stored key (live or not) in key order from ``after``."""
         prefix = self.prefix
         start = prefix + after
@@ -377,4 +377,4 @@ def copy_value(src: Database, key: bytes, raw: bytes, dst: Database, dst_key: by
     return raw[:1] + U64.pack(expire_ms) + U64.pack(version) + raw[17:]
 
 
-from typing import Callable, Iterator  # noqa: E402  (used in annotations only)
+from collections.abc import Callable, Iterator  # noqa: E402  (used in annotations only)

@@ -22,7 +22,7 @@ then see the newer data.
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import msgpack
 from sortedcontainers import SortedDict
@@ -39,7 +39,7 @@ class _Family(SortedDict):
     full sync uses (seek_to_first / valid / key / value / next) over a copy taken when it is
     created, so, like RocksDB's implicit snapshot, later commits do not show through."""
 
-    def iter(self, _read_options=None) -> "_SnapshotIterator":
+    def iter(self, _read_options=None) -> _SnapshotIterator:
         return _SnapshotIterator(list(self.items()))
 
 
@@ -115,9 +115,11 @@ class MemoryEngine(Engine):
     def __init__(self, path: str = ":memory:", *, fsync: str = "no", cache_entries: int = 200_000,
                  write_log: bool = True, log_keep: int = 1_000_000, **_ignored) -> None:
         self.path = path
+        # Duck-typed stand-ins for what Engine declares with rocksdict's types: the store, its
+        # families, the handles a batch takes (here the family's index) and the write options.
         self._cfs = [_Family() for _ in range(NUM_CF)]
-        self.db = _MemoryDB(self._cfs)
-        self._handles = list(range(NUM_CF))
+        self.db = _MemoryDB(self._cfs)  # type: ignore[assignment]
+        self._handles = list(range(NUM_CF))  # type: ignore[arg-type]
         self._cache = [{} for _ in range(NUM_CF)]
         self.cache_entries = cache_entries
         self._pending = [{} for _ in range(NUM_CF)]
@@ -134,7 +136,7 @@ class MemoryEngine(Engine):
         self.commits = 0
         self._pack = msgpack.Packer(use_bin_type=True).pack
         self.fsync = fsync
-        self._write_opts = self._sync_opts = None
+        self._write_opts = self._sync_opts = None  # type: ignore[assignment]
         self._closed = False
         self._fsync_stop = threading.Event()
         self._fsync_thread = None
@@ -149,8 +151,8 @@ class MemoryEngine(Engine):
 
     def _iterate_store(self, cf: int, start: bytes, end: bytes | None,
                        reverse: bool) -> Iterator[tuple[bytes, bytes]]:
-        family = self._cfs[cf]
-        lock = self.db.lock
+        family: _Family = self._cfs[cf]  # type: ignore[assignment]  # a stand-in
+        lock: threading.Lock = self.db.lock  # type: ignore[attr-defined]  # a _MemoryDB
         if not reverse:
             low, inclusive = start, True
             while True:

@@ -25,7 +25,8 @@ restored value is stored exactly as if it had been built by commands, in the com
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledis.storage import layout
 from ledis.storage.keyspace import Database

@@ -40,7 +40,8 @@ import sys
 import time
 import zlib
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
+from functools import partial
 
 from ledis.storage import layout
 from ledis.storage.engine import Engine, StoreOpenError
@@ -166,8 +167,8 @@ def check(engine) -> list[Problem]:
             if size != entries:
                 problems.append(Problem(
                     "size", f"{name}: stream metadata says {size} entries, {entries} stored",
-                    lambda k=key, r=raw, n=entries, d=db: put(
-                        META, layout.meta_key(d, k), r[:17] + U64.pack(n) + r[25:])))
+                    partial(put, META, layout.meta_key(db, key),
+                            raw[:17] + U64.pack(entries) + raw[25:])))
         elif size != actual:
             kind = "hash" if type_code == HASH else "set"
             problems.append(Problem(
@@ -183,7 +184,7 @@ def check(engine) -> list[Problem]:
                     "orphan", f"db{db} key '{_show(key)}': {n} {layout.CF_NAMES[family]} "
                     f"sub-keys of version {U64.unpack_from(prefix, len(prefix) - 8)[0]} "
                     "that no metadata points to",
-                    lambda f=family, p=prefix: engine.delete_range(f, p, layout.prefix_end(p))))
+                    partial(engine.delete_range, family, prefix, layout.prefix_end(prefix))))
 
     # --- expire index ------------------------------------------------------------------------
     for ekey, _ in engine.iterate(EXPIRE, b""):
@@ -191,14 +192,14 @@ def check(engine) -> list[Problem]:
             problems.append(Problem(
                 "expire", f"db{ekey[0]} key '{_show(ekey[9:])}': expire index entry "
                 f"{U64.unpack_from(ekey, 1)[0]} does not match its metadata",
-                lambda k=ekey: delete(EXPIRE, k)))
+                partial(delete, EXPIRE, ekey)))
         else:
             expected_expire.discard(ekey)
     for ekey in sorted(expected_expire):
         problems.append(Problem(
             "expire", f"db{ekey[0]} key '{_show(ekey[9:])}': expiry "
             f"{U64.unpack_from(ekey, 1)[0]} missing from the expire index",
-            lambda k=ekey: put(EXPIRE, k, b"")))
+            partial(put, EXPIRE, ekey, b"")))
 
     # --- key counters ------------------------------------------------------------------------
     stored: dict[int, tuple[int, int]] = {}
@@ -216,7 +217,7 @@ def check(engine) -> list[Problem]:
             problems.append(Problem(
                 "counter", f"db{db}: key counter says {have[0]} keys / {have[1]} with expiry, "
                 f"the store holds {want[0]} / {want[1]}",
-                lambda d=db, w=want: put(SYS, b"count:%d" % d, _COUNTS.pack(*w))))
+                partial(put, SYS, b"count:%d" % db, _COUNTS.pack(*want))))
 
     # --- write log ---------------------------------------------------------------------------
     for lkey, value in engine.iterate(LOG, b""):
@@ -354,6 +355,7 @@ def run(args) -> int:
             if not fixable:
                 break
             for problem in fixable:
+                assert problem.fix is not None  # filtered above
                 problem.fix()
             fixed += len(fixable)
             engine.commit()

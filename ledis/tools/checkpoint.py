@@ -41,7 +41,7 @@ import re
 import shutil
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 log = logging.getLogger("ledis.checkpoint")
 
@@ -114,7 +114,7 @@ class Checkpointer:
         ]
 
     @classmethod
-    def of(cls, core) -> "Checkpointer":
+    def of(cls, core) -> Checkpointer:
         found = getattr(core, "checkpointer", None)
         if found is None:
             found = cls(core)
@@ -154,11 +154,11 @@ class Checkpointer:
         with self.lock:
             try:
                 os.makedirs(root, exist_ok=True)
-                name = f"{tag}-{datetime.now(timezone.utc).strftime(TIME_FORMAT)}"
+                name = f"{tag}-{datetime.now(UTC).strftime(TIME_FORMAT)}"
                 final = os.path.join(root, name)
                 while os.path.exists(final):  # two in the same microsecond
                     time.sleep(0.000_001)
-                    name = f"{tag}-{datetime.now(timezone.utc).strftime(TIME_FORMAT)}"
+                    name = f"{tag}-{datetime.now(UTC).strftime(TIME_FORMAT)}"
                     final = os.path.join(root, name)
                 tmp = final + ".tmp"
                 shutil.rmtree(tmp, ignore_errors=True)

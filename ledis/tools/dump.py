@@ -36,12 +36,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import IO, Iterator
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
 
 from ledis.resp import pack_request
 from ledis.tools import dumpfile
 from ledis.tools.dumpfile import CHUNK, KEY, MORE, SYS
 from ledis.version import __version__
+
+if TYPE_CHECKING:
+    import redis
 
 TYPE_CODES = {1: "string", 2: "hash", 3: "list", 4: "set", 5: "zset"}
 
@@ -146,7 +150,7 @@ def offline_total(engine) -> int:
     from ledis.storage.layout import SYS as SYS_CF
 
     total = 0
-    for key, value in engine.iterate(SYS_CF, b"count:", b"count;"):
+    for _key, value in engine.iterate(SYS_CF, b"count:", b"count;"):
         total += struct.unpack(">qq", value)[0]
     return total
 
@@ -246,9 +250,8 @@ def _emit(head: list, chunk: list) -> list:
 
 
 def offline_sys_records(engine) -> Iterator[list]:
-    from ledis.storage.layout import SYS as SYS_CF
-
     from ledis.scripting.modules import static_order
+    from ledis.storage.layout import SYS as SYS_CF
 
     for name, value in engine.iterate(SYS_CF, b"script:", b"script;"):
         yield [SYS, name, value]
@@ -297,14 +300,14 @@ def _parse_id(raw: bytes) -> list[int]:
 def stream_from_info(info: list) -> tuple[list, list]:
     """``(entries, tail)`` (as :func:`stream_records` takes them) from a RESP2
     ``XINFO STREAM key FULL COUNT 0`` reply."""
-    d = dict(zip(info[::2], info[1::2]))
+    d = dict(zip(info[::2], info[1::2], strict=True))
     entries = [[*_parse_id(e[0]), list(e[1] or [])] for e in d[b"entries"]]
     groups = []
     for raw_group in d[b"groups"]:
-        g = dict(zip(raw_group[::2], raw_group[1::2]))
+        g = dict(zip(raw_group[::2], raw_group[1::2], strict=True))
         consumers = []
         for raw_consumer in g[b"consumers"]:
-            c = dict(zip(raw_consumer[::2], raw_consumer[1::2]))
+            c = dict(zip(raw_consumer[::2], raw_consumer[1::2], strict=True))
             consumers.append([c[b"name"], c[b"seen-time"]])
         pending = [[*_parse_id(p[0]), p[2], p[3], p[1]] for p in g[b"pending"]]
         read = g[b"entries-read"]
@@ -316,7 +319,7 @@ def stream_from_info(info: list) -> tuple[list, list]:
 
 
 # --- online source -------------------------------------------------------------------------
-def connect(args, db: int = 0) -> "redis.Redis":  # noqa: F821
+def connect(args, db: int = 0) -> redis.Redis:
     import redis
 
     return redis.Redis(host=args.host, port=args.port, password=args.password or None,
@@ -360,7 +363,8 @@ def online_records(args, client, databases: int, batch: int = 500) -> Iterator[l
             while True:
                 cursor, keys = conn.scan(cursor, count=batch)
                 if keys:
-                    yield from _online_batch(conn, db, keys)
+                    # connect() does not decode responses: the keys are bytes
+                    yield from _online_batch(conn, db, keys)  # type: ignore[arg-type]
                 if not cursor:
                     break
         finally:
@@ -378,7 +382,7 @@ def _online_batch(conn, db: int, keys: list[bytes], attempts: int = 3) -> Iterat
         types = pipe.execute()
         pipe = conn.pipeline(transaction=False)
         todo = []
-        for key, kind in zip(keys, types):
+        for key, kind in zip(keys, types, strict=True):
             read = _READ.get(kind)
             if read is None:  # gone (b"none") or a type ledis does not have
                 continue
@@ -412,10 +416,11 @@ def _flatten(kind: bytes, value):
     if kind == b"string":
         return value
     if kind == b"hash":
-        items = value.items() if isinstance(value, dict) else zip(value[::2], value[1::2])
+        items = (value.items() if isinstance(value, dict)
+                 else zip(value[::2], value[1::2], strict=True))
         return [x for pair in items for x in pair]
     if kind == b"zset":
-        out = []
+        out: list = []
         for item in value:
             if isinstance(item, (list, tuple)):
                 out += (item[0], float(item[1]))
@@ -443,7 +448,7 @@ def online_sys_records(client) -> Iterator[list]:
     except Exception:
         return
     for lib in libraries or []:
-        fields = dict(zip(lib[::2], lib[1::2])) if isinstance(lib, list) else lib
+        fields = dict(zip(lib[::2], lib[1::2], strict=True)) if isinstance(lib, list) else lib
         name = fields.get(b"library_name") or fields.get("library_name")
         code = fields.get(b"library_code") or fields.get("library_code")
         if name and code:

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import IO, Any, Iterator
+from collections.abc import Iterator
+from typing import IO, Any
 
 import msgpack
 

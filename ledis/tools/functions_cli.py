@@ -26,7 +26,7 @@ def run(args: Any) -> int:
     available = stdlib_names()
     if command == "list":
         loaded = {lib[b"library_name"].decode() if isinstance(lib, dict) else
-                  dict(zip(lib[::2], lib[1::2]))[b"library_name"].decode()
+                  dict(zip(lib[::2], lib[1::2], strict=True))[b"library_name"].decode()
                   for lib in client.function_list()}
         for name in available:
             print(f"{name}\t{'loaded' if name in loaded else '-'}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 from ledis.tools import dumpfile
 from ledis.tools.dump import CommandStream, Progress, record_size
@@ -58,7 +58,7 @@ class ServerTarget:
                 self.db = int(argv[1])
             pipe.execute_command(*argv)
         replies = pipe.execute(raise_on_error=False)
-        for argv, reply in zip(self.pending, replies[1:]):
+        for argv, reply in zip(self.pending, replies[1:], strict=True):
             if isinstance(reply, Exception):
                 self._error(argv, str(reply))
         self.pending = []

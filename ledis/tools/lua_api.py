@@ -11,9 +11,8 @@ from pathlib import Path
 
 def lua_api_markdown() -> str:
     """The reference of the ``ledis`` Lua table, generated from the command registry."""
-    from ledis.commands.registry import REGISTRY
-
     import ledis.commands  # noqa: F401  (every @command registered)
+    from ledis.commands.registry import REGISTRY
     lines = [
         "# The `ledis` Lua table",
         "",

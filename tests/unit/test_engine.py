@@ -51,7 +51,8 @@ def test_reverse_iteration_with_bounds(engine):
     assert got == [b"bb", b"b"]
     engine.commit()
     assert [k for k, _ in engine.iterate(DATA, b"b", b"d", reverse=True)] == [b"bb", b"b"]
-    assert [k for k, _ in engine.iterate(DATA, b"", None, reverse=True)] == [b"d", b"bb", b"b", b"a"]
+    assert [k for k, _ in engine.iterate(DATA, b"", None, reverse=True)] == [
+        b"d", b"bb", b"b", b"a"]
 
 
 def test_second_open_of_same_dir_fails_clearly(tmp_path):

@@ -9,7 +9,6 @@ import json
 import math
 import random
 import struct as pystruct
-import time
 
 import pytest
 

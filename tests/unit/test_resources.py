@@ -8,7 +8,12 @@ from pathlib import Path
 import ledis
 from ledis import errors
 from ledis.resources import (
-    LUA_DIR, REQUIRED_LUA, STDLIB_DIR, check_runtime, runtime_problem, stdlib_names,
+    LUA_DIR,
+    REQUIRED_LUA,
+    STDLIB_DIR,
+    check_runtime,
+    runtime_problem,
+    stdlib_names,
 )
 
 

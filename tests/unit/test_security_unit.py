@@ -14,7 +14,6 @@ import pytest
 
 from ledis import errors
 from ledis.config import Config, ConfigError
-from ledis.server.compose import load_commands
 from ledis.security import (
     TlsError,
     command_table,
@@ -25,6 +24,7 @@ from ledis.security import (
     renamed_commands,
     tls_context,
 )
+from ledis.server.compose import load_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,11 +11,11 @@ from ledis.scripting.timers import Cron, Timer, parse_every
 
 
 def ts(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
+    return datetime(*args, tzinfo=UTC).timestamp()
 
 
 def nxt(expr: str, *start: int) -> datetime:
-    return datetime.fromtimestamp(Cron(expr).next_after(ts(*start)), timezone.utc).replace(
+    return datetime.fromtimestamp(Cron(expr).next_after(ts(*start)), UTC).replace(
         tzinfo=None)
 
 

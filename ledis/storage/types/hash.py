@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterator
+from fractions import Fraction
 from itertools import islice
-from typing import Callable, Iterator
 
 from ledis import errors
 from ledis.errors import LedisError
@@ -269,7 +270,7 @@ def set_many(db: Database, key: bytes, flat: list[bytes], start: int = 2) -> int
             put(DATA, prefix + flat[start], flat[start + 1])
             added = 1
         else:
-            fields = dict(zip(flat[start::2], flat[start + 1::2]))
+            fields = dict(zip(flat[start::2], flat[start + 1::2], strict=True))
             for f, v in fields.items():
                 put(DATA, prefix + f, v)
             added = len(fields)
@@ -348,7 +349,9 @@ def incr_by(db: Database, key: bytes, field: bytes, delta: int) -> int:
 def incr_by_float(db: Database, key: bytes, field: bytes, delta_raw: bytes) -> bytes:
     """HINCRBYFLOAT: x87 long double arithmetic and ``%.17Lf`` output, as INCRBYFLOAT."""
     from ledis.storage.types.string import (
-        format_long_double, parse_long_double, round_long_double,
+        format_long_double,
+        parse_long_double,
+        round_long_double,
     )
 
     delta = parse_long_double(delta_raw)
@@ -357,7 +360,7 @@ def incr_by_float(db: Database, key: bytes, field: bytes, delta_raw: bytes) -> b
     if isinstance(delta, float):  # +-inf
         raise LedisError(errors.HASH_INCR_NAN_ARG)
     phys, live = load(db, key, HASH)
-    current = 0
+    current: Fraction | int = 0
     if live is not None:
         old = db.engine.get(DATA, _field_key(db, key, live, field))
         if old is not None:

@@ -180,7 +180,8 @@ def hash_many(elements: list[bytes]) -> list[int]:
         where = list(positions)
         for i in range(0, len(where), _CHUNK):
             part = where[i:i + _CHUNK]
-            for pos, h in zip(part, _hash_same_length([elements[p] for p in part], length)):
+            hashes = _hash_same_length([elements[p] for p in part], length)
+            for pos, h in zip(part, hashes, strict=True):
                 result[pos] = h
     return result
 
@@ -199,7 +200,7 @@ def check(value: bytes) -> None:
 
 
 # --- dense registers as one byte each ----------------------------------------------------------
-def _unpack_dense(packed: bytes) -> bytes:
+def _unpack_dense(packed: bytes | bytearray) -> bytes:
     """12288 bytes of 6-bit registers -> 16384 bytes, one register each.
 
     Read as one little-endian integer, register i is bits 6i..6i+5, i.e. octal digits 2i and
@@ -227,7 +228,7 @@ def _sparse_registers(value: bytes | bytearray) -> bytes:
     value corrupted (INVALIDOBJ): the walk as fixed for CVE-2025-32023, which the reference
     server carries (Debian's 7.0.15; upstream 7.0.15 silently stopped at a VAL run past the
     end). Runs are positive, so both cases are "the runs do not add up to 16384"."""
-    parts = []
+    parts: list[bytes] = []
     append = parts.append
     table = _OPCODE_REGISTERS
     p = HEADER_SIZE
@@ -544,9 +545,9 @@ def merge(target: bytes | None, regs: bytes, use_dense: bool,
         _to_dense(buf)
     if buf[4] == DENSE:
         current = _unpack_dense(buf[HEADER_SIZE:])
-        target = bytearray(current)
-        merge_max(target, regs)
-        merged = bytes(target)
+        raised = bytearray(current)
+        merge_max(raised, regs)
+        merged = bytes(raised)
         if merged != current:
             buf[HEADER_SIZE:] = _pack_dense(merged)
     else:

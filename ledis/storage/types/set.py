@@ -24,7 +24,13 @@ from ledis.storage import layout
 from ledis.storage.keyspace import Database
 from ledis.storage.layout import COLLECTION, DATA, META, U64, sub_prefix
 from ledis.storage.types.hash import (
-    load, pairs, prefix_of, sample, set_size, size_of, subs,
+    load,
+    pairs,
+    prefix_of,
+    sample,
+    set_size,
+    size_of,
+    subs,
 )
 
 SET = layout.SET
@@ -188,7 +194,7 @@ def inter(db: Database, keys: list[bytes], limit: int = 0) -> list[bytes]:
 
 def union(db: Database, keys: list[bytes]) -> list[bytes]:
     metas = _load_all(db, keys)
-    present = [(key, raw) for key, raw in zip(keys, metas) if raw is not None]
+    present = [(key, raw) for key, raw in zip(keys, metas, strict=True) if raw is not None]
     if len(present) == 1:
         return subs(db, *present[0])
     out: set[bytes] = set()
@@ -203,7 +209,7 @@ def diff(db: Database, keys: list[bytes]) -> list[bytes]:
         return []
     result = subs(db, keys[0], metas[0])
     get_ = db.engine.get
-    for key, raw in zip(keys[1:], metas[1:]):
+    for key, raw in zip(keys[1:], metas[1:], strict=True):
         if raw is None or not result:
             continue
         if size_of(raw) <= 4 * len(result):

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import struct
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import hiredis
 
@@ -193,11 +193,11 @@ class Stream:
         self.length -= 1
 
     # --- consumer groups -------------------------------------------------------------------
-    def group(self, db: Database, name: bytes) -> "Group | None":
+    def group(self, db: Database, name: bytes) -> Group | None:
         raw = db.engine.get(DATA, self.prefix + b"g" + name)
         return None if raw is None else Group(self, name, raw)
 
-    def groups(self, db: Database) -> list["Group"]:
+    def groups(self, db: Database) -> list[Group]:
         start = self.prefix + b"g"
         n = len(start)
         return [Group(self, k[n:], v)
@@ -235,7 +235,7 @@ class Stream:
                 return self.added - self.length + 1
         return UNKNOWN
 
-    def lag(self, db: Database, group: "Group") -> int | None:
+    def lag(self, db: Database, group: Group) -> int | None:
         """XINFO GROUPS ``lag`` (streamReplyWithCGLag): None when it cannot be known."""
         if not self.added:
             return 0

@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Callable, Iterable
 from itertools import islice
-from typing import Callable, Iterable
 
 from ledis import errors
 from ledis.errors import LedisError
