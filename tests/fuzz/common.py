@@ -28,7 +28,7 @@ def exchange(port: int, data: bytes, wait: float = 3.0) -> tuple[bytes, bool]:
         while time.time() < deadline:
             try:
                 chunk = s.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return out, False
             except (ConnectionResetError, BrokenPipeError):
                 return out, True
