@@ -171,6 +171,8 @@ class Connection(asyncio.Protocol):
         queued = len(queue)
         last = None
         if prescan and scanner.empties:
+            if scanner.split_empty and reader.len() <= INLINE_MAX:
+                reader = self.reader = hiredis.Reader()  # it held only the "*-N" start
             data = _cut(data, scanner.empties)
         if data:
             reader.feed(data)
@@ -379,7 +381,7 @@ class HeaderScanner:
     """
 
     __slots__ = ("active", "args", "skip", "line", "completed", "stop_at", "good_end",
-                 "empties")
+                 "empties", "split_empty")
 
     def __init__(self) -> None:
         self.active = False
@@ -393,6 +395,7 @@ class HeaderScanner:
         self.stop_at = -1  # where a non-RESP (inline) request starts, if one was met
         self.good_end = 0  # end of the last complete request in the last feed's data
         self.empties: list[tuple[int, int]] = []  # "*-N" headers (N > 1) in the last feed
+        self.split_empty = False  # the first of them began in the read before
 
     def at_boundary(self) -> bool:
         return not self.args and not self.skip and not self.line
@@ -402,6 +405,7 @@ class HeaderScanner:
         self.good_end = 0
         self.stop_at = -1
         self.empties = []
+        self.split_empty = False
         carried = len(self.line)
         if carried:
             data = self.line + data
@@ -445,6 +449,12 @@ class HeaderScanner:
                     self.good_end = nl + 2 - carried
                     if count < -1 and pos >= carried:
                         self.empties.append((pos - carried, nl + 2 - carried))
+                    elif count < -1:
+                        # the header began in the last read: hiredis holds its first bytes
+                        # (and nothing else: the requests before it were complete), so the
+                        # caller starts a fresh reader and drops the header's tail here
+                        self.split_empty = True
+                        self.empties.append((0, nl + 2 - carried))
             else:
                 if data[pos] != 0x24:  # '$'
                     raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR.format(chr(data[pos])))
