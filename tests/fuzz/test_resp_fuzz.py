@@ -227,8 +227,6 @@ def _transcript(port: int, data: bytes, step: int | None) -> tuple[bytes, bool]:
             out += chunk
 
 
-@pytest.mark.xfail(reason="open: sent one byte per write, the server closes the connection "
-                   "before the stream ends (BrokenPipe); not yet investigated", strict=False)
 def test_split_at_every_byte_gives_the_same_replies(server):
     stream = b"".join(SPLIT_STREAM)
     whole = _transcript(server.port, stream, None)
