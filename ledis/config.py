@@ -45,6 +45,8 @@ class Config:
     timeout: int = 0  # idle seconds before a client is closed; 0 = never
     tcp_keepalive: int = 300
     proto_max_bulk_len: int = 512 * 1024 * 1024
+    # Redis's client-query-buffer-limit: a client whose unparsed input grows past it is closed
+    client_query_buffer_limit: int = 1024 * 1024 * 1024
     requirepass: str = ""
     databases: int = 16
     # security defaults (ledis/security.py, docs/reliability.md): Redis's names and defaults
@@ -119,6 +121,7 @@ class Config:
         "timeout": (0, INT_MAX),
         "tcp_keepalive": (0, INT_MAX),
         "proto_max_bulk_len": (1024 * 1024, 2**63 - 1),
+        "client_query_buffer_limit": (1024 * 1024, 2**63 - 1),  # Redis's LONG_MAX
         # the db number is one byte of every stored key (ledis/storage/layout.py)
         "databases": (1, 256),
         "block_cache_mb": (0, 1024 * 1024),
@@ -366,6 +369,7 @@ BACKED = {
     "appendfsync": ("appendfsync", None, None),
     "busy-reply-threshold": ("lua_time_limit_ms", 0, 9223372036854775807),
     "proto-max-bulk-len": ("proto_max_bulk_len", 1048576, 9223372036854775807),
+    "client-query-buffer-limit": ("client_query_buffer_limit", 1048576, 9223372036854775807),
     "tcp-keepalive": ("tcp_keepalive", 0, 2147483647),
     "loglevel": ("loglevel", None, None),
     "replica-priority": ("replica_priority", 0, 2147483647),

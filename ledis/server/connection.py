@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("ledis.server")
 
 INLINE_MAX = 64 * 1024
-# A multibulk count of 7+ digits: hiredis would allocate that many list slots up front.
-_HUGE_COUNT = re.compile(rb"\*[0-9]{7}")
+# A multibulk count of 7+ digits: hiredis would allocate that many list slots up front. A
+# count below -1: Redis runs it as an empty request, hiredis calls it out of range, so the
+# scanner finds it and it is cut out before hiredis sees it.
+_HUGE_COUNT = re.compile(rb"\*(?:[0-9]{7}|-(?!1\r))")
 _UNAUTH_ERRORS = (errors.PROTO_UNAUTH_MULTIBULK, errors.PROTO_UNAUTH_BULK)
 _ready_keys = blocking.ready_keys  # never rebound: a cheap "anything to serve?" test
 _serve_blocked = blocking.serve_ready
@@ -110,6 +112,14 @@ class Connection(asyncio.Protocol):
         except ProtocolError as exc:
             self._protocol_error(exc)
             return
+        # client-query-buffer-limit: what is buffered and not yet a request (hiredis's buffer,
+        # an unfinished inline line). A bulk header alone allocates nothing (hiredis grows its
+        # buffer with the bytes that arrive), so this bounds what a slow or hostile sender of
+        # a huge request can make the server hold. Redis closes such a client without a reply.
+        buffered = self.reader.len() + len(self._inline)
+        if buffered > self.core.config.client_query_buffer_limit:
+            self._query_buffer_full(buffered)
+            return
         if self.waiting is None:
             self.run_queue()
         if self._deferred and not self.closing:
@@ -163,6 +173,10 @@ class Connection(asyncio.Protocol):
         queue = self.queue
         queued = len(queue)
         last = None
+        if prescan and scanner.empties:
+            if scanner.split_empty and reader.len() <= INLINE_MAX:
+                reader = self.reader = hiredis.Reader()  # it held only the "*-N" start
+            data = _cut(data, scanner.empties)
         if data:
             reader.feed(data)
             try:
@@ -240,6 +254,16 @@ class Connection(asyncio.Protocol):
                 self.queue.append(args)
         self._inline = b""
         return b""
+
+    def _query_buffer_full(self, buffered: int) -> None:
+        log.warning("Closing client that reached max query buffer length: %s (qbuf=%d)",
+                    self.ctx.addr, buffered)
+        self.reader = hiredis.Reader()  # let the buffered bytes go now, not at close
+        self._inline = b""
+        self.queue.clear()
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()
 
     def _protocol_error(self, exc: LedisError) -> None:
         self.run_queue()  # commands parsed before the bad bytes still run
@@ -348,7 +372,8 @@ class HeaderScanner:
     bytes are skipped by arithmetic, so the cost is one ``find`` per header.
     """
 
-    __slots__ = ("active", "args", "skip", "line", "completed", "stop_at", "good_end")
+    __slots__ = ("active", "args", "skip", "line", "completed", "stop_at", "good_end",
+                 "empties", "split_empty")
 
     def __init__(self) -> None:
         self.active = False
@@ -361,6 +386,8 @@ class HeaderScanner:
         self.completed = 0  # requests completed in the last feed
         self.stop_at = -1  # where a non-RESP (inline) request starts, if one was met
         self.good_end = 0  # end of the last complete request in the last feed's data
+        self.empties: list[tuple[int, int]] = []  # "*-N" headers (N > 1) in the last feed
+        self.split_empty = False  # the first of them began in the read before
 
     def at_boundary(self) -> bool:
         return not self.args and not self.skip and not self.line
@@ -369,6 +396,8 @@ class HeaderScanner:
         self.completed = 0
         self.good_end = 0
         self.stop_at = -1
+        self.empties = []
+        self.split_empty = False
         carried = len(self.line)
         if carried:
             data = self.line + data
@@ -401,13 +430,23 @@ class HeaderScanner:
                     count = int(data[pos + 1 : nl])
                 except ValueError:
                     raise ProtocolError(errors.PROTO_MULTIBULK_LEN) from None
-                if count > 2147483647:
+                if count > 2147483647 or (count < -1 and (
+                        count < -(2**63) or data[pos + 1 : nl] != b"%d" % count)):
+                    # Redis's string2ll: no sign but '-', no leading zeros, in a long long
                     raise ProtocolError(errors.PROTO_MULTIBULK_LEN)
                 if unauthenticated and count > 10:
                     raise ProtocolError(errors.PROTO_UNAUTH_MULTIBULK)
                 self.args = max(count, 0)
                 if not self.args:
                     self.good_end = nl + 2 - carried
+                    if count < -1 and pos >= carried:
+                        self.empties.append((pos - carried, nl + 2 - carried))
+                    elif count < -1:
+                        # the header began in the last read: hiredis holds its first bytes
+                        # (and nothing else: the requests before it were complete), so the
+                        # caller starts a fresh reader and drops the header's tail here
+                        self.split_empty = True
+                        self.empties.append((0, nl + 2 - carried))
             else:
                 if data[pos] != 0x24:  # '$'
                     raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR.format(chr(data[pos])))
@@ -440,6 +479,18 @@ def _inline_after_resp(data: bytes) -> bytes | None:
     if scanner.stop_at < 0 or scanner.line:
         return None
     return data[scanner.stop_at:]
+
+
+def _cut(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    """``data`` without the ``(start, end)`` spans that lie wholly inside it."""
+    parts, last = [], 0
+    for start, end in spans:
+        if end > len(data):
+            break
+        parts.append(data[last:start])
+        last = end
+    parts.append(data[last:])
+    return b"".join(parts)
 
 
 def _type_char(value: object) -> str:
