@@ -151,4 +151,4 @@ def split(data: bytes, rng: random.Random) -> list[bytes]:
     if len(data) < 2 or rng.random() < 0.6:
         return [data]
     cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randrange(1, 7))))
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
