@@ -9,6 +9,7 @@ import asyncio
 import socket
 import time
 
+import hiredis
 import pytest
 import redis
 
@@ -304,14 +305,35 @@ KEYSPACE_COMMANDS = [
 ]
 
 
+
+class _ByteClient:
+    """One connection whose ``call`` returns the raw bytes of the next reply (the keyspace
+    event stream is compared byte for byte with Redis's)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.settimeout(5)
+        self.reader = hiredis.Reader()
+
+    def call(self, *args) -> bytes:
+        self.sock.sendall(hiredis.pack_command(tuple(args)))
+        raw = b""
+        while self.reader.gets() is False:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed")
+            raw += data
+            self.reader.feed(data)
+        return raw
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def _keyspace_events(port: int, classes: str) -> list:
     """Every (channel, message) a ``PSUBSCRIBE __key*__:*`` client gets while
     KEYSPACE_COMMANDS run with ``notify-keyspace-events`` set to ``classes``."""
-    import hiredis
-
-    from tests.test_transactions_diff import RawClient
-
-    sub, c = RawClient(port), RawClient(port)
+    sub, c = _ByteClient(port), _ByteClient(port)
     c.call("FLUSHALL")
     c.call("CONFIG", "SET", "notify-keyspace-events", classes)
     raw = b""

@@ -23,12 +23,14 @@ from ledis import blocking, tracking
 from ledis.access import AccessTracker
 from ledis.acl import ACL
 from ledis.commands import monitoring, pubsub, transactions
+from ledis.commands.registry import REGISTRY
 from ledis.config import Config, ConfigError
 from ledis.core import Core
 from ledis.errors import LedisError
 from ledis.pubsub import attach_expiry_events
 from ledis.replication import Replication
 from ledis.scripting.functions import Functions
+from ledis.security import command_table
 from ledis.server.busy import ServedScripting
 from ledis.storage import engine as engine_module
 from ledis.storage.types import zset
@@ -57,6 +59,8 @@ def open_engine(config: Config) -> engine_module.Engine:
 def build(config: Config) -> Core:
     """A ready core over ``config``'s data dir: every part built, every hook registered.
     Raises StoreLockedError (the directory is in use) or ConfigError (a bad ACL file)."""
+    # a bad rename-command is a one-line ConfigError before the store is created on disk
+    command_table(REGISTRY.commands, config)
     core = Core(config, open_engine(config))
     try:
         core.acl = ACL(core)  # before any Context: a context starts as the default user
