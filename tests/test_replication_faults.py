@@ -24,24 +24,10 @@ from typing import Self
 import pytest
 import redis
 
-from tests.helpers import LedisProcess, free_port
+from tests.helpers import free_port
 from tests.test_replication import assert_same, info, wait_until
 
 BATCH = 10
-
-
-@pytest.fixture
-def servers():
-    procs: list[LedisProcess] = []
-
-    def make(*extra: str, **kw) -> LedisProcess:
-        proc = LedisProcess(*extra, **kw).start()
-        procs.append(proc)
-        return proc
-
-    yield make
-    for proc in procs:
-        proc.cleanup()
 
 
 class Proxy:
@@ -206,13 +192,13 @@ def wait_up(replica_client: redis.Redis) -> None:
 # --- kill -9 of the replica or the master, the TCP connection dropped ------------------------
 @pytest.mark.parametrize("when", ["full_sync", "stream"])
 @pytest.mark.parametrize("fault", ["kill_replica", "kill_master", "drop_connection"])
-def test_link_cut_replica_converges_without_half_applied_batches(servers, fault, when):
-    m = servers()
+def test_link_cut_replica_converges_without_half_applied_batches(fresh_server, fault, when):
+    m = fresh_server()
     # enough data that the full sync lasts a while (the sampler must see it in progress)
     fill(m.port, 20_000 if when == "full_sync" else 500, size=200)
     proxy = Proxy(m.port) if fault == "drop_connection" else None
     try:
-        s = servers("--replicaof", f"127.0.0.1 {proxy.port if proxy else m.port}")
+        s = fresh_server("--replicaof", f"127.0.0.1 {proxy.port if proxy else m.port}")
         sc = s.client()
         with Load(m.port, s.port) as load:
             if when == "full_sync":
@@ -247,12 +233,12 @@ def test_link_cut_replica_converges_without_half_applied_batches(servers, fault,
 
 
 # --- a replica slower than the backlog -----------------------------------------------------
-def test_slow_replica_beyond_the_backlog_resyncs_in_full(servers):
-    m = servers("--repl-log-keep", "50")
+def test_slow_replica_beyond_the_backlog_resyncs_in_full(fresh_server):
+    m = fresh_server("--repl-log-keep", "50")
     mc = m.client()
     proxy = Proxy(m.port)
     try:
-        s = servers("--replicaof", f"127.0.0.1 {proxy.port}")
+        s = fresh_server("--replicaof", f"127.0.0.1 {proxy.port}")
         sc = s.client()
         wait_up(sc)
         assert info(mc)["full_syncs"] == 1
@@ -281,11 +267,11 @@ def test_slow_replica_beyond_the_backlog_resyncs_in_full(servers):
 
 
 # --- semi-sync -----------------------------------------------------------------------------
-def test_semi_sync_acknowledges_only_what_a_replica_has(servers):
+def test_semi_sync_acknowledges_only_what_a_replica_has(fresh_server):
     timeout_ms = 1000
-    m = servers("--min-replica-acks", "1", "--semi-sync-timeout", str(timeout_ms))
+    m = fresh_server("--min-replica-acks", "1", "--semi-sync-timeout", str(timeout_ms))
     mc = m.client()
-    s = servers("--replicaof", f"127.0.0.1 {m.port}")
+    s = fresh_server("--replicaof", f"127.0.0.1 {m.port}")
     wait_up(s.client())
     wait_until(lambda: info(mc).get("semi_sync_status") == "on", what="semi-sync on")
     acked: list[tuple[str, float, float]] = []  # key, sent, acknowledged
@@ -311,7 +297,7 @@ def test_semi_sync_acknowledges_only_what_a_replica_has(servers):
     t.join(15)
     assert info(mc)["semi_sync_timeouts"] == 1 and info(mc)["semi_sync_status"] == "async"
     # the replica's own data, as it was when killed: start its dir as a standalone server
-    alone = servers(data_dir=s.dir)
+    alone = fresh_server(data_dir=s.dir)
     ac = alone.client()
     before = [k for k, sent, ack in acked if ack < killed_at]
     assert len(before) > 20
