@@ -310,9 +310,10 @@ def svg(samples: list[dict], warmup: float, title: str) -> str:
 
 
 def run(minutes: float, out: str, rate: float, interval: float = 10.0, keys: int = 2000,
-        server_args: tuple[str, ...] = ()) -> dict:
-    """Run the soak; ``keys`` bounds the key space of each type so memory can level off."""
-    server = LedisProcess(*server_args).start()
+        server_args: tuple[str, ...] = (), config: str | None = None) -> dict:
+    """Run the soak; ``keys`` bounds the key space of each type so memory can level off;
+    ``config`` is a YAML file for the server (e.g. a smaller ``block_cache_mb``)."""
+    server = LedisProcess(*server_args, config=config).start()
     stats = Stats()
     stop = threading.Event()
     counts: dict = {}
@@ -403,8 +404,9 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=1500, help="target commands per second")
     ap.add_argument("--interval", type=float, default=10.0, help="sampling period in seconds")
     ap.add_argument("--keys", type=int, default=2000, help="keys per type (bounded key space)")
+    ap.add_argument("--config", help="a YAML config file for the server")
     ns = ap.parse_args()
-    result = run(ns.minutes, ns.out, ns.rate, ns.interval, ns.keys)
+    result = run(ns.minutes, ns.out, ns.rate, ns.interval, ns.keys, config=ns.config)
     print(json.dumps(result["verdict"]))
     return 0 if result["verdict"]["ok"] else 1
 
