@@ -55,6 +55,58 @@ def test_call_answers_an_internal_error_without_leaking_it(core, caplog) -> None
     assert "internal error running" in caplog.text
 
 
+class _Transport:
+    """Collects what a Connection writes (no socket)."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str) -> tuple[str, int]:
+        return ("127.0.0.1", 0)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_connection_answers_errors_as_call_does(core, caplog) -> None:
+    """The connection's request loop writes ``call``'s try inline and shares its error half
+    (``Core.error_reply``): the same replies, counts and log as ``call``."""
+    import asyncio
+
+    from ledis.server.app import Server
+    from ledis.server.connection import Connection
+
+    def broken(ctx, argv):
+        raise RuntimeError("secret detail")
+
+    cmd = copy.copy(core.commands[b"ping"])
+    cmd.handler = broken
+    core.commands[b"boom"] = cmd
+    server = Server(core)
+    server.loop = asyncio.new_event_loop()
+    try:
+        conn = Connection(server)
+        transport = _Transport()
+        conn.connection_made(transport)  # type: ignore[arg-type]
+        conn.data_received(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+                           b"*3\r\n$5\r\nLPUSH\r\n$1\r\nk\r\n$1\r\nx\r\n"
+                           b"*1\r\n$4\r\nboom\r\n")
+        server.flush()
+    finally:
+        server.loop.close()
+    assert transport.data.startswith(b"+OK\r\n-WRONGTYPE ")
+    assert transport.data.endswith(b"\r\n-ERR internal error\r\n")
+    assert b"secret" not in transport.data
+    assert core.errorstats == {"WRONGTYPE": 1, "ERR": 1}
+    assert "internal error running" in caplog.text
+
+
 @pytest.mark.parametrize("argv", [
     [b"SET", b"k", b"v"],
     [b"REPLCONF", b"ACK", b"123"],
