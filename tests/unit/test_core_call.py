@@ -8,6 +8,7 @@ import copy
 
 import pytest
 
+from benchmarks.hotpath import CountingTransport
 from ledis.config import Config
 from ledis.errors import LedisError
 from ledis.server.compose import build
@@ -55,23 +56,16 @@ def test_call_answers_an_internal_error_without_leaking_it(core, caplog) -> None
     assert "internal error running" in caplog.text
 
 
-class _Transport:
-    """Collects what a Connection writes (no socket)."""
+class _Transport(CountingTransport):
+    """The hot-path benchmark's socket stand-in, keeping what is written."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.data = b""
 
     def write(self, data: bytes) -> None:
+        super().write(data)
         self.data += data
-
-    def is_closing(self) -> bool:
-        return False
-
-    def get_extra_info(self, name: str) -> tuple[str, int]:
-        return ("127.0.0.1", 0)
-
-    def close(self) -> None:
-        pass
 
 
 def test_a_connection_answers_errors_as_call_does(core, caplog) -> None:
