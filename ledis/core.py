@@ -152,6 +152,23 @@ class Core:
         self.scripting: Any = None
         self.functions: Any = None
         self.replication: Any = None
+        self._init_counters(config)
+        self._init_hot_flags()
+        self._init_hooks()
+        self.lastsave = int(self.started)
+        self.closed = False
+        # WATCH (ledis/commands/transactions.py): (Database, key) -> {watching ctx: entry}.
+        # While it is non-empty, or keyspace notifications are configured, write commands run
+        # through ``watched_write``: it marks watchers dirty and publishes the notifications.
+        self.watched_keys: dict = {}
+        # CLIENT TRACKING (ledis/tracking.py): created by the first CLIENT TRACKING ON; from
+        # then on writes go through ``watched_write`` too (``notify_writes``).
+        self.tracking: Any = None
+        self.watched_write: Callable[[Context, Command, list[bytes]], Any] = (
+            lambda ctx, cmd, argv: cmd.handler(ctx, argv))  # type: ignore[misc]
+
+    def _init_counters(self, config: Config) -> None:
+        """INFO stats and errorstats, SLOWLOG, LATENCY and the MONITOR clients."""
         self.stats: dict[str, int] = {
             "total_connections_received": 0,
             "rejected_connections": 0,
@@ -171,17 +188,25 @@ class Core:
         # MONITOR clients (ledis/commands/monitoring.py) and LATENCY samples (ms, when
         # latency-monitor-threshold > 0): event name -> {"samples": [[t, ms]...], "max": ms}.
         self.monitors: set[Context] = set()
+        self.latency: dict[str, dict[str, Any]] = {}
+        _lat = config.redis_int("latency-monitor-threshold")
+        self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
+
+    def _init_hot_flags(self) -> None:
+        """The values behind ``gated`` (``refresh_hot_flags``): CLIENT PAUSE, read-only
+        replica, a store refusing writes; and the access-tracking hook."""
         # CLIENT PAUSE: the mode (``pause_mode``, a _HotFlag), its end, parked connections.
         self._pause_mode = 0
         self.pause_end = 0.0
         self.paused_conns: set[Any] = set()
-        self.latency: dict[str, dict[str, Any]] = {}
-        _lat = config.redis_int("latency-monitor-threshold")
-        self.latency_threshold = _lat * 1000.0 if _lat > 0 else float("inf")
         self._readonly = False  # ``readonly``, a _HotFlag
         self.touch: Callable[..., None] | None = None  # ``access``'s LRU or LFU hook, or None
         self._store_refusing = False  # ``store_refusing``, a _HotFlag
         self.engine.on_write_status = lambda refusing: setattr(self, "store_refusing", refusing)
+
+    def _init_hooks(self) -> None:
+        """The slots the composition root fills: checks and hooks of the services above the
+        dispatcher, each a no-op or empty until registered."""
         # Keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py); None while no
         # library has one, so writes keep the dispatcher's fast path.
         self.triggers: Any = None
@@ -200,20 +225,9 @@ class Core:
         self.pause_blocks: Callable[[Core, Context, Command], bool] = lambda *a: False
         self.monitor_feed: Callable[..., None] = lambda *a: None
         self.exec_abort: Callable[[Context, LedisError], LedisError] = lambda ctx, exc: exc
-        self.lastsave = int(self.started)
         # INFO: section name -> callable returning (field, value) pairs that replace or extend
         # the section's fields (replication state, scripting memory ...).
         self.info_hooks: dict[str, Callable[[], Any]] = {}
-        self.closed = False
-        # WATCH (ledis/commands/transactions.py): (Database, key) -> {watching ctx: entry}.
-        # While it is non-empty, or keyspace notifications are configured, write commands run
-        # through ``watched_write``: it marks watchers dirty and publishes the notifications.
-        self.watched_keys: dict = {}
-        # CLIENT TRACKING (ledis/tracking.py): created by the first CLIENT TRACKING ON; from
-        # then on writes go through ``watched_write`` too (``notify_writes``).
-        self.tracking: Any = None
-        self.watched_write: Callable[[Context, Command, list[bytes]], Any] = (
-            lambda ctx, cmd, argv: cmd.handler(ctx, argv))  # type: ignore[misc]
 
     # --- the dispatcher --------------------------------------------------------------------
     def call(self, ctx: Context, argv: list[bytes]) -> Any:
@@ -222,19 +236,25 @@ class Core:
         commands, HTTP, clients served during a BUSY script). Errors are counted for INFO
         errorstats; an unexpected exception is logged and answered ``ERR internal error``,
         never leaked as a Python repr. (Lua's ``redis.call`` uses ``dispatch``: a script
-        gets the error raised.)"""
+        gets the error raised.) A connection's request loop writes this ``try`` inline, to
+        save a call per request, and shares the rest: ``error_reply``."""
         try:
             return self.dispatch(ctx, argv)
-        except LedisError as exc:
+        except Exception as exc:
+            return self.error_reply(ctx, argv, exc)
+
+    def error_reply(self, ctx: Context, argv: list[bytes], exc: Exception) -> LedisError:
+        """The reply for ``exc`` raised by ``dispatch`` (call from its ``except`` block: an
+        unexpected exception is logged with its traceback)."""
+        if isinstance(exc, LedisError):
             self.count_error(exc)
             return exc
-        except Exception as exc:
-            log.exception("internal error running %r (%s client)", argv[0][:64], ctx.kind)
-            reply = _INTERNAL
-            if is_corruption(exc):  # a checksum mismatch: say so, never a wrong value
-                reply = LedisError(errors.STORE_CORRUPT.format(" ".join(str(exc).split())))
-            self.count_error(reply)
-            return reply
+        log.exception("internal error running %r (%s client)", argv[0][:64], ctx.kind)
+        reply = _INTERNAL
+        if is_corruption(exc):  # a checksum mismatch: say so, never a wrong value
+            reply = LedisError(errors.STORE_CORRUPT.format(" ".join(str(exc).split())))
+        self.count_error(reply)
+        return reply
 
     def dispatch(self, ctx: Context, argv: list[bytes]) -> Any:
         """Run one command for ``ctx``; raises LedisError with the reply text on error."""

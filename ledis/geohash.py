@@ -202,30 +202,32 @@ def bounding_box(shape: Shape) -> tuple[float, float, float, float]:
     return (longitude - delta, latitude - lat_delta, longitude + delta, latitude + lat_delta)
 
 
-def _move_x(bits: int, step: int, d: int) -> int:
-    x = bits & 0xAAAAAAAAAAAAAAAA
-    y = bits & 0x5555555555555555
-    zz = 0x5555555555555555 >> (64 - step * 2)
+_X_BITS = 0xAAAAAAAAAAAAAAAA  # longitude bits of an interleaved hash; latitude: the others
+_Y_BITS = 0x5555555555555555
+
+
+def _move(bits: int, step: int, d: int, axis: int) -> int:
+    """The neighbouring cell of ``bits`` one step along ``axis`` (``_X_BITS`` east/west,
+    ``_Y_BITS`` north/south), ``d`` > 0 forward (Redis's ``geohash_move_x`` / ``_y``)."""
+    other = axis ^ _U64
+    moved = bits & axis
+    kept = bits & other
+    zz = other >> (64 - step * 2)
     if d > 0:
-        x = x + (zz + 1)
+        moved = moved + (zz + 1)
     else:
-        x = x | zz
-        x = x - (zz + 1)
-    x &= 0xAAAAAAAAAAAAAAAA >> (64 - step * 2)
-    return (x | y) & _U64
+        moved = moved | zz
+        moved = moved - (zz + 1)
+    moved &= axis >> (64 - step * 2)
+    return (moved | kept) & _U64
+
+
+def _move_x(bits: int, step: int, d: int) -> int:
+    return _move(bits, step, d, _X_BITS)
 
 
 def _move_y(bits: int, step: int, d: int) -> int:
-    x = bits & 0xAAAAAAAAAAAAAAAA
-    y = bits & 0x5555555555555555
-    zz = 0xAAAAAAAAAAAAAAAA >> (64 - step * 2)
-    if d > 0:
-        y = y + (zz + 1)
-    else:
-        y = y | zz
-        y = y - (zz + 1)
-    y &= 0x5555555555555555 >> (64 - step * 2)
-    return (x | y) & _U64
+    return _move(bits, step, d, _Y_BITS)
 
 
 def _neighbours(bits: int, step: int) -> dict[str, int]:

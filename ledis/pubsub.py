@@ -56,15 +56,21 @@ class Hub:
         subs[ctx] = None
 
     def unsubscribe(self, ctx: Any, channel: bytes) -> bool:
-        if channel not in ctx.subscriptions:
+        return self._leave(ctx, ctx.subscriptions, self.channels, channel, "pubsub_channels")
+
+    def _leave(self, ctx: Any, mine: set[bytes], table: dict[bytes, dict[Any, None]],
+               channel: bytes, stat: str) -> bool:
+        """Drop ``channel`` from a client's set ``mine`` and its entry in ``table`` (a plain
+        or a shard channel); the channel goes when its last subscriber does."""
+        if channel not in mine:
             return False
-        ctx.subscriptions.discard(channel)
-        subs = self.channels.get(channel)
+        mine.discard(channel)
+        subs = table.get(channel)
         if subs is not None:
             subs.pop(ctx, None)
             if not subs:
-                del self.channels[channel]
-                self.core.stats["pubsub_channels"] = len(self.channels)
+                del table[channel]
+                self.core.stats[stat] = len(table)
         return True
 
     def psubscribe(self, ctx: Any, pattern: bytes) -> None:
@@ -97,16 +103,8 @@ class Hub:
         self.core.stats["pubsubshard_channels"] = len(self.shard_channels)
 
     def sunsubscribe(self, ctx: Any, channel: bytes) -> bool:
-        if channel not in ctx.shard_subscriptions:
-            return False
-        ctx.shard_subscriptions.discard(channel)
-        subs = self.shard_channels.get(channel)
-        if subs is not None:
-            subs.pop(ctx, None)
-            if not subs:
-                del self.shard_channels[channel]
-                self.core.stats["pubsubshard_channels"] = len(self.shard_channels)
-        return True
+        return self._leave(ctx, ctx.shard_subscriptions, self.shard_channels, channel,
+                           "pubsubshard_channels")
 
     def forget(self, ctx: Any) -> None:
         """Drop every subscription of ``ctx`` without replies (RESET, disconnect)."""

@@ -291,6 +291,9 @@ def listpack_entries(blob: bytes) -> list[bytes]:
     return out
 
 
+_ZIPLIST_INT_SIZES = {0xC0: 2, 0xD0: 4, 0xE0: 8, 0xF0: 3, 0xFE: 1}  # encoding byte -> bytes
+
+
 def ziplist_entries(blob: bytes) -> list[bytes]:
     """Every entry of a ziplist (before Redis 7.0): ``zlbytes(4 LE) | zltail(4 LE) |
     zllen(2 LE) | entries | 0xFF``, each entry ``prevlen(1 or 0xFE+4) | encoding | data``."""
@@ -321,21 +324,11 @@ def ziplist_entries(blob: bytes) -> list[bytes]:
             pos += 5 + size
         elif kind == 2:
             raise FormatError("bad ziplist string encoding")
-        elif b == 0xC0:
-            out.append(_int_text(int.from_bytes(blob[pos + 1:pos + 3], "little", signed=True)))
-            pos += 3
-        elif b == 0xD0:
-            out.append(_int_text(int.from_bytes(blob[pos + 1:pos + 5], "little", signed=True)))
-            pos += 5
-        elif b == 0xE0:
-            out.append(_int_text(int.from_bytes(blob[pos + 1:pos + 9], "little", signed=True)))
-            pos += 9
-        elif b == 0xF0:
-            out.append(_int_text(int.from_bytes(blob[pos + 1:pos + 4], "little", signed=True)))
-            pos += 4
-        elif b == 0xFE:
-            out.append(_int_text(int.from_bytes(blob[pos + 1:pos + 2], "little", signed=True)))
-            pos += 2
+        elif b in _ZIPLIST_INT_SIZES:  # 16, 32, 64, 24 and 8-bit integers
+            size = _ZIPLIST_INT_SIZES[b]
+            out.append(_int_text(int.from_bytes(blob[pos + 1:pos + 1 + size], "little",
+                                                signed=True)))
+            pos += 1 + size
         elif 0xF1 <= b <= 0xFD:  # 1111xxxx: 0..12 inline
             out.append(_int_text((b & 0x0F) - 1))
             pos += 1

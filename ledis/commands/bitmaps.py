@@ -12,7 +12,7 @@ from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.commands.strings import max_value_len
 from ledis.errors import LedisError, error
-from ledis.storage.types import string
+from ledis.storage.types import clamp_span, string
 
 
 def _bit_offset(ctx, raw: bytes, bits: int = 0) -> int:
@@ -95,12 +95,7 @@ def cmd_bitcount(ctx, argv):
         return 0
     isbit = argc == 5 and _is_bit_unit(argv[4])
     total = len(value) * 8 if isbit else len(value)
-    if start < 0:
-        start = max(total + start, 0)
-    if end < 0:
-        end = max(total + end, 0)
-    if end >= total:
-        end = total - 1
+    start, end = clamp_span(start, end, total)
     if start > end:
         return 0
     if not isbit:
@@ -135,12 +130,7 @@ def cmd_bitpos(ctx, argv):
         else:
             end = strlen - 1
         total = strlen * 8 if isbit else strlen
-        if start < 0:
-            start = max(total + start, 0)
-        if end < 0:
-            end = max(total + end, 0)
-        if end >= total:
-            end = total - 1
+        start, end = clamp_span(start, end, total)
     else:
         raise error(errors.SYNTAX)
     if start > end:

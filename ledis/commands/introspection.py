@@ -272,22 +272,10 @@ def _doc_reply(cmd: Command) -> Map:
         doc = {"summary": cmd.summary, "since": cmd.since, "group": cmd.group,
                "complexity": cmd.complexity}
         doc = {k: v for k, v in doc.items() if v}
-    out = Map()
-    for key in _DOC_ORDER:
-        if key == "subcommands":
-            if cmd.subcommands:
-                out[b"subcommands"] = Map(
-                    (s.name.encode(), _doc_reply(s)) for s in cmd.subcommands.values())
-            continue
-        if key not in doc:
-            continue
-        value = doc[key]
-        if key == "doc_flags":
-            out[b"doc_flags"] = _statuses(value)
-        elif key == "arguments":
-            out[b"arguments"] = [_arg_reply(a) for a in value]
-        else:
-            out[key.encode()] = _value(value)
+    out = _fields(doc, _DOC_ORDER, "doc_flags")
+    if cmd.subcommands:  # last in _DOC_ORDER
+        out[b"subcommands"] = Map(
+            (s.name.encode(), _doc_reply(s)) for s in cmd.subcommands.values())
     return out
 
 
@@ -296,13 +284,19 @@ _ARG_ORDER = ("name", "type", "display_text", "key_spec_index", "token", "summar
 
 
 def _arg_reply(arg: dict) -> Map:
+    return _fields(arg, _ARG_ORDER, "flags")
+
+
+def _fields(source: dict, order: tuple[str, ...], flags_key: str) -> Map:
+    """A COMMAND DOCS map of ``source``'s keys in ``order``: ``flags_key`` as statuses,
+    ``arguments`` nested, the rest as values."""
     out = Map()
-    for key in _ARG_ORDER:
-        if key not in arg:
+    for key in order:
+        if key not in source or key == "subcommands":
             continue
-        value = arg[key]
-        if key == "flags":
-            out[b"flags"] = _statuses(value)
+        value = source[key]
+        if key == flags_key:
+            out[key.encode()] = _statuses(value)
         elif key == "arguments":
             out[b"arguments"] = [_arg_reply(a) for a in value]
         else:

@@ -154,29 +154,37 @@ def cmd_spublish(ctx, argv):
 # --- PUBSUB ---------------------------------------------------------------------------------
 
 
-@command("pubsub|channels", arity=-2, flags="pubsub loading stale", group="pubsub",
-         summary="List active channels", since="2.8.0", acl="@pubsub @slow")
-def cmd_pubsub_channels(ctx, argv):
+def _channel_list(argv: list[bytes], channels: dict) -> list[bytes]:
+    """PUBSUB CHANNELS / SHARDCHANNELS [pattern]."""
     if len(argv) > 3:
         raise LedisError(errors.PUBSUB_SUBCOMMAND_SYNTAX.format(argv[1].decode("utf-8", "replace")))
-    channels = hub(ctx.core).channels
     if len(argv) == 3:
         test = glob.compile(argv[2])
         return [c for c in channels if test(c)]
     return list(channels)
 
 
-@command("pubsub|numsub", arity=-2, flags="pubsub loading stale", group="pubsub",
-         summary="Get the count of subscribers for channels", since="2.8.0",
-         acl="@pubsub @slow")
-def cmd_pubsub_numsub(ctx, argv):
-    channels = hub(ctx.core).channels
+def _numsub(argv: list[bytes], channels: dict) -> list:
+    """PUBSUB NUMSUB / SHARDNUMSUB channel...: channel, count, channel, count..."""
     out: list = []
     for channel in argv[2:]:
         subs = channels.get(channel)
         out.append(channel)
         out.append(len(subs) if subs else 0)
     return out
+
+
+@command("pubsub|channels", arity=-2, flags="pubsub loading stale", group="pubsub",
+         summary="List active channels", since="2.8.0", acl="@pubsub @slow")
+def cmd_pubsub_channels(ctx, argv):
+    return _channel_list(argv, hub(ctx.core).channels)
+
+
+@command("pubsub|numsub", arity=-2, flags="pubsub loading stale", group="pubsub",
+         summary="Get the count of subscribers for channels", since="2.8.0",
+         acl="@pubsub @slow")
+def cmd_pubsub_numsub(ctx, argv):
+    return _numsub(argv, hub(ctx.core).channels)
 
 
 @command("pubsub|numpat", arity=2, flags="pubsub loading stale", group="pubsub",
@@ -189,26 +197,14 @@ def cmd_pubsub_numpat(ctx, argv):
 @command("pubsub|shardchannels", arity=-2, flags="pubsub loading stale", group="pubsub",
          summary="List active shard channels", since="7.0.0", acl="@pubsub @slow")
 def cmd_pubsub_shardchannels(ctx, argv):
-    if len(argv) > 3:
-        raise LedisError(errors.PUBSUB_SUBCOMMAND_SYNTAX.format(argv[1].decode("utf-8", "replace")))
-    channels = hub(ctx.core).shard_channels
-    if len(argv) == 3:
-        test = glob.compile(argv[2])
-        return [c for c in channels if test(c)]
-    return list(channels)
+    return _channel_list(argv, hub(ctx.core).shard_channels)
 
 
 @command("pubsub|shardnumsub", arity=-2, flags="pubsub loading stale", group="pubsub",
          summary="Get the count of subscribers for shard channels", since="7.0.0",
          acl="@pubsub @slow")
 def cmd_pubsub_shardnumsub(ctx, argv):
-    channels = hub(ctx.core).shard_channels
-    out: list = []
-    for channel in argv[2:]:
-        subs = channels.get(channel)
-        out.append(channel)
-        out.append(len(subs) if subs else 0)
-    return out
+    return _numsub(argv, hub(ctx.core).shard_channels)
 
 
 _HELP = [

@@ -252,6 +252,16 @@ def cmd_xpending(ctx, argv):
     return out
 
 
+def _claim(db, stream, group, sid, owner, name, delivery, deliveries, justid):
+    """Give pending entry ``sid`` to consumer ``name`` (XCLAIM, XAUTOCLAIM); its reply item:
+    the ID (JUSTID), the entry, or nil for an entry deleted meanwhile."""
+    group.move_pending(db, sid, owner, name, delivery, deliveries)
+    if justid:
+        return format_id(sid)
+    fields = stream.get(db, sid)
+    return None if fields is None else _entry(sid, fields)
+
+
 @command("xclaim", arity=-6, flags="write fast", keys=(1, 1, 1), group="stream",
          summary="Changes (or acquires) ownership of a message in a consumer group, as if "
          "the message was delivered to the specified consumer.", since="5.0.0",
@@ -320,12 +330,7 @@ def cmd_xclaim(ctx, argv):
             deliveries = retry
         elif not justid:
             deliveries += 1
-        group.move_pending(db, sid, owner, name, delivery, deliveries)
-        if justid:
-            out.append(format_id(sid))
-        else:
-            fields = stream.get(db, sid)
-            out.append(None if fields is None else _entry(sid, fields))
+        out.append(_claim(db, stream, group, sid, owner, name, delivery, deliveries, justid))
     group.save(db)
     return out
 
@@ -390,12 +395,7 @@ def cmd_xautoclaim(ctx, argv):
             touched = True
         if not justid:
             deliveries += 1
-        group.move_pending(db, sid, owner, name, now, deliveries)
-        if justid:
-            claimed.append(format_id(sid))
-        else:
-            fields = stream.get(db, sid)
-            claimed.append(None if fields is None else _entry(sid, fields))
+        claimed.append(_claim(db, stream, group, sid, owner, name, now, deliveries, justid))
         count -= 1
     if i < len(rows):
         cursor = rows[i][0]

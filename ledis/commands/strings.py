@@ -22,7 +22,7 @@ from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.errors import error
 from ledis.replies import OK, Map
-from ledis.storage.types import string
+from ledis.storage.types import clamp_span, string
 from ledis.storage.types.string import format_long_double, parse_long_double, round_long_double
 
 _LLONG_MIN = -(2**63)
@@ -352,12 +352,7 @@ def _getrange(ctx, argv):
     n = len(value)
     if start < 0 and end < 0 and start > end:
         return b""
-    if start < 0:
-        start = max(n + start, 0)
-    if end < 0:
-        end = max(n + end, 0)
-    if end >= n:
-        end = n - 1
+    start, end = clamp_span(start, end, n)
     if start > end or n == 0:
         return b""
     return value[start:end + 1]

@@ -323,6 +323,21 @@ class Console:
             raise ConsoleError(401, errors.CONSOLE_LOGIN_REQUIRED)
         return acl_user
 
+    async def _run_request(self, request: web.Request) -> tuple[Any, dict, int, int]:
+        """The common part of a request that runs something: the session's ACL user, the JSON
+        object body, and its checked ``db`` (default 0) and ``resp`` (2 or 3, default 2)."""
+        acl_user = self._acl_user(self._require(request, post=True))
+        body = await self.api._body(request)
+        if not isinstance(body, dict):
+            raise ConsoleError(400, errors.HTTP_BAD_BODY.format("expected an object"))
+        db = body.get("db", 0)
+        resp = body.get("resp", 2)
+        if type(db) is not int or not 0 <= db < self.config.databases:
+            raise ConsoleError(400, errors.DB_INDEX)
+        if resp not in (2, 3):
+            raise ConsoleError(400, errors.HTTP_BAD_BODY.format("resp must be 2 or 3"))
+        return acl_user, body, db, resp
+
     # --- commands --------------------------------------------------------------------------
     async def command(self, request: web.Request) -> web.StreamResponse:
         """``{"db": 0, "resp": 2, "argv": [...], "max_bulk": 0}`` -> ``{"reply": tree}``, or
@@ -331,16 +346,7 @@ class Console:
         (:func:`clip`). An error reply is a tree of type ``error`` with
         status 200: it is the command's answer, shown where the command was typed."""
         try:
-            acl_user = self._acl_user(self._require(request, post=True))
-            body = await self.api._body(request)
-            if not isinstance(body, dict):
-                raise ConsoleError(400, errors.HTTP_BAD_BODY.format("expected an object"))
-            db = body.get("db", 0)
-            resp = body.get("resp", 2)
-            if type(db) is not int or not 0 <= db < self.config.databases:
-                raise ConsoleError(400, errors.DB_INDEX)
-            if resp not in (2, 3):
-                raise ConsoleError(400, errors.HTTP_BAD_BODY.format("resp must be 2 or 3"))
+            acl_user, body, db, resp = await self._run_request(request)
             max_bulk = body.get("max_bulk", 0)
             if type(max_bulk) is not int or max_bulk < 0:
                 raise ConsoleError(400, errors.HTTP_BAD_BODY.format(
@@ -376,16 +382,7 @@ class Console:
         "after": [...], "steps", "note"}, "reply": tree}``. The script runs under the Lua
         debugger in YES mode: its writes are always thrown away."""
         try:
-            acl_user = self._acl_user(self._require(request, post=True))
-            body = await self.api._body(request)
-            if not isinstance(body, dict):
-                raise ConsoleError(400, errors.HTTP_BAD_BODY.format("expected an object"))
-            db = body.get("db", 0)
-            resp = body.get("resp", 2)
-            if type(db) is not int or not 0 <= db < self.config.databases:
-                raise ConsoleError(400, errors.DB_INDEX)
-            if resp not in (2, 3):
-                raise ConsoleError(400, errors.HTTP_BAD_BODY.format("resp must be 2 or 3"))
+            acl_user, body, db, resp = await self._run_request(request)
             script = body.get("script")
             if not isinstance(script, str) or not script:
                 raise ConsoleError(400, errors.HTTP_BAD_BODY.format("'script' must be text"))

@@ -63,6 +63,17 @@ def new_replid() -> bytes:
     return os.urandom(20).hex().encode()
 
 
+def _commit_unlogged(engine: Any) -> None:
+    """Commit what is pending without a write-log record: replication's own bookkeeping
+    (the log trim, the replication ID) is not something a replica should replay."""
+    logging_on = engine.write_log
+    engine.write_log = False
+    try:
+        engine.commit()
+    finally:
+        engine.write_log = logging_on
+
+
 class Replication:
     def __init__(self, core: Core) -> None:
         from ledis.replication.master import Master
@@ -183,12 +194,7 @@ class Replication:
             return
         engine.commit()
         engine.delete_range(LOG, U64.pack(0), U64.pack(cut))
-        logging_on = engine.write_log
-        engine.write_log = False
-        try:
-            engine.commit()
-        finally:
-            engine.write_log = logging_on
+        _commit_unlogged(engine)
         engine.log_first_seq = cut
         self.trimmed += cut - first
 
@@ -267,12 +273,7 @@ class Replication:
         engine.put(SYS, KEY_ID2, self.replid2)
         engine.put(SYS, KEY_OFF2, U64.pack(max(self.off2, 0)))
         engine.put(SYS, KEY_APPLIED, U64.pack(engine.log_seq))
-        logging_on = engine.write_log
-        engine.write_log = False
-        try:
-            engine.commit()
-        finally:
-            engine.write_log = logging_on
+        _commit_unlogged(engine)
 
     # --- visibility ------------------------------------------------------------------------
     def info_fields(self) -> list[tuple[str, Any]]:

@@ -52,6 +52,16 @@ def _text(raw: bytes) -> str:
 _OOM_TEXTS = ("ERR not enough memory", "ERR error in error handling")
 
 
+def lua_failure(exc: Exception, after_oom: Callable[[], Any]) -> LedisError:
+    """The error reply for a ``LuaError`` raised out of a run (a trigger, a timer, a module
+    load, the debugger): out of memory (``LuaMemoryError`` is a ``MemoryError``; the VM is
+    recovered with ``after_oom``), or ``ERR`` and the error's first line."""
+    if isinstance(exc, MemoryError):
+        after_oom()
+        return LedisError(errors.SCRIPT_OOM)
+    return LedisError("ERR " + str(exc).split("\n", 1)[0])
+
+
 def run_reply(res: Any, name: bytes, after_oom: Any, position: Any = None) -> Any:
     """The reply of a script or function from what the runner returned (``finish`` in
     lua/prelude.lua): ``(kind, payload[, source, line])`` or a lone 1 (null). Shared by EVAL

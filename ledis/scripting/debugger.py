@@ -49,6 +49,7 @@ import lupa.luajit21 as lj
 from ledis import blocking, errors
 from ledis.errors import LedisError
 from ledis.replies import Raw
+from ledis.scripting.convert import lua_failure
 from ledis.scripting.runtime import (
     LUA_DIR,
     _numkeys,
@@ -270,11 +271,8 @@ def run_session(core: Core, caller: Context, argv: list[bytes], readonly: bool,
                 scripting.end_run()
         finally:
             dbg.finish()
-    except lj.LuaMemoryError:
-        scripting._after_oom()
-        raise LedisError(errors.SCRIPT_OOM) from None
     except lj.LuaError as exc:
-        raise LedisError("ERR " + str(exc).split("\n", 1)[0]) from None
+        raise lua_failure(exc, scripting._after_oom) from None
     finally:
         if saved is not None:
             _restore(core, saved)

@@ -36,7 +36,7 @@ import lupa.luajit21 as lj
 from ledis import errors
 from ledis.errors import LedisError
 from ledis.resources import LUA_DIR
-from ledis.scripting.convert import _text, run_reply
+from ledis.scripting.convert import _text, lua_failure, run_reply
 from ledis.scripting.runtime import HOOK_COUNT
 
 if TYPE_CHECKING:
@@ -310,11 +310,8 @@ def _fcall(core: Core, readonly: bool, name: Any, keys: Any, args: Any) -> Any:
     try:
         res = functions._call(func.callback, HOOK_COUNT if limit_ms else 0, False,
                               len(keys_list), *keys_list, *args_list)
-    except lj.LuaMemoryError:
-        functions._after_oom()
-        raise LedisError(errors.SCRIPT_OOM) from None
     except lj.LuaError as exc:
-        raise LedisError("ERR " + str(exc).split("\n", 1)[0]) from None
+        raise lua_failure(exc, functions._after_oom) from None
     finally:
         functions.running = None
         functions.running_argv = []

@@ -43,7 +43,7 @@ import lupa.luajit21 as lj
 
 from ledis import errors
 from ledis.errors import LedisError
-from ledis.scripting.convert import _text, run_reply
+from ledis.scripting.convert import _text, lua_failure, run_reply
 from ledis.scripting.runtime import HOOK_COUNT
 from ledis.storage.layout import SYS
 
@@ -358,11 +358,8 @@ class Timers:
         try:
             res = functions._call(timer.callback, HOOK_COUNT if limit_ms else 0, False, 0)
             run_reply(res, label, functions._after_oom, functions._last_error_pos)
-        except lj.LuaMemoryError:
-            functions._after_oom()
-            error = errors.SCRIPT_OOM
         except lj.LuaError as exc:
-            error = "ERR " + str(exc).split("\n", 1)[0]
+            error = lua_failure(exc, functions._after_oom).text
         except LedisError as exc:
             error = exc.text
         except Exception as exc:  # never let a timer break the loop

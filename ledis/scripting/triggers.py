@@ -483,6 +483,7 @@ class Triggers:
 
     def _call(self, caller: Context, trigger: Trigger, db: Database, event: bytes,
               key: bytes, depth: int) -> None:
+        from ledis.scripting.convert import lua_failure
         from ledis.scripting.runtime import HOOK_COUNT, run_reply
 
         core = self.core
@@ -506,11 +507,8 @@ class Triggers:
         try:
             res = functions._call(trigger.callback, HOOK_COUNT if limit_ms else 0, False, 0,
                                   event, key)
-        except lj.LuaMemoryError:
-            functions._after_oom()
-            raise LedisError(errors.SCRIPT_OOM) from None
         except lj.LuaError as exc:
-            raise LedisError("ERR " + str(exc).split("\n", 1)[0]) from None
+            raise lua_failure(exc, functions._after_oom) from None
         finally:
             scripting.end_run()
             self.depth = saved_depth

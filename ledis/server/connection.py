@@ -128,6 +128,10 @@ class Connection(asyncio.Protocol):
 
     # --- parsing ---------------------------------------------------------------------------
     def _parse(self, data: bytes) -> None:
+        """Parse one read into ``self.queue``. Per request, the only Python work is the loop
+        over hiredis's results; the rare branches (inline commands, header limits, protocol
+        errors, a read ending inside a request) are the helpers below, at most one call each
+        per read."""
         reader = self.reader
         scanner = self._scanner
         if self._inline or (not scanner.active and not reader.has_data() and data[:1] != b"*"):
@@ -151,32 +155,11 @@ class Connection(asyncio.Protocol):
         bad: ProtocolError | None = None
         inline_rest = b""
         if prescan:
-            if not scanner.active:
-                scanner.reset()
-            try:
-                scanner.feed(data, limit, unauthenticated)
-            except ProtocolError as exc:
-                bad = exc
-                good_end = scanner.good_end
-                if unauthenticated and good_end and exc.text in _UNAUTH_ERRORS:
-                    # Redis checks each request with the auth state left by the previous
-                    # one (AUTH then a big command in one read): run the complete requests
-                    # first, then look at the rest again (data_received does).
-                    self._deferred = data[good_end:]
-                    bad = None
-                    scanner.reset()
-                data = data[:good_end]  # the complete requests before the bad one
-            else:
-                if scanner.stop_at >= 0:  # an inline request follows the RESP ones
-                    inline_rest = data[scanner.stop_at:]
-                    data = data[:scanner.stop_at]
+            data, bad, inline_rest = self._prescan(data, limit, unauthenticated)
+            reader = self.reader  # a fresh one after a "*-N" split across reads
         queue = self.queue
         queued = len(queue)
         last = None
-        if prescan and scanner.empties:
-            if scanner.split_empty and reader.len() <= INLINE_MAX:
-                reader = self.reader = hiredis.Reader()  # it held only the "*-N" start
-            data = _cut(data, scanner.empties)
         if data:
             reader.feed(data)
             try:
@@ -189,24 +172,12 @@ class Connection(asyncio.Protocol):
                         continue
                     for arg in request:
                         if type(arg) is not bytes:
-                            if arg is None:
-                                raise ProtocolError(errors.PROTO_BULK_LEN)
-                            raise ProtocolError(
-                                errors.PROTO_EXPECTED_DOLLAR.format(_type_char(arg)))
+                            raise _bad_argument(arg)
                     queue.append(request)
                     last = request
             except hiredis.ProtocolError as exc:
-                if bad is None and started_clean and "reply type byte" in str(exc):
-                    # An inline command right after RESP ones in the same read (Redis allows
-                    # the mix): find where the RESP requests end and parse the rest again.
-                    rest = _inline_after_resp(data)
-                    if rest is not None:
-                        self.reader = hiredis.Reader()
-                        scanner.reset()
-                        scanner.active = False
-                        if rest:
-                            self._parse(rest)
-                        return
+                if bad is None and started_clean and self._resp_then_inline(exc, data):
+                    return
                 raise ProtocolError(_redis_protocol_text(str(exc))) from None
         if bad is not None:
             raise bad
@@ -225,12 +196,69 @@ class Connection(asyncio.Protocol):
             # The read ended right after the last request (hiredis re-encodes it in C; only a
             # request whose payload itself holds that exact encoding could fool this).
             return
+        self._scan_after(data, queued, limit, unauthenticated)
+
+    def _prescan(self, data: bytes, limit: int,
+                 unauthenticated: bool) -> tuple[bytes, ProtocolError | None, bytes]:
+        """The header scan before hiredis sees ``data``: returns what hiredis may parse (the
+        complete requests before a bad header, "*-N" empty requests cut out), the bad header's
+        error, and an inline request that follows the RESP ones."""
+        scanner = self._scanner
+        bad: ProtocolError | None = None
+        inline_rest = b""
+        if not scanner.active:
+            scanner.reset()
+        try:
+            scanner.feed(data, limit, unauthenticated)
+        except ProtocolError as exc:
+            bad = exc
+            good_end = scanner.good_end
+            if unauthenticated and good_end and exc.text in _UNAUTH_ERRORS:
+                # Redis checks each request with the auth state left by the previous
+                # one (AUTH then a big command in one read): run the complete requests
+                # first, then look at the rest again (data_received does).
+                self._deferred = data[good_end:]
+                bad = None
+                scanner.reset()
+            data = data[:good_end]  # the complete requests before the bad one
+        else:
+            if scanner.stop_at >= 0:  # an inline request follows the RESP ones
+                inline_rest = data[scanner.stop_at:]
+                data = data[:scanner.stop_at]
+        if scanner.empties:
+            if scanner.split_empty and self.reader.len() <= INLINE_MAX:
+                self.reader = hiredis.Reader()  # it held only the "*-N" start
+            data = _cut(data, scanner.empties)
+        return data, bad, inline_rest
+
+    def _resp_then_inline(self, exc: hiredis.ProtocolError, data: bytes) -> bool:
+        """An inline command right after RESP ones in the same read (Redis allows the mix):
+        find where the RESP requests end and parse the rest again. False when hiredis's
+        error is something else."""
+        if "reply type byte" not in str(exc):
+            return False
+        rest = _inline_after_resp(data)
+        if rest is None:
+            return False
+        self.reader = hiredis.Reader()
+        scanner = self._scanner
+        scanner.reset()
+        scanner.active = False
+        if rest:
+            self._parse(rest)
+        return True
+
+    def _scan_after(self, data: bytes, queued: int, limit: int, unauthenticated: bool) -> None:
+        """The header scan after hiredis, when the read ends inside a request: a bad header
+        drops the requests hiredis parsed after it (the queue goes back to ``queued`` plus
+        the good ones) and raises."""
+        scanner = self._scanner
         scanner.reset()
         try:
             scanner.feed(data, limit, unauthenticated)
         except ProtocolError:
-            # requests after the bad header were parsed by hiredis: drop them
             keep = queued + scanner.completed
+            queue = self.queue
             while len(queue) > keep:
                 queue.pop()
             raise
@@ -275,13 +303,16 @@ class Connection(asyncio.Protocol):
     def run_queue(self) -> None:
         queue = self.queue
         core = self.core
-        call = core.call
+        dispatch = core.dispatch
         ctx = self.ctx
         out = self.out
         while queue and not self.closing:
             argv = queue.popleft()
             ctx.last_cmd = argv  # CLIENT LIST cmd=
-            reply = call(ctx, argv)
+            try:  # Core.call, inline: one call less per request
+                reply = dispatch(ctx, argv)
+            except Exception as exc:
+                reply = core.error_reply(ctx, argv, exc)
             if _ready_keys:  # a write fed keys that blocked clients wait on: serve them now,
                 _serve_blocked()  # after this command and before the next one, as Redis does
             if type(reply) is Pending:
@@ -491,6 +522,14 @@ def _cut(data: bytes, spans: list[tuple[int, int]]) -> bytes:
         last = end
     parts.append(data[last:])
     return b"".join(parts)
+
+
+def _bad_argument(arg: object) -> ProtocolError:
+    """The error for a request argument that is not a bulk string (hiredis parsed a nil or
+    another reply type inside the array)."""
+    if arg is None:
+        return ProtocolError(errors.PROTO_BULK_LEN)
+    return ProtocolError(errors.PROTO_EXPECTED_DOLLAR.format(_type_char(arg)))
 
 
 def _type_char(value: object) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from itertools import islice
 
 import msgpack
 from sortedcontainers import SortedDict
@@ -153,34 +154,19 @@ class MemoryEngine(Engine):
                        reverse: bool) -> Iterator[tuple[bytes, bytes]]:
         family: _Family = self._cfs[cf]  # type: ignore[assignment]  # a stand-in
         lock: threading.Lock = self.db.lock  # type: ignore[attr-defined]  # a _MemoryDB
-        if not reverse:
-            low, inclusive = start, True
-            while True:
-                with lock:
-                    keys = []
-                    for key in family.irange(low, end, (inclusive, False)):
-                        keys.append(key)
-                        if len(keys) >= SLICE:
-                            break
-                    items = [(k, family[k]) for k in keys]
-                if not items:
-                    return
-                yield from items
-                low, inclusive = items[-1][0], False
-        else:
-            high, inclusive = end, False
-            while True:
-                with lock:
-                    keys = []
-                    for key in family.irange(start, high, (True, inclusive), reverse=True):
-                        keys.append(key)
-                        if len(keys) >= SLICE:
-                            break
-                    items = [(k, family[k]) for k in keys]
-                if not items:
-                    return
-                yield from items
-                high, inclusive = items[-1][0], False
+        # Slices of SLICE keys under the lock; the next slice starts past the last key given.
+        bound, inclusive = (end, False) if reverse else (start, True)
+        while True:
+            with lock:
+                if reverse:
+                    keys = family.irange(start, bound, (True, inclusive), reverse=True)
+                else:
+                    keys = family.irange(bound, end, (inclusive, False))
+                items = [(k, family[k]) for k in islice(keys, SLICE)]
+            if not items:
+                return
+            yield from items
+            bound, inclusive = items[-1][0], False
 
     def snapshot(self):
         raise NotImplementedError("the memory backend has no snapshots")

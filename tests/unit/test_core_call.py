@@ -8,6 +8,7 @@ import copy
 
 import pytest
 
+from benchmarks.hotpath import CountingTransport
 from ledis.config import Config
 from ledis.errors import LedisError
 from ledis.server.compose import build
@@ -52,6 +53,51 @@ def test_call_answers_an_internal_error_without_leaking_it(core, caplog) -> None
     assert reply.text == "ERR internal error"
     assert "secret" not in reply.text
     assert core.errorstats == {"ERR": 1}
+    assert "internal error running" in caplog.text
+
+
+class _Transport(CountingTransport):
+    """The hot-path benchmark's socket stand-in, keeping what is written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self.data += data
+
+
+def test_a_connection_answers_errors_as_call_does(core, caplog) -> None:
+    """The connection's request loop writes ``call``'s try inline and shares its error half
+    (``Core.error_reply``): the same replies, counts and log as ``call``."""
+    import asyncio
+
+    from ledis.server.app import Server
+    from ledis.server.connection import Connection
+
+    def broken(ctx, argv):
+        raise RuntimeError("secret detail")
+
+    cmd = copy.copy(core.commands[b"ping"])
+    cmd.handler = broken
+    core.commands[b"boom"] = cmd
+    server = Server(core)
+    server.loop = asyncio.new_event_loop()
+    try:
+        conn = Connection(server)
+        transport = _Transport()
+        conn.connection_made(transport)  # type: ignore[arg-type]
+        conn.data_received(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+                           b"*3\r\n$5\r\nLPUSH\r\n$1\r\nk\r\n$1\r\nx\r\n"
+                           b"*1\r\n$4\r\nboom\r\n")
+        server.flush()
+    finally:
+        server.loop.close()
+    assert transport.data.startswith(b"+OK\r\n-WRONGTYPE ")
+    assert transport.data.endswith(b"\r\n-ERR internal error\r\n")
+    assert b"secret" not in transport.data
+    assert core.errorstats == {"WRONGTYPE": 1, "ERR": 1}
     assert "internal error running" in caplog.text
 
 

@@ -360,6 +360,14 @@ def _dense_set(buf: bytearray, index: int, value: int) -> bool:
     return True
 
 
+def _append_zeros(seq: bytearray, length: int) -> None:
+    """A run of ``length`` zero registers: ZERO (1 byte, up to 64) or XZERO (2 bytes)."""
+    if length > SPARSE_ZERO_MAX_LEN:
+        seq += bytes((0x40 | (length - 1) >> 8, (length - 1) & 0xFF))
+    else:
+        seq.append(length - 1)
+
+
 def _sparse_set(buf: bytearray, index: int, value: int, max_bytes: int) -> int:
     """Redis's hllSparseSet on ``buf`` (may promote it to dense in place).
 
@@ -433,18 +441,10 @@ def _sparse_set(buf: bytearray, index: int, value: int, max_bytes: int) -> int:
     last = first + span - 1
     if is_zero or is_xzero:
         if index != first:
-            length = index - first
-            if length > SPARSE_ZERO_MAX_LEN:
-                seq += bytes((0x40 | (length - 1) >> 8, (length - 1) & 0xFF))
-            else:
-                seq.append(length - 1)
+            _append_zeros(seq, index - first)
         seq.append(0x80 | (value - 1) << 2)
         if index != last:
-            length = last - index
-            if length > SPARSE_ZERO_MAX_LEN:
-                seq += bytes((0x40 | (length - 1) >> 8, (length - 1) & 0xFF))
-            else:
-                seq.append(length - 1)
+            _append_zeros(seq, last - index)
     else:
         current = (b >> 2) & 0x1F  # value - 1, as stored
         if index != first:

@@ -37,6 +37,7 @@ from ledis.errors import LedisError
 from ledis.storage import layout
 from ledis.storage.keyspace import WRONGTYPE, Database
 from ledis.storage.layout import DATA, META, U64
+from ledis.storage.types import clip_range
 
 LIST = layout.LIST
 START = 1 << 63
@@ -90,21 +91,6 @@ def get(db: Database, key: bytes) -> ListMeta | None:
     return load(db, key)[1]
 
 
-def _clip_range(start: int, stop: int, size: int) -> tuple[int, int] | None:
-    """Redis's LRANGE/LTRIM index rules: returns inclusive (start, stop) or None if empty."""
-    if start < 0:
-        start += size
-    if stop < 0:
-        stop += size
-    if start < 0:
-        start = 0
-    if start > stop or start >= size:
-        return None
-    if stop >= size:
-        stop = size - 1
-    return start, stop
-
-
 # --- reads -----------------------------------------------------------------------------------
 def length(db: Database, key: bytes) -> int:
     raw = db.engine.get(META, db.prefix + key)
@@ -121,19 +107,27 @@ def index(db: Database, key: bytes, idx: int) -> bytes | None:
     meta = get(db, key)
     if meta is None:
         return None
+    seq = _seq_at(meta, idx)
+    if seq is None:
+        return None
+    return db.engine.get(DATA, meta.prefix + _pack_seq(seq))
+
+
+def _seq_at(meta: ListMeta, idx: int) -> int | None:
+    """The sequence number of the element at LINDEX-style index ``idx``; None if outside."""
     size = meta.tail - meta.head
     if idx < 0:
         idx += size
     if idx < 0 or idx >= size:
         return None
-    return db.engine.get(DATA, meta.prefix + _pack_seq(meta.head + idx))
+    return meta.head + idx
 
 
 def range(db: Database, key: bytes, start: int, stop: int) -> list[bytes]:  # noqa: A001
     meta = get(db, key)
     if meta is None:
         return []
-    clipped = _clip_range(start, stop, meta.tail - meta.head)
+    clipped = clip_range(start, stop, meta.tail - meta.head)
     if clipped is None:
         return []
     return read(db, meta, clipped[0], clipped[1])
@@ -303,12 +297,10 @@ def set_index(db: Database, key: bytes, idx: int, value: bytes) -> None:
     meta = get(db, key)
     if meta is None:
         raise NO_SUCH_KEY
-    size = meta.tail - meta.head
-    if idx < 0:
-        idx += size
-    if idx < 0 or idx >= size:
+    seq = _seq_at(meta, idx)
+    if seq is None:
         raise INDEX_OUT_OF_RANGE
-    db.engine.put(DATA, meta.prefix + _pack_seq(meta.head + idx), value)
+    db.engine.put(DATA, meta.prefix + _pack_seq(seq), value)
 
 
 def insert(db: Database, key: bytes, before: bool, pivot: bytes, value: bytes) -> int:
@@ -426,7 +418,7 @@ def trim(db: Database, key: bytes, start: int, stop: int) -> None:
     if meta is None:
         return
     size = meta.tail - meta.head
-    clipped = _clip_range(start, stop, size)
+    clipped = clip_range(start, stop, size)
     if clipped is None:
         db.remove(key, meta.raw)
         return

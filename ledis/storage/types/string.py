@@ -237,16 +237,31 @@ def parse_long_double(raw: bytes) -> Fraction | float | None:
     if not raw or len(raw) >= 5 * 1024:
         return None
     m = _DEC_RE.match(raw)
-    if m is not None:
-        sign, whole, frac, exp = m.groups()
-        frac = frac or b""
-        if not whole and not frac:
-            return None
-        digits = (whole + frac).lstrip(b"0")
-        if not digits:
-            return Fraction(0)
-        if exp is not None and len(exp.lstrip(b"+-").lstrip(b"0")) > 9:
-            return None  # |exponent| >= 1e9: overflow or underflow to zero, whatever the digits
+    hexadecimal = m is None
+    if m is None:
+        m = _HEX_RE.match(raw)
+        if m is None:
+            m = _INF_RE.match(raw)
+            if m is None:
+                return None
+            return -_INF if m.group(1) == b"-" else _INF
+    sign, whole, frac, exp = m.groups()
+    frac = frac or b""
+    if not whole and not frac:
+        return None
+    digits = (whole + frac).lstrip(b"0")
+    if not digits:
+        return Fraction(0)
+    if exp is not None and len(exp.lstrip(b"+-").lstrip(b"0")) > 9:
+        return None  # |exponent| >= 1e9: overflow or underflow to zero, whatever the digits
+    if hexadecimal:  # exponent of two, four bits a digit
+        power = (int(exp) if exp is not None else 0) - 4 * len(frac)
+        bits = len(digits) * 4 + power
+        if bits > 16390 or bits < -16460:
+            return None  # ERANGE
+        mantissa = int(digits, 16)
+        value = Fraction(mantissa << power) if power >= 0 else Fraction(mantissa, 1 << -power)
+    else:
         power = (int(exp) if exp is not None else 0) - len(frac)
         magnitude = len(digits) + power  # value < 10**magnitude
         if magnitude > 4934:
@@ -255,30 +270,6 @@ def parse_long_double(raw: bytes) -> Fraction | float | None:
             return None  # ERANGE: underflow to zero
         mantissa = _to_int(digits)
         value = Fraction(mantissa * 10**power) if power >= 0 else Fraction(mantissa, 10**-power)
-    else:
-        m = _HEX_RE.match(raw)
-        if m is not None:
-            sign, whole, frac, exp = m.groups()
-            frac = frac or b""
-            if not whole and not frac:
-                return None
-            digits = (whole + frac).lstrip(b"0")
-            if not digits:
-                return Fraction(0)
-            if exp is not None and len(exp.lstrip(b"+-").lstrip(b"0")) > 9:
-                return None
-            power = (int(exp) if exp is not None else 0) - 4 * len(frac)
-            if len(digits) * 4 + power > 16390:
-                return None
-            if len(digits) * 4 + power < -16460:
-                return None
-            mantissa = int(digits, 16)
-            value = Fraction(mantissa << power) if power >= 0 else Fraction(mantissa, 1 << -power)
-        else:
-            m = _INF_RE.match(raw)
-            if m is None:
-                return None
-            return -_INF if m.group(1) == b"-" else _INF
     rounded = round_long_double(value)
     if isinstance(rounded, float) or not rounded.numerator:
         return None  # overflow to HUGE_VAL or underflow to zero

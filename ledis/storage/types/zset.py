@@ -47,6 +47,7 @@ from ledis.errors import LedisError
 from ledis.storage import layout
 from ledis.storage.keyspace import Database
 from ledis.storage.layout import COLLECTION, DATA, META, U64, ZSCORE, ZSET
+from ledis.storage.types import clip_range
 
 _DOUBLE = struct.Struct(">d")
 _U64_pack = U64.pack
@@ -228,16 +229,10 @@ def range_by_rank(db: Database, key: bytes, start: int, stop: int, reverse: bool
     if raw is None:
         return []
     size = size_of(raw)
-    if start < 0:
-        start += size
-    if stop < 0:
-        stop += size
-    if start < 0:
-        start = 0
-    if start > stop or start >= size:
+    clipped = clip_range(start, stop, size)
+    if clipped is None:
         return []
-    if stop >= size:
-        stop = size - 1
+    start, stop = clipped
     prefix = _prefix(db, raw, key)
     end = layout.prefix_end(prefix)
     count = stop - start + 1
@@ -529,16 +524,10 @@ def remove_range_by_rank(db: Database, key: bytes, start: int, stop: int) -> int
     if raw is None:
         return 0
     size = size_of(raw)
-    if start < 0:
-        start += size
-    if stop < 0:
-        stop += size
-    if start < 0:
-        start = 0
-    if start > stop or start >= size:
+    clipped = clip_range(start, stop, size)
+    if clipped is None:
         return 0
-    if stop >= size:
-        stop = size - 1
+    start, stop = clipped
     prefix = _prefix(db, raw, key)
     end = layout.prefix_end(prefix)
     count = stop - start + 1
