@@ -254,6 +254,8 @@ def _parser():
     conn._inline = b""
     conn._scanner = connection.HeaderScanner()
     conn._deferred = b""
+    conn._held = []
+    conn._held_len = 0
     conn.core = _Core()
     conn.ctx = _Ctx()
     return conn
@@ -281,6 +283,22 @@ def test_parser_any_read_boundaries(step):
         conn._parse(stream[i:i + step])
     assert list(conn.queue) == STREAM_REQUESTS + [[b"PING"]]
     assert not conn._scanner.active
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 64, 1000, 5000])
+def test_parser_big_count_request_is_held_until_whole(step):
+    # a request over HOLD_COUNT arguments never reaches hiredis unfinished (hiredis would
+    # allocate its whole argument list from the count), whatever the read boundaries
+    from ledis.server.connection import HOLD_COUNT
+
+    big = [b"MSET"] + [b"f%d" % i for i in range(2 * HOLD_COUNT)]
+    stream = _encode([b"PING"]) + _encode(big) + _encode([b"GET", b"k"])
+    conn = _parser()
+    for i in range(0, len(stream), step):
+        conn._parse(stream[i:i + step])
+        assert conn.reader.len() < 4096 + step
+    assert list(conn.queue) == [[b"PING"], big, [b"GET", b"k"]]
+    assert not conn._held and not conn._scanner.active
 
 
 def test_parser_huge_count_refused_before_hiredis():

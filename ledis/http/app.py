@@ -46,6 +46,7 @@ from urllib.parse import unquote_to_bytes
 
 import msgpack
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ledis import errors
 from ledis.errors import LedisError
@@ -64,6 +65,20 @@ from ledis.replies import (
 )
 
 log = logging.getLogger("ledis.http")
+
+
+class _QuietBadRequests(logging.Filter):
+    """aiohttp logs every malformed request (bad request line, a byte not allowed in a URL,
+    an 8 KB header) with a traceback at ERROR level and answers it 400: a hostile client
+    could fill the log with one line of junk per connection. Those are the client's errors,
+    as a RESP protocol error is, so they are dropped; an exception in a handler still shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, (HttpProcessingError, ConnectionResetError))
+
+
+logging.getLogger("aiohttp.server").addFilter(_QuietBadRequests())
 
 # Stateful or connection-bound commands make no sense for one stateless request.
 REFUSED = frozenset((
@@ -181,7 +196,10 @@ def _hashable(value: Any) -> Any:
 def _arg(value: Any) -> bytes:
     t = type(value)
     if t is str:
-        return value.encode()
+        try:
+            return value.encode()
+        except UnicodeEncodeError:  # JSON "\ud800": a lone surrogate has no UTF-8 form
+            raise HttpError(400, errors.HTTP_BAD_STRING) from None
     if t is bytes:
         return value
     if t is int:
@@ -302,7 +320,8 @@ class HttpApi:
             if not sep:
                 raise HttpError(401, errors.WRONGPASS)
         elif scheme == "bearer" and token:
-            username, password = b"default", token.encode()
+            # aiohttp decodes header bytes that are not UTF-8 as surrogates: undo that
+            username, password = b"default", token.encode("utf-8", "surrogateescape")
         elif acl.auto_auth:
             return acl.default
         else:
@@ -365,12 +384,16 @@ class HttpApi:
             data = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise HttpError(413, errors.HTTP_TOO_LARGE.format(limit)) from None
+        except ConnectionResetError:  # the client went away mid-body: nobody reads this
+            raise HttpError(400, errors.HTTP_INCOMPLETE) from None
         if not data:
             return None
         try:
             if request.content_type == MSGPACK_TYPE:
-                return msgpack.unpackb(data, raw=False)
+                return msgpack.unpackb(data, raw=False)  # its own depth limit: StackError
             return json.loads(data)
+        except RecursionError:  # "[[[[...": json's C decoder recurses once per level
+            raise HttpError(400, errors.HTTP_TOO_DEEP) from None
         except (ValueError, msgpack.ExtraData) as exc:
             raise HttpError(400, errors.HTTP_BAD_BODY.format(str(exc).split("\n")[0])) from None
 

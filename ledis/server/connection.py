@@ -35,10 +35,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("ledis.server")
 
 INLINE_MAX = 64 * 1024
-# A multibulk count of 7+ digits: hiredis would allocate that many list slots up front. A
-# count below -1: Redis runs it as an empty request, hiredis calls it out of range, so the
-# scanner finds it and it is cut out before hiredis sees it.
-_HUGE_COUNT = re.compile(rb"\*(?:[0-9]{7}|-(?!1\r))")
+# hiredis allocates a request's whole argument list (a Python list of N slots) as soon as it
+# reads ``*N``. For ``*2147483647`` that is 16 GB of address space: calloc maps it lazily, so
+# RSS hardly moves, but every full garbage collection walks the 2^31 slots (12 s each) while
+# the connection lives, stalling every client (found by the protocol fuzzer). Redis allocates
+# min(N, 1024) slots and grows. So the bytes of an unfinished request whose count passes
+# HOLD_COUNT are held here, not fed to hiredis, until its last argument has arrived: the list
+# is then no bigger than what the client really sent (each argument is 6 bytes or more).
+HOLD_COUNT = 1024
+# A multibulk count of 4+ digits (it may pass HOLD_COUNT), or below -1 (Redis runs it as an
+# empty request, hiredis calls it out of range, so the scanner finds it and it is cut out
+# before hiredis sees it): the read is scanned before hiredis sees it.
+_HUGE_COUNT = re.compile(rb"\*(?:[0-9]{4}|-(?!1\r))")
 _UNAUTH_ERRORS = (errors.PROTO_UNAUTH_MULTIBULK, errors.PROTO_UNAUTH_BULK)
 _ready_keys = blocking.ready_keys  # never rebound: a cheap "anything to serve?" test
 _serve_blocked = blocking.serve_ready
@@ -60,6 +68,8 @@ class Connection(asyncio.Protocol):
         self._inline = b""
         self._scanner = HeaderScanner()
         self._deferred = b""  # bytes to parse again once the requests before them ran
+        self._held: list[bytes] = []  # an unfinished request with a big count (HOLD_COUNT)
+        self._held_len = 0
 
     # --- asyncio callbacks ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -116,7 +126,7 @@ class Connection(asyncio.Protocol):
         # an unfinished inline line). A bulk header alone allocates nothing (hiredis grows its
         # buffer with the bytes that arrive), so this bounds what a slow or hostile sender of
         # a huge request can make the server hold. Redis closes such a client without a reply.
-        buffered = self.reader.len() + len(self._inline)
+        buffered = self.reader.len() + len(self._inline) + self._held_len
         if buffered > self.core.config.client_query_buffer_limit:
             self._query_buffer_full(buffered)
             return
@@ -225,10 +235,13 @@ class Connection(asyncio.Protocol):
             if scanner.stop_at >= 0:  # an inline request follows the RESP ones
                 inline_rest = data[scanner.stop_at:]
                 data = data[:scanner.stop_at]
+        released, data = self._hold_big(data, bad is None)
         if scanner.empties:
             if scanner.split_empty and self.reader.len() <= INLINE_MAX:
                 self.reader = hiredis.Reader()  # it held only the "*-N" start
             data = _cut(data, scanner.empties)
+        if released:
+            data = released + data
         return data, bad, inline_rest
 
     def _resp_then_inline(self, exc: hiredis.ProtocolError, data: bytes) -> bool:
@@ -264,6 +277,41 @@ class Connection(asyncio.Protocol):
             raise
         scanner.active = not scanner.at_boundary()
 
+    def _hold_big(self, data: bytes, scanned: bool) -> tuple[bytes, bytes]:
+        """Hold back an unfinished request whose count passes HOLD_COUNT (see there).
+
+        Returns (held bytes released now, the part of ``data`` hiredis may see); ``scanned``
+        says the scan of ``data`` ended without an error (else ``data`` is already cut to
+        the complete requests before the bad bytes)."""
+        scanner = self._scanner
+        released = b""
+        if self._held:
+            done = scanner.good_end > 0  # the held request's last argument came
+            if scanned and not done:
+                self._held.append(data)
+                self._held_len += len(data)
+                return b"", b""
+            if done:
+                released = b"".join(self._held)
+            self._held = []
+            self._held_len = 0
+            if not scanned:
+                return released, data
+        start = scanner.big_start
+        if start is None or not scanned:
+            return released, data
+        held = self._held
+        if start < 0:
+            # its header began in the read before, which hiredis got: it holds those first
+            # bytes and nothing else (the requests before them were complete), so a fresh
+            # reader replaces it and they are held with the rest
+            self.reader = hiredis.Reader()
+            held.append(scanner.big_head)
+            start = 0
+        held.append(data[start:])
+        self._held_len = sum(len(piece) for piece in held)
+        return released, data[:start]
+
     def _parse_inline(self, data: bytes) -> bytes:
         """Consume inline lines from ``data``; return the rest once a RESP array starts."""
         while data:
@@ -288,6 +336,8 @@ class Connection(asyncio.Protocol):
                     self.ctx.addr, buffered)
         self.reader = hiredis.Reader()  # let the buffered bytes go now, not at close
         self._inline = b""
+        self._held = []
+        self._held_len = 0
         self.queue.clear()
         self.closing = True
         if self.transport is not None:
@@ -404,7 +454,7 @@ class HeaderScanner:
     """
 
     __slots__ = ("active", "args", "skip", "line", "completed", "stop_at", "good_end",
-                 "empties", "split_empty")
+                 "empties", "split_empty", "big_start", "big_head")
 
     def __init__(self) -> None:
         self.active = False
@@ -419,6 +469,11 @@ class HeaderScanner:
         self.good_end = 0  # end of the last complete request in the last feed's data
         self.empties: list[tuple[int, int]] = []  # "*-N" headers (N > 1) in the last feed
         self.split_empty = False  # the first of them began in the read before
+        # where the unfinished request at the end of the last feed began, when its count
+        # passes HOLD_COUNT (negative: its header began in the read before, whose bytes of
+        # it are big_head); None otherwise
+        self.big_start: int | None = None
+        self.big_head = b""
 
     def at_boundary(self) -> bool:
         return not self.args and not self.skip and not self.line
@@ -429,6 +484,8 @@ class HeaderScanner:
         self.stop_at = -1
         self.empties = []
         self.split_empty = False
+        if self.big_start is not None:
+            self.big_start = -(1 << 62)  # began in an earlier feed (still unfinished)
         carried = len(self.line)
         if carried:
             data = self.line + data
@@ -444,6 +501,7 @@ class HeaderScanner:
                 if not self.args:
                     self.completed += 1
                     self.good_end = pos - carried
+                    self.big_start = None
             if pos >= n:
                 return
             nl = data.find(b"\r\n", pos)
@@ -468,6 +526,9 @@ class HeaderScanner:
                 if unauthenticated and count > 10:
                     raise ProtocolError(errors.PROTO_UNAUTH_MULTIBULK)
                 self.args = max(count, 0)
+                if count > HOLD_COUNT:
+                    self.big_start = pos - carried
+                    self.big_head = data[pos:carried]
                 if not self.args:
                     self.good_end = nl + 2 - carried
                     if count < -1 and pos >= carried:

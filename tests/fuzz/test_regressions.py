@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from tests.fuzz.common import ping
+
 PING = b"*1\r\n$4\r\nPING\r\n"
 
 
@@ -41,3 +43,75 @@ def test_empty_multibulk_header_split_across_reads_is_ignored(server, pieces):
     replies = 1 + b"".join(pieces).count(PING)
     out = _send_pieces(server.port, pieces, replies)
     assert out == b"+PONG\r\n" * replies, out
+
+
+def _vm_size(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmSize")
+
+
+@pytest.mark.parametrize("pieces", [
+    [b"*2147483647\r\n$4\r\nPING\r\n"],
+    [b"*21", b"47483647\r\n"],
+    [b"*2147483647\r", b"\n$3\r\n"],
+    [PING + b"*2147483", b"647\r\n$3\r\nSET\r\n", b"$1\r\nk\r\n"],
+])
+def test_huge_multibulk_count_allocates_nothing_and_stalls_nobody(fresh_server, pieces):
+    # Found by the protocol fuzzer (LEDIS_FUZZ_SEED=3818917181): hiredis allocated the
+    # 2^31-slot argument list on reading "*2147483647" (16 GB of lazily mapped address
+    # space), and every full garbage collection then walked it for 12+ s, stalling every
+    # client. Now the unfinished request is held until its arguments arrive.
+    srv = fresh_server()
+    pid = srv.proc.pid
+    ping(srv.port)
+    before = _vm_size(pid)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as hostile:
+        hostile.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for piece in pieces:
+            hostile.sendall(piece)
+            time.sleep(0.05)
+        probe = srv.client(socket_timeout=3)
+        probe.ping()
+        grown = _vm_size(pid) - before
+        assert grown < 1 << 30, f"address space grew {grown >> 20} MB"
+        # enough work on another client for the collector to reach its oldest generation
+        for i in range(300):
+            pipe = probe.pipeline(transaction=False)
+            for j in range(20):
+                pipe.set(f"gc:{j}", i)
+            pipe.execute()
+            assert ping(srv.port, timeout=3) < 3
+        assert srv.proc.poll() is None
+
+
+def test_big_count_request_split_across_reads_runs_whole(server):
+    # a legitimate request over HOLD_COUNT arguments, trickled: held, then run once whole
+    keys = [b"big:%d" % i for i in range(3000)]
+    request = b"*%d\r\n$4\r\nMSET\r\n" % (1 + 2 * len(keys)) + b"".join(
+        b"$%d\r\n%s\r\n$1\r\nv\r\n" % (len(k), k) for k in keys)
+    pieces = [request[i:i + 4096] for i in range(0, len(request), 4096)]
+    out = _send_pieces(server.port, pieces, 2)
+    assert out == b"+OK\r\n+PONG\r\n", out
+    assert server.client().exists(*keys) == len(keys)
+    server.client().delete(*keys)
+
+
+def test_held_request_counts_against_the_query_buffer_limit(fresh_server):
+    srv = fresh_server()
+    srv.client().config_set("client-query-buffer-limit", 1024 * 1024)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+        s.sendall(b"*3000000\r\n")
+        closed = False
+        try:
+            for _ in range(400):  # 400 x 4 KB of one-byte arguments: past the 1 MB limit
+                s.sendall(b"$1\r\nx\r\n" * 585)
+                time.sleep(0.001)
+            s.settimeout(3)
+            closed = s.recv(100) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            closed = True
+        assert closed
+    assert ping(srv.port) < 3
