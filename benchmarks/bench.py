@@ -35,6 +35,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -312,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen:
         print(f"no workload named {args.only!r}: {', '.join(w.name for w in workloads())}")
         return 2
+    # a SIGTERM stops the servers too (the finally below), as Ctrl-C does
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     servers = Servers()
     results: list[tuple[Workload, int, Result, Result]] = []
     try:
