@@ -3,6 +3,7 @@
     python benchmarks/hotpath.py                    # SET GET INCR PING EVALSHA EVAL, -P 1 and 16
     python benchmarks/hotpath.py set incr -P 16 --random
     python benchmarks/hotpath.py evalsha --profile  # cProfile of the same loop
+    python benchmarks/hotpath.py multi -P 1         # MULTI + 10 SET + EXEC: us per transaction
 
 Builds a real Core on a temp RocksDB and 50 ``Connection`` objects whose transports only count
 writes, then plays event-loop iterations by hand: every connection receives one read of P
@@ -21,6 +22,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import hiredis
@@ -54,6 +56,14 @@ class CountingTransport:
         pass
 
 
+def requests(kind: str, key: Callable[[], bytes], sha: bytes) -> list[tuple[bytes, ...]]:
+    """The requests of one unit of ``kind``: one command, or for ``multi`` a transaction of
+    10 SETs (MULTI, 10 x SET, EXEC: the unit is then one transaction, 12 commands)."""
+    if kind == "multi":
+        return [(b"MULTI",), *((b"SET", key(), b"xxx") for _ in range(10)), (b"EXEC",)]
+    return [request(kind, key(), sha)]
+
+
 def request(kind: str, key: bytes, sha: bytes) -> tuple[bytes, ...]:
     return {
         "set": (b"SET", key, b"xxx"),
@@ -84,8 +94,9 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
         def key() -> bytes:
             return b"key:%012d" % (rnd.randrange(100_000) if random_keys else 0)
 
-        reads = [[b"".join(hiredis.pack_command(request(kind, key(), sha))
-                           for _ in range(pipeline)) for _ in conns] for _ in range(READS)]
+        reads = [[b"".join(hiredis.pack_command(r) for _ in range(pipeline)
+                           for r in requests(kind, key, sha)) for _ in conns]
+                 for _ in range(READS)]
 
         def run(n: int) -> None:
             for i in range(n):
@@ -126,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         for p in args.pipelines or [1, 16]:
             iterations = max(10, args.commands // (CONNECTIONS * p))
             usec = measure(kind.lower(), p, iterations, args.random, args.profile)
-            print(f"{kind.upper():<8} -P {p:<3} {usec:6.2f} us/command "
+            unit = "transaction" if kind.lower() == "multi" else "command"
+            print(f"{kind.upper():<8} -P {p:<3} {usec:6.2f} us/{unit} "
                   f"({'random keys' if args.random else 'one key'})", flush=True)
     return 0
 

@@ -99,10 +99,17 @@ class Context:
 
     def refresh_special(self) -> None:
         """Recompute ``special`` after leaving MULTI, unsubscribing, an ACL user change..."""
-        self.special = bool(self.in_script or self.multi is not None or self.subscriptions
-                            or self.patterns or self.shard_subscriptions or self.is_replica_link
-                            or self.is_master_link or self.script_debug
-                            or self.tracking is not None or not self.user.unrestricted)
+        self.special = self.multi is not None or self.needs_checks()
+
+    def needs_checks(self) -> bool:
+        """Whether a slow-path check applies to this client's commands, MULTI aside: what
+        ``special`` would be outside a transaction. EXEC asks it per queued command: when it is
+        False (and the core is not ``gated``), the dispatcher's checks have nothing left to do
+        for a command they already passed when it was queued."""
+        return bool(self.in_script or self.subscriptions or self.patterns
+                    or self.shard_subscriptions or self.is_replica_link or self.is_master_link
+                    or self.script_debug or self.tracking is not None
+                    or not self.user.unrestricted)
 
 
 # Commands that run a script that may write (refused with the writes while the store refuses
@@ -230,16 +237,17 @@ class Core:
         self.info_hooks: dict[str, Callable[[], Any]] = {}
 
     # --- the dispatcher --------------------------------------------------------------------
-    def call(self, ctx: Context, argv: list[bytes]) -> Any:
+    def call(self, ctx: Context, argv: list[bytes], resolved: Command | None = None) -> Any:
         """Run one command and return its reply, an error being the reply too: the one
         dispatch-and-catch of every client that gets replies (a connection, EXEC's queued
         commands, HTTP, clients served during a BUSY script). Errors are counted for INFO
         errorstats; an unexpected exception is logged and answered ``ERR internal error``,
         never leaked as a Python repr. (Lua's ``redis.call`` uses ``dispatch``: a script
         gets the error raised.) A connection's request loop writes this ``try`` inline, to
-        save a call per request, and shares the rest: ``error_reply``."""
+        save a call per request, and shares the rest: ``error_reply``. ``resolved``: see
+        :meth:`dispatch`."""
         try:
-            return self.dispatch(ctx, argv)
+            return self.dispatch(ctx, argv, resolved)
         except Exception as exc:
             return self.error_reply(ctx, argv, exc)
 
@@ -256,30 +264,44 @@ class Core:
         self.count_error(reply)
         return reply
 
-    def dispatch(self, ctx: Context, argv: list[bytes]) -> Any:
-        """Run one command for ``ctx``; raises LedisError with the reply text on error."""
-        cmd = self._by_name.get(argv[0])
-        if cmd is None:
-            cmd = self._lookup(argv[0])
+    def dispatch(self, ctx: Context, argv: list[bytes], resolved: Command | None = None
+                 ) -> Any:
+        """Run one command for ``ctx``; raises LedisError with the reply text on error.
+
+        ``resolved``: EXEC running a queued command, the (sub)command found for it when it was
+        queued. Lookup and arity are not done again, and the slow-path checks only when
+        something they test applies beyond the transaction itself (``ctx.needs_checks()``, a
+        ``gated`` core): ACL rules changed since, a tracking client's reads, a MONITOR..."""
+        if resolved is None:
+            cmd = self._by_name.get(argv[0])
             if cmd is None:
-                raise self._reject(None, self._unknown(argv), ctx)
-        if cmd.subcommands and (len(argv) >= 2 or cmd.handler is None):
-            if len(argv) < 2:
+                cmd = self._lookup(argv[0])
+                if cmd is None:
+                    raise self._reject(None, self._unknown(argv), ctx)
+            if cmd.subcommands and (len(argv) >= 2 or cmd.handler is None):
+                if len(argv) < 2:
+                    raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)),
+                                       ctx)
+                sub = cmd.subcommands.get(argv[1].lower())
+                if sub is None:
+                    if cmd.handler is None:
+                        raise self._reject(cmd, LedisError(errors.UNKNOWN_SUBCOMMAND.format(
+                            argv[1].decode("utf-8", "replace")[:128], cmd.name.upper())), ctx)
+                else:
+                    cmd = sub
+            arity = cmd.arity
+            if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
                 raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)), ctx)
-            sub = cmd.subcommands.get(argv[1].lower())
-            if sub is None:
-                if cmd.handler is None:
-                    raise self._reject(cmd, LedisError(errors.UNKNOWN_SUBCOMMAND.format(
-                        argv[1].decode("utf-8", "replace")[:128], cmd.name.upper())), ctx)
-            else:
-                cmd = sub
-        arity = cmd.arity
-        if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
-            raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)), ctx)
-        if ctx.special or self.gated or not ctx.authenticated:
-            result = self._checks(ctx, cmd, argv)
-            if result is not None:
-                return result
+            if ctx.special or self.gated or not ctx.authenticated:
+                result = self._checks(ctx, cmd, argv)
+                if result is not None:
+                    return result
+        else:
+            cmd = resolved
+            if self.gated or not ctx.authenticated or ctx.needs_checks():
+                result = self._checks(ctx, cmd, argv)
+                if result is not None:
+                    return result
         start = _perf()
         if self.touch is not None and cmd.first_key:
             self.touch(ctx, cmd, argv, start)

@@ -229,3 +229,50 @@ def _sorted_replies(raw: bytes) -> list:
     while (reply := reader.gets()) is not False:
         out.append(repr(reply))
     return sorted(out)
+
+
+# --- EXEC dispatches each queued command once -----------------------------------------------
+
+_STAT_COMMANDS = ("multi", "exec", "set", "incr", "hset", "get", "client|setname")
+
+
+def _commandstats(client) -> dict[str, tuple[int, int, int]]:
+    """INFO commandstats: command -> (calls, rejected_calls, failed_calls)."""
+    text = hiredis_text(client.call("INFO", "commandstats"))
+    stats = {}
+    for line in text.splitlines():
+        if line.startswith("cmdstat_"):
+            name, _, fields = line[len("cmdstat_"):].partition(":")
+            values = dict(kv.split("=") for kv in fields.split(","))
+            stats[name] = (int(values["calls"]), int(values["rejected_calls"]),
+                           int(values["failed_calls"]))
+    return {name: stats.get(name, (0, 0, 0)) for name in _STAT_COMMANDS}
+
+
+def hiredis_text(raw: bytes) -> str:
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    value = reader.gets()
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def test_exec_counts_each_queued_command_once(wire_pair):
+    """INFO commandstats after transactions: a queued command counts one call when EXEC
+    runs it (none when it is queued), a queue-time error one rejected call, a runtime error
+    inside EXEC one failed call, a subcommand under its own name, as in Redis. A second
+    dispatch of the queued commands would count twice."""
+    for client in wire_pair:
+        client.call("CONFIG", "RESETSTAT")
+    script = [
+        ("MULTI",), ("SET", "a", "1"), ("SET", "b", "x"), ("INCR", "a"), ("INCR", "b"),
+        ("HSET", "a", "f", "v"), ("CLIENT", "SETNAME", "tx"), ("GET", "a"), ("EXEC",),
+        ("MULTI",), ("SET", "c", "1"), ("SET", "c"), ("GET", "c"), ("EXEC",),
+        ("MULTI",), ("SET", "d", "1"), ("SET", "e", "2"), ("EXEC",),
+    ]
+    for command in script:
+        wire_pair.same(*command)
+    ours, ref = (_commandstats(client) for client in wire_pair)
+    assert ours == ref
+    assert ours["set"] == (4, 1, 0)  # 2 + 2 run, 1 rejected at queue time (c never set)
+    assert ours["incr"] == (2, 0, 1)  # INCR of "x" failed inside EXEC
+    assert ours["exec"][0] == 3

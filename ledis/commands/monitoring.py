@@ -208,9 +208,8 @@ def pause_blocks(core, ctx, cmd) -> bool:
             tx = ctx.multi
             if not tx:
                 return False
-            for queued in tx:
-                qcmd = core.commands.get(queued[0].lower())
-                if qcmd is not None and (qcmd.is_write or qcmd.name in _MAY_REPLICATE):
+            for qcmd, _argv in tx:
+                if qcmd.is_write or qcmd.name in _MAY_REPLICATE:
                     return True
             return False
         return True

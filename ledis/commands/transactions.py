@@ -8,7 +8,14 @@ read-only replica, a RESP2 subscriber's forbidden command) sets ``Transaction.fa
 (``Core._reject`` does it), and EXEC then answers EXECABORT. Errors raised by a command while
 EXEC runs it are per-command entries of EXEC's reply, as in Redis.
 
-**Atomicity.** EXEC runs the queued commands through ``core.dispatch`` one after the other on
+Each queued command is kept with the :class:`~ledis.commands.registry.Command` the dispatcher
+resolved for it, and EXEC hands that back (``core.call(ctx, argv, cmd)``): no second lookup
+nor arity check, and the slow-path checks run again only where something beyond the
+transaction applies (an ACL-restricted user, whose rules may have changed since, as Redis
+re-checks them at EXEC; a tracking client; MONITOR, CLIENT PAUSE, a read-only replica), so
+a queued command is dispatched once.
+
+**Atomicity.** EXEC runs the queued commands through ``core.call`` one after the other on
 the loop thread, so nothing else runs in between; their writes all land in the engine's
 pending batch of this loop iteration and commit as one RocksDB write with one write-log record.
 ``ctx.multi`` stays set (``executing``) while EXEC runs, so blocking commands answer at once
@@ -65,7 +72,8 @@ _NOT_QUEUED = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 
 
 class Transaction(list):
-    """The queued commands (argv lists) of a client in MULTI."""
+    """The queued commands of a client in MULTI: ``(Command, argv)`` pairs, the command as
+    the dispatcher resolved it (subcommand included) when it checked and queued it."""
 
     __slots__ = ("failed", "executing")
 
@@ -130,7 +138,7 @@ def _queue_check(ctx, cmd, argv):
         raise core._reject(cmd, LedisError(errors.NOT_IN_MULTI), ctx)
     if cmd.is_write and core.readonly and not ctx.is_master_link:
         raise core._reject(cmd, LedisError(errors.READONLY), ctx)
-    tx.append(argv)
+    tx.append((cmd, argv))  # resolved once: EXEC runs it without a second lookup
     return QUEUED
 
 
@@ -179,8 +187,8 @@ def cmd_exec(ctx, argv):
     tx.executing = True
     results = []
     try:
-        for queued in tx:
-            reply = call(ctx, queued)
+        for cmd, queued in tx:
+            reply = call(ctx, queued, cmd)  # no second lookup, arity check or queue check
             if type(reply) is Pending:  # cannot wait inside a transaction
                 reply.cancel()
                 reply = NullArray

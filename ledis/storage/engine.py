@@ -132,6 +132,27 @@ class CommitFailed(RuntimeError):
     what is on disk again) and ``log_seq`` did not advance; nothing of it may be acknowledged."""
 
 
+# Above this many cached entries, a range delete that must drop its cached keys replaces the
+# cache instead of scanning it (``Engine.delete_range``).
+_CACHE_SCAN_MAX = 4096
+
+
+def _free_slowly(mapping: dict) -> None:
+    """Free a big dict that nothing else references, off the event loop. One ``clear()``
+    would hold the GIL for the whole dealloc (~30 ms per 200k entries); a thread pops the
+    entries in slices of 1,000 (~0.15 ms each) and sleeps between them, which hands the GIL
+    back to the loop."""
+
+    def run() -> None:
+        pop = mapping.popitem
+        while mapping:
+            for _ in range(min(1000, len(mapping))):
+                pop()
+            time.sleep(0.001)
+
+    threading.Thread(target=run, name="ledis-free", daemon=True).start()
+
+
 class Engine:
     # Set while RocksDB refuses writes (the text of its last refusal); None when writable.
     write_error: str | None = None
@@ -402,8 +423,18 @@ class Engine:
         self.writes += 1
         if drop_cached:
             cache = self._cache[cf]
-            for key in [k for k in cache if start <= k < end]:
-                del cache[key]
+            if len(cache) <= _CACHE_SCAN_MAX:
+                for key in [k for k in cache if start <= k < end]:
+                    del cache[key]
+            else:
+                # FLUSHDB after a fill: testing each of up to ``cache_entries`` keys in Python
+                # stalled every client ~100 ms (stall probe, issue #19). An entry is only a copy
+                # of what RocksDB or the pending overlay holds, so start a new cache holding the
+                # pending writes (those in the range are gone from it already), which RocksDB
+                # does not have yet; the rest is read again on demand. Freeing the old one
+                # takes ~30 ms per 200k entries: a thread does it (_free_slowly).
+                self._cache[cf] = dict(pending)
+                _free_slowly(cache)
 
     # --- savepoints (keyspace triggers, ledis/scripting/triggers.py) -------------------------
     # A command's writes are all-or-nothing because a handler checks everything before its

@@ -197,6 +197,33 @@ def test_point_read_after_pending_range_delete(engine):
     assert engine.get(META, b"\x00k") == b"2"
 
 
+@pytest.mark.parametrize("cached", [100, 10_000], ids=["scanned-cache", "replaced-cache"])
+def test_range_delete_drop_cached_keeps_what_is_outside(engine, cached):
+    """FLUSHDB's ``drop_cached``: a small cache is scanned, a big one (more than
+    _CACHE_SCAN_MAX entries) replaced by the pending writes. Either way the range reads as
+    empty, and committed, cached and pending keys outside it read as before."""
+    for i in range(cached):
+        engine.put(META, b"\x00k%d" % i, b"old")
+        engine.put(META, b"\x01k%d" % i, b"kept")
+    engine.commit()
+    engine.put(META, b"\x00pending", b"gone")
+    engine.put(META, b"\x01pending", b"stays")
+    engine.delete(META, b"\x01k1")
+    engine.delete_range(META, b"\x00", b"\x01", drop_cached=True)
+    engine.put(META, b"\x00after", b"new")
+    for _ in range(2):  # before the commit, then from RocksDB after it
+        assert engine.get(META, b"\x00k0") is None
+        assert engine.get(META, b"\x00k%d" % (cached - 1)) is None
+        assert engine.get(META, b"\x00pending") is None
+        assert engine.get(META, b"\x00after") == b"new"
+        assert engine.get(META, b"\x01k0") == b"kept"
+        assert engine.get(META, b"\x01k1") is None
+        assert engine.get(META, b"\x01k%d" % (cached - 1)) == b"kept"
+        assert engine.get(META, b"\x01pending") == b"stays"
+        assert [k for k, _ in engine.iterate(META, b"\x00", b"\x01")] == [b"\x00after"]
+        engine.commit()
+        engine.clear_cache()
+
 
 class _FailingWrites:
     """The real Rdict with a fault injected: its next ``fail`` writes raise as RocksDB does on
