@@ -48,11 +48,11 @@ from tests.helpers import free_port, wait_port  # noqa: E402
 
 CLIENTS = 16
 KEYSPACE = 100_000
-SET_LUA = """
+SET_LUA = f"""
 request = function()
-  return wrk.format("GET", "/SET/key:" .. math.random(1, %d) .. "/xxx")
+  return wrk.format("GET", "/SET/key:" .. math.random(1, {KEYSPACE}) .. "/xxx")
 end
-""" % KEYSPACE
+"""
 
 
 def taskset(core: int, pin: bool) -> list[str]:
