@@ -219,6 +219,7 @@ class HttpApi:
         self.port = 0
         self.requests = 0
         self.fast_requests = 0  # of those, answered by the fast lane (ledis/http/fast.py)
+        self.group_commit: Any = None  # the fast lane's (ledis.http.fast.GroupCommit)
         self.app = web.Application(client_max_size=self.config.http_max_body)
         from ledis.http.console_api import Console
 
@@ -291,12 +292,15 @@ class HttpApi:
         return self._response(self._answer(name, reply, fmt,
                                            request.query.get("encoding", "") == "base64"))
 
-    def get_command(self, raw_path: str, query: Any, authorization: str) -> Answer | Deferred:
+    def get_command(self, raw_path: str, query: Any, authorization: str,
+                    commit: bool = True) -> Answer | Deferred:
         """``GET /[db]/CMD/args...`` (``raw_path`` without its query string; ``query`` the
         parsed query, ``authorization`` the header or ""), run synchronously: the answer, or
         a :class:`Deferred` when the command's reply is still pending (WAIT and the like).
         Both front ends use it: the aiohttp route above and the fast handler
-        (ledis/http/fast.py), so the two cannot drift apart."""
+        (ledis/http/fast.py), so the two cannot drift apart. ``commit=False`` leaves the
+        writes pending: the caller commits before it sends the answer (the fast lane's group
+        commit)."""
         self.requests += 1
         fmt = query.get("type", "json").lower()
         try:
@@ -312,7 +316,7 @@ class HttpApi:
             if not parts or not parts[0]:
                 raise HttpError(400, errors.HTTP_NO_COMMAND)
             name = parts[0].decode("utf-8", "replace").upper()
-            reply = self._call(db, parts, 3, user)
+            reply = self._call(db, parts, 3, user, commit)
         except HttpError as exc:
             return self._error_answer(exc.status, exc.text, fmt)
         if type(reply) is Pending:
@@ -420,8 +424,10 @@ class HttpApi:
             reply = await self._settle(reply)
         return reply
 
-    def _call(self, db: int, argv: list[bytes], resp: int, user: Any) -> Any:
-        """``_run`` without waiting: the reply may be a Pending (see ``_settle``)."""
+    def _call(self, db: int, argv: list[bytes], resp: int, user: Any,
+              commit: bool = True) -> Any:
+        """``_run`` without waiting: the reply may be a Pending (see ``_settle``). Without
+        ``commit`` the writes stay pending for the caller to commit."""
         core = self.core
         lowered = argv[0].lower()
         if lowered in REFUSED:
@@ -437,6 +443,8 @@ class HttpApi:
         ctx.resp = resp
         if db:
             ctx.select(db)
+        if not commit:
+            return core.call(ctx, argv)
         try:
             return core.call(ctx, argv)
         finally:

@@ -25,6 +25,7 @@ request before its answer (so an answered write is in the WAL), the same auth ru
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -61,10 +62,13 @@ class _Clock:
         return cls.text
 
 
-def encode_answer(answer: Answer) -> bytes:
-    """An answer as the HTTP/1.1 response aiohttp would send for it (same header order)."""
+def encode_answer(answer: Answer, close: bool = False) -> bytes:
+    """An answer as the HTTP/1.1 response aiohttp would send for it (same header order);
+    ``close`` adds ``Connection: close``."""
     status, body, content_type = answer
     extra = b"WWW-Authenticate: Bearer\r\n" if status == 401 else b""
+    if close:
+        extra += b"Connection: close\r\n"
     return b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nDate: %s\r\n" \
         b"Server: %s\r\n%s\r\n%s" % (status, HTTPStatus(status).phrase.encode(),
                                      content_type.encode(), len(body), _Clock.now(), _SERVER,
@@ -105,11 +109,13 @@ class _Parser:
 class FastHandler(RequestHandler):
     """aiohttp's connection protocol, answering plain command GETs itself (module docstring)."""
 
-    __slots__ = ("_api", "_held", "_deferred", "_inner", "_handed")
+    __slots__ = ("_api", "_group", "_holding", "_held", "_deferred", "_inner", "_handed")
 
-    def __init__(self, api: HttpApi, manager: Any, **kwargs: Any) -> None:
+    def __init__(self, api: HttpApi, group: GroupCommit, manager: Any, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._api = api
+        self._group = group
+        self._holding = False  # answers of this connection wait in the group commit
         self._held: list[Any] = []  # messages parsed while a pending answer is awaited
         self._deferred: asyncio.Task | None = None
         self._handed = 0  # messages passed on to aiohttp
@@ -122,6 +128,8 @@ class FastHandler(RequestHandler):
             self._held.extend(messages)
             return []
         if not self._idle() or self.writing_paused or self.transport is None:
+            if self._holding:
+                self._group.flush()  # our held answers go before anything aiohttp sends
             self._handed += len(messages)
             return list(messages)  # aiohttp may still owe an answer: keep the order
         api = self._api
@@ -135,7 +143,7 @@ class FastHandler(RequestHandler):
             served += 1
             try:
                 answer = api.get_command(message.path.split("?", 1)[0], message.url.query,
-                                         message.headers.get("Authorization", ""))
+                                         message.headers.get("Authorization", ""), False)
             except Exception:  # never kill the connection's protocol for one request
                 log.exception("internal error answering %s", message.path[:64])
                 answer = _INTERNAL
@@ -150,8 +158,15 @@ class FastHandler(RequestHandler):
         for _ in range(served):
             parser.message_consumed()  # the parser counts messages not yet handed out
         if out:
-            self.transport.write(b"".join(out) if len(out) > 1 else out[0])
-            self._touch()
+            data = b"".join(out) if len(out) > 1 else out[0]
+            group = self._group
+            if self._holding or api.core.engine.dirty:
+                group.hold(self, data)  # sent after the iteration's commit
+                if rest or self._deferred is not None:
+                    group.flush()  # before aiohttp (or the pending one) answers anything
+            else:  # nothing pending: what these answers read is on disk already
+                self.transport.write(data)
+                self._touch()
         return rest
 
     def _idle(self) -> bool:
@@ -198,6 +213,56 @@ class FastHandler(RequestHandler):
         super().connection_lost(exc)
 
 
+class GroupCommit:
+    """The fast lane's answers held until one commit at the end of the loop iteration, as
+    the RESP server holds its replies (``Server.flush``): with 16 clients, several requests
+    arrive in one iteration and share one RocksDB write instead of one each (a commit per
+    request was ~22 us of the ~60 us a SET request cost the server). Answers are held only
+    while something is pending, so a read never leaves before a write it may have seen is in
+    the WAL; when the write fails, each connection that was waiting gets one 500 answer with
+    the ``MISCONF`` text and is closed (an answer may not acknowledge a lost write)."""
+
+    def __init__(self, core: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.core = core
+        self.loop = loop
+        self.held: list[tuple[FastHandler, bytes]] = []
+        self.scheduled = False
+
+    def hold(self, handler: FastHandler, data: bytes) -> None:
+        handler._holding = True
+        self.held.append((handler, data))
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        held, self.held = self.held, []
+        if not held:
+            return
+        by_handler: dict[FastHandler, list[bytes]] = {}
+        for handler, data in held:
+            by_handler.setdefault(handler, []).append(data)
+        try:
+            self.core.commit()
+        except Exception:  # the engine discarded the batch and refuses writes until recovered
+            log.exception("commit failed; closing the waiting HTTP connections")
+            failed = encode_answer(
+                (500, json.dumps({"error": errors.STORE_WRITE_FAILED}).encode(), JSON_TEXT),
+                close=True)
+            for handler in by_handler:
+                handler._holding = False
+                if handler.transport is not None:
+                    handler.transport.write(failed)
+                    handler.force_close()
+            return
+        for handler, parts in by_handler.items():
+            handler._holding = False
+            if handler.transport is not None:
+                handler.transport.write(b"".join(parts) if len(parts) > 1 else parts[0])
+                handler._touch()
+
+
 class Site(web.BaseSite):
     """aiohttp's ``SockSite`` with :class:`FastHandler` connections."""
 
@@ -218,9 +283,12 @@ class Site(web.BaseSite):
         loop = asyncio.get_running_loop()
         manager = self._runner.server
         api = self._api
+        group = api.group_commit
+        if group is None:
+            group = api.group_commit = GroupCommit(api.core, loop)
 
         def protocol() -> FastHandler:
-            return FastHandler(api, manager, loop=loop, access_log=None)
+            return FastHandler(api, group, manager, loop=loop, access_log=None)
 
         self._server = await loop.create_server(protocol, sock=self._sock,
                                                 ssl=self._ssl_context, backlog=self._backlog)
