@@ -4,7 +4,9 @@
 runs) and hands back an :class:`Engine`: ``db.execute("HSET", "h", "f", "v")`` goes through
 ``Core.dispatch`` exactly like a RESP client, with its own :class:`~ledis.core.Context`, and
 commits the engine's pending batch after every call (so a call that returned is in the
-RocksDB WAL, as a RESP reply is).
+RocksDB WAL, as a RESP reply is) -- or, inside ``with db.batch():``, every ``commit_every``
+calls and at the block's end (one RocksDB write for many calls: docs/embedding.md,
+"Durability and batches").
 
 Design points:
 
