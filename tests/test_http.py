@@ -501,6 +501,40 @@ def test_fast_lane_is_taken():
         assert api.fast_requests == before + 3
 
 
+def test_fast_lane_pending_reply_holds_the_pipeline():
+    """A command whose reply is pending (none reachable over HTTP today: blocking commands
+    are refused and WAIT does not wait without a connection, so a stand-in wraps
+    ``HttpApi._call``) holds every later request of its connection, fast or not, until its
+    answer is written."""
+    import asyncio
+
+    import ledis
+    from ledis.replies import Pending
+
+    with ledis.open(memory=True) as db:
+        db.serve(port=0, http_port=0)
+        api = db._shared.server.http
+        real_call = api._call
+
+        def call(db_index, argv, resp, user, commit=True):
+            if argv[0] == b"SLOWCMD":
+                loop = asyncio.get_running_loop()
+                future = loop.create_future()
+                loop.call_later(0.3, future.set_result, b"late")
+                return Pending(future)
+            return real_call(db_index, argv, resp, user, commit)
+
+        api._call = call
+        body = b'["INCRBY", "n", 5]'
+        post = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        data = _get("/SLOWCMD") + _get("/SET/k/after") + post + _get("/GET/k") + _get("/GET/n")
+        answers = _raw_exchange(db.http_port, data, 5)
+        assert [json.loads(a[2]) for a in answers] == [
+            {"SLOWCMD": "late"}, {"SET": [True, "OK"]}, {"INCRBY": 5}, {"GET": "after"},
+            {"GET": "5"}]
+
+
 # --- the mapping itself, no server ---------------------------------------------------------------
 def test_reply_mapping_units():
     from ledis.errors import LedisError
