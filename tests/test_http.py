@@ -501,6 +501,20 @@ def test_fast_lane_is_taken():
         assert api.fast_requests == before + 3
 
 
+def test_without_the_fast_lane_aiohttp_serves(monkeypatch):
+    """An aiohttp without the internals the lane needs (``fast.supported()`` False): plain
+    aiohttp connections answer everything."""
+    import ledis
+    from ledis.http import fast
+
+    monkeypatch.setattr(fast, "supported", lambda: False)
+    with ledis.open(memory=True) as db:
+        db.serve(port=0, http_port=0)
+        answers = _raw_exchange(db.http_port, _get("/SET/k/v") + _get("/GET/k"), 2)
+        assert [json.loads(a[2]) for a in answers] == [{"SET": [True, "OK"]}, {"GET": "v"}]
+        assert db._shared.server.http.fast_requests == 0
+
+
 def test_fast_lane_pending_reply_holds_the_pipeline():
     """A command whose reply is pending (none reachable over HTTP today: blocking commands
     are refused and WAIT does not wait without a connection, so a stand-in wraps

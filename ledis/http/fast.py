@@ -154,9 +154,10 @@ class FastHandler(RequestHandler):
             out.append(encode_answer(answer))
         self._handed += len(rest)
         api.fast_requests += served
-        parser = self._inner
-        for _ in range(served):
-            parser.message_consumed()  # the parser counts messages not yet handed out
+        consumed = getattr(self._inner, "message_consumed", None)
+        if consumed is not None:  # (aiohttp 3.14's parser counts messages not handed out)
+            for _ in range(served):
+                consumed()
         if out:
             data = b"".join(out) if len(out) > 1 else out[0]
             group = self._group
@@ -263,6 +264,19 @@ class GroupCommit:
                 handler._touch()
 
 
+def supported() -> bool:
+    """Whether this aiohttp has the protocol internals the fast lane works with (checked by
+    attribute name, as aiohttp 3.14 has them); without them the listener serves plain
+    aiohttp, which answers the same."""
+    names: set[str] = set()
+    for cls in RequestHandler.__mro__:
+        names.update(getattr(cls, "__slots__", ()))
+    needed = {"_parser", "_messages", "_waiter", "_keepalive_handle", "_keepalive_timeout",
+              "_next_keepalive_close_time", "_loop", "transport"}
+    return needed <= names and hasattr(RequestHandler, "_process_keepalive") and hasattr(
+        RequestHandler, "writing_paused")
+
+
 class Site(web.BaseSite):
     """aiohttp's ``SockSite`` with :class:`FastHandler` connections."""
 
@@ -282,13 +296,20 @@ class Site(web.BaseSite):
         await super().start()
         loop = asyncio.get_running_loop()
         manager = self._runner.server
+        assert manager is not None  # set by runner.setup()
         api = self._api
         group = api.group_commit
         if group is None:
             group = api.group_commit = GroupCommit(api.core, loop)
 
-        def protocol() -> FastHandler:
-            return FastHandler(api, group, manager, loop=loop, access_log=None)
+        fast = supported()
+        if not fast:
+            log.warning("this aiohttp lacks what the HTTP fast lane needs: plain aiohttp serves")
+
+        def protocol() -> RequestHandler:
+            if fast:
+                return FastHandler(api, group, manager, loop=loop, access_log=None)
+            return manager()  # aiohttp's own, as SockSite makes them
 
         self._server = await loop.create_server(protocol, sock=self._sock,
                                                 ssl=self._ssl_context, backlog=self._backlog)
