@@ -40,6 +40,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from threading import get_ident
 from typing import Any
 
 from ledis import errors
@@ -195,6 +196,7 @@ def _arg(value: Any) -> bytes:
 
 
 # --- the engine ----------------------------------------------------------------------------
+_ALLOWED: set[bytes] = set()  # command name spellings seen and not refused
 _STATUS_TEXT: dict[bytes, str] = {}  # status reply -> its str, for the few texts there are
 # No connection to push to, or a lifecycle the embedding program owns.
 _REFUSED = {
@@ -221,6 +223,7 @@ class _Shared:
         self.batching = 0
         self.uncommitted = 0
         self.commit_every = 0
+        self.batch_thread = 0  # threading.get_ident() of the batch's thread, 0: none
 
 
 class Engine:
@@ -255,21 +258,28 @@ class Engine:
                 break
         if not argv:
             raise ResponseError(errors.HTTP_NO_COMMAND)
-        name = argv[0].lower()
-        if name in _REFUSED:
-            raise ResponseError(errors.EMBEDDED_NOT_ALLOWED.format(
-                name.decode("utf-8", "replace"), _REFUSED[name]))
+        first = argv[0]
+        if first not in _ALLOWED:  # a spelling not seen yet: lower-case it once
+            name = first.lower()
+            if name in _REFUSED:
+                raise ResponseError(errors.EMBEDDED_NOT_ALLOWED.format(
+                    name.decode("utf-8", "replace"), _REFUSED[name]))
+            if len(_ALLOWED) < 1024:
+                _ALLOWED.add(first)
         shared = self._shared
-        if shared.closed:
-            raise RuntimeError("this ledis store is closed")
-        if shared.debugging is not None:
-            raise RuntimeError(errors.LDB_SESSION_OPEN)
-        loop = shared.loop
-        if loop is not None and threading.current_thread() is not shared.loop_thread:
-            return self._on_loop(loop, argv)
         core = shared.core
-        with shared.lock:
-            if shared.closed:  # closed by another thread meanwhile
+        batched = shared.batch_thread == get_ident()  # this thread's batch holds the lock
+        if not batched:
+            if shared.closed:
+                raise RuntimeError("this ledis store is closed")
+            if shared.debugging is not None:
+                raise RuntimeError(errors.LDB_SESSION_OPEN)
+            loop = shared.loop
+            if loop is not None and threading.current_thread() is not shared.loop_thread:
+                return self._on_loop(loop, argv)
+            shared.lock.acquire()
+        try:
+            if shared.closed:  # closed by another thread meanwhile, or inside the batch
                 raise RuntimeError("this ledis store is closed")
             try:
                 reply = core.dispatch(self._ctx, argv)
@@ -286,6 +296,9 @@ class Engine:
                     if shared.uncommitted >= shared.commit_every:
                         shared.uncommitted = 0
                         core.commit()
+        finally:
+            if not batched:
+                shared.lock.release()
         t = type(reply)
         if t is bytes or t is int or reply is None:  # the common replies, as they are
             return reply
@@ -326,12 +339,14 @@ class Engine:
             if shared.batching == 0:
                 shared.commit_every = commit_every
                 shared.uncommitted = 0
+                shared.batch_thread = get_ident()
             shared.batching += 1
             try:
                 yield self
             finally:
                 shared.batching -= 1
                 if shared.batching == 0:
+                    shared.batch_thread = 0
                     shared.uncommitted = 0
                     if not shared.core.closed:
                         shared.core.commit()
