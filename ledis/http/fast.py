@@ -97,7 +97,11 @@ class _Parser:
         self.handler = handler
 
     def feed_data(self, data: bytes) -> tuple[Sequence[Any], bool, bytes]:
-        messages, upgraded, tail = self.parser.feed_data(data)
+        try:
+            messages, upgraded, tail = self.parser.feed_data(data)
+        except Exception:
+            self.handler._handed += 1  # aiohttp answers the malformed request (a 400)
+            raise
         if messages:
             messages = self.handler.serve(messages)
         return messages, upgraded, tail
@@ -198,6 +202,8 @@ class FastHandler(RequestHandler):
         self._deferred = None
         if self.transport is None:
             return
+        if self._holding:
+            self._group.flush()  # answers before the pending one go first
         self.transport.write(encode_answer(answer))
         self._touch()
         held, self._held = self._held, []
