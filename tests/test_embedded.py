@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -355,6 +356,94 @@ def test_threads_serialize(db):
         t.join()
     assert db.get("counter") == b"2400"
     assert db.hlen("h") == 2400
+
+
+def test_batch_commits_every_n_and_at_the_end(db):
+    engine = db.core.engine
+    before = engine.commits
+    db.set("outside", "1")  # a call outside a batch commits before it returns
+    assert engine.commits == before + 1
+    before = engine.commits
+    with db.batch(commit_every=10) as same:
+        assert same is db
+        for i in range(25):
+            db.set(f"k{i}", i)
+        assert engine.commits == before + 2  # after the 10th and the 20th call
+        assert engine.dirty
+        assert db.get("k24") == b"24"  # visible at once (the 26th call)
+    assert engine.commits == before + 3 and not engine.dirty
+    with pytest.raises(ValueError):
+        with db.batch(commit_every=0):
+            pass
+
+
+def test_batch_nests_and_commits_on_exception(db):
+    engine = db.core.engine
+    before = engine.commits
+    with pytest.raises(KeyError):
+        with db.batch():
+            db.set("a", "1")
+            with db.batch(commit_every=1):  # the outer block's interval stays
+                db.set("b", "2")
+            assert engine.commits == before  # the inner end does not commit
+            with pytest.raises(WrongTypeError):
+                db.lpush("a", "x")  # an error reply inside: the batch goes on
+            raise KeyError("boom")
+    assert engine.commits == before + 1 and not engine.dirty
+    assert db.mget("a", "b") == [b"1", b"2"]
+
+
+_BATCH_CHILD = """
+import os, sys
+import ledis
+db = ledis.open(sys.argv[1])
+with db.batch(commit_every=1000):
+    for i in range(100):
+        db.set("done%d" % i, i)
+with db.batch(commit_every=1000):
+    for i in range(100):
+        db.set("open%d" % i, i)
+    os._exit(0)  # a crash inside the block: nothing of it was committed yet
+"""
+
+
+def test_batch_durability_across_a_crash(tmp_path):
+    """What a finished block wrote is in the WAL (it survives the process dying without
+    close()); what a block still open wrote may not be."""
+    path = str(tmp_path / "store")
+    subprocess.run([sys.executable, "-c", _BATCH_CHILD, path], check=True, timeout=60,
+                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with ledis.open(path) as db:
+        assert db.mget(*[f"done{i}" for i in range(100)]) == [b"%d" % i for i in range(100)]
+        assert db.exists(*[f"open{i}" for i in range(100)]) == 0
+
+
+def test_batch_holds_other_threads(db):
+    done = threading.Event()
+
+    def other():
+        db.set("from_thread", "1")
+        done.set()
+
+    with db.batch():
+        db.set("mine", "1")
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert not done.wait(0.3)  # waits for the block to end
+        assert db.get("from_thread") is None
+    thread.join(10)
+    assert done.is_set() and db.get("from_thread") == b"1"
+
+
+def test_batch_after_serve_and_serve_inside_batch(db):
+    with db.batch():
+        with pytest.raises(RuntimeError, match="inside batch"):
+            db.serve(port=0)
+    db.serve(port=0)
+    with db.batch(commit_every=5):  # the loop commits every call itself
+        db.set("k", "v")
+        assert db.get("k") == b"v"
+    assert not db.core.engine.dirty
 
 
 def test_close_reopen_persistence(tmp_path):

@@ -139,3 +139,54 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers_by_itself(small_fs, t
         assert _info(r)["store_write_status"] == "ok"
     finally:
         server.cleanup()
+
+
+def test_full_disk_over_http_fast_lane(small_fs, tmp_path):
+    """HTTP writes on keep-alive connections (the fast lane's group commit,
+    ledis/http/fast.py): the request whose commit fails gets a 500 with the MISCONF text and
+    its connection is closed; later writes are refused (400, MISCONF); every write answered
+    200 is readable."""
+    import base64
+    import json
+    from http.client import HTTPConnection
+
+    from tests.helpers import free_port, wait_port
+
+    http_port = free_port()
+    server = LedisProcess("--appendfsync", "always", "--http-port", str(http_port),
+                          data_dir=small_fs)
+    server.log_path = str(tmp_path / "server.log")  # not on the full disk
+    server.start()
+    wait_port(http_port, server.proc)
+    try:
+        conn = HTTPConnection("127.0.0.1", http_port, timeout=20)
+
+        def get(path: str) -> tuple[int, dict, bool]:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, json.loads(resp.read()), resp.will_close
+
+        _fill(small_fs, ROOM_MB * 1024 * 1024)
+        acked: dict[str, str] = {}
+        failed = None
+        for i in range(3000):  # 4 KB values, random so lz4 cannot shrink them much
+            value = base64.urlsafe_b64encode(os.urandom(3000)).decode()
+            status, body, closing = get(f"/SET/k:{i}/{value}")
+            if status != 200:
+                failed = (status, body, closing)
+                break
+            acked[f"k:{i}"] = value
+        assert failed is not None, "the disk never filled"
+        assert acked, "nothing fit before the disk filled"
+        status, body, closing = failed
+        assert (status, body["error"]) == (500, errors.STORE_WRITE_FAILED), server.log()[-2000:]
+        assert closing
+        conn.close()
+        conn = HTTPConnection("127.0.0.1", http_port, timeout=20)
+        status, body, _ = get("/SET/during/x")
+        assert status == 400 and body["error"].startswith("MISCONF")
+        for key in list(acked)[-5:] + list(acked)[:5]:
+            assert get(f"/GET/{key}")[:2] == (200, {"GET": acked[key]})
+        assert get("/EXISTS/during")[:2] == (200, {"EXISTS": 0})
+    finally:
+        server.cleanup()

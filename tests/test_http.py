@@ -10,6 +10,7 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
+from http.client import HTTPConnection
 from urllib.parse import quote_from_bytes
 
 import msgpack
@@ -33,15 +34,33 @@ def http_server():
 
 
 class Http:
-    def __init__(self, port: int, token: str | None = None) -> None:
+    """A client of one lane: ``fast`` keeps one keep-alive HTTP/1.1 connection per thread (plain
+    command GETs are then answered by ledis/http/fast.py), ``aiohttp`` sends every request
+    with ``Connection: close`` (urllib), which the fast lane leaves to aiohttp's route."""
+
+    def __init__(self, port: int, token: str | None = None, lane: str = "fast") -> None:
+        self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.token = token
+        self.lane = lane
+        self._local = threading.local()
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 content_type: str = "application/json") -> tuple[int, bytes, str]:
         headers = {"Content-Type": content_type} if body is not None else {}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        if self.lane == "fast":
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = HTTPConnection("127.0.0.1", self.port, timeout=20)
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            if resp.will_close:
+                conn.close()
+                self._local.conn = None
+            return resp.status, data, resp.headers.get("Content-Type", "")
         req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=20) as resp:
@@ -65,13 +84,14 @@ class Http:
         return data
 
 
-@pytest.fixture
-def http(http_server):
+@pytest.fixture(params=["fast", "aiohttp"])
+def http(http_server, request):
+    """Every test on this fixture runs on both lanes: the answers must not differ."""
     proc, port = http_server
     client = proc.client()
     client.flushall()
     client.close()
-    return Http(port)
+    return Http(port, lane=request.param)
 
 
 @pytest.fixture
@@ -278,18 +298,19 @@ def test_body_size_limit():
 
 
 # --- auth ------------------------------------------------------------------------------------
-def test_bearer_auth():
+@pytest.mark.parametrize("lane", ["fast", "aiohttp"])
+def test_bearer_auth(lane):
     proc, port = _start("--requirepass", "s3cret")
     try:
-        anonymous = Http(port)
+        anonymous = Http(port, lane=lane)
         status, data = anonymous.get("/PING")
         assert (status, data) == (401, {"error": "NOAUTH Authentication required."})
         status, body, _ = anonymous.request("GET", "/info")
         assert status == 401
-        wrong = Http(port, "nope")
+        wrong = Http(port, "nope", lane)
         status, data = wrong.get("/PING")
         assert status == 401 and data["error"].startswith("WRONGPASS")
-        good = Http(port, "s3cret")
+        good = Http(port, "s3cret", lane)
         assert good.ok("/SET/k/v") == {"SET": [True, "OK"]}
         assert good.ok("/GET/k") == {"GET": "v"}
         assert good.ok("/info")["server"]["redis_version"] == "7.0.15"
@@ -373,9 +394,159 @@ def test_write_is_committed_before_answer(tmp_path):
         proc.kill()
         proc.start()
         wait_port(http_port, proc.proc)
-        assert client.ok("/GET/durable") == {"GET": "yes"}
+        assert Http(http_port).ok("/GET/durable") == {"GET": "yes"}  # a new connection
     finally:
         proc.cleanup()
+
+
+# --- the fast lane (ledis/http/fast.py) against aiohttp's route -----------------------------------
+def _raw_exchange(port: int, data: bytes, answers: int, chunk: int = 0
+                  ) -> list[tuple[bytes, dict, bytes]]:
+    """Send ``data`` on one connection (``chunk`` bytes per send, 0: at once) and read
+    ``answers`` responses: (status line, headers, body) each, in arrival order."""
+    import socket
+    import time
+
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        if chunk:
+            for i in range(0, len(data), chunk):
+                sock.sendall(data[i:i + chunk])
+                time.sleep(0.002)  # separate reads on the server
+        else:
+            sock.sendall(data)
+        buf = b""
+        out = []
+        while len(out) < answers:
+            while b"\r\n\r\n" not in buf:
+                more = sock.recv(65536)
+                assert more, f"connection closed after {len(out)} answers"
+                buf += more
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            status, *lines = head.split(b"\r\n")
+            headers = {k.lower(): v for k, v in (line.split(b": ", 1) for line in lines)}
+            length = int(headers[b"content-length"])
+            while len(buf) < length:
+                more = sock.recv(65536)
+                assert more
+                buf += more
+            out.append((status, headers, buf[:length]))
+            buf = buf[length:]
+    return out
+
+
+def _get(path: str, close: bool = False) -> bytes:
+    extra = "Connection: close\r\n" if close else ""
+    return f"GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode()
+
+
+def test_fast_lane_answers_like_aiohttp(http_server, r_http):
+    """The same request through the fast lane (keep-alive) and aiohttp's route (Connection:
+    close): same status, body and headers (but Date and Connection)."""
+    _, port = http_server
+    r_http.set("k", "v")
+    r_http.hset("h", "f", "\xff")
+    for path in ("/GET/k", "/HGETALL/h", "/GET/k?type=msgpack", "/NOSUCH/x", "/GET",
+                 "/99/GET/k", "/GET/k?type=xml", "/HGETALL/h?encoding=base64", "/1/SET/a%2Fb/x",
+                 "/get/a%2Fb?type=json"):
+        (fast,) = _raw_exchange(port, _get(path), 1)
+        (slow,) = _raw_exchange(port, _get(path, close=True), 1)
+        assert fast[0] == slow[0] and fast[2] == slow[2], path
+        for headers in (fast[1], slow[1]):
+            assert headers.pop(b"date")
+            headers.pop(b"connection", None)
+        assert fast[1] == slow[1], path
+
+
+def test_fast_lane_keeps_order_with_aiohttp_requests(http_server, r_http):
+    """Pipelined on one connection: fast GETs, a POST (aiohttp), /health (aiohttp), GETs
+    again; every answer comes back in request order, the POST's write seen by the GET after
+    it."""
+    _, port = http_server
+    r_http.delete("n")
+    body = b'["INCRBY", "n", 10]'
+    post = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    data = (_get("/INCR/n") + _get("/INCR/n") + post + _get("/GET/n") + _get("/health")
+            + _get("/INCR/n") + _get("/GET/n"))
+    expected = [{"INCR": 1}, {"INCR": 2}, {"INCRBY": 12}, {"GET": "12"}, None, {"INCR": 13},
+                {"GET": "13"}]
+    for chunk in (0, 7, 1):  # one read, small reads, a byte per read
+        r_http.delete("n")
+        answers = _raw_exchange(port, data, len(expected), chunk)
+        for (status, _, payload), want in zip(answers, expected, strict=True):
+            assert status == b"HTTP/1.1 200 OK"
+            if want is None:
+                assert json.loads(payload)["status"] == "ok"
+            else:
+                assert json.loads(payload) == want
+
+
+def test_fast_lane_is_taken():
+    """Keep-alive command GETs are answered by the fast lane, everything else by aiohttp
+    (counted in-process on a served embedded store)."""
+    import ledis
+
+    with ledis.open(memory=True) as db:
+        db.serve(port=0, http_port=0)
+        api = db._shared.server.http
+        port = db.http_port
+        before = api.fast_requests
+        answers = _raw_exchange(port, _get("/SET/k/v") + _get("/GET/k") + _get("/GET/k"), 3)
+        assert [json.loads(a[2]) for a in answers] == [{"SET": [True, "OK"]}, {"GET": "v"},
+                                                      {"GET": "v"}]
+        assert api.fast_requests == before + 3
+        _raw_exchange(port, _get("/GET/k", close=True), 1)
+        _raw_exchange(port, _get("/health") + _get("/info"), 2)
+        _raw_exchange(port, b"GET /GET/k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 1)
+        assert api.fast_requests == before + 3
+
+
+def test_without_the_fast_lane_aiohttp_serves(monkeypatch):
+    """An aiohttp without the internals the lane needs (``fast.supported()`` False): plain
+    aiohttp connections answer everything."""
+    import ledis
+    from ledis.http import fast
+
+    monkeypatch.setattr(fast, "supported", lambda: False)
+    with ledis.open(memory=True) as db:
+        db.serve(port=0, http_port=0)
+        answers = _raw_exchange(db.http_port, _get("/SET/k/v") + _get("/GET/k"), 2)
+        assert [json.loads(a[2]) for a in answers] == [{"SET": [True, "OK"]}, {"GET": "v"}]
+        assert db._shared.server.http.fast_requests == 0
+
+
+def test_fast_lane_pending_reply_holds_the_pipeline():
+    """A command whose reply is pending (none reachable over HTTP today: blocking commands
+    are refused and WAIT does not wait without a connection, so a stand-in wraps
+    ``HttpApi._call``) holds every later request of its connection, fast or not, until its
+    answer is written."""
+    import asyncio
+
+    import ledis
+    from ledis.replies import Pending
+
+    with ledis.open(memory=True) as db:
+        db.serve(port=0, http_port=0)
+        api = db._shared.server.http
+        real_call = api._call
+
+        def call(db_index, argv, resp, user, commit=True):
+            if argv[0] == b"SLOWCMD":
+                loop = asyncio.get_running_loop()
+                future = loop.create_future()
+                loop.call_later(0.3, future.set_result, b"late")
+                return Pending(future)
+            return real_call(db_index, argv, resp, user, commit)
+
+        api._call = call
+        body = b'["INCRBY", "n", 5]'
+        post = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        data = _get("/SLOWCMD") + _get("/SET/k/after") + post + _get("/GET/k") + _get("/GET/n")
+        answers = _raw_exchange(db.http_port, data, 5)
+        assert [json.loads(a[2]) for a in answers] == [
+            {"SLOWCMD": "late"}, {"SET": [True, "OK"]}, {"INCRBY": 5}, {"GET": "after"},
+            {"GET": "5"}]
 
 
 # --- the mapping itself, no server ---------------------------------------------------------------

@@ -91,7 +91,10 @@ SPECIAL_POST = (b"EVAL", b"EVALSHA", b"EVAL_RO", b"EVALSHA_RO", b"FCALL", b"FCAL
 FIXED_PATHS = ("/health", "/info", "/openapi.json")
 PUBLIC = ("GET", "/health")  # the one request that needs no token: load-balancer probes
 JSON_TYPE = "application/json"
+JSON_TEXT = "application/json; charset=utf-8"  # what aiohttp sends for a text JSON body
 MSGPACK_TYPE = "application/msgpack"
+# One answer: status, body, Content-Type. Built once, sent by aiohttp or by the fast handler.
+Answer = tuple[int, bytes, str]
 
 
 class HttpError(Exception):
@@ -233,6 +236,8 @@ class HttpApi:
         self.runner: web.AppRunner | None = None
         self.port = 0
         self.requests = 0
+        self.fast_requests = 0  # of those, answered by the fast lane (ledis/http/fast.py)
+        self.group_commit: Any = None  # the fast lane's (ledis.http.fast.GroupCommit)
         self.app = web.Application(client_max_size=self.config.http_max_body)
         from ledis.http.console_api import Console
 
@@ -246,10 +251,12 @@ class HttpApi:
     async def start(self, sockets: list[socket.socket], ssl_context: Any = None) -> None:
         """Serve on ``sockets``, bound before the store opened (``ledis.startup``: a port in
         use is reported before anything is created); HTTPS with ``ssl_context``."""
+        from ledis.http.fast import Site  # aiohttp's connections with the fast lane
+
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self.runner.setup()
         for sock in sockets:
-            await web.SockSite(self.runner, sock, ssl_context=ssl_context).start()
+            await Site(self.runner, sock, self, ssl_context=ssl_context).start()
         self.port = sockets[0].getsockname()[1]
         log.info("HTTP API on %s port %d", self.config.http_bind, self.port)
 
@@ -260,13 +267,21 @@ class HttpApi:
 
     # --- one request -----------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        raw_path = request.raw_path.split("?", 1)[0]
+        if request.method == "GET" and raw_path not in FIXED_PATHS:
+            # A command in the URL: the same synchronous path as the fast handler's
+            # (ledis/http/fast.py), which answers most of these without reaching aiohttp.
+            answer = self.get_command(raw_path, request.query,
+                                      request.headers.get("Authorization", ""))
+            if isinstance(answer, Deferred):
+                answer = await answer.wait()
+            return self._response(answer)
         self.requests += 1
         fmt = request.query.get("type", "json").lower()
-        raw_path = request.raw_path.split("?", 1)[0]
         user = None
         try:
             if (request.method, raw_path) != PUBLIC:
-                user = self._check_auth(request)  # first: no other status reaches a stranger
+                user = self._check_auth(request.headers.get("Authorization", ""))
         except HttpError as exc:
             return self._error(exc.status, exc.text, fmt if fmt == "msgpack" else "json")
         if fmt not in ("json", "msgpack"):
@@ -274,7 +289,7 @@ class HttpApi:
             return self._error(400, errors.HTTP_BAD_BODY.format("type must be json or msgpack"),
                                fmt)
         try:
-            if request.method == "GET" and raw_path in FIXED_PATHS:
+            if request.method == "GET":  # a fixed path
                 if raw_path == "/health":
                     if self.config.requirepass:  # open to anyone: no version to fingerprint
                         return self._json({"status": "ok", "loading": 0})
@@ -285,30 +300,54 @@ class HttpApi:
 
                     return self._json(openapi_document(self.core))
                 return self._json(await self._info(request.query.getall("section", [])))
-            if request.method not in ("GET", "POST"):
+            if request.method != "POST":
                 raise HttpError(405, errors.HTTP_BAD_BODY.format("use GET or POST"))
-            db, argv = await self._argv(request, raw_path)
+            db, argv = await self._post_argv(request, raw_path)
             name = argv[0].decode("utf-8", "replace").upper()
             reply = await self._run(db, argv, user=user)
         except HttpError as exc:
             return self._error(exc.status, exc.text, fmt)
-        if isinstance(reply, LedisError):
-            status = 404 if reply.text.startswith("ERR unknown command") else (
-                401 if reply.prefix in ("NOAUTH", "WRONGPASS") else
-                403 if reply.prefix == "NOPERM" else 400)
-            return self._error(status, reply.text, fmt)
-        b64 = request.query.get("encoding", "") == "base64"
-        if fmt == "msgpack":
-            return web.Response(body=msgpack.packb({name: to_msgpack(reply)}),
-                                content_type=MSGPACK_TYPE)
-        return self._json({name: to_json(reply, b64)})
+        return self._response(self._answer(name, reply, fmt,
+                                           request.query.get("encoding", "") == "base64"))
 
-    def _check_auth(self, request: web.Request) -> Any:
+    def get_command(self, raw_path: str, query: Any, authorization: str,
+                    commit: bool = True) -> Answer | Deferred:
+        """``GET /[db]/CMD/args...`` (``raw_path`` without its query string; ``query`` the
+        parsed query, ``authorization`` the header or ""), run synchronously: the answer, or
+        a :class:`Deferred` when the command's reply is still pending (WAIT and the like).
+        Both front ends use it: the aiohttp route above and the fast handler
+        (ledis/http/fast.py), so the two cannot drift apart. ``commit=False`` leaves the
+        writes pending: the caller commits before it sends the answer (the fast lane's group
+        commit)."""
+        self.requests += 1
+        fmt = query.get("type", "json").lower()
+        try:
+            user = self._check_auth(authorization)  # first: no other status reaches a stranger
+        except HttpError as exc:
+            return self._error_answer(exc.status, exc.text, fmt if fmt == "msgpack" else "json")
+        if fmt not in ("json", "msgpack"):
+            return self._error_answer(
+                400, errors.HTTP_BAD_BODY.format("type must be json or msgpack"), "json")
+        b64 = query.get("encoding", "") == "base64"
+        try:
+            db, parts = self._path_argv(raw_path)
+            if not parts or not parts[0]:
+                raise HttpError(400, errors.HTTP_NO_COMMAND)
+            name = parts[0].decode("utf-8", "replace").upper()
+            reply = self._call(db, parts, 3, user, commit)
+        except HttpError as exc:
+            return self._error_answer(exc.status, exc.text, fmt)
+        if type(reply) is Pending:
+            return Deferred(self, reply, name, fmt, b64)
+        return self._answer(name, reply, fmt, b64)
+
+    def _check_auth(self, header: str) -> Any:
         """The ACL user of the request (ledis/acl.py). ``Bearer <password>`` is the
         ``default`` user's password (``requirepass``), ``Basic base64(user:pass)`` any user's;
         no header is the ``default`` user when it needs no password."""
         acl = self.core.acl
-        header = request.headers.get("Authorization", "")
+        if not header and acl.auto_auth:
+            return acl.default
         scheme, _, token = header.partition(" ")
         scheme = scheme.lower()
         token = token.strip()
@@ -335,7 +374,8 @@ class HttpApi:
             raise HttpError(401, errors.WRONGPASS)
         return user
 
-    async def _argv(self, request: web.Request, raw_path: str) -> tuple[int, list[bytes]]:
+    def _path_argv(self, raw_path: str) -> tuple[int, list[bytes]]:
+        """The db and the URL-decoded path segments of ``raw_path``."""
         parts = [unquote_to_bytes(p) for p in raw_path.split("/")[1:]]
         if parts and parts[-1] == b"" and len(parts) == 1:
             parts = []
@@ -344,10 +384,10 @@ class HttpApi:
             db = int(parts.pop(0))
             if db >= self.config.databases:
                 raise HttpError(400, errors.DB_INDEX)
-        if request.method == "GET":
-            if not parts or not parts[0]:
-                raise HttpError(400, errors.HTTP_NO_COMMAND)
-            return db, parts
+        return db, parts
+
+    async def _post_argv(self, request: web.Request, raw_path: str) -> tuple[int, list[bytes]]:
+        db, parts = self._path_argv(raw_path)
         body = await self._body(request)
         if not parts or (len(parts) == 1 and not parts[0]):
             command = body.get("command") if isinstance(body, dict) else body
@@ -402,6 +442,15 @@ class HttpApi:
         default user), RESP3 reply shapes unless ``resp`` says 2 (the console's script
         workbench shows replies as a RESP2 client sees them); commit, return the reply (or the
         LedisError)."""
+        reply = self._call(db, argv, resp, user)
+        if type(reply) is Pending:
+            reply = await self._settle(reply)
+        return reply
+
+    def _call(self, db: int, argv: list[bytes], resp: int, user: Any,
+              commit: bool = True) -> Any:
+        """``_run`` without waiting: the reply may be a Pending (see ``_settle``). Without
+        ``commit`` the writes stay pending for the caller to commit."""
         core = self.core
         lowered = argv[0].lower()
         if lowered in REFUSED:
@@ -417,17 +466,21 @@ class HttpApi:
         ctx.resp = resp
         if db:
             ctx.select(db)
+        if not commit:
+            return core.call(ctx, argv)
         try:
-            reply = core.call(ctx, argv)
+            return core.call(ctx, argv)
         finally:
             core.commit()  # a script that wrote before failing keeps its writes
-        if type(reply) is Pending:  # WAIT and the like (blocking commands are refused)
-            try:
-                reply = await reply.future
-            except LedisError as exc:
-                reply = exc
-            core.commit()
-        return reply
+
+    async def _settle(self, reply: Pending) -> Any:
+        """Wait for a pending reply (WAIT and the like; blocking commands are refused)."""
+        try:
+            value = await reply.future
+        except LedisError as exc:
+            value = exc
+        self.core.commit()
+        return value
 
     async def _info(self, sections: list[str]) -> dict:
         argv = [b"INFO", *(s.encode() for s in sections)]
@@ -437,18 +490,52 @@ class HttpApi:
         return parse_info(bytes(reply))
 
     # --- answers ---------------------------------------------------------------------------
+    def _answer(self, name: str, reply: Any, fmt: str, b64: bool) -> Answer:
+        """A command's reply (or its LedisError) as status, body and content type."""
+        if isinstance(reply, LedisError):
+            status = 404 if reply.text.startswith("ERR unknown command") else (
+                401 if reply.prefix in ("NOAUTH", "WRONGPASS") else
+                403 if reply.prefix == "NOPERM" else 400)
+            return self._error_answer(status, reply.text, fmt)
+        if fmt == "msgpack":
+            return 200, msgpack.packb({name: to_msgpack(reply)}), MSGPACK_TYPE
+        return 200, json.dumps({name: to_json(reply, b64)}, ensure_ascii=False).encode(), \
+            JSON_TEXT
+
+    @staticmethod
+    def _error_answer(status: int, text: str, fmt: str) -> Answer:
+        if fmt == "msgpack":
+            return status, msgpack.packb({"error": text}), MSGPACK_TYPE
+        return status, json.dumps({"error": text}).encode(), JSON_TEXT
+
+    @staticmethod
+    def _response(answer: Answer) -> web.Response:
+        status, body, content_type = answer
+        headers = {"Content-Type": content_type}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return web.Response(body=body, status=status, headers=headers)
+
     @staticmethod
     def _json(data: Any, status: int = 200) -> web.Response:
         return web.Response(text=json.dumps(data, ensure_ascii=False), status=status,
                             content_type=JSON_TYPE)
 
     def _error(self, status: int, text: str, fmt: str) -> web.Response:
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        if fmt == "msgpack":
-            return web.Response(body=msgpack.packb({"error": text}), status=status,
-                                content_type=MSGPACK_TYPE, headers=headers)
-        return web.Response(text=json.dumps({"error": text}), status=status,
-                            content_type=JSON_TYPE, headers=headers)
+        return self._response(self._error_answer(status, text, fmt))
+
+
+class Deferred:
+    """A GET command whose reply is still pending: ``await wait()`` gives its answer."""
+
+    __slots__ = ("api", "reply", "name", "fmt", "b64")
+
+    def __init__(self, api: HttpApi, reply: Pending, name: str, fmt: str, b64: bool) -> None:
+        self.api, self.reply, self.name, self.fmt, self.b64 = api, reply, name, fmt, b64
+
+    async def wait(self) -> Answer:
+        value = await self.api._settle(self.reply)
+        return self.api._answer(self.name, value, self.fmt, self.b64)
 
 
 def parse_info(text: bytes) -> dict:
