@@ -17,7 +17,8 @@ It owns the RocksDB instance (raw bytes mode, one column family per role, see
   discarded (overlay and cache forgotten, ``log_seq`` unchanged) and ``CommitFailed`` is
   raised: memory stays what is on disk, and the caller must not acknowledge the writes;
 * **ordered iteration** ``iterate(cf, start, end, reverse)`` with one RocksDB iterator
-  (seek + next), merged with the pending overlay;
+  (seek + next), merged with the pending overlay (a sorted list of the pending keys, bisected
+  per seek, ``_overlay_keys``);
 * **the write log**: every commit also puts one record in the ``log`` family, in the same
   WriteBatch, describing the batch's *effects* (puts, deletes, range deletes). Data and log
   can never disagree after a crash, and a replica replays effects, not commands, so random and
@@ -58,6 +59,7 @@ import os
 import threading
 import time
 import zlib
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
@@ -70,6 +72,10 @@ from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, SYS, U64
 log = logging.getLogger("ledis.storage")
 
 _MISSING = object()
+
+# Past this many pending keys in one family, a put drops the family's sorted key list instead
+# of inserting into it (see ``Engine._overlay_keys``): an insort moves the tail of the list.
+_SORTED_MAX = 8192
 
 COMPRESSION = {
     "none": rocksdict.DBCompressionType.none,
@@ -189,6 +195,9 @@ class Engine:
         # Pending state of the current group commit (the WriteBatch is built at commit).
         self._pending: list[dict[bytes, bytes | None]] = [{} for _ in range(NUM_CF)]
         self._pending_ranges: list[list[tuple[bytes, bytes]]] = [[] for _ in range(NUM_CF)]
+        # The pending keys of a family in order, built by the first ``iterate`` over a dirty
+        # overlay and kept up to date by ``put`` / ``delete`` (see ``_overlay_keys``).
+        self._sorted: list[list[bytes] | None] = [None] * NUM_CF
         self._clean_at = 0  # ``writes`` when the overlay was last empty (see ``dirty``)
         # Write log: effects of the pending batch, and the last committed sequence number.
         self.write_log = write_log
@@ -360,6 +369,21 @@ class Engine:
             it.prev()
         it.status()  # the walk ended on an error (see above), not at the first key
 
+    def _overlay_keys(self, cf: int) -> list[bytes]:
+        """The pending keys of ``cf`` in order (deleted ones included).
+
+        Built lazily by the first iteration over a dirty overlay and then kept sorted by
+        ``put`` / ``delete`` (``insort``: a bisect and a memmove), so a command that seeks
+        many times while writing (a ZADD keeping the rank index, a script) pays
+        O(log n + range) per seek instead of a scan and sort of the whole overlay. A range
+        delete, a savepoint rollback and commit drop it; past ``_SORTED_MAX`` keys a put drops
+        it too (an insort's memmove grows with the list), and the next seek sorts again."""
+        keys = self._sorted[cf]
+        if keys is None:
+            keys = sorted(self._pending[cf])
+            self._sorted[cf] = keys
+        return keys
+
     def _merge(
         self,
         base: Iterator[tuple[bytes, bytes]],
@@ -369,32 +393,53 @@ class Engine:
         reverse: bool,
     ) -> Iterator[tuple[bytes, bytes]]:
         pending = self._pending[cf]
-        ranges = self._pending_ranges[cf]
-        overlay = sorted(
-            (k, v) for k, v in pending.items() if k >= start and (end is None or k < end)
-        )
+        keys = self._overlay_keys(cf)
+        lo = bisect_left(keys, start)
+        hi = len(keys) if end is None else bisect_left(keys, end, lo)
+        # Snapshot the window and its values now, as the walk may be consumed while the
+        # caller writes (the walk shows the overlay as it was when it started).
+        window = keys[lo:hi]
+        ranges = [(a, b) for a, b in self._pending_ranges[cf]
+                  if b > start and (end is None or a < end)]
+        if not window and not ranges:
+            yield from base
+            return
+        values = list(map(pending.__getitem__, window))
+        n = len(window)
+        # Merge lazily, one stored key at a time: a caller that takes the first item (a
+        # floor or ceiling lookup) must not pay for walking every stored key the overlay
+        # shadows (a hot key rewritten in this batch is shadowed, and so skipped, here).
         if reverse:
-            overlay.reverse()
-        overlay_keys = {k for k, _ in overlay}
-
-        def deleted(key: bytes) -> bool:
-            return any(lo <= key < hi for lo, hi in ranges)
-
-        def stored() -> Iterator[tuple[bytes, bytes]]:
+            i = n - 1
             for key, value in base:
-                if key in overlay_keys or (ranges and deleted(key)):
+                while i >= 0 and window[i] >= key:
+                    if values[i] is not None:
+                        yield window[i], values[i]  # type: ignore[misc]
+                    i -= 1
+                j = bisect_left(window, key)
+                if (j < n and window[j] == key) or (
+                        ranges and any(a <= key < b for a, b in ranges)):
                     continue
                 yield key, value
-
-        live = [(k, v) for k, v in overlay if v is not None]
+            while i >= 0:
+                if values[i] is not None:
+                    yield window[i], values[i]  # type: ignore[misc]
+                i -= 1
+            return
         i = 0
-        for key, value in stored():
-            while i < len(live) and (live[i][0] < key) != reverse:
-                yield live[i]  # type: ignore[misc]
+        for key, value in base:
+            while i < n and window[i] <= key:
+                if values[i] is not None:
+                    yield window[i], values[i]  # type: ignore[misc]
                 i += 1
+            j = bisect_left(window, key)
+            if (j < n and window[j] == key) or (
+                    ranges and any(a <= key < b for a, b in ranges)):
+                continue
             yield key, value
-        while i < len(live):
-            yield live[i]  # type: ignore[misc]
+        while i < n:
+            if values[i] is not None:
+                yield window[i], values[i]  # type: ignore[misc]
             i += 1
 
     # --- writes (pending until commit) -----------------------------------------------------
@@ -404,14 +449,28 @@ class Engine:
         return self.writes != self._clean_at
 
     def put(self, cf: int, key: bytes, value: bytes) -> None:
-        self._pending[cf][key] = value
+        pending = self._pending[cf]
+        keys = self._sorted[cf]
+        if keys is not None and key not in pending:
+            self._keep_sorted(cf, keys, key)
+        pending[key] = value
         self._cache[cf][key] = value
         self.writes += 1
 
     def delete(self, cf: int, key: bytes) -> None:
-        self._pending[cf][key] = None
+        pending = self._pending[cf]
+        keys = self._sorted[cf]
+        if keys is not None and key not in pending:
+            self._keep_sorted(cf, keys, key)
+        pending[key] = None
         self._cache[cf][key] = None
         self.writes += 1
+
+    def _keep_sorted(self, cf: int, keys: list[bytes], key: bytes) -> None:
+        if len(keys) < _SORTED_MAX:
+            insort(keys, key)
+        else:
+            self._sorted[cf] = None
 
     def delete_range(self, cf: int, start: bytes, end: bytes, drop_cached: bool = False) -> None:
         """Delete ``start <= key < end``. ``drop_cached`` also forgets cached keys in the
@@ -419,6 +478,7 @@ class Engine:
         pending = self._pending[cf]
         for key in [k for k in pending if start <= k < end]:
             del pending[key]
+        self._sorted[cf] = None
         self._pending_ranges[cf].append((start, end))
         self.writes += 1
         if drop_cached:
@@ -468,6 +528,7 @@ class Engine:
         """Undo every write made since ``position`` (which stays open until released)."""
         journal = self._journal
         pending, cache, ranges = self._pending, self._cache, self._pending_ranges
+        self._sorted = [None] * NUM_CF
         while len(journal) > position + 1:
             entry = journal.pop()
             if entry[0] == "key":
@@ -585,6 +646,7 @@ class Engine:
             cf_ranges.clear()
         for cf in writes:
             self._pending[cf] = {}
+        self._sorted = [None] * NUM_CF
         self._clean_at = self.writes
         self.commits += 1
         for cache in self._cache:
@@ -668,6 +730,7 @@ class Engine:
             pending.clear()
         for ranges in self._pending_ranges:
             ranges.clear()
+        self._sorted = [None] * NUM_CF
         self._clean_at = self.writes
         self.clear_cache()
         for hook in self.after_rollback:

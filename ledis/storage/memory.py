@@ -125,6 +125,7 @@ class MemoryEngine(Engine):
         self.cache_entries = cache_entries
         self._pending = [{} for _ in range(NUM_CF)]
         self._pending_ranges = [[] for _ in range(NUM_CF)]
+        self._sorted = [None] * NUM_CF
         self._clean_at = 0
         self.write_log = write_log
         self.log_keep = log_keep

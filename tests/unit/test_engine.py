@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledis.storage import engine as engine_module
 from ledis.storage.engine import Engine, StoreLockedError
 from ledis.storage.layout import DATA, META
 
@@ -105,6 +106,73 @@ def test_merge_matches_a_dict_model(tmp_path_factory, program, reverse):
                 assert eng.get(DATA, k) == model[k]
     finally:
         eng.close()
+
+
+bounded_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "delete", "range", "commit", "savepoint", "rollback", "seek"]),
+        st.binary(min_size=0, max_size=2),
+        st.binary(min_size=0, max_size=2),
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(bounded_ops, st.integers(min_value=1, max_value=40))
+def test_bounded_seeks_over_a_dirty_overlay_match_a_model(tmp_path_factory, program,
+                                                         sorted_max):
+    """Bounded forward and reverse seeks between writes (the sorted pending-key list kept
+    by put/delete, dropped by range deletes, savepoint rollbacks, commits and past its size
+    cap) see exactly what a dict model holds."""
+    cap = engine_module._SORTED_MAX
+    engine_module._SORTED_MAX = sorted_max
+    eng = Engine(str(tmp_path_factory.mktemp("b") / "db"), fsync="no")
+    model: dict[bytes, bytes] = {}
+    saved: list[dict[bytes, bytes]] = []
+    try:
+        for op, a, b in program:
+            if op == "put":
+                eng.put(DATA, a, b)
+                model[a] = b
+            elif op == "delete":
+                eng.delete(DATA, a)
+                model.pop(a, None)
+            elif op == "range" and a < b:
+                eng.delete_range(DATA, a, b)
+                for k in [k for k in model if a <= k < b]:
+                    del model[k]
+            elif op == "commit" and not saved:
+                eng.commit()
+            elif op == "savepoint" and not saved:
+                saved.append(dict(model))
+                position = eng.savepoint()
+            elif op == "rollback" and saved:
+                eng.rollback_to(position)
+                eng.release(position)
+                model = saved.pop()
+            lo, hi = min(a, b), max(a, b)
+            for reverse in (False, True):
+                got = list(eng.iterate(DATA, lo, hi or None, reverse))
+                want = sorted(((k, v) for k, v in model.items()
+                               if k >= lo and (not hi or k < hi)), reverse=reverse)
+                assert got == want
+        if saved:
+            eng.release(position)
+    finally:
+        engine_module._SORTED_MAX = cap
+        eng.close()
+
+
+def test_a_walk_shows_the_overlay_as_it_was_when_it_started(engine):
+    for k in (b"a", b"c", b"e"):
+        engine.put(DATA, k, b"1")
+    walk = engine.iterate(DATA, b"", None)
+    assert next(walk) == (b"a", b"1")
+    engine.put(DATA, b"b", b"2")  # written while the walk is open: not part of it
+    engine.delete(DATA, b"c")
+    assert list(walk) == [(b"c", b"1"), (b"e", b"1")]
+    assert list(engine.iterate(DATA, b"", None)) == [(b"a", b"1"), (b"b", b"2"), (b"e", b"1")]
 
 
 def test_write_log_records_effects_in_the_same_batch(tmp_path):
