@@ -106,6 +106,8 @@ _ARGS = frozenset({b"name", b"keys", b"events", b"callback", b"flags", b"on_erro
 # trigger's key prefix starts with that byte, else the prefixes that do (for ``startswith``).
 _NEVER: tuple[Any, ...] = (False,) * 256  # no trigger listens to what the command emits
 _ALWAYS: tuple[Any, ...] = ((b"",),) * 256  # any key may match: the exact test decides
+# A command's first-byte table and the exact test left after it (None: none needed).
+_Filed = tuple[tuple[Any, ...], Callable[[list[bytes]], bool] | None]
 
 
 class TriggerAbort(LedisError):
@@ -266,15 +268,17 @@ class Triggers:
         self.by_event: dict[bytes, list[Trigger]] = {}
         self.any_event: list[Trigger] = []
         self._candidates: dict[str, tuple[Trigger, ...]] = {}
-        # Per write command of the core (the Command object: a renamed command is its own),
-        # the first-byte table of the key prefixes a key must start with for any trigger to
+        # Per write command of the core, at its ``Command.number`` (a renamed command is its
+        # own), the first-byte table of the key prefixes a key must start with for any trigger to
         # match (``_NEVER`` when no trigger listens to an event the command can emit,
-        # ``_ALWAYS`` when that cannot be told from the first key argument), and in ``_tests``
-        # the exact test left after it (None: the prefix test was exact). Rebuilt in place
-        # when the triggers change (:meth:`set`): ``Core.dispatch`` reads this very dict
+        # ``_ALWAYS`` when that cannot be told from the first key argument); in ``_filed``,
+        # per Command, that table and the exact test left after it (None: the prefix test
+        # was exact). Rebuilt in place
+        # when the triggers change (:meth:`set`): ``Core.dispatch`` reads this very list
         # (``core.trigger_tables``) to skip the observer for a write no trigger can match.
-        self.tables: dict[Command, tuple[Any, ...]] = {}
-        self._tests: dict[Command, Callable[[list[bytes]], bool] | None] = {}
+        # Commands that are not writes keep ``_ALWAYS``.
+        self.tables: list[tuple[Any, ...]] = []
+        self._filed: dict[Command, _Filed] = {}
         # Fired but not yet run, in the current unit: (db, event, key, depth).
         self.queue: list[tuple[Database, bytes, bytes, int]] = []
         self.depth = 0  # depth of the callback running now (0: none)
@@ -291,12 +295,14 @@ class Triggers:
             for event in trigger.events:
                 self.by_event.setdefault(event, []).append(trigger)
         self._candidates = {}
-        self._tests = {}
-        self.tables.clear()  # in place: the core holds this dict
-        for cmd in self.core.commands.values():
-            for one in (cmd, *cmd.subcommands.values()):
-                if one.is_write:
-                    self._file(one)
+        self._filed = {}
+        commands = [one for cmd in self.core.commands.values()
+                    for one in (cmd, *cmd.subcommands.values())]
+        # in place: the core holds this list
+        self.tables[:] = [_ALWAYS] * (max(cmd.number for cmd in commands) + 1)
+        for cmd in commands:
+            if cmd.is_write:
+                self._file(cmd)
 
     def candidates(self, name: str) -> tuple[Trigger, ...]:
         found = self._candidates.get(name)
@@ -330,9 +336,8 @@ class Triggers:
         itself and comes here only for a write it could not rule out; with WATCH,
         notifications or tracking on, every write comes here and gets the same cheap test
         first."""
-        table = self.tables.get(cmd)
-        if table is None:  # not a command of this core's table (none should come here)
-            table = self._file(cmd)
+        filed = self._filed.get(cmd)
+        table, test = filed if filed is not None else self._file(cmd)
         if table is _NEVER:
             return observe_write(ctx, cmd, argv)
         if table is not _ALWAYS:  # a single-key command
@@ -340,7 +345,6 @@ class Triggers:
             heads: Any = table[key[0]] if key else False  # b"" matches no non-empty prefix
             if heads is False or not key.startswith(heads):
                 return observe_write(ctx, cmd, argv)
-        test = self._tests[cmd]
         if test is not None and not test(argv):
             return observe_write(ctx, cmd, argv)
         if self.dormant(ctx):
@@ -348,13 +352,13 @@ class Triggers:
         keys = [argv[i] for i in cmd.key_positions(argv)]
         return self._fire_write(ctx, cmd, argv, keys, observe_write)
 
-    def _file(self, cmd: Command) -> tuple[Any, ...]:
-        """File ``cmd``'s tests (:attr:`tables` and ``_tests``); returns its table. A
-        single-key command gets the table of its candidates' literal heads (a glob's literal
-        head is a necessary condition, so a key without any of them is rejected before any
-        glob runs; an empty head, ``*x``, rules nothing out) and, unless every candidate is a
-        prefix, the exact test on its key; a command with keys elsewhere gets ``_ALWAYS`` and
-        the exact test on each key."""
+    def _file(self, cmd: Command) -> _Filed:
+        """File ``cmd``'s tests (:attr:`tables` and ``_filed``); returns its table and exact
+        test. A single-key command gets the table of its candidates' literal heads (a glob's
+        literal head is a necessary condition, so a key without any of them is rejected
+        before any glob runs; an empty head, ``*x``, rules nothing out) and, unless every
+        candidate is a prefix, the exact test on its key; a command with keys elsewhere gets
+        ``_ALWAYS`` and the exact test on each key."""
         candidates = self.candidates(cmd.name)
         tests = tuple(t.test for t in candidates)
         exact: Callable[[list[bytes]], bool] | None
@@ -370,9 +374,10 @@ class Triggers:
             table = _ALWAYS
             exact = lambda argv: any(  # noqa: E731
                 test(argv[i]) for i in positions(argv) for test in tests)
-        self.tables[cmd] = table
-        self._tests[cmd] = exact
-        return table
+        if cmd.number < len(self.tables):
+            self.tables[cmd.number] = table
+        self._filed[cmd] = table, exact
+        return table, exact
 
     def _fire_write(self, ctx: Context, cmd: Command, argv: list[bytes], keys: list[bytes],
                     observe: Callable[..., Any]) -> Any:
