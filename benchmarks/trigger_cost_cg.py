@@ -6,10 +6,13 @@
 
 Wall clock on the shared 2-core machine swings by 2x between identical runs, so the target of
 issue #16 (a non-matching trigger costs at most 3% on SET -P 16) is measured in instructions:
-each configuration runs under ``valgrind --tool=callgrind --separate-threads=yes`` twice, with
-N1 and N2 SETs, and the cost per SET is (instructions at N2 - at N1) / (N2 - N1) of the main
-thread (RocksDB's background threads are left out; the main thread does the group commit and
-its WAL write). The difference removes start-up (imports, opening RocksDB, FUNCTION LOAD).
+each configuration runs under ``valgrind --tool=callgrind --separate-threads=yes
+--toggle-collect=functools_reduce`` twice, with N1 and N2 SETs, and the cost per SET is
+(instructions at N2 - at N1) / (N2 - N1) of the main thread (RocksDB's background threads are
+left out; the main thread does the group commit and its WAL write). Only the SET loop is
+counted (it runs inside ``functools.reduce``): start-up (imports, opening RocksDB, FUNCTION
+LOAD) varies by ~1e6 instructions between identical runs, and the difference of two N removes
+what is left (the first commits). ``PYTHONHASHSEED=0`` for every run.
 
 A run (``--one CONFIG N``) opens the embedded API (``ledis.open``) on a temp directory, loads
 the configuration's library, then dispatches N ``SET key:<i> xxx`` through ``Core.dispatch``
