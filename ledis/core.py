@@ -306,18 +306,29 @@ class Core:
         if self.touch is not None and cmd.first_key:
             self.touch(ctx, cmd, argv, start)
         try:
-            if cmd.is_write and (self.watched_keys or self.notify_writes):
-                # Keyspace triggers as the only observer: a write no trigger can match (its
-                # command emits no event a trigger wants, or its key has none of their
-                # prefixes) runs bare, without the observer's extra frame (issue #16).
-                # (the first-byte test first: bytes.startswith alone costs ~4 dict hits)
-                reject = self.trigger_reject.get(cmd.name)
-                if reject is not None and not self.watched_keys and (
-                        not reject or not (key := argv[1]) or key[0] not in reject[0]
-                        or not key.startswith(reject[1])):
-                    result = cmd.handler(ctx, argv)  # type: ignore[misc]
-                else:
+            if not cmd.is_write:
+                result = cmd.handler(ctx, argv)  # type: ignore[misc]
+            elif self.watched_keys:  # WATCH: the observer touches the watchers
+                result = self.watched_write(ctx, cmd, argv)  # type: ignore[misc]
+            elif self.notify_writes:
+                # Keyspace triggers as the only observer (``trigger_tables``, else None): a
+                # write no trigger can match runs bare, without the observer's frame (issue
+                # #16). Per command (``cmd.number``), a table indexed by the key's first byte
+                # gives False (no trigger's key prefix starts with that byte) or the prefixes
+                # that do, for one ``startswith``; a command without a key argument, an
+                # empty key or several keys (table entries ``(b"",)``) go to the observer.
+                tables = self.trigger_tables
+                if tables is None:
                     result = self.watched_write(ctx, cmd, argv)  # type: ignore[misc]
+                else:
+                    try:
+                        heads = tables[cmd.number][argv[1][0]]
+                    except IndexError:  # no key argument, an empty key
+                        heads = True
+                    if not heads or (heads is not True and not argv[1].startswith(heads)):
+                        result = cmd.handler(ctx, argv)  # type: ignore[misc]
+                    else:
+                        result = self.watched_write(ctx, cmd, argv)  # type: ignore[misc]
             else:
                 result = cmd.handler(ctx, argv)  # type: ignore[misc]
         except BaseException as exc:
@@ -361,12 +372,12 @@ class Core:
         # keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py) too
         tracked = tracking is not None and bool(tracking.clients)
         self.notify_writes = self.notify_configured or self.triggers is not None or tracked
-        # ``Triggers.reject`` (ledis/scripting/triggers.py) when triggers are the only reason
-        # writes are observed (WATCH is tested per write): dispatch then skips the observer
-        # for a write no trigger can match. Empty otherwise: every write reaches the observer.
-        self.trigger_reject: dict[str, Any] = (
-            self.triggers.reject if self.triggers is not None and not self.notify_configured
-            and not tracked else {})
+        # ``Triggers.tables`` (ledis/scripting/triggers.py) when triggers are the only reason
+        # writes are observed (WATCH is tested first, per write): dispatch then skips the observer
+        # for a write no trigger can match. None otherwise: every write reaches the observer.
+        self.trigger_tables: list[tuple[Any, ...]] | None = (
+            self.triggers.tables if self.triggers is not None and not self.notify_configured
+            and not tracked else None)
         self.latency_tracking = self.config.redis_bool("latency-tracking")
         access = self.access
         access.configure(self.config.redis_text("maxmemory-policy"),

@@ -457,3 +457,18 @@ redis.register_trigger{name = 'email', keys = 'other:', events = {'set'},
     t.set("other:1:email", "v")
     assert t.get("seen:acct:1:email") == b"1"
     assert t.get("seen:other:1:email") == b"1"
+
+
+def test_first_byte_tables_shared_heads_empty_key_and_multi_key(t):
+    """The dispatcher's first-byte tables: two prefixes starting with the same byte, a key
+    with that byte but neither prefix, the empty key, and MSET (keys past the first
+    argument, decided by the observer)."""
+    t.function_load("""#!lua name=heads
+redis.register_trigger{name = 'u', keys = {'user:', 'uid:'}, events = {'set'},
+  callback = function(event, key) redis.call('INCR', 'seen:' .. key) end}
+""")
+    for key in ("user:1", "uid:2", "usr:3", "u", "", "x:4"):
+        t.set(key, "v")
+    t.mset({"a": "1", "uid:5": "2"})
+    assert sorted(t.keys("seen:*")) == [b"seen:uid:2", b"seen:uid:5", b"seen:user:1"]
+    assert triggers_of(t)["heads.u"]["fires"] == 3

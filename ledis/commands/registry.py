@@ -20,6 +20,7 @@ their declaration alone.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Callable
@@ -45,6 +46,7 @@ _H = TypeVar("_H", bound=Handler)  # the decorator keeps each handler's own sign
 _DOCS_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data",
                           "redis_command_docs.json")
 _reference: dict[str, dict[str, Any]] | None = None
+_numbers = itertools.count()  # Command.number
 
 
 def reference_doc(name: str) -> dict[str, Any] | None:
@@ -106,8 +108,13 @@ class Command:
     # LATENCY HISTOGRAM (latency-tracking): calls per power-of-two bucket of microseconds,
     # index ``int(usec).bit_length()``; None until the command first runs.
     latency_histogram: list[int] | None = None
+    # Unique per Command object (a renamed copy gets its own): the index of this command in
+    # per-core lists, cheaper than a dict keyed by the command on the dispatcher's path
+    # (keyspace triggers' first-byte tables, ledis/scripting/triggers.py).
+    number: int = -1
 
     def __post_init__(self) -> None:
+        self.number = next(_numbers)
         self.is_write = "write" in self.flags
         self.is_readonly = "readonly" in self.flags
         self.noscript = "noscript" in self.flags

@@ -19,13 +19,14 @@ pattern without glob characters is a prefix); several patterns may be given as a
 ``core.notify_writes`` is set while any trigger exists, so with no trigger the dispatcher
 never leaves its fast path. While triggers exist, :meth:`Triggers.write` *is* the observer
 (it calls ``ledis.commands.transactions.observe_write`` for WATCH, notifications and
-tracking). Per command name, the triggers that listen to an event this command can emit are
-cached, and their key patterns reduced to a rejection test, :attr:`Triggers.reject`: the
-literal heads one of which a single-key command's key must start with (``()``: no trigger
-wants this command's events). While triggers are the only observer, ``Core.dispatch`` runs
-that test inline (``core.trigger_reject``), so a write no trigger can match costs one dict
-hit, a first-byte test (and ``bytes.startswith`` when that byte begins some prefix) and no
-observer frame (issue #16); anything else reaches
+tracking). Per write command, the triggers that listen to an event this command can emit are
+found once (when the triggers change), and their key patterns reduced to a table indexed by
+the first byte of the command's key, :attr:`Triggers.tables`: False where no trigger's literal
+head starts with that byte, else the heads that do (``_NEVER``: no trigger wants this
+command's events; ``_ALWAYS``: the key is not the first argument alone). While triggers are
+the only observer, ``Core.dispatch`` runs that test inline (``core.trigger_tables``), so a
+write no trigger can match costs one dict hit, one tuple index (and ``bytes.startswith`` when
+that byte begins some head) and no observer frame (issue #16); anything else reaches
 :meth:`Triggers.write`, which applies the same test, then the exact precompiled patterns;
 only a match takes the slow path. Expiry calls :meth:`Triggers.expired` from the
 active-expiry callback (``ledis.pubsub.attach_expiry_events``).
@@ -101,7 +102,12 @@ EVENTS = frozenset({event for _, event in _SIMPLE.values()}).union(
     {b"del", b"expire", b"expired"}, *_SPECIAL_EVENTS.values())
 _FLAGS = (b"no-writes",)
 _ARGS = frozenset({b"name", b"keys", b"events", b"callback", b"flags", b"on_error"})
-_UNFILED = object()  # Triggers._tests: this command name has no test yet
+# First-byte tables (:attr:`Triggers.tables`), indexed by a key's first byte: False when no
+# trigger's key prefix starts with that byte, else the prefixes that do (for ``startswith``).
+_NEVER: tuple[Any, ...] = (False,) * 256  # no trigger listens to what the command emits
+_ALWAYS: tuple[Any, ...] = ((b"",),) * 256  # any key may match: the exact test decides
+# A command's first-byte table and the exact test left after it (None: none needed).
+_Filed = tuple[tuple[Any, ...], Callable[[list[bytes]], bool] | None]
 
 
 class TriggerAbort(LedisError):
@@ -126,6 +132,17 @@ def _prefixes(patterns: tuple[bytes, ...]) -> tuple[bytes, ...] | None:
             return None
         out.append(literal)
     return tuple(out)
+
+
+def first_byte_table(prefixes: set[bytes]) -> tuple[Any, ...]:
+    """The table of the keys that start with one of ``prefixes`` (see ``_NEVER``)."""
+    if b"" in prefixes:
+        return _ALWAYS
+    table: list[Any] = [False] * 256
+    for prefix in sorted(prefixes):
+        slot = table[prefix[0]]
+        table[prefix[0]] = (prefix,) if slot is False else (*slot, prefix)
+    return tuple(table)
 
 
 def _prefix_test(prefix: bytes) -> Callable[[bytes], bool]:
@@ -251,14 +268,17 @@ class Triggers:
         self.by_event: dict[bytes, list[Trigger]] = {}
         self.any_event: list[Trigger] = []
         self._candidates: dict[str, tuple[Trigger, ...]] = {}
-        self._tests: dict[str, Callable[[list[bytes]], bool] | None] = {}
-        # Per command name, ``(first bytes, prefixes)``: the key prefixes (one as bytes) that a
-        # single-key command's key must start with for any trigger to match, and the set of
-        # their first bytes; ``()`` when no trigger listens to an event the command can emit.
-        # Filled on a command's first write (:meth:`_file`), cleared in
-        # place when the triggers change: ``Core.dispatch`` reads this very dict
-        # (``core.trigger_reject``) to skip the observer for a write no trigger can match.
-        self.reject: dict[str, tuple[Any, ...]] = {}
+        # Per write command of the core, at its ``Command.number`` (a renamed command is its
+        # own), the first-byte table of the key prefixes a key must start with for any trigger to
+        # match (``_NEVER`` when no trigger listens to an event the command can emit,
+        # ``_ALWAYS`` when that cannot be told from the first key argument); in ``_filed``,
+        # per Command, that table and the exact test left after it (None: the prefix test
+        # was exact). Rebuilt in place
+        # when the triggers change (:meth:`set`): ``Core.dispatch`` reads this very list
+        # (``core.trigger_tables``) to skip the observer for a write no trigger can match.
+        # Commands that are not writes keep ``_ALWAYS``.
+        self.tables: list[tuple[Any, ...]] = []
+        self._filed: dict[Command, _Filed] = {}
         # Fired but not yet run, in the current unit: (db, event, key, depth).
         self.queue: list[tuple[Database, bytes, bytes, int]] = []
         self.depth = 0  # depth of the callback running now (0: none)
@@ -275,8 +295,14 @@ class Triggers:
             for event in trigger.events:
                 self.by_event.setdefault(event, []).append(trigger)
         self._candidates = {}
-        self._tests = {}
-        self.reject.clear()  # in place: the core holds this dict
+        self._filed = {}
+        commands = [one for cmd in self.core.commands.values()
+                    for one in (cmd, *cmd.subcommands.values())]
+        # in place: the core holds this list
+        self.tables[:] = [_ALWAYS] * (max(cmd.number for cmd in commands) + 1)
+        for cmd in commands:
+            if cmd.is_write:
+                self._file(cmd)
 
     def candidates(self, name: str) -> tuple[Trigger, ...]:
         found = self._candidates.get(name)
@@ -306,56 +332,52 @@ class Triggers:
         """``core.watched_write`` while triggers exist (the dispatcher's write observer; the
         WATCH / notification / tracking observer ``observe_write`` runs inside).
 
-        While triggers are the only observer, ``Core.dispatch`` runs :attr:`reject` itself
-        and comes here only for a write it could not rule out (or the first write of a
-        command name, which files its tests); with WATCH, notifications or tracking on,
-        every write comes here and gets the same cheap test first."""
-        name = cmd.name
-        test = self._tests.get(name, _UNFILED)
-        if test is _UNFILED:
-            test = self._file(cmd)
-        reject = self.reject.get(name)
-        if reject is not None and (not reject or not (key := argv[1]) or key[0] not in reject[0]
-                                   or not key.startswith(reject[1])):
+        While triggers are the only observer, ``Core.dispatch`` runs the :attr:`tables` test
+        itself and comes here only for a write it could not rule out; with WATCH,
+        notifications or tracking on, every write comes here and gets the same cheap test
+        first."""
+        filed = self._filed.get(cmd)
+        table, test = filed if filed is not None else self._file(cmd)
+        if table is _NEVER:
             return observe_write(ctx, cmd, argv)
-        if test is not None and not test(argv):  # type: ignore[operator]
+        if table is not _ALWAYS:  # a single-key command
+            key = argv[1]
+            heads: Any = table[key[0]] if key else False  # b"" matches no non-empty prefix
+            if heads is False or not key.startswith(heads):
+                return observe_write(ctx, cmd, argv)
+        if test is not None and not test(argv):
             return observe_write(ctx, cmd, argv)
         if self.dormant(ctx):
             return observe_write(ctx, cmd, argv)
         keys = [argv[i] for i in cmd.key_positions(argv)]
         return self._fire_write(ctx, cmd, argv, keys, observe_write)
 
-    def _file(self, cmd: Command) -> Callable[[list[bytes]], bool] | None:
-        """File this command name's tests: in :attr:`reject` the prefixes one of which its
-        key must start with for any trigger to match (``()``: no trigger listens to an event
-        it can emit), when it is a single-key command or has no candidate; in ``_tests`` the
-        exact test left after that (None: the prefix test was exact). Returns the latter."""
-        name = cmd.name
-        candidates = self.candidates(name)
-        if not candidates:
-            self.reject[name] = ()
-            self._tests[name] = None
-            return None
-        if cmd.first_key == 1 and cmd.last_key == 1:
-            # A glob's literal head is a necessary condition, so a key without any of them
-            # is rejected before any glob runs; an empty head (``*x``) rules nothing out.
-            prefixes = tuple({literal_prefix(p) for t in candidates for p in t.keys})
-            if b"" not in prefixes:
-                # one prefix as bytes: startswith(bytes) is cheaper than startswith(tuple);
-                # their first bytes, a cheaper test that rules out most keys before it
-                self.reject[name] = (frozenset(p[0] for p in prefixes),
-                                     prefixes[0] if len(prefixes) == 1 else prefixes)
-            if all(t.prefixes is not None for t in candidates):
-                self._tests[name] = None
-                return None
-            tests = tuple(t.test for t in candidates)
-            test = self._tests[name] = lambda argv: any(test(argv[1]) for test in tests)
-            return test
+    def _file(self, cmd: Command) -> _Filed:
+        """File ``cmd``'s tests (:attr:`tables` and ``_filed``); returns its table and exact
+        test. A single-key command gets the table of its candidates' literal heads (a glob's
+        literal head is a necessary condition, so a key without any of them is rejected
+        before any glob runs; an empty head, ``*x``, rules nothing out) and, unless every
+        candidate is a prefix, the exact test on its key; a command with keys elsewhere gets
+        ``_ALWAYS`` and the exact test on each key."""
+        candidates = self.candidates(cmd.name)
         tests = tuple(t.test for t in candidates)
-        positions = cmd.key_positions
-        test = self._tests[name] = (
-            lambda argv: any(test(argv[i]) for i in positions(argv) for test in tests))
-        return test
+        exact: Callable[[list[bytes]], bool] | None
+        if not candidates:
+            table, exact = _NEVER, None
+        elif cmd.first_key == 1 and cmd.last_key == 1:
+            table = first_byte_table({literal_prefix(p) for t in candidates for p in t.keys})
+            exact = None
+            if not all(t.prefixes is not None for t in candidates):
+                exact = lambda argv: any(test(argv[1]) for test in tests)  # noqa: E731
+        else:
+            positions = cmd.key_positions
+            table = _ALWAYS
+            exact = lambda argv: any(  # noqa: E731
+                test(argv[i]) for i in positions(argv) for test in tests)
+        if cmd.number < len(self.tables):
+            self.tables[cmd.number] = table
+        self._filed[cmd] = table, exact
+        return table, exact
 
     def _fire_write(self, ctx: Context, cmd: Command, argv: list[bytes], keys: list[bytes],
                     observe: Callable[..., Any]) -> Any:
