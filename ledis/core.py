@@ -271,7 +271,11 @@ class Core:
         ``resolved``: EXEC running a queued command, the (sub)command found for it when it was
         queued. Lookup and arity are not done again, and the slow-path checks only when
         something they test applies beyond the transaction itself (``ctx.needs_checks()``, a
-        ``gated`` core): ACL rules changed since, a tracking client's reads, a MONITOR..."""
+        ``gated`` core): ACL rules changed since, a tracking client's reads, a MONITOR...
+
+        Long because it is the per-command hot path: each branch is written inline, as a
+        helper would cost a Python call frame (~500 instructions, docs/PERFORMANCE.md) per
+        command; the rare paths are already the helpers ``_checks``, ``_reject``, ``_after``."""
         if resolved is None:
             cmd = self._by_name.get(argv[0])
             if cmd is None:
