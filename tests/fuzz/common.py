@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+
+def proc_status_bytes(pid: int, field: str) -> int:
+    """A size field of /proc/<pid>/status (``VmRSS``, ``VmSize``), in bytes."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field}")
 
 
 def rss_bytes(pid: int) -> int:
-    """VmRSS of a process, from /proc/<pid>/status."""
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+    """VmRSS of a process."""
+    return proc_status_bytes(pid, "VmRSS")
 
 
 def exchange(port: int, data: bytes, wait: float = 3.0) -> tuple[bytes, bool]:
@@ -52,3 +60,14 @@ def ping(port: int, timeout: float = 5.0) -> float:
             got += chunk
     assert got == b"+PONG\r\n", got
     return time.monotonic() - start
+
+
+def run_async_fuzz(main: Callable[[], Coroutine[Any, Any, None]], what: str, seed: int, stats: dict,
+             proc: Any) -> None:
+    """``asyncio.run(main())``; any failure becomes one AssertionError that names the seed
+    (to replay it), the counts so far and the end of the server's log."""
+    try:
+        asyncio.run(main())
+    except BaseException as exc:
+        raise AssertionError(f"{what} failed (LEDIS_FUZZ_SEED={seed}): {exc!r}; {stats}; "
+                             f"server log ends:\n{proc.log()[-2000:]}") from exc

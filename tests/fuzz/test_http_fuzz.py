@@ -24,7 +24,7 @@ import msgpack
 import pytest
 
 from tests.fuzz import frames
-from tests.fuzz.common import ping
+from tests.fuzz.common import ping, run_async_fuzz
 from tests.fuzz.test_resp_fuzz import PING_MAX, _command_names, _monitor
 from tests.helpers import LedisProcess, free_port, wait_port
 
@@ -264,11 +264,7 @@ def run_http_fuzz(proc: LedisProcess, http_port: int, total: int, seed: int) -> 
             stop.set()
             await asyncio.gather(monitor, return_exceptions=False)
 
-    try:
-        asyncio.run(main())
-    except BaseException as exc:
-        raise AssertionError(f"HTTP fuzz failed (LEDIS_FUZZ_SEED={seed}): {exc!r}; {stats}; "
-                             f"server log ends:\n{proc.log()[-2000:]}") from exc
+    run_async_fuzz(main, "HTTP fuzz", seed, stats, proc)
     assert "Traceback" not in proc.log(), proc.log()[-3000:]
     return stats
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.fuzz.common import ping
+from tests.fuzz.common import ping, proc_status_bytes
 
 PING = b"*1\r\n$4\r\nPING\r\n"
 
@@ -46,11 +46,7 @@ def test_empty_multibulk_header_split_across_reads_is_ignored(server, pieces):
 
 
 def _vm_size(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmSize")
+    return proc_status_bytes(pid, "VmSize")
 
 
 @pytest.mark.parametrize("pieces", [

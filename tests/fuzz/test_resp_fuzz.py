@@ -21,7 +21,7 @@ import hiredis
 import pytest
 
 from tests.fuzz import frames
-from tests.fuzz.common import ping, rss_bytes
+from tests.fuzz.common import ping, rss_bytes, run_async_fuzz
 
 CONN_TIMEOUT = 20.0  # a connection's replies must all arrive within this (a loaded machine)
 SILENCE = 0.25  # after the expected replies, how long a hostile frame's answer is awaited
@@ -163,11 +163,7 @@ def run_fuzz(proc, total_frames: int, seed: int) -> dict:
             stop.set()
             await asyncio.gather(monitor, return_exceptions=False)
 
-    try:
-        asyncio.run(main())
-    except BaseException as exc:
-        raise AssertionError(f"protocol fuzz failed (LEDIS_FUZZ_SEED={seed}): {exc!r}; "
-                             f"{stats}; server log ends:\n{proc.log()[-2000:]}") from exc
+    run_async_fuzz(main, "protocol fuzz", seed, stats, proc)
     return stats
 
 
