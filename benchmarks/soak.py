@@ -81,11 +81,12 @@ def rss_kb(pid: int) -> int:
 
 
 def rocksdb_memory(client: redis.Redis) -> dict:
-    """RocksDB's block cache and memtables (MEMORY STATS): the part of RSS that is a bounded
-    cache filling up, not a leak."""
+    """RocksDB's block cache and memtables, and the engine's read cache (MEMORY STATS): the
+    parts of RSS that are bounded caches filling up, not a leak."""
     stats = client.memory_stats()
     return {"block_cache_kb": int(stats.get("rocksdb.block-cache-usage", 0)) // 1024,
-            "memtables_kb": int(stats.get("rocksdb.memtables", 0)) // 1024}
+            "memtables_kb": int(stats.get("rocksdb.memtables", 0)) // 1024,
+            "read_cache_entries": int(stats.get("ledis.read-cache-entries", 0))}
 
 
 def p99(values: list[float]) -> float:

@@ -86,6 +86,14 @@ def test_stats_fields(server, redis_server):
     assert mine_map[b"total.allocated"] > 10_000_000  # a Python process's RSS
     assert mine_map[b"peak.allocated"] >= mine_map[b"total.allocated"]
     assert mine_map[b"rocksdb.block-cache-usage"] >= 0
+    # the read cache holds what was just written (k1, k2: their metadata, in one family)
+    assert mine_map[b"ledis.read-cache-entries"] >= 2
+    ours.get("k1")  # a cache hit adds nothing; a new key read adds its entry
+    before = ours.execute_command("MEMORY", "STATS")
+    ours.get("never-written")
+    after = ours.execute_command("MEMORY", "STATS")
+    count = dict(zip(before[::2], before[1::2], strict=True))[b"ledis.read-cache-entries"]
+    assert dict(zip(after[::2], after[1::2], strict=True))[b"ledis.read-cache-entries"] > count
     ours.close()
     theirs.close()
 

@@ -126,7 +126,7 @@ def _engine_figures(core) -> dict[str, int]:
     except Exception:  # noqa: BLE001 - a stats reply must not fail on a missing property
         cache = memtables = sst = 0
     return {"rocksdb.block-cache-usage": cache, "rocksdb.memtables": memtables,
-            "rocksdb.sst-files-size": sst}
+            "rocksdb.sst-files-size": sst, "ledis.read-cache-entries": engine.cached_entries()}
 
 
 def _vm_memory(core) -> tuple[int, int]:

@@ -743,6 +743,11 @@ class Engine:
         for cache in self._cache:
             cache.clear()
 
+    def cached_entries(self) -> int:
+        """How many keys the read cache holds, over all families (MEMORY STATS): it is
+        bounded by ``cache_entries`` per family, and fills as distinct keys are touched."""
+        return sum(len(cache) for cache in self._cache)
+
     # --- the write log --------------------------------------------------------------------
     def _last_log_seq(self) -> int:
         it = self._cfs[LOG].iter()
