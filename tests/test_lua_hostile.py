@@ -98,6 +98,10 @@ def test_infinite_recursion_is_a_stack_overflow_error(lua_server, lr, script):
     "local c = coroutine.wrap(function() while true do end end) c() return 1",
     "while true do local c = coroutine.create(function() while true do pcall(coroutine.yield) "
     "end end) coroutine.resume(c) end",
+    # stack overflows caught by pcall at every depth: LuaJIT's count hook stops firing here,
+    # so the pcall gate (prelude) is what sees the time limit and the kill
+    "local function f() pcall(f) return f() end return f()",
+    "local function f() xpcall(f, function(e) return e end) return f() end return f()",
 ])
 def test_endless_loops_hit_the_time_limit_and_script_kill_ends_them(lua_server, script):
     # pcall must not swallow the kill: the time-limit hook keeps failing until the script ends
@@ -194,4 +198,17 @@ def test_error_with_a_non_string_value_is_a_clear_error(lua_server, lr, script, 
         lr.eval(script, 0)
     assert ("ERR " + str(info.value)).startswith(text), info.value
     assert "script: " in str(info.value)  # Redis's "script: <sha>, on @user_script:1."
+    _serves(lua_server)
+
+
+def test_nested_pcall_depth_is_redis_c_stack_limit(lua_server, redis_server):
+    # Redis (Lua 5.1) refuses a pcall nested ~200 deep with "C stack overflow"; ledis's pcall
+    # gate does the same, which is also what keeps LuaJIT out of its endless error handling
+    script = ("local err, depth = nil, 0 local function f() depth = depth + 1 "
+              "local ok, e = pcall(f) if not ok and not err then err = e end end "
+              "f() return {err, depth}")
+    ours = lua_server.client().eval(script, 0)
+    theirs = redis_server.client().eval(script, 0)
+    assert ours[0] == theirs[0] == b"C stack overflow"
+    assert abs(ours[1] - theirs[1]) <= 5, (ours, theirs)
     _serves(lua_server)

@@ -189,7 +189,7 @@ local function pcall_result(ok, ...)
   end
   return false, ...
 end
-real.pcall = function(...) return pcall_result(pcall(...)) end
+-- (real.pcall is defined with the time limit below: it passes pcall_gate)
 
 -- --- the redis table ------------------------------------------------------------------------
 local redis = {}
@@ -448,6 +448,37 @@ local function count_hook()
   end
 end
 
+-- The hooks are not enough where a script nests protected calls without end: in
+-- `local function f() pcall(f) return f() end` LuaJIT ends up in its own error handling (C)
+-- for good once the Lua stack overflows inside thousands of nested pcalls, and no hook fires:
+-- no BUSY reply, no SCRIPT KILL (issue #21). So every pcall / xpcall of a script passes this
+-- gate. It refuses to nest more than MAX_PCALL_DEPTH deep with Redis's error ("C stack
+-- overflow": Lua 5.1's C-call limit, 200, stops Redis at that depth too), raises KILLED
+-- after a kill before the protected call (which unwinds such a recursion level by level),
+-- and every PCALL_CHECK calls asks Python as the count hook does (time limit, BUSY service).
+local MAX_PCALL_DEPTH, PCALL_CHECK = 200, 1000
+local pcall_depth, pcall_calls = 0, 0
+local function pcall_gate()
+  if killing then error({err = KILLED}, 3) end
+  if pcall_depth >= MAX_PCALL_DEPTH then error('C stack overflow', 0) end
+  pcall_calls = pcall_calls + 1
+  if pcall_calls >= PCALL_CHECK then
+    pcall_calls = 0
+    if active_count > 0 and py_check() then
+      killing = true
+      debug_sethook(killer, 'l')
+      error({err = KILLED}, 3)
+    end
+  end
+  pcall_depth = pcall_depth + 1
+end
+local function pcall_leave(...)
+  pcall_depth = pcall_depth - 1
+  return ...
+end
+real.pcall = function(...) pcall_gate() return pcall_leave(pcall_result(pcall(...))) end
+real.xpcall = function(...) pcall_gate() return pcall_leave(xpcall(...)) end
+
 -- --- Lua value -> RESP (the script's reply) -------------------------------------------------
 -- Only aggregates and the RESP3-specific shapes come here; the runner answers strings,
 -- numbers, status and error replies directly.
@@ -596,6 +627,7 @@ local function run(fn, hook_count, resp3, nkeys, ...)
     for i = select('#', ...), nkeys + 1, -1 do keys[i] = nil end
   end
   real.KEYS, real.ARGV = keys, argv
+  pcall_depth = 0  -- a coroutine left suspended inside a pcall must not count on
   client_resp3, script_resp3, current_fn, plain_error = resp3, false, fn, nil
   if hook_count ~= active_count then
     active_count = hook_count
