@@ -38,8 +38,12 @@ class Proxy:
     a replica that does not keep up; ``resume()`` undoes it.
     """
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, pause_after: int | None = None) -> None:
         self.target = target_port
+        # pause by itself once this many bytes went master -> replica (a full sync that is
+        # sure to be still in progress when the test strikes, however fast the machine)
+        self.pause_after = pause_after
+        self.forwarded = 0
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self.writers: list[asyncio.StreamWriter] = []
@@ -77,6 +81,11 @@ class Proxy:
                         break
                     dst.write(data)
                     await dst.drain()
+                    if pausable and self.pause_after is not None:
+                        self.forwarded += len(data)
+                        if self.forwarded >= self.pause_after:
+                            self.pause_after = None
+                            self.running.clear()
             except (OSError, ConnectionError):
                 pass
             finally:
@@ -199,9 +208,14 @@ def wait_up(replica_client: redis.Redis) -> None:
 @pytest.mark.parametrize("fault", ["kill_replica", "kill_master", "drop_connection"])
 def test_link_cut_replica_converges_without_half_applied_batches(fresh_server, fault, when):
     m = fresh_server()
-    # enough data that the full sync lasts a while (the sampler must see it in progress)
-    fill(m.port, 20_000 if when == "full_sync" else 500, size=200)
-    proxy = Proxy(m.port) if fault == "drop_connection" else None
+    # A full sync of ~1 MB, held in progress by the proxy (it pauses after the first 128 KB)
+    # until the fault: without that, a fast machine may finish the sync before the fault.
+    fill(m.port, 5_000 if when == "full_sync" else 500, size=200)
+    proxy = None
+    if when == "full_sync":
+        proxy = Proxy(m.port, pause_after=128 * 1024)
+    elif fault == "drop_connection":
+        proxy = Proxy(m.port)
     try:
         s = fresh_server("--replicaof", f"127.0.0.1 {proxy.port if proxy else m.port}")
         sc = s.client()
@@ -213,13 +227,19 @@ def test_link_cut_replica_converges_without_half_applied_batches(fresh_server, f
                 time.sleep(0.3)  # batches streaming
             if fault == "kill_replica":
                 s.kill()
+                if proxy is not None:
+                    proxy.resume()
                 s.start()
                 sc = s.client()
             elif fault == "kill_master":
                 m.kill()
+                if proxy is not None:  # what the dead master had sent must not arrive now
+                    proxy.cut()
+                    proxy.resume()
                 m.start()  # same dir, same port
             else:
                 proxy.cut()
+                proxy.resume()
             wait_up(sc)
             load.more_batches()  # the writer goes on (the master is back)
             load.more_samples()  # streaming again, still sampled
@@ -231,8 +251,8 @@ def test_link_cut_replica_converges_without_half_applied_batches(fresh_server, f
             assert (full, partial) == ((1, 0) if when == "full_sync" else (0, 1))
         else:  # a broken full sync is redone in full; a broken stream resumes
             assert (full, partial) == ((2, 0) if when == "full_sync" else (1, 1))
-        if proxy is not None:
-            assert proxy.connections == 2
+        if fault == "drop_connection":
+            assert proxy is not None and proxy.connections == 2
     finally:
         if proxy is not None:
             proxy.close()
