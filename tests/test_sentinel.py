@@ -211,9 +211,18 @@ def test_kill_master_failover_keeps_acknowledged_writes(group):
     # the old master, restarted, is reconfigured by Sentinel as a replica of the new one
     master.start()
     old = master.client()
-    wait_for(lambda: (i := old.info("replication"))["role"] == "slave"
-             and i["master_port"] == replica.port and i["master_link_status"] == "up",
-             40, "the old master to follow the new one", interval=0.25)
+    # Sentinel converts it once it has reported "master" for 8 s (4 publish periods) and an
+    # INFO period has passed (10 s); then the full sync: 60 s leaves room on a loaded machine
+    try:
+        wait_for(lambda: (i := old.info("replication"))["role"] == "slave"
+                 and i["master_port"] == replica.port and i["master_link_status"] == "up",
+                 60, "the old master to follow the new one", interval=0.25)
+    except AssertionError as exc:
+        state = {k: v for k, v in old.info("replication").items()
+                 if k.startswith(("role", "master_"))}
+        raise AssertionError(f"{exc}; old master: {state}; Sentinel's replicas: "
+                             f"{s.sentinel_slaves(NAME)}; its log ends:\n"
+                             f"{master.log()[-2000:]}") from None
     rejoin = old.info("replication")
     print("old master rejoined with", rejoin.get("replica_full_syncs"), "full and",
           rejoin.get("replica_partial_syncs"), "partial syncs")
