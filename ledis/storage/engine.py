@@ -68,10 +68,11 @@ import msgpack
 import rocksdict
 
 from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, SYS, U64
+from ledis.storage.savepoints import MISSING as _MISSING
+from ledis.storage.savepoints import Savepoints
 
 log = logging.getLogger("ledis.storage")
 
-_MISSING = object()
 
 # Past this many pending keys in one family, a put drops the family's sorted key list instead
 # of inserting into it (see ``Engine._overlay_keys``): an insort moves the tail of the list.
@@ -159,7 +160,7 @@ def _free_slowly(mapping: dict) -> None:
     threading.Thread(target=run, name="ledis-free", daemon=True).start()
 
 
-class Engine:
+class Engine(Savepoints):
     # Set while RocksDB refuses writes (the text of its last refusal); None when writable.
     write_error: str | None = None
     write_errors = 0  # refused commits since start
@@ -495,87 +496,6 @@ class Engine:
                 # takes ~30 ms per 200k entries: a thread does it (_free_slowly).
                 self._cache[cf] = dict(pending)
                 _free_slowly(cache)
-
-    # --- savepoints (keyspace triggers, ledis/scripting/triggers.py) -------------------------
-    # A command's writes are all-or-nothing because a handler checks everything before its
-    # first write; a trigger callback runs *after* the write that fired it, so when it fails
-    # with on_error='abort' the firing write and the callback's writes must be taken back out
-    # of the pending overlay. While a savepoint is open, put / delete / delete_range are
-    # swapped (instance attributes shadowing the methods, so the ordinary path costs nothing)
-    # for versions that journal what they overwrite: the pending entry and the cached entry
-    # of each key, or for a range delete the pending and cached entries it dropped. Rolling
-    # back replays the journal backwards. Savepoints nest (a position in the journal); the
-    # journal ends when the outermost one is released. Nothing may commit while one is open.
-    def savepoint(self) -> int:
-        """Open a savepoint: the position to give ``rollback_to`` / ``release``."""
-        journal: list[tuple] | None = self.__dict__.get("_journal")
-        if journal is None:
-            journal = []
-            self._journal = journal
-            self._journal_writes = self.writes
-            self.put = self._put_journaled  # type: ignore[method-assign]
-            self.delete = self._delete_journaled  # type: ignore[method-assign]
-            self.delete_range = self._delete_range_journaled  # type: ignore[method-assign]
-        journal.append(("mark", self.writes))
-        return len(journal) - 1
-
-    def release(self, position: int) -> None:
-        """Keep the writes made since ``position``; the outermost release ends journaling."""
-        if position == 0:
-            self._end_journal()
-
-    def rollback_to(self, position: int) -> None:
-        """Undo every write made since ``position`` (which stays open until released)."""
-        journal = self._journal
-        pending, cache, ranges = self._pending, self._cache, self._pending_ranges
-        self._sorted = [None] * NUM_CF
-        while len(journal) > position + 1:
-            entry = journal.pop()
-            if entry[0] == "key":
-                _, cf, key, old_pending, old_cached = entry
-                if old_pending is _MISSING:
-                    pending[cf].pop(key, None)
-                else:
-                    pending[cf][key] = old_pending
-                if old_cached is _MISSING:
-                    cache[cf].pop(key, None)
-                else:
-                    cache[cf][key] = old_cached
-            else:  # "range"
-                _, cf, n_ranges, dropped_pending, dropped_cached = entry
-                del ranges[cf][n_ranges:]
-                pending[cf].update(dropped_pending)
-                cache[cf].update(dropped_cached)
-        self.writes = journal[position][1]
-
-    def _end_journal(self) -> None:
-        self.__dict__.pop("_journal", None)
-        for name in ("put", "delete", "delete_range"):
-            self.__dict__.pop(name, None)
-
-    def _journal_key(self, cf: int, key: bytes) -> None:
-        self._journal.append(("key", cf, key, self._pending[cf].get(key, _MISSING),
-                              self._cache[cf].get(key, _MISSING)))
-
-    def _put_journaled(self, cf: int, key: bytes, value: bytes) -> None:
-        self._journal_key(cf, key)
-        Engine.put(self, cf, key, value)
-
-    def _delete_journaled(self, cf: int, key: bytes) -> None:
-        self._journal_key(cf, key)
-        Engine.delete(self, cf, key)
-
-    def _delete_range_journaled(self, cf: int, start: bytes, end: bytes,
-                                drop_cached: bool = False) -> None:
-        pending = self._pending[cf]
-        dropped_pending = {k: v for k, v in pending.items() if start <= k < end}
-        # Without drop_cached the cache keeps its entries (never read again, see the module
-        # invariants), so only the pending entries and explicitly dropped ones come back.
-        dropped_cached = ({k: v for k, v in self._cache[cf].items() if start <= k < end}
-                          if drop_cached else {})
-        self._journal.append(("range", cf, len(self._pending_ranges[cf]), dropped_pending,
-                              dropped_cached))
-        Engine.delete_range(self, cf, start, end, drop_cached)
 
     def commit(self) -> None:
         """Write the pending batch (one RocksDB write) and reset the overlay.
