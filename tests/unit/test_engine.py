@@ -75,6 +75,24 @@ ops = st.lists(
 )
 
 
+def _write(eng: Engine, model: dict[bytes, bytes], op: str, a: bytes, b: bytes) -> bool:
+    """Apply a put, delete or range delete (``a`` to ``b``) to the engine and the model; False
+    for any other op (or an empty range), left to the caller."""
+    if op == "put":
+        eng.put(DATA, a, b)
+        model[a] = b
+    elif op == "delete":
+        eng.delete(DATA, a)
+        model.pop(a, None)
+    elif op == "range" and a < b:
+        eng.delete_range(DATA, a, b)
+        for k in [k for k in model if a <= k < b]:
+            del model[k]
+    else:
+        return False
+    return True
+
+
 @settings(max_examples=80, deadline=None)
 @given(ops, st.booleans())
 def test_merge_matches_a_dict_model(tmp_path_factory, program, reverse):
@@ -83,20 +101,11 @@ def test_merge_matches_a_dict_model(tmp_path_factory, program, reverse):
     model: dict[bytes, bytes] = {}
     try:
         for op, a, b in program:
-            if op == "put":
-                eng.put(DATA, a, b)
-                model[a] = b
-            elif op == "delete":
-                eng.delete(DATA, a)
-                model.pop(a, None)
-            elif op == "range":
-                lo, hi = min(a, b), max(a, b)
-                if lo == hi:
+            if op == "range":
+                a, b = min(a, b), max(a, b)
+                if a == b:
                     continue
-                eng.delete_range(DATA, lo, hi)
-                for k in [k for k in model if lo <= k < hi]:
-                    del model[k]
-            else:
+            if not _write(eng, model, op, a, b):
                 eng.commit()
             lo = random.choice([b"", b"\x00", b"\x80"])
             got = list(eng.iterate(DATA, lo, None, reverse))
@@ -132,16 +141,8 @@ def test_bounded_seeks_over_a_dirty_overlay_match_a_model(tmp_path_factory, prog
     saved: list[dict[bytes, bytes]] = []
     try:
         for op, a, b in program:
-            if op == "put":
-                eng.put(DATA, a, b)
-                model[a] = b
-            elif op == "delete":
-                eng.delete(DATA, a)
-                model.pop(a, None)
-            elif op == "range" and a < b:
-                eng.delete_range(DATA, a, b)
-                for k in [k for k in model if a <= k < b]:
-                    del model[k]
+            if _write(eng, model, op, a, b):
+                pass
             elif op == "commit" and not saved:
                 eng.commit()
             elif op == "savepoint" and not saved:
