@@ -600,3 +600,8 @@ STORE_CORRUPT = ("ERR the store is damaged ({}); stop the server and run 'ledis 
                  "its data directory")
 STARTUP_STORE_OPEN = "cannot open the store"
 STORE_OPEN_WHY = "{} (see 'ledis check {}' and 'ledis repair {}')"
+# The store's disk format (ledis/storage/migrate.py): written by a newer ledis.
+STORE_FORMAT_NEWER = ("the store is in disk format {}, newer than this ledis reads (format {}); "
+                      "run the ledis version that wrote it (or a newer one), or dump it there "
+                      "with 'ledis dump' and load the dump here")
+STARTUP_STORE_FORMAT = "cannot open the store"

@@ -129,7 +129,7 @@ def _build_synthetic_hash(data_dir: str, fields: int) -> None:
     db = core.store.dbs[0]
     for key, n in ((b"big", fields), (b"keep", 10)):
         version = db.new_version()
-        prefix = layout.sub_prefix(db.index, key, version)
+        prefix = layout.sub_prefix(db.index, version)
         for i in range(n):
             core.engine.put(DATA, prefix + b"field:%08d" % i, b"value-%d" % i)
             if i % 10000 == 9999:

@@ -379,7 +379,7 @@ def core():
 def _make_collection(core, db_index, key, type_code, subs, scores=(), expire=0):
     db = core.store.dbs[db_index]
     version = db.new_version()
-    prefix = layout.sub_prefix(db.index, key, version)
+    prefix = layout.sub_prefix(db.index, version)
     for sub, value in subs:
         core.engine.put(DATA, prefix + sub, value)
     for score_sub in scores:
@@ -393,7 +393,7 @@ def _subs(core, db_index, key):
     raw = db.raw(key)
     if raw is None:
         return None
-    prefix = layout.sub_prefix(db.index, key, layout.U64.unpack_from(raw, 9)[0])
+    prefix = layout.sub_prefix(db.index, layout.U64.unpack_from(raw, 9)[0])
     end = layout.prefix_end(prefix)
     n = len(prefix)
     return ([(k[n:], v) for k, v in core.engine.iterate(DATA, prefix, end)],

@@ -560,7 +560,7 @@ def _make_collection(db, key: bytes, subkeys: int = 3) -> bytes:
 
     version = db.new_version()
     db.replace(key, layout.COLLECTION.pack(layout.HASH, 0, version, subkeys), None)
-    prefix = layout.sub_prefix(db.index, key, version)
+    prefix = layout.sub_prefix(db.index, version)
     for i in range(subkeys):
         db.engine.put(layout.DATA, prefix + b"field%d" % i, b"value")
     return prefix

@@ -2,8 +2,9 @@
 The EXPIRE family is in ``commands/expire.py``, OBJECT in ``commands/objects.py``.
 
 These work on any type through the metadata gate (``ledis.storage.keyspace``) and never look
-inside a value, except where a generic copy is needed (RENAME/MOVE/COPY use
-``keyspace.copy_value``, which re-prefixes a collection's sub-keys under a new version).
+inside a value, except where a generic copy is needed (MOVE/COPY use ``keyspace.copy_value``,
+which re-prefixes a collection's sub-keys under a new version, O(n); RENAME within a db is
+``Database.rename``, O(1): sub-keys are addressed by the collection's version, not its name).
 
 **SCAN cursors.** Keys are walked in key order (the ``meta`` family is sorted), so a position
 is simply "the last key looked at". A cursor is an opaque integer naming that position in a
@@ -363,10 +364,8 @@ def _rename(ctx, argv, nx: bool):
     old = db.raw(dst)
     if nx and db.is_live(old):
         return 0
-    new_raw = copy_value(db, src, raw, db, dst, U64.unpack_from(raw, 1)[0])
-    db.remove(src, raw)
-    db.replace(dst, new_raw, old)
-    _signal_ready(db, dst, new_raw)
+    db.rename(src, raw, dst, old)  # O(1): only the metadata moves
+    _signal_ready(db, dst, raw)
     return 1 if nx else OK
 
 

@@ -51,7 +51,7 @@ def _is_int_string(value: bytes) -> bool:
 
 
 def _sub_keys(db: Database, key: bytes, raw: bytes, limit: int):
-    prefix = layout.sub_prefix(db.index, key, U64.unpack_from(raw, 9)[0])
+    prefix = layout.sub_prefix(db.index, U64.unpack_from(raw, 9)[0])
     n = len(prefix)
     for i, (k, v) in enumerate(db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))):
         if i >= limit:

@@ -153,7 +153,7 @@ def digest(core) -> bytes:
                 h.update(raw[9:])
                 continue
             h.update(raw[17:])  # size + type extras
-            prefix = layout.sub_prefix(db.index, key, U64.unpack_from(raw, 9)[0])
+            prefix = layout.sub_prefix(db.index, U64.unpack_from(raw, 9)[0])
             n = len(prefix)
             for sub, value in engine.iterate(DATA, prefix, layout.prefix_end(prefix)):
                 h.update(U64.pack(len(sub) - n))

@@ -21,9 +21,12 @@ Other keyspace-wide pieces that live here:
 
 * **SWAPDB** is O(1): ``Store.dbs[n]`` (logical number n) points at a *physical* db byte,
   and the logical->physical map is persisted in ``sys`` (see :class:`Store`);
-* **copy_value** copies any value, generically, to another key and/or database (RENAME, MOVE,
-  COPY): strings are inline, a collection's sub-keys are re-written under a fresh version of
-  the target, so those commands are O(number of sub-keys) for collections;
+* **rename** (RENAME / RENAMENX within a db) moves only the metadata record: a collection's
+  sub-keys are addressed by ``db | version`` (its id), not by its name, so they stay where
+  they are, O(1) whatever the size;
+* **copy_value** copies any value, generically, to another key and/or database (MOVE, COPY):
+  strings are inline, a collection's sub-keys are re-written under a fresh version of the
+  target (in the target db), so those commands are O(number of sub-keys) for collections;
 * **expiry**: lazily at ``lookup`` (an expired key reads as missing) and actively by
   ``expire_slice``, which walks the ``expire`` index (ordered by time) and really removes the
   keys (a normal delete in the batch, so the write log and replicas see it). Expired keys
@@ -40,7 +43,7 @@ from ledis import errors
 from ledis.errors import LedisError
 from ledis.storage import layout
 from ledis.storage.engine import Engine
-from ledis.storage.layout import DATA, EXPIRE, META, SYS, U64, ZSCORE
+from ledis.storage.layout import DATA, EXPIRE, META, SYS, U64, VERSION_FLOOR_KEY, ZSCORE
 
 _COUNTS = struct.Struct(">qq")  # keys, keys with an expiry
 
@@ -63,10 +66,17 @@ class Store:
     def __init__(self, engine: Engine, databases: int = 16) -> None:
         self.engine = engine
         self.versions = layout.Versions()
+        self._load_version_floor()
+        # imported here: at module level it changes mypy's import-cycle order, which then
+        # cannot infer Scripting's attributes for server/busy.py
+        from ledis.storage.migrate import ensure_format
+
+        ensure_format(engine, self.versions)  # a format-1 store is migrated here
         mapping = self._load_mapping(databases)
         self.dbs = [Database(self, physical, logical) for logical, physical in enumerate(mapping)]
         self.compactor = Compactor(engine)
         engine.before_commit.append(self._save_counts)
+        engine.before_commit.append(self._save_version_floor)
         # a discarded batch (failed commit, debugger rollback) took its counter updates along
         engine.after_rollback.append(self.reload_mapping)
 
@@ -78,6 +88,23 @@ class Store:
         if saved is None or sorted(saved) != list(range(len(saved))):
             return list(range(databases))
         return list(saved[:databases]) + list(range(len(saved), databases))
+
+    def _load_version_floor(self) -> None:
+        saved = self.engine.get(SYS, VERSION_FLOOR_KEY)
+        self.versions.set_floor(U64.unpack(saved)[0] if saved else 0)
+
+    def _save_version_floor(self) -> None:
+        """Persist a new version floor once issued versions reached the saved one (about once
+        a second under load; see ``layout.Versions``). Never lowers the stored floor: on a
+        replica the batch may hold the master's, which can be ahead of our clock."""
+        floor = self.versions.floor_to_save()
+        if floor is None:
+            return
+        stored = self.engine.get(SYS, VERSION_FLOOR_KEY)
+        if stored is not None and U64.unpack(stored)[0] > floor:
+            self.versions.set_floor(U64.unpack(stored)[0])
+            return
+        self.engine.put(SYS, VERSION_FLOOR_KEY, U64.pack(floor))
 
     def _save_counts(self) -> None:
         for db in self.dbs:
@@ -105,6 +132,7 @@ class Store:
             counts = self.engine.get(SYS, b"count:%d" % physical)
             db.keys, db.expires = _COUNTS.unpack(counts) if counts else (0, 0)
             db.counts_dirty = False
+        self._load_version_floor()
 
     def flushall(self) -> None:
         for db in self.dbs:
@@ -254,8 +282,9 @@ class Database:
                 self._drop_version(key, old_raw)
         engine.put(META, self.prefix + key, new_raw)
 
-    def remove(self, key: bytes, old_raw: bytes) -> None:
-        """Delete ``key`` (physically present with ``old_raw``) and all its sub-keys."""
+    def remove(self, key: bytes, old_raw: bytes, keep_data: bool = False) -> None:
+        """Delete ``key`` (physically present with ``old_raw``) and all its sub-keys (or only
+        its metadata with ``keep_data``: RENAME hands the sub-keys to the new name)."""
         engine = self.engine
         old_expire = U64.unpack_from(old_raw, 1)[0]
         if old_expire:
@@ -263,13 +292,13 @@ class Database:
             self.expires -= 1
         self.keys -= 1
         self.counts_dirty = True
-        if old_raw[0] != layout.STRING:
+        if old_raw[0] != layout.STRING and not keep_data:
             self._drop_version(key, old_raw)
         engine.delete(META, self.prefix + key)
 
     def _drop_version(self, key: bytes, old_raw: bytes) -> None:
         version = U64.unpack_from(old_raw, 9)[0]
-        prefix = layout.sub_prefix(self.index, key, version)
+        prefix = layout.sub_prefix(self.index, version)
         end = layout.prefix_end(prefix)
         self.engine.delete_range(DATA, prefix, end)
         if old_raw[0] == layout.ZSET:
@@ -279,6 +308,13 @@ class Database:
             compactor.schedule(DATA, prefix, end)
             if old_raw[0] == layout.ZSET:
                 compactor.schedule(ZSCORE, prefix, end)
+
+    def rename(self, key: bytes, raw: bytes, new_key: bytes, old_raw: bytes | None) -> None:
+        """RENAME ``key`` (live, metadata ``raw``) to ``new_key`` of this db (physically
+        ``old_raw``, which is replaced and, if a collection, dropped). O(1): the value's
+        sub-keys are addressed by its version, which the metadata keeps."""
+        self.remove(key, raw, keep_data=True)
+        self.replace(new_key, raw, old_raw)
 
     def delete(self, key: bytes) -> bool:
         """DEL semantics: remove a live key; an expired one is cleaned up and counts as 0."""
@@ -357,15 +393,16 @@ def copy_value(src: Database, key: bytes, raw: bytes, dst: Database, dst_key: by
     Writes the sub-keys of a collection under a fresh version of the target and returns the
     target's new metadata (with ``expire_ms``), which the caller stores with ``dst.replace``.
     Generic over every type: a collection is metadata + ``data`` (and ``zscore``) sub-keys under
-    ``sub_prefix(db, key, version)``, so copying re-prefixes each sub-key; strings are inline.
-    O(number of sub-keys), one iterator per family.
+    ``sub_prefix(db, version)``, so copying re-prefixes each sub-key; strings are inline.
+    O(number of sub-keys), one iterator per family. (RENAME within a db does not copy:
+    ``Database.rename``.)
     """
     if raw[0] == layout.STRING:
         return raw[:1] + U64.pack(expire_ms) + raw[9:]
     engine = src.engine
     version = dst.new_version()
-    old_prefix = layout.sub_prefix(src.index, key, U64.unpack_from(raw, 9)[0])
-    new_prefix = layout.sub_prefix(dst.index, dst_key, version)
+    old_prefix = layout.sub_prefix(src.index, U64.unpack_from(raw, 9)[0])
+    new_prefix = layout.sub_prefix(dst.index, version)
     end = layout.prefix_end(old_prefix)
     n = len(old_prefix)
     families = (DATA, ZSCORE) if raw[0] == layout.ZSET else (DATA,)

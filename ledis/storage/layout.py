@@ -6,10 +6,10 @@ Column families (index: name):
  id   family   key                                                           value
 ====  =======  ============================================================  ==================
  0    meta     ``db(1) | user_key``                                          metadata, below
- 1    data     ``db(1) | len(key)(4) | key | version(8) | sub``              field value, list
+ 1    data     ``db(1) | version(8) | sub``                                  field value, list
                                                                              element, b"" for
                                                                              set members
- 2    zscore   ``db(1) | len(key)(4) | key | version(8) | score(8) | member``  b""
+ 2    zscore   ``db(1) | version(8) | score(8) | member``                    b""
  3    expire   ``db(1) | expire_ms(8) | key``                                b""
  4    log      ``seq(8)``                                                    write-log record
  5    sys      names (``count:<db>``, ``script:<sha>``, ``lib:<name>`` ...)  varies
@@ -25,6 +25,20 @@ Metadata value::
 
 ``expire_ms`` is an absolute Unix time in milliseconds, 0 for no expiry. Type codes are pinned
 (never renumber them; ``FORMAT_VERSION`` in ``sys`` changes if the layout ever does).
+
+**The version is the collection's id.** Sub-keys are addressed by ``db | version``, not by the
+key's name: versions come from one store-wide strictly increasing counter (``Versions``, its
+high-water mark persisted in ``sys`` so a restart with a clock that went back cannot reissue
+one), so no two collections of a db share one. RENAME within a db therefore moves only the
+metadata record (O(1)); MOVE to another db and COPY re-write the sub-keys under a fresh
+version of the target (O(n)); FLUSHDB stays one range delete per family over the db byte.
+
+Format versions (``sys`` ``format``, ``U64``; a store without it is format 1 if it holds any
+key, else a new store):
+
+* 1: sub-keys ``db | len(key)(4) | key | version(8) | sub`` (RENAME re-wrote every sub-key);
+* 2: sub-keys ``db | version(8) | sub``; a format-1 store is migrated at open
+  (``ledis.storage.migrate``).
 """
 
 from __future__ import annotations
@@ -36,7 +50,9 @@ CF_NAMES = ("meta", "data", "zscore", "expire", "log", "sys")
 META, DATA, ZSCORE, EXPIRE, LOG, SYS = range(6)
 NUM_CF = len(CF_NAMES)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FORMAT_KEY = b"format"  # sys: U64 format version of the store's layout
+VERSION_FLOOR_KEY = b"version-floor"  # sys: U64, every version issued so far is below it
 
 # Pinned type codes.
 STRING = 1
@@ -61,9 +77,13 @@ def meta_key(db: int, key: bytes) -> bytes:
     return DB_BYTES[db] + key
 
 
-def sub_prefix(db: int, key: bytes, version: int) -> bytes:
-    """Prefix of every ``data`` / ``zscore`` sub-key of one version of one key."""
-    return DB_BYTES[db] + U32.pack(len(key)) + key + U64.pack(version)
+def sub_prefix(db: int, version: int) -> bytes:
+    """Prefix of every ``data`` / ``zscore`` sub-key of the collection ``version`` (its id)
+    in physical db ``db``. Nine bytes: ``db(1) | version(8)``."""
+    return DB_BYTES[db] + U64.pack(version)
+
+
+SUB_PREFIX_LEN = 9
 
 
 def prefix_end(prefix: bytes) -> bytes:
@@ -95,14 +115,38 @@ def now_ms() -> int:
 
 
 class Versions:
-    """Strictly increasing versions: ``time_us << 11 | counter``."""
+    """Strictly increasing versions: ``time_us << 11 | counter``.
 
-    __slots__ = ("last",)
+    A version is also a collection's id (its sub-key prefix), so it must never be issued twice
+    in a store, even across a restart with a clock that went back or a promoted replica on a
+    machine whose clock is behind the master's. ``floor`` is persisted in ``sys``
+    (``VERSION_FLOOR_KEY``, by ``Store``): every version issued is below it, and a reopened
+    store starts above it. It is reserved ``RESERVE`` ahead (one second of versions), so it is
+    written about once a second under load, not per version."""
 
-    def __init__(self) -> None:
-        self.last = 0
+    __slots__ = ("last", "floor")
+
+    RESERVE = 1_000_000 << 11
+
+    def __init__(self, floor: int = 0) -> None:
+        self.last = floor
+        self.floor = floor
 
     def next(self) -> int:
         candidate = int(time.time() * 1_000_000) << 11
         self.last = candidate if candidate > self.last else self.last + 1
         return self.last
+
+    def set_floor(self, floor: int) -> None:
+        """The floor stored on disk is ``floor`` (opened, reloaded, replicated): no version
+        below it may be issued again."""
+        self.floor = floor
+        if floor > self.last:
+            self.last = floor
+
+    def floor_to_save(self) -> int | None:
+        """A new floor to persist when issued versions reached the saved one, else None."""
+        if self.last < self.floor:
+            return None
+        self.floor = self.last + self.RESERVE
+        return self.floor

@@ -35,7 +35,7 @@ def key_usage(db: Database, key: bytes, raw: bytes, samples: int) -> int:
     if not size:
         return total
     version = U64.unpack_from(raw, 9)[0]
-    prefix = layout.sub_prefix(db.index, key, version)
+    prefix = layout.sub_prefix(db.index, version)
     it = db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))
     if samples > 0:
         it = islice(it, samples)

@@ -8,9 +8,14 @@ What is checked (layouts in ``ledis.storage.layout`` and the type modules):
   also need ``size == tail - head`` and every element inside ``[head, tail)`` with no holes;
   sorted sets need the ``zscore`` index to hold exactly one entry per member, with the score
   the member has in ``data``;
-* **orphans**: ``data`` / ``zscore`` sub-keys whose ``(db, key, version)`` is not the current
+* **the disk format** (``ledis.storage.migrate``): a store in an older format is reported
+  alone (``repair`` migrates it, then checks), one in a newer format too (not repaired);
+* **orphans**: ``data`` / ``zscore`` sub-keys whose id ``(db, version)`` is not the current
   version of a stored key (a crash cannot leave them, since a version is dropped in the same
-  batch as its metadata; a bug or a bad restore can);
+  batch as its metadata; a bug or a bad restore can). Sub-keys do not carry the key's name,
+  so an orphan is reported by its id;
+* **shared ids**: two keys of a db whose metadata name the same version would share their
+  sub-keys (the version counter and its persisted floor prevent it; reported, not repaired);
 * **the expire index** against the metadata, both ways;
 * **key counters** (``sys`` ``count:<db>``, what DBSIZE and INFO keyspace show);
 * **the write log**: every record's CRC;
@@ -43,6 +48,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 
+from ledis import errors
 from ledis.storage import layout
 from ledis.storage.engine import Engine, StoreOpenError
 from ledis.storage.layout import (
@@ -56,11 +62,11 @@ from ledis.storage.layout import (
     STREAM,
     STRING,
     SYS,
-    U32,
     U64,
     ZSCORE,
     ZSET,
 )
+from ledis.storage.migrate import ensure_format, store_format
 from ledis.tools.dump import open_engine
 
 _COUNTS = struct.Struct(">qq")
@@ -83,14 +89,34 @@ def _show(key: bytes) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _split(sub: bytes) -> tuple[bytes, int, bytes, int]:
-    """A data/zscore key -> (version prefix, db, user key, offset of the rest)."""
-    klen = U32.unpack_from(sub, 1)[0]
-    end = 13 + klen
-    return sub[:end], sub[0], sub[5:5 + klen], end
+_N = layout.SUB_PREFIX_LEN
+
+
+def _format_problem(engine) -> Problem | None:
+    """The store is not in the format this ledis writes: the only problem reported then (the
+    layout checks below would misread it). A format-1 store is migrated by ``repair``."""
+    found = store_format(engine)
+    if found == layout.FORMAT_VERSION:
+        return None
+    if found > layout.FORMAT_VERSION:
+        return Problem("format", errors.STORE_FORMAT_NEWER.format(found, layout.FORMAT_VERSION)
+                       + "; not repaired")
+    return Problem("format", f"the store is in disk format {found}, this ledis writes "
+                   f"{layout.FORMAT_VERSION}; 'ledis repair' (or opening it with 'ledis "
+                   "server') migrates it", partial(_migrate, engine))
+
+
+def _migrate(engine) -> None:
+    versions = layout.Versions()
+    saved = engine.get(SYS, layout.VERSION_FLOOR_KEY)
+    versions.set_floor(U64.unpack(saved)[0] if saved else 0)
+    ensure_format(engine, versions)
 
 
 def check(engine) -> list[Problem]:
+    format_problem = _format_problem(engine)
+    if format_problem is not None:
+        return [format_problem]
     problems: list[Problem] = []
     put, delete = engine.put, engine.delete
 
@@ -99,7 +125,7 @@ def check(engine) -> list[Problem]:
     list_seqs: dict[bytes, list[int]] = {}  # min, max of sequence numbers
     stream_entries: dict[bytes, int] = defaultdict(int)  # "e" sub-keys (stream.py)
     for sub, _ in engine.iterate(DATA, b""):
-        prefix, _db, _key, end = _split(sub)
+        prefix, end = sub[:_N], _N
         data_count[prefix] += 1
         if len(sub) == end + 17 and sub[end] == 0x65:
             stream_entries[prefix] += 1
@@ -113,14 +139,14 @@ def check(engine) -> list[Problem]:
     zscore_count: dict[bytes, int] = defaultdict(int)
     zscore_bad: dict[bytes, int] = defaultdict(int)
     for sub, _ in engine.iterate(ZSCORE, b""):
-        prefix, _db, _key, end = _split(sub)
+        prefix, end = sub[:_N], _N
         zscore_count[prefix] += 1
         if engine.get(DATA, prefix + sub[end + 8:]) != sub[end:end + 8]:
             zscore_bad[prefix] += 1
 
     # --- metadata --------------------------------------------------------------------------
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    live_prefixes: set[bytes] = set()
+    live_prefixes: dict[bytes, bytes] = {}  # id prefix -> the key whose metadata names it
     expected_expire: set[bytes] = set()
     for mkey, raw in engine.iterate(META, b""):
         db, key = mkey[0], mkey[1:]
@@ -139,8 +165,13 @@ def check(engine) -> list[Problem]:
             continue
         version = U64.unpack_from(raw, 9)[0]
         size = U64.unpack_from(raw, 17)[0]
-        prefix = layout.sub_prefix(db, key, version)
-        live_prefixes.add(prefix)
+        prefix = layout.sub_prefix(db, version)
+        if prefix in live_prefixes:  # two keys would read and write the same sub-keys
+            problems.append(Problem(
+                "shared", f"{name}: its id (version {version}) is also the id of key "
+                f"'{_show(live_prefixes[prefix])}'; not repaired (dump both, delete, reload)"))
+            continue
+        live_prefixes[prefix] = key
         actual = data_count.get(prefix, 0)
         if type_code == LIST:
             _t, _e, _v, _s, head, tail = _LIST.unpack_from(raw)
@@ -179,10 +210,9 @@ def check(engine) -> list[Problem]:
     for family, table in ((DATA, data_count), (ZSCORE, zscore_count)):
         for prefix, n in table.items():
             if prefix not in live_prefixes:
-                _p, db, key, _end = _split(prefix)
                 problems.append(Problem(
-                    "orphan", f"db{db} key '{_show(key)}': {n} {layout.CF_NAMES[family]} "
-                    f"sub-keys of version {U64.unpack_from(prefix, len(prefix) - 8)[0]} "
+                    "orphan", f"db{prefix[0]}: {n} {layout.CF_NAMES[family]} "
+                    f"sub-keys of id (version) {U64.unpack_from(prefix, 1)[0]} "
                     "that no metadata points to",
                     partial(engine.delete_range, family, prefix, layout.prefix_end(prefix))))
 
@@ -242,7 +272,7 @@ def _remove(engine, db: int, key: bytes, raw: bytes, prefix: bytes) -> None:
 def _fix_size(engine, db, key, raw, actual):
     def fix() -> None:
         if actual == 0:
-            _remove(engine, db, key, raw, layout.sub_prefix(db, key, U64.unpack_from(raw, 9)[0]))
+            _remove(engine, db, key, raw, layout.sub_prefix(db, U64.unpack_from(raw, 9)[0]))
         else:
             engine.put(META, layout.meta_key(db, key), raw[:17] + U64.pack(actual) + raw[25:])
     return fix

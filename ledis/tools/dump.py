@@ -167,77 +167,64 @@ def decode_score(raw: bytes) -> float:
 def offline_records(engine, now_ms: int | None = None) -> Iterator[list]:
     """Every live key of the store as dump records, then the script/function ``sys`` records.
 
-    Two sequential passes, no iterator per key (opening one costs more than reading a small
-    collection): ``meta`` for the strings, then ``data`` for every collection, grouped by
-    version prefix, with one (cached) point read of the metadata per group. Sub-keys of a
-    version no metadata points to (``ledis check`` reports them) and expired keys are
-    skipped."""
+    One pass over ``meta`` in key order; a collection's sub-keys are read with one iterator
+    over its id prefix (``db | version``: sub-keys do not carry the key's name, so they cannot
+    be grouped by key from a walk over ``data``). Sub-keys no metadata points to (``ledis
+    check`` reports them) and expired keys are skipped. The store must be in the current
+    disk format (``ledis check`` says, ``ledis repair`` migrates)."""
     from ledis.storage import layout
-    from ledis.storage.layout import DATA, META, U32, U64
+    from ledis.storage.layout import DATA, META, U64
+    from ledis.storage.migrate import store_format
 
+    found = store_format(engine)
+    if found != layout.FORMAT_VERSION:
+        raise SystemExit(f"ledis: the store is in disk format {found}, this ledis reads "
+                         f"{layout.FORMAT_VERSION}; see 'ledis check'")
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     mapping = logical_map(engine)
+    HASH, LIST, SET = layout.HASH, layout.LIST, layout.SET
+    groups = 0
     for mkey, raw in engine.iterate(META, b""):
-        if raw[0] != layout.STRING and raw[0] != layout.STREAM:
-            continue
+        type_code = raw[0]
         expire = U64.unpack_from(raw, 1)[0]
         if expire and expire <= now_ms:
             continue
-        if raw[0] == layout.STREAM:  # read whole here; the data walk below skips streams
-            yield from offline_stream_records(engine, mkey[0], mapping[mkey[0]], mkey[1:],
+        physical, key = mkey[0], mkey[1:]
+        if type_code == layout.STRING:
+            yield [KEY, mapping[physical], key, "string", expire, raw[9:]]
+            continue
+        if type_code == layout.STREAM:
+            yield from offline_stream_records(engine, physical, mapping[physical], key,
                                               raw, expire)
             continue
-        yield [KEY, mapping[mkey[0]], mkey[1:], "string", expire, raw[9:]]
-
-    HASH, LIST, SET = layout.HASH, layout.LIST, layout.SET
-    group = b""  # version prefix of the current collection ("" = skipping)
-    skip = b"\xff"  # a prefix being skipped (stale version, expired, unknown type)
-    head: list | None = None
-    chunk: list = []
-    type_code = n = 0
-    groups = 0
-    for sub, value in engine.iterate(DATA, b""):
-        if group and sub.startswith(group):
-            pass
-        elif sub.startswith(skip):
+        name = TYPE_CODES.get(type_code)
+        if name is None:
             continue
-        else:
-            if head is not None and (chunk or not head[5]):  # the previous one is complete
-                yield _emit(head, chunk)
-            head, chunk = None, []
-            klen = U32.unpack_from(sub, 1)[0]
-            n = 13 + klen
-            prefix = sub[:n]
-            physical, key = sub[0], sub[5:5 + klen]
-            groups += 1
-            if groups % 10_000 == 0:
-                engine.clear_cache()  # bounded memory: nothing is written during a dump
-            raw = engine.get(META, layout.meta_key(physical, key))
-            name = TYPE_CODES.get(raw[0]) if raw else None
-            expire = U64.unpack_from(raw, 1)[0] if raw else 0
-            if (raw is None or raw[0] == layout.STRING or name is None
-                    or raw[9:17] != prefix[-8:] or (expire and expire <= now_ms)):
-                group, skip = b"", prefix
-                continue
-            group, type_code = prefix, raw[0]
-            head = [KEY, mapping[physical], key, name, expire, []]
-        if type_code == HASH:
-            chunk += (sub[n:], value)
-        elif type_code == LIST:
-            chunk.append(value)
-        elif type_code == SET:
-            chunk.append(sub[n:])
-        else:
-            chunk += (sub[n:], decode_score(value))
-        if len(chunk) >= CHUNK:
-            if not head[5]:  # type: ignore[index]
-                head[5] = chunk  # type: ignore[index]
-                yield head  # type: ignore[misc]
+        groups += 1
+        if groups % 10_000 == 0:
+            engine.clear_cache()  # bounded memory: nothing is written during a dump
+        prefix = layout.sub_prefix(physical, U64.unpack_from(raw, 9)[0])
+        n = len(prefix)
+        head = [KEY, mapping[physical], key, name, expire, []]
+        chunk: list = []
+        for sub, value in engine.iterate(DATA, prefix, layout.prefix_end(prefix)):
+            if type_code == HASH:
+                chunk += (sub[n:], value)
+            elif type_code == LIST:
+                chunk.append(value)
+            elif type_code == SET:
+                chunk.append(sub[n:])
             else:
-                yield [MORE, chunk]
-            chunk = []
-    if head is not None and (chunk or not head[5]):
-        yield _emit(head, chunk)
+                chunk += (sub[n:], decode_score(value))
+            if len(chunk) >= CHUNK:
+                if not head[5]:
+                    head[5] = chunk
+                    yield head
+                else:
+                    yield [MORE, chunk]
+                chunk = []
+        if chunk:  # (a collection without sub-keys is not a value: skipped, as before)
+            yield _emit(head, chunk)
     yield from offline_sys_records(engine)
 
 

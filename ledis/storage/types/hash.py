@@ -4,7 +4,7 @@ Layout::
 
     meta  db(1) | key                              -> COLLECTION: type(1)=HASH | expire_ms(8)
                                                        | version(8) | size(8)
-    data  db(1) | len(key)(4) | key | version(8) | field  -> value
+    data  db(1) | version(8) | field                  -> value
 
 ``size`` is the exact number of fields, so HLEN is one cached read. A new key gets a fresh
 ``db.new_version()``; overwriting or deleting the key (DEL, SET, an expired key reused) only
@@ -82,7 +82,7 @@ def size_of(raw: bytes) -> int:
 
 
 def prefix_of(db: Database, key: bytes, raw: bytes) -> bytes:
-    return sub_prefix(db.index, key, U64.unpack_from(raw, 9)[0])
+    return sub_prefix(db.index, U64.unpack_from(raw, 9)[0])
 
 
 def set_size(db: Database, key: bytes, raw: bytes, size: int) -> None:
@@ -234,14 +234,14 @@ def check_types(db: Database, keys: list[bytes], type_code: int) -> None:
 
 # --- hashes ---------------------------------------------------------------------------------
 def _field_key(db: Database, key: bytes, raw: bytes, field: bytes) -> bytes:
-    return sub_prefix(db.index, key, U64.unpack_from(raw, 9)[0]) + field
+    return sub_prefix(db.index, U64.unpack_from(raw, 9)[0]) + field
 
 
 def get(db: Database, key: bytes, field: bytes) -> bytes | None:
     raw = db.lookup_type(key, HASH)
     if raw is None:
         return None
-    return db.engine.get(DATA, sub_prefix(db.index, key, U64.unpack_from(raw, 9)[0]) + field)
+    return db.engine.get(DATA, sub_prefix(db.index, U64.unpack_from(raw, 9)[0]) + field)
 
 
 def get_many(db: Database, key: bytes, fields: list[bytes]) -> list[bytes | None]:
@@ -265,7 +265,7 @@ def set_many(db: Database, key: bytes, flat: list[bytes], start: int = 2) -> int
     put = engine.put
     if live is None:
         version = db.new_version()
-        prefix = sub_prefix(db.index, key, version)
+        prefix = sub_prefix(db.index, version)
         if len(flat) - start == 2:
             put(DATA, prefix + flat[start], flat[start + 1])
             added = 1
@@ -276,7 +276,7 @@ def set_many(db: Database, key: bytes, flat: list[bytes], start: int = 2) -> int
             added = len(fields)
         db.replace(key, COLLECTION.pack(HASH, 0, version, added), phys)
         return added
-    prefix = sub_prefix(db.index, key, U64.unpack_from(live, 9)[0])
+    prefix = sub_prefix(db.index, U64.unpack_from(live, 9)[0])
     get_ = engine.get
     added = 0
     for i in range(start, len(flat), 2):

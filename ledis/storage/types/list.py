@@ -4,7 +4,7 @@ Layout::
 
     meta  db | key                              -> type(1)=LIST | expire_ms(8) | version(8)
                                                    | size(8) | head(8) | tail(8)
-    data  db | len(key)(4) | key | version(8) | seq(8)  -> element
+    data  db | version(8) | seq(8)                  -> element
 
 The elements occupy the sequence numbers ``head <= seq < tail`` with no holes, so
 ``size == tail - head`` always (size is kept too, like every collection, for O(1) LLEN through
@@ -44,7 +44,6 @@ START = 1 << 63
 _META = struct.Struct(">BQQQQQ")  # type, expire_ms, version, size, head, tail
 _NO_EXPIRE = b"\0\0\0\0\0\0\0\0"
 _pack_seq = U64.pack
-_pack_len = layout.U32.pack
 _BYTES = [bytes([i]) for i in builtins.range(256)]
 _time = time.time
 _range = builtins.range  # this module defines range() (LRANGE)
@@ -63,8 +62,8 @@ class ListMeta:
     def __init__(self, db: Database, key: bytes, raw: bytes) -> None:
         _, self.expire, self.version, _, self.head, self.tail = _META.unpack(raw)
         self.raw = raw
-        # == layout.sub_prefix(db.index, key, version), without re-packing the version
-        self.prefix = db.prefix + _pack_len(len(key)) + key + raw[9:17]
+        # == layout.sub_prefix(db.index, version), without re-packing the version
+        self.prefix = db.prefix + raw[9:17]
 
     @property
     def size(self) -> int:
@@ -212,12 +211,12 @@ def push(db: Database, key: bytes, values: list[bytes], left: bool,
         if raw[0] != LIST:  # type: ignore[index]
             raise WRONGTYPE
         _, expire, version, _, head, tail = _META.unpack(raw)  # type: ignore[arg-type]
-        prefix = db.prefix + _pack_len(len(key)) + key + raw[9:17]  # type: ignore[index]
+        prefix = db.prefix + raw[9:17]  # type: ignore[index]
     else:
         if only_existing:
             return 0
         version = db.new_version()
-        prefix = layout.sub_prefix(db.index, key, version)
+        prefix = layout.sub_prefix(db.index, version)
         expire = 0
         head = tail = START
     put = engine.put
@@ -245,7 +244,7 @@ def pop_one(db: Database, key: bytes, left: bool) -> bytes | None:
     if raw[0] != LIST:
         raise WRONGTYPE
     _, expire, version, size, head, tail = _META.unpack(raw)
-    sub = db.prefix + _pack_len(len(key)) + key + raw[9:17] + _pack_seq(head if left else tail - 1)
+    sub = db.prefix + raw[9:17] + _pack_seq(head if left else tail - 1)
     value = engine.get(DATA, sub)
     if size == 1:
         db.remove(key, raw)

@@ -4,7 +4,7 @@ Layout::
 
     meta  db(1) | key                               -> COLLECTION: type(1)=SET | expire_ms(8)
                                                         | version(8) | size(8)
-    data  db(1) | len(key)(4) | key | version(8) | member  -> b""
+    data  db(1) | version(8) | member                  -> b""
 
 ``size`` is the exact cardinality (SCARD is one cached read). Members of one version are
 contiguous and sorted by bytes, so SMEMBERS / SSCAN are one iterator. Versions, removal of an
@@ -47,7 +47,7 @@ def add(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
     put = engine.put
     if live is None:
         version = db.new_version()
-        prefix = sub_prefix(db.index, key, version)
+        prefix = sub_prefix(db.index, version)
         if len(members) - start == 1:
             put(DATA, prefix + members[start], b"")
             added = 1
@@ -58,7 +58,7 @@ def add(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
             added = len(unique)
         db.replace(key, COLLECTION.pack(SET, 0, version, added), phys)
         return added
-    prefix = sub_prefix(db.index, key, U64.unpack_from(live, 9)[0])
+    prefix = sub_prefix(db.index, U64.unpack_from(live, 9)[0])
     get_ = engine.get
     added = 0
     for i in range(start, len(members)):
@@ -230,7 +230,7 @@ def store(db: Database, dst: bytes, result: list[bytes]) -> int:
             db.remove(dst, old)
         return 0
     version = db.new_version()
-    prefix = sub_prefix(db.index, dst, version)
+    prefix = sub_prefix(db.index, version)
     put = db.engine.put
     for m in result:
         put(DATA, prefix + m, b"")

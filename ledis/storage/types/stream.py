@@ -15,7 +15,7 @@ Layout (all under the key's version, so DEL / expiry / overwrite stay one range 
                                                                     | consumer
           prefix | "q" | len(group)(4) | group | len(consumer)(4) | consumer | id(16) -> b""
 
-``prefix`` is ``sub_prefix(db, key, version)``. IDs are two big-endian unsigned 64-bit
+``prefix`` is ``sub_prefix(db, version)``. IDs are two big-endian unsigned 64-bit
 numbers, so byte order is ID order: XRANGE / XREVRANGE / XREAD are one iterator over the
 ``e`` range, and the first entry (XINFO's ``recorded-first-entry-id``, the lag estimate) is one
 seek. An entry's value is its fields and values encoded as a RESP array of bulk strings
@@ -30,7 +30,7 @@ XINFO cheap. Groups and consumers iterate sorted by name, as Redis's radix trees
 
 A stream is not removed when it becomes empty (Redis keeps it, with its last ID and groups):
 only DEL / expiry / overwrite remove it. ``length`` sits where every collection keeps its
-size, so the generic pieces (``copy_value`` for COPY / RENAME / MOVE, the compactor) work
+size, so the generic pieces (``copy_value`` for COPY / MOVE, the compactor) work
 unchanged. ``entries_read`` is -1 when unknown (Redis's ``SCG_INVALID_ENTRIES_READ``).
 
 Differences from Redis's in-memory layout that a client can see: there are no radix tree
@@ -127,7 +127,7 @@ class Stream:
     def __init__(self, db: Database, key: bytes, raw: bytes) -> None:
         self.key = key
         self.raw = raw
-        self.prefix = sub_prefix(db.index, key, U64.unpack_from(raw, 9)[0])
+        self.prefix = sub_prefix(db.index, U64.unpack_from(raw, 9)[0])
         self.length = U64.unpack_from(raw, 17)[0]
         last_ms, last_seq, self.added, del_ms, del_seq = _EXTRA.unpack_from(raw, 25)
         self.last = (last_ms, last_seq)

@@ -1,6 +1,6 @@
 """Sorted sets on disk: two orderings of the same members, kept in step.
 
-Layout (``P = sub_prefix(db, key, version)`` = ``db(1) | len(key)(4) | key | version(8)``)::
+Layout (``P = sub_prefix(db, version)`` = ``db(1) | version(8)``, the version is the key's id)::
 
     meta    db | key                    -> type=ZSET(1) | expire_ms(8) | version(8) | size(8)
     data    P | member                  -> score(8)          member order: lex ranges, lookups
@@ -160,7 +160,7 @@ def meta(db: Database, key: bytes) -> bytes | None:
 
 
 def _prefix(db: Database, raw: bytes, key: bytes) -> bytes:
-    return layout.sub_prefix(db.index, key, _U64_unpack(raw[9:17])[0])
+    return layout.sub_prefix(db.index, _U64_unpack(raw[9:17])[0])
 
 
 def size_of(raw: bytes) -> int:
@@ -384,7 +384,7 @@ def _new(db: Database, key: bytes) -> tuple[bytes, bytes]:
     """Metadata and prefix of a fresh, empty zset version for ``key`` (not stored yet)."""
     version = db.new_version()
     return (COLLECTION.pack(ZSET, 0, version, 0),
-            layout.sub_prefix(db.index, key, version))
+            layout.sub_prefix(db.index, version))
 
 
 def _finish(db: Database, key: bytes, raw: bytes, old_raw: bytes | None, new_size: int,
@@ -428,7 +428,7 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
         raw, prefix = _new(db, key)
         size = 0
     else:
-        prefix = layout.sub_prefix(db.index, key, _U64_unpack(raw[9:17])[0])  # type: ignore[index]
+        prefix = layout.sub_prefix(db.index, _U64_unpack(raw[9:17])[0])  # type: ignore[index]
         size = _U64_unpack(raw[17:25])[0]  # type: ignore[index]
     get, put, delete = engine.get, engine.put, engine.delete
     added = updated = processed = 0
