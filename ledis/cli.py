@@ -60,6 +60,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         from ledis.server.app import run
         from ledis.server.compose import build
         from ledis.storage.engine import StoreLockedError, StoreOpenError
+        from ledis.storage.migrate import StoreFormatError
 
         setup_logging(config)
         try:
@@ -67,6 +68,9 @@ def cmd_server(args: argparse.Namespace) -> int:
         except StoreLockedError:
             raise StartupError(errors.STARTUP_STORE_LOCKED, os.path.abspath(config.dir),
                                errors.STORE_LOCKED_WHY) from None
+        except StoreFormatError as exc:  # written by a newer ledis
+            raise StartupError(errors.STARTUP_STORE_FORMAT, os.path.abspath(config.dir),
+                               str(exc)) from None
         except StoreOpenError as exc:  # damaged or missing files: one line, no traceback
             where = os.path.abspath(config.dir)
             raise StartupError(errors.STARTUP_STORE_OPEN, where,

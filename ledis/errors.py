@@ -604,4 +604,4 @@ STORE_OPEN_WHY = "{} (see 'ledis check {}' and 'ledis repair {}')"
 STORE_FORMAT_NEWER = ("the store is in disk format {}, newer than this ledis reads (format {}); "
                       "run the ledis version that wrote it (or a newer one), or dump it there "
                       "with 'ledis dump' and load the dump here")
-STARTUP_STORE_FORMAT = "cannot open the store"
+STARTUP_STORE_FORMAT = "unknown disk format"
