@@ -370,6 +370,28 @@ class Engine(Savepoints):
             it.prev()
         it.status()  # the walk ended on an error (see above), not at the first key
 
+    def range_reader(self, cf: int) -> Callable[[bytes, bytes], Iterator[tuple[bytes, bytes]]]:
+        """``read(start, end)`` over ``cf`` for a walk over many small ranges in key order (the
+        offline dump: every collection's sub-keys): one RocksDB iterator, positioned by a seek
+        per range, instead of an iterator per range (2x the cost for small collections).
+        Reads the store only: with pending writes it falls back to ``iterate``."""
+        if self._pending[cf] or self._pending_ranges[cf]:
+            return lambda start, end: self.iterate(cf, start, end)
+        it = self._cfs[cf].iter(rocksdict.ReadOptions())
+
+        def read(start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
+            it.seek(start)
+            valid, key, value, step = it.valid, it.key, it.value, it.next
+            while valid():
+                k = key()
+                if k >= end:
+                    return
+                yield k, value()
+                step()
+            it.status()
+
+        return read
+
     def _overlay_keys(self, cf: int) -> list[bytes]:
         """The pending keys of ``cf`` in order (deleted ones included).
 

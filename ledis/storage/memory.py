@@ -22,7 +22,7 @@ then see the newer data.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 
 import msgpack
@@ -150,6 +150,9 @@ class MemoryEngine(Engine):
         if policy not in ("always", "everysec", "no"):
             raise ValueError(f"fsync policy must be always, everysec or no, not {policy!r}")
         self.fsync = policy
+
+    def range_reader(self, cf: int) -> Callable[[bytes, bytes], Iterator[tuple[bytes, bytes]]]:
+        return lambda start, end: self.iterate(cf, start, end)  # no seekable iterator here
 
     def _iterate_store(self, cf: int, start: bytes, end: bytes | None,
                        reverse: bool) -> Iterator[tuple[bytes, bytes]]:

@@ -167,10 +167,10 @@ def decode_score(raw: bytes) -> float:
 def offline_records(engine, now_ms: int | None = None) -> Iterator[list]:
     """Every live key of the store as dump records, then the script/function ``sys`` records.
 
-    One pass over ``meta`` in key order; a collection's sub-keys are read with one iterator
-    over its id prefix (``db | version``: sub-keys do not carry the key's name, so they cannot
-    be grouped by key from a walk over ``data``). Sub-keys no metadata points to (``ledis
-    check`` reports them) and expired keys are skipped. The store must be in the current
+    One pass over ``meta`` in key order; a collection's sub-keys are read by a seek of one
+    ``data`` iterator to its id prefix (``db | version``: sub-keys do not carry the key's name,
+    so they cannot be grouped by key from a walk over ``data``). Sub-keys no metadata points
+    to (``ledis check`` reports them) and expired keys are skipped. The store must be in the current
     disk format (``ledis check`` says, ``ledis repair`` migrates)."""
     from ledis.storage import layout
     from ledis.storage.layout import DATA, META, U64
@@ -184,6 +184,7 @@ def offline_records(engine, now_ms: int | None = None) -> Iterator[list]:
     mapping = logical_map(engine)
     HASH, LIST, SET = layout.HASH, layout.LIST, layout.SET
     groups = 0
+    read = engine.range_reader(DATA)
     for mkey, raw in engine.iterate(META, b""):
         type_code = raw[0]
         expire = U64.unpack_from(raw, 1)[0]
@@ -207,7 +208,7 @@ def offline_records(engine, now_ms: int | None = None) -> Iterator[list]:
         n = len(prefix)
         head = [KEY, mapping[physical], key, name, expire, []]
         chunk: list = []
-        for sub, value in engine.iterate(DATA, prefix, layout.prefix_end(prefix)):
+        for sub, value in read(prefix, layout.prefix_end(prefix)):
             if type_code == HASH:
                 chunk += (sub[n:], value)
             elif type_code == LIST:
