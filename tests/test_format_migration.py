@@ -176,3 +176,25 @@ def test_a_newer_format_is_refused(store_dir):
     proc = ledis_cli("check", store_dir, check=False)
     assert proc.returncode == 1 and b"newer than this ledis reads" in proc.stdout
     assert os.path.exists(os.path.join(store_dir, "CURRENT"))  # untouched
+
+
+def test_ids_never_repeat_after_a_restart_with_the_clock_set_back(store_dir, monkeypatch):
+    """A version is a collection's id: after a restart whose clock went back an hour, new
+    collections still get versions above every stored one (the persisted floor)."""
+    core = open_core(store_dir)
+    ctx = core.new_context()
+    for i in range(50):
+        run(core, ctx, "HSET", f"h{i}", "f", "v")
+    core.commit()
+    highest = max(U64.unpack_from(raw, 9)[0] for _k, raw in core.store.dbs[0].scan_keys())
+    core.close()
+    real_time = layout.time.time
+    monkeypatch.setattr(layout.time, "time", lambda: real_time() - 3600)
+    core = open_core(store_dir)
+    try:
+        ctx = core.new_context()
+        run(core, ctx, "HSET", "new", "f", "v")
+        assert U64.unpack_from(core.store.dbs[0].raw(b"new"), 9)[0] > highest
+        assert run(core, ctx, "HGET", "h0", "f") == b"v"
+    finally:
+        core.close()
