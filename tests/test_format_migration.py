@@ -57,6 +57,7 @@ def to_format_1(path: str, shared: tuple[bytes, bytes] | None = None) -> None:
     """Rewrite the closed store at ``path`` in format 1 (see the module docstring); the two
     meta keys in ``shared`` get the same version."""
     engine = Engine(path, fsync="no")
+    engine.write_log = False  # a tool's rewrite, not a replicated write
     metas = list(engine.iterate(META, b""))
     shared_version = None
     for mkey, raw in metas:
@@ -97,6 +98,8 @@ def open_core(path: str):
 def make_format_1(path: str) -> bytes:
     core = open_core(path)
     digest = populate(core)
+    core.engine.put(SYS, b"repl:id", b"f" * 40)  # a replication history that must end
+    core.engine.commit()
     core.close()
     to_format_1(path, shared=(b"\x00h", b"\x00twin"))
     return digest
@@ -112,6 +115,9 @@ def test_a_format_1_store_is_migrated_at_open(store_dir):
         assert 4000 < run(core, ctx, "TTL", "h") <= 5000
         assert migrate.stored_format(core.engine) == layout.FORMAT_VERSION
         assert core.engine.get(SYS, migrate.MIGRATE_KEY) is None
+        # new ids: replicas cannot resume the old history, they resync in full
+        assert core.replication.replid != b"f" * 40
+        assert core.engine.log_seq == 0  # the migration wrote no write-log records
         # the shared format-1 version became two ids
         assert core.store.dbs[0].raw(b"h")[9:17] != core.store.dbs[0].raw(b"twin")[9:17]
         # and the migrated store works on: O(1) rename of the big hash

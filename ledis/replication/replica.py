@@ -32,7 +32,7 @@ import hiredis
 from ledis.replication import KEY_APPLIED, KEY_ID, REPL_PREFIX
 from ledis.resp import pack_request
 from ledis.storage.engine import decode_record
-from ledis.storage.layout import CF_NAMES, META, SYS, U64
+from ledis.storage.layout import CF_NAMES, FORMAT_KEY, FORMAT_VERSION, META, SYS, U64
 
 if TYPE_CHECKING:
     from ledis.replication import Replication
@@ -65,6 +65,7 @@ class ReplicaLink:
         self.stopped = False
         self.master_seq = 0
         self._full_seq = 0
+        self._master_format: bytes | None = None  # sys "format" of the full sync's data
         self._full_replid = b""
 
     def start(self) -> None:
@@ -273,7 +274,28 @@ class ReplicaLink:
         engine.write_log = False
         for cf in range(len(CF_NAMES)):
             engine.delete_range(cf, *_ALL, drop_cached=True)
+        # Empty now, but a crash before the master's sys records arrive must not leave keys
+        # without a format record (a store that is read as format 1, see storage/migrate.py).
+        engine.put(SYS, FORMAT_KEY, U64.pack(FORMAT_VERSION))
+        self._master_format = None
         engine.commit()
+
+    def _refuse_format(self) -> None:
+        """The master's data is in another disk format: its records (physical effects) would
+        be misread here. Stop following it; the store is marked with the master's format, so
+        a restart of this (newer) replica migrates what it received."""
+        found = 1 if self._master_format is None else U64.unpack(self._master_format)[0]
+        engine = self.engine
+        if self._master_format is None:
+            engine.delete(SYS, FORMAT_KEY)
+        else:
+            engine.put(SYS, FORMAT_KEY, self._master_format)
+        engine.commit()
+        self.stopped = True
+        log.error("master %s:%s keeps its store in disk format %d, this replica reads %d: "
+                  "replication stopped (run master and replicas on the same ledis version)",
+                  self.host, self.port, found, FORMAT_VERSION)
+        raise ConnectionError(f"master's disk format {found} is not {FORMAT_VERSION}")
 
     def load_chunk(self, cf: int, items: list) -> None:
         if self.state != "sync":
@@ -284,11 +306,15 @@ class ReplicaLink:
             put(cf, items[i], items[i + 1])
         if cf == META:
             self.sync_keys += len(items) // 2
+        elif cf == SYS and FORMAT_KEY in items[::2]:
+            self._master_format = items[items.index(FORMAT_KEY) + 1]
         engine.commit()
 
     def end_full(self, seq: int) -> None:
         engine = self.engine
         repl = self.repl
+        if self._master_format != U64.pack(FORMAT_VERSION):
+            self._refuse_format()
         engine.put(SYS, KEY_APPLIED, U64.pack(seq))
         engine.put(SYS, KEY_ID, self._full_replid)
         engine.commit()

@@ -33,9 +33,16 @@ old sub-keys continue the db byte with a 4-byte key length (first byte 0 for key
 the time in microseconds shifted by 11 (0x30 and above since 2022).
 
 Progress is logged (collections and sub-keys done, rate) every ``LOG_EVERY`` seconds, so a
-big migration shows it is moving; it needs no more memory than one batch. The write log
-takes the migration's batches like any other write when it is on, so a replica resuming
-incrementally follows it (replication effects are physical, the same format on both ends).
+big migration shows it is moving; it needs no more memory than one batch.
+
+**Replication.** The migration is local: its batches are not write-log records, and the
+fresh ids differ from those a replica's own migration picks, so the store cannot continue its
+replication history (effects are physical: a replica would apply the master's sub-keys under
+ids its metadata does not name). The final batch drops the replication ids and position
+(``repl:id``, ``repl:id2``, ``repl:off2``, ``repl:applied``; named here, not imported, since
+storage sits below replication): the server starts a new history, and its replicas resync in
+full. A replica must run the same format as its master (``ReplicaLink`` refuses a full sync
+in another one).
 """
 
 from __future__ import annotations
@@ -51,6 +58,9 @@ from ledis.storage.layout import DATA, META, SYS, U32, U64, ZSCORE
 log = logging.getLogger("ledis.storage")
 
 MIGRATE_KEY = b"migrate:1to2"
+# ledis.replication's KEY_ID, KEY_ID2, KEY_OFF2, KEY_APPLIED: a migrated store starts a new
+# replication history (see the module docstring)
+_REPLICATION_STATE = (b"repl:id", b"repl:id2", b"repl:off2", b"repl:applied")
 BATCH = 10_000  # operations per migration batch
 LOG_EVERY = 2.0  # seconds between progress lines
 
@@ -83,11 +93,16 @@ def ensure_format(engine, versions: layout.Versions,
     found = store_format(engine)
     if found > layout.FORMAT_VERSION:
         raise StoreFormatError(errors.STORE_FORMAT_NEWER.format(found, layout.FORMAT_VERSION))
-    if found == 1:
-        migrate_1_to_2(engine, versions, on_progress)
-    elif stored_format(engine) is None:  # a new store
-        engine.put(SYS, layout.FORMAT_KEY, U64.pack(layout.FORMAT_VERSION))
-        engine.commit()
+    logging_on = engine.write_log
+    engine.write_log = False  # local: not part of any replication history
+    try:
+        if found == 1:
+            migrate_1_to_2(engine, versions, on_progress)
+        elif stored_format(engine) is None:  # a new store
+            engine.put(SYS, layout.FORMAT_KEY, U64.pack(layout.FORMAT_VERSION))
+            engine.commit()
+    finally:
+        engine.write_log = logging_on
 
 
 def old_sub_prefix(db: int, key: bytes, version: bytes) -> bytes:
@@ -153,6 +168,8 @@ class _Migration:
                     self.migrate_collection(mkey, raw)
             start = chunk[-1][0] + b"\0"
         engine.delete(SYS, MIGRATE_KEY)
+        for name in _REPLICATION_STATE:
+            engine.delete(SYS, name)
         engine.put(SYS, layout.FORMAT_KEY, U64.pack(2))
         save = self.versions.floor_to_save()
         if save is not None:

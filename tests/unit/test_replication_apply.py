@@ -131,3 +131,26 @@ def test_corrupt_or_out_of_order_record_is_refused(pair):
         link.apply(U64.unpack(first[0])[0], bad)
     ship(master, link, seq)
     assert replica.execute("MGET", "a", "b") == [b"1", b"2"]
+
+
+def test_full_sync_from_a_master_in_another_disk_format_is_refused(pair):
+    """A master whose sys records carry no ``format`` (format 1, before #19) ships sub-keys
+    this replica would misread: the link stops, and the store is marked format 1, so the
+    replica's next open migrates what it received. A master in the same format is fine."""
+    from ledis.storage import layout
+    from ledis.storage.migrate import store_format
+
+    master, replica = pair
+    master.execute("HSET", "h", "f", "v")
+    link = ReplicaLink(core_of(replica).replication, "test", 0)
+    full_sync(master, link)
+    assert not link.stopped and replica.execute("HGET", "h", "f") == b"v"
+
+    mcore = core_of(master)
+    mcore.engine.delete(layout.SYS, layout.FORMAT_KEY)  # as a format-1 master's sys
+    mcore.engine.commit()
+    link = ReplicaLink(core_of(replica).replication, "test", 0)
+    with pytest.raises(ConnectionError, match="disk format 1"):
+        full_sync(master, link)
+    assert link.stopped
+    assert store_format(core_of(replica).engine) == 1
