@@ -128,9 +128,9 @@ class Versions:
 
     RESERVE = 1_000_000 << 11
 
-    def __init__(self, floor: int = 0) -> None:
-        self.last = floor
-        self.floor = floor
+    def __init__(self) -> None:
+        self.last = 0
+        self.floor = 0
 
     def next(self) -> int:
         candidate = int(time.time() * 1_000_000) << 11
@@ -139,10 +139,11 @@ class Versions:
 
     def set_floor(self, floor: int) -> None:
         """The floor stored on disk is ``floor`` (opened, reloaded, replicated): no version
-        below it may be issued again."""
+        below it may be issued again. (``last`` goes just below it, so that a floor received
+        from a master is not re-saved by a replica that issued nothing.)"""
         self.floor = floor
-        if floor > self.last:
-            self.last = floor
+        if floor - 1 > self.last:
+            self.last = floor - 1
 
     def floor_to_save(self) -> int | None:
         """A new floor to persist when issued versions reached the saved one, else None."""
