@@ -383,31 +383,42 @@ class Engine:
         if not window and not ranges:
             yield from base
             return
-        live = [(k, v) for k in window if (v := pending[k]) is not None]
+        values = list(map(pending.__getitem__, window))
+        n = len(window)
+        # Merge lazily, one stored key at a time: a caller that takes the first item (a
+        # floor or ceiling lookup) must not pay for walking every stored key the overlay
+        # shadows (a hot key rewritten in this batch is shadowed, and so skipped, here).
         if reverse:
-            live.reverse()
-        overlay_keys = set(window)
-
-        def stored() -> Iterator[tuple[bytes, bytes]]:
-            if not ranges:
-                for key, value in base:
-                    if key not in overlay_keys:
-                        yield key, value
-                return
+            i = n - 1
             for key, value in base:
-                if key in overlay_keys or any(a <= key < b for a, b in ranges):
+                while i >= 0 and window[i] >= key:
+                    if values[i] is not None:
+                        yield window[i], values[i]  # type: ignore[misc]
+                    i -= 1
+                j = bisect_left(window, key)
+                if (j < n and window[j] == key) or (
+                        ranges and any(a <= key < b for a, b in ranges)):
                     continue
                 yield key, value
-
+            while i >= 0:
+                if values[i] is not None:
+                    yield window[i], values[i]  # type: ignore[misc]
+                i -= 1
+            return
         i = 0
-        n = len(live)
-        for key, value in stored():
-            while i < n and (live[i][0] < key) != reverse:
-                yield live[i]  # type: ignore[misc]
+        for key, value in base:
+            while i < n and window[i] <= key:
+                if values[i] is not None:
+                    yield window[i], values[i]  # type: ignore[misc]
                 i += 1
+            j = bisect_left(window, key)
+            if (j < n and window[j] == key) or (
+                    ranges and any(a <= key < b for a, b in ranges)):
+                continue
             yield key, value
         while i < n:
-            yield live[i]  # type: ignore[misc]
+            if values[i] is not None:
+                yield window[i], values[i]  # type: ignore[misc]
             i += 1
 
     # --- writes (pending until commit) -----------------------------------------------------
