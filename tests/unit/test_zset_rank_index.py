@@ -65,7 +65,7 @@ def test_ranks_follow_a_sorted_list_model(tiny_nodes, db, seed):
     def drop(member: bytes) -> None:
         model.remove((scores.pop(member), member))
 
-    for step in range(400):
+    for _ in range(400):
         op = rng.random()
         if op < 0.45:  # add a few members, or move existing ones (ZADD / ZINCRBY)
             pairs = []
