@@ -200,6 +200,8 @@ class Engine(Savepoints):
         # overlay and kept up to date by ``put`` / ``delete`` (see ``_overlay_keys``).
         self._sorted: list[list[bytes] | None] = [None] * NUM_CF
         self._clean_at = 0  # ``writes`` when the overlay was last empty (see ``dirty``)
+        self.scratch: dict = {}  # see ``scratch`` below
+        self._seekers: list[Any] = [None] * NUM_CF
         # Write log: effects of the pending batch, and the last committed sequence number.
         self.write_log = write_log
         self.log_keep = log_keep
@@ -320,6 +322,45 @@ class Engine(Savepoints):
         read). Lets a range read of recently written keys skip the iterator (LRANGE)."""
         values = list(map(self._cache[cf].get, keys))
         return None if None in values else values  # type: ignore[return-value]
+
+    # --- batch-scoped help for the layers above --------------------------------------------
+    # ``scratch`` is memory the layers above keep for the current batch only (the zset rank
+    # index's node lookups, ledis/storage/types/zset.py): it is emptied by ``commit``,
+    # ``rollback``, a savepoint's ``rollback_to`` and ``recover``, so what it holds never
+    # outlives the overlay it describes. It must only ever speed up what the overlay says.
+
+    def seeker(self, cf: int) -> Any:
+        """A raw RocksDB iterator over the committed store of ``cf`` (no overlay), reused
+        until the next commit or rollback: the store does not change in between, and creating
+        an iterator costs more than a seek. Callers ``seek`` it and read ``valid/key/value``;
+        pending writes are theirs to merge."""
+        it = self._seekers[cf]
+        if it is None:
+            it = self._seekers[cf] = self._cfs[cf].iter()
+        return it
+
+    def store_iter(self, cf: int) -> Any:
+        """A fresh raw iterator over the committed store of ``cf`` (see ``seeker``)."""
+        return self._cfs[cf].iter()
+
+    def pending_in(self, cf: int, start: bytes, end: bytes
+                   ) -> tuple[list[tuple[bytes, bytes | None]], bool]:
+        """The pending writes of ``cf`` in ``[start, end)`` in key order (None: a delete), and
+        whether a pending range delete overlaps the span (then the store's keys there may be
+        gone: the caller must read through ``iterate``)."""
+        covered = any(b > start and a < end for a, b in self._pending_ranges[cf])
+        pending = self._pending[cf]
+        if not pending:
+            return [], covered
+        keys = self._overlay_keys(cf)
+        lo = bisect_left(keys, start)
+        hi = bisect_left(keys, end, lo)
+        return [(k, pending[k]) for k in keys[lo:hi]], covered
+
+    def _drop_batch_state(self) -> None:
+        if self.scratch:
+            self.scratch = {}
+        self._seekers = [None] * NUM_CF
 
     def iterate(
         self,
@@ -568,6 +609,7 @@ class Engine(Savepoints):
             self._pending[cf] = {}
         self._sorted = [None] * NUM_CF
         self._clean_at = self.writes
+        self._drop_batch_state()
         self.commits += 1
         for cache in self._cache:
             if len(cache) > self.cache_entries:
@@ -594,6 +636,7 @@ class Engine(Savepoints):
         try:
             if getattr(self, "db", None) is not None:
                 self._cfs = self._handles = []
+                self._seekers = [None] * NUM_CF
                 try:
                     self.db.close()
                 except Exception as exc:  # noqa: BLE001 - "Writer has previous error"
@@ -620,6 +663,7 @@ class Engine(Savepoints):
             self.set_fsync(policy)
         self.log_seq = self._last_log_seq()
         self.log_first_seq = self._first_log_seq()
+        self._drop_batch_state()
         self.clear_cache()
         for hook in self.after_rollback:
             hook()
@@ -652,6 +696,7 @@ class Engine(Savepoints):
             ranges.clear()
         self._sorted = [None] * NUM_CF
         self._clean_at = self.writes
+        self._drop_batch_state()
         self.clear_cache()
         for hook in self.after_rollback:
             hook()
@@ -735,6 +780,7 @@ class Engine(Savepoints):
             self.set_fsync("no")
             self._closed = True
         del self._cfs, self._handles
+        self._drop_batch_state()
         try:
             self.db.close()
         except Exception as exc:  # noqa: BLE001 - a store in error reports it again here

@@ -18,6 +18,7 @@ class Savepoints:
     _pending_ranges: list[list[tuple[bytes, bytes]]]
     _cache: list[dict[bytes, bytes | None]]
     _sorted: list[Any]
+    scratch: dict
     _journal: list[tuple]
     _journal_writes: int
     writes: int
@@ -64,6 +65,7 @@ class Savepoints:
         journal = self._journal
         pending, cache, ranges = self._pending, self._cache, self._pending_ranges
         self._sorted = [None] * NUM_CF
+        self.scratch = {}  # it may describe writes being undone (Engine.scratch)
         while len(journal) > position + 1:
             entry = journal.pop()
             if entry[0] == "key":

@@ -59,9 +59,11 @@ from __future__ import annotations
 
 import random
 import struct
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from itertools import islice
+
+from sortedcontainers import SortedList
 
 from ledis import errors
 from ledis.errors import LedisError
@@ -174,12 +176,14 @@ class LexRange:
 _IDX = b"\xff\xff"  # sorts after every encoded score
 _L0 = b"\xff\xff\x00"
 _L1 = b"\xff\xff\x01"
+_LAST = b"\xff\xff"  # key of the last block and group: above every member suffix
 _GROUP = struct.Struct(">QQ")  # members, blocks
 BLOCK_MAX = 256  # members in a block before it splits
 GROUP_MAX = 256  # blocks in a group before it splits
 BUILD_FILL = 192  # members per block / blocks per group when an index is built in one go
 INDEX_MIN = 1024  # a zset gets its index once it has this many members
 INDEXED = b"\x01"  # the metadata extras (raw[25:]) of a zset with a rank index
+_GONE = object()
 
 
 def indexed(raw: bytes) -> bool:
@@ -191,127 +195,311 @@ def score_end(prefix: bytes) -> bytes:
     return prefix + _IDX
 
 
-def _node(engine, level: bytes, sep: bytes) -> tuple[bytes, bytes]:
-    """(key, value) of the node of ``level`` holding suffix ``sep``: the greatest node key
-    <= ``level + sep`` (the level's first node has sep b"", so there always is one)."""
-    for item in engine.iterate(ZSCORE, level, level + sep + b"\x00", True):
-        return item
-    raise RuntimeError("zset rank index damaged (run ledis check)")
+def _damaged() -> RuntimeError:
+    return RuntimeError("zset rank index damaged (run ledis check)")
+
+
+class _Nodes:
+    """The rank index of one zset as the current batch sees it, kept in ``engine.scratch``
+    (dropped at commit and rollback) so that counting a member costs no seek of the overlay.
+
+    Every node write still goes to the engine at once (the overlay stays the truth: the write
+    log, savepoints, COPY and ``ledis check`` see it); this only remembers what the batch did:
+    the groups (few: all loaded), the blocks read or written (count, or None once deleted),
+    the blocks created, and the member suffixes put or deleted in the batch. A block lookup is
+    then one forward seek of a store iterator reused for the batch (``Engine.seeker``), merged
+    with the blocks created. When a pending range delete covers the index (a rebuild in this
+    batch) everything is read through ``engine.iterate`` instead (``full``)."""
+
+    __slots__ = ("engine", "prefix", "l0", "l1", "gkeys", "groups", "blocks", "created",
+                 "added", "deleted", "full")
+
+    def __init__(self, engine, prefix: bytes) -> None:
+        self.engine = engine
+        self.prefix = prefix
+        self.l0, self.l1 = prefix + _L0, prefix + _L1
+        end = layout.prefix_end(prefix)
+        self.blocks: dict[bytes, int | None] = {}
+        self.created = SortedList()
+        self.added = SortedList()  # member suffixes put in this batch
+        self.deleted: set[bytes] = set()  # member suffixes deleted in this batch
+        pending, self.full = engine.pending_in(ZSCORE, prefix, end)
+        p, n0 = len(prefix), len(self.l0)
+        for key, value in pending:
+            if key < self.l0:
+                if value is None:
+                    self.deleted.add(key[p:])
+                else:
+                    self.added.add(key[p:])
+            elif key < self.l1:
+                self.blocks[key[n0:]] = None if value is None else _U64_unpack(value)[0]
+                if value is not None:
+                    self.created.add(key[n0:])
+        n1 = len(self.l1)
+        self.gkeys: list[bytes] = []
+        self.groups: dict[bytes, list[int]] = {}
+        for key, value in engine.iterate(ZSCORE, self.l1, end):
+            self.gkeys.append(key[n1:])
+            self.groups[key[n1:]] = list(_GROUP.unpack(value))
+        if not self.gkeys or self.gkeys[-1] != _LAST:
+            raise _damaged()
+
+    def block(self, suffix: bytes) -> bytes:
+        """Key (suffix) of the block holding ``suffix``: the least block key above it."""
+        created = self.created
+        i = created.bisect_right(suffix)
+        best = created[i] if i < len(created) else None
+        if self.full:
+            if best is None:
+                raise _damaged()
+            return best
+        blocks = self.blocks
+        l0 = self.l0
+        n = len(l0)
+        it = self.engine.seeker(ZSCORE)
+        it.seek(l0 + suffix + b"\x00")
+        while it.valid():
+            key = it.key()
+            if key >= self.l1:
+                break
+            found = key[n:]
+            if best is not None and found >= best:
+                break
+            count = blocks.get(found, _GONE)
+            if count is None:  # deleted in this batch
+                it.next()
+                continue
+            if count is _GONE:
+                blocks[found] = _U64_unpack(it.value())[0]
+            return found
+        if best is None:
+            raise _damaged()
+        return best
+
+    def count(self, block: bytes) -> int:
+        count = self.blocks.get(block)
+        if count is None:  # a created block (always in ``blocks``) or full mode
+            value = self.engine.get(ZSCORE, self.l0 + block)
+            if value is None:
+                raise _damaged()
+            count = self.blocks[block] = _U64_unpack(value)[0]
+        return count
+
+    def put_block(self, block: bytes, count: int, new: bool = False) -> None:
+        self.engine.put(ZSCORE, self.l0 + block, _U64_pack(count))
+        self.blocks[block] = count
+        if new:
+            self.created.add(block)
+
+    def delete_block(self, block: bytes) -> None:
+        self.engine.delete(ZSCORE, self.l0 + block)
+        self.blocks[block] = None
+        self.created.discard(block)
+
+    def put_group(self, group: bytes, count: int, blocks: int) -> None:
+        self.engine.put(ZSCORE, self.l1 + group, _GROUP.pack(count, blocks))
+        if group not in self.groups:
+            insort(self.gkeys, group)
+        self.groups[group] = [count, blocks]
+
+    def delete_group(self, group: bytes) -> None:
+        self.engine.delete(ZSCORE, self.l1 + group)
+        del self.groups[group]
+        self.gkeys.remove(group)
+
+    def member_put(self, suffix: bytes) -> None:
+        self.deleted.discard(suffix)
+        if suffix not in self.added:
+            self.added.add(suffix)
+
+    def member_deleted(self, suffix: bytes) -> None:
+        self.added.discard(suffix)
+        self.deleted.add(suffix)
+
+    def nth_below(self, upper: bytes, n: int) -> bytes:
+        """Suffix of the ``n``-th member (1-based) below ``upper``, walking down."""
+        prefix = self.prefix
+        if self.full:
+            items = islice(self.engine.iterate(ZSCORE, prefix, prefix + upper, True), n - 1, n)
+            for key, _ in items:
+                return key[len(prefix):]
+            raise _damaged()
+        p = len(prefix)
+        added, deleted = self.added, self.deleted
+        j = added.bisect_left(upper) - 1
+        it = self.engine.store_iter(ZSCORE)
+        it.seek_for_prev(prefix + upper)
+        if it.valid() and it.key() >= prefix + upper:
+            it.prev()
+        while True:
+            stored = None
+            if it.valid():
+                key = it.key()
+                if key >= prefix:
+                    stored = key[p:]
+            extra = added[j] if j >= 0 else None
+            if stored is not None and (extra is None or stored > extra):
+                it.prev()
+                if stored in deleted:
+                    continue
+                found = stored
+            elif extra is not None:
+                if stored == extra:
+                    it.prev()
+                j -= 1
+                found = extra
+            else:
+                raise _damaged()
+            n -= 1
+            if n == 0:
+                return found
+
+    def blocks_between(self, low: bytes, high: bytes) -> list[tuple[bytes, int]]:
+        """(key, count) of the blocks with ``low < key <= high``, in order."""
+        keys = set(self.created.irange(low, high, (False, True)))
+        if self.full:
+            keys.update(k[len(self.l0):] for k, _ in
+                        self.engine.iterate(ZSCORE, self.l0 + low + b"\x00",
+                                            self.l0 + high + b"\x00"))
+        else:
+            it = self.engine.seeker(ZSCORE)
+            it.seek(self.l0 + low + b"\x00")
+            n = len(self.l0)
+            last = self.l0 + high
+            while it.valid() and it.key() <= last:
+                found = it.key()[n:]
+                if found not in self.blocks:
+                    self.blocks[found] = _U64_unpack(it.value())[0]
+                keys.add(found)
+                it.next()
+        return [(k, self.count(k)) for k in sorted(keys) if self.blocks.get(k) is not None]
+
+
+def _nodes(engine, prefix: bytes) -> _Nodes:
+    scratch = engine.scratch
+    nodes = scratch.get(prefix)
+    if nodes is None:
+        nodes = scratch[prefix] = _Nodes(engine, prefix)
+    return nodes
 
 
 def _index_add(engine, prefix: bytes, suffix: bytes) -> None:
     """Count a member just put in the score index (``suffix`` = score(8) | member)."""
-    l0, l1 = prefix + _L0, prefix + _L1
-    put = engine.put
-    key0, value0 = _node(engine, l0, suffix)
-    key1, value1 = _node(engine, l1, suffix)
-    count0 = _U64_unpack(value0)[0] + 1
-    count1, blocks1 = _GROUP.unpack(value1)
-    count1 += 1
-    if count0 > BLOCK_MAX:  # split the block at its middle member
-        half = count0 // 2
-        sep0 = key0[len(l0):]
-        middle = next(islice(engine.iterate(ZSCORE, prefix + sep0, prefix + _IDX), half, None))
-        put(ZSCORE, key0, _U64_pack(half))
-        put(ZSCORE, l0 + middle[0][len(prefix):], _U64_pack(count0 - half))
-        blocks1 += 1
+    nodes = _nodes(engine, prefix)
+    nodes.member_put(suffix)
+    block = nodes.block(suffix)
+    count = nodes.count(block) + 1
+    gkeys = nodes.gkeys
+    group = gkeys[bisect_right(gkeys, suffix)]
+    members, blocks = nodes.groups[group]
+    members += 1
+    if count > BLOCK_MAX:  # split: the lower half becomes a new block, keyed by its upper bound
+        upper = count - count // 2
+        middle = nodes.nth_below(block, upper)
+        nodes.put_block(middle, count // 2, new=True)
+        nodes.put_block(block, upper)
+        blocks += 1
     else:
-        put(ZSCORE, key0, _U64_pack(count0))
-    if blocks1 > GROUP_MAX:  # split the group at its middle block
-        half = blocks1 // 2
-        first = list(islice(engine.iterate(ZSCORE, l0 + key1[len(l1):], l1), blocks1))
-        members = sum(_U64_unpack(v)[0] for _, v in first[:half])
-        put(ZSCORE, key1, _GROUP.pack(members, half))
-        put(ZSCORE, l1 + first[half][0][len(l0):], _GROUP.pack(count1 - members, blocks1 - half))
+        nodes.put_block(block, count)
+    if blocks > GROUP_MAX:  # split the group: its lower half of blocks becomes a new group
+        i = gkeys.index(group)
+        inside = nodes.blocks_between(gkeys[i - 1] if i else b"", group)
+        lower = inside[:blocks // 2]
+        moved = sum(c for _, c in lower)
+        nodes.put_group(lower[-1][0], moved, len(lower))
+        nodes.put_group(group, members - moved, blocks - len(lower))
     else:
-        put(ZSCORE, key1, _GROUP.pack(count1, blocks1))
+        nodes.put_group(group, members, blocks)
 
 
 def _index_remove(engine, prefix: bytes, suffix: bytes) -> None:
     """Uncount a member (removed from the score index, or about to be)."""
-    l0, l1 = prefix + _L0, prefix + _L1
-    put = engine.put
-    key0, value0 = _node(engine, l0, suffix)
-    key1, value1 = _node(engine, l1, suffix)
-    count0 = _U64_unpack(value0)[0] - 1
-    count1, blocks1 = _GROUP.unpack(value1)
-    count1 -= 1
-    sep0 = key0[len(l0):]
-    if count0 > 0 or not sep0:  # the first block stays, even empty
-        put(ZSCORE, key0, _U64_pack(count0))
-        put(ZSCORE, key1, _GROUP.pack(count1, blocks1))
+    nodes = _nodes(engine, prefix)
+    nodes.member_deleted(suffix)
+    block = nodes.block(suffix)
+    count = nodes.count(block) - 1
+    gkeys = nodes.gkeys
+    group = gkeys[bisect_right(gkeys, suffix)]
+    members, blocks = nodes.groups[group]
+    members -= 1
+    if count > 0 or block == group:
+        # A group's last block stays, even empty: its key is the group's upper bound.
+        if count == 0 and blocks == 1 and group != _LAST:
+            nodes.delete_block(block)
+            nodes.delete_group(group)
+            return
+        nodes.put_block(block, count)
+        nodes.put_group(group, members, blocks)
         return
-    engine.delete(ZSCORE, key0)
-    blocks1 -= 1
-    if key1[len(l1):] != sep0:
-        put(ZSCORE, key1, _GROUP.pack(count1, blocks1))
+    nodes.delete_block(block)
+    blocks -= 1
+    if members == 0 and blocks == 1 and group != _LAST:  # only its empty last block is left
+        nodes.delete_block(group)
+        nodes.delete_group(group)
         return
-    # The group started with the emptied block: it now starts at its next block, or is gone.
-    engine.delete(ZSCORE, key1)
-    if blocks1:
-        following = next(iter(engine.iterate(ZSCORE, key0 + b"\x00", l1)))[0]
-        put(ZSCORE, l1 + following[len(l0):], _GROUP.pack(count1, blocks1))
+    nodes.put_group(group, members, blocks)
 
 
 def _build_index(engine, prefix: bytes) -> None:
     """(Re)build the rank index of a zset from its score index (pending writes included)."""
     engine.delete_range(ZSCORE, prefix + _IDX, layout.prefix_end(prefix))
+    engine.scratch.pop(prefix, None)
     p = len(prefix)
-    blocks: list[list] = []
-    for i, (key, _) in enumerate(engine.iterate(ZSCORE, prefix, prefix + _IDX)):
-        if i % BUILD_FILL == 0:
-            blocks.append([key[p:] if i else b"", 0])
-        blocks[-1][1] += 1
-    if not blocks:
-        blocks.append([b"", 0])
+    blocks: list[list] = []  # [key, count]: each block's key is the next block's first member
+    count = 0
+    for key, _ in engine.iterate(ZSCORE, prefix, prefix + _IDX):
+        if count == BUILD_FILL:
+            blocks.append([key[p:], count])
+            count = 0
+        count += 1
+    blocks.append([_LAST, count])
     put = engine.put
     l0, l1 = prefix + _L0, prefix + _L1
-    for sep, count in blocks:
-        put(ZSCORE, l0 + sep, _U64_pack(count))
+    for key, count in blocks:
+        put(ZSCORE, l0 + key, _U64_pack(count))
     for g in range(0, len(blocks), BUILD_FILL):
         group = blocks[g:g + BUILD_FILL]
-        put(ZSCORE, l1 + group[0][0], _GROUP.pack(sum(c for _, c in group), len(group)))
+        put(ZSCORE, l1 + group[-1][0], _GROUP.pack(sum(c for _, c in group), len(group)))
 
 
 def _rank_of(engine, prefix: bytes, suffix: bytes) -> int:
-    """Rank of a present member through the index: counts before its group and block, then
-    a walk of its block."""
+    """Rank of a present member through the index: the counts of the groups and of the
+    blocks below it, then a walk of its block."""
     l0, l1 = prefix + _L0, prefix + _L1
-    before = count = 0
-    sep = b""
+    before = 0
+    low = b""
     n = len(l1)
     for key, value in engine.iterate(ZSCORE, l1, layout.prefix_end(l1)):
         if key[n:] > suffix:
             break
-        before += count
-        count, sep = _U64_unpack(value[:8])[0], key[n:]
-    count = 0
-    start = sep
+        before += _U64_unpack(value[:8])[0]
+        low = key[n:]
     n = len(l0)
-    for key, value in engine.iterate(ZSCORE, l0 + start, l1):
+    for key, value in engine.iterate(ZSCORE, l0 + low + b"\x00" if low else l0, l1):
         if key[n:] > suffix:
             break
-        before += count
-        count, sep = _U64_unpack(value)[0], key[n:]
-    return before + sum(1 for _ in engine.iterate(ZSCORE, prefix + sep, prefix + suffix))
+        before += _U64_unpack(value)[0]
+        low = key[n:]
+    return before + sum(1 for _ in engine.iterate(ZSCORE, prefix + low, prefix + suffix))
 
 
 def _seek_rank(engine, prefix: bytes, rank: int) -> tuple[bytes, int]:
     """(score-index key to start at, members to skip from there) for a rank < size."""
     l0, l1 = prefix + _L0, prefix + _L1
-    sep = b""
+    low = b""
     for key, value in engine.iterate(ZSCORE, l1, layout.prefix_end(l1)):
         count = _U64_unpack(value[:8])[0]
         if rank < count:
-            sep = key[len(l1):]
             break
         rank -= count
-    for key, value in engine.iterate(ZSCORE, l0 + sep, l1):
+        low = key[len(l1):]
+    for key, value in engine.iterate(ZSCORE, l0 + low + b"\x00" if low else l0, l1):
         count = _U64_unpack(value)[0]
         if rank < count:
-            return prefix + key[len(l0):], rank
+            return prefix + low, rank
         rank -= count
-    raise RuntimeError("zset rank index damaged (run ledis check)")
+        low = key[len(l0):]
+    raise _damaged()
 
 
 def check_index(engine, prefix: bytes) -> str | None:
@@ -320,21 +508,25 @@ def check_index(engine, prefix: bytes) -> str | None:
     blocks = [(k[len(l0):], _U64_unpack(v)[0]) for k, v in engine.iterate(ZSCORE, l0, l1)]
     groups = [(k[len(l1):], _GROUP.unpack(v))
               for k, v in engine.iterate(ZSCORE, l1, layout.prefix_end(l1))]
-    if not blocks or blocks[0][0] or not groups or groups[0][0]:
-        return "rank index has no first block or group"
+    if not blocks or blocks[-1][0] != _LAST or not groups or groups[-1][0] != _LAST:
+        return "rank index has no last block or group"
     members = [k[len(prefix):] for k, _ in engine.iterate(ZSCORE, prefix, prefix + _IDX)]
-    for i, (sep, count) in enumerate(blocks):
-        end = bisect_left(members, blocks[i + 1][0]) if i + 1 < len(blocks) else len(members)
-        if end - bisect_left(members, sep) != count:
-            return f"rank index block {i} counts {count} members"
-    seps = [sep for sep, _ in blocks]
-    for i, (sep, (count, nblocks)) in enumerate(groups):
-        lo = bisect_left(seps, sep)
-        if lo == len(seps) or seps[lo] != sep:
-            return f"rank index group {i} does not start at a block"
-        hi = bisect_left(seps, groups[i + 1][0]) if i + 1 < len(groups) else len(seps)
-        if hi - lo != nblocks or sum(c for _, c in blocks[lo:hi]) != count:
+    low = 0
+    for i, (key, count) in enumerate(blocks):
+        high = bisect_left(members, key)
+        if high - low != count:
+            return f"rank index block {i} counts {count} members, holds {high - low}"
+        low = high
+    keys = [key for key, _ in blocks]
+    low = 0
+    for i, (key, (count, nblocks)) in enumerate(groups):
+        high = bisect_left(keys, key)
+        if high == len(keys) or keys[high] != key:
+            return f"rank index group {i} does not end at a block"
+        high += 1
+        if high - low != nblocks or sum(c for _, c in blocks[low:high]) != count:
             return f"rank index group {i} counts {count} members in {nblocks} blocks"
+        low = high
     return None
 
 
