@@ -325,9 +325,15 @@ class Engine(Savepoints):
 
     # --- batch-scoped help for the layers above --------------------------------------------
     # ``scratch`` is memory the layers above keep for the current batch only (the zset rank
-    # index's node lookups, ledis/storage/types/zset.py): it is emptied by ``commit``,
-    # ``rollback``, a savepoint's ``rollback_to`` and ``recover``, so what it holds never
-    # outlives the overlay it describes. It must only ever speed up what the overlay says.
+    # index's nodes, ledis/storage/types/zset.py): it is emptied by ``commit``, ``rollback``,
+    # a savepoint's ``rollback_to`` and ``recover``, so what it holds never outlives the
+    # overlay it describes. A value may hold writes not yet made: its ``flush()`` makes them,
+    # and the engine calls it before anything that must see them (commit, a savepoint, an
+    # ordered read, a range delete), so the overlay is the whole truth wherever it is read.
+
+    def _flush_scratch(self) -> None:
+        for value in list(self.scratch.values()):
+            value.flush()
 
     def seeker(self, cf: int) -> Any:
         """A raw RocksDB iterator over the committed store of ``cf`` (no overlay), reused
@@ -352,7 +358,9 @@ class Engine(Savepoints):
         pending = self._pending[cf]
         if not pending:
             return [], covered
-        keys = self._overlay_keys(cf)
+        keys = self._sorted[cf]
+        if keys is None:  # a scan, not a sort of the whole family (``_overlay_keys``)
+            return sorted((k, v) for k, v in pending.items() if start <= k < end), covered
         lo = bisect_left(keys, start)
         hi = bisect_left(keys, end, lo)
         return [(k, pending[k]) for k in keys[lo:hi]], covered
@@ -371,6 +379,8 @@ class Engine(Savepoints):
     ) -> Iterator[tuple[bytes, bytes]]:
         """Yield ``(key, value)`` for ``start <= key < end`` in order (or reverse order),
         RocksDB merged with this iteration's pending writes."""
+        if self.scratch:
+            self._flush_scratch()
         pending = self._pending[cf]
         ranges = self._pending_ranges[cf]
         base = self._iterate_store(cf, start, end, reverse)
@@ -517,6 +527,8 @@ class Engine(Savepoints):
     def delete_range(self, cf: int, start: bytes, end: bytes, drop_cached: bool = False) -> None:
         """Delete ``start <= key < end``. ``drop_cached`` also forgets cached keys in the
         range (needed when the keys could be read again, e.g. FLUSHDB of metadata)."""
+        if self.scratch:
+            self._flush_scratch()
         pending = self._pending[cf]
         for key in [k for k in pending if start <= k < end]:
             del pending[key]
@@ -547,6 +559,8 @@ class Engine(Savepoints):
         times in one iteration (a hot counter) is written once: at -P 16, 800 SETs of one key
         became one put, and the per-operation batch call (~0.6 us) was the biggest single cost
         of a pipelined SET."""
+        if self.scratch:
+            self._flush_scratch()
         if self.writes == self._clean_at:
             return
         for hook in self.before_commit:

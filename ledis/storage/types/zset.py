@@ -26,24 +26,44 @@ Why this shape:
   counted nodes over the score index, in the ``zscore`` family after every score
   (``P | ff ff``: an encoded score starting with ``ff ff`` would be a NaN, never stored)::
 
-      zscore  P | ff ff 00 | sep   -> count(8)                 level 0: a block of members
-      zscore  P | ff ff 01 | sep   -> count(8) | blocks(8)     level 1: a group of blocks
+      zscore  P | ff ff 00 | upper   -> count(8)                 level 0: a block of members
+      zscore  P | ff ff 01 | upper   -> count(8) | blocks(8)     level 1: a group of blocks
 
-  ``sep`` is a score-index suffix (``score(8) | member``); a node holds the members from its
-  ``sep`` up to the next node's ``sep`` of its level, and the first node of each level has
-  ``sep`` b"" (from -inf), so the blocks partition the members and the groups partition the
-  blocks (every group's ``sep`` is a block's ``sep``). ZRANK sums the counts of the groups
-  before the member's group, of the blocks before its block in that group, and walks the
-  block: at most #groups + ``GROUP_MAX`` + ``BLOCK_MAX`` iterator steps (~700 for 5M members)
-  instead of O(rank). A rank range seeks the same way, then walks. Every insert and delete
-  updates one block and one group (two reverse seeks, two puts) in the same batch as the
-  member; a block past ``BLOCK_MAX`` splits at its middle member (a walk of half a block), a
-  group past ``GROUP_MAX`` splits at its middle block; an emptied block is deleted (its group
-  moves to start at its next block) and underfull nodes are not merged (no rebalancing
-  writes; the walks stay bounded by ``BLOCK_MAX`` / ``GROUP_MAX`` per level). The metadata
-  extras byte ``INDEXED`` says a zset has the index. Smaller zsets, and zsets stored by an
-  older ledis, have none and rank by walking; such a zset gets its index from the first write
-  that adds or moves a member once it has ``INDEX_MIN`` members (one walk of the zset).
+  ``upper`` is a score-index suffix (``score(8) | member``): a node holds the members from the
+  previous node's ``upper`` (inclusive) up to its own (exclusive), and the last node of each
+  level has ``upper`` = ``ff ff`` (above every suffix), so the blocks partition the members
+  and the groups partition the blocks (every group's key is the key of its last block).
+  Keying nodes by their *upper* bound makes "the node holding suffix s" the first node key
+  above ``s``: a forward seek, which meets the newest version of a hot node key first
+  (a reverse seek steps over every memtable version of a node rewritten on each ZADD: the
+  first version of this index, keyed by lower bounds, measured 7-16 us per lookup and ZADD
+  on a big zset at ~20% of its throughput).
+
+  ZRANK sums the counts of the groups below the member's group, of the blocks below its
+  block in that group, and walks the block: at most #groups + ``GROUP_MAX`` + ``BLOCK_MAX``
+  iterator steps (~700 for 5M members) instead of O(rank). A rank range seeks the same way,
+  then walks. Every insert and delete updates one block and one group (two puts) in the same
+  batch as the member. To find them without seeking the pending overlay (which sorts the
+  family's pending keys once it holds more than the engine keeps sorted, e.g. during a
+  ZADD of thousands of members), the batch keeps a ``_Nodes`` per touched zset in
+  ``engine.scratch`` (emptied at commit and rollback): the groups, all in memory (a few
+  hundred at most), and what the batch did to blocks and members; a block is then found by
+  one seek of a store iterator reused for the whole batch (``Engine.seeker``) merged with
+  the blocks the batch created. The node writes themselves go to the engine at once, so the
+  overlay, the write log, savepoints, COPY and replicas see the index as it is.
+
+  A block past ``BLOCK_MAX`` splits: its lower half becomes a new block keyed by the first
+  member of the upper half (a walk of half a block); a group past ``GROUP_MAX`` splits the
+  same way at its middle block. An emptied block is deleted, except a group's last block,
+  which keeps the group's bound until the group has no other block and then goes with the
+  group (so at most one empty block per group); underfull nodes are not merged (no
+  rebalancing writes; the walks stay bounded by ``BLOCK_MAX`` / ``GROUP_MAX`` per level).
+  The metadata extras byte ``INDEXED`` says a zset has the index. Smaller zsets have none
+  and rank by walking (a few hundred steps at most), so ZADD to small zsets pays nothing.
+  A zset stored by an older ledis has no index either: it ranks by walking until its first
+  write that adds or moves a member, which builds the index once it has ``INDEX_MIN``
+  members (one walk of the zset, in that command; not at a read, which must not write, and
+  not as a migration at open, which would walk every zset before the server listens).
   ``ledis check`` verifies every index against the score index and rebuilds a wrong one.
 
 This module works on Python values (bytes members, float scores) and never sees RESP. Range
@@ -178,7 +198,7 @@ _L0 = b"\xff\xff\x00"
 _L1 = b"\xff\xff\x01"
 _LAST = b"\xff\xff"  # key of the last block and group: above every member suffix
 _GROUP = struct.Struct(">QQ")  # members, blocks
-BLOCK_MAX = 256  # members in a block before it splits
+BLOCK_MAX = 512  # members in a block before it splits
 GROUP_MAX = 256  # blocks in a group before it splits
 BUILD_FILL = 192  # members per block / blocks per group when an index is built in one go
 INDEX_MIN = 1024  # a zset gets its index once it has this many members
@@ -199,60 +219,105 @@ def _damaged() -> RuntimeError:
     return RuntimeError("zset rank index damaged (run ledis check)")
 
 
+_LOAD_AFTER = 8  # block lookups in one group, in one batch, before the batch lists its blocks
+
+
 class _Nodes:
     """The rank index of one zset as the current batch sees it, kept in ``engine.scratch``
-    (dropped at commit and rollback) so that counting a member costs no seek of the overlay.
+    (dropped at commit and rollback), so counting a member costs no seek of the overlay and,
+    on a busy zset, no seek at all.
 
-    Every node write still goes to the engine at once (the overlay stays the truth: the write
-    log, savepoints, COPY and ``ledis check`` see it); this only remembers what the batch did:
-    the groups (few: all loaded), the blocks read or written (count, or None once deleted),
-    the blocks created, and the member suffixes put or deleted in the batch. A block lookup is
-    then one forward seek of a store iterator reused for the batch (``Engine.seeker``), merged
-    with the blocks created. When a pending range delete covers the index (a rebuild in this
-    batch) everything is read through ``engine.iterate`` instead (``full``)."""
+    It holds the groups (few: all loaded at the first touch in the batch), the blocks read or
+    written (count, or None once deleted), the blocks created, the member suffixes the batch
+    put or deleted, and for groups looked up often in this batch (``_LOAD_AFTER``) the sorted
+    list of their blocks, so that finding a member's block is a bisect. Otherwise a block is
+    found by one seek of a store iterator reused for the batch (``Engine.seeker``), merged
+    with the blocks the batch created. Counts are written to the engine once per batch
+    (``flush``, which the engine calls before commit, before a savepoint, before any ordered
+    read and before a range delete, so the overlay, the write log, savepoints, COPY and
+    replicas always see the index as it is); deletions of nodes are written at once. When a
+    pending range delete covers the zset (a rebuild in this batch) everything is read through
+    ``engine.iterate`` instead (``full``)."""
 
     __slots__ = ("engine", "prefix", "l0", "l1", "gkeys", "groups", "blocks", "created",
-                 "added", "deleted", "full")
+                 "members", "added", "dirty", "dirty_groups", "lists", "touches", "full")
 
     def __init__(self, engine, prefix: bytes) -> None:
         self.engine = engine
         self.prefix = prefix
-        self.l0, self.l1 = prefix + _L0, prefix + _L1
-        end = layout.prefix_end(prefix)
+        l0, l1 = self.l0, self.l1 = prefix + _L0, prefix + _L1
+        end, end1 = layout.prefix_end(prefix), layout.prefix_end(l1)
         self.blocks: dict[bytes, int | None] = {}
         self.created = SortedList()
-        self.added = SortedList()  # member suffixes put in this batch
-        self.deleted: set[bytes] = set()  # member suffixes deleted in this batch
+        self.members: dict[bytes, bool] = {}  # suffix -> put (True) or deleted in the batch
+        self.added: list[bytes] = []  # suffixes put in the batch (sorted when a split walks)
+        self.dirty: set[bytes] = set()  # blocks whose count is not written yet
+        self.dirty_groups: set[bytes] = set()
+        self.lists: dict[bytes, list[bytes]] = {}  # group -> all its block keys, in order
+        self.touches: dict[bytes, int] = {}
         pending, self.full = engine.pending_in(ZSCORE, prefix, end)
-        p, n0 = len(prefix), len(self.l0)
+        p, n0, n1 = len(prefix), len(l0), len(l1)
+        groups: dict[bytes, bytes | None] = {}
         for key, value in pending:
-            if key < self.l0:
-                if value is None:
-                    self.deleted.add(key[p:])
-                else:
-                    self.added.add(key[p:])
-            elif key < self.l1:
+            if key < l0:
+                self.members[key[p:]] = value is not None
+                if value is not None:
+                    self.added.append(key[p:])
+            elif key < l1:
                 self.blocks[key[n0:]] = None if value is None else _U64_unpack(value)[0]
                 if value is not None:
                     self.created.add(key[n0:])
-        n1 = len(self.l1)
-        self.gkeys: list[bytes] = []
-        self.groups: dict[bytes, list[int]] = {}
-        for key, value in engine.iterate(ZSCORE, self.l1, end):
-            self.gkeys.append(key[n1:])
-            self.groups[key[n1:]] = list(_GROUP.unpack(value))
+            else:
+                groups[key[n1:]] = value
+        if self.full:
+            groups = {k[n1:]: v for k, v in engine.iterate(ZSCORE, l1, end1)}
+        else:
+            it = engine.seeker(ZSCORE)
+            it.seek(l1)
+            while it.valid():
+                key = it.key()
+                if key >= end1:
+                    break
+                groups.setdefault(key[n1:], it.value())
+                it.next()
+        self.gkeys = sorted(k for k, v in groups.items() if v is not None)
+        self.groups = {k: list(_GROUP.unpack(groups[k])) for k in self.gkeys}  # type: ignore
         if not self.gkeys or self.gkeys[-1] != _LAST:
             raise _damaged()
 
-    def block(self, suffix: bytes) -> bytes:
-        """Key (suffix) of the block holding ``suffix``: the least block key above it."""
+    def flush(self) -> None:
+        """Write the counts changed since the last flush (Engine calls this)."""
+        if self.dirty:
+            put, l0, blocks = self.engine.put, self.l0, self.blocks
+            for block in self.dirty:
+                put(ZSCORE, l0 + block, _U64_pack(blocks[block]))
+            self.dirty = set()
+        if self.dirty_groups:
+            put, l1, groups = self.engine.put, self.l1, self.groups
+            for group in self.dirty_groups:
+                put(ZSCORE, l1 + group, _GROUP.pack(*groups[group]))
+            self.dirty_groups = set()
+
+    def group_of(self, suffix: bytes) -> tuple[bytes, bytes]:
+        """(key of the group holding ``suffix``, key of the group before it or b"")."""
+        gkeys = self.gkeys
+        i = bisect_right(gkeys, suffix)
+        return gkeys[i], gkeys[i - 1] if i else b""
+
+    def block(self, suffix: bytes, group: bytes, low: bytes) -> bytes:
+        """Key of the block holding ``suffix`` (the least block key above it), in ``group``
+        (whose blocks have keys in ``(low, group]``)."""
+        listed = self.lists.get(group)
+        if listed is None:
+            touches = self.touches.get(group, 0) + 1
+            self.touches[group] = touches
+            if touches >= _LOAD_AFTER or self.full:
+                listed = self.lists[group] = [k for k, _ in self.blocks_between(low, group)]
+        if listed is not None:
+            return listed[bisect_right(listed, suffix)]
         created = self.created
         i = created.bisect_right(suffix)
         best = created[i] if i < len(created) else None
-        if self.full:
-            if best is None:
-                raise _damaged()
-            return best
         blocks = self.blocks
         l0 = self.l0
         n = len(l0)
@@ -278,43 +343,101 @@ class _Nodes:
 
     def count(self, block: bytes) -> int:
         count = self.blocks.get(block)
-        if count is None:  # a created block (always in ``blocks``) or full mode
+        if count is None:  # full mode: not read yet
             value = self.engine.get(ZSCORE, self.l0 + block)
             if value is None:
                 raise _damaged()
             count = self.blocks[block] = _U64_unpack(value)[0]
         return count
 
-    def put_block(self, block: bytes, count: int, new: bool = False) -> None:
-        self.engine.put(ZSCORE, self.l0 + block, _U64_pack(count))
+    def set_block(self, block: bytes, count: int) -> None:
         self.blocks[block] = count
-        if new:
-            self.created.add(block)
+        self.dirty.add(block)
 
-    def delete_block(self, block: bytes) -> None:
+    def new_block(self, block: bytes, count: int, group: bytes) -> None:
+        self.set_block(block, count)
+        self.created.add(block)
+        listed = self.lists.get(group)
+        if listed is not None:
+            insort(listed, block)
+
+    def delete_block(self, block: bytes, group: bytes) -> None:
         self.engine.delete(ZSCORE, self.l0 + block)
         self.blocks[block] = None
+        self.dirty.discard(block)
         self.created.discard(block)
+        listed = self.lists.get(group)
+        if listed is not None:
+            listed.remove(block)
 
-    def put_group(self, group: bytes, count: int, blocks: int) -> None:
-        self.engine.put(ZSCORE, self.l1 + group, _GROUP.pack(count, blocks))
+    def set_group(self, group: bytes, count: int, blocks: int) -> None:
         if group not in self.groups:
             insort(self.gkeys, group)
         self.groups[group] = [count, blocks]
+        self.dirty_groups.add(group)
 
     def delete_group(self, group: bytes) -> None:
         self.engine.delete(ZSCORE, self.l1 + group)
         del self.groups[group]
         self.gkeys.remove(group)
+        self.dirty_groups.discard(group)
+        self.lists.pop(group, None)
 
-    def member_put(self, suffix: bytes) -> None:
-        self.deleted.discard(suffix)
-        if suffix not in self.added:
-            self.added.add(suffix)
+    def split_group(self, group: bytes, low: bytes, members: int, blocks: int) -> None:
+        """Split ``group`` (``members`` in ``blocks`` blocks): its lower half of blocks
+        becomes a new group keyed by the last of them."""
+        inside = self.blocks_between(low, group)
+        lower = inside[:blocks // 2]
+        moved = sum(c for _, c in lower)
+        key = lower[-1][0]
+        self.set_group(key, moved, len(lower))
+        self.set_group(group, members - moved, blocks - len(lower))
+        listed = self.lists.pop(group, None)
+        if listed is not None:
+            self.lists[key] = listed[:len(lower)]
+            self.lists[group] = listed[len(lower):]
+        self.touches.pop(group, None)
 
-    def member_deleted(self, suffix: bytes) -> None:
-        self.added.discard(suffix)
-        self.deleted.add(suffix)
+    def nth_above(self, low: bytes, n: int) -> bytes:
+        """Suffix of the ``n``-th member (1-based) from ``low`` (inclusive) up.
+
+        The first ``n`` + (deletions in the batch) stored keys from ``low`` hold the first
+        ``n`` stored members still there, and the first ``n`` members the batch put from
+        ``low`` the others: the answer is the ``n``-th of their union. Fetched in a tight
+        loop and sorted in C, not merged step by step (a split's walk is on ZADD's path)."""
+        prefix = self.prefix
+        if self.full:
+            start = prefix + low
+            for key, _ in islice(self.engine.iterate(ZSCORE, start, prefix + _IDX), n - 1, n):
+                return key[len(prefix):]
+            raise _damaged()
+        p = len(prefix)
+        members = self.members
+        added = self.added
+        added.sort()
+        candidates = []
+        for suffix in islice(added, bisect_left(added, low), None):
+            if members.get(suffix):
+                candidates.append(suffix)
+                if len(candidates) == n:
+                    break
+        want = n + sum(1 for v in members.values() if v is False)
+        it = self.engine.seeker(ZSCORE)
+        it.seek(prefix + low)
+        end = prefix + _IDX
+        valid, key, step = it.valid, it.key, it.next
+        stored = []
+        while valid() and len(stored) < want:
+            k = key()
+            if k >= end:
+                break
+            stored.append(k[p:])
+            step()
+        candidates += [k for k in stored if members.get(k) is not False]
+        candidates = sorted(set(candidates))
+        if len(candidates) < n:
+            raise _damaged()
+        return candidates[n - 1]
 
     def nth_below(self, upper: bytes, n: int) -> bytes:
         """Suffix of the ``n``-th member (1-based) below ``upper``, walking down."""
@@ -325,8 +448,10 @@ class _Nodes:
                 return key[len(prefix):]
             raise _damaged()
         p = len(prefix)
-        added, deleted = self.added, self.deleted
-        j = added.bisect_left(upper) - 1
+        members = self.members
+        added = self.added
+        added.sort()
+        j = bisect_left(added, upper) - 1
         it = self.engine.store_iter(ZSCORE)
         it.seek_for_prev(prefix + upper)
         if it.valid() and it.key() >= prefix + upper:
@@ -340,13 +465,15 @@ class _Nodes:
             extra = added[j] if j >= 0 else None
             if stored is not None and (extra is None or stored > extra):
                 it.prev()
-                if stored in deleted:
+                if members.get(stored) is False:  # deleted in this batch
                     continue
                 found = stored
             elif extra is not None:
                 if stored == extra:
                     it.prev()
                 j -= 1
+                if not members.get(extra) or (j >= 0 and added[j] == extra):
+                    continue  # deleted again, or listed twice
                 found = extra
             else:
                 raise _damaged()
@@ -356,23 +483,29 @@ class _Nodes:
 
     def blocks_between(self, low: bytes, high: bytes) -> list[tuple[bytes, int]]:
         """(key, count) of the blocks with ``low < key <= high``, in order."""
-        keys = set(self.created.irange(low, high, (False, True)))
+        keys = list(self.created.irange(low, high, (False, True)))
+        blocks = self.blocks
         if self.full:
-            keys.update(k[len(self.l0):] for k, _ in
-                        self.engine.iterate(ZSCORE, self.l0 + low + b"\x00",
-                                            self.l0 + high + b"\x00"))
+            keys += [k[len(self.l0):] for k, _ in
+                     self.engine.iterate(ZSCORE, self.l0 + low + b"\x00",
+                                         self.l0 + high + b"\x00")]
         else:
             it = self.engine.seeker(ZSCORE)
             it.seek(self.l0 + low + b"\x00")
             n = len(self.l0)
             last = self.l0 + high
-            while it.valid() and it.key() <= last:
-                found = it.key()[n:]
-                if found not in self.blocks:
-                    self.blocks[found] = _U64_unpack(it.value())[0]
-                keys.add(found)
-                it.next()
-        return [(k, self.count(k)) for k in sorted(keys) if self.blocks.get(k) is not None]
+            valid, key, value, step = it.valid, it.key, it.value, it.next
+            while valid():
+                found = key()
+                if found > last:
+                    break
+                found = found[n:]
+                if found not in blocks:
+                    blocks[found] = _U64_unpack(value())[0]
+                keys.append(found)
+                step()
+        keys = sorted(set(keys))
+        return [(k, self.count(k)) for k in keys if blocks.get(k, 0) is not None]
 
 
 def _nodes(engine, prefix: bytes) -> _Nodes:
@@ -384,60 +517,75 @@ def _nodes(engine, prefix: bytes) -> _Nodes:
 
 
 def _index_add(engine, prefix: bytes, suffix: bytes) -> None:
-    """Count a member just put in the score index (``suffix`` = score(8) | member)."""
-    nodes = _nodes(engine, prefix)
-    nodes.member_put(suffix)
-    block = nodes.block(suffix)
-    count = nodes.count(block) + 1
+    """Count a member just put in the score index (``suffix`` = score(8) | member).
+    Long on purpose: the common case (a listed group, no split) inlined, on ZADD's path."""
+    nodes = engine.scratch.get(prefix) or _nodes(engine, prefix)
+    nodes.members[suffix] = True
+    nodes.added.append(suffix)
     gkeys = nodes.gkeys
-    group = gkeys[bisect_right(gkeys, suffix)]
-    members, blocks = nodes.groups[group]
-    members += 1
-    if count > BLOCK_MAX:  # split: the lower half becomes a new block, keyed by its upper bound
-        upper = count - count // 2
-        middle = nodes.nth_below(block, upper)
-        nodes.put_block(middle, count // 2, new=True)
-        nodes.put_block(block, upper)
-        blocks += 1
+    i = bisect_right(gkeys, suffix)
+    group = gkeys[i]
+    listed = nodes.lists.get(group)
+    if listed is not None:
+        j = bisect_right(listed, suffix)
+        block = listed[j]
     else:
-        nodes.put_block(block, count)
-    if blocks > GROUP_MAX:  # split the group: its lower half of blocks becomes a new group
-        i = gkeys.index(group)
-        inside = nodes.blocks_between(gkeys[i - 1] if i else b"", group)
-        lower = inside[:blocks // 2]
-        moved = sum(c for _, c in lower)
-        nodes.put_group(lower[-1][0], moved, len(lower))
-        nodes.put_group(group, members - moved, blocks - len(lower))
+        j = -1
+        block = nodes.block(suffix, group, gkeys[i - 1] if i else b"")
+    count = nodes.blocks.get(block)
+    if count is None:
+        count = nodes.count(block)
+    count += 1
+    counts = nodes.groups[group]
+    if count <= BLOCK_MAX:
+        nodes.blocks[block] = count
+        nodes.dirty.add(block)
+        counts[0] += 1
+        nodes.dirty_groups.add(group)
+        return
+    # Split: the lower half becomes a new block, keyed by the first member of the upper half
+    # (walked to from the block's lower bound when the group is listed, else down from its
+    # upper bound).
+    lower = count // 2
+    if j >= 0:
+        low = listed[j - 1] if j else (gkeys[i - 1] if i else b"")  # type: ignore[index]
+        middle = nodes.nth_above(low, lower + 1)
     else:
-        nodes.put_group(group, members, blocks)
+        middle = nodes.nth_below(block, count - lower)
+    nodes.new_block(middle, lower, group)
+    nodes.set_block(block, count - lower)
+    members, blocks = counts[0] + 1, counts[1] + 1
+    if blocks > GROUP_MAX:
+        nodes.split_group(group, gkeys[i - 1] if i else b"", members, blocks)
+    else:
+        nodes.set_group(group, members, blocks)
 
 
 def _index_remove(engine, prefix: bytes, suffix: bytes) -> None:
     """Uncount a member (removed from the score index, or about to be)."""
-    nodes = _nodes(engine, prefix)
-    nodes.member_deleted(suffix)
-    block = nodes.block(suffix)
+    nodes = engine.scratch.get(prefix) or _nodes(engine, prefix)
+    nodes.members[suffix] = False
+    group, low = nodes.group_of(suffix)
+    block = nodes.block(suffix, group, low)
     count = nodes.count(block) - 1
-    gkeys = nodes.gkeys
-    group = gkeys[bisect_right(gkeys, suffix)]
     members, blocks = nodes.groups[group]
     members -= 1
     if count > 0 or block == group:
         # A group's last block stays, even empty: its key is the group's upper bound.
         if count == 0 and blocks == 1 and group != _LAST:
-            nodes.delete_block(block)
+            nodes.delete_block(block, group)
             nodes.delete_group(group)
             return
-        nodes.put_block(block, count)
-        nodes.put_group(group, members, blocks)
+        nodes.set_block(block, count)
+        nodes.set_group(group, members, blocks)
         return
-    nodes.delete_block(block)
+    nodes.delete_block(block, group)
     blocks -= 1
     if members == 0 and blocks == 1 and group != _LAST:  # only its empty last block is left
-        nodes.delete_block(group)
+        nodes.delete_block(group, group)
         nodes.delete_group(group)
         return
-    nodes.put_group(group, members, blocks)
+    nodes.set_group(group, members, blocks)
 
 
 def _build_index(engine, prefix: bytes) -> None:
@@ -915,7 +1063,7 @@ def _delete_entries(db: Database, key: bytes, raw: bytes, prefix: bytes,
             engine.delete(DATA, prefix + member)
             engine.delete(ZSCORE, prefix + enc + member)
         if indexed(raw):
-            # Uncount each member (two seeks and puts), or rebuild from what remains when
+            # Uncount each member (a seek and two puts), or rebuild from what remains when
             # that is cheaper (a big range removal).
             if len(entries) * 16 > size:
                 _build_index(engine, prefix)
