@@ -345,6 +345,13 @@ class Engine(Savepoints):
             it = self._seekers[cf] = self._cfs[cf].iter()
         return it
 
+    def store_items(self, cf: int, start: bytes, end: bytes) -> list[tuple[bytes, bytes]]:
+        """The committed store's ``(key, value)`` in ``[start, end)`` (no overlay), walked in
+        Rust (about half the cost per item of a Python loop over an iterator)."""
+        ro = rocksdict.ReadOptions()
+        ro.set_iterate_upper_bound(end)
+        return list(self._cfs[cf].items(from_key=start, read_opt=ro))
+
     def store_iter(self, cf: int) -> Any:
         """A fresh raw iterator over the committed store of ``cf`` (see ``seeker``)."""
         return self._cfs[cf].iter()
@@ -559,8 +566,7 @@ class Engine(Savepoints):
         times in one iteration (a hot counter) is written once: at -P 16, 800 SETs of one key
         became one put, and the per-operation batch call (~0.6 us) was the biggest single cost
         of a pipelined SET."""
-        if self.scratch:
-            self._flush_scratch()
+        self._flush_scratch()
         if self.writes == self._clean_at:
             return
         for hook in self.before_commit:

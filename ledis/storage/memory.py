@@ -183,6 +183,9 @@ class MemoryEngine(Engine):
 
     store_iter = seeker
 
+    def store_items(self, cf: int, start: bytes, end: bytes) -> list[tuple[bytes, bytes]]:
+        return list(self._iterate_store(cf, start, end, False))
+
     def _new_batch(self) -> _Batch:  # type: ignore[override]
         return _Batch()
 

@@ -41,20 +41,22 @@ Why this shape:
 
   ZRANK sums the counts of the groups below the member's group, of the blocks below its
   block in that group, and walks the block: at most #groups + ``GROUP_MAX`` + ``BLOCK_MAX``
-  iterator steps (~700 for 5M members) instead of O(rank). A rank range seeks the same way,
-  then walks. Every insert and delete updates one block and one group (two puts) in the same
-  batch as the member. To find them without seeking the pending overlay (which sorts the
-  family's pending keys once it holds more than the engine keeps sorted, e.g. during a
-  ZADD of thousands of members), the batch keeps a ``_Nodes`` per touched zset in
-  ``engine.scratch`` (emptied at commit and rollback): the groups, all in memory (a few
-  hundred at most), and what the batch did to blocks and members; a block is then found by
-  one seek of a store iterator reused for the whole batch (``Engine.seeker``) merged with
-  the blocks the batch created. The node writes themselves go to the engine at once, so the
-  overlay, the write log, savepoints, COPY and replicas see the index as it is.
+  iterator steps (~800 for 5M members) instead of O(rank). A rank range seeks the same way,
+  then walks. Every insert and delete changes one block count and one group count, in the
+  same batch as the member. To keep that off ZADD's bill, the batch keeps a ``_Nodes`` per
+  touched zset in ``engine.scratch`` (emptied at commit and rollback): the groups, all in
+  memory (a few hundred at most); the counts it changed, written to the engine once per batch
+  (``flush``: the engine calls it before commit, a savepoint, any ordered read and any range
+  delete, so the overlay, the write log, savepoints, COPY and replicas see the index as it
+  is); and for a group looked up often in the batch, the sorted list of its blocks, so that
+  finding a member's block is a bisect. Otherwise a block is one seek of a store iterator
+  reused for the batch (``Engine.seeker``) merged with the blocks the batch created; the
+  pending overlay itself is never sorted for it (a ZADD of thousands of members makes it
+  bigger than the engine keeps sorted, and re-sorting it per member stalled the server).
 
   A block past ``BLOCK_MAX`` splits: its lower half becomes a new block keyed by the first
-  member of the upper half (a walk of half a block); a group past ``GROUP_MAX`` splits the
-  same way at its middle block. An emptied block is deleted, except a group's last block,
+  member of the upper half (a walk of half a block, one per ~``BLOCK_MAX``/2 inserts); a
+  group past ``GROUP_MAX`` splits the same way at its middle block. An emptied block is deleted, except a group's last block,
   which keeps the group's bound until the group has no other block and then goes with the
   group (so at most one empty block per group); underfull nodes are not merged (no
   rebalancing writes; the walks stay bounded by ``BLOCK_MAX`` / ``GROUP_MAX`` per level).
@@ -219,7 +221,8 @@ def _damaged() -> RuntimeError:
     return RuntimeError("zset rank index damaged (run ledis check)")
 
 
-_LOAD_AFTER = 8  # block lookups in one group, in one batch, before the batch lists its blocks
+_LOAD_RATIO = 3  # list a group's blocks once lookups in it x this >= its blocks (a
+# seek costs ~3x what listing costs per block)
 
 
 class _Nodes:
@@ -229,7 +232,7 @@ class _Nodes:
 
     It holds the groups (few: all loaded at the first touch in the batch), the blocks read or
     written (count, or None once deleted), the blocks created, the member suffixes the batch
-    put or deleted, and for groups looked up often in this batch (``_LOAD_AFTER``) the sorted
+    put or deleted, and for groups looked up often in this batch (``_LOAD_RATIO``) the sorted
     list of their blocks, so that finding a member's block is a bisect. Otherwise a block is
     found by one seek of a store iterator reused for the batch (``Engine.seeker``), merged
     with the blocks the batch created. Counts are written to the engine once per batch
@@ -240,7 +243,8 @@ class _Nodes:
     ``engine.iterate`` instead (``full``)."""
 
     __slots__ = ("engine", "prefix", "l0", "l1", "gkeys", "groups", "blocks", "created",
-                 "members", "added", "dirty", "dirty_groups", "lists", "touches", "full")
+                 "members", "added", "deletions", "dirty", "dirty_groups", "lists", "touches",
+                 "full")
 
     def __init__(self, engine, prefix: bytes) -> None:
         self.engine = engine
@@ -250,7 +254,8 @@ class _Nodes:
         self.blocks: dict[bytes, int | None] = {}
         self.created = SortedList()
         self.members: dict[bytes, bool] = {}  # suffix -> put (True) or deleted in the batch
-        self.added: list[bytes] = []  # suffixes put in the batch (sorted when a split walks)
+        self.added = SortedList()  # suffixes put in the batch (repeats allowed)
+        self.deletions = 0  # member deletions in the batch (at least)
         self.dirty: set[bytes] = set()  # blocks whose count is not written yet
         self.dirty_groups: set[bytes] = set()
         self.lists: dict[bytes, list[bytes]] = {}  # group -> all its block keys, in order
@@ -262,7 +267,9 @@ class _Nodes:
             if key < l0:
                 self.members[key[p:]] = value is not None
                 if value is not None:
-                    self.added.append(key[p:])
+                    self.added.add(key[p:])
+                else:
+                    self.deletions += 1
             elif key < l1:
                 self.blocks[key[n0:]] = None if value is None else _U64_unpack(value)[0]
                 if value is not None:
@@ -311,7 +318,7 @@ class _Nodes:
         if listed is None:
             touches = self.touches.get(group, 0) + 1
             self.touches[group] = touches
-            if touches >= _LOAD_AFTER or self.full:
+            if touches * _LOAD_RATIO >= self.groups[group][1] or self.full:
                 listed = self.lists[group] = [k for k, _ in self.blocks_between(low, group)]
         if listed is not None:
             return listed[bisect_right(listed, suffix)]
@@ -414,19 +421,18 @@ class _Nodes:
         p = len(prefix)
         members = self.members
         added = self.added
-        added.sort()
         candidates = []
-        for suffix in islice(added, bisect_left(added, low), None):
-            if members.get(suffix):
+        for suffix in added.irange(low):
+            if members.get(suffix) and (not candidates or candidates[-1] != suffix):
                 candidates.append(suffix)
                 if len(candidates) == n:
                     break
-        want = n + sum(1 for v in members.values() if v is False)
+        want = n + self.deletions
         it = self.engine.seeker(ZSCORE)
         it.seek(prefix + low)
         end = prefix + _IDX
         valid, key, step = it.valid, it.key, it.next
-        stored = []
+        stored: list[bytes] = []
         while valid() and len(stored) < want:
             k = key()
             if k >= end:
@@ -450,8 +456,7 @@ class _Nodes:
         p = len(prefix)
         members = self.members
         added = self.added
-        added.sort()
-        j = bisect_left(added, upper) - 1
+        j = added.bisect_left(upper) - 1
         it = self.engine.store_iter(ZSCORE)
         it.seek_for_prev(prefix + upper)
         if it.valid() and it.key() >= prefix + upper:
@@ -490,20 +495,13 @@ class _Nodes:
                      self.engine.iterate(ZSCORE, self.l0 + low + b"\x00",
                                          self.l0 + high + b"\x00")]
         else:
-            it = self.engine.seeker(ZSCORE)
-            it.seek(self.l0 + low + b"\x00")
             n = len(self.l0)
-            last = self.l0 + high
-            valid, key, value, step = it.valid, it.key, it.value, it.next
-            while valid():
-                found = key()
-                if found > last:
-                    break
-                found = found[n:]
+            for key, value in self.engine.store_items(ZSCORE, self.l0 + low + b"\x00",
+                                                      self.l0 + high + b"\x00"):
+                found = key[n:]
                 if found not in blocks:
-                    blocks[found] = _U64_unpack(value())[0]
+                    blocks[found] = _U64_unpack(value)[0]
                 keys.append(found)
-                step()
         keys = sorted(set(keys))
         return [(k, self.count(k)) for k in keys if blocks.get(k, 0) is not None]
 
@@ -521,7 +519,7 @@ def _index_add(engine, prefix: bytes, suffix: bytes) -> None:
     Long on purpose: the common case (a listed group, no split) inlined, on ZADD's path."""
     nodes = engine.scratch.get(prefix) or _nodes(engine, prefix)
     nodes.members[suffix] = True
-    nodes.added.append(suffix)
+    nodes.added.add(suffix)
     gkeys = nodes.gkeys
     i = bisect_right(gkeys, suffix)
     group = gkeys[i]
@@ -565,6 +563,7 @@ def _index_remove(engine, prefix: bytes, suffix: bytes) -> None:
     """Uncount a member (removed from the score index, or about to be)."""
     nodes = engine.scratch.get(prefix) or _nodes(engine, prefix)
     nodes.members[suffix] = False
+    nodes.deletions += 1
     group, low = nodes.group_of(suffix)
     block = nodes.block(suffix, group, low)
     count = nodes.count(block) - 1
