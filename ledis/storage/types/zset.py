@@ -56,9 +56,9 @@ Why this shape:
 
   A block past ``BLOCK_MAX`` splits: its lower half becomes a new block keyed by the first
   member of the upper half (a walk of half a block, one per ~``BLOCK_MAX``/2 inserts); a
-  group past ``GROUP_MAX`` splits the same way at its middle block. An emptied block is deleted, except a group's last block,
-  which keeps the group's bound until the group has no other block and then goes with the
-  group (so at most one empty block per group); underfull nodes are not merged (no
+  group past ``GROUP_MAX`` splits the same way at its middle block. An emptied block is
+  deleted, except a group's last block, which keeps the group's bound until the group has no
+  other block and then goes with the group (so at most one empty block per group); underfull nodes are not merged (no
   rebalancing writes; the walks stay bounded by ``BLOCK_MAX`` / ``GROUP_MAX`` per level).
   The metadata extras byte ``INDEXED`` says a zset has the index. Smaller zsets have none
   and rank by walking (a few hundred steps at most), so ZADD to small zsets pays nothing.
@@ -421,7 +421,7 @@ class _Nodes:
         p = len(prefix)
         members = self.members
         added = self.added
-        candidates = []
+        candidates: list[bytes] = []
         for suffix in added.irange(low):
             if members.get(suffix) and (not candidates or candidates[-1] != suffix):
                 candidates.append(suffix)
