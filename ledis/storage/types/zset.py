@@ -58,10 +58,11 @@ Why this shape:
   member of the upper half (a walk of half a block, one per ~``BLOCK_MAX``/2 inserts); a
   group past ``GROUP_MAX`` splits the same way at its middle block. An emptied block is
   deleted, except a group's last block, which keeps the group's bound until the group has no
-  other block and then goes with the group (so at most one empty block per group); underfull nodes are not merged (no
-  rebalancing writes; the walks stay bounded by ``BLOCK_MAX`` / ``GROUP_MAX`` per level).
+  other block and then goes with the group (so at most one empty block per group); underfull
+  nodes are not merged (no rebalancing writes; the walks stay bounded by ``BLOCK_MAX`` /
+  ``GROUP_MAX`` per level).
   The metadata extras byte ``INDEXED`` says a zset has the index. Smaller zsets have none
-  and rank by walking (a few hundred steps at most), so ZADD to small zsets pays nothing.
+  and rank by walking (under 1,024 steps), so ZADD to small zsets pays nothing.
   A zset stored by an older ledis has no index either: it ranks by walking until its first
   write that adds or moves a member, which builds the index once it has ``INDEX_MIN``
   members (one walk of the zset, in that command; not at a read, which must not write, and
