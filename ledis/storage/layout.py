@@ -21,7 +21,11 @@ Metadata value::
     collections: type(1) | expire_ms(8) | version(8) | size(8) | type extras
 
 (streams keep their last ID, entries-added counter and max deleted ID as extras, see
-``ledis/storage/types/stream.py``.)
+``ledis/storage/types/stream.py``; a sorted set with a rank index has the extras byte 1.)
+
+Sorted sets of 1,024 members or more also keep a rank index (counted blocks and groups of the
+score index) in ``zscore`` after their scores, under ``... version(8) | ff ff 00|01 | bound``
+(no encoded score starts with ``ff ff``): see ``ledis/storage/types/zset.py``.
 
 ``expire_ms`` is an absolute Unix time in milliseconds, 0 for no expiry. Type codes are pinned
 (never renumber them; ``FORMAT_VERSION`` in ``sys`` changes if the layout ever does).

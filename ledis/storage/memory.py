@@ -67,6 +67,39 @@ class _SnapshotIterator:
         self.pos += 1
 
 
+class _LiveIterator:
+    """``Engine.seeker`` / ``store_iter`` here: a cursor over the family itself (no copy), which
+    is safe because those iterators are dropped at every commit, the only time a family
+    changes. seek / seek_for_prev / valid / key / value / next / prev."""
+
+    __slots__ = ("family", "pos")
+
+    def __init__(self, family: _Family) -> None:
+        self.family = family
+        self.pos = 0
+
+    def seek(self, key: bytes) -> None:
+        self.pos = self.family.bisect_left(key)
+
+    def seek_for_prev(self, key: bytes) -> None:
+        self.pos = self.family.bisect_right(key) - 1
+
+    def valid(self) -> bool:
+        return 0 <= self.pos < len(self.family)
+
+    def key(self) -> bytes:
+        return self.family.peekitem(self.pos)[0]
+
+    def value(self) -> bytes:
+        return self.family.peekitem(self.pos)[1]
+
+    def next(self) -> None:
+        self.pos += 1
+
+    def prev(self) -> None:
+        self.pos -= 1
+
+
 class _Batch:
     """A write batch: operations in order, applied by ``_MemoryDB.write``."""
 
@@ -126,6 +159,8 @@ class MemoryEngine(Engine):
         self._pending = [{} for _ in range(NUM_CF)]
         self._pending_ranges = [[] for _ in range(NUM_CF)]
         self._sorted = [None] * NUM_CF
+        self.scratch = {}
+        self._seekers = [None] * NUM_CF
         self._clean_at = 0
         self.write_log = write_log
         self.log_keep = log_keep
@@ -142,6 +177,14 @@ class MemoryEngine(Engine):
         self._closed = False
         self._fsync_stop = threading.Event()
         self._fsync_thread = None
+
+    def seeker(self, cf: int) -> _LiveIterator:
+        return _LiveIterator(self._cfs[cf])  # type: ignore[arg-type]  # a stand-in
+
+    store_iter = seeker
+
+    def store_items(self, cf: int, start: bytes, end: bytes) -> list[tuple[bytes, bytes]]:
+        return list(self._iterate_store(cf, start, end, False))
 
     def _new_batch(self) -> _Batch:  # type: ignore[override]
         return _Batch()

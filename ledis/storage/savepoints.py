@@ -18,6 +18,7 @@ class Savepoints:
     _pending_ranges: list[list[tuple[bytes, bytes]]]
     _cache: list[dict[bytes, bytes | None]]
     _sorted: list[Any]
+    scratch: dict
     _journal: list[tuple]
     _journal_writes: int
     writes: int
@@ -32,6 +33,9 @@ class Savepoints:
     def delete_range(self, cf: int, start: bytes, end: bytes, drop_cached: bool = False) -> None:
         raise NotImplementedError
 
+    def _flush_scratch(self) -> None:
+        raise NotImplementedError
+
     # A command's writes are all-or-nothing because a handler checks everything before its
     # first write; a trigger callback runs *after* the write that fired it, so when it fails
     # with on_error='abort' the firing write and the callback's writes must be taken back out
@@ -43,6 +47,8 @@ class Savepoints:
     # journal ends when the outermost one is released. Nothing may commit while one is open.
     def savepoint(self) -> int:
         """Open a savepoint: the position to give ``rollback_to`` / ``release``."""
+        if self.scratch:  # writes held for the batch (Engine.scratch) belong before it
+            self._flush_scratch()
         journal: list[tuple] | None = self.__dict__.get("_journal")
         if journal is None:
             journal = []
@@ -64,6 +70,7 @@ class Savepoints:
         journal = self._journal
         pending, cache, ranges = self._pending, self._cache, self._pending_ranges
         self._sorted = [None] * NUM_CF
+        self.scratch = {}  # it may describe writes being undone (Engine.scratch)
         while len(journal) > position + 1:
             entry = journal.pop()
             if entry[0] == "key":

@@ -67,6 +67,7 @@ from ledis.storage.layout import (
     ZSET,
 )
 from ledis.storage.migrate import ensure_format, store_format
+from ledis.storage.types import zset
 from ledis.tools.dump import open_engine
 
 _COUNTS = struct.Struct(">qq")
@@ -140,6 +141,8 @@ def check(engine) -> list[Problem]:
     zscore_bad: dict[bytes, int] = defaultdict(int)
     for sub, _ in engine.iterate(ZSCORE, b""):
         prefix, end = sub[:_N], _N
+        if sub[end:end + 2] == b"\xff\xff":
+            continue  # a rank index node (checked below with its zset)
         zscore_count[prefix] += 1
         if engine.get(DATA, prefix + sub[end + 8:]) != sub[end:end + 8]:
             zscore_bad[prefix] += 1
@@ -191,6 +194,11 @@ def check(engine) -> list[Problem]:
                     "size", f"{name}: sorted set metadata says {size} members, {actual} in "
                     f"data, {zs} in the score index ({bad} mismatched)",
                     _fix_zset(engine, db, key, raw, prefix, actual)))
+            elif zset.indexed(raw):
+                wrong = zset.check_index(engine, prefix)
+                if wrong:
+                    problems.append(Problem("index", f"{name}: {wrong}",
+                                            partial(zset.rebuild_index, engine, prefix)))
         elif type_code == STREAM:
             # Groups, consumers and PELs share the version; only "e" sub-keys are entries,
             # and an empty stream is a valid stream.
@@ -305,6 +313,8 @@ def _fix_zset(engine, db, key, raw, prefix, actual):
         engine.delete_range(ZSCORE, prefix, end)
         for sub, score in members:
             engine.put(ZSCORE, prefix + score + sub[n:], b"")
+        if zset.indexed(raw):
+            zset.rebuild_index(engine, prefix)
         engine.put(META, layout.meta_key(db, key), raw[:17] + U64.pack(len(members)) + raw[25:])
     return fix
 

@@ -381,3 +381,56 @@ def test_failed_commit_restores_the_key_counters(tmp_path):
         assert core.dispatch(ctx, [b"DBSIZE"]) == 2
     finally:
         core.close()
+
+
+class _Held:
+    """A scratch value holding one write until the engine asks for it (``flush``)."""
+
+    def __init__(self, engine: Engine, key: bytes) -> None:
+        self.engine, self.key, self.flushes = engine, key, 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        if self.key:
+            self.engine.put(DATA, self.key, b"held")
+            self.key = b""
+
+
+def test_pending_in_and_the_batch_state_end_with_the_batch(engine):
+    engine.put(DATA, b"a", b"1")
+    engine.put(DATA, b"c", b"3")
+    engine.commit()
+    engine.put(DATA, b"b", b"2")
+    engine.delete(DATA, b"c")
+    engine.put(DATA, b"z", b"26")
+    assert engine.pending_in(DATA, b"a", b"d") == ([(b"b", b"2"), (b"c", None)], False)
+    it = engine.seeker(DATA)
+    assert engine.seeker(DATA) is it  # reused within the batch
+    it.seek(b"b")
+    assert it.key() == b"c"  # the committed store only: the pending write is the caller's
+    engine.delete_range(DATA, b"y", b"zz")
+    assert engine.pending_in(DATA, b"a", b"d")[1] is False
+    assert engine.pending_in(DATA, b"x", b"zzz") == ([], True)
+    held = engine.scratch["x"] = _Held(engine, b"h")
+    assert engine.get(DATA, b"h") is None  # held
+    assert list(engine.iterate(DATA, b"h", b"i")) == [(b"h", b"held")]  # flushed first
+    engine.commit()
+    assert engine.scratch == {} and held.flushes >= 2
+    fresh = engine.seeker(DATA)
+    assert fresh is not it
+    fresh.seek(b"b")
+    assert fresh.key() == b"b"  # a new iterator sees what the commit wrote
+    held = engine.scratch["x"] = _Held(engine, b"s")
+    pos = engine.savepoint()  # flushes: the held write belongs before the savepoint
+    engine.put(DATA, b"q", b"1")
+    engine.rollback_to(pos)
+    engine.release(pos)
+    assert engine.scratch == {} and engine.get(DATA, b"s") == b"held"
+    assert engine.get(DATA, b"q") is None
+    engine.scratch["x"] = _Held(engine, b"r")
+    engine.delete_range(DATA, b"r", b"rr")  # flushed first, so the range delete covers it
+    engine.commit()
+    assert list(engine.iterate(DATA, b"r", b"rr")) == []
+    engine.scratch["x"] = _Held(engine, b"t")
+    engine.rollback()
+    assert engine.scratch == {} and engine.get(DATA, b"t") is None

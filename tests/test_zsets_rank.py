@@ -1,0 +1,234 @@
+"""The zset rank index (issue #19) through real servers: rank commands on zsets big enough to
+have the index, against redis-server after random writes of every kind (one at a time and
+pipelined, so many writes share one group commit), on a replica, through COPY/RENAME/MOVE,
+DUMP/RESTORE and ZUNIONSTORE, and in ``ledis check``. The unit model with tiny nodes is
+tests/unit/test_zset_rank_index.py; the timing of 1k vs 5M members is the slow test below."""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import time
+
+import pytest
+
+from ledis.storage import layout
+from ledis.storage.engine import Engine
+from ledis.storage.layout import META, U64, ZSCORE
+from ledis.storage.types import zset
+from tests.test_replication import assert_same, replica_of, servers  # noqa: F401 (fixture)
+from tests.test_tools_dump import ledis_cli
+
+BIG = 3000  # members: above zset.INDEX_MIN, so the zsets below have the index
+
+
+def fill(client, key: str, n: int, seed: int = 0, chunk: int = 500) -> None:
+    rng = random.Random(seed)
+    for base in range(0, n, chunk):
+        client.zadd(key, {f"m{i}": rng.randrange(-n // 4, n // 4)
+                          for i in range(base, min(n, base + chunk))})
+
+
+def rank_reads(rng: random.Random, key: str, members: int) -> list:
+    kind = rng.randrange(6)
+    member = f"m{rng.randrange(members + 50)}"
+    a, b = rng.randint(-members - 20, members + 20), rng.randint(-members - 20, members + 20)
+    if kind == 0:
+        return ["ZRANK", key, member]
+    if kind == 1:
+        return ["ZREVRANK", key, member]
+    if kind == 2:
+        return ["ZRANGE", key, a, a + rng.randrange(30), "WITHSCORES"]
+    if kind == 3:
+        return ["ZREVRANGE", key, a, a + rng.randrange(30)]
+    if kind == 4:
+        return ["ZRANGE", key, a, b if abs(b - a) < 40 else a + 5, "REV"]
+    return ["ZRANGE", key, -rng.randrange(1, 20), -1]
+
+
+def writes(rng: random.Random, key: str, members: int) -> list:
+    member = f"m{rng.randrange(members + 200)}"
+    score = rng.randrange(-members // 4, members // 4)
+    kind = rng.randrange(14)
+    if kind == 0:
+        return ["ZADD", key, score, member]
+    if kind == 1:
+        return ["ZADD", key, rng.choice(["NX", "XX", "GT", "LT"]), score, member]
+    if kind == 2:
+        return ["ZADD", key, "INCR", rng.randrange(-50, 50), member]
+    if kind == 3:
+        return ["ZINCRBY", key, rng.randrange(-50, 50), member]
+    if kind == 4:
+        return ["ZREM", key, member, f"m{rng.randrange(members)}"]
+    if kind == 5:
+        return ["ZREMRANGEBYSCORE", key, score, score + rng.randrange(3)]
+    if kind == 6:
+        start = rng.randrange(-members, members)
+        return ["ZREMRANGEBYRANK", key, start, start + rng.randrange(4)]
+    if kind == 7:
+        return ["ZPOPMIN", key, rng.randrange(1, 4)]
+    if kind == 8:
+        return ["ZPOPMAX", key]
+    if kind == 9:
+        return ["ZMPOP", 1, key, rng.choice(["MIN", "MAX"]), "COUNT", rng.randrange(1, 3)]
+    if kind == 10:
+        return ["ZADD", key, *[x for i in range(40) for x in (score + i, f"n{rng.randrange(400)}")]]
+    if kind == 11:  # (not ZREMRANGEBYLEX: over unequal scores Redis's answer is its own)
+        return ["ZADD", key, "XX", "CH", score, member]
+    if kind == 12:
+        moved = [x for i in range(20) for x in (score - i, f"m{rng.randrange(members)}")]
+        return ["ZADD", key, "CH", *moved]
+    return ["BZPOPMIN", key, 0.01]
+
+
+def test_rank_commands_match_redis_after_random_writes(pair):
+    pair.raw()
+    for client in pair:
+        fill(client, "z", BIG)
+    rng = random.Random(19)
+    for step in range(1500):
+        pair.same(*(writes(rng, "z", BIG) if step % 2 else rank_reads(rng, "z", BIG)))
+    for _ in range(200):
+        pair.same(*rank_reads(rng, "z", BIG))
+
+
+def test_rank_commands_match_redis_after_pipelined_writes(pair):
+    """Many writes in one group commit: the index's per-batch state across commands."""
+    pair.raw()
+    for client in pair:
+        fill(client, "z", BIG, seed=1)
+    rng = random.Random(7)
+    for _ in range(30):
+        batch = [writes(rng, "z", BIG) for _ in range(60)] + [rank_reads(rng, "z", BIG)
+                                                             for _ in range(20)]
+
+        def run(client, batch=batch):
+            pipe = client.pipeline(transaction=rng.random() < 0.5)
+            for args in batch:
+                pipe.execute_command(*args)
+            return pipe.execute(raise_on_error=False)
+
+        got, want = run(pair.ours), run(pair.ref)
+        assert [str(x) if isinstance(x, Exception) else x for x in got] == \
+            [str(x) if isinstance(x, Exception) else x for x in want]
+    for _ in range(100):
+        pair.same(*rank_reads(rng, "z", BIG))
+
+
+def test_copied_renamed_moved_and_stored_zsets_keep_a_right_index(pair):
+    pair.raw()
+    for client in pair:
+        fill(client, "src", BIG, seed=2)
+        client.execute_command("COPY", "src", "copy")
+        client.execute_command("RENAME", "copy", "renamed")
+        client.execute_command("MOVE", "renamed", 3)
+        client.execute_command("ZUNIONSTORE", "union", 2, "src", "src", "WEIGHTS", 1, 2)
+        client.execute_command("ZRANGESTORE", "part", "src", 100, 2500)
+        client.execute_command("RESTORE", "restored", 0, client.execute_command("DUMP", "src"))
+    rng = random.Random(3)
+    for key in ("src", "union", "part", "restored"):
+        for step in range(150):
+            pair.same(*(writes(rng, key, BIG) if step % 3 == 0 else rank_reads(rng, key, BIG)))
+    for client in pair:
+        client.execute_command("SELECT", 3)
+    for step in range(150):
+        pair.same(*(writes(rng, "renamed", BIG) if step % 3 == 0
+                    else rank_reads(rng, "renamed", BIG)))
+
+
+def test_replica_follows_index_writes_and_its_store_checks_clean(servers):  # noqa: F811
+    master = servers()
+    mc = master.client()
+    fill(mc, "z", BIG, seed=4)
+    replica = replica_of(servers, master)
+    rc = replica.client()
+    rng = random.Random(5)
+    for _ in range(20):
+        pipe = mc.pipeline(transaction=False)
+        for _ in range(50):
+            pipe.execute_command(*writes(rng, "z", BIG))
+        pipe.execute(raise_on_error=False)
+    mc.execute_command("PEXPIRE", "z", 60_000)
+    assert_same(mc, rc)
+    size = mc.zcard("z")
+    members = mc.zrange("z", 0, -1)
+    for i in rng.sample(range(size), 50):
+        assert rc.zrank("z", members[i]) == i
+        assert rc.zrange("z", i, i + 3) == members[i:i + 4]
+    data_dir = os.path.join(replica.dir, "db")
+    replica.stop()
+    assert b"0 problem(s)" in ledis_cli("check", data_dir).stdout
+
+
+def test_check_finds_a_wrong_index_count_and_repair_rebuilds_it(fresh_server):
+    srv = fresh_server()
+    client = srv.client()
+    fill(client, "z", BIG, seed=6)
+    members = client.zrange("z", 0, -1)
+    srv.stop()
+    data_dir = os.path.join(srv.dir, "db")
+    engine = Engine(data_dir, fsync="no")
+    raw = engine.get(META, layout.meta_key(0, b"z"))
+    assert zset.indexed(raw)
+    prefix = layout.sub_prefix(0, U64.unpack_from(raw, 9)[0])
+    block = next(engine.iterate(ZSCORE, prefix + b"\xff\xff\x00", prefix + b"\xff\xff\x01"))[0]
+    engine.put(ZSCORE, block, U64.pack(7))
+    engine.close()
+    proc = ledis_cli("check", data_dir, check=False)
+    assert b"rank index block 0 counts 7 members" in proc.stdout
+    ledis_cli("repair", data_dir, check=False)
+    assert b"0 problem(s)" in ledis_cli("check", data_dir).stdout
+    srv.start()
+    client = srv.client()
+    for i in random.Random(8).sample(range(BIG), 30):
+        assert client.zrank("z", members[i]) == i
+
+
+# --- timing (slow): rank ops on 5M members cost about what they cost on 1k -----------------
+
+SLOW_MEMBERS = int(os.environ.get("LEDIS_RANK_MEMBERS", "5000000"))
+
+
+def _timed(client, command: list, repeat: int = 40) -> float:
+    """Median seconds of one command over ``repeat`` runs."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        client.execute_command(*command)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+@pytest.mark.slow
+def test_rank_ops_on_5m_members_take_about_what_they_take_on_1k(fresh_server):
+    srv = fresh_server()
+    client = srv.client()
+    fill(client, "small", 1000)
+    # ZADD of 1,000 members a command, 10 commands per round trip: a few minutes for 5M.
+    pipe = client.pipeline(transaction=False)
+    for base in range(0, SLOW_MEMBERS, 1000):
+        pipe.zadd("big", {f"m{i}": i * 7919 % SLOW_MEMBERS
+                          for i in range(base, min(SLOW_MEMBERS, base + 1000))})
+        if len(pipe) == 10:
+            pipe.execute()
+    pipe.execute()
+    assert client.zcard("big") == SLOW_MEMBERS
+    mid = next(i for i in range(SLOW_MEMBERS) if i * 7919 % SLOW_MEMBERS == SLOW_MEMBERS // 2)
+    report = {}
+    for name, n, member in (("small", 1000, "m500"), ("big", SLOW_MEMBERS, f"m{mid}")):
+        report[name] = {
+            "ZRANK": _timed(client, ["ZRANK", name, member]),
+            "ZREVRANK": _timed(client, ["ZREVRANK", name, member]),
+            "ZRANGE mid 10": _timed(client, ["ZRANGE", name, n // 2, n // 2 + 9]),
+            "ZRANGE REV mid 10": _timed(client, ["ZRANGE", name, n // 2, n // 2 + 9, "REV"]),
+        }
+    assert client.zrank("big", f"m{mid}") == SLOW_MEMBERS // 2
+    for op, seconds in report["big"].items():
+        # A round trip included: a few ms at most, never the O(rank) walk (~0.6 s at 5M).
+        assert seconds < 0.005 + 4 * report["small"][op], (op, report)
+    # ZREMRANGEBYRANK of 10 members in the middle, and the ranks after it.
+    t0 = time.perf_counter()
+    assert client.zremrangebyrank("big", SLOW_MEMBERS // 2, SLOW_MEMBERS // 2 + 9) == 10
+    assert time.perf_counter() - t0 < 0.05
+    assert client.zrank("big", f"m{mid}") is None

@@ -1,0 +1,149 @@
+"""The zset rank index (ledis/storage/types/zset.py) on a real RocksDB, against a sorted-list
+model: random inserts, deletes, score updates, range removals and pops, with tiny node sizes
+so blocks and groups split, empty and move all the time, committed at random points."""
+
+from __future__ import annotations
+
+import bisect
+import random
+
+import pytest
+
+from ledis.storage.engine import Engine
+from ledis.storage.keyspace import Store
+from ledis.storage.memory import MemoryEngine
+from ledis.storage.types import zset
+
+
+@pytest.fixture
+def tiny_nodes(monkeypatch):
+    monkeypatch.setattr(zset, "BLOCK_MAX", 4)
+    monkeypatch.setattr(zset, "GROUP_MAX", 3)
+    monkeypatch.setattr(zset, "BUILD_FILL", 3)
+    monkeypatch.setattr(zset, "INDEX_MIN", 20)
+
+
+@pytest.fixture(params=["rocksdb", "memory"])
+def db(tmp_path, request):
+    # The index's batch state reads the store through Engine.seeker / store_iter, which the
+    # memory backend implements on its own: both run the model.
+    if request.param == "rocksdb":
+        engine = Engine(str(tmp_path / "db"), fsync="no")
+    else:
+        engine = MemoryEngine()
+    yield Store(engine).dbs[0]
+    engine.close()
+
+
+def _check(db, key: bytes, model: list[tuple[float, bytes]], rng: random.Random) -> None:
+    raw = zset.meta(db, key)
+    assert (raw is not None) == bool(model)
+    if not model:
+        return
+    size = len(model)
+    assert zset.size_of(raw) == size
+    if size >= zset.INDEX_MIN:
+        assert zset.indexed(raw)
+    if zset.indexed(raw):
+        assert zset.check_index(db.engine, zset._prefix(db, raw, key)) is None
+    for _ in range(5):
+        i = rng.randrange(size)
+        member = model[i][1]
+        assert zset.rank(db, key, member) == i
+        assert zset.rank(db, key, member, reverse=True) == size - 1 - i
+    for _ in range(5):
+        start, stop = rng.randint(-size - 2, size + 2), rng.randint(-size - 2, size + 2)
+        lo, hi = start + size if start < 0 else start, stop + size if stop < 0 else stop
+        lo = max(lo, 0)
+        want = [m for _, m in model[lo:hi + 1]] if lo <= hi else []
+        assert zset.range_by_rank(db, key, start, stop) == want
+        want = [m for _, m in model[::-1][lo:hi + 1]] if lo <= hi else []
+        assert zset.range_by_rank(db, key, start, stop, reverse=True) == want
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ranks_follow_a_sorted_list_model(tiny_nodes, db, seed):
+    rng = random.Random(seed)
+    key = b"z"
+    model: list[tuple[float, bytes]] = []
+    scores: dict[bytes, float] = {}
+
+    def drop(member: bytes) -> None:
+        model.remove((scores.pop(member), member))
+
+    for _ in range(400):
+        op = rng.random()
+        if op < 0.45:  # add a few members, or move existing ones (ZADD / ZINCRBY)
+            pairs = []
+            for _ in range(rng.randint(1, 6)):
+                member = b"m%d" % rng.randrange(150)
+                pairs.append((float(rng.randrange(-20, 20)), member))
+            last: dict[bytes, float] = {}
+            for value, member in pairs:
+                last[member] = value
+            zset.add(db, key, pairs)
+            for member, value in last.items():
+                if member in scores:
+                    drop(member)
+                scores[member] = value
+                bisect.insort(model, (value, member))
+        elif op < 0.65:  # ZREM
+            members = [b"m%d" % rng.randrange(150) for _ in range(rng.randint(1, 4))]
+            zset.remove(db, key, members)
+            for member in set(members):
+                if member in scores:
+                    drop(member)
+        elif op < 0.75 and model:  # ZREMRANGEBYRANK
+            size = len(model)
+            start = rng.randrange(size)
+            stop = min(size - 1, start + rng.randrange(3 if rng.random() < 0.8 else size))
+            assert zset.remove_range_by_rank(db, key, start, stop) == stop - start + 1
+            for _, member in model[start:stop + 1]:
+                del scores[member]
+            del model[start:stop + 1]
+        elif op < 0.82 and model:  # ZPOPMIN / ZPOPMAX
+            highest = rng.random() < 0.5
+            count = rng.randint(1, 3)
+            got = zset.pop(db, key, count, highest)
+            want = model[::-1][:count] if highest else model[:count]
+            assert [(m, s) for s, m in want] == got
+            for _, member in want:
+                drop(member)
+        elif op < 0.86 and model:  # ZREMRANGEBYSCORE
+            lo = float(rng.randrange(-20, 20))
+            spec = zset.ScoreRange(lo, lo + rng.randrange(3))
+            gone = [m for s, m in model if spec.min <= s <= spec.max]
+            assert zset.remove_range_by_score(db, key, spec) == len(gone)
+            for member in gone:
+                drop(member)
+        if rng.random() < 0.3:
+            db.engine.commit()
+        _check(db, key, model, rng)
+
+
+def test_store_builds_the_index_and_old_zsets_get_it_on_their_next_write(tiny_nodes, db):
+    items = [(b"m%03d" % i, float(i % 7)) for i in range(50)]
+    zset.store(db, b"s", items)
+    raw = zset.meta(db, b"s")
+    assert zset.indexed(raw)
+    model = sorted((s, m) for m, s in items)
+    assert [zset.rank(db, b"s", m) for _, m in model] == list(range(50))
+    # A zset written without the index (an older ledis): ranks walk, the next ZADD builds it.
+    zset.store(db, b"old", items[:10])
+    zset.add(db, b"old", [(float(i), b"x%d" % i) for i in range(15)])
+    raw = zset.meta(db, b"old")
+    assert zset.indexed(raw) and zset.size_of(raw) == 25
+    assert zset.check_index(db.engine, zset._prefix(db, raw, b"old")) is None
+
+
+def test_check_index_finds_a_wrong_count(tiny_nodes, db):
+    zset.add(db, b"z", [(float(i), b"m%d" % i) for i in range(40)])
+    db.engine.commit()
+    raw = zset.meta(db, b"z")
+    prefix = zset._prefix(db, raw, b"z")
+    assert zset.check_index(db.engine, prefix) is None
+    last_block = prefix + b"\xff\xff\x00\xff\xff"
+    db.engine.put(2, last_block, (99).to_bytes(8, "big"))
+    assert zset.check_index(db.engine, prefix) is not None
+    zset.rebuild_index(db.engine, prefix)
+    assert zset.check_index(db.engine, prefix) is None
