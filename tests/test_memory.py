@@ -4,6 +4,7 @@ ours where they are deterministic."""
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import time
 
@@ -243,3 +244,32 @@ def test_redis_cli_hotkeys(server, lfu):
     lines = [line for line in out.splitlines() if line.startswith("hot key found")]
     assert lines and 'keyname: "hot"' in lines[0], out
     assert any('"cold"' in line for line in lines)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the malloc figures are glibc's")
+def test_stats_rocksdb_and_allocator_fields(r):
+    """MEMORY STATS breaks RSS down (docs/memory.md): RocksDB's memtables, table readers and
+    block cache, Python's allocated blocks and glibc's heap, so a soak can tell a cache filling
+    up from a leak."""
+
+    def stats() -> dict:
+        return r.memory_stats()
+
+    before = stats()
+    for name in ("rocksdb.block-cache-usage", "rocksdb.block-cache-pinned-usage",
+                 "rocksdb.memtables", "rocksdb.memtables-all", "rocksdb.table-readers",
+                 "rocksdb.sst-files-size", "ledis.read-cache-entries", "ledis.python-blocks",
+                 "ledis.malloc-heap", "ledis.malloc-used", "ledis.malloc-free",
+                 "ledis.malloc-mmapped"):
+        assert isinstance(before[name], int) and before[name] >= 0, name
+    # 2 MB of values go to the memtables (they are not flushed at 2 MB)
+    r.mset({f"mem:{i}": "x" * 2000 for i in range(1000)})
+    after = stats()
+    assert after["rocksdb.memtables"] >= before["rocksdb.memtables"] + 1_000_000
+    assert after["rocksdb.memtables-all"] >= after["rocksdb.memtables"]
+    # glibc's heap holds at least what it says is in use; Python's objects are counted
+    assert after["ledis.malloc-heap"] >= after["ledis.malloc-used"] > 0
+    assert after["ledis.python-blocks"] > 10_000
+    # the pinned part of the block cache is part of its usage
+    assert after["rocksdb.block-cache-usage"] >= after["rocksdb.block-cache-pinned-usage"]
+    assert r.execute_command("MEMORY", "PURGE") in (b"OK", "OK", True)
