@@ -9,7 +9,10 @@ and pattern/channel subscribers (every message must arrive), and BLPOP consumers
 pushers (every pushed item must be popped or still queued at the end).
 
 Every 10 s the server's RSS (``/proc/<pid>/status`` VmRSS), the p99 latency of the commands of
-that window, the command count and the error count are sampled. Verdict (``ok``):
+that window, the command count and the error count are sampled, with what RSS is made of:
+RSS by kind of mapping (``/proc/<pid>/smaps``: brk heap, anonymous, files) and MEMORY STATS's
+``rocksdb.*`` / ``ledis.*`` fields (block cache, memtables, table readers, the read cache,
+Python's allocated blocks, glibc's heap: docs/memory.md). Verdict (``ok``):
 
 * RSS: no sample after warm-up (the first 20% of the run) exceeds the first post-warm-up
   sample by more than 10%;
