@@ -9,7 +9,10 @@ and pattern/channel subscribers (every message must arrive), and BLPOP consumers
 pushers (every pushed item must be popped or still queued at the end).
 
 Every 10 s the server's RSS (``/proc/<pid>/status`` VmRSS), the p99 latency of the commands of
-that window, the command count and the error count are sampled. Verdict (``ok``):
+that window, the command count and the error count are sampled, with what RSS is made of:
+RSS by kind of mapping (``/proc/<pid>/smaps``: brk heap, anonymous, files) and MEMORY STATS's
+``rocksdb.*`` / ``ledis.*`` fields (block cache, memtables, table readers, the read cache,
+Python's allocated blocks, glibc's heap: docs/memory.md). Verdict (``ok``):
 
 * RSS: no sample after warm-up (the first 20% of the run) exceeds the first post-warm-up
   sample by more than 10%;
@@ -81,12 +84,45 @@ def rss_kb(pid: int) -> int:
 
 
 def rocksdb_memory(client: redis.Redis) -> dict:
-    """RocksDB's block cache and memtables, and the engine's read cache (MEMORY STATS): the
-    parts of RSS that are bounded caches filling up, not a leak."""
+    """What MEMORY STATS tells apart inside RSS: RocksDB's block cache, memtables and table
+    readers, the engine's read cache, Python's allocated blocks and glibc's heap (in KB, or a
+    count): bounded caches filling up are told from a leak by these."""
     stats = client.memory_stats()
-    return {"block_cache_kb": int(stats.get("rocksdb.block-cache-usage", 0)) // 1024,
-            "memtables_kb": int(stats.get("rocksdb.memtables", 0)) // 1024,
-            "read_cache_entries": int(stats.get("ledis.read-cache-entries", 0))}
+    out = {}
+    for name, value in stats.items():
+        if not (name.startswith(("rocksdb.", "ledis.")) and isinstance(value, int)):
+            continue
+        if name in ("ledis.read-cache-entries", "ledis.python-blocks"):
+            out[name.split(".", 1)[1].replace("-", "_")] = value
+        else:
+            out[name.replace(".", "_").replace("-", "_") + "_kb"] = value // 1024
+    # the names the earlier runs' JSON used
+    out["block_cache_kb"] = out.get("rocksdb_block_cache_usage_kb", 0)
+    out["memtables_kb"] = out.get("rocksdb_memtables_kb", 0)
+    return out
+
+
+def smaps_kb(pid: int) -> dict:
+    """RSS by kind of mapping (/proc/<pid>/smaps): the brk heap (glibc's main arena), anonymous
+    mappings (other glibc arenas, mmapped blocks, Python's arenas, thread stacks) and files."""
+    out = {"rss_heap_kb": 0, "rss_anon_kb": 0, "rss_file_kb": 0}
+    kind = "rss_anon_kb"
+    try:
+        text = Path(f"/proc/{pid}/smaps").read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        first = line.split(maxsplit=6)
+        if not first:
+            continue
+        if first[0].endswith(":"):
+            if first[0] == "Rss:":
+                out[kind] += int(first[1])
+            continue
+        name = first[5] if len(first) > 5 else ""
+        kind = ("rss_heap_kb" if name == "[heap]" else
+                "rss_file_kb" if name.startswith("/") else "rss_anon_kb")
+    return out
 
 
 def p99(values: list[float]) -> float:
@@ -349,6 +385,7 @@ def run(minutes: float, out: str, rate: float, interval: float = 10.0, keys: int
             samples.append({
                 "t": round(time.monotonic() - started, 1),
                 "rss_kb": rss_kb(server.proc.pid),
+                **smaps_kb(server.proc.pid),
                 "p99_ms": round(p99(window) * 1000, 3),
                 "ops": len(window),
                 "errors": stats.error_count,

@@ -67,6 +67,11 @@ class Config:
     compression_bottommost: str = ""  # "" = same as compression; or none | lz4 | zstd | snappy
     block_cache_mb: int = 64
     cache_entries: int = 200_000
+    # RocksDB memtable size in MiB; all families share a budget of twice this (docs/memory.md)
+    write_buffer_mb: int = 8
+    # give glibc's free heap memory back to the system every N seconds (0 = never), in a
+    # thread: compactions leave tens of MB free but resident in its arenas (docs/soak.md)
+    malloc_trim_s: int = 10
     # checkpoints (SAVE / BGSAVE): "" = <dir>.checkpoints; keep this store's newest N (0 = all)
     checkpoint_dir: str = ""
     checkpoint_keep: int = 5
@@ -126,6 +131,8 @@ class Config:
         "databases": (1, 256),
         "block_cache_mb": (0, 1024 * 1024),
         "cache_entries": (0, 2**63 - 1),  # 0 = no read cache
+        "write_buffer_mb": (1, 1024),
+        "malloc_trim_s": (0, INT_MAX),  # 0 = never
         "checkpoint_keep": (0, INT_MAX),  # 0 = keep all
         "http_max_body": (1, 2**63 - 1),
         "replica_priority": (0, INT_MAX),

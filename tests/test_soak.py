@@ -66,3 +66,11 @@ def test_short_soak_run_is_clean(tmp_path):
     assert counts["pushed0"] > 0 and counts["popped0"] > 0
     assert len(result["samples"]) >= int(minutes * 60 / 3) - 1
     assert result["verdict"]["ok"], result["verdict"]
+
+
+def test_smaps_split_adds_up_to_rss():
+    """The soak's RSS breakdown (heap / anonymous / file mappings) covers the whole RSS."""
+    parts = soak.smaps_kb(os.getpid())
+    total = soak.rss_kb(os.getpid())
+    assert parts["rss_file_kb"] > 0 and parts["rss_anon_kb"] > 0
+    assert abs(sum(parts.values()) - total) <= total * 0.05 + 1024

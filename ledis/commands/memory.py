@@ -15,15 +15,17 @@ says which it uses:
   tables, so the per-database ``overhead.hashtable.*`` fields are 0.
 * ``MEMORY DOCTOR`` applies Redis's checks that have a meaning here (empty instance, a past
   peak well above the current RSS) and answers with Redis's sentences.
-* ``MALLOC-STATS`` and ``PURGE`` answer as a Redis built without jemalloc does.
+* ``MALLOC-STATS`` answers as a Redis built without jemalloc does; ``PURGE`` gives glibc's
+  free memory back to the system (``malloc_trim``, ``ledis.malloc``) and answers OK.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import sys
 
-from ledis import errors
+from ledis import errors, malloc
 from ledis.commands.args import ArgCursor
 from ledis.commands.registry import command
 from ledis.errors import LedisError
@@ -114,19 +116,45 @@ def cmd_memory_usage(ctx, argv):
 # --- STATS ------------------------------------------------------------------------------------
 
 
+# RocksDB properties summed over the column families (a family has its own memtables and
+# table readers); the block cache is one cache shared by every family, so it is read once.
+_PER_FAMILY = (
+    ("rocksdb.memtables", "rocksdb.cur-size-all-mem-tables"),
+    ("rocksdb.memtables-all", "rocksdb.size-all-mem-tables"),
+    ("rocksdb.table-readers", "rocksdb.estimate-table-readers-mem"),
+    ("rocksdb.sst-files-size", "rocksdb.total-sst-files-size"),
+)
+_SHARED = (
+    ("rocksdb.block-cache-usage", "rocksdb.block-cache-usage"),
+    ("rocksdb.block-cache-pinned-usage", "rocksdb.block-cache-pinned-usage"),
+)
+
+
 def _engine_figures(core) -> dict[str, int]:
-    """RocksDB's memory and disk figures (0 on the memory backend)."""
+    """RocksDB's memory and disk figures (0 on the memory backend): ``memtables`` are the
+    mutable and immutable memtables not yet flushed, ``memtables-all`` also those kept alive
+    by an iterator or snapshot after their flush; ``table-readers`` is what open SST files hold
+    outside the block cache."""
     engine = core.engine
+    figures = {name: 0 for name, _ in _SHARED + _PER_FAMILY}
     try:
-        cache = engine.property_int(0, "rocksdb.block-cache-usage")
-        memtables = sum(engine.property_int(cf, "rocksdb.cur-size-all-mem-tables")
-                        for cf in range(len(CF_NAMES)))
-        sst = sum(engine.property_int(cf, "rocksdb.total-sst-files-size")
-                  for cf in range(len(CF_NAMES)))
-    except Exception:  # noqa: BLE001 - a stats reply must not fail on a missing property
-        cache = memtables = sst = 0
-    return {"rocksdb.block-cache-usage": cache, "rocksdb.memtables": memtables,
-            "rocksdb.sst-files-size": sst, "ledis.read-cache-entries": engine.cached_entries()}
+        for name, prop in _SHARED:
+            figures[name] = engine.property_int(0, prop)
+        for name, prop in _PER_FAMILY:
+            figures[name] = sum(engine.property_int(cf, prop) for cf in range(len(CF_NAMES)))
+    except Exception:  # noqa: BLE001, S110 - a stats reply must not fail on a missing property
+        pass
+    figures["ledis.read-cache-entries"] = engine.cached_entries()
+    return figures
+
+
+def _process_figures() -> dict[str, int]:
+    """Python's and glibc's allocators: ``ledis.python-blocks`` the objects Python has
+    allocated, ``ledis.malloc-*`` glibc's heap (``mallinfo2``: bytes in use, free but kept,
+    and mmapped), 0 off glibc."""
+    figures = {"ledis.python-blocks": sys.getallocatedblocks()}
+    figures.update(("ledis." + name, value) for name, value in malloc.info().items())
+    return figures
 
 
 def _vm_memory(core) -> tuple[int, int]:
@@ -188,7 +216,7 @@ def cmd_memory_stats(ctx, argv):
     stats[b"rss-overhead.bytes"] = 0
     stats[b"fragmentation"] = Double(1.0)
     stats[b"fragmentation.bytes"] = 0
-    for name, value in _engine_figures(core).items():
+    for name, value in (_engine_figures(core) | _process_figures()).items():
         stats[name.encode()] = value
     return stats
 
@@ -218,6 +246,7 @@ def cmd_memory_malloc_stats(ctx, argv):
          summary="Ask the allocator to release memory", since="4.0.0",
          complexity="Depends on how much memory is allocated, could be slow", acl="@slow")
 def cmd_memory_purge(ctx, argv):
+    malloc.trim()  # glibc's counterpart of Redis's jemalloc purge
     return OK
 
 

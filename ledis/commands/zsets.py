@@ -43,8 +43,11 @@ _NONZERO_DIGIT = re.compile(rb"[1-9]")
 
 # --- scores as replies ----------------------------------------------------------------------
 # Range replies format one score per element; real data repeats scores a lot (counters,
-# timestamps), so each distinct encoded score is formatted once (bounded caches).
-_CACHE_MAX = 65536
+# timestamps), so each distinct encoded score is formatted once (bounded caches). Small and
+# emptied when full, so they follow the scores in use: at 65,536 entries that were kept once
+# full, random scores filled them over tens of minutes with ~20 MB of Python objects, a slow
+# RSS rise of the soak (docs/soak.md).
+_CACHE_MAX = 4096
 _TEXT: dict[bytes, bytes] = {}
 _DOUBLES: dict[bytes, Double] = {}
 
@@ -54,8 +57,9 @@ def score_text(raw: bytes) -> bytes:
     text = _TEXT.get(raw)
     if text is None:
         text = format_double(zset.decode_score(raw))
-        if len(_TEXT) < _CACHE_MAX:
-            _TEXT[raw] = text
+        if len(_TEXT) >= _CACHE_MAX:
+            _TEXT.clear()
+        _TEXT[raw] = text
     return text
 
 
@@ -64,8 +68,9 @@ def score_double(raw: bytes) -> Double:
     value = _DOUBLES.get(raw)
     if value is None:
         value = Double(zset.decode_score(raw))
-        if len(_DOUBLES) < _CACHE_MAX:
-            _DOUBLES[raw] = value
+        if len(_DOUBLES) >= _CACHE_MAX:
+            _DOUBLES.clear()
+        _DOUBLES[raw] = value
     return value
 
 
@@ -176,8 +181,9 @@ def _wire_score(score: bytes, resp3: bool) -> bytes:
     if wire is None:
         text = score_text(score)
         wire = b",%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text)
-        if len(cache) < 65536:
-            cache[score] = wire
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[score] = wire
     return wire
 
 

@@ -7,7 +7,9 @@ replies. This is DESIGN.md section 6: the write path's biggest win, measured.
 
 A cron task (10 Hz, like Redis's ``hz``) runs active expiry in slices for at most 25 ms a tick
 (a mass expiry spreads over ticks), closes idle clients (``timeout``) and commits what those
-produced.
+produced. Every ``malloc_trim_s`` seconds it also has a thread give glibc's free heap memory
+back to the system (``ledis.malloc.trim``: RocksDB's compactions leave tens of MB free but
+resident in glibc's arenas, docs/soak.md); the thread releases the GIL, so the loop runs on.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 
-from ledis import errors
+from ledis import errors, malloc
 from ledis.core import Context, Core
 from ledis.server.connection import Connection
 from ledis.startup import Listeners, bind_sockets, check_tls, start_listening
@@ -50,6 +53,7 @@ class Server:
         self.reply_gate: Callable[[list[Connection]], bool] | None = None
         self.stopped: asyncio.Event | None = None  # created in start()
         self._cron_task: asyncio.Task | None = None
+        self._trimming: threading.Thread | None = None
         self.port = core.config.port
         core.server = self  # type: ignore[attr-defined]
 
@@ -152,11 +156,23 @@ class Server:
                     self.core.expire_cycle(200, deadline=time.monotonic() + EXPIRE_BUDGET)
                 if tick % 10 == 0 and self.core.config.timeout:
                     self._close_idle()
+                trim_s = self.core.config.malloc_trim_s
+                if trim_s and tick % (trim_s * 10) == 0:
+                    self._trim_malloc()
                 for hook in self.cron_hooks:
                     hook()
                 self.core.engine.commit()
             except Exception:
                 log.exception("cron failed")
+
+    def _trim_malloc(self) -> None:
+        """``malloc_trim`` in a thread (one at a time): it walks every glibc arena, a few ms
+        with ctypes holding no GIL, so the loop is not stalled."""
+        if self._trimming is not None and self._trimming.is_alive():
+            return
+        self._trimming = threading.Thread(target=malloc.trim, name="ledis-malloc-trim",
+                                          daemon=True)
+        self._trimming.start()
 
     def _close_idle(self) -> None:
         limit = time.time() - self.core.config.timeout

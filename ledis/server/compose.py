@@ -53,6 +53,7 @@ def open_engine(config: Config) -> engine_module.Engine:
         compression=config.compression,
         bottommost_compression=config.compression_bottommost,
         cache_entries=config.cache_entries,
+        write_buffer_mb=config.write_buffer_mb,
     )
 
 

@@ -67,6 +67,7 @@ from typing import Any
 import msgpack
 import rocksdict
 
+from ledis import malloc
 from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, SYS, U64
 from ledis.storage.savepoints import MISSING as _MISSING
 from ledis.storage.savepoints import Savepoints
@@ -84,19 +85,6 @@ COMPRESSION = {
     "zstd": rocksdict.DBCompressionType.zstd,
     "snappy": rocksdict.DBCompressionType.snappy,
 }
-
-
-def _fixed_mmap_threshold() -> None:
-    """Pin glibc's mmap threshold at 128 KB. By default it rises to the size of the largest
-    freed mmap'd block, so RocksDB's 4 MB memtable arena blocks move onto the heap, where they
-    fragment it and are never returned: ~40 MB more peak RSS measured on a 5M-element load
-    (docs/scale.md). Process-wide and idempotent; a no-op off glibc."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 class StoreLockedError(RuntimeError):
@@ -185,7 +173,7 @@ class Engine(Savepoints):
     ) -> None:
         self.path = path
         os.makedirs(path, exist_ok=True)
-        _fixed_mmap_threshold()
+        malloc.fix_mmap_threshold()
         opts = self._options(block_cache_mb, compression, write_buffer_mb)
         if bottommost_compression:  # the biggest level: e.g. zstd there, lz4 above
             opts.set_bottommost_compression_type(COMPRESSION[bottommost_compression]())

@@ -20,10 +20,11 @@ LEDIS = Path(__file__).resolve().parents[2] / "ledis"
 # ``ledis.tools``); a package name also covers its ``__init__``.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # Pure values and texts, importable by everyone: error texts, reply values and their RESP
-    # encoding, inline splitting, config, version strings, glob, Lua resource paths, codecs.
+    # encoding, inline splitting, config, version strings, glob, Lua resource paths, codecs,
+    # glibc's allocator.
     ("leaf", ("ledis.errors", "ledis.replies", "ledis.resp", "ledis.inline", "ledis.config",
               "ledis.version", "ledis.glob", "ledis.resources", "ledis.geohash",
-              "ledis.redis_codecs")),
+              "ledis.redis_codecs", "ledis.malloc")),
     # Python values on RocksDB; never sees RESP, a client or a command.
     ("storage", ("ledis.storage", "ledis.rdb", "ledis.rdb_stream")),
     # Command handlers and the services they drive (blocking, pub/sub, tracking, ACL, access

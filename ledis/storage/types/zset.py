@@ -117,17 +117,19 @@ def _decode(raw: bytes) -> float:
 
 # Range replies decode one score per element; real data repeats scores a lot (counters,
 # timestamps in a window, equal-score lex sets), and a dict hit costs a fraction of the
-# unpack/pack/unpack above. Bounded: once full, misses are just computed.
+# unpack/pack/unpack above. Bounded and emptied when full, so it follows the scores in use
+# (kept once full at 65,536 entries, random scores filled it slowly: docs/soak.md).
 _DECODED: dict[bytes, float] = {}
-_DECODED_MAX = 65536
+_DECODED_MAX = 4096
 
 
 def decode_score(raw: bytes) -> float:
     value = _DECODED.get(raw)
     if value is None:
         value = _decode(raw)
-        if len(_DECODED) < _DECODED_MAX:
-            _DECODED[raw] = value
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[raw] = value
     return value
 
 
