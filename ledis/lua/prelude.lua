@@ -625,7 +625,9 @@ end
 
 local function run(fn, hook_count, resp3, nkeys, ...)
   local keys, argv
-  if nkeys == 0 then
+  if nkeys == 1 then           -- the commonest shape: no table to trim
+    keys, argv = {(...)}, {select(2, ...)}
+  elseif nkeys == 0 then
     keys, argv = {}, {...}
   else
     keys, argv = {...}, {select(nkeys + 1, ...)}

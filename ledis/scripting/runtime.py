@@ -349,6 +349,12 @@ class Scripting:
             self.running = False
             if self.busy:
                 self._end_busy()
+        if type(res) is tuple and len(res) == 2:  # the common replies without run_reply's frame
+            kind, value = res
+            if kind == 0 and type(value) is not float:  # a string or an integral number
+                return value
+            if kind == 2 and value == b"OK":
+                return OK
         return run_reply(res, sha, self._after_oom)
 
     def _resolve(self, given: bytes, by_sha: bool) -> tuple[bytes, Any, frozenset[bytes] | None]:
