@@ -14,10 +14,16 @@ conversion of a script's reply live in ``lua/prelude.lua``; this module holds th
   shares the caller's db) and converts the reply to Lua (Redis's rules, RESP2 or RESP3 after
   ``redis.setresp(3)``). Strings and integers come back as they are; a status is
   ``(nil, 1, text)`` and an error ``(nil, 2, text)``, which the closure turns into ``{ok=}`` /
-  raises ``{err=}``; aggregates become Lua tables.
+  raises ``{err=}``; a flat array of strings and integers (RESP2 nulls as false) is
+  ``(nil, 3, items...)``, which the closure packs into a table; other aggregates become Lua
+  tables through ``table_from``.
 * **Checks.** A ``core.special_checks`` entry rejects ``noscript`` commands and writes in
   read-only runs (EVAL_RO, ``no-writes``) with Redis's texts, and notes the first write
-  (a script that wrote cannot be killed).
+  (a script that wrote cannot be killed). The bridge runs the same checks inline for a
+  command it has run before (``fast``: its exact spelling -> command) when nothing gates the
+  core, the caller's user is unrestricted and no tracking wraps ``script_check``; the
+  dispatcher then skips its slow path for that call (issue #19: two Python frames less per
+  ``redis.call``).
 * **Atomicity.** Nothing here commits: every write of a script lands in the engine's pending
   batch, which the server commits once at the end of the loop iteration.
 * **Time limit.** User chunks run with jit off and a count hook calling :meth:`_check`
