@@ -3,6 +3,7 @@
     python benchmarks/hotpath.py                    # SET GET INCR PING EVALSHA EVAL, -P 1 and 16
     python benchmarks/hotpath.py set incr -P 16 --random
     python benchmarks/hotpath.py evalsha --profile  # cProfile of the same loop
+    python benchmarks/hotpath.py ratelimit --random # EVALSHA of benchmarks/ratelimit_bucket.lua
     python benchmarks/hotpath.py multi -P 1         # MULTI + 10 SET + EXEC: us per transaction
 
 Builds a real Core on a temp RocksDB and 50 ``Connection`` objects whose transports only count
@@ -35,6 +36,7 @@ from ledis.server.compose import build, load_commands  # noqa: E402
 from ledis.server.connection import Connection  # noqa: E402
 
 SET_SCRIPT = b"return redis.call('set',KEYS[1],ARGV[1])"
+BUCKET_SCRIPT = (Path(__file__).resolve().parent / "ratelimit_bucket.lua").read_bytes()
 CONNECTIONS = 50
 READS = 50  # distinct pre-built reads per connection, replayed in a cycle
 
@@ -72,6 +74,7 @@ def request(kind: str, key: bytes, sha: bytes) -> tuple[bytes, ...]:
         "ping": (b"PING",),
         "eval": (b"EVAL", SET_SCRIPT, b"1", key, b"xxx"),
         "evalsha": (b"EVALSHA", sha, b"1", key, b"xxx"),
+        "ratelimit": (b"EVALSHA", sha, b"1", b"bucket:" + key, b"100", b"10"),
     }[kind]
 
 
@@ -88,7 +91,8 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
             conn = Connection(server)
             conn.connection_made(CountingTransport())  # type: ignore[arg-type]
             conns.append(conn)
-        sha = core.dispatch(conns[0].ctx, [b"SCRIPT", b"LOAD", SET_SCRIPT])
+        body = BUCKET_SCRIPT if kind == "ratelimit" else SET_SCRIPT
+        sha = core.dispatch(conns[0].ctx, [b"SCRIPT", b"LOAD", body])
         rnd = random.Random(1)
 
         def key() -> bytes:

@@ -129,6 +129,48 @@ def test_pcall_of_write_in_ro_script(r):
     assert r.eval_ro(script, 0) == b"ERR Write commands are not allowed from read-only scripts."
 
 
+def test_repeated_calls_keep_the_script_checks(r, ref):
+    """The bridge remembers commands it has run and checks them inline from the second call
+    on (same VM): the errors of read-only runs, bad arity and noscript commands stay Redis's
+    on every call, in every letter case."""
+    script = """
+      local out = {}
+      for i = 1, 3 do
+        for _, name in ipairs({'set', 'SET', 'Set'}) do
+          local e = redis.pcall(name, KEYS[1], 'v')
+          out[#out + 1] = type(e) == 'table' and (e['err'] or e['ok']) or e
+        end
+        out[#out + 1] = redis.pcall('get')['err']
+        out[#out + 1] = redis.pcall('get', KEYS[1], 'x')['err']
+        out[#out + 1] = redis.pcall('eval', 'return 1', '0')['err']
+        out[#out + 1] = redis.pcall('get', KEYS[1])
+      end
+      return out
+    """
+    for client in (r, ref):
+        client.set("rk", "old")
+    assert r.eval_ro(script, 1, "rk") == ref.eval_ro(script, 1, "rk")
+    assert r.eval(script, 1, "rk") == ref.eval(script, 1, "rk")
+    assert r.get("rk") == b"v"
+
+
+def test_array_replies_with_nulls_in_resp2_and_resp3(r, ref):
+    """Flat arrays come back from the bridge as varargs: a missing field is false in RESP2
+    and a nil hole after redis.setresp(3), as in Redis."""
+    script = """
+      if ARGV[1] == '3' then redis.setresp(3) end
+      local t = redis.call('hmget', KEYS[1], 'a', 'missing', 'b')
+      local e = redis.call('hmget', KEYS[1], 'missing')
+      local n = redis.call('lrange', 'no-such-list', 0, -1)
+      return {t[1], type(t[2]), t[3], type(e[1]), #n, type(redis.call('time')[2])}
+    """
+    for client in (r, ref):
+        client.delete("ah")
+        client.hset("ah", mapping={"a": "1", "b": "2"})
+    for resp in ("2", "3"):
+        assert r.eval(script, 1, "ah", resp) == ref.eval(script, 1, "ah", resp)
+
+
 def test_noscript_commands_rejected(r):
     for cmd in ("'script', 'load', 'return 1'", "'eval', 'return 1', '0'",
                 "'evalsha', '%s', '0'" % ("a" * 40)):

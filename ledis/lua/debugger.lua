@@ -130,6 +130,12 @@ local function arg_text(a)
   return a
 end
 
+-- (nil, 3, items...) from the bridge (a flat array) as the table redis.call makes of it
+local function pack_array(v, tag, p, ...)
+  if tag == 3 then return {p, ...} end
+  return v, tag, p
+end
+
 local base_bridge = entry.get_bridge()   -- the prelude's redis.call bridge (Python)
 
 local function logging_bridge(...)
@@ -149,7 +155,7 @@ local function logging_bridge(...)
     end
     log(concat(parts, ' '))
   end
-  local v, tag, p = bridge(...)
+  local v, tag, p = pack_array(bridge(...))
   if tag == 2 then
     if rejected[p] or not valid then
       log('<error> ' .. (match(p, '^ERR (.*)$') or p))

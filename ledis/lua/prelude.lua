@@ -5,6 +5,7 @@
 -- here; user scripts only ever see `env`, a read-only proxy over `real`, an allow-list of
 -- globals. Called as chunk(api) where api is a table of Python callables:
 --   bridge(...)      redis.call: returns a value, or (nil, 1, status) / (nil, 2, error text)
+--                    / (nil, 3, items...) for a flat array
 --   check()          time-limit hook: returns true when SCRIPT KILL asked to stop
 --   log(level, msg)  redis.log
 --   sha1hex(s)       lower-case hex sha1
@@ -194,18 +195,22 @@ end
 -- --- the redis table ------------------------------------------------------------------------
 local redis = {}
 
-redis.call = function(...)
-  local v, tag, p = bridge(...)
+-- The bridge's reply: a value; (nil, 1, status); (nil, 2, error text); or (nil, 3, items...),
+-- a flat array packed here (cheaper than building the table from Python).
+local function call_reply(v, tag, p, ...)
   if tag == nil then return v end
+  if tag == 3 then return {p, ...} end
   if tag == 1 then return {ok = p} end
   error({err = p}, 0)
 end
-redis.pcall = function(...)
-  local v, tag, p = bridge(...)
+local function pcall_reply(v, tag, p, ...)
   if tag == nil then return v end
+  if tag == 3 then return {p, ...} end
   if tag == 1 then return {ok = p} end
   return {err = p}
 end
+redis.call = function(...) return call_reply(bridge(...)) end
+redis.pcall = function(...) return pcall_reply(bridge(...)) end
 
 -- luaPushErrorBuff: "-CODE msg" -> "CODE msg"; a single word or no dash -> "ERR ..."
 local function error_text(s)
@@ -620,7 +625,9 @@ end
 
 local function run(fn, hook_count, resp3, nkeys, ...)
   local keys, argv
-  if nkeys == 0 then
+  if nkeys == 1 then           -- the commonest shape: no table to trim
+    keys, argv = {(...)}, {select(2, ...)}
+  elseif nkeys == 0 then
     keys, argv = {}, {...}
   else
     keys, argv = {...}, {select(nkeys + 1, ...)}

@@ -14,10 +14,16 @@ conversion of a script's reply live in ``lua/prelude.lua``; this module holds th
   shares the caller's db) and converts the reply to Lua (Redis's rules, RESP2 or RESP3 after
   ``redis.setresp(3)``). Strings and integers come back as they are; a status is
   ``(nil, 1, text)`` and an error ``(nil, 2, text)``, which the closure turns into ``{ok=}`` /
-  raises ``{err=}``; aggregates become Lua tables.
+  raises ``{err=}``; a flat array of strings and integers (RESP2 nulls as false) is
+  ``(nil, 3, items...)``, which the closure packs into a table; other aggregates become Lua
+  tables through ``table_from``.
 * **Checks.** A ``core.special_checks`` entry rejects ``noscript`` commands and writes in
   read-only runs (EVAL_RO, ``no-writes``) with Redis's texts, and notes the first write
-  (a script that wrote cannot be killed).
+  (a script that wrote cannot be killed). The bridge runs the same checks inline for a
+  command it has run before (``fast``: its exact spelling -> command) when nothing gates the
+  core, the caller's user is unrestricted and no tracking wraps ``script_check``; the
+  dispatcher then skips its slow path for that call (issue #19: two Python frames less per
+  ``redis.call``).
 * **Atomicity.** Nothing here commits: every write of a script lands in the engine's pending
   batch, which the server commits once at the end of the loop iteration.
 * **Time limit.** User chunks run with jit off and a count hook calling :meth:`_check`
@@ -73,6 +79,8 @@ _UNKNOWN = (None, _ERR_TAG, errors.SCRIPT_UNKNOWN_CMD.encode())
 _WRONG_ARGS = (None, _ERR_TAG, errors.SCRIPT_WRONG_ARGS.encode())
 _INTERNAL = (None, _ERR_TAG, errors.INTERNAL.encode())
 _STATUS_OK = (None, 1, b"OK")  # redis.call's {ok='OK'}, the commonest status
+_ARRAY_TAG = 3  # (nil, 3, items...): a flat array, packed into a table by the prelude
+_ARRAY_VARARGS = 64  # longer arrays go through table_from (lupa pushes varargs one by one)
 _LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.INFO, logging.WARNING)
 
 
@@ -177,7 +185,7 @@ class Scripting:
         self._by_body: dict[bytes, tuple[bytes, Any, frozenset[bytes] | None]] = {}
         self._by_sha: dict[bytes, tuple[bytes, Any, frozenset[bytes] | None]] = {}
         core.special_checks.append(self._check_command)
-        core.script_check = self._check_command
+        core.script_check = self._own_check = self._check_command
         # ledis.host.<name>(...) in Lua: Python callables of an embedding program
         # (ledis.embedded.register_host_function); never reachable over the network.
         self.host_functions: dict[bytes, Any] = {}
@@ -347,6 +355,12 @@ class Scripting:
             self.running = False
             if self.busy:
                 self._end_busy()
+        if type(res) is tuple and len(res) == 2:  # the common replies without run_reply's frame
+            kind, value = res
+            if kind == 0 and type(value) is not float:  # a string or an integral number
+                return value
+            if kind == 2 and value == b"OK":
+                return OK
         return run_reply(res, sha, self._after_oom)
 
     def _resolve(self, given: bytes, by_sha: bool) -> tuple[bytes, Any, frozenset[bytes] | None]:
@@ -403,10 +417,17 @@ class Scripting:
 
     # --- redis.call ----------------------------------------------------------------------------
     def _make_bridge(self, lua: Any):  # noqa: ANN202
-        commands = self.core.commands
-        dispatch = self.core.dispatch
+        core = self.core
+        commands = core.commands
+        dispatch = core.dispatch
+        by_name = core._by_name  # exact spelling -> command, filled by the dispatcher
         table_from = lua.table_from
         scripting = self
+        own_check = self._own_check
+        # exact spelling -> command redis.call may run without the dispatcher's slow-path
+        # checks (see below): no subcommands, not noscript, and a write or not may_replicate
+        # (so a read-only run needs no test beyond is_write).
+        fast: dict[bytes, Command] = {}
 
         to_lua = lua_converter(table_from, lambda: scripting.script_resp == 3)
 
@@ -426,9 +447,35 @@ class Scripting:
                         elif ta is not bytes:
                             return _ARG_TYPE
                     break
+            ctx = scripting.ctx
             try:
-                # the bridge lives in the runtime, which is made together with ctx
-                reply = dispatch(scripting.ctx, argv)  # type: ignore[arg-type]
+                cmd = fast.get(argv[0])
+                caller = scripting.caller
+                if (cmd is not None and not core.gated and core.script_check is own_check
+                        and (caller is None or caller.user.unrestricted)
+                        and not ((cmd.arity > 0 and len(argv) != cmd.arity)
+                                 or len(argv) < -cmd.arity)):
+                    # The script's checks inline (what _checks -> _check_command does for a
+                    # script when nothing gates the core, the caller's user is unrestricted
+                    # and no tracking wraps script_check): two Python frames less per call.
+                    # The script context is ``special`` only for the dispatcher's slow path,
+                    # which then has nothing left to do.
+                    if cmd.is_write:
+                        if ctx.script_readonly:  # type: ignore[union-attr]
+                            raise LedisError(errors.SCRIPT_WRITE_IN_RO)
+                        scripting.wrote = True
+                    ctx.special = False  # type: ignore[union-attr]
+                    try:
+                        reply = dispatch(ctx, argv)  # type: ignore[arg-type]
+                    finally:
+                        ctx.special = True  # type: ignore[union-attr]
+                else:
+                    if cmd is None and len(fast) < 1024:
+                        known = by_name.get(argv[0])
+                        if known is not None and _fast_eligible(known):
+                            fast[argv[0]] = known
+                    # the bridge lives in the runtime, which is made together with ctx
+                    reply = dispatch(ctx, argv)  # type: ignore[arg-type]
             except LedisError as exc:
                 # The dispatcher's own rejections get the texts Redis uses for scripts.
                 text = exc.text
@@ -445,6 +492,23 @@ class Scripting:
                 return reply
             if reply is OK:
                 return _STATUS_OK
+            if t is list and len(reply) <= _ARRAY_VARARGS:
+                # A flat array of strings and integers (HMGET, TIME, LRANGE...) goes back as
+                # varargs the prelude packs into a table: (nil, 3, items...). Cheaper than
+                # table_from plus a to_lua call per item. A null item is false in RESP2 (a
+                # RESP3 nil would leave a hole, which the table path keeps as it was).
+                nulls = False
+                for item in reply:
+                    ti = type(item)
+                    if ti is not bytes and ti is not int:
+                        if item is None and scripting.script_resp == 2:
+                            nulls = True
+                            continue
+                        break
+                else:
+                    if nulls:
+                        return (None, _ARRAY_TAG, *[False if v is None else v for v in reply])
+                    return (None, _ARRAY_TAG, *reply)
             if t is Simple:
                 return None, 1, bytes(reply)
             if isinstance(reply, LedisError):
@@ -587,6 +651,12 @@ class Scripting:
 
 _DISPATCH_UNKNOWN = ("ERR unknown command '", "ERR unknown subcommand '")
 _DISPATCH_ARITY = "ERR wrong number of arguments for '"
+
+
+def _fast_eligible(cmd: Command) -> bool:
+    """Whether the bridge may run ``cmd`` with the script checks inline (see _make_bridge)."""
+    return (not cmd.subcommands and cmd.handler is not None and not cmd.noscript
+            and (cmd.is_write or "may_replicate" not in cmd.flags))
 
 
 def _arity_error(commands: dict, argv: list[bytes]) -> bool:

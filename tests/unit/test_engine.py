@@ -128,14 +128,16 @@ bounded_ops = st.lists(
 
 
 @settings(max_examples=80, deadline=None)
-@given(bounded_ops, st.integers(min_value=1, max_value=40))
+@given(bounded_ops, st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=8))
 def test_bounded_seeks_over_a_dirty_overlay_match_a_model(tmp_path_factory, program,
-                                                         sorted_max):
+                                                         sorted_max, range_scan_max):
     """Bounded forward and reverse seeks between writes (the sorted pending-key list kept
-    by put/delete, dropped by range deletes, savepoint rollbacks, commits and past its size
-    cap) see exactly what a dict model holds."""
-    cap = engine_module._SORTED_MAX
+    by put/delete, dropped by savepoint rollbacks, commits and past its size cap, and used
+    and trimmed by range deletes over more than ``_RANGE_SCAN_MAX`` pending keys) see
+    exactly what a dict model holds."""
+    cap, scan = engine_module._SORTED_MAX, engine_module._RANGE_SCAN_MAX
     engine_module._SORTED_MAX = sorted_max
+    engine_module._RANGE_SCAN_MAX = range_scan_max
     eng = Engine(str(tmp_path_factory.mktemp("b") / "db"), fsync="no")
     model: dict[bytes, bytes] = {}
     saved: list[dict[bytes, bytes]] = []
@@ -161,7 +163,7 @@ def test_bounded_seeks_over_a_dirty_overlay_match_a_model(tmp_path_factory, prog
         if saved:
             eng.release(position)
     finally:
-        engine_module._SORTED_MAX = cap
+        engine_module._SORTED_MAX, engine_module._RANGE_SCAN_MAX = cap, scan
         eng.close()
 
 
