@@ -173,10 +173,11 @@ class Engine(Savepoints):
         write_buffer_mb: int = 8,  # measured: 8 MB memtables insert ~20% faster than 32 MB
         write_log: bool = True,
         log_keep: int = 1_000_000,
+        mmap_threshold_kb: int = 128,  # glibc's, pinned (ledis/malloc.py); 0 = glibc's default
     ) -> None:
         self.path = path
         os.makedirs(path, exist_ok=True)
-        malloc.fix_mmap_threshold()
+        malloc.set_thresholds(mmap_threshold_kb)
         opts = self._options(block_cache_mb, compression, write_buffer_mb)
         if bottommost_compression:  # the biggest level: e.g. zstd there, lz4 above
             opts.set_bottommost_compression_type(COMPRESSION[bottommost_compression]())
