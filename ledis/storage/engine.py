@@ -531,7 +531,7 @@ class Engine(Savepoints):
                 # ~0.2 us of sorting (SET of random keys in db.batch(), docs/PERFORMANCE.md).
                 keys = self._sorted[cf]
                 if keys is None or len(keys) != len(pending):
-                    keys = sorted(pending) if len(pending) > 1 else pending
+                    keys = sorted(pending)
                 for key in keys:
                     value = pending[key]
                     if value is None:

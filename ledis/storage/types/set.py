@@ -76,6 +76,13 @@ def add(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
     # == sub_prefix(db.index, key, version), with the version's bytes as stored
     prefix = db.prefix + _pack_len(len(key)) + key + live[9:17]
     get_ = engine.get
+    if len(members) - start == 1:  # one member: no loop
+        k = prefix + members[start]
+        if get_(DATA, k) is not None:
+            return 0
+        put(DATA, k, b"")
+        put(META, meta_key, live[:17] + U64.pack(U64.unpack_from(live, 17)[0] + 1) + live[25:])
+        return 1
     added = 0
     for i in range(start, len(members)):
         k = prefix + members[i]
