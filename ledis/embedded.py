@@ -301,7 +301,9 @@ class Engine:
             if loop is not None and threading.current_thread() is not shared.loop_thread:
                 return self._on_loop(loop, argv)
             core = shared.core
-            with shared.lock:
+            lock = shared.lock
+            lock.acquire()  # not ``with``: its enter/exit lookups cost ~0.08 us of a 1.7 us GET
+            try:
                 if shared.closed:  # closed by another thread meanwhile
                     raise RuntimeError("this ledis store is closed")
                 try:
@@ -311,6 +313,8 @@ class Engine:
                     reply = exc
                 finally:
                     core.commit()  # also after an error, as above
+            finally:
+                lock.release()
         t = type(reply)
         if t is bytes or t is int or reply is None:  # the common replies, as they are
             return reply
