@@ -251,7 +251,7 @@ def _incr(db, key: bytes, delta: int) -> int:
 
 
 def _incr_general(db, key: bytes, delta: int) -> int:
-    """INCR beyond the fast path: a new key, a TTL, a non-canonical value, errors."""
+    """INCR beyond the fast path: an expired key, a TTL, a non-canonical value, errors."""
     old_raw, value, expire = string.load(db, key)
     if value is None:
         current = 0

@@ -612,7 +612,15 @@ class Engine(Savepoints):
                 handle = handles[cf]
                 put = batch.put
                 delete = batch.delete
-                for key, value in pending.items():
+                # In key order: RocksDB inserts a batch into the memtable's skip list in batch
+                # order, starting each search from where the previous insert ended, so sorted
+                # keys cost ~0.6 us less each than random ones on a 100k-key memtable for
+                # ~0.2 us of sorting (SET of random keys in db.batch(), docs/PERFORMANCE.md).
+                keys = self._sorted[cf]
+                if keys is None or len(keys) != len(pending):
+                    keys = sorted(pending)
+                for key in keys:
+                    value = pending[key]
                     if value is None:
                         delete(key, handle)
                     else:

@@ -202,7 +202,8 @@ def push(db: Database, key: bytes, values: list[bytes], left: bool,
     """LPUSH/RPUSH (and the X variants): returns the new length (0: no list, X variant).
     The hot path: one cached metadata read, one put per element, one metadata put."""
     engine = db.engine
-    raw = engine.get(META, db.prefix + key)
+    meta_key = db.prefix + key
+    raw = engine.get(META, meta_key)
     if raw is not None and raw[1:9] != _NO_EXPIRE and U64.unpack_from(raw, 1)[0] <= _time() * 1000:
         live = False
     else:
@@ -229,14 +230,18 @@ def push(db: Database, key: bytes, values: list[bytes], left: bool,
             put(DATA, prefix + _pack_seq(tail), value)
             tail += 1
     size = tail - head
-    db.replace(key, _META.pack(LIST, expire, version, size, head, tail), raw)
+    if live:  # same version and expiry: only the record changes (db.replace's no-op case)
+        put(META, meta_key, _META.pack(LIST, expire, version, size, head, tail))
+    else:
+        db.replace(key, _META.pack(LIST, expire, version, size, head, tail), raw)
     return size
 
 
 def pop_one(db: Database, key: bytes, left: bool) -> bytes | None:
     """LPOP/RPOP without a count (the hot path)."""
     engine = db.engine
-    raw = engine.get(META, db.prefix + key)
+    meta_key = db.prefix + key
+    raw = engine.get(META, meta_key)
     if raw is None:
         return None
     if raw[1:9] != _NO_EXPIRE and U64.unpack_from(raw, 1)[0] <= _time() * 1000:
@@ -254,7 +259,8 @@ def pop_one(db: Database, key: bytes, left: bool) -> bytes | None:
             head += 1
         else:
             tail -= 1
-        db.replace(key, _META.pack(LIST, expire, version, size - 1, head, tail), raw)
+        # same version and expiry: only the record changes (db.replace's no-op case)
+        engine.put(META, meta_key, _META.pack(LIST, expire, version, size - 1, head, tail))
     return value
 
 
