@@ -67,6 +67,11 @@ def _warn(message: str) -> None:
 class OptionalBuildExt(build_ext):
     """Compile what compiles; a failure leaves that module interpreted instead of failing."""
 
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if not self.parallel:  # one compiler per core: ~3 min of CPU for the whole hot path
+            self.parallel = os.cpu_count() or 1
+
     def run(self) -> None:
         try:
             super().run()
