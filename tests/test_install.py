@@ -31,6 +31,11 @@ import redis
 
 from tests.helpers import ROOT, free_port, wait_port
 
+# The builds and pip installs have their own subprocess timeouts; pytest's 120 s default would
+# cut the first test's fixture set-up (build + two installs, which now also fetch Cython, the
+# build requirement) on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
+
 SOURCE_LUA = sorted(
     p.relative_to(ROOT).as_posix()
     for sub in ("ledis/lua", "ledis/stdlib") for p in (ROOT / sub).glob("*.lua"))
