@@ -143,11 +143,12 @@ def _blocked_count() -> int:
 
 
 def _section_server(core):
-    from ledis.version import REDIS_VERSION, __version__
+    from ledis.version import REDIS_VERSION, __version__, compiled_modules
 
     now = time.time()
     uptime = int(now - core.started)
     server = getattr(core, "server", None)
+    compiled = compiled_modules()
     return [
         ("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"),
         ("redis_git_dirty", 0), ("redis_build_id", "0"), ("redis_mode", "standalone"),
@@ -162,6 +163,10 @@ def _section_server(core):
         ("lru_clock", int(now) & ((1 << 24) - 1)), ("executable", sys.executable),
         ("config_file", core.config.extra.get("__file__", "")), ("io_threads_active", 0),
         ("ledis_version", __version__),
+        # the hot path compiled by setup.py (Cython), or the .py source (a pure build, or
+        # LEDIS_INTERPRETED=1): docs/PERFORMANCE.md "Compiled hot path"
+        ("ledis_compiled", "yes" if compiled else "no"),
+        ("ledis_compiled_modules", len(compiled)),
     ]
 
 
