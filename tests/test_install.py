@@ -9,8 +9,9 @@ from that sdist, so a file missing from the sdist shows up in both); dependencie
 pip's cache or index. About 55 s of CPU (65 s wall on two idle cores, 2 min under load), most
 of it pip installing the dependencies twice.
 
-These builds are pure Python (``LEDIS_NO_COMPILE=1``: compiling the hot path costs minutes of
-CPU per build, and there are two); the compiled wheel has its own, slow, test at the end.
+These builds are pure Python (the default; compiling the hot path is opt-in with
+``LEDIS_COMPILE=1`` and costs minutes of CPU per build); the compiled wheel has its own, slow,
+test at the end.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ import redis
 from tests.helpers import ROOT, free_port, wait_port
 
 # The builds and pip installs have their own subprocess timeouts; pytest's 120 s default would
-# cut the first test's fixture set-up (build + two installs, which now also fetch Cython, the
-# build requirement) on a loaded machine.
+# cut the first test's fixture set-up (build + two installs) on a loaded machine.
 pytestmark = pytest.mark.timeout(900)
 
 SOURCE_LUA = sorted(
@@ -48,10 +48,10 @@ def _env(compile: bool = False) -> dict[str, str]:
     # nothing from this checkout or the test environment may reach the installed package
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP",
-                        "LEDIS_NO_COMPILE", "LEDIS_INTERPRETED")}
+                        "LEDIS_COMPILE", "LEDIS_INTERPRETED")}
     env["PYTHONNOUSERSITE"] = "1"
-    if not compile:
-        env["LEDIS_NO_COMPILE"] = "1"  # setup.py builds pure Python
+    if compile:
+        env["LEDIS_COMPILE"] = "1"  # setup.py compiles the hot path (and asks for Cython)
     return env
 
 
@@ -221,7 +221,7 @@ def test_installed_server_autoloads_the_whole_stdlib(start):
 
 
 def test_default_builds_are_pure_python(dist):
-    """LEDIS_NO_COMPILE=1 gives a pure wheel: no extension, a platform-independent tag."""
+    """The default build gives a pure wheel: no extension, a platform-independent tag."""
     assert dist["wheel"].name.endswith("-py3-none-any.whl")
     with zipfile.ZipFile(dist["wheel"]) as whl:
         assert not [n for n in whl.namelist() if n.endswith((".so", ".c"))]
