@@ -151,6 +151,10 @@ class MemoryEngine(Engine):
             raise ValueError(f"fsync policy must be always, everysec or no, not {policy!r}")
         self.fsync = policy
 
+    # Walks read the live map in slices (above): a long reply is built at once instead of
+    # being streamed (ledis.replies.Stream needs a pinned view).
+    pinned_walks = False
+
     def _iterate_store(self, cf: int, start: bytes, end: bytes | None,
                        reverse: bool) -> Iterator[tuple[bytes, bytes]]:
         family: _Family = self._cfs[cf]  # type: ignore[assignment]  # a stand-in
