@@ -83,3 +83,14 @@ def live_keys(walk: Walk, skip: int, size: int, now: int,
         if matches is not None:
             names = [k for k in names if matches(k)]
         yield len(names), b"".join([b"$%d\r\n%s\r\n" % (len(k), k) for k in names])
+
+
+def ranked(walk: Walk, skip: int, count: int, cut: int, size: int) -> Chunks:
+    """ZRANGE by rank: ``count`` members after the first ``skip`` index entries (passed over
+    ``size`` at a time, a chunk each, so a far start does not stall either)."""
+    while skip > 0:
+        step = min(skip, size)
+        next(islice(walk, step - 1, step), None)  # consumes ``step`` entries
+        skip -= step
+        yield 0, b""
+    yield from sub_keys(islice(walk, count), cut, size)

@@ -28,6 +28,7 @@ import math
 import re
 
 from ledis import blocking, errors
+from ledis.commands import streaming
 from ledis.commands.args import ArgCursor, parse_int, parse_mpop, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError
@@ -371,6 +372,10 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
     if rangetype == _RANK:
         start = parse_int(argv[minidx])
         stop = parse_int(argv[maxidx])
+        if not scores and ctx.wire and (start < 0 or stop < 0 or stop - start >= _STREAM_MIN):
+            streamed = _streamed_rank_range(ctx, key, start, stop, reverse)
+            if streamed is not None:
+                return streamed
         items = zset.range_by_rank(db, key, start, stop, reverse, scores)
     elif rangetype == _SCORE:
         spec = parse_score_range(argv[minidx], argv[maxidx])
@@ -381,6 +386,23 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
     if dst is not None:
         return zset.store(db, dst, items)
     return _scored_stored(ctx, items) if withscores else items
+
+
+# ZRANGE by rank (members only) streams when the range is long. A cheap first test before
+# the size is read: a range with a negative end (``0 -1``) may be long, ``5 9`` never is.
+_STREAM_MIN = 64
+
+
+def _streamed_rank_range(ctx, key: bytes, start: int, stop: int, reverse: bool):
+    """ZRANGE / ZREVRANGE of many members by rank, sent in chunks (None: build it at once)."""
+    found = zset.walk_by_rank(ctx.db, key, start, stop, reverse)
+    if found is None:
+        return None
+    walk, skip, count, cut = found
+    size = streaming.chunk_size(ctx, count)
+    if not size:
+        return None
+    return streaming.streamed(streaming.ranked(walk, skip, count, cut, size), count)
 
 
 @command("zrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
