@@ -68,6 +68,7 @@ def request(kind: str, key: bytes, sha: bytes) -> tuple[bytes, ...]:
     return {
         "set": (b"SET", key, b"xxx"),
         "get": (b"GET", key),
+        "hgetall": (b"HGETALL", b"small-hash"),  # 10 fields (made before the run)
         "incr": (b"INCR", key),
         "ping": (b"PING",),
         "eval": (b"EVAL", SET_SCRIPT, b"1", key, b"xxx"),
@@ -89,6 +90,8 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
             conn.connection_made(CountingTransport())  # type: ignore[arg-type]
             conns.append(conn)
         sha = core.dispatch(conns[0].ctx, [b"SCRIPT", b"LOAD", SET_SCRIPT])
+        core.dispatch(conns[0].ctx, [b"HSET", b"small-hash",
+                                     *(b"%s%d" % (w, i) for i in range(10) for w in (b"f", b"v"))])
         rnd = random.Random(1)
 
         def key() -> bytes:

@@ -158,8 +158,8 @@ def test_keys_is_pinned_at_its_start(fresh_server):
     reader.send(("KEYS", "*"))
     _wait_running(c, reader_id, "keys")  # served between two chunks of the walk (1,000)
     for i in range(10):
-        c.delete("k%d" % i)
-        c.set("late%d" % i, "x")
+        c.delete(f"k{i}")
+        c.set(f"late{i}", "x")
     assert not reader.readable()  # KEYS still walking (its chunks are held to the end)
     keys = reader.read()
     assert sorted(keys) == sorted(b"k%d" % i for i in range(50_000))
