@@ -85,12 +85,17 @@ def live_keys(walk: Walk, skip: int, size: int, now: int,
         yield len(names), b"".join([b"$%d\r\n%s\r\n" % (len(k), k) for k in names])
 
 
-def ranked(walk: Walk, skip: int, count: int, cut: int, size: int) -> Chunks:
-    """ZRANGE by rank: ``count`` members after the first ``skip`` index entries (passed over
-    ``size`` at a time, a chunk each, so a far start does not stall either)."""
+def passed_over(walk: Walk, skip: int, size: int) -> Chunks:
+    """Skip the first ``skip`` items of ``walk``, ``size`` at a time, an empty chunk each (so
+    a far start does not stall either: ZRANGE z 900000 -1)."""
     while skip > 0:
         step = min(skip, size)
         next(islice(walk, step - 1, step), None)  # consumes ``step`` entries
         skip -= step
         yield 0, b""
+
+
+def ranked(walk: Walk, skip: int, count: int, cut: int, size: int) -> Chunks:
+    """ZRANGE by rank: ``count`` members after the first ``skip`` index entries."""
+    yield from passed_over(walk, skip, size)
     yield from sub_keys(islice(walk, count), cut, size)
