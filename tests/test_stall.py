@@ -42,12 +42,13 @@ def test_big_del_and_flushdb_do_not_stall_other_clients(fresh_server):
 def test_keys_and_hgetall_of_500k_do_not_stall_other_clients(fresh_server):
     server = fresh_server("--appendfsync", "everysec")
     stalls = stall_probe.measure(server.port, ("keys", "hgetall"), size=SIZE)
-    for stall in stalls:
-        assert stall.pings > 100, stall
-        assert stall.max_ms < BOUND_MS, stall  # was ~1,000 ms at this size
-    # the work of one chunk on the loop thread, in CPU time (the probe's round trips also
-    # carry the shared machine's scheduling delays): a few ms at most
-    client = server.client(protocol=2)
-    stats = client.info("stats")
+    stats = server.client(protocol=2).info("stats")
+    # The work of one chunk on the loop thread, in CPU time: a few ms at most. This is the
+    # bound that holds on a loaded machine too; the probe's round trips also carry the
+    # scheduling delays of a shared 2-core box (100-200 ms at load average 20+).
     assert stats["streamed_replies"] >= 2
     assert stats["streamed_reply_chunk_max_us"] < 10_000, stats
+    for stall in stalls:
+        assert stall.pings > 100, stall
+        # before streaming, the probe waited for the whole walk (max ~ duration, ~1 s here)
+        assert stall.max_ms < max(BOUND_MS, stall.duration_ms / 10), (stall, stats)
