@@ -27,9 +27,12 @@ from ledis.commands.args import parse_int, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, PairList
+from ledis.storage.layout import U64
 from ledis.storage.types import hash as hashes
 
 _HASH = hashes.HASH
+_size = U64.unpack_from  # a collection's size: raw[17:25] of its metadata
+_STREAM_MIN = streaming.STREAM_MIN
 _LONG_MAX = 2**63 - 1
 _ENCODED_LIMIT = 2**63
 
@@ -204,10 +207,10 @@ def cmd_hkeys(ctx, argv):
     raw = ctx.db.lookup_type(argv[1], _HASH)
     if raw is None:
         return []
-    size = streaming.chunk_size(ctx, hashes.size_of(raw))
-    if size:
+    size = _size(raw, 17)[0]
+    if size > _STREAM_MIN and (chunk := streaming.chunk_size(ctx, size)):
         walk, skip = hashes.walk(ctx.db, argv[1], raw)
-        return streaming.streamed(streaming.sub_keys(walk, skip, size), hashes.size_of(raw))
+        return streaming.streamed(streaming.sub_keys(walk, skip, chunk), size)
     return hashes.subs(ctx.db, argv[1], raw)
 
 
@@ -218,10 +221,10 @@ def cmd_hvals(ctx, argv):
     raw = ctx.db.lookup_type(argv[1], _HASH)
     if raw is None:
         return []
-    size = streaming.chunk_size(ctx, hashes.size_of(raw))
-    if size:
+    size = _size(raw, 17)[0]
+    if size > _STREAM_MIN and (chunk := streaming.chunk_size(ctx, size)):
         walk, _skip = hashes.walk(ctx.db, argv[1], raw)
-        return streaming.streamed(streaming.values(walk, size), hashes.size_of(raw))
+        return streaming.streamed(streaming.values(walk, chunk), size)
     return [v for _, v in hashes.pairs(ctx.db, argv[1], raw)]
 
 
@@ -233,11 +236,11 @@ def cmd_hgetall(ctx, argv):
     raw = ctx.db.lookup_type(argv[1], _HASH)
     if raw is None:
         return PairList()
-    size = streaming.chunk_size(ctx, hashes.size_of(raw))
-    if size:  # a big hash: sent in chunks (ledis/commands/streaming.py)
+    size = _size(raw, 17)[0]
+    # a big hash: sent in chunks (ledis/commands/streaming.py)
+    if size > _STREAM_MIN and (chunk := streaming.chunk_size(ctx, size)):
         walk, skip = hashes.walk(ctx.db, argv[1], raw)
-        return streaming.streamed(streaming.pairs(walk, skip, size), hashes.size_of(raw),
-                                  b"%")
+        return streaming.streamed(streaming.pairs(walk, skip, chunk), size, b"%")
     return PairList(hashes.pairs(ctx.db, argv[1], raw))
 
 

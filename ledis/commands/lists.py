@@ -122,10 +122,11 @@ def cmd_lrange(ctx, argv):
     if found is None:
         return []
     meta, start, stop = found
-    size = streaming.chunk_size(ctx, stop - start + 1)
-    if size:  # a long range: sent in chunks (ledis/commands/streaming.py)
-        return streaming.streamed(streaming.values(lst.walk(ctx.db, meta, start, stop), size),
-                                  stop - start + 1)
+    count = stop - start + 1
+    # a long range: sent in chunks (ledis/commands/streaming.py)
+    if count > streaming.STREAM_MIN and (chunk := streaming.chunk_size(ctx, count)):
+        return streaming.streamed(streaming.values(lst.walk(ctx.db, meta, start, stop), chunk),
+                                  count)
     values = lst.read(ctx.db, meta, start, stop)
     if ctx.conn is not None and not ctx.in_script and len(values) > 8:
         return _encoded_bulks(values)

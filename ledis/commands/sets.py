@@ -76,11 +76,11 @@ def cmd_smembers(ctx, argv):
     raw = ctx.db.lookup_type(argv[1], _SET)
     if raw is None:
         return SetReply()
-    size = streaming.chunk_size(ctx, collection.size_of(raw))
-    if size:  # a big set: sent in chunks (ledis/commands/streaming.py)
+    size = collection.size_of(raw)
+    # a big set: sent in chunks (ledis/commands/streaming.py)
+    if size > streaming.STREAM_MIN and (chunk := streaming.chunk_size(ctx, size)):
         walk, skip = collection.walk(ctx.db, argv[1], raw)
-        return streaming.streamed(streaming.sub_keys(walk, skip, size),
-                                  collection.size_of(raw), b"~")
+        return streaming.streamed(streaming.sub_keys(walk, skip, chunk), size, b"~")
     return SetReply(collection.subs(ctx.db, argv[1], raw))
 
 

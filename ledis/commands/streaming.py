@@ -26,6 +26,12 @@ Walk = Iterator[tuple[bytes, bytes]]
 Chunks = Iterator[tuple[int, bytes]]
 
 
+# Replies of this many entries or fewer are never streamed, whatever ``reply_chunk_entries``
+# says: handlers test it inline (``size > STREAM_MIN and chunk_size(...)``), so a small
+# collection's reply pays one comparison, not a call (HGETALL of 10 fields: callgrind).
+STREAM_MIN = 64
+
+
 def chunk_size(ctx, entries: int) -> int:  # noqa: ANN001 - a core Context
     """Entries per chunk if a reply of ``entries`` entries should be streamed, else 0."""
     size = ctx.core.config.reply_chunk_entries

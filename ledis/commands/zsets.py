@@ -391,7 +391,7 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
 
 # ZRANGE by rank (WITHSCORES too) streams when the range is long. A cheap first test before
 # the size is read: a range with a negative end (``0 -1``) may be long, ``5 9`` never is.
-_STREAM_MIN = 64
+_STREAM_MIN = streaming.STREAM_MIN
 
 
 def _streamed_rank_range(ctx, key: bytes, start: int, stop: int, reverse: bool,
