@@ -73,6 +73,7 @@ def request(kind: str, key: bytes, sha: bytes) -> tuple[bytes, ...]:
     return {
         "set": (b"SET", key, b"xxx"),
         "get": (b"GET", key),
+        "hgetall": (b"HGETALL", b"small-hash"),  # 10 fields (made before the run)
         "incr": (b"INCR", key),
         "sadd": (b"SADD", b"myset", b"element:" + key),
         "lpush": (b"LPUSH", b"mylist", b"xxx"),
@@ -99,6 +100,8 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
             conns.append(conn)
         body = BUCKET_SCRIPT if kind == "ratelimit" else SET_SCRIPT
         sha = core.dispatch(conns[0].ctx, [b"SCRIPT", b"LOAD", body])
+        core.dispatch(conns[0].ctx, [b"HSET", b"small-hash",
+                                     *(b"%s%d" % (w, i) for i in range(10) for w in (b"f", b"v"))])
         rnd = random.Random(1)
 
         def key() -> bytes:

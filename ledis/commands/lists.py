@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ledis import blocking, errors
 from ledis.blocking import NOT_READY, parse_timeout
+from ledis.commands import streaming
 from ledis.commands.args import ArgCursor, parse_int, parse_mpop
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
@@ -124,7 +125,16 @@ def cmd_lindex(ctx, argv):
 @command("lrange", arity=4, flags="readonly", keys=(1, 1, 1), group="list",
          summary="Get a range of elements from a list", acl="@read @list @slow")
 def cmd_lrange(ctx, argv):
-    values = lst.range(ctx.db, argv[1], parse_int(argv[2]), parse_int(argv[3]))
+    found = lst.span(ctx.db, argv[1], parse_int(argv[2]), parse_int(argv[3]))
+    if found is None:
+        return []
+    meta, start, stop = found
+    count = stop - start + 1
+    # a long range: sent in chunks (ledis/commands/streaming.py)
+    if count > streaming.STREAM_MIN and (chunk := streaming.chunk_size(ctx, count)):
+        return streaming.streamed(streaming.values(lst.walk(ctx.db, meta, start, stop), chunk),
+                                  count)
+    values = lst.read(ctx.db, meta, start, stop)
     if ctx.conn is not None and not ctx.in_script and len(values) > 8:
         return _encoded_bulks(values)
     return values

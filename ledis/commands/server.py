@@ -290,6 +290,8 @@ def _section_stats(core):
         ("expired_keys", stats["expired_keys"]), ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", stats["expired_time_cap_reached_count"]),
         ("expire_cycle_cpu_milliseconds", stats["expire_cycle_cpu_milliseconds"]),
+        ("streamed_replies", stats["streamed_replies"]),
+        ("streamed_reply_chunk_max_us", stats["streamed_reply_chunk_max_us"]),
         ("evicted_keys", 0), ("evicted_clients", 0), ("total_eviction_exceeded_time", 0),
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", stats["keyspace_hits"]), ("keyspace_misses", stats["keyspace_misses"]),

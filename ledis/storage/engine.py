@@ -61,7 +61,7 @@ import time
 import zlib
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import msgpack
@@ -385,6 +385,21 @@ class Engine(Savepoints):
         if not pending and not ranges:
             return base
         return self._merge(base, cf, start, end, reverse)
+
+    def walk(self, cf: int, start: bytes, end: bytes | None = None, reverse: bool = False
+             ) -> Iterator[tuple[bytes, bytes]]:
+        """``iterate``, pinned now: the walk shows what RocksDB and the pending overlay hold
+        at this call, however slowly it is consumed and whatever is written meanwhile (a
+        streamed reply, ``ledis.replies.Stream``). Taking the first item creates the RocksDB
+        iterator, whose implicit snapshot fixes the stored side, and makes ``_merge`` copy
+        the overlay's window (pending writes that a later commit puts under the snapshot).
+        Only where ``pinned_walks`` (the memory backend walks the live map)."""
+        walk = self.iterate(cf, start, end, reverse)
+        first = next(walk, None)
+        return iter(()) if first is None else chain((first,), walk)
+
+    # Whether ``walk`` really pins its view (RocksDB iterators do; see MemoryEngine).
+    pinned_walks = True
 
     def _iterate_store(
         self, cf: int, start: bytes, end: bytes | None, reverse: bool

@@ -31,6 +31,7 @@ from __future__ import annotations
 import builtins
 import struct
 import time
+from collections.abc import Iterator
 
 from ledis import errors
 from ledis.errors import LedisError
@@ -123,13 +124,27 @@ def _seq_at(meta: ListMeta, idx: int) -> int | None:
 
 
 def range(db: Database, key: bytes, start: int, stop: int) -> list[bytes]:  # noqa: A001
+    found = span(db, key, start, stop)
+    return [] if found is None else read(db, *found)
+
+
+def span(db: Database, key: bytes, start: int, stop: int) -> tuple[ListMeta, int, int] | None:
+    """LRANGE's indexes clipped the way Redis does, with the list's metadata (None: empty)."""
     meta = get(db, key)
     if meta is None:
-        return []
+        return None
     clipped = clip_range(start, stop, meta.tail - meta.head)
     if clipped is None:
-        return []
-    return read(db, meta, clipped[0], clipped[1])
+        return None
+    return meta, clipped[0], clipped[1]
+
+
+def walk(db: Database, meta: ListMeta, start: int, stop: int) -> Iterator[tuple[bytes, bytes]]:
+    """The elements at ``start..stop`` (clipped), pinned now (``Engine.walk``: a streamed
+    reply reads them over many loop iterations)."""
+    prefix, head = meta.prefix, meta.head
+    return db.engine.walk(DATA, prefix + _pack_seq(head + start),
+                          prefix + _pack_seq(head + stop + 1))
 
 
 def read(db: Database, meta: ListMeta, start: int, stop: int, reverse: bool = False) -> list[bytes]:
