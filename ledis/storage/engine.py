@@ -655,21 +655,7 @@ class Engine(Savepoints):
         try:
             self.db.write(batch, self._sync_opts if self.fsync == "always" else self._write_opts)
         except Exception as exc:
-            lost = self.writes - self._clean_at
-            # str(exc), not exc: a kept log record (a test's log capture) must not hold the
-            # traceback, whose frames hold the store handle and keep its LOCK after a close.
-            log.error("RocksDB write failed, %d pending operations discarded: %s", lost, str(exc))
-            if self.write_error is None:
-                self.write_error_since = time.time()
-                log.error("the store refuses writes; write commands are refused until a "
-                          "write succeeds again (retried when the disk has room)")
-            self.write_error = " ".join(str(exc).split())
-            self.write_errors += 1
-            if self.on_write_status is not None:
-                self.on_write_status(True)
-            # Reads must go back to what is on disk: forget the overlay, and the whole cache,
-            # which was written through and also holds reads made under pending range deletes.
-            self.rollback()
+            self._write_failed(exc)
             raise CommitFailed(str(exc)) from exc
         self.log_seq, self.log_first_seq = log_seq, log_first_seq
         for cf_ranges in self._pending_ranges:
@@ -686,6 +672,25 @@ class Engine(Savepoints):
                     del cache[key]
         for hook in self.after_commit:
             hook()
+
+    def _write_failed(self, exc: Exception) -> None:
+        """A RocksDB write was refused: log it, enter the refusing-writes state and drop the
+        overlay so reads see the disk again (commit raises CommitFailed after this)."""
+        lost = self.writes - self._clean_at
+        # str(exc), not exc: a kept log record (a test's log capture) must not hold the
+        # traceback, whose frames hold the store handle and keep its LOCK after a close.
+        log.error("RocksDB write failed, %d pending operations discarded: %s", lost, str(exc))
+        if self.write_error is None:
+            self.write_error_since = time.time()
+            log.error("the store refuses writes; write commands are refused until a "
+                      "write succeeds again (retried when the disk has room)")
+        self.write_error = " ".join(str(exc).split())
+        self.write_errors += 1
+        if self.on_write_status is not None:
+            self.on_write_status(True)
+        # Reads must go back to what is on disk: forget the overlay, and the whole cache,
+        # which was written through and also holds reads made under pending range deletes.
+        self.rollback()
 
     # --- recovery from a refused write ----------------------------------------------------
     def recover(self) -> bool:
