@@ -1,6 +1,7 @@
 # ledis in a container: the wheel is built in one stage and installed in a slim runtime stage
-# (no compiler, no source tree). Every dependency has manylinux wheels, so neither stage
-# compiles anything.
+# (no compiler, no source tree). Every dependency has manylinux wheels; the build stage has gcc
+# only for LEDIS_COMPILE=1 (build arg; compiles ledis's own hot path with Cython, setup.py),
+# whose .so files need nothing more than the runtime stage's libc and Python.
 #
 #   docker build -t ledis .
 #   docker run -d -p 6380:6380 -v ledis-data:/data ledis
@@ -14,9 +15,12 @@
 
 FROM python:3.11-slim AS build
 WORKDIR /src
-RUN pip install --no-cache-dir "build>=1.0"
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/* && pip install --no-cache-dir "build>=1.0"
 COPY . .
-RUN python -m build --wheel --outdir /dist .
+# docker build --build-arg LEDIS_COMPILE=1 . compiles the hot path (opt-in, see setup.py)
+ARG LEDIS_COMPILE=0
+RUN LEDIS_COMPILE=$LEDIS_COMPILE python -m build --wheel --outdir /dist .
 
 FROM python:3.11-slim
 COPY --from=build /dist/*.whl /tmp/

@@ -5,6 +5,7 @@
     python benchmarks/hotpath.py evalsha --profile  # cProfile of the same loop
     python benchmarks/hotpath.py ratelimit --random # EVALSHA of benchmarks/ratelimit_bucket.lua
     python benchmarks/hotpath.py multi -P 1         # MULTI + 10 SET + EXEC: us per transaction
+    python benchmarks/hotpath.py sadd lpush rpop -P 16 --random   # redis-benchmark's shapes
 
 Builds a real Core on a temp RocksDB and 50 ``Connection`` objects whose transports only count
 writes, then plays event-loop iterations by hand: every connection receives one read of P
@@ -67,10 +68,16 @@ def requests(kind: str, key: Callable[[], bytes], sha: bytes) -> list[tuple[byte
 
 
 def request(kind: str, key: bytes, sha: bytes) -> tuple[bytes, ...]:
+    # SADD, LPUSH and RPOP as redis-benchmark sends them: one set whose members are the
+    # random part, one list (RPOP pops what a setup LPUSH put there, see ``fill``).
     return {
         "set": (b"SET", key, b"xxx"),
         "get": (b"GET", key),
+        "hgetall": (b"HGETALL", b"small-hash"),  # 10 fields (made before the run)
         "incr": (b"INCR", key),
+        "sadd": (b"SADD", b"myset", b"element:" + key),
+        "lpush": (b"LPUSH", b"mylist", b"xxx"),
+        "rpop": (b"RPOP", b"mylist"),
         "ping": (b"PING",),
         "eval": (b"EVAL", SET_SCRIPT, b"1", key, b"xxx"),
         "evalsha": (b"EVALSHA", sha, b"1", key, b"xxx"),
@@ -93,6 +100,8 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
             conns.append(conn)
         body = BUCKET_SCRIPT if kind == "ratelimit" else SET_SCRIPT
         sha = core.dispatch(conns[0].ctx, [b"SCRIPT", b"LOAD", body])
+        core.dispatch(conns[0].ctx, [b"HSET", b"small-hash",
+                                     *(b"%s%d" % (w, i) for i in range(10) for w in (b"f", b"v"))])
         rnd = random.Random(1)
 
         def key() -> bytes:
@@ -108,6 +117,13 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
                     conn.data_received(data)
                 server.flush()
 
+        if kind == "rpop":  # something to pop in every measured call (warm-up included)
+            total = (iterations * (1 + profile) + max(1, iterations // 10)) * CONNECTIONS * pipeline
+            # at least 40k, so callgrind runs of 8k and 24k commands fill alike (that cost
+            # cancels out in their difference)
+            for _ in range(0, max(total, 40_000), 1000):
+                core.dispatch(conns[0].ctx, [b"LPUSH", b"mylist", *[b"xxx"] * 1000])
+            server.flush()
         run(max(1, iterations // 10))  # warm up: cache, memtable, Lua
         if profile:
             import cProfile

@@ -98,6 +98,8 @@ _SERVER_FLAGS: list[tuple[str, str, type, tuple[str, ...] | None, str]] = [
      "RocksDB block compression (default lz4)"),
     ("--backend", "backend", str, ("rocksdb", "memory"),
      "storage backend (default rocksdb; memory: nothing persists, for caches/tests)"),
+    ("--reply-chunk-entries", "reply_chunk_entries", int, None,
+     "entries per chunk of a long streamed reply (default 1024; 0 = replies built at once)"),
     ("--lua-time-limit", "lua_time_limit_ms", int, None,
      "ms before a script makes the server answer BUSY (default 5000; 0 = never)"),
     ("--lua-max-memory", "lua_max_memory_mb", int, None,

@@ -47,6 +47,10 @@ class Config:
     proto_max_bulk_len: int = 512 * 1024 * 1024
     # Redis's client-query-buffer-limit: a client whose unparsed input grows past it is closed
     client_query_buffer_limit: int = 1024 * 1024 * 1024
+    # A reply of more entries than this (KEYS, HGETALL, SMEMBERS, LRANGE ... of a big
+    # collection) is sent in chunks of this many, one per loop iteration (ledis.replies.Stream)
+    # so other clients are served meanwhile; 0 = build every reply at once.
+    reply_chunk_entries: int = 1024
     requirepass: str = ""
     databases: int = 16
     # security defaults (ledis/security.py, docs/reliability.md): Redis's names and defaults
@@ -131,6 +135,7 @@ class Config:
         "tcp_keepalive": (0, INT_MAX),
         "proto_max_bulk_len": (1024 * 1024, 2**63 - 1),
         "client_query_buffer_limit": (1024 * 1024, 2**63 - 1),  # Redis's LONG_MAX
+        "reply_chunk_entries": (0, INT_MAX),
         # the db number is one byte of every stored key (ledis/storage/layout.py)
         "databases": (1, 256),
         "block_cache_mb": (0, 1024 * 1024),

@@ -182,6 +182,10 @@ class Core:
             "expired_keys": 0,
             "expired_time_cap_reached_count": 0,
             "expire_cycle_cpu_milliseconds": 0,
+            # streamed replies (ledis.replies.Stream): how many, and the most CPU time one
+            # chunk took on the loop thread (how long it held the other clients)
+            "streamed_replies": 0,
+            "streamed_reply_chunk_max_us": 0,
             "keyspace_hits": 0,
             "keyspace_misses": 0,
             "total_error_replies": 0,

@@ -205,6 +205,17 @@ _REFUSED = {
 }
 
 
+def _allow(name: bytes) -> None:
+    """Check a command name spelling :meth:`Engine.execute` has not seen yet: refused ones
+    raise, the others are remembered (up to 1024 spellings)."""
+    lower = name.lower()
+    if lower in _REFUSED:
+        raise ResponseError(errors.EMBEDDED_NOT_ALLOWED.format(
+            lower.decode("utf-8", "replace"), _REFUSED[lower]))
+    if len(_ALLOWED) < 1024:
+        _ALLOWED.add(name)
+
+
 class _Shared:
     """What every handle of one opened store shares."""
 
@@ -251,25 +262,37 @@ class Engine:
     def execute(self, *args: Any) -> Any:
         """Run one command (``execute("SET", "k", "v")``); returns its reply as Python values,
         raises a :class:`ResponseError` subclass for an error reply."""
-        argv = list(args)
-        for arg in args:  # converted only when one is not bytes (a list comprehension costs
-            if type(arg) is not bytes:  # ~0.5 us per call, a quarter of a GET)
+        # Per call, so written flat (each helper call is a Python frame, ~0.1 us of a ~1.5 us
+        # GET): arguments are converted only when one is not bytes (a list comprehension
+        # costs ~0.5 us), and inside this thread's batch the lock and state checks were done
+        # once when the block began (docs/PERFORMANCE.md, "Embedded").
+        argv = [*args]
+        for arg in args:
+            if type(arg) is not bytes:
                 argv = [_arg(a) for a in args]
                 break
         if not argv:
             raise ResponseError(errors.HTTP_NO_COMMAND)
-        first = argv[0]
-        if first not in _ALLOWED:  # a spelling not seen yet: lower-case it once
-            name = first.lower()
-            if name in _REFUSED:
-                raise ResponseError(errors.EMBEDDED_NOT_ALLOWED.format(
-                    name.decode("utf-8", "replace"), _REFUSED[name]))
-            if len(_ALLOWED) < 1024:
-                _ALLOWED.add(first)
+        if argv[0] not in _ALLOWED:  # a spelling not seen yet: lower-case it once
+            _allow(argv[0])
         shared = self._shared
-        core = shared.core
-        batched = shared.batch_thread == get_ident()  # this thread's batch holds the lock
-        if not batched:
+        if shared.batch_thread == get_ident():  # this thread's batch holds the lock
+            if shared.closed:  # closed inside the block
+                raise RuntimeError("this ledis store is closed")
+            core = shared.core
+            try:
+                reply = core.dispatch(self._ctx, argv)
+            except LedisError as exc:
+                core.count_error(exc)
+                reply = exc
+            finally:
+                # Also after an error (a script that wrote before failing keeps its writes):
+                # one commit every ``commit_every`` calls and at the end of the block.
+                shared.uncommitted += 1
+                if shared.uncommitted >= shared.commit_every:
+                    shared.uncommitted = 0
+                    core.commit()
+        else:
             if shared.closed:
                 raise RuntimeError("this ledis store is closed")
             if shared.debugging is not None:
@@ -277,28 +300,21 @@ class Engine:
             loop = shared.loop
             if loop is not None and threading.current_thread() is not shared.loop_thread:
                 return self._on_loop(loop, argv)
-            shared.lock.acquire()
-        try:
-            if shared.closed:  # closed by another thread meanwhile, or inside the batch
-                raise RuntimeError("this ledis store is closed")
+            core = shared.core
+            lock = shared.lock
+            lock.acquire()  # not ``with``: its enter/exit lookups cost ~0.08 us of a 1.7 us GET
             try:
-                reply = core.dispatch(self._ctx, argv)
-            except LedisError as exc:
-                core.count_error(exc)
-                reply = exc
+                if shared.closed:  # closed by another thread meanwhile
+                    raise RuntimeError("this ledis store is closed")
+                try:
+                    reply = core.dispatch(self._ctx, argv)
+                except LedisError as exc:
+                    core.count_error(exc)
+                    reply = exc
+                finally:
+                    core.commit()  # also after an error, as above
             finally:
-                # Commit even after an error: a script that wrote before failing keeps its
-                # writes. In a batch, every ``commit_every`` calls and at its end.
-                if not shared.batching:
-                    core.commit()
-                else:
-                    shared.uncommitted += 1
-                    if shared.uncommitted >= shared.commit_every:
-                        shared.uncommitted = 0
-                        core.commit()
-        finally:
-            if not batched:
-                shared.lock.release()
+                lock.release()
         t = type(reply)
         if t is bytes or t is int or reply is None:  # the common replies, as they are
             return reply

@@ -20,6 +20,7 @@ value              RESP2                       RESP3
 ``Raw``            bytes sent as they are      bytes sent as they are
 ``Push``           array                       push ``>``
 ``Multiple``       each item, in order         each item, in order
+``Stream``         sent in chunks (below)      sent in chunks (below)
 ``LedisError``     error ``-``                 error ``-``
 =================  ==========================  ==========================
 """
@@ -27,6 +28,7 @@ value              RESP2                       RESP3
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 
 from ledis.errors import LedisError
 
@@ -125,25 +127,79 @@ def format_double(value: float) -> bytes:
     return (b"%.17g" % value)
 
 
+class Stream:
+    """A long reply of bulk strings sent in chunks across event-loop iterations (issue #19).
+
+    KEYS, HGETALL, SMEMBERS, LRANGE 0 -1 ... of a huge collection would hold every other
+    client for the whole walk (1.8 s for 1M entries). Instead the handler returns a ``Stream``
+    (wrapped in a :class:`Pending`, see :meth:`Pending.streaming`) over a walk *pinned* when
+    the command ran (``Engine.walk``: RocksDB's iterator snapshot plus the pending overlay of
+    that moment), so the reply is what the command would have answered at once, whatever is
+    written while it is sent. The connection pulls one chunk per loop iteration, writes it
+    and holds its next pipelined command until the reply is complete.
+
+    ``chunks`` yields ``(entries, encoded bulk strings)``, each chunk a bounded amount of work
+    (it may hold no entry: KEYS with a pattern that matches little). ``count`` is the number
+    of top-level entries when known up front (the header goes first, chunks follow as they
+    are made); ``None`` holds the chunks until the walk ends and counts them (KEYS), and then
+    ``opening`` (if given) returns what goes before the header (SCAN's cursor). ``kind`` is the
+    RESP3 type: ``b"*"`` array, ``b"%"`` map (``count`` pairs, ``2 * count`` bulk strings in
+    RESP2), ``b"~"`` set. Only for network clients outside MULTI, scripts and FUNCTIONs
+    (``ledis.commands.streaming.chunk_size``): those must stay synchronous.
+    """
+
+    __slots__ = ("chunks", "count", "kind", "opening", "entries", "held", "discard")
+
+    def __init__(self, chunks: Iterator[tuple[int, bytes]], count: int | None = None,
+                 kind: bytes = b"*", opening: Callable[[], bytes] | None = None) -> None:
+        self.chunks = chunks
+        self.count = count
+        self.kind = kind
+        self.opening = opening
+        self.entries = 0  # made so far (the count of a deferred header)
+        self.held: list[bytes] = []  # the chunks of a deferred header
+        self.discard = False  # CLIENT REPLY OFF / SKIP: walk, send nothing
+
+    def header(self, count: int, resp3: bool) -> bytes:
+        kind = self.kind
+        if kind == b"%" and not resp3:
+            return b"*%d\r\n" % (2 * count)
+        return b"%s%d\r\n" % (kind if resp3 else b"*", count)
+
+    def close(self) -> None:
+        """Drop the walk (the client went away): frees the RocksDB iterator and snapshot."""
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+
+
 class Pending:
     """A reply that is not ready yet (blocking commands, WAIT, semi-sync acks).
 
     Wraps an ``asyncio.Future`` whose result is a reply value, or whose exception is a
     LedisError. The connection stops processing its pipeline until it is done; ``on_cancel``
-    runs when the client goes away first (to unregister a waiter).
+    runs when the client goes away first (to unregister a waiter). A streamed reply
+    (``stream`` set, no future) holds the pipeline the same way until its last chunk is out.
     """
 
-    __slots__ = ("future", "on_cancel")
+    __slots__ = ("future", "on_cancel", "stream")
 
     def __init__(self, future: asyncio.Future[object], on_cancel=None) -> None:  # noqa: ANN001
         self.future = future
         self.on_cancel = on_cancel
+        self.stream: Stream | None = None
+
+    @classmethod
+    def streaming(cls, stream: Stream) -> Pending:
+        pending = cls(None, stream.close)  # type: ignore[arg-type]
+        pending.stream = stream
+        return pending
 
     def add_done_callback(self, callback) -> None:  # noqa: ANN001
         self.future.add_done_callback(lambda _f: callback(self))
 
     def cancel(self) -> None:
-        if not self.future.done():
+        if self.future is not None and not self.future.done():
             self.future.cancel()
         if self.on_cancel is not None:
             self.on_cancel()

@@ -8,6 +8,10 @@ One build per session, shared by xdist workers (``python -m build``: the sdist, 
 from that sdist, so a file missing from the sdist shows up in both); dependencies come from
 pip's cache or index. About 55 s of CPU (65 s wall on two idle cores, 2 min under load), most
 of it pip installing the dependencies twice.
+
+These builds are pure Python (the default; compiling the hot path is opt-in with
+``LEDIS_COMPILE=1`` and costs minutes of CPU per build); the compiled wheel has its own, slow,
+test at the end.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ import redis
 
 from tests.helpers import ROOT, free_port, wait_port
 
+# The builds and pip installs have their own subprocess timeouts; pytest's 120 s default would
+# cut the first test's fixture set-up (build + two installs) on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
+
 SOURCE_LUA = sorted(
     p.relative_to(ROOT).as_posix()
     for sub in ("ledis/lua", "ledis/stdlib") for p in (ROOT / sub).glob("*.lua"))
@@ -36,17 +44,20 @@ SOURCE_CONSOLE = sorted(p.relative_to(ROOT).as_posix()
                         for p in (ROOT / "ledis/http/console").iterdir() if p.is_file())
 
 
-def _env() -> dict[str, str]:
+def _env(compile: bool = False) -> dict[str, str]:
     # nothing from this checkout or the test environment may reach the installed package
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP",
+                        "LEDIS_COMPILE", "LEDIS_INTERPRETED")}
     env["PYTHONNOUSERSITE"] = "1"
+    if compile:
+        env["LEDIS_COMPILE"] = "1"  # setup.py compiles the hot path (and asks for Cython)
     return env
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float) -> str:
+def _run(cmd: list[str], cwd: Path, timeout: float, compile: bool = False) -> str:
     try:
-        done = subprocess.run(cmd, cwd=str(cwd), env=_env(), capture_output=True, text=True,
+        done = subprocess.run(cmd, cwd=str(cwd), env=_env(compile), capture_output=True, text=True,
                               timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"{cmd} timed out: {exc.stdout!r} {exc.stderr!r}") from None
@@ -104,7 +115,7 @@ def venv(request, dist, tmp_path_factory) -> Path:
 class InstalledServer:
     """``<venv>/bin/ledis server`` run from an empty working directory."""
 
-    def __init__(self, bin_dir: Path, workdir: Path, *extra: str) -> None:
+    def __init__(self, bin_dir: Path, workdir: Path, *extra: str, env: dict | None = None) -> None:
         self.port = free_port()
         workdir.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / "server.log"
@@ -112,7 +123,7 @@ class InstalledServer:
         self.proc = subprocess.Popen(
             [str(bin_dir / "ledis"), "server", "--port", str(self.port),
              "--dir", str(workdir / "db"), *extra],
-            cwd=str(workdir), env=_env(), stdout=self._log, stderr=self._log)
+            cwd=str(workdir), env=env or _env(), stdout=self._log, stderr=self._log)
         try:
             wait_port(self.port, self.proc)
         except Exception:
@@ -207,3 +218,47 @@ def test_installed_server_autoloads_the_whole_stdlib(start):
     names = sorted(lib["library_name"] for lib in server.client().function_list())
     assert names == SOURCE_STDLIB and "queue" in names
     assert server.client().fcall("q_push", 1, "jobs", "job-1") == "1"  # the first job id
+
+
+def test_default_builds_are_pure_python(dist):
+    """The default build gives a pure wheel: no extension, a platform-independent tag."""
+    assert dist["wheel"].name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(dist["wheel"]) as whl:
+        assert not [n for n in whl.namelist() if n.endswith((".so", ".c"))]
+
+
+def test_installed_pure_server_reports_interpreted(start):
+    info = start().client().info("server")
+    assert (info["ledis_compiled"], info["ledis_compiled_modules"]) == ("no", 0)
+
+
+@pytest.mark.slow
+def test_compiled_wheel_installs_and_serves(tmp_path):
+    """A wheel built with the compiler (setup.py's Cython build, minutes of CPU) carries the
+    compiled hot path next to its sources, runs it, and ``LEDIS_INTERPRETED=1`` runs the
+    same install from the sources."""
+    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"),
+          str(ROOT)], cwd=tmp_path, timeout=1800, compile=True)
+    (wheel,) = (tmp_path / "dist").glob("ledis-*.whl")
+    with zipfile.ZipFile(wheel) as whl:
+        names = whl.namelist()
+    compiled = [n for n in names if n.endswith(".so")]
+    assert any(n.startswith("ledis/core.") for n in compiled), names
+    assert all(n.split(".")[0] + ".py" in names for n in compiled)  # the source stays too
+    _run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], cwd=tmp_path,
+         timeout=120)
+    _run([sys.executable, "-m", "pip", "--python", str(tmp_path / "venv" / "bin" / "python"),
+          "install", "-q", str(wheel)], cwd=tmp_path, timeout=600)
+    for interpreted in ("0", "1"):
+        server = InstalledServer(tmp_path / "venv" / "bin", tmp_path / f"run{interpreted}",
+                                 env={**_env(), "LEDIS_INTERPRETED": interpreted})
+        try:
+            r = server.client()
+            info = r.info("server")
+            assert info["ledis_compiled"] == ("no" if interpreted == "1" else "yes")
+            assert (info["ledis_compiled_modules"] == 0) == (interpreted == "1")
+            assert r.set("k", "v") and r.get("k") == "v"
+            assert r.eval("return redis.call('incr', KEYS[1])", 1, "n") == 1
+        finally:
+            server.stop()
+        assert "Traceback" not in server.log()

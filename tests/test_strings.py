@@ -221,6 +221,20 @@ def test_hot_counter_shared_with_other_keys_and_writes(r):
     assert r.mget("c2", "c3") == [b"x", b"16"]
     assert r.dbsize() == 2 and r.incr("c4") == 1 and r.dbsize() == 3
 
+def test_incr_of_new_and_expired_keys(r):
+    """INCR/INCRBY/DECR of a missing key write the counter directly (string.incr_plain): the
+    key counts (DBSIZE, INFO keyspace), carries no TTL, and an expired key restarts from 0."""
+    assert [r.incr("new:1"), r.incrby("new:2", 9223372036854775807), r.decr("new:3")] == [
+        1, 9223372036854775807, -1]
+    assert r.dbsize() == 3 and r.info("keyspace")["db0"]["keys"] == 3
+    assert err(r, "INCR", "new:2") == "increment or decrement would overflow"
+    assert r.ttl("new:1") == -1 and r.get("new:3") == b"-1"
+    r.set("gone", "41", px=1)
+    time.sleep(0.01)
+    assert r.incr("gone") == 1 and r.ttl("gone") == -1
+    assert r.dbsize() == 4
+
+
 def test_incr_keeps_ttl(r):
     r.set("n", "5", ex=100)
     assert r.incr("n") == 6

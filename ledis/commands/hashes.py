@@ -22,12 +22,17 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from ledis import errors
+from ledis.commands import streaming
 from ledis.commands.args import parse_int, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, PairList
+from ledis.storage.layout import U64
 from ledis.storage.types import hash as hashes
 
+_HASH = hashes.HASH
+_size = U64.unpack_from  # a collection's size: raw[17:25] of its metadata
+_STREAM_MIN = streaming.STREAM_MIN
 _LONG_MAX = 2**63 - 1
 _ENCODED_LIMIT = 2**63
 
@@ -199,14 +204,28 @@ def cmd_hexists(ctx, argv):
          complexity="O(N) where N is the size of the hash.",
          summary="Get all the fields in a hash", since="2.0.0", acl="@read @hash @slow")
 def cmd_hkeys(ctx, argv):
-    return [f for f, _ in hashes.items(ctx.db, argv[1])]
+    raw = ctx.db.lookup_type(argv[1], _HASH)
+    if raw is None:
+        return []
+    size = _size(raw, 17)[0]
+    if size > _STREAM_MIN and (chunk := streaming.chunk_size(ctx, size)):
+        walk, skip = hashes.walk(ctx.db, argv[1], raw)
+        return streaming.streamed(streaming.sub_keys(walk, skip, chunk), size)
+    return hashes.subs(ctx.db, argv[1], raw)
 
 
 @command("hvals", arity=2, flags="readonly", keys=(1, 1, 1), group="hash",
          complexity="O(N) where N is the size of the hash.",
          summary="Get all the values in a hash", since="2.0.0", acl="@read @hash @slow")
 def cmd_hvals(ctx, argv):
-    return [v for _, v in hashes.items(ctx.db, argv[1])]
+    raw = ctx.db.lookup_type(argv[1], _HASH)
+    if raw is None:
+        return []
+    size = _size(raw, 17)[0]
+    if size > _STREAM_MIN and (chunk := streaming.chunk_size(ctx, size)):
+        walk, _skip = hashes.walk(ctx.db, argv[1], raw)
+        return streaming.streamed(streaming.values(walk, chunk), size)
+    return [v for _, v in hashes.pairs(ctx.db, argv[1], raw)]
 
 
 @command("hgetall", arity=2, flags="readonly", keys=(1, 1, 1), group="hash",
@@ -214,7 +233,15 @@ def cmd_hvals(ctx, argv):
          complexity="O(N) where N is the size of the hash.",
          acl="@read @hash @slow")
 def cmd_hgetall(ctx, argv):
-    return PairList(hashes.items(ctx.db, argv[1]))
+    raw = ctx.db.lookup_type(argv[1], _HASH)
+    if raw is None:
+        return PairList()
+    size = _size(raw, 17)[0]
+    # a big hash: sent in chunks (ledis/commands/streaming.py)
+    if size > _STREAM_MIN and (chunk := streaming.chunk_size(ctx, size)):
+        walk, skip = hashes.walk(ctx.db, argv[1], raw)
+        return streaming.streamed(streaming.pairs(walk, skip, chunk), size, b"%")
+    return PairList(hashes.pairs(ctx.db, argv[1], raw))
 
 
 @command("hincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash",

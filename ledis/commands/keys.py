@@ -23,12 +23,15 @@ from __future__ import annotations
 import os
 import random
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from itertools import islice
 
 from ledis import errors, glob
+from ledis.commands import streaming
 from ledis.commands.args import ArgCursor, parse_int, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
-from ledis.replies import OK, Simple
+from ledis.replies import OK, Pending, Simple
 from ledis.storage import layout
 from ledis.storage.keyspace import Database, copy_value
 from ledis.storage.layout import META, U64, now_ms
@@ -130,6 +133,11 @@ def cmd_keys(ctx, argv):
     start, end = _bounds(db, pattern)
     n = len(db.prefix)
     now = now_ms()
+    size = streaming.chunk_size(ctx, db.keys)
+    if size:  # many keys: sent in chunks (ledis/commands/streaming.py)
+        walk = db.engine.walk(META, start, end)
+        return streaming.streamed(streaming.live_keys(walk, n, size, now,
+                                                      None if pattern == b"*" else matches))
     out = []
     for k, raw in db.engine.iterate(META, start, end):
         expire = U64.unpack_from(raw, 1)[0]
@@ -201,6 +209,10 @@ def cmd_scan(ctx, argv):
             start = after
     matches = glob.compile(pattern) if pattern is not None and pattern != b"*" else None
     now = now_ms()
+    size = streaming.chunk_size(ctx, count)
+    if size:  # a huge COUNT: sent in chunks (ledis/commands/streaming.py)
+        return _streamed_scan(table, db.engine.walk(META, start, end), n, count, size, now,
+                              matches, type_name)
     out = []
     examined = 0
     last = None
@@ -222,6 +234,39 @@ def cmd_scan(ctx, argv):
         last = None  # the walk reached the end of the range: iteration complete
     next_cursor = table.issue(last[n:]) if last is not None else 0
     return [b"%d" % next_cursor, out]
+
+
+def _streamed_scan(table: ScanCursors, walk: Iterator[tuple[bytes, bytes]], skip: int,
+                   count: int, size: int, now: int, matches: Callable[[bytes], object] | None,
+                   type_name: bytes | None) -> Pending:
+    """SCAN's walk in chunks of ``size`` keys examined; the cursor (the reply's first
+    element) is known at the end, so the chunks are held until then (``Stream.opening``)."""
+    last: list[bytes | None] = [None]
+    type_names = layout.TYPE_NAMES
+
+    def chunks() -> Iterator[tuple[int, bytes]]:
+        examined = 0
+        while examined < count:
+            part = list(islice(walk, min(size, count - examined)))
+            if not part:
+                last[0] = None  # the walk reached the end of the range: iteration complete
+                return
+            examined += len(part)
+            last[0] = part[-1][0]
+            names = [k[skip:] for k, raw in part
+                     if not 0 < U64.unpack_from(raw, 1)[0] <= now
+                     and (type_name is None or type_names.get(raw[0], b"") == type_name)]
+            if matches is not None:
+                names = [k for k in names if matches(k)]
+            yield len(names), b"".join([b"$%d\r\n%s\r\n" % (len(k), k) for k in names])
+        if next(walk, None) is None:
+            last[0] = None
+
+    def opening() -> bytes:
+        cursor = b"%d" % (table.issue(last[0][skip:]) if last[0] is not None else 0)
+        return b"*2\r\n$%d\r\n%s\r\n" % (len(cursor), cursor)
+
+    return streaming.streamed(chunks(), opening=opening)
 
 
 # LedisDB's type names for XSCAN (its KV type is Redis's string).

@@ -143,11 +143,12 @@ def _blocked_count() -> int:
 
 
 def _section_server(core):
-    from ledis.version import REDIS_VERSION, __version__
+    from ledis.version import REDIS_VERSION, __version__, compiled_modules
 
     now = time.time()
     uptime = int(now - core.started)
     server = getattr(core, "server", None)
+    compiled = compiled_modules()
     return [
         ("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"),
         ("redis_git_dirty", 0), ("redis_build_id", "0"), ("redis_mode", "standalone"),
@@ -162,6 +163,10 @@ def _section_server(core):
         ("lru_clock", int(now) & ((1 << 24) - 1)), ("executable", sys.executable),
         ("config_file", core.config.extra.get("__file__", "")), ("io_threads_active", 0),
         ("ledis_version", __version__),
+        # the hot path compiled by setup.py (Cython), or the .py source (a pure build, or
+        # LEDIS_INTERPRETED=1): docs/PERFORMANCE.md "Compiled hot path"
+        ("ledis_compiled", "yes" if compiled else "no"),
+        ("ledis_compiled_modules", len(compiled)),
     ]
 
 
@@ -285,6 +290,8 @@ def _section_stats(core):
         ("expired_keys", stats["expired_keys"]), ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", stats["expired_time_cap_reached_count"]),
         ("expire_cycle_cpu_milliseconds", stats["expire_cycle_cpu_milliseconds"]),
+        ("streamed_replies", stats["streamed_replies"]),
+        ("streamed_reply_chunk_max_us", stats["streamed_reply_chunk_max_us"]),
         ("evicted_keys", 0), ("evicted_clients", 0), ("total_eviction_exceeded_time", 0),
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", stats["keyspace_hits"]), ("keyspace_misses", stats["keyspace_misses"]),

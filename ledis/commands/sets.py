@@ -12,6 +12,7 @@ both answer WRONGTYPE for a key of another type.
 from __future__ import annotations
 
 from ledis import errors
+from ledis.commands import streaming
 from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.hashes import (
     cursor_for,
@@ -72,7 +73,15 @@ def cmd_smismember(ctx, argv):
          complexity="O(N) where N is the set cardinality.",
          summary="Get all the members in a set", acl="@read @set @slow")
 def cmd_smembers(ctx, argv):
-    return SetReply(sets.members(ctx.db, argv[1]))
+    raw = ctx.db.lookup_type(argv[1], _SET)
+    if raw is None:
+        return SetReply()
+    size = collection.size_of(raw)
+    # a big set: sent in chunks (ledis/commands/streaming.py)
+    if size > streaming.STREAM_MIN and (chunk := streaming.chunk_size(ctx, size)):
+        walk, skip = collection.walk(ctx.db, argv[1], raw)
+        return streaming.streamed(streaming.sub_keys(walk, skip, chunk), size, b"~")
+    return SetReply(collection.subs(ctx.db, argv[1], raw))
 
 
 @command("srandmember", arity=-2, flags="readonly", keys=(1, 1, 1), group="set",

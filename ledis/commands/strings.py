@@ -251,7 +251,7 @@ def _incr(db, key: bytes, delta: int) -> int:
 
 
 def _incr_general(db, key: bytes, delta: int) -> int:
-    """INCR beyond the fast path: a new key, a TTL, a non-canonical value, errors."""
+    """INCR beyond the fast path: an expired key, a TTL, a non-canonical value, errors."""
     old_raw, value, expire = string.load(db, key)
     if value is None:
         current = 0
@@ -394,6 +394,9 @@ def cmd_setrange(ctx, argv):
 
 
 # --- LCS -------------------------------------------------------------------------------------
+_ONE = 1  # a module global, so always a Python int (see _lcs_columns)
+
+
 def _lcs_columns(a: bytes, b: bytes, keep: bool) -> list[int]:
     """Bit-parallel LCS (Allison-Dix / Hyyro) over ``a``, one step per byte of ``b``.
 
@@ -405,7 +408,9 @@ def _lcs_columns(a: bytes, b: bytes, keep: bool) -> list[int]:
     for ch in set(a):
         table = bytes(49 if x == ch else 48 for x in range(256))  # "1" where a[i] == ch
         masks[ch] = int(a.translate(table)[::-1], 2)
-    full = (1 << len(a)) - 1
+    # A Python int shifted: compiled by Cython, ``1 << len(a)`` would be a C shift of two C
+    # integers (``len`` gives a Py_ssize_t) and wrap past 63 bits.
+    full = (_ONE << len(a)) - 1
     v = full
     columns = [v]
     get = masks.get

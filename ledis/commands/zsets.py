@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import islice
 
 from ledis import blocking, errors
+from ledis.commands import streaming
 from ledis.commands.args import ArgCursor, parse_int, parse_mpop, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError
@@ -377,6 +379,10 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
     if rangetype == _RANK:
         start = parse_int(argv[minidx])
         stop = parse_int(argv[maxidx])
+        if dst is None and ctx.wire and (start < 0 or stop < 0 or stop - start >= _STREAM_MIN):
+            streamed = _streamed_rank_range(ctx, key, start, stop, reverse, withscores)
+            if streamed is not None:
+                return streamed
         items = zset.range_by_rank(db, key, start, stop, reverse, scores)
     elif rangetype == _SCORE:
         spec = parse_score_range(argv[minidx], argv[maxidx])
@@ -387,6 +393,45 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
     if dst is not None:
         return zset.store(db, dst, items)
     return _scored_stored(ctx, items) if withscores else items
+
+
+# ZRANGE by rank (WITHSCORES too) streams when the range is long. A cheap first test before
+# the size is read: a range with a negative end (``0 -1``) may be long, ``5 9`` never is.
+_STREAM_MIN = streaming.STREAM_MIN
+
+
+def _streamed_rank_range(ctx, key: bytes, start: int, stop: int, reverse: bool,
+                         withscores: bool):
+    """ZRANGE / ZREVRANGE of many members by rank, sent in chunks (None: build it at once)."""
+    found = zset.walk_by_rank(ctx.db, key, start, stop, reverse)
+    if found is None:
+        return None
+    walk, skip, count, cut = found
+    size = streaming.chunk_size(ctx, count)
+    if not size:
+        return None
+    if not withscores:
+        return streaming.streamed(streaming.ranked(walk, skip, count, cut, size), count)
+    resp3 = ctx.resp == 3
+    return streaming.streamed(_scored_chunks(walk, skip, count, cut, size, resp3),
+                              count if resp3 else 2 * count)
+
+
+def _scored_chunks(walk, skip: int, count: int, cut: int, size: int, resp3: bool):
+    """WITHSCORES chunks in ``_scored_stored``'s wire form: [member, double] pairs in RESP3
+    (one entry each), member and score text in RESP2 (two entries)."""
+    yield from streaming.passed_over(walk, skip, size)
+    walk = islice(walk, count)
+    get = (_WIRE3 if resp3 else _WIRE2).get
+    shape = b"*2\r\n$%d\r\n%s\r\n%s" if resp3 else b"$%d\r\n%s\r\n%s"
+    p = cut - 8
+    while True:
+        part = list(islice(walk, size))
+        if not part:
+            return
+        yield (len(part) if resp3 else 2 * len(part)), b"".join(
+            [shape % (len(k) - cut, k[cut:], get(k[p:cut]) or _wire_score(k[p:cut], resp3))
+             for k, _ in part])
 
 
 @command("zrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",

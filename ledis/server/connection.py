@@ -23,7 +23,7 @@ import hiredis
 from ledis import blocking, errors, tracking
 from ledis.errors import LedisError, ProtocolError
 from ledis.inline import split_args
-from ledis.replies import OK, REPLY_SKIP_NEXT, REPLY_SKIP_PENDING, Multiple, Pending
+from ledis.replies import OK, REPLY_SKIP_NEXT, REPLY_SKIP_PENDING, Multiple, Pending, Stream
 from ledis.replies import PAUSED as _PAUSED
 from ledis.resp import encode
 from ledis.security import default_user_nopass, peer_host, protected_mode_denies
@@ -51,6 +51,7 @@ _UNAUTH_ERRORS = (errors.PROTO_UNAUTH_MULTIBULK, errors.PROTO_UNAUTH_BULK)
 _ready_keys = blocking.ready_keys  # never rebound: a cheap "anything to serve?" test
 _serve_blocked = blocking.serve_ready
 _tracking_held = tracking.pending  # never rebound: invalidations held until the reply is out
+_thread_time = time.thread_time
 
 
 class Connection(asyncio.Protocol):
@@ -70,6 +71,8 @@ class Connection(asyncio.Protocol):
         self._deferred = b""  # bytes to parse again once the requests before them ran
         self._held: list[bytes] = []  # an unfinished request with a big count (HOLD_COUNT)
         self._held_len = 0
+        self._stream_scheduled = False  # a _stream_step is in the loop's ready queue
+        self._write_paused = False  # the transport's buffer is past its high-water mark
 
     # --- asyncio callbacks ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -389,8 +392,18 @@ class Connection(asyncio.Protocol):
         self.server.schedule_flush(self)
 
     def wait(self, pending: Pending) -> None:
-        """Hold this connection until ``pending`` resolves (blocking commands)."""
+        """Hold this connection until ``pending`` resolves (blocking commands) or, for a
+        streamed reply, until its last chunk is out."""
         self.waiting = pending
+        stream = pending.stream
+        if stream is not None:
+            self.core.stats["streamed_replies"] += 1
+            if self.ctx.reply_mode and _drop_reply(self.ctx):
+                stream.discard = True
+            elif stream.count is not None:
+                self.out.append(stream.header(stream.count, self.ctx.resp == 3))
+            self._stream_next()
+            return
         # Reading goes on (new requests only queue up, see data_received): a paused transport
         # would never notice that a blocked client went away, and its waiter would leak.
         pending.add_done_callback(self._wait_done)
@@ -410,6 +423,83 @@ class Connection(asyncio.Protocol):
         if _tracking_held:
             tracking.send_pending()
         self.run_queue()
+
+    # --- streamed replies (ledis.replies.Stream, issue #19) ---------------------------------
+    # A long reply is sent one chunk per loop iteration, so other clients are served between
+    # chunks; this connection's next commands wait in its queue (``waiting`` is set) until the
+    # last chunk. A client that reads slowly pauses the stream (asyncio's write flow control:
+    # ``pause_writing`` past the transport's high-water mark) instead of piling the reply up in
+    # memory. A closed connection (CLIENT KILL, the client going away) stops it: ``cancel``
+    # drops the walk, and with it the RocksDB iterator and its snapshot.
+    def _stream_next(self) -> None:
+        if not self._stream_scheduled:
+            self._stream_scheduled = True
+            self.server.loop.call_soon(self._stream_step)  # type: ignore[union-attr]
+
+    def _stream_step(self) -> None:
+        self._stream_scheduled = False
+        pending = self.waiting
+        if pending is None or self.closing or self.ctx.close_after_reply or self._write_paused:
+            return  # gone, or resume_writing calls _stream_next again
+        stream = cast(Stream, pending.stream)
+        started = _thread_time()
+        try:
+            chunk = next(stream.chunks, None)
+        except Exception as exc:  # a RocksDB error in mid-walk
+            self._stream_failed(stream, exc)
+            return
+        used = int((_thread_time() - started) * 1e6)  # CPU, not wall: preemption is not ours
+        stats = self.core.stats
+        if used > stats["streamed_reply_chunk_max_us"]:
+            stats["streamed_reply_chunk_max_us"] = used
+        if chunk is not None:
+            stream.entries += chunk[0]
+            if stream.discard or not chunk[1]:
+                pass
+            elif stream.count is None:
+                stream.held.append(chunk[1])
+            else:
+                self.out.append(chunk[1])
+                self.server.schedule_flush(self)
+            self._stream_next()
+            return
+        if stream.count is None and not stream.discard:
+            # The count is known now: the header, then the held chunks go out one per
+            # iteration like any others (writing megabytes at once stalled ~30 ms).
+            opening = stream.opening() if stream.opening is not None else b""
+            self.out.append(opening + stream.header(stream.entries, self.ctx.resp == 3))
+            stream.count = stream.entries
+            stream.chunks = ((0, data) for data in stream.held)
+            stream.held = []
+            self.server.schedule_flush(self)
+            self._stream_next()
+            return
+        if stream.entries != stream.count and not stream.discard:
+            # the header promised another count: the client could not parse what follows
+            log.error("streamed reply of %d entries for a header of %d; closing the client",
+                      stream.entries, stream.count)
+            self.ctx.close_after_reply = True
+        self.waiting = None
+        if _tracking_held:
+            tracking.send_pending()
+        self.run_queue()  # the pipelined commands held meanwhile (and the flush)
+
+    def _stream_failed(self, stream: Stream, exc: Exception) -> None:
+        reply = self.core.error_reply(self.ctx, [b"(streamed reply)"], exc)
+        self.waiting = None
+        self.queue.clear()
+        if stream.count is None:  # nothing sent yet: the error is the reply
+            encode(reply, self.out, False)
+        self.ctx.close_after_reply = True  # else the reply is cut: the client cannot go on
+        self.server.schedule_flush(self)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        if self.waiting is not None and self.waiting.stream is not None:
+            self._stream_next()
 
     # --- output ------------------------------------------------------------------------------
     def flush(self) -> None:

@@ -61,7 +61,7 @@ import time
 import zlib
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import msgpack
@@ -397,6 +397,21 @@ class Engine(Savepoints):
             return base
         return self._merge(base, cf, start, end, reverse)
 
+    def walk(self, cf: int, start: bytes, end: bytes | None = None, reverse: bool = False
+             ) -> Iterator[tuple[bytes, bytes]]:
+        """``iterate``, pinned now: the walk shows what RocksDB and the pending overlay hold
+        at this call, however slowly it is consumed and whatever is written meanwhile (a
+        streamed reply, ``ledis.replies.Stream``). Taking the first item creates the RocksDB
+        iterator, whose implicit snapshot fixes the stored side, and makes ``_merge`` copy
+        the overlay's window (pending writes that a later commit puts under the snapshot).
+        Only where ``pinned_walks`` (the memory backend walks the live map)."""
+        walk = self.iterate(cf, start, end, reverse)
+        first = next(walk, None)
+        return iter(()) if first is None else chain((first,), walk)
+
+    # Whether ``walk`` really pins its view (RocksDB iterators do; see MemoryEngine).
+    pinned_walks = True
+
     def _iterate_store(
         self, cf: int, start: bytes, end: bytes | None, reverse: bool
     ) -> Iterator[tuple[bytes, bytes]]:
@@ -623,7 +638,15 @@ class Engine(Savepoints):
                 handle = handles[cf]
                 put = batch.put
                 delete = batch.delete
-                for key, value in pending.items():
+                # In key order: RocksDB inserts a batch into the memtable's skip list in batch
+                # order, starting each search from where the previous insert ended, so sorted
+                # keys cost ~0.6 us less each than random ones on a 100k-key memtable for
+                # ~0.2 us of sorting (SET of random keys in db.batch(), docs/PERFORMANCE.md).
+                keys = self._sorted[cf]
+                if keys is None or len(keys) != len(pending):
+                    keys = sorted(pending)
+                for key in keys:
+                    value = pending[key]
                     if value is None:
                         delete(key, handle)
                     else:
@@ -643,21 +666,7 @@ class Engine(Savepoints):
         try:
             self.db.write(batch, self._sync_opts if self.fsync == "always" else self._write_opts)
         except Exception as exc:
-            lost = self.writes - self._clean_at
-            # str(exc), not exc: a kept log record (a test's log capture) must not hold the
-            # traceback, whose frames hold the store handle and keep its LOCK after a close.
-            log.error("RocksDB write failed, %d pending operations discarded: %s", lost, str(exc))
-            if self.write_error is None:
-                self.write_error_since = time.time()
-                log.error("the store refuses writes; write commands are refused until a "
-                          "write succeeds again (retried when the disk has room)")
-            self.write_error = " ".join(str(exc).split())
-            self.write_errors += 1
-            if self.on_write_status is not None:
-                self.on_write_status(True)
-            # Reads must go back to what is on disk: forget the overlay, and the whole cache,
-            # which was written through and also holds reads made under pending range deletes.
-            self.rollback()
+            self._write_failed(exc)
             raise CommitFailed(str(exc)) from exc
         self.log_seq, self.log_first_seq = log_seq, log_first_seq
         for cf_ranges in self._pending_ranges:
@@ -674,6 +683,25 @@ class Engine(Savepoints):
                     del cache[key]
         for hook in self.after_commit:
             hook()
+
+    def _write_failed(self, exc: Exception) -> None:
+        """A RocksDB write was refused: log it, enter the refusing-writes state and drop the
+        overlay so reads see the disk again (commit raises CommitFailed after this)."""
+        lost = self.writes - self._clean_at
+        # str(exc), not exc: a kept log record (a test's log capture) must not hold the
+        # traceback, whose frames hold the store handle and keep its LOCK after a close.
+        log.error("RocksDB write failed, %d pending operations discarded: %s", lost, str(exc))
+        if self.write_error is None:
+            self.write_error_since = time.time()
+            log.error("the store refuses writes; write commands are refused until a "
+                      "write succeeds again (retried when the disk has room)")
+        self.write_error = " ".join(str(exc).split())
+        self.write_errors += 1
+        if self.on_write_status is not None:
+            self.on_write_status(True)
+        # Reads must go back to what is on disk: forget the overlay, and the whole cache,
+        # which was written through and also holds reads made under pending range deletes.
+        self.rollback()
 
     # --- recovery from a refused write ----------------------------------------------------
     def recover(self) -> bool:

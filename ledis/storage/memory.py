@@ -197,6 +197,10 @@ class MemoryEngine(Engine):
     def range_reader(self, cf: int) -> Callable[[bytes, bytes], Iterator[tuple[bytes, bytes]]]:
         return lambda start, end: self.iterate(cf, start, end)  # no seekable iterator here
 
+    # Walks read the live map in slices (above): a long reply is built at once instead of
+    # being streamed (ledis.replies.Stream needs a pinned view).
+    pinned_walks = False
+
     def _iterate_store(self, cf: int, start: bytes, end: bytes | None,
                        reverse: bool) -> Iterator[tuple[bytes, bytes]]:
         family: _Family = self._cfs[cf]  # type: ignore[assignment]  # a stand-in

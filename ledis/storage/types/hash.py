@@ -103,6 +103,13 @@ def iterate(db: Database, key: bytes, raw: bytes, after: bytes | None = None
         yield k[n:], v
 
 
+def walk(db: Database, key: bytes, raw: bytes) -> tuple[Iterator[tuple[bytes, bytes]], int]:
+    """The whole collection's ``(sub-key, value)`` records, pinned now (``Engine.walk``: a
+    streamed reply reads them over many loop iterations), and their prefix's length."""
+    prefix = prefix_of(db, key, raw)
+    return db.engine.walk(DATA, prefix, prefix_end(prefix)), len(prefix)
+
+
 def subs(db: Database, key: bytes, raw: bytes) -> list[bytes]:
     prefix = prefix_of(db, key, raw)
     n = len(prefix)

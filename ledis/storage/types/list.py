@@ -31,6 +31,7 @@ from __future__ import annotations
 import builtins
 import struct
 import time
+from collections.abc import Iterator
 
 from ledis import errors
 from ledis.errors import LedisError
@@ -123,13 +124,27 @@ def _seq_at(meta: ListMeta, idx: int) -> int | None:
 
 
 def range(db: Database, key: bytes, start: int, stop: int) -> list[bytes]:  # noqa: A001
+    found = span(db, key, start, stop)
+    return [] if found is None else read(db, *found)
+
+
+def span(db: Database, key: bytes, start: int, stop: int) -> tuple[ListMeta, int, int] | None:
+    """LRANGE's indexes clipped the way Redis does, with the list's metadata (None: empty)."""
     meta = get(db, key)
     if meta is None:
-        return []
+        return None
     clipped = clip_range(start, stop, meta.tail - meta.head)
     if clipped is None:
-        return []
-    return read(db, meta, clipped[0], clipped[1])
+        return None
+    return meta, clipped[0], clipped[1]
+
+
+def walk(db: Database, meta: ListMeta, start: int, stop: int) -> Iterator[tuple[bytes, bytes]]:
+    """The elements at ``start..stop`` (clipped), pinned now (``Engine.walk``: a streamed
+    reply reads them over many loop iterations)."""
+    prefix, head = meta.prefix, meta.head
+    return db.engine.walk(DATA, prefix + _pack_seq(head + start),
+                          prefix + _pack_seq(head + stop + 1))
 
 
 def read(db: Database, meta: ListMeta, start: int, stop: int, reverse: bool = False) -> list[bytes]:
@@ -202,7 +217,8 @@ def push(db: Database, key: bytes, values: list[bytes], left: bool,
     """LPUSH/RPUSH (and the X variants): returns the new length (0: no list, X variant).
     The hot path: one cached metadata read, one put per element, one metadata put."""
     engine = db.engine
-    raw = engine.get(META, db.prefix + key)
+    meta_key = db.prefix + key
+    raw = engine.get(META, meta_key)
     if raw is not None and raw[1:9] != _NO_EXPIRE and U64.unpack_from(raw, 1)[0] <= _time() * 1000:
         live = False
     else:
@@ -229,14 +245,18 @@ def push(db: Database, key: bytes, values: list[bytes], left: bool,
             put(DATA, prefix + _pack_seq(tail), value)
             tail += 1
     size = tail - head
-    db.replace(key, _META.pack(LIST, expire, version, size, head, tail), raw)
+    if live:  # same version and expiry: only the record changes (db.replace's no-op case)
+        put(META, meta_key, _META.pack(LIST, expire, version, size, head, tail))
+    else:
+        db.replace(key, _META.pack(LIST, expire, version, size, head, tail), raw)
     return size
 
 
 def pop_one(db: Database, key: bytes, left: bool) -> bytes | None:
     """LPOP/RPOP without a count (the hot path)."""
     engine = db.engine
-    raw = engine.get(META, db.prefix + key)
+    meta_key = db.prefix + key
+    raw = engine.get(META, meta_key)
     if raw is None:
         return None
     if raw[1:9] != _NO_EXPIRE and U64.unpack_from(raw, 1)[0] <= _time() * 1000:
@@ -254,7 +274,8 @@ def pop_one(db: Database, key: bytes, left: bool) -> bytes | None:
             head += 1
         else:
             tail -= 1
-        db.replace(key, _META.pack(LIST, expire, version, size - 1, head, tail), raw)
+        # same version and expiry: only the record changes (db.replace's no-op case)
+        engine.put(META, meta_key, _META.pack(LIST, expire, version, size - 1, head, tail))
     return value
 
 

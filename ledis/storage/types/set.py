@@ -20,8 +20,10 @@ any type) or deletes it when the result is empty.
 
 from __future__ import annotations
 
+import time
+
 from ledis.storage import layout
-from ledis.storage.keyspace import Database
+from ledis.storage.keyspace import WRONGTYPE, Database
 from ledis.storage.layout import COLLECTION, DATA, META, U64, sub_prefix
 from ledis.storage.types.hash import (
     load,
@@ -34,6 +36,8 @@ from ledis.storage.types.hash import (
 )
 
 SET = layout.SET
+_NO_EXPIRE = b"\0\0\0\0\0\0\0\0"
+_time = time.time
 
 
 def _lookup(db: Database, key: bytes) -> bytes | None:
@@ -41,9 +45,19 @@ def _lookup(db: Database, key: bytes) -> bytes | None:
 
 
 def add(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
-    """SADD ``members[start:]``; returns how many were new."""
-    phys, live = load(db, key, SET)
+    """SADD ``members[start:]``; returns how many were new.
+
+    The hot path (redis-benchmark's SADD: one member into an existing set) has the metadata
+    gate (``hash.load``) and the sub-key prefix written inline: a Python call fewer each."""
     engine = db.engine
+    meta_key = db.prefix + key
+    raw = engine.get(META, meta_key)
+    live = raw
+    if raw is not None:
+        if raw[1:9] != _NO_EXPIRE and U64.unpack_from(raw, 1)[0] <= _time() * 1000:
+            live = None
+        elif raw[0] != SET:
+            raise WRONGTYPE
     put = engine.put
     if live is None:
         version = db.new_version()
@@ -56,10 +70,18 @@ def add(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
             for m in unique:
                 put(DATA, prefix + m, b"")
             added = len(unique)
-        db.replace(key, COLLECTION.pack(SET, 0, version, added), phys)
+        db.replace(key, COLLECTION.pack(SET, 0, version, added), raw)
         return added
-    prefix = sub_prefix(db.index, U64.unpack_from(live, 9)[0])
+    # == sub_prefix(db.index, version), with the version's bytes as stored
+    prefix = db.prefix + live[9:17]
     get_ = engine.get
+    if len(members) - start == 1:  # one member: no loop
+        k = prefix + members[start]
+        if get_(DATA, k) is not None:
+            return 0
+        put(DATA, k, b"")
+        put(META, meta_key, live[:17] + U64.pack(U64.unpack_from(live, 17)[0] + 1) + live[25:])
+        return 1
     added = 0
     for i in range(start, len(members)):
         k = prefix + members[i]
@@ -67,7 +89,7 @@ def add(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
             put(DATA, k, b"")
             added += 1
     if added:
-        put(META, db.prefix + key, live[:17] + U64.pack(U64.unpack_from(live, 17)[0] + added)
+        put(META, meta_key, live[:17] + U64.pack(U64.unpack_from(live, 17)[0] + added)
             + live[25:])
     return added
 

@@ -122,9 +122,9 @@ _last_counter: tuple[object, int] = (object(), 0)  # never a record: no match be
 
 
 def incr_plain(db: Database, key: bytes, delta: int) -> int | None:
-    """INCR's fast path: the new value when ``key`` holds a persistent string in canonical
-    decimal form and the sum stays within 64 bits (then it is stored), else None and nothing
-    is written (the caller takes the general path: new key, TTL, parsing, errors)."""
+    """INCR's fast path: the new value when ``key`` is missing or holds a persistent string
+    in canonical decimal form and the sum stays within 64 bits (then it is stored), else None
+    and nothing is written (the caller takes the general path: TTL, parsing, errors)."""
     global _last_counter
     meta_key = db.prefix + key
     engine = db.engine
@@ -132,8 +132,17 @@ def incr_plain(db: Database, key: bytes, delta: int) -> int | None:
     last_raw, new = _last_counter
     if raw is last_raw:
         new += delta
+    elif raw is None:  # a new counter (most INCRs of random keys): what SET's new key does
+        if not -0x8000000000000000 <= delta <= 0x7FFFFFFFFFFFFFFF:
+            return None
+        raw = _PERSISTENT_PREFIX + b"%d" % delta
+        engine.put(META, meta_key, raw)
+        db.keys += 1
+        db.counts_dirty = True
+        _last_counter = (raw, delta)
+        return delta
     else:
-        if raw is None or not raw.startswith(_PERSISTENT_PREFIX):
+        if not raw.startswith(_PERSISTENT_PREFIX):
             return None
         value = raw[9:]
         if not (value.isdigit() and len(value) < 19 and (value[0] != 48 or len(value) == 1)):

@@ -83,7 +83,7 @@ from __future__ import annotations
 import random
 import struct
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
 from sortedcontainers import SortedList
@@ -788,6 +788,22 @@ def range_by_rank(db: Database, key: bytes, start: int, stop: int, reverse: bool
     items = _entries(db, prefix, prefix, end, not reverse, size - 1 - stop, count, with_scores)
     items.reverse()
     return items
+
+
+def walk_by_rank(db: Database, key: bytes, start: int, stop: int, reverse: bool = False
+                 ) -> tuple[Iterator[tuple[bytes, bytes]], int, int, int] | None:
+    """ZRANGE by index for a streamed reply: a walk of the score index in the reply's order,
+    pinned now (``Engine.walk``), how many entries to skip then to take, and the length of an
+    index key before its member. None when the range is empty."""
+    raw = meta(db, key)
+    if raw is None:
+        return None
+    clipped = clip_range(start, stop, size_of(raw))
+    if clipped is None:
+        return None
+    prefix = _prefix(db, raw, key)
+    walk = db.engine.walk(ZSCORE, prefix, score_end(prefix), reverse)  # not the rank index after it
+    return walk, clipped[0], clipped[1] - clipped[0] + 1, len(prefix) + 8
 
 
 def range_by_score(db: Database, key: bytes, spec: ScoreRange, reverse: bool = False,

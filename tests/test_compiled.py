@@ -1,0 +1,95 @@
+"""The compiled hot path and its interpreted fallback (issue #19, setup.py, ledis/__init__.py).
+
+setup.py compiles the hot modules with Cython next to their ``.py`` files; ``LEDIS_INTERPRETED=1``
+makes the same install load the ``.py`` source. The suite runs in whichever mode its
+environment says (tests/run.sh runs it compiled, then a subset with ``LEDIS_INTERPRETED=1``);
+these tests check that the mode is the one asked for, in the process and on a server's INFO,
+and that both modes serve the same commands.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import redis
+
+from tests.helpers import ROOT
+
+# The compiled modules setup.py builds, as module names: those whose .so sits in the tree.
+BUILT = sorted(
+    ".".join(p.relative_to(ROOT).with_name(p.name.split(".")[0]).parts)
+    for p in (ROOT / "ledis").rglob("*.so") if p.with_name(p.name.split(".")[0] + ".py").exists())
+INTERPRETED = os.environ.get("LEDIS_INTERPRETED", "") not in ("", "0")
+
+
+def _loaded(interpreted: bool) -> tuple[list[str], str]:
+    """Import the server's modules in a fresh interpreter: (compiled modules, core's file)."""
+    env = {**os.environ, "LEDIS_INTERPRETED": "1" if interpreted else "0"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import ledis.server.compose, ledis.core, ledis.version as v; "
+         "print(' '.join(v.compiled_modules())); print(ledis.core.__file__)"],
+        cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=60, check=True)
+    modules, core_file = out.stdout.splitlines()
+    return modules.split(), core_file
+
+
+def _info(server) -> dict:
+    client = server.client(decode_responses=True)
+    try:
+        return client.info("server")
+    finally:
+        client.close()
+
+
+def test_ci_builds_the_compiled_modules():
+    """Where the build is required to compile (tests/run.sh in CI), a pure fallback fails."""
+    if os.environ.get("LEDIS_REQUIRE_COMPILED") != "1":
+        pytest.skip("LEDIS_REQUIRE_COMPILED is not set")
+    assert "ledis.core" in BUILT and "ledis.server.connection" in BUILT, BUILT
+
+
+def test_interpreted_switch_loads_the_source():
+    modules, core_file = _loaded(interpreted=True)
+    assert modules == []
+    assert core_file.endswith("core.py")
+
+
+def test_default_loads_what_was_built():
+    modules, core_file = _loaded(interpreted=False)
+    if BUILT:
+        assert modules and set(modules) <= set(BUILT)
+    else:
+        assert modules == []
+    assert core_file.endswith(".so") == ("ledis.core" in BUILT)
+
+
+def test_session_server_runs_the_mode_of_the_environment(server):
+    info = _info(server)
+    compiled = bool(BUILT) and not INTERPRETED
+    assert info["ledis_compiled"] == ("yes" if compiled else "no")
+    assert (info["ledis_compiled_modules"] > 0) == compiled
+
+
+@pytest.mark.parametrize("interpreted", [True, False], ids=["interpreted", "default"])
+def test_both_modes_serve_the_same_replies(fresh_server, monkeypatch, interpreted):
+    monkeypatch.setenv("LEDIS_INTERPRETED", "1" if interpreted else "0")
+    server = fresh_server()
+    info = _info(server)
+    assert info["ledis_compiled"] == ("no" if interpreted or not BUILT else "yes")
+    count = info["ledis_compiled_modules"]
+    assert count == 0 if interpreted else 0 < count <= len(BUILT) or count == len(BUILT) == 0
+    r = server.client()
+    try:
+        assert r.set("k", "v") is True and r.get("k") == b"v"
+        assert r.hset("h", mapping={"a": 1, "b": 2}) == 2 and r.hgetall("h") == {
+            b"a": b"1", b"b": b"2"}
+        assert r.rpush("l", 1, 2, 3) == 3 and r.lrange("l", 0, -1) == [b"1", b"2", b"3"]
+        assert r.zadd("z", {"m": 1.5}) == 1 and r.zscore("z", "m") == 1.5
+        assert r.eval("return redis.call('incrby', KEYS[1], ARGV[1])", 1, "n", 41) == 41
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            r.eval("return redis.call('get', KEYS[1])", 1, "h")
+    finally:
+        r.close()

@@ -1,0 +1,247 @@
+"""Streamed replies (issue #19): long replies go out in chunks, one per loop iteration.
+
+KEYS, SCAN with a huge COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE and ZRANGE by rank of
+more than ``reply_chunk_entries`` entries (1024 by default) are sent in chunks over a walk
+pinned when the command ran (ledis/commands/streaming.py). Checked here: the replies equal
+redis-server's in RESP2 and RESP3 (20k entries: ~20 chunks at the default size, ~200 at the
+lowered one of the private servers), writes by other clients while a reply is being sent do
+not show in it, pipelined commands after it keep their order, MULTI/EXEC and Lua still see
+the plain (atomic, synchronous) reply, and CLIENT KILL / CLIENT REPLY OFF in the middle of
+one behave. The stall bound itself is measured by tests/test_stall.py (slow).
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+
+import hiredis
+import pytest
+
+from tests.diff import pairs, unordered
+
+N = 20_000
+CHUNK = 100  # the private servers' reply_chunk_entries: many chunks per reply
+
+
+def _fill(client, n: int = N, value: bytes = b"v") -> None:
+    pipe = client.pipeline(transaction=False)
+    for first in range(0, n, 1000):
+        ids = range(first, min(first + 1000, n))
+        pipe.hset("h", mapping={b"f%d" % i: value + b"%d" % i for i in ids})
+        pipe.sadd("s", *[b"m%d" % i for i in ids])
+        pipe.rpush("l", *[b"e%d" % i for i in ids])
+        pipe.zadd("z", {b"z%d" % i: (i % 977) / 4 - 100 for i in ids})
+        pipe.mset({b"k%d" % i: b"x" for i in ids})
+    pipe.execute()
+
+
+def _scan_keys(value):
+    cursor, keys = value
+    return cursor, sorted(keys)
+
+
+@pytest.mark.parametrize("command", [
+    ("HGETALL", "h"), ("HKEYS", "h"), ("HVALS", "h"), ("SMEMBERS", "s"),
+    ("LRANGE", "l", 0, -1), ("LRANGE", "l", 7, -9), ("LRANGE", "l", -15000, 19990),
+    ("ZRANGE", "z", 0, -1), ("ZRANGE", "z", 3, -1500), ("ZREVRANGE", "z", 1200, -1),
+    ("ZRANGE", "z", 0, -1, "REV"), ("ZRANGE", "z", 0, -1, "WITHSCORES"),
+    ("ZREVRANGE", "z", 5000, -3, "WITHSCORES"), ("ZRANGESTORE", "dst", "z", 0, -1),
+    ("KEYS", "*"), ("KEYS", "k1*"), ("KEYS", "*9"), ("SCAN", 0, "COUNT", 1_000_000),
+])
+def test_streamed_reply_matches_redis(pair23, command):
+    pair23.raw()
+    for client in pair23:
+        _fill(client)
+    norm = None
+    if command[0] in ("HGETALL",):
+        norm = pairs
+    elif command[0] in ("HKEYS", "HVALS", "SMEMBERS", "KEYS"):
+        norm = unordered
+    elif command[0] == "SCAN":
+        norm = _scan_keys
+    got = pair23.same(*command, norm=norm)
+    if command[0] == "ZRANGESTORE":
+        return
+    assert len(got[1][1] if command[0] == "SCAN" else got[1]) > 1000  # really a long reply
+
+
+def test_scan_with_a_big_count_hands_back_a_cursor(fresh_server):
+    server = fresh_server("--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=2)
+    _fill(c, 5000)
+    seen = []
+    cursor, keys = c.scan(0, count=3000)  # streamed: more than CHUNK keys examined
+    seen += keys
+    assert cursor != 0
+    while cursor:
+        cursor, keys = c.scan(cursor, count=3000)
+        seen += keys
+    assert sorted(seen) == sorted([b"k%d" % i for i in range(5000)] + [b"h", b"s", b"l", b"z"])
+
+
+class Raw:
+    """A RESP2 socket client that reads on demand (to leave a reply unread)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.reader = hiredis.Reader()
+
+    def send(self, *commands: tuple) -> None:
+        out = b""
+        for argv in commands:
+            parts = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
+            out += b"*%d\r\n" % len(parts) + b"".join(
+                b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+        self.sock.sendall(out)
+
+    def read(self):
+        while True:
+            reply = self.reader.gets()
+            if reply is not False:
+                return reply
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise ConnectionError("closed")
+            self.reader.feed(data)
+
+    def client_id(self) -> int:
+        self.send(("CLIENT", "ID"))
+        return self.read()
+
+    def readable(self) -> bool:
+        return bool(select.select([self.sock], [], [], 0)[0])
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _wait_running(client, client_id: int, name: str) -> None:
+    """Until the server has dispatched ``name`` for the client ``client_id`` (CLIENT LIST's
+    ``cmd=``): two connections' requests have no order of their own."""
+    for _ in range(1000):
+        for info in client.client_list():
+            if info["id"] == str(client_id) and info["cmd"] == name:
+                return
+    raise AssertionError(f"{name} never ran")
+
+
+def test_writes_during_a_streamed_reply_do_not_show_in_it(fresh_server):
+    server = fresh_server("--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=2)
+    _fill(c, value=b"x" * 400)  # ~8 MB of HGETALL: more than the socket buffers hold
+    before = c.hgetall("h")
+    keys_before = sorted(c.keys("*"))
+    reader = Raw(server.port)
+    reader_id = reader.client_id()
+    reader.send(("HGETALL", "h"), ("KEYS", "*"))
+    # while the reply is unread (the stream waits for the client) another client writes
+    _wait_running(c, reader_id, "hgetall")
+    c.hset("h", mapping={"f1": "changed", "new": "field"})
+    c.hdel("h", "f2", "f19999")
+    c.delete("k5")
+    c.set("brand-new", "key")
+    c.execute_command("UNLINK", "s")
+    after = c.hgetall("h")
+    assert after[b"f1"] == b"changed" and b"f2" not in after  # the writes were done
+    got = reader.read()
+    assert dict(zip(got[::2], got[1::2], strict=True)) == before
+    # KEYS was pinned when it ran: after the HGETALL, so after the writes
+    keys = reader.read()
+    assert sorted(keys) == sorted(set(keys_before) - {b"k5", b"s"} | {b"brand-new"})
+    reader.close()
+
+
+def test_keys_is_pinned_at_its_start(fresh_server):
+    server = fresh_server("--reply-chunk-entries", "50")
+    c = server.client(protocol=2)
+    c.mset({b"k%d" % i: b"x" for i in range(50_000)})
+    reader = Raw(server.port)
+    reader_id = reader.client_id()
+    reader.send(("KEYS", "*"))
+    _wait_running(c, reader_id, "keys")  # served between two chunks of the walk (1,000)
+    for i in range(10):
+        c.delete(f"k{i}")
+        c.set(f"late{i}", "x")
+    assert not reader.readable()  # KEYS still walking (its chunks are held to the end)
+    keys = reader.read()
+    assert sorted(keys) == sorted(b"k%d" % i for i in range(50_000))
+    reader.close()
+
+
+def test_pipelined_commands_after_a_streamed_reply_keep_their_order(fresh_server):
+    server = fresh_server("--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=2)
+    _fill(c, 5000)
+    raw = Raw(server.port)
+    raw.send(("HGETALL", "h"), ("SET", "x", "1"), ("KEYS", "k49*"), ("GET", "x"),
+             ("LRANGE", "l", 0, -1), ("INCR", "x"), ("SMEMBERS", "s"), ("PING",))
+    assert len(raw.read()) == 10_000
+    assert raw.read() == b"OK"
+    assert sorted(raw.read()) == sorted(b"k%d" % i for i in range(5000)
+                                        if (b"%d" % i).startswith(b"49"))
+    assert raw.read() == b"1"
+    assert raw.read() == [b"e%d" % i for i in range(5000)]
+    assert raw.read() == 2
+    assert len(raw.read()) == 5000
+    assert raw.read() == b"PONG"
+    raw.close()
+
+
+def test_multi_and_lua_get_the_whole_reply_at_once(fresh_server):
+    server = fresh_server("--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=2)
+    _fill(c, 3000)
+    pipe = c.pipeline(transaction=True)
+    pipe.hgetall("h")
+    pipe.hset("h", "added", "1")
+    pipe.hlen("h")
+    pipe.keys("*")
+    got, _, length, keys = pipe.execute()
+    assert len(got) == 3000 and length == 3001 and len(keys) == 3004
+    script = "local a = redis.call('hgetall', KEYS[1]) redis.call('hdel', KEYS[1], 'added') " \
+             "return {#a, #redis.call('keys', '*'), #redis.call('zrange', KEYS[2], 0, -1)}"
+    assert c.eval(script, 2, "h", "z") == [6002, 3004, 3000]
+    c.execute_command("FUNCTION", "LOAD",
+                      "#!lua name=big\nredis.register_function('big', function(keys) "
+                      "return #redis.call('smembers', keys[1]) end)")
+    assert c.execute_command("FCALL", "big", 1, "s") == 3000
+
+
+def test_client_kill_during_a_streamed_reply(fresh_server):
+    server = fresh_server("--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=2)
+    _fill(c, value=b"y" * 400)
+    victim = Raw(server.port)
+    victim_id = victim.client_id()
+    victim.send(("HGETALL", "h"), ("PING",))  # never read: the stream waits on the client
+    _wait_running(c, victim_id, "hgetall")
+    assert c.client_kill_filter(_id=victim_id) == 1
+    assert c.ping() and c.hlen("h") == N
+    with pytest.raises(ConnectionError):
+        while True:  # what was sent before the kill, then the end of the connection
+            victim.read()
+    victim.close()
+    assert all(client["id"] != str(victim_id) for client in c.client_list())
+
+
+def test_client_reply_off_drops_a_streamed_reply(fresh_server):
+    server = fresh_server("--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=2)
+    _fill(c, 3000)
+    raw = Raw(server.port)
+    raw.send(("CLIENT", "REPLY", "SKIP"), ("HGETALL", "h"), ("KEYS", "*"),
+             ("CLIENT", "REPLY", "OFF"), ("SMEMBERS", "s"), ("CLIENT", "REPLY", "ON"),
+             ("PING",))
+    assert len(raw.read()) == 3004
+    assert raw.read() == b"OK"
+    assert raw.read() == b"PONG"
+    raw.close()
+
+
+def test_memory_backend_builds_long_replies_at_once(fresh_server):
+    server = fresh_server("--backend", "memory", "--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=3)
+    _fill(c, 3000)
+    assert len(c.hgetall("h")) == 3000 and len(c.keys("*")) == 3004
+    assert c.lrange("l", 0, -1) == [b"e%d" % i for i in range(3000)]
