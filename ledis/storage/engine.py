@@ -104,7 +104,6 @@ class StoreOpenError(RuntimeError):
 # delete them as obsolete).
 _ROCKSDB_FILES = (".sst", ".log")
 # Memory bounds of RocksDB's background work (docs/memory.md, measured in docs/soak.md)
-PIN_L0_MIN_CACHE_MB = 32  # a smaller block cache does not pin L0 index and filter blocks
 COMPACTION_READAHEAD = 256 * 1024  # bytes read ahead per compaction input file
 
 
@@ -264,10 +263,7 @@ class Engine(Savepoints):
         table.set_index_type(rocksdict.BlockBasedIndexType.two_level_index_search())
         table.set_partition_filters(True)
         table.set_pin_top_level_index_and_filter(True)
-        # L0 files' index and filter blocks pinned, but only in a cache big enough for them:
-        # pinned blocks are charged yet never refused, so in a small cache (the soak's 8 MB)
-        # they pushed it 2-4 MB past its capacity (docs/soak.md).
-        table.set_pin_l0_filter_and_index_blocks_in_cache(block_cache_mb >= PIN_L0_MIN_CACHE_MB)
+        table.set_pin_l0_filter_and_index_blocks_in_cache(True)
         opts.set_block_based_table_factory(table)
         opts.set_compression_type(COMPRESSION[compression]())
         opts.set_write_buffer_size(write_buffer_mb * 1024 * 1024)
@@ -276,9 +272,9 @@ class Engine(Savepoints):
         # without it 3 x write_buffer_mb per family, ~90 MB measured loading a big zset.
         opts.set_db_write_buffer_size(2 * write_buffer_mb * 1024 * 1024)
         opts.increase_parallelism(2)
-        # RocksDB 9's default 2 MiB readahead buffer per compaction input file came out of
-        # glibc's free heap chunks and stayed resident until the next trim: +20-30 MB of RSS
-        # per compaction on the soak (docs/soak.md). Data is on local disks: 256 KiB reads.
+        # RocksDB 9's default 2 MiB readahead buffer per compaction input file comes out of
+        # glibc's heap and stays resident until the next trim: with 256 KiB the soak's
+        # compaction peaks fell from 25-42 MB of freed heap to 17-25 MB (docs/soak.md).
         opts.set_compaction_readahead_size(COMPACTION_READAHEAD)
         return opts
 
