@@ -76,6 +76,10 @@ class Config:
     # give glibc's free heap memory back to the system every N seconds (0 = never), in a
     # thread: compactions leave tens of MB free but resident in its arenas (docs/soak.md)
     malloc_trim_s: int = 10
+    # glibc's mmap threshold in KiB, pinned at startup (its trim threshold with it, at 128 KiB):
+    # blocks this big or bigger are mmapped and returned when freed; 0 = glibc's default,
+    # which rises after big frees so compaction buffers stay in the heap (docs/memory.md)
+    malloc_mmap_threshold_kb: int = 128
     # checkpoints (SAVE / BGSAVE): "" = <dir>.checkpoints; keep this store's newest N (0 = all)
     checkpoint_dir: str = ""
     checkpoint_keep: int = 5
@@ -138,6 +142,7 @@ class Config:
         "cache_entries": (0, 2**63 - 1),  # 0 = no read cache
         "write_buffer_mb": (1, 1024),
         "malloc_trim_s": (0, INT_MAX),  # 0 = never
+        "malloc_mmap_threshold_kb": (0, 32 * 1024),  # glibc's ceiling: HEAP_MAX_SIZE / 2
         "checkpoint_keep": (0, INT_MAX),  # 0 = keep all
         "http_max_body": (1, 2**63 - 1),
         "replica_priority": (0, INT_MAX),

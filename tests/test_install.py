@@ -126,9 +126,9 @@ class InstalledServer:
             cwd=str(workdir), env=env or _env(), stdout=self._log, stderr=self._log)
         try:
             wait_port(self.port, self.proc)
-        except Exception:
+        except Exception as exc:
             self.stop()
-            raise
+            raise RuntimeError(f"{exc}; server log:\n{self.log()[-3000:]}") from exc
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, decode_responses=True, protocol=3)

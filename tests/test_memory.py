@@ -261,7 +261,8 @@ def test_stats_rocksdb_and_allocator_fields(r):
                  "rocksdb.memtables", "rocksdb.memtables-all", "rocksdb.table-readers",
                  "rocksdb.sst-files-size", "ledis.read-cache-entries", "ledis.python-blocks",
                  "ledis.malloc-heap", "ledis.malloc-used", "ledis.malloc-free",
-                 "ledis.malloc-mmapped"):
+                 "ledis.malloc-mmapped", "ledis.malloc-mmap-threshold",
+                 "ledis.malloc-trim-threshold"):
         assert isinstance(before[name], int) and before[name] >= 0, name
     # 2 MB of values go to the memtables (they are not flushed at 2 MB)
     r.mset({f"mem:{i}": "x" * 2000 for i in range(1000)})
@@ -278,9 +279,11 @@ def test_stats_rocksdb_and_allocator_fields(r):
 
 def test_memory_options_reach_rocksdb(fresh_server, tmp_path):
     """``write_buffer_mb`` sizes RocksDB's memtables and their shared budget (twice it), as
-    RocksDB's own OPTIONS file records; ``malloc_trim_s`` is taken (docs/memory.md)."""
+    RocksDB's own OPTIONS file records; ``malloc_trim_s`` is taken and
+    ``malloc_mmap_threshold_kb`` pinned in glibc (MEMORY STATS says so) (docs/memory.md)."""
     config = tmp_path / "ledis.yaml"
-    config.write_text("storage:\n  write_buffer_mb: 2\n  malloc_trim_s: 1\n")
+    config.write_text("storage:\n  write_buffer_mb: 2\n  malloc_trim_s: 1\n"
+                      "  malloc_mmap_threshold_kb: 256\n")
     server = fresh_server(config=str(config))
     client = server.client()
     client.set("k", "v")
@@ -289,4 +292,8 @@ def test_memory_options_reach_rocksdb(fresh_server, tmp_path):
     options = sorted(Path(server.dir, "db").glob("OPTIONS-*"))[-1].read_text()
     assert "  write_buffer_size=2097152\n" in options
     assert "  db_write_buffer_size=4194304\n" in options
+    if platform.libc_ver()[0] == "glibc":
+        stats = client.memory_stats()
+        assert stats["ledis.malloc-mmap-threshold"] == 256 * 1024
+        assert stats["ledis.malloc-trim-threshold"] == 128 * 1024
     client.close()

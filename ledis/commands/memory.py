@@ -151,9 +151,11 @@ def _engine_figures(core) -> dict[str, int]:
 def _process_figures() -> dict[str, int]:
     """Python's and glibc's allocators: ``ledis.python-blocks`` the objects Python has
     allocated, ``ledis.malloc-*`` glibc's heap (``mallinfo2``: bytes in use, free but kept,
-    and mmapped), 0 off glibc."""
+    and mmapped; ``malloc-mmap-threshold`` / ``malloc-trim-threshold`` the thresholds pinned at
+    startup, 0 = glibc's dynamic default), 0 off glibc."""
     figures = {"ledis.python-blocks": sys.getallocatedblocks()}
     figures.update(("ledis." + name, value) for name, value in malloc.info().items())
+    figures.update(("ledis.malloc-" + name, value) for name, value in malloc.thresholds().items())
     return figures
 
 

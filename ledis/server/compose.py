@@ -19,7 +19,7 @@ layer below (docs/architecture.md, "Layers"), and nothing below imports it.
 from __future__ import annotations
 
 import ledis.commands  # noqa: F401  (first: every @command registered; breaks the acl cycle)
-from ledis import blocking, tracking
+from ledis import blocking, malloc, tracking
 from ledis.access import AccessTracker
 from ledis.acl import ACL
 from ledis.commands import monitoring, pubsub, transactions
@@ -46,6 +46,8 @@ def open_engine(config: Config) -> engine_module.Engine:
     engine_class = engine_module.Engine
     if config.backend == "memory":
         from ledis.storage.memory import MemoryEngine as engine_class  # type: ignore
+    # before the store allocates anything: glibc's thresholds, pinned (docs/memory.md)
+    malloc.set_thresholds(config.malloc_mmap_threshold_kb)
     return engine_class(
         config.dir,
         fsync=config.appendfsync,
@@ -54,6 +56,7 @@ def open_engine(config: Config) -> engine_module.Engine:
         bottommost_compression=config.compression_bottommost,
         cache_entries=config.cache_entries,
         write_buffer_mb=config.write_buffer_mb,
+        mmap_threshold_kb=config.malloc_mmap_threshold_kb,
     )
 
 
