@@ -230,6 +230,8 @@ class ReplicaLink:
         if engine.dirty:
             engine.commit()  # a local write (SCRIPT LOAD ...): keep it out of this record
         engine.log_seq = seq - 1
+        if engine.kept:  # what a layer kept of the store is not ours to update (Engine.kept)
+            engine.forget_kept()
         put = engine.put
         delete = engine.delete
         sys_changed = libs_changed = False
@@ -301,6 +303,7 @@ class ReplicaLink:
         if self.state != "sync":
             raise ConnectionError("DATA outside a full sync")
         engine = self.engine
+        engine.forget_kept()
         put = engine.put
         for i in range(0, len(items), 2):
             put(cf, items[i], items[i + 1])

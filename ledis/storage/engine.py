@@ -68,7 +68,8 @@ import msgpack
 import rocksdict
 
 from ledis import malloc
-from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, SYS, U64
+from ledis.storage import layout
+from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, SYS, U64, ZSCORE
 from ledis.storage.savepoints import MISSING as _MISSING
 from ledis.storage.savepoints import Savepoints
 
@@ -195,6 +196,7 @@ class Engine(Savepoints):
         self._sorted: list[list[bytes] | None] = [None] * NUM_CF
         self._clean_at = 0  # ``writes`` when the overlay was last empty (see ``dirty``)
         self.scratch: dict = {}  # see ``scratch`` below
+        self.kept: dict = {}  # see ``kept`` below
         self._seekers: list[Any] = [None] * NUM_CF
         # Write log: effects of the pending batch, and the last committed sequence number.
         self.write_log = write_log
@@ -332,6 +334,31 @@ class Engine(Savepoints):
     def _flush_scratch(self) -> None:
         for value in list(self.scratch.values()):
             value.flush()
+
+    # ``kept`` is what a layer above knows of the store's structure across batches, keyed by
+    # a collection's sub-key prefix (the zset rank index's sorted block lists): it is only
+    # true while that layer makes every write to what it describes, so it is forgotten on
+    # ``rollback``, ``rollback_to``, ``recover``, a range delete over the prefix, and by
+    # whoever writes sub-keys past that layer (``forget_kept``: the replica's apply and full
+    # sync). Bounded: ``KEPT_MAX`` prefixes, the oldest dropped first.
+    KEPT_MAX = 64
+
+    def keep(self, prefix: bytes) -> dict:
+        """The kept dict of ``prefix`` (created empty), which the caller fills and updates."""
+        kept = self.kept
+        found = kept.get(prefix)
+        if found is None:
+            if len(kept) >= self.KEPT_MAX:
+                kept.pop(next(iter(kept))).clear()
+            found = kept[prefix] = {}
+        return found
+
+    def forget_kept(self, start: bytes = b"", end: bytes | None = None) -> None:
+        """Forget what is kept for prefixes overlapping ``[start, end)`` (default: all)."""
+        kept = self.kept
+        for prefix in [p for p in kept if end is None or (
+                start < layout.prefix_end(p) and p < end)]:
+            kept.pop(prefix).clear()
 
     def seeker(self, cf: int) -> Any:
         """A raw RocksDB iterator over the committed store of ``cf`` (no overlay), reused
@@ -571,6 +598,8 @@ class Engine(Savepoints):
         range (needed when the keys could be read again, e.g. FLUSHDB of metadata)."""
         if self.scratch:
             self._flush_scratch()
+        if self.kept and cf == ZSCORE:
+            self.forget_kept(start, end)
         pending = self._pending[cf]
         if len(pending) > _RANGE_SCAN_MAX and (
                 self._sorted[cf] is not None or len(pending) < _SORTED_MAX):
@@ -745,6 +774,7 @@ class Engine(Savepoints):
         self.log_seq = self._last_log_seq()
         self.log_first_seq = self._first_log_seq()
         self._drop_batch_state()
+        self.forget_kept()
         self.clear_cache()
         for hook in self.after_rollback:
             hook()
@@ -778,6 +808,7 @@ class Engine(Savepoints):
         self._sorted = [None] * NUM_CF
         self._clean_at = self.writes
         self._drop_batch_state()
+        self.forget_kept()
         self.clear_cache()
         for hook in self.after_rollback:
             hook()

@@ -160,6 +160,7 @@ class MemoryEngine(Engine):
         self._pending_ranges = [[] for _ in range(NUM_CF)]
         self._sorted = [None] * NUM_CF
         self.scratch = {}
+        self.kept = {}
         self._seekers = [None] * NUM_CF
         self._clean_at = 0
         self.write_log = write_log

@@ -36,6 +36,9 @@ class Savepoints:
     def _flush_scratch(self) -> None:
         raise NotImplementedError
 
+    def forget_kept(self, start: bytes = b"", end: bytes | None = None) -> None:
+        raise NotImplementedError
+
     # A command's writes are all-or-nothing because a handler checks everything before its
     # first write; a trigger callback runs *after* the write that fired it, so when it fails
     # with on_error='abort' the firing write and the callback's writes must be taken back out
@@ -71,6 +74,7 @@ class Savepoints:
         pending, cache, ranges = self._pending, self._cache, self._pending_ranges
         self._sorted = [None] * NUM_CF
         self.scratch = {}  # it may describe writes being undone (Engine.scratch)
+        self.forget_kept()  # so may what is kept across batches (Engine.kept)
         while len(journal) > position + 1:
             entry = journal.pop()
             if entry[0] == "key":
