@@ -34,7 +34,7 @@ def test_failover_moves_the_timers(group):  # noqa: F811
     master.start()
     old = master.client()
     wait_for(lambda: (i := old.info("replication"))["role"] == "slave"
-             and i["master_link_status"] == "up", 40, "the old master to follow",
+             and i["master_link_status"] == "up", 90, "the old master to follow",
              interval=0.25)
     wait_for(lambda: timer(old, b"tick")[b"next_run_ms"] == 0, 5, "timers disarmed")
     runs = timer(old, b"tick")[b"runs"]
