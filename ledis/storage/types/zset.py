@@ -49,10 +49,11 @@ Why this shape:
   (``flush``: the engine calls it before commit, a savepoint, any ordered read and any range
   delete, so the overlay, the write log, savepoints, COPY and replicas see the index as it
   is); and for a group looked up often, the sorted list of its blocks, so that finding a
-  member's block is a bisect (those lists outlive the batch: ``Engine.kept``). Otherwise a block is one seek of a store iterator
-  reused for the batch (``Engine.seeker``) merged with the blocks the batch created; the
-  pending overlay itself is never sorted for it (a ZADD of thousands of members makes it
-  bigger than the engine keeps sorted, and re-sorting it per member stalled the server).
+  member's block is a bisect (those lists outlive the batch: ``Engine.kept``). Otherwise a
+  block is one seek of a store iterator reused for the batch (``Engine.seeker``) merged
+  with the blocks the batch created; the pending overlay itself is never sorted for it (a
+  ZADD of thousands of members makes it bigger than the engine keeps sorted, and re-sorting
+  it per member stalled the server).
 
   A block past ``BLOCK_MAX`` splits: its lower half becomes a new block keyed by the first
   member of the upper half (a walk of half a block, one per ~``BLOCK_MAX``/2 inserts); a
