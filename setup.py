@@ -51,6 +51,7 @@ HOT = [
     "ledis/storage/types/list.py",
     "ledis/storage/types/set.py",
     "ledis/storage/types/zset.py",
+    "ledis/storage/types/zset_rank.py",
     "ledis/scripting/runtime.py",
     "ledis/scripting/convert.py",
 ]

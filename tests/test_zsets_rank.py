@@ -20,7 +20,7 @@ from ledis.storage.types import zset
 from tests.test_replication import assert_same, replica_of, servers  # noqa: F401 (fixture)
 from tests.test_tools_dump import ledis_cli
 
-BIG = 3000  # members: above zset.INDEX_MIN, so the zsets below have the index
+BIG = 3000  # members: above zset_rank.INDEX_MIN, so the zsets below have the index
 
 
 def fill(client, key: str, n: int, seed: int = 0, chunk: int = 500) -> None:

@@ -37,14 +37,11 @@ It owns the RocksDB instance (raw bytes mode, one column family per role, see
 
   Old records are trimmed by count (``log_keep``) with one range delete.
 
-**Faults** (docs/reliability.md). A refused write (a full disk: RocksDB stops taking writes
-after an ENOSPC and answers "Writer has previous error" until it is reopened) sets
-``write_error``; the dispatcher then refuses write commands with MISCONF while reads go on.
-``recover()`` (the server's cron calls it) reopens the store once the file system has room
-again and proves it writable with a synced probe write; acknowledged writes are in the WAL,
-which the reopen replays. Reads check block checksums (``verify_checksums``) and the store is
-opened with ``paranoid_checks``: a damaged block is a RocksDB "Corruption" error, never wrong
-data. A store RocksDB cannot open raises ``StoreOpenError`` with its text.
+**Faults** (docs/reliability.md). A refused write (a full disk) sets ``write_error`` and
+``recover()`` reopens the store once there is room (``ledis/storage/recovery.py``). Reads
+check block checksums and the store is opened with ``paranoid_checks``: a damaged block is a
+RocksDB "Corruption" error, never wrong data. A store RocksDB cannot open raises
+``StoreOpenError`` with its text.
 
 Invariants: nothing but ``commit`` writes to RocksDB; the cache never holds a value that
 differs from "RocksDB + pending"; range deletes drop cache entries only when asked (old
@@ -53,7 +50,6 @@ versions are unreachable by construction, so their stale cache entries are never
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import threading
@@ -69,7 +65,8 @@ import rocksdict
 
 from ledis import malloc
 from ledis.storage import layout
-from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, SYS, U64, ZSCORE
+from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, U64, ZSCORE
+from ledis.storage.recovery import WriteRecovery
 from ledis.storage.savepoints import MISSING as _MISSING
 from ledis.storage.savepoints import Savepoints
 
@@ -154,15 +151,7 @@ def _free_slowly(mapping: dict) -> None:
     threading.Thread(target=run, name="ledis-free", daemon=True).start()
 
 
-class Engine(Savepoints):
-    # Set while RocksDB refuses writes (the text of its last refusal); None when writable.
-    write_error: str | None = None
-    write_errors = 0  # refused commits since start
-    write_recoveries = 0  # times recover() made the store writable again
-    write_error_since = 0.0  # time.time() of the first refusal of the current error
-    # Told True when the store starts refusing writes, False when it takes them again (the
-    # core gates write commands on it: ledis/core.py ``store_refusing``).
-    on_write_status: Callable[[bool], None] | None = None
+class Engine(Savepoints, WriteRecovery):
 
     def __init__(
         self,
@@ -325,7 +314,7 @@ class Engine(Savepoints):
 
     # --- batch-scoped help for the layers above --------------------------------------------
     # ``scratch`` is memory the layers above keep for the current batch only (the zset rank
-    # index's nodes, ledis/storage/types/zset.py): it is emptied by ``commit``, ``rollback``,
+    # index's nodes, ledis/storage/types/zset_rank.py): it is emptied by ``commit``, ``rollback``,
     # a savepoint's ``rollback_to`` and ``recover``, so what it holds never outlives the
     # overlay it describes. A value may hold writes not yet made: its ``flush()`` makes them,
     # and the engine calls it before anything that must see them (commit, a savepoint, an
@@ -708,94 +697,6 @@ class Engine(Savepoints):
                     del cache[key]
         for hook in self.after_commit:
             hook()
-
-    def _write_failed(self, exc: Exception) -> None:
-        """A RocksDB write was refused: log it, enter the refusing-writes state and drop the
-        overlay so reads see the disk again (commit raises CommitFailed after this)."""
-        lost = self.writes - self._clean_at
-        # str(exc), not exc: a kept log record (a test's log capture) must not hold the
-        # traceback, whose frames hold the store handle and keep its LOCK after a close.
-        log.error("RocksDB write failed, %d pending operations discarded: %s", lost, str(exc))
-        if self.write_error is None:
-            self.write_error_since = time.time()
-            log.error("the store refuses writes; write commands are refused until a "
-                      "write succeeds again (retried when the disk has room)")
-        self.write_error = " ".join(str(exc).split())
-        self.write_errors += 1
-        if self.on_write_status is not None:
-            self.on_write_status(True)
-        # Reads must go back to what is on disk: forget the overlay, and the whole cache,
-        # which was written through and also holds reads made under pending range deletes.
-        self.rollback()
-
-    # --- recovery from a refused write ----------------------------------------------------
-    def recover(self) -> bool:
-        """Make a store that refused a write writable again, if the file system has room:
-        close it, reopen it (RocksDB replays the WAL, so every acknowledged write is back) and
-        prove it with a synced probe write. True when the store is writable. Call on the loop
-        thread with nothing pending; cheap when the disk is still full (one statvfs)."""
-        if self.write_error is None:
-            return True
-        if self._closed or self.dirty:
-            return False
-        if not self._has_room():
-            return False
-        log.warning("the disk has room again: reopening the store")
-        policy = self.fsync
-        self.set_fsync("no")  # the fsync thread must not touch the handle being replaced
-        try:
-            if getattr(self, "db", None) is not None:
-                self._cfs = self._handles = []
-                self._seekers = [None] * NUM_CF
-                try:
-                    self.db.close()
-                except Exception as exc:  # noqa: BLE001 - "Writer has previous error"
-                    log.info("closing the store in error: %s", str(exc))
-                self.db = None
-                # Handles still alive (a finished command's iterator awaiting collection, a
-                # column family object) keep RocksDB's LOCK held by this process.
-                gc.collect()
-            try:
-                self._open()
-            except Exception as exc:  # noqa: BLE001 - still no room, or lock still held
-                self.db = None
-                log.error("reopening the store failed (retried): %s", str(exc))
-                return False
-            try:  # a no-op delete, synced: the WAL takes writes again
-                batch = self._new_batch()
-                batch.delete(b"write-probe", self._handles[SYS])
-                self.db.write(batch, self._sync_opts)
-            except Exception as exc:  # noqa: BLE001
-                self.write_error = " ".join(str(exc).split())
-                log.error("the reopened store still refuses writes (retried): %s", str(exc))
-                return False
-        finally:
-            self.set_fsync(policy)
-        self.log_seq = self._last_log_seq()
-        self.log_first_seq = self._first_log_seq()
-        self._drop_batch_state()
-        self.forget_kept()
-        self.clear_cache()
-        for hook in self.after_rollback:
-            hook()
-        log.warning("the store takes writes again after %.1f s",
-                    time.time() - self.write_error_since)
-        self.write_error = None
-        self.write_recoveries += 1
-        if self.on_write_status is not None:
-            self.on_write_status(False)
-        return True
-
-    def _has_room(self) -> bool:
-        """Enough free space to reopen: replaying the WAL writes it out as table files, so
-        twice the WAL files' size, plus a few MB for a new WAL, MANIFEST and OPTIONS."""
-        try:
-            wal = sum(os.path.getsize(os.path.join(self.path, n))
-                      for n in os.listdir(self.path) if n.endswith(".log"))
-            st = os.statvfs(self.path)
-        except OSError:
-            return False
-        return st.f_bavail * st.f_frsize >= 2 * wal + 2 * 1024 * 1024
 
     def rollback(self) -> None:
         """Forget the pending batch instead of committing it (the Lua debugger's YES mode

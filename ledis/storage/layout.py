@@ -25,7 +25,7 @@ Metadata value::
 
 Sorted sets of 1,024 members or more also keep a rank index (counted blocks and groups of the
 score index) in ``zscore`` after their scores, under ``... version(8) | ff ff 00|01 | bound``
-(no encoded score starts with ``ff ff``): see ``ledis/storage/types/zset.py``.
+(no encoded score starts with ``ff ff``): see ``ledis/storage/types/zset_rank.py``.
 
 ``expire_ms`` is an absolute Unix time in milliseconds, 0 for no expiry. Type codes are pinned
 (never renumber them; ``FORMAT_VERSION`` in ``sys`` changes if the layout ever does).

@@ -67,7 +67,7 @@ from ledis.storage.layout import (
     ZSET,
 )
 from ledis.storage.migrate import ensure_format, store_format
-from ledis.storage.types import zset
+from ledis.storage.types import zset, zset_rank
 from ledis.tools.dump import open_engine
 
 _COUNTS = struct.Struct(">qq")
@@ -195,10 +195,10 @@ def check(engine) -> list[Problem]:
                     f"data, {zs} in the score index ({bad} mismatched)",
                     _fix_zset(engine, db, key, raw, prefix, actual)))
             elif zset.indexed(raw):
-                wrong = zset.check_index(engine, prefix)
+                wrong = zset_rank.check_index(engine, prefix)
                 if wrong:
                     problems.append(Problem("index", f"{name}: {wrong}",
-                                            partial(zset.rebuild_index, engine, prefix)))
+                                            partial(zset_rank.build_index, engine, prefix)))
         elif type_code == STREAM:
             # Groups, consumers and PELs share the version; only "e" sub-keys are entries,
             # and an empty stream is a valid stream.
@@ -314,7 +314,7 @@ def _fix_zset(engine, db, key, raw, prefix, actual):
         for sub, score in members:
             engine.put(ZSCORE, prefix + score + sub[n:], b"")
         if zset.indexed(raw):
-            zset.rebuild_index(engine, prefix)
+            zset_rank.build_index(engine, prefix)
         engine.put(META, layout.meta_key(db, key), raw[:17] + U64.pack(len(members)) + raw[25:])
     return fix
 

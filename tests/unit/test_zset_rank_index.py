@@ -12,15 +12,15 @@ import pytest
 from ledis.storage.engine import Engine
 from ledis.storage.keyspace import Store
 from ledis.storage.memory import MemoryEngine
-from ledis.storage.types import zset
+from ledis.storage.types import zset, zset_rank
 
 
 @pytest.fixture
 def tiny_nodes(monkeypatch):
-    monkeypatch.setattr(zset, "BLOCK_MAX", 4)
-    monkeypatch.setattr(zset, "GROUP_MAX", 3)
-    monkeypatch.setattr(zset, "BUILD_FILL", 3)
-    monkeypatch.setattr(zset, "INDEX_MIN", 20)
+    monkeypatch.setattr(zset_rank, "BLOCK_MAX", 4)
+    monkeypatch.setattr(zset_rank, "GROUP_MAX", 3)
+    monkeypatch.setattr(zset_rank, "BUILD_FILL", 3)
+    monkeypatch.setattr(zset_rank, "INDEX_MIN", 20)
 
 
 @pytest.fixture(params=["rocksdb", "memory"])
@@ -42,10 +42,10 @@ def _check(db, key: bytes, model: list[tuple[float, bytes]], rng: random.Random)
         return
     size = len(model)
     assert zset.size_of(raw) == size
-    if size >= zset.INDEX_MIN:
+    if size >= zset_rank.INDEX_MIN:
         assert zset.indexed(raw)
     if zset.indexed(raw):
-        assert zset.check_index(db.engine, zset._prefix(db, raw, key)) is None
+        assert zset_rank.check_index(db.engine, zset._prefix(db, raw, key)) is None
     for _ in range(5):
         i = rng.randrange(size)
         member = model[i][1]
@@ -133,7 +133,7 @@ def test_store_builds_the_index_and_old_zsets_get_it_on_their_next_write(tiny_no
     zset.add(db, b"old", [(float(i), b"x%d" % i) for i in range(15)])
     raw = zset.meta(db, b"old")
     assert zset.indexed(raw) and zset.size_of(raw) == 25
-    assert zset.check_index(db.engine, zset._prefix(db, raw, b"old")) is None
+    assert zset_rank.check_index(db.engine, zset._prefix(db, raw, b"old")) is None
 
 
 def test_check_index_finds_a_wrong_count(tiny_nodes, db):
@@ -141,12 +141,12 @@ def test_check_index_finds_a_wrong_count(tiny_nodes, db):
     db.engine.commit()
     raw = zset.meta(db, b"z")
     prefix = zset._prefix(db, raw, b"z")
-    assert zset.check_index(db.engine, prefix) is None
+    assert zset_rank.check_index(db.engine, prefix) is None
     last_block = prefix + b"\xff\xff\x00\xff\xff"
     db.engine.put(2, last_block, (99).to_bytes(8, "big"))
-    assert zset.check_index(db.engine, prefix) is not None
-    zset.rebuild_index(db.engine, prefix)
-    assert zset.check_index(db.engine, prefix) is None
+    assert zset_rank.check_index(db.engine, prefix) is not None
+    zset_rank.build_index(db.engine, prefix)
+    assert zset_rank.check_index(db.engine, prefix) is None
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -183,9 +183,47 @@ def test_block_lists_kept_across_batches_survive_rollbacks_and_foreign_writes(
                 # a foreign writer (the replica's apply) changes blocks under the kept lists
                 raw = zset.meta(db, key)
                 if raw is not None and zset.indexed(raw):
-                    zset._build_index(engine, zset._prefix(db, raw, key))
+                    zset_rank.build_index(engine, zset._prefix(db, raw, key))
                     engine.forget_kept()
                     engine.commit()
         model = sorted((s, m) for m, s in scores.items())
         _check(db, key, model, rng)
     assert seen_kept  # block lists really were kept between batches
+
+
+def test_a_replica_applying_records_forgets_the_kept_block_lists(tiny_nodes, tmp_path):
+    """A node that wrote a big zset as a master keeps its block lists (Engine.kept); when it
+    then follows a master, the records it applies split and create blocks past the index
+    code, so ReplicaLink.apply must forget the lists, or its next writes as a master again
+    (a failover back) would count members into blocks that no longer bound them."""
+    from ledis.replication.replica import ReplicaLink
+    from ledis.storage.layout import LOG, U64
+
+    rng = random.Random(7)
+    engine = Engine(str(tmp_path / "a"), fsync="no")
+    db = Store(engine).dbs[0]
+    scores: dict[bytes, float] = {}
+
+    def add(target, n: int) -> None:
+        for _ in range(n):
+            pairs = [(float(rng.randrange(1000)), b"m%d" % rng.randrange(400))]
+            zset.add(target, b"z", pairs)
+            scores.update({m: s for s, m in pairs})
+            target.engine.commit()
+
+    add(db, 300)  # indexed, with lists kept for its groups
+    assert any(k.get("lists") for k in engine.kept.values())
+    engine.checkpoint(str(tmp_path / "b"))
+    other = Engine(str(tmp_path / "b"), fsync="no")  # the same store: the master to follow
+    start = other.log_seq
+    add(Store(other).dbs[0], 300)  # blocks split and move there
+    records = list(other._iterate_store(LOG, U64.pack(start + 1), None, False))
+    other.close()
+    link = ReplicaLink.__new__(ReplicaLink)
+    link.engine, link.core = engine, None
+    for key, record in records:
+        link.apply(U64.unpack(key)[0], record)
+    add(db, 300)  # a master again
+    model = sorted((s, m) for m, s in scores.items())
+    _check(db, b"z", model, rng)
+    engine.close()
