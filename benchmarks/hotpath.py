@@ -6,6 +6,7 @@
     python benchmarks/hotpath.py ratelimit --random # EVALSHA of benchmarks/ratelimit_bucket.lua
     python benchmarks/hotpath.py multi -P 1         # MULTI + 10 SET + EXEC: us per transaction
     python benchmarks/hotpath.py sadd lpush rpop -P 16 --random   # redis-benchmark's shapes
+    python benchmarks/hotpath.py hset zadd lrange_100 -P 16 --random
 
 Builds a real Core on a temp RocksDB and 50 ``Connection`` objects whose transports only count
 writes, then plays event-loop iterations by hand: every connection receives one read of P
@@ -76,6 +77,9 @@ def request(kind: str, key: bytes, sha: bytes) -> tuple[bytes, ...]:
         "hgetall": (b"HGETALL", b"small-hash"),  # 10 fields (made before the run)
         "incr": (b"INCR", key),
         "sadd": (b"SADD", b"myset", b"element:" + key),
+        "hset": (b"HSET", b"myhash", b"element:" + key, b"xxx"),
+        "zadd": (b"ZADD", b"myzset", b"%d" % (hash(key) % 100_000), b"element:" + key),
+        "lrange_100": (b"LRANGE", b"mylist", b"0", b"99"),
         "lpush": (b"LPUSH", b"mylist", b"xxx"),
         "rpop": (b"RPOP", b"mylist"),
         "ping": (b"PING",),
@@ -117,6 +121,9 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
                     conn.data_received(data)
                 server.flush()
 
+        if kind == "lrange_100":  # redis-benchmark's list of 600 elements
+            core.dispatch(conns[0].ctx, [b"LPUSH", b"mylist", *[b"xxx"] * 600])
+            server.flush()
         if kind == "rpop":  # something to pop in every measured call (warm-up included)
             total = (iterations * (1 + profile) + max(1, iterations // 10)) * CONNECTIONS * pipeline
             # at least 40k, so callgrind runs of 8k and 24k commands fill alike (that cost
