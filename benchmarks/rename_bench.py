@@ -12,7 +12,8 @@ reply is read, so ledis's group commit is inside) is reported:
 - ``copy``: COPY h h3 REPLACE (duplicates every field on every server).
 
 Since #19 a collection's sub-keys are addressed by ``db | version`` instead of its name, so
-RENAME within a db moves one metadata record; MOVE and COPY still write every field. The
+RENAME within a db moves one metadata record; since format 3 MOVE too (the sub-keys stay
+under the collection's home db); COPY still writes every field. The
 "before" server (``--before``: a source tree, e.g. a checkout of the commit before #19) shows
 the O(n) RENAME it replaced. All servers run with ``appendfsync everysec`` (Redis with
 ``--appendonly yes``); ratios are ledis / redis-server in the same run.

@@ -1,11 +1,11 @@
 """RENAME / RENAMENX / MOVE of every collection type (issue #19).
 
 A collection's sub-keys are addressed by ``db | version`` (its id), so RENAME within a db moves
-only the metadata record; MOVE re-writes the sub-keys in the target db. Checked here: content,
+only the metadata record (MOVE too: tests/test_keys_move.py). Checked here: content,
 TTL and type survive for hashes, lists, sets, sorted sets and streams (with a consumer group
 and a pending entry); a rename onto an existing collection frees that one's sub-keys (counted
 through the engine; ``ledis check`` clean); RENAME writes a constant number of records
-whatever the size (COPY, which must duplicate, is the control); a replica a replica ends with the
+whatever the size (COPY, which must duplicate, is the control); a replica ends with the
 master's ``LEDIS.DIGEST``, a dump/load round trip with its content.
 """
 

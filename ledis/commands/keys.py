@@ -435,7 +435,7 @@ def cmd_renamenx(ctx, argv):
 @command("move", arity=3, flags="write fast", keys=(1, 1, 1), group="generic",
          summary="Move a key to another database",
          since="1.0.0",
-         complexity="O(1)",
+         complexity="O(1)",  # a collection keeps its sub-keys under its home db (layout)
          acl="@keyspace @write @fast")
 def cmd_move(ctx, argv):
     src_db = ctx.db
@@ -449,9 +449,13 @@ def cmd_move(ctx, argv):
     old = dst_db.raw(key)
     if dst_db.is_live(old):
         return 0
-    new_raw = copy_value(src_db, key, raw, dst_db, key, U64.unpack_from(raw, 1)[0])
-    src_db.remove(key, raw)
-    dst_db.replace(key, new_raw, old)
+    if raw[0] != layout.STRING and raw[9] >= 0x80:  # a collection with a home db: O(1)
+        dst_db.move_here(src_db, key, raw, old)
+        new_raw = raw
+    else:  # a string (inline), or a collection of format 2 (copied once under a new id)
+        new_raw = copy_value(src_db, key, raw, dst_db, key, U64.unpack_from(raw, 1)[0])
+        src_db.remove(key, raw)
+        dst_db.replace(key, new_raw, old)
     _signal_ready(dst_db, key, new_raw)
     return 1
 

@@ -299,6 +299,8 @@ class Database:
     def _drop_version(self, key: bytes, old_raw: bytes) -> None:
         version = U64.unpack_from(old_raw, 9)[0]
         prefix = layout.sub_prefix(self.index, version)
+        if prefix[0] != self.index:  # it had moved here: out of the registry
+            self.engine.delete(SYS, layout.moved_key(version))
         end = layout.prefix_end(prefix)
         self.engine.delete_range(DATA, prefix, end)
         if old_raw[0] == layout.ZSET:
@@ -330,15 +332,45 @@ class Database:
         self.replace(key, layout.with_expire(raw, expire_ms), raw)
 
     def new_version(self) -> int:
-        return self.store.versions.next()
+        """A fresh collection id whose home is this db (``layout.Versions``)."""
+        return self.store.versions.next(self.index)
+
+    def move_here(self, src: Database, key: bytes, raw: bytes, old_raw: bytes | None) -> None:
+        """MOVE ``key`` (live in ``src``, metadata ``raw``) to this db, where it is physically
+        ``old_raw``. A collection keeps its sub-keys under its home db (O(1)): only the
+        metadata moves, and the ``moved:`` registry says where it went (``layout``)."""
+        version = U64.unpack_from(raw, 9)[0]
+        src.remove(key, raw, keep_data=True)
+        home = layout.home_of(version)
+        if home == self.index:
+            self.engine.delete(SYS, layout.moved_key(version))
+        else:
+            self.engine.put(SYS, layout.moved_key(version), layout.DB_BYTES[self.index])
+        self.replace(key, raw, old_raw)
 
     def flush(self) -> None:
-        """FLUSHDB: range-delete everything of this database."""
+        """FLUSHDB: range-delete everything of this database: its own db byte except the
+        sub-keys of collections moved out of it, and the sub-keys of collections moved in."""
         engine = self.engine
         start = self.prefix
         end = layout.DB_BYTES[self.index + 1] if self.index < 255 else b"\xff" * 9
+        kept = []  # sub-key prefixes of this db byte that belong to collections moved out
+        for entry, where in list(engine.iterate(SYS, layout.MOVED_PREFIX, layout.MOVED_END)):
+            version = U64.unpack_from(entry, len(layout.MOVED_PREFIX))[0]
+            prefix = layout.sub_prefix(where[0], version)
+            if where[0] == self.index:  # moved in: goes with this db
+                engine.delete(SYS, entry)
+                for cf in (DATA, ZSCORE):
+                    engine.delete_range(cf, prefix, layout.prefix_end(prefix))
+            elif prefix[0] == self.index:
+                kept.append(prefix)
+        kept.sort()
         for cf in (META, DATA, ZSCORE, EXPIRE):
-            engine.delete_range(cf, start, end, drop_cached=(cf == META))
+            lo = start
+            for prefix in kept if cf in (DATA, ZSCORE) else ():
+                engine.delete_range(cf, lo, prefix)
+                lo = layout.prefix_end(prefix)
+            engine.delete_range(cf, lo, end, drop_cached=(cf == META))
             if self.keys >= 1000:  # a big flush: get the space back soon (see Compactor)
                 self.store.compactor.schedule(cf, start, end)
         if self.keys or self.expires:

@@ -30,19 +30,33 @@ score index) in ``zscore`` after their scores, under ``... version(8) | ff ff 00
 ``expire_ms`` is an absolute Unix time in milliseconds, 0 for no expiry. Type codes are pinned
 (never renumber them; ``FORMAT_VERSION`` in ``sys`` changes if the layout ever does).
 
-**The version is the collection's id.** Sub-keys are addressed by ``db | version``, not by the
-key's name: versions come from one store-wide strictly increasing counter (``Versions``, its
-high-water mark persisted in ``sys`` so a restart with a clock that went back cannot reissue
-one), so no two collections of a db share one. RENAME within a db therefore moves only the
-metadata record (O(1)); MOVE to another db and COPY re-write the sub-keys under a fresh
-version of the target (O(n)); FLUSHDB stays one range delete per family over the db byte.
+**The version is the collection's id.** Sub-keys are addressed by ``home | version``, not by
+the key's name: versions come from one store-wide strictly increasing counter (``Versions``,
+its high-water mark persisted in ``sys`` so a restart with a clock that went back cannot
+reissue one), so no two collections share one. RENAME within a db therefore moves only the
+metadata record (O(1)). COPY re-writes the sub-keys under a fresh version of the target (O(n),
+as in Redis).
+
+**Home db (format 3).** A version issued since format 3 has its top bit set (``HOME_FLAG``)
+and carries in its low byte the physical db it was created in, its *home*: its sub-keys live
+under the home's db byte wherever its metadata goes. So MOVE to another db moves only the
+metadata record (O(1)) and writes one ``sys`` entry, ``moved:`` + version(8) = the physical
+db byte holding the metadata now (``moved_key``), deleted when the collection goes home or is
+dropped. FLUSHDB stays range deletes over the db byte: of its own db byte minus the ranges of
+collections moved out (which the registry lists), plus the range of each collection moved
+in. A version without the flag (issued by format 2) has its sub-keys under the db byte of
+wherever its metadata is; MOVE copies such a collection under a new, flagged version (once).
 
 Format versions (``sys`` ``format``, ``U64``; a store without it is format 1 if it holds any
 key, else a new store):
 
 * 1: sub-keys ``db | len(key)(4) | key | version(8) | sub`` (RENAME re-wrote every sub-key);
 * 2: sub-keys ``db | version(8) | sub``; a format-1 store is migrated at open
-  (``ledis.storage.migrate``).
+  (``ledis.storage.migrate``);
+* 3: versions with ``HOME_FLAG`` name their home db, the ``moved:`` registry in ``sys``. Format
+  2's sub-keys are valid format 3 (no flagged version, no registry): opening a format-2 store
+  only records format 3, so that an older ledis refuses it rather than misread a moved
+  collection.
 """
 
 from __future__ import annotations
@@ -54,9 +68,10 @@ CF_NAMES = ("meta", "data", "zscore", "expire", "log", "sys")
 META, DATA, ZSCORE, EXPIRE, LOG, SYS = range(6)
 NUM_CF = len(CF_NAMES)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FORMAT_KEY = b"format"  # sys: U64 format version of the store's layout
 VERSION_FLOOR_KEY = b"version-floor"  # sys: U64, every version issued so far is below it
+HOME_FLAG = 1 << 63  # a version whose low byte is its home db (format 3)
 
 # Pinned type codes.
 STRING = 1
@@ -83,8 +98,28 @@ def meta_key(db: int, key: bytes) -> bytes:
 
 def sub_prefix(db: int, version: int) -> bytes:
     """Prefix of every ``data`` / ``zscore`` sub-key of the collection ``version`` (its id)
-    in physical db ``db``. Nine bytes: ``db(1) | version(8)``."""
-    return DB_BYTES[db] + U64.pack(version)
+    whose metadata is in physical db ``db``. Nine bytes: ``home(1) | version(8)``, the home
+    being the version's low byte when it has ``HOME_FLAG``, else ``db``."""
+    return DB_BYTES[version & 0xFF if version >= HOME_FLAG else db] + U64.pack(version)
+
+
+def meta_sub_prefix(db: int, raw: bytes) -> bytes:
+    """``sub_prefix`` of a collection from its metadata ``raw`` (version bytes as stored)."""
+    return DB_BYTES[raw[16] if raw[9] >= 0x80 else db] + raw[9:17]
+
+
+def home_of(version: int) -> int | None:
+    """The physical db a flagged version was created in (None for a format-2 version)."""
+    return version & 0xFF if version >= HOME_FLAG else None
+
+
+def moved_key(version: int) -> bytes:
+    """``sys`` key of the registry entry of a collection living outside its home db."""
+    return MOVED_PREFIX + U64.pack(version)
+
+
+MOVED_PREFIX = b"moved:"
+MOVED_END = b"moved;"
 
 
 SUB_PREFIX_LEN = 9
@@ -119,7 +154,8 @@ def now_ms() -> int:
 
 
 class Versions:
-    """Strictly increasing versions: ``time_us << 11 | counter``.
+    """Strictly increasing versions: ``HOME_FLAG | time_us << 11 | counter << 8 | home``
+    (``home``: the physical db the collection is created in, see the module docstring).
 
     A version is also a collection's id (its sub-key prefix), so it must never be issued twice
     in a store, even across a restart with a clock that went back or a promoted replica on a
@@ -136,10 +172,12 @@ class Versions:
         self.last = 0
         self.floor = 0
 
-    def next(self) -> int:
-        candidate = int(time.time() * 1_000_000) << 11
-        self.last = candidate if candidate > self.last else self.last + 1
-        return self.last
+    def next(self, home: int) -> int:
+        candidate = HOME_FLAG | int(time.time() * 1_000_000) << 11 | home
+        if candidate <= self.last:
+            candidate = ((self.last >> 8) + 1) << 8 | home
+        self.last = candidate
+        return candidate
 
     def set_floor(self, floor: int) -> None:
         """The floor stored on disk is ``floor`` (opened, reloaded, replicated): no version

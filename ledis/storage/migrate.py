@@ -7,8 +7,10 @@
 * the current format: nothing to do;
 * a newer format: ``StoreFormatError`` (this ledis would misread it); the server refuses to
   start with that message;
-* format 1 (no ``format`` key but keys stored, or ``1``): migrated to 2 in place, before any
-  client or replica is served.
+* format 1 (no ``format`` key but keys stored, or ``1``): migrated in place, before any
+  client or replica is served;
+* format 2: recorded as 3 (format 2's sub-keys are valid format 3, ``layout``); nothing moves
+  and the replication history goes on.
 
 **Format 1 -> 2** moves every collection's sub-keys from ``db | len(key) | key | version`` to
 ``db | version``. Each collection gets a fresh version from the store's counter, so ids are
@@ -25,7 +27,8 @@ operations (a 10M-field hash is many batches); each batch also writes the progre
   sub-keys and moves the marker past it, so there is no state in which both or neither copy
   is the one the metadata names.
 
-The final batch writes ``format`` = 2 and deletes the marker. Old-layout sub-keys that no
+The fresh versions are format 3's (flagged with their home db, ``layout``), so the final
+batch writes ``format`` = 3 and deletes the marker. Old-layout sub-keys that no
 metadata named (orphans, which ``ledis check`` reports in either format) are left where they
 are; ``ledis repair`` range-deletes them. Old and new prefixes cannot overlap in practice:
 old sub-keys continue the db byte with a 4-byte key length (first byte 0 for keys under
@@ -98,6 +101,9 @@ def ensure_format(engine, versions: layout.Versions,
     try:
         if found == 1:
             migrate_1_to_2(engine, versions, on_progress)
+        elif found == 2:  # format 2's data is format 3's (layout): only the record changes
+            engine.put(SYS, layout.FORMAT_KEY, U64.pack(layout.FORMAT_VERSION))
+            engine.commit()
         elif stored_format(engine) is None:  # a new store
             engine.put(SYS, layout.FORMAT_KEY, U64.pack(layout.FORMAT_VERSION))
             engine.commit()
@@ -170,7 +176,7 @@ class _Migration:
         engine.delete(SYS, MIGRATE_KEY)
         for name in _REPLICATION_STATE:
             engine.delete(SYS, name)
-        engine.put(SYS, layout.FORMAT_KEY, U64.pack(2))
+        engine.put(SYS, layout.FORMAT_KEY, U64.pack(layout.FORMAT_VERSION))
         save = self.versions.floor_to_save()
         if save is not None:
             engine.put(SYS, layout.VERSION_FLOOR_KEY, U64.pack(save))
@@ -181,7 +187,7 @@ class _Migration:
         old = old_sub_prefix(mkey[0], mkey[1:], raw[9:17])
         end = layout.prefix_end(old)
         n = len(old)
-        version = self.versions.next()
+        version = self.versions.next(mkey[0])
         new = layout.sub_prefix(mkey[0], version)
         families = (DATA, ZSCORE) if raw[0] == layout.ZSET else (DATA,)
         for cf in families:

@@ -16,6 +16,9 @@ What is checked (layouts in ``ledis.storage.layout`` and the type modules):
   so an orphan is reported by its id;
 * **shared ids**: two keys of a db whose metadata name the same version would share their
   sub-keys (the version counter and its persisted floor prevent it; reported, not repaired);
+* **the moved-collection registry** (``sys`` ``moved:``, ``layout``'s "Home db"): an entry
+  for each collection whose metadata is outside its home db, naming that db, and no other
+  (repaired by writing or deleting entries);
 * **the expire index** against the metadata, both ways;
 * **key counters** (``sys`` ``count:<db>``, what DBSIZE and INFO keyspace show);
 * **the write log**: every record's CRC;
@@ -150,6 +153,7 @@ def check(engine) -> list[Problem]:
     # --- metadata --------------------------------------------------------------------------
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     live_prefixes: dict[bytes, bytes] = {}  # id prefix -> the key whose metadata names it
+    expected_moved: dict[bytes, bytes] = {}  # sys "moved:" entries the metadata implies
     expected_expire: set[bytes] = set()
     for mkey, raw in engine.iterate(META, b""):
         db, key = mkey[0], mkey[1:]
@@ -175,6 +179,8 @@ def check(engine) -> list[Problem]:
                 f"'{_show(live_prefixes[prefix])}'; not repaired (dump both, delete, reload)"))
             continue
         live_prefixes[prefix] = key
+        if prefix[0] != db:  # moved out of its home db: the registry must say where to
+            expected_moved[layout.moved_key(version)] = layout.DB_BYTES[db]
         actual = data_count.get(prefix, 0)
         if type_code == LIST:
             _t, _e, _v, _s, head, tail = _LIST.unpack_from(raw)
@@ -224,6 +230,8 @@ def check(engine) -> list[Problem]:
                     "that no metadata points to",
                     partial(engine.delete_range, family, prefix, layout.prefix_end(prefix))))
 
+    problems += _check_moved(engine, expected_moved)
+
     # --- expire index ------------------------------------------------------------------------
     for ekey, _ in engine.iterate(EXPIRE, b""):
         if ekey not in expected_expire:
@@ -267,10 +275,33 @@ def check(engine) -> list[Problem]:
     return problems
 
 
+def _check_moved(engine, expected: dict[bytes, bytes]) -> list[Problem]:
+    """The ``moved:`` registry (``layout``, "Home db") against the collections that live
+    outside their home db: FLUSHDB of the home would delete the sub-keys of one missing from
+    it, and one listed but not there would keep its sub-keys from FLUSHDB."""
+    problems = []
+    for skey, where in engine.iterate(SYS, layout.MOVED_PREFIX, layout.MOVED_END):
+        want = expected.pop(skey, None)
+        if want != where:
+            version = skey[len(layout.MOVED_PREFIX):].hex()
+            fix = (partial(engine.delete, SYS, skey) if want is None
+                   else partial(engine.put, SYS, skey, want))
+            problems.append(Problem(
+                "moved", f"moved-collection registry: id {version} listed in db{where[:1].hex()}"
+                f", {'not moved' if want is None else 'is in db' + want.hex()}", fix))
+    for skey, want in sorted(expected.items()):
+        problems.append(Problem(
+            "moved", f"moved-collection registry: id {skey[len(layout.MOVED_PREFIX):].hex()} "
+            f"(in db{want.hex()}) missing", partial(engine.put, SYS, skey, want)))
+    return problems
+
+
 def _remove(engine, db: int, key: bytes, raw: bytes, prefix: bytes) -> None:
     expire = U64.unpack_from(raw, 1)[0]
     if expire:
         engine.delete(EXPIRE, layout.expire_key(db, expire, key))
+    if prefix[0] != db:
+        engine.delete(SYS, layout.moved_key(U64.unpack_from(raw, 9)[0]))
     engine.delete(META, layout.meta_key(db, key))
     end = layout.prefix_end(prefix)
     engine.delete_range(DATA, prefix, end)

@@ -46,6 +46,7 @@ _META = struct.Struct(">BQQQQQ")  # type, expire_ms, version, size, head, tail
 _NO_EXPIRE = b"\0\0\0\0\0\0\0\0"
 _pack_seq = U64.pack
 _BYTES = [bytes([i]) for i in builtins.range(256)]
+_DB_BYTES = layout.DB_BYTES
 _time = time.time
 _range = builtins.range  # this module defines range() (LRANGE)
 _CACHED_RANGE = 1024  # longest range read tried from the cache first
@@ -64,7 +65,7 @@ class ListMeta:
         _, self.expire, self.version, _, self.head, self.tail = _META.unpack(raw)
         self.raw = raw
         # == layout.sub_prefix(db.index, version), without re-packing the version
-        self.prefix = db.prefix + raw[9:17]
+        self.prefix = (db.prefix if raw[9] < 0x80 else _DB_BYTES[raw[16]]) + raw[9:17]
 
     @property
     def size(self) -> int:
@@ -227,7 +228,9 @@ def push(db: Database, key: bytes, values: list[bytes], left: bool,
         if raw[0] != LIST:  # type: ignore[index]
             raise WRONGTYPE
         _, expire, version, _, head, tail = _META.unpack(raw)  # type: ignore[arg-type]
-        prefix = db.prefix + raw[9:17]  # type: ignore[index]
+        # == ListMeta's prefix (a flagged version's low byte is its home db: layout)
+        prefix = ((db.prefix if raw[9] < 0x80 else _DB_BYTES[raw[16]])  # type: ignore[index]
+                  + raw[9:17])  # type: ignore[index]
     else:
         if only_existing:
             return 0
@@ -264,7 +267,8 @@ def pop_one(db: Database, key: bytes, left: bool) -> bytes | None:
     if raw[0] != LIST:
         raise WRONGTYPE
     _, expire, version, size, head, tail = _META.unpack(raw)
-    sub = db.prefix + raw[9:17] + _pack_seq(head if left else tail - 1)
+    sub = ((db.prefix if raw[9] < 0x80 else _DB_BYTES[raw[16]]) + raw[9:17]
+           + _pack_seq(head if left else tail - 1))
     value = engine.get(DATA, sub)
     if size == 1:
         db.remove(key, raw)

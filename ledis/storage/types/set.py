@@ -24,7 +24,7 @@ import time
 
 from ledis.storage import layout
 from ledis.storage.keyspace import WRONGTYPE, Database
-from ledis.storage.layout import COLLECTION, DATA, META, U64, sub_prefix
+from ledis.storage.layout import COLLECTION, DATA, DB_BYTES, META, U64, sub_prefix
 from ledis.storage.types.hash import (
     load,
     pairs,
@@ -72,8 +72,9 @@ def add(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
             added = len(unique)
         db.replace(key, COLLECTION.pack(SET, 0, version, added), raw)
         return added
-    # == sub_prefix(db.index, version), with the version's bytes as stored
-    prefix = db.prefix + live[9:17]
+    # == sub_prefix(db.index, version), with the version's bytes as stored (a flagged
+    # version's low byte is its home db: layout)
+    prefix = (db.prefix if live[9] < 0x80 else DB_BYTES[live[16]]) + live[9:17]
     get_ = engine.get
     if len(members) - start == 1:  # one member: no loop
         k = prefix + members[start]
