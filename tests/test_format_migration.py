@@ -161,7 +161,8 @@ def test_check_reports_format_1_and_repair_migrates(store_dir):
     make_format_1(store_dir)
     proc = ledis_cli("check", store_dir, check=False)
     assert proc.returncode == 1
-    assert b"[format] the store is in disk format 1, this ledis writes %d" % layout.FORMAT_VERSION in proc.stdout
+    want = b"[format] the store is in disk format 1, this ledis writes %d" % layout.FORMAT_VERSION
+    assert want in proc.stdout
     proc = ledis_cli("repair", store_dir)
     assert b"0 left" in proc.stdout, proc.stdout
     assert b"0 problem(s)" in ledis_cli("check", store_dir).stdout
