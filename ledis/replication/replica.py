@@ -45,6 +45,10 @@ TIMEOUT_S = 10.0  # no byte from the master for this long: reconnect
 _ALL = (b"\x00", b"\xff" * 64)
 
 
+# A master in disk format 2 (ledis before MOVE in O(1)) is followed: its data and records are
+# valid format 3, which only adds what a format-2 master never writes (layout, "Home db").
+_FORMAT_2 = U64.pack(2)
+
 class ReplicaLink:
     def __init__(self, repl: Replication, host: str, port: int) -> None:
         self.repl = repl
@@ -316,7 +320,9 @@ class ReplicaLink:
     def end_full(self, seq: int) -> None:
         engine = self.engine
         repl = self.repl
-        if self._master_format != U64.pack(FORMAT_VERSION):
+        if self._master_format == _FORMAT_2:  # format 2's data is format 3's (layout): ours
+            engine.put(SYS, FORMAT_KEY, U64.pack(FORMAT_VERSION))
+        elif self._master_format != U64.pack(FORMAT_VERSION):
             self._refuse_format()
         engine.put(SYS, KEY_APPLIED, U64.pack(seq))
         engine.put(SYS, KEY_ID, self._full_replid)

@@ -136,7 +136,8 @@ def test_corrupt_or_out_of_order_record_is_refused(pair):
 def test_full_sync_from_a_master_in_another_disk_format_is_refused(pair):
     """A master whose sys records carry no ``format`` (format 1, before #19) ships sub-keys
     this replica would misread: the link stops, and the store is marked format 1, so the
-    replica's next open migrates what it received. A master in the same format is fine."""
+    replica's next open migrates what it received. A master in the same format is fine, and
+    so is one in format 2 (format 3 only adds what a format-2 master never writes)."""
     from ledis.storage import layout
     from ledis.storage.migrate import store_format
 
@@ -147,6 +148,14 @@ def test_full_sync_from_a_master_in_another_disk_format_is_refused(pair):
     assert not link.stopped and replica.execute("HGET", "h", "f") == b"v"
 
     mcore = core_of(master)
+    # a format-2 master (before MOVE in O(1)) is followed: its data is valid format 3
+    mcore.engine.put(layout.SYS, layout.FORMAT_KEY, U64.pack(2))
+    mcore.engine.commit()
+    link = ReplicaLink(core_of(replica).replication, "test", 0)
+    full_sync(master, link)
+    assert not link.stopped and replica.execute("HGET", "h", "f") == b"v"
+    assert store_format(core_of(replica).engine) == layout.FORMAT_VERSION
+
     mcore.engine.delete(layout.SYS, layout.FORMAT_KEY)  # as a format-1 master's sys
     mcore.engine.commit()
     link = ReplicaLink(core_of(replica).replication, "test", 0)
