@@ -310,7 +310,9 @@ class Engine(Savepoints, WriteRecovery):
         """Values of ``keys`` when every one is cached and present, else None (no RocksDB
         read). Lets a range read of recently written keys skip the iterator (LRANGE)."""
         values = list(map(self._cache[cf].get, keys))
-        return None if None in values else values  # type: ignore[return-value]
+        # all(): a truth test per value (~5 ns); ``None in`` compares each with None (~13 ns)
+        # and is only needed when some value is empty
+        return values if all(values) or None not in values else None  # type: ignore
 
     # --- batch-scoped help for the layers above --------------------------------------------
     # ``scratch`` is memory the layers above keep for the current batch only (the zset rank

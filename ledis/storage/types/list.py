@@ -171,12 +171,13 @@ def read(db: Database, meta: ListMeta, start: int, stop: int, reverse: bool = Fa
 
 def _element_keys(prefix: bytes, lo: int, hi: int) -> list[bytes]:
     """Sub-keys of sequence numbers ``lo <= seq < hi``. Runs of up to 256 share their first
-    seven bytes, so each run is one C-level ``map`` over precomputed one-byte suffixes."""
+    seven bytes, so each run is one comprehension over precomputed one-byte suffixes."""
     keys: list[bytes] = []
     while lo < hi:
         run_end = min(hi, (lo | 0xFF) + 1)
         base = prefix + _pack_seq(lo)[:7]
-        keys += map(base.__add__, _BYTES[lo & 0xFF:((run_end - 1) & 0xFF) + 1])
+        # a comprehension: ~50 ns a key, against ~65 for map(base.__add__, ...)
+        keys += [base + last for last in _BYTES[lo & 0xFF:((run_end - 1) & 0xFF) + 1]]
         lo = run_end
     return keys
 
