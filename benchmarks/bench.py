@@ -100,7 +100,17 @@ class Servers:
         self.tmp = tempfile.mkdtemp(prefix="ledis-bench-")
         self.ledis_port = free_port()
         self.redis_port = free_port()
+        self.floor_ports: dict[str, int] = {}  # --floor: "floor", "floor+rocksdb"
         self.procs: list[subprocess.Popen] = []
+
+    def start_floors(self) -> None:
+        """benchmarks/floor.py twice, pinned like the servers: bare, and with RocksDB."""
+        for name, extra in (("floor", []), ("floor+rocksdb", ["--rocksdb"])):
+            port = self.floor_ports[name] = free_port()
+            proc = subprocess.Popen([*taskset(0), sys.executable, str(ROOT / "benchmarks" /
+                                     "floor.py"), "--port", str(port), *extra])
+            self.procs.append(proc)
+            wait_port(port, proc)
 
     def start(self) -> None:
         ledis = subprocess.Popen(
@@ -248,6 +258,24 @@ def _fmt_target(t: float | None) -> str:
     return f">= {t}" if t is not None else "-"
 
 
+def floor_table(results: list[tuple[Workload, int, Result, Result]],
+                floors: dict[tuple[str, int], dict[str, Result]], markdown: bool) -> str:
+    """--floor: what a minimal Python server (benchmarks/floor.py) does in the same run."""
+    rows = [["workload", "redis req/s", "floor (ratio)", "floor+rocksdb (ratio)",
+             "ledis (ratio)", "ledis / floor+rocksdb"]]
+    for w, p, lo, ro in results:
+        found = floors.get((w.name, p))
+        if not found or not ro.rps:
+            continue
+        bare, stored = found["floor"], found["floor+rocksdb"]
+        rows.append([f"{w.name} -P {p}", f"{ro.rps:,.0f}",
+                     f"{bare.rps:,.0f} ({bare.rps / ro.rps:.2f})",
+                     f"{stored.rps:,.0f} ({stored.rps / ro.rps:.2f})",
+                     f"{lo.rps:,.0f} ({lo.rps / ro.rps:.2f})",
+                     f"{lo.rps / stored.rps:.2f}" if stored.rps else "-"])
+    return _render(rows, markdown) if len(rows) > 1 else ""
+
+
 def tables(results: list[tuple[Workload, int, Result, Result]], markdown: bool) -> str:
     rows = [["workload", "ledis req/s", "redis req/s", "ratio", "target"]]
     for w, p, lo, ro in results:
@@ -299,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="redis-benchmark -r N: random keys out of N (default 100000, issue "
                          "#19); 0: one key per test, the plain `redis-benchmark -q -c 50`")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    ap.add_argument("--floor", action="store_true",
+                    help="also run benchmarks/floor.py (a minimal uvloop server, bare and with "
+                         "a RocksDB write per write command) on the workloads without a script")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latest.md"))
     args = ap.parse_args(argv)
     if args.quick:
@@ -317,22 +348,29 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     servers = Servers()
     results: list[tuple[Workload, int, Result, Result]] = []
+    floors: dict[tuple[str, int], dict[str, Result]] = {}
     try:
         servers.start()
+        if args.floor:
+            servers.start_floors()
         for w in chosen:
             for p in pipelines:
                 if p not in w.pipelines:
                     continue
                 n = args.n * (4 if p > 1 else 1)
                 best: dict[str, Result] = {}
+                ports = [("ledis", servers.ledis_port), ("redis", servers.redis_port)]
+                if w.script is None:
+                    ports += servers.floor_ports.items()
                 for _ in range(args.rounds):
-                    for name, port in (("ledis", servers.ledis_port),
-                                       ("redis", servers.redis_port)):
+                    for name, port in ports:
                         r = run_one(port, w, p, n, args.c, args.random)
                         if name not in best or r.rps > best[name].rps:
                             best[name] = r
                 lo, ro = best["ledis"], best["redis"]
                 results.append((w, p, lo, ro))
+                if "floor" in best:
+                    floors[(w.name, p)] = best
                 print(f"{w.name:<18} -P {p:<3} ledis {lo.rps:>11,.0f}  redis {ro.rps:>11,.0f}  "
                       f"ratio {lo.rps / ro.rps if ro.rps else 0:.2f}", file=sys.stderr,
                       flush=True)
@@ -345,8 +383,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{f', -r {args.random}' if args.random else ', one key per test (no -r)'}, "
         f"best of {args.rounds} alternating rounds; Redis with appendonly yes / everysec.\n\n")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(header + tables(results, True))
-    print(header + tables(results, args.markdown), end="")
+    Path(args.out).write_text(
+        header + tables(results, True) + "\n" + floor_table(results, floors, True))
+    print(header + tables(results, args.markdown) + "\n"
+          + floor_table(results, floors, args.markdown), end="")
     return 0
 
 

@@ -13,8 +13,9 @@ import subprocess
 import sys
 
 import pytest
+import redis
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port, wait_port
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("redis-server") and shutil.which("redis-benchmark")),
@@ -44,3 +45,58 @@ def test_bench_quick_set_prints_ratio(tmp_path):
     assert float(ledis_p99) > 0 and float(redis_p99) > 0
     assert "| SET -P 1 |" in out.read_text()
     assert not [w for w in ("GET", "INCR") if any(k.startswith(w) for k in rows)]
+
+
+def _floor(*extra: str):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "benchmarks/floor.py", "--port", str(port), *extra],
+                            cwd=str(ROOT))
+    wait_port(port, proc)
+    return proc, port
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["bare", "rocksdb"])
+def test_floor_server_answers_redis_clients(stored):
+    """benchmarks/floor.py speaks enough RESP for redis-py and redis-benchmark's workloads:
+    with --rocksdb a SET is stored (in a group commit) and read back by GET."""
+    proc, port = _floor(*(["--rocksdb"] if stored else []))
+    try:
+        r = redis.Redis(port=port, protocol=2)  # no HELLO: the floor has no handshake
+        assert r.set("k", "v") is True
+        assert r.get("k") == (b"v" if stored else b"xxx")
+        assert r.get("missing") == (None if stored else b"xxx")
+        assert r.hset("h", "f", "v") == 1 and r.lpush("l", "x") == 1
+        assert r.lrange("l", 0, 99) == [b"xxx"] * 100
+        pipe = r.pipeline(transaction=False)
+        for i in range(50):
+            pipe.set(f"p{i}", i)
+        assert pipe.execute() == [True] * 50
+        assert r.get("p49") == (b"49" if stored else b"xxx")  # committed with its iteration
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0  # SIGTERM stops its loop: a clean exit, temp dir removed
+
+
+def test_bench_floor_table(tmp_path):
+    """--floor adds the floor servers' rates and their ratios to Redis's, for the workloads
+    without a script (EVALSHA rows have none)."""
+    out = tmp_path / "latest.md"
+    run = subprocess.run([sys.executable, "benchmarks/bench.py", "--quick", "--only",
+                          "SET,EVALSHA_SET", "--pipelines", "1", "--floor", "--markdown",
+                          "--out", str(out)],
+                         cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = {}
+    for line in run.stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0] not in ("workload", "---"):
+            rows[cells[0]] = cells
+    assert set(rows) == {"SET -P 1"}
+    _, redis_rps, bare, stored, ledis, over_floor = rows["SET -P 1"]
+    redis_rate = float(redis_rps.replace(",", ""))
+    for cell in (bare, stored, ledis):
+        rate, ratio = re.fullmatch(r"([\d,]+) \((\d+\.\d\d)\)", cell).groups()
+        assert float(rate.replace(",", "")) > 0
+        assert float(ratio) == pytest.approx(float(rate.replace(",", "")) / redis_rate, abs=0.01)
+    assert float(over_floor) > 0
+    assert "floor+rocksdb (ratio)" in out.read_text()
