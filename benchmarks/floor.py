@@ -7,15 +7,15 @@
 What it does per request is the least a server of ledis's shape must do: the same event loop
 (uvloop), the same parser (one ``hiredis.Reader`` per connection), replies held and written
 once per loop iteration (as ledis's group commit does), and with ``--rocksdb`` one rocksdict
-``WriteBatch`` per iteration written with the WAL on (``appendfsync everysec``'s durability:
-no sync) holding one put per write command (the key for SET and INCR, key + member for the
-others), reads by one ``get`` (which sees what earlier loop iterations wrote). No command
-table, no types, no expiry, no scripting: SET, HSET, SADD, ZADD, LPUSH and INCR answer a
-fixed reply of the right type, GET the stored value, LRANGE a fixed 100-element array,
-anything else ``+OK`` (no HELLO: clients speak RESP2 to it). Its requests/s against Redis's
-in the same run (``bench.py --floor``) is how far a pure-Python server of this design can
-go; ledis's against it is what ledis's own code costs on top (docs/PERFORMANCE.md, "The
-floor").
+``WriteBatch`` per iteration written with the WAL on (``appendfsync everysec``'s durability: no
+sync) holding one put per write command (the key for SET and INCR, a new key per element for
+LPUSH, key + member for the others), reads by one ``get`` (which sees what earlier loop
+iterations wrote). No command table, no types, no expiry, no scripting: SET, HSET, SADD, ZADD,
+LPUSH and INCR answer a fixed reply of the right type, GET the stored value, LRANGE the first
+100 elements LPUSH stored (one RocksDB iterator; bare: a fixed 100-element array), anything
+else ``+OK`` (no HELLO: clients speak RESP2 to it). Its requests/s against Redis's in the same
+run (``bench.py --floor``) is how far a pure-Python server of this design can go; ledis's
+against it is what ledis's own code costs on top (docs/PERFORMANCE.md, "The floor").
 """
 
 from __future__ import annotations
@@ -33,7 +33,23 @@ import uvloop
 _WRITES = {b"SET": b"+OK\r\n", b"HSET": b":1\r\n", b"SADD": b":1\r\n", b"ZADD": b":1\r\n",
            b"LPUSH": b":1\r\n", b"INCR": b":1\r\n", b"RPUSH": b":1\r\n"}
 _PLAIN = {b"SET", b"INCR"}
+_TOP = 1 << 63
 _LRANGE = b"*100\r\n" + b"$3\r\nxxx\r\n" * 100
+
+
+def _first(db, key: bytes, count: int) -> list[bytes]:
+    it = db.iter()
+    it.seek(key)
+    values = []
+    while it.valid() and len(values) < count and it.key().startswith(key):
+        values.append(it.value())
+        it.next()
+    return values
+
+
+def _encode(values: list[bytes]) -> bytes:
+    return b"*%d\r\n%s" % (len(values), b"".join(b"$%d\r\n%s\r\n" % (len(v), v)
+                                                  for v in values))
 
 
 class Floor:
@@ -41,6 +57,7 @@ class Floor:
         self.db = db
         self.batch: Any = None  # a rocksdict.WriteBatch while an iteration has writes
         self.held: list[Conn] = []
+        self.pushed = 0  # LPUSH's counter: each element a new key, newest first
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def hold(self, conn: Conn) -> None:
@@ -81,15 +98,22 @@ class Conn(asyncio.Protocol):
                         import rocksdict
 
                         floor.batch = rocksdict.WriteBatch(raw_mode=True)
-                    # SET and INCR store the key, the others a sub-key (key + member)
-                    sub = argv[1] if name in _PLAIN else b"".join(argv[1:3])
+                    # SET and INCR store the key, LPUSH a new element (key + a counter,
+                    # as ledis's sequence numbers), the others a sub-key (key + member)
+                    if name in _PLAIN:
+                        sub = argv[1]
+                    elif name == b"LPUSH":
+                        floor.pushed += 1
+                        sub = argv[1] + (_TOP - floor.pushed).to_bytes(8, "big")
+                    else:
+                        sub = b"".join(argv[1:3])
                     floor.batch.put(sub, argv[-1])
                 out.append(reply)
             elif name == b"GET":
                 value = db.get(argv[1]) if db is not None else b"xxx"
                 out.append(b"$-1\r\n" if value is None else b"$%d\r\n%s\r\n" % (len(value), value))
-            elif name == b"LRANGE":
-                out.append(_LRANGE)
+            elif name == b"LRANGE":  # the first 100 elements LPUSH stored, by an iterator
+                out.append(_LRANGE if db is None else _encode(_first(db, argv[1], 100)))
             elif name == b"CONFIG":  # redis-benchmark asks for save / appendonly
                 out.append(b"*0\r\n")
             else:

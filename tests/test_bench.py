@@ -66,7 +66,11 @@ def test_floor_server_answers_redis_clients(stored):
         assert r.get("k") == (b"v" if stored else b"xxx")
         assert r.get("missing") == (None if stored else b"xxx")
         assert r.hset("h", "f", "v") == 1 and r.lpush("l", "x") == 1
-        assert r.lrange("l", 0, 99) == [b"xxx"] * 100
+        assert r.lrange("l", 0, 99) == ([b"x"] if stored else [b"xxx"] * 100)
+        if stored:  # LPUSH adds an element per call, newest first; LRANGE reads at most 100
+            for i in range(150):
+                r.lpush("l", i)
+            assert r.lrange("l", 0, 99) == [b"%d" % i for i in range(149, 49, -1)]
         pipe = r.pipeline(transaction=False)
         for i in range(50):
             pipe.set(f"p{i}", i)
