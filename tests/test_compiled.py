@@ -2,8 +2,9 @@
 
 setup.py compiles the hot modules with Cython next to their ``.py`` files; ``LEDIS_INTERPRETED=1``
 makes the same install load the ``.py`` source. The suite runs in whichever mode its
-environment says (tests/run.sh runs it compiled, then a subset with ``LEDIS_INTERPRETED=1``);
-these tests check that the mode is the one asked for, in the process and on a server's INFO,
+environment says (in CI, tests/run.sh runs it whole on the pure install, then compiles in place
+and runs the suites of the compiled modules again with ``LEDIS_REQUIRE_COMPILED=1``); these
+tests check that the mode is the one asked for, in the process and on a server's INFO,
 and that both modes serve the same commands.
 """
 
