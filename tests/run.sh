@@ -35,6 +35,13 @@ fi
 # expiry, transactions, scripting, functions, the unit tests) run again against the .so files;
 # LEDIS_REQUIRE_COMPILED=1 fails tests/test_compiled.py if the build fell back to pure Python.
 python3 -m pytest -n "${LEDIS_TEST_WORKERS:-2}" -q
+# Cython's C needs a compiler and Python's headers (a pyenv or python.org build has them)
+PY_H="$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h"
+if ! command -v gcc >/dev/null || [ ! -f "$PY_H" ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gcc python3-dev >/dev/null
+fi
 LEDIS_COMPILE=1 python3 -m pip install -q --no-deps -e .
 LEDIS_REQUIRE_COMPILED=1 exec python3 -m pytest -n "${LEDIS_TEST_WORKERS:-2}" -q \
   tests/test_compiled.py tests/test_protocol.py tests/test_connection.py tests/test_strings*.py \
