@@ -28,6 +28,7 @@ from tests.test_keys_rename import (
     content,
     core,  # noqa: F401 (fixture)
     count_under,
+    fresh_hash,
     id_prefix,
     make,
     run,
@@ -44,11 +45,7 @@ def test_move_writes_a_constant_number_of_records(core):  # noqa: F811
     ctx = core.new_context()
     writes = []
     for n in (10, 20_000):
-        run(core, ctx, "FLUSHALL")
-        for start in range(0, n, 1000):
-            run(core, ctx, "HSET", "h", *[x for i in range(start, min(n, start + 1000))
-                                          for x in (f"f{i}", "v")])
-        core.commit()
+        fresh_hash(core, ctx, n)
         home = id_prefix(core, b"h")
         before = core.engine.writes
         assert run(core, ctx, "MOVE", "h", 3) == 1

@@ -114,6 +114,15 @@ def id_prefix(core, key: bytes, db: int = 0) -> bytes:
     return layout.sub_prefix(d.index, U64.unpack_from(d.raw(key), 9)[0])
 
 
+def fresh_hash(core, ctx, n: int) -> None:
+    """FLUSHALL, then hash ``h`` with ``n`` fields (HSETs of 1,000), committed."""
+    run(core, ctx, "FLUSHALL")
+    for start in range(0, n, 1000):
+        run(core, ctx, "HSET", "h", *[x for i in range(start, min(n, start + 1000))
+                                      for x in (f"f{i}", "v")])
+    core.commit()
+
+
 def count_under(core, prefix: bytes) -> int:
     end = layout.prefix_end(prefix)
     return sum(1 for cf in (DATA, ZSCORE) for _ in core.engine.iterate(cf, prefix, end))
@@ -152,11 +161,7 @@ def test_rename_writes_a_constant_number_of_records(core):
     ctx = core.new_context()
     writes = []
     for n in (10, 20_000):
-        run(core, ctx, "FLUSHALL")
-        for start in range(0, n, 1000):
-            run(core, ctx, "HSET", "h", *[x for i in range(start, min(n, start + 1000))
-                                          for x in (f"f{i}", "v")])
-        core.commit()
+        fresh_hash(core, ctx, n)
         before = core.engine.writes
         run(core, ctx, "RENAME", "h", "h2")
         writes.append(core.engine.writes - before)
