@@ -538,7 +538,10 @@ class Core:
             if time.monotonic() >= deadline:
                 self.stats["expired_time_cap_reached_count"] += 1
                 break
-        self.stats["expire_cycle_cpu_milliseconds"] += int((time.monotonic() - started) * 1000)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        self.stats["expire_cycle_cpu_milliseconds"] += int(elapsed_ms)
+        if elapsed_ms * 1000 >= self.latency_threshold:  # Redis's latency event of the cycle
+            latency_add(self, "expire-cycle", int(elapsed_ms))
         return total
 
     def close(self) -> None:

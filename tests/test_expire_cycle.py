@@ -145,9 +145,11 @@ def test_mass_expiry_does_not_stall_clients(fresh_server, n_keys):
     meanwhile and records the longest round trip. Without the time cap the cron removed them
     all in one tick (measured on the 2-core test machine, 20,000 keys: worst round trip
     ~390 ms); with it (25 ms a 100 ms tick: ~30 ms measured; 2.5 ms every 10 ms since session
-    8: 3.2 ms, 3.9 ms for 200,000 keys) no round trip may reach 50 ms."""
+    8: 3.2 ms, 3.9 ms for 200,000 keys) no expire cycle may reach 50 ms (LATENCY's
+    ``expire-cycle`` event, as Redis records it), nor 1% of the round trips."""
     server = fresh_server()
     r = server.client()
+    r.config_set("latency-monitor-threshold", 1)  # the server's own view: "expire-cycle" events
     # The keys must all be stored before they are due (SET with a PXAT in the past stores
     # nothing), so the common expiry time is set from the measured SET rate.
     started = time.monotonic()
@@ -160,25 +162,34 @@ def test_mass_expiry_does_not_stall_clients(fresh_server, n_keys):
     time.sleep(max(0.0, at / 1000 - time.time()))
 
     probe = server.client()
-    worst = 0.0
+    trips = []
     expired = 0
     deadline = time.monotonic() + 500
     while time.monotonic() < deadline:
         sent = time.perf_counter()
         probe.ping()
-        worst = max(worst, time.perf_counter() - sent)
+        trips.append(time.perf_counter() - sent)
         sent = time.perf_counter()  # the INFO's round trip counts too: a stall may hit it
         expired = int(probe.info("stats")["expired_keys"])
-        worst = max(worst, time.perf_counter() - sent)
+        trips.append(time.perf_counter() - sent)
         if expired >= n_keys:
             break
         time.sleep(0.002)
     stats = probe.info("stats")
-    print(f"{n_keys} keys: worst round trip {worst * 1000:.1f} ms, "
-          f"{stats['expired_time_cap_reached_count']} ticks hit the cap")
+    trips.sort()
+    p99 = trips[int(len(trips) * 0.99)]
+    cycle = {e[0]: e for e in r.execute_command("LATENCY", "LATEST")}.get(b"expire-cycle")
+    print(f"{n_keys} keys: {len(trips)} round trips, p99 {p99 * 1000:.1f} ms, worst "
+          f"{trips[-1] * 1000:.1f} ms; {stats['expired_time_cap_reached_count']} ticks hit the "
+          f"cap, longest expire cycle {cycle and cycle[3]} ms")
     assert stats["expired_keys"] == n_keys
     assert r.dbsize() == 5000
-    assert worst < 0.05, f"a PING waited {worst * 1000:.0f} ms"
     assert stats["expired_time_cap_reached_count"] > 0  # it did take several ticks
+    # The server's own measure of each cycle (LATENCY LATEST's max, ms; cycles of 1 ms and more
+    # are recorded, so the capped ones are there) and the clients' view: a round trip may meet
+    # a scheduler or disk hiccup of the test machine once (one of 135 ms in a CI run, with 2
+    # test workers), so the clients' bound is on the 99th percentile.
+    assert cycle is not None and cycle[3] < 50, cycle
+    assert p99 < 0.05, f"1% of round trips waited {p99 * 1000:.0f} ms or more"
     r.close()
     probe.close()
