@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import shutil
 import signal
 import tempfile
@@ -40,7 +41,7 @@ _LRANGE = b"*100\r\n" + b"$3\r\nxxx\r\n" * 100
 def _first(db, key: bytes, count: int) -> list[bytes]:
     it = db.iter()
     it.seek(key)
-    values = []
+    values: list[bytes] = []
     while it.valid() and len(values) < count and it.key().startswith(key):
         values.append(it.value())
         it.next()
@@ -56,6 +57,7 @@ class Floor:
     def __init__(self, db) -> None:
         self.db = db
         self.batch: Any = None  # a rocksdict.WriteBatch while an iteration has writes
+        self.new_batch: Any = None  # rocksdict.WriteBatch(raw_mode=True) with --rocksdb
         self.held: list[Conn] = []
         self.pushed = 0  # LPUSH's counter: each element a new key, newest first
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -95,9 +97,7 @@ class Conn(asyncio.Protocol):
             if reply is not None:
                 if db is not None:
                     if floor.batch is None:
-                        import rocksdict
-
-                        floor.batch = rocksdict.WriteBatch(raw_mode=True)
+                        floor.batch = floor.new_batch()
                     # SET and INCR store the key, LPUSH a new element (key + a counter,
                     # as ledis's sequence numbers), the others a sub-key (key + member)
                     if name in _PLAIN:
@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         opts.set_write_buffer_size(8 * 1024 * 1024)  # ledis's default memtable
         db = rocksdict.Rdict(tmp, opts)
     floor = Floor(db)
+    if db is not None:
+        floor.new_batch = functools.partial(rocksdict.WriteBatch, raw_mode=True)
     uvloop.install()
     loop = asyncio.new_event_loop()
     floor.loop = loop
