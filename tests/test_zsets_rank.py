@@ -31,7 +31,7 @@ def fill(client, key: str, n: int, seed: int = 0, chunk: int = 500) -> None:
 
 
 def rank_reads(rng: random.Random, key: str, members: int) -> list:
-    kind = rng.randrange(6)
+    kind = rng.randrange(9)
     member = f"m{rng.randrange(members + 50)}"
     a, b = rng.randint(-members - 20, members + 20), rng.randint(-members - 20, members + 20)
     if kind == 0:
@@ -44,6 +44,17 @@ def rank_reads(rng: random.Random, key: str, members: int) -> list:
         return ["ZREVRANGE", key, a, a + rng.randrange(30)]
     if kind == 4:
         return ["ZRANGE", key, a, b if abs(b - a) < 40 else a + 5, "REV"]
+    # Scores of ``fill`` lie in [-members / 4, members / 4): bounds around them.
+    lo, hi = sorted(rng.randint(-members // 3, members // 3) for _ in range(2))
+    lo, hi = rng.choice([f"({lo}", str(lo), "-inf"]), rng.choice([f"({hi}", str(hi), "+inf"])
+    if kind == 6:
+        return ["ZCOUNT", key, lo, hi]
+    if kind == 7:  # offsets past 1,024 seek by rank
+        return ["ZRANGEBYSCORE", key, lo, hi, "WITHSCORES", "LIMIT",
+                rng.randrange(members + 10), rng.choice([-1, 1, 7])]
+    if kind == 8:
+        return ["ZREVRANGEBYSCORE", key, hi, lo, "LIMIT", rng.randrange(members + 10),
+                rng.choice([-1, 2, 9])]
     return ["ZRANGE", key, -rng.randrange(1, 20), -1]
 
 
@@ -137,6 +148,48 @@ def test_copied_renamed_moved_and_stored_zsets_keep_a_right_index(pair):
                     else rank_reads(rng, "renamed", BIG)))
 
 
+def test_lex_reads_of_a_one_score_zset_match_redis(pair):
+    """ZLEXCOUNT counts by rank where every member has one score (autocomplete indexes)."""
+    pair.raw()
+    rng = random.Random(11)
+    words = [f"{rng.choice('abcdef')}{rng.randrange(10**6):06d}" for _ in range(BIG)]
+    for client in pair:
+        for base in range(0, BIG, 500):
+            client.zadd("words", {w: 0 for w in words[base:base + 500]})
+    bounds = ["-", "+", "[a", "(a5", "[b123", "(c", "[c9", "(d000100", "[f", "(g"]
+    for step in range(300):
+        lo, hi = rng.choice(bounds), rng.choice(bounds)
+        pair.same("ZLEXCOUNT", "words", lo, hi)
+        pair.same("ZRANGEBYLEX", "words", lo, hi, "LIMIT", rng.randrange(BIG), 5)
+        if step % 10 == 0:
+            word = f"{rng.choice('abcdef')}{rng.randrange(10**6):06d}"
+            pair.same("ZADD", "words", 0, word)
+            pair.same("ZREM", "words", rng.choice(words))
+
+
+def test_zrandmember_of_an_indexed_zset_draws_every_rank(fresh_server):
+    """ZRANDMEMBER reads random ranks through the index: members that exist with their
+    scores, distinct for a positive count, and every part of the zset drawn about evenly."""
+    client = fresh_server().client()
+    fill(client, "z", BIG, seed=9)
+    members = client.zrange("z", 0, -1, withscores=True)
+    rank = {m: i for i, (m, _) in enumerate(members)}
+    scores = dict(members)
+    tenths = [0] * 10
+    for _ in range(150):
+        flat = client.zrandmember("z", 20, withscores=True)  # member, score, member...
+        picked = list(zip(flat[::2], flat[1::2], strict=True))
+        assert len({m for m, _ in picked}) == 20
+        for member, score in picked:
+            assert scores[member] == float(score)
+            tenths[rank[member] * 10 // BIG] += 1
+        repeated = client.zrandmember("z", -30)
+        assert len(repeated) == 30 and all(m in rank for m in repeated)
+        assert client.zrandmember("z") in rank
+    # 3,000 draws, 300 expected per tenth: a walk-only or biased pick would miss whole tenths.
+    assert min(tenths) > 200 and max(tenths) < 400, tenths
+
+
 def test_replica_follows_index_writes_and_its_store_checks_clean(servers):  # noqa: F811
     master = servers()
     mc = master.client()
@@ -222,6 +275,13 @@ def test_rank_ops_on_5m_members_take_about_what_they_take_on_1k(fresh_server):
             "ZREVRANK": _timed(client, ["ZREVRANK", name, member]),
             "ZRANGE mid 10": _timed(client, ["ZRANGE", name, n // 2, n // 2 + 9]),
             "ZRANGE REV mid 10": _timed(client, ["ZRANGE", name, n // 2, n // 2 + 9, "REV"]),
+            # a quarter (big) to a half (small) of the members in range, not walked
+            "ZCOUNT": _timed(client, ["ZCOUNT", name, 0, n // 4]),
+            "ZRANDMEMBER 5": _timed(client, ["ZRANDMEMBER", name, 5]),
+            "ZRANGEBYSCORE LIMIT mid 10": _timed(
+                client, ["ZRANGEBYSCORE", name, "-inf", "+inf", "LIMIT", n // 2, 10]),
+            "ZREVRANGEBYSCORE LIMIT mid 10": _timed(
+                client, ["ZREVRANGEBYSCORE", name, "+inf", "-inf", "LIMIT", n // 2, 10]),
         }
     print(f"rank timings (median s, round trip included): {report}")
     assert client.zrank("big", f"m{mid}") == SLOW_MEMBERS // 2

@@ -21,6 +21,7 @@ def tiny_nodes(monkeypatch):
     monkeypatch.setattr(zset_rank, "GROUP_MAX", 3)
     monkeypatch.setattr(zset_rank, "BUILD_FILL", 3)
     monkeypatch.setattr(zset_rank, "INDEX_MIN", 20)
+    monkeypatch.setattr(zset, "SKIP_BY_RANK", 2)
 
 
 @pytest.fixture(params=["rocksdb", "memory"])
@@ -59,6 +60,27 @@ def _check(db, key: bytes, model: list[tuple[float, bytes]], rng: random.Random)
         assert zset.range_by_rank(db, key, start, stop) == want
         want = [m for _, m in model[::-1][lo:hi + 1]] if lo <= hi else []
         assert zset.range_by_rank(db, key, start, stop, reverse=True) == want
+    _check_score_ranges(db, key, model, rng)
+    picks = zset.random_members(db, key, min(size - 1, 5), with_scores=True)
+    assert len({m for m, _ in picks}) == len(picks)
+    assert all((s, m) in model for m, s in picks)
+    assert {m for m in zset.random_members(db, key, -12, False)} <= {m for _, m in model}
+
+
+def _check_score_ranges(db, key: bytes, model: list[tuple[float, bytes]],
+                        rng: random.Random) -> None:
+    """ZCOUNT and ZRANGEBYSCORE with LIMIT (offsets from 2 on seek by rank) against the model."""
+    for _ in range(5):
+        lo, hi = float(rng.randrange(-22, 22)), float(rng.randrange(-22, 22))
+        minex, maxex = rng.random() < 0.3, rng.random() < 0.3
+        spec = zset.ScoreRange(lo, hi, minex, maxex)
+        inside = [m for s, m in model
+                  if (lo < s if minex else lo <= s) and (s < hi if maxex else s <= hi)]
+        assert zset.count_by_score(db, key, spec) == len(inside)
+        offset, count = rng.randrange(len(model) + 3), rng.choice([-1, 0, 1, 4])
+        for reverse, members in ((False, inside), (True, inside[::-1])):
+            want = members[offset:] if count < 0 else members[offset:offset + count]
+            assert zset.range_by_score(db, key, spec, reverse, offset, count) == want
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -227,3 +249,62 @@ def test_a_replica_applying_records_forgets_the_kept_block_lists(tiny_nodes, tmp
     model = sorted((s, m) for m, s in scores.items())
     _check(db, b"z", model, rng)
     engine.close()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lex_counts_of_one_score_zsets_follow_a_model(tiny_nodes, db, seed):
+    """ZLEXCOUNT of an indexed zset whose members share one score counts by rank; with mixed
+    scores it walks: both against the sorted members."""
+    rng = random.Random(seed)
+    members = sorted({b"%c%d" % (rng.choice(b"abcd"), rng.randrange(60)) for _ in range(90)})
+    zset.add(db, b"lex", [(0.0, m) for m in members])
+    zset.add(db, b"mixed", [(float(rng.randrange(5)), m) for m in members])
+    assert zset.indexed(zset.meta(db, b"lex")) and zset.indexed(zset.meta(db, b"mixed"))
+    bounds = [None, b"", b"a", b"a3", b"b", b"b55", b"c1", b"d", b"e"]
+    for _ in range(60):
+        lo, hi = rng.choice(bounds), rng.choice(bounds)
+        minex, maxex = rng.random() < 0.5, rng.random() < 0.5
+        spec = zset.LexRange(lo, hi, minex, maxex, -1 if lo is None else 0,
+                             1 if hi is None else 0)
+        want = sum(1 for m in members
+                   if (lo is None or (lo < m if minex else lo <= m))
+                   and (hi is None or (m < hi if maxex else m <= hi)))
+        assert zset.count_by_lex(db, b"lex", spec) == want
+        assert zset.count_by_lex(db, b"mixed", spec) == want
+        if rng.random() < 0.2:
+            db.engine.commit()
+
+
+def test_index_reads_do_not_walk_the_zset(tiny_nodes, db, monkeypatch):
+    """ZCOUNT, ZLEXCOUNT, ZRANDMEMBER and a deep LIMIT offset of an indexed zset read a few
+    nodes and at most a block of members, not the 2,000 members a walk would step over."""
+    monkeypatch.setattr(zset_rank, "BLOCK_MAX", 16)
+    monkeypatch.setattr(zset_rank, "GROUP_MAX", 16)
+    monkeypatch.setattr(zset_rank, "BUILD_FILL", 12)
+    zset.add(db, b"z", [(float(i), b"m%05d" % i) for i in range(2000)])
+    zset.add(db, b"lex", [(0.0, b"m%05d" % i) for i in range(2000)])
+    db.engine.commit()
+    steps = 0
+    iterate = db.engine.iterate
+
+    def counted(*args, **kwargs):
+        nonlocal steps
+        for item in iterate(*args, **kwargs):
+            steps += 1
+            yield item
+
+    monkeypatch.setattr(db.engine, "iterate", counted)
+    reads = [
+        (lambda: zset.count_by_score(db, b"z", zset.ScoreRange(100.0, 1800.0)), 1701),
+        (lambda: zset.count_by_lex(db, b"lex", zset.LexRange(b"m00100", b"m01800", False,
+                                                              True)), 1700),
+        (lambda: len(zset.random_members(db, b"z", 3, False)), 3),
+        (lambda: zset.range_by_score(db, b"z", zset.ScoreRange(0.0, 2000.0), False, 1500,
+                                     2), [b"m01500", b"m01501"]),
+        (lambda: zset.range_by_score(db, b"z", zset.ScoreRange(0.0, 2000.0), True, 1500,
+                                     2), [b"m00499", b"m00498"]),
+    ]
+    for read, want in reads:
+        steps = 0
+        assert read() == want
+        assert steps < 250, steps

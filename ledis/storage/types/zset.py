@@ -24,7 +24,9 @@ Why this shape:
   (``db.remove``) so EXISTS says 0, and DEL/overwrite drop the old version with range deletes.
 * **The rank index** (zsets of ``INDEX_MIN`` members or more, ``zset_rank.py``): counted
   blocks and groups of the score index after every score (``P | ff ff ...``), kept in the
-  same batch as the members, so ZRANK and rank ranges seek instead of walking O(rank).
+  same batch as the members, so ZRANK and rank ranges seek instead of walking O(rank);
+  ZCOUNT (and ZLEXCOUNT of a one-score zset) is two ranks, ZRANDMEMBER reads random ranks,
+  and a LIMIT offset of ``SKIP_BY_RANK`` or more seeks by rank.
 
 This module works on Python values (bytes members, float scores) and never sees RESP. Range
 results carry the scores still encoded ((member, 8 bytes) pairs), because replies format
@@ -54,6 +56,7 @@ from ledis.storage.types.zset_rank import (
     index_add,
     index_remove,
     indexed,
+    members_at,
     rank_of,
     score_end,
     seek_rank,
@@ -113,6 +116,8 @@ def _signal(db: Database, key: bytes) -> None:
 
 
 # --- ranges -------------------------------------------------------------------------------
+
+SKIP_BY_RANK = 1024  # a LIMIT offset from which an indexed zset seeks by rank (not walks)
 
 
 class ScoreRange:
@@ -288,6 +293,23 @@ def range_by_score(db: Database, key: bytes, spec: ScoreRange, reverse: bool = F
         return []
     prefix = _prefix(db, raw, key)
     start, end = spec.bounds(prefix)
+    if offset >= SKIP_BY_RANK and indexed(raw) and start < end:
+        # LIMIT's offset skipped through the rank index (Redis 7.0 walks it): the member
+        # ``offset`` places into the range is found by its rank, then read from.
+        engine = db.engine
+        p = len(prefix)
+        if reverse:
+            rank = rank_of(engine, prefix, end[p:]) - 1 - offset
+            if rank < rank_of(engine, prefix, start[p:]):
+                return []
+            begin, skip = seek_rank(engine, prefix, rank)
+            end = next(islice(engine.iterate(ZSCORE, begin, end), skip, None))[0] + b"\x00"
+            offset = 0
+        else:
+            rank = rank_of(engine, prefix, start[p:]) + offset
+            if rank >= size_of(raw):
+                return []
+            start, offset = seek_rank(engine, prefix, rank)
     return _entries(db, prefix, start, end, reverse, offset, count, with_scores)
 
 
@@ -318,6 +340,11 @@ def count_by_score(db: Database, key: bytes, spec: ScoreRange) -> int:
     if start == prefix + encode_score(float("-inf")) and end == layout.prefix_end(
             prefix + encode_score(float("inf"))):
         return size_of(raw)
+    if indexed(raw):  # members below the end minus members below the start: O(log n)
+        if start >= end:
+            return 0
+        p = len(prefix)
+        return rank_of(db.engine, prefix, end[p:]) - rank_of(db.engine, prefix, start[p:])
     return sum(1 for _ in db.engine.iterate(ZSCORE, start, end))
 
 
@@ -331,6 +358,18 @@ def count_by_lex(db: Database, key: bytes, spec: LexRange) -> int:
         return 0
     if spec.min_inf < 0 and spec.max_inf > 0:
         return size_of(raw)
+    if indexed(raw):
+        # Lex ranges are meant for zsets whose members all have one score (Redis's docs):
+        # there the score index is in member order, and the count is two ranks. Over mixed
+        # scores this counts the members in range by walking them.
+        engine = db.engine
+        end = score_end(prefix)
+        p = len(prefix)
+        lowest = next(engine.iterate(ZSCORE, prefix, end))[0][p:p + 8]
+        if lowest == next(engine.iterate(ZSCORE, prefix, end, True))[0][p:p + 8]:
+            above = (size_of(raw) if spec.max_inf > 0
+                     else rank_of(engine, prefix, lowest + bounds[1][p:]))
+            return above - rank_of(engine, prefix, lowest + bounds[0][p:])
     return sum(1 for _ in db.engine.iterate(DATA, bounds[0], bounds[1]))
 
 
@@ -363,7 +402,8 @@ def input_size(db: Database, key: bytes) -> int:
 
 def random_members(db: Database, key: bytes, count: int, with_scores: bool) -> list:
     """ZRANDMEMBER with a count: distinct members for count > 0, repeats allowed for
-    count < 0. One pass over ``data``, collecting the randomly chosen positions."""
+    count < 0. Random ranks, read through the rank index (a small zset: one pass over
+    ``data``, collecting the chosen positions)."""
     raw = meta(db, key)
     if raw is None or count == 0:
         return []
@@ -377,19 +417,23 @@ def random_members(db: Database, key: bytes, count: int, with_scores: bool) -> l
         picked = [(k[cut:], k[p:cut]) for k, _ in
                   db.engine.iterate(ZSCORE, prefix, score_end(prefix), True)]
     else:
-        items = db.engine.iterate(DATA, prefix, layout.prefix_end(prefix))
         if count > 0:
             order = random.sample(range(size), count)
         else:
             order = [random.randrange(size) for _ in range(-count)]
-        wanted = set(order)
-        found: dict[int, tuple[bytes, bytes]] = {}
-        for i, (k, v) in enumerate(items):
-            if i in wanted:
-                found[i] = (k[p:], v)
-                if len(found) == len(wanted):
-                    break
-        picked = [found[i] for i in order]
+        if indexed(raw):  # the members at those ranks of the score index, not a walk
+            at = members_at(db.engine, prefix, order)
+            picked = [(at[r][8:], at[r][:8]) for r in order]
+        else:
+            wanted = set(order)
+            found: dict[int, tuple[bytes, bytes]] = {}
+            for i, (k, v) in enumerate(db.engine.iterate(DATA, prefix,
+                                                         layout.prefix_end(prefix))):
+                if i in wanted:
+                    found[i] = (k[p:], v)
+                    if len(found) == len(wanted):
+                        break
+            picked = [found[i] for i in order]
     if with_scores:
         return [(m, decode_score(v)) for m, v in picked]
     return [m for m, _ in picked]

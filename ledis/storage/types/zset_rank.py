@@ -1,4 +1,5 @@
-"""The rank index of a sorted set: ZRANK, rank ranges and ZREMRANGEBYRANK in O(log n).
+"""The rank index of a sorted set: ZRANK, rank ranges and ZREMRANGEBYRANK in O(log n), and
+through ranks ZCOUNT, ZLEXCOUNT (one score), ZRANDMEMBER and LIMIT offsets (``zset.py``).
 
 Zsets of ``INDEX_MIN`` members or more (layout: ``zset.py``) keep an order-statistic index of
 counted nodes over the score index, in the ``zscore`` family after every score
@@ -486,8 +487,9 @@ def build_index(engine, prefix: bytes) -> None:
 
 
 def rank_of(engine, prefix: bytes, suffix: bytes) -> int:
-    """Rank of a present member through the index: the counts of the groups and of the
-    blocks below it, then a walk of its block."""
+    """How many members sort below ``suffix`` (any score-index suffix, present or not: the
+    rank of a present member, a bound of ZCOUNT): the counts of the groups and of the blocks
+    below it, then a walk of its block."""
     l0, l1 = prefix + _L0, prefix + _L1
     before = 0
     low = b""
@@ -522,6 +524,45 @@ def seek_rank(engine, prefix: bytes, rank: int) -> tuple[bytes, int]:
             return prefix + low, rank
         rank -= count
         low = key[len(l0):]
+    raise _damaged()
+
+
+def members_at(engine, prefix: bytes, ranks: list[int]) -> dict[int, bytes]:
+    """rank -> score-index suffix of the member at each of ``ranks`` (each < size; repeats
+    allowed): ZRANDMEMBER. One forward pass over the groups, reading the blocks of a group
+    only when a wanted rank falls in it and walking a block only up to its last wanted rank,
+    so a few ranks cost what a few ZRANKs do, and many never more than one walk of the zset."""
+    wanted = sorted(set(ranks))
+    found: dict[int, bytes] = {}
+    if not wanted:
+        return found
+    l0, l1 = prefix + _L0, prefix + _L1
+    p, n0, n1 = len(prefix), len(l0), len(l1)
+    i = base = 0
+    low = b""
+    for gkey, gvalue in engine.iterate(ZSCORE, l1, layout.prefix_end(l1)):
+        gcount = _U64_unpack(gvalue[:8])[0]
+        group = gkey[n1:]
+        if wanted[i] >= base + gcount:
+            base += gcount
+            low = group
+            continue
+        for bkey, bvalue in engine.iterate(ZSCORE, l0 + low + b"\x00" if low else l0,
+                                           l0 + group + b"\x00"):
+            count = _U64_unpack(bvalue)[0]
+            block = bkey[n0:]
+            if wanted[i] < base + count:
+                for pos, (key, _) in enumerate(engine.iterate(ZSCORE, prefix + low,
+                                                              prefix + block), base):
+                    if pos == wanted[i]:
+                        found[pos] = key[p:]
+                        i += 1
+                        if i == len(wanted) or wanted[i] >= base + count:
+                            break
+                if i == len(wanted):
+                    return found
+            base += count
+            low = block
     raise _damaged()
 
 
