@@ -12,6 +12,7 @@ after the other:
 - ``del_set``: DEL of a ``size``-member set
 - ``del_hash``: DEL of a ``size``-field hash
 - ``flushdb``: FLUSHDB of ``size`` keys
+- ``zrangebyscore``: ZRANGEBYSCORE -inf +inf of a ``size``-member zset
 
 For each operation it reports the operation's own duration and the longest and p99 PING
 round trip from just before the operation was sent until ``--after`` seconds (1.5) after its
@@ -45,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.helpers import free_port, wait_port  # noqa: E402
 
-OPERATIONS = ("keys", "hgetall", "del_set", "del_hash", "flushdb")
+OPERATIONS = ("keys", "hgetall", "del_set", "del_hash", "flushdb", "zrangebyscore")
 BATCH = 1000  # elements per filling command
 
 
@@ -177,6 +178,9 @@ def fill(client: Client, operation: str, size: int) -> None:
         elif operation in ("hgetall", "del_hash"):
             args = [a for i in ids for a in (b"field:%d" % i, b"v")]
             commands.append((b"HSET", b"big", *args))
+        elif operation == "zrangebyscore":
+            args = [a for i in ids for a in (b"%d" % i, b"member:%d" % i)]
+            commands.append((b"ZADD", b"big", *args))
         else:
             commands.append((b"SADD", b"big", *(b"member:%d" % i for i in ids)))
         if len(commands) == 20:
@@ -192,6 +196,7 @@ OP_COMMANDS = {
     "del_set": (b"DEL", b"big"),
     "del_hash": (b"DEL", b"big"),
     "flushdb": (b"FLUSHDB",),
+    "zrangebyscore": (b"ZRANGEBYSCORE", b"big", b"-inf", b"+inf"),
 }
 
 

@@ -1,7 +1,7 @@
 """Streamed replies (issue #19): long replies go out in chunks, one per loop iteration.
 
-KEYS, SCAN with a huge COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE and ZRANGE by rank of
-more than ``reply_chunk_entries`` entries (1024 by default) are sent in chunks over a walk
+KEYS, SCAN with a huge COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE and ZRANGE by rank or
+by score of more than ``reply_chunk_entries`` entries (1024 by default) are sent in chunks over a walk
 pinned when the command ran (ledis/commands/streaming.py). Checked here: the replies equal
 redis-server's in RESP2 and RESP3 (20k entries: ~20 chunks at the default size, ~200 at the
 lowered one of the private servers), writes by other clients while a reply is being sent do
@@ -48,6 +48,11 @@ def _scan_keys(value):
     ("ZRANGE", "z", 0, -1, "REV"), ("ZRANGE", "z", 0, -1, "WITHSCORES"),
     ("ZREVRANGE", "z", 5000, -3, "WITHSCORES"), ("ZRANGESTORE", "dst", "z", 0, -1),
     ("KEYS", "*"), ("KEYS", "k1*"), ("KEYS", "*9"), ("SCAN", 0, "COUNT", 1_000_000),
+    # by score (z's scores lie in [-100, 144.25), each shared by ~20 members)
+    ("ZRANGEBYSCORE", "z", "-inf", "+inf"), ("ZRANGEBYSCORE", "z", "(-90", 50, "WITHSCORES"),
+    ("ZREVRANGEBYSCORE", "z", "+inf", "-inf", "LIMIT", 1500, 5000),
+    ("ZRANGE", "z", -50, "(80", "BYSCORE", "LIMIT", 3000, -1),
+    ("ZRANGE", "z", "(120", -99, "BYSCORE", "REV", "WITHSCORES"),
 ])
 def test_streamed_reply_matches_redis(pair23, command):
     pair23.raw()
@@ -64,6 +69,47 @@ def test_streamed_reply_matches_redis(pair23, command):
     if command[0] == "ZRANGESTORE":
         return
     assert len(got[1][1] if command[0] == "SCAN" else got[1]) > 1000  # really a long reply
+
+
+@pytest.mark.parametrize("command", [
+    ("ZRANGEBYSCORE", "z", -100, -99.5), ("ZRANGEBYSCORE", "z", 10, 10, "WITHSCORES"),
+    ("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", 10, 1024),
+    ("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", 10, 1025),
+    ("ZREVRANGEBYSCORE", "z", "+inf", "-inf", "WITHSCORES", "LIMIT", 19_000, 10),
+    ("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", 19_000, -1),
+    ("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", 25_000, -1),
+    ("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", 10, 0),
+    ("ZRANGEBYSCORE", "z", 50, 40), ("ZRANGEBYSCORE", "missing", 0, 1),
+])
+def test_score_ranges_of_any_length_match_redis(pair23, command):
+    """Short score ranges come whole, long ones in chunks (the default 1,024 entries each):
+    the same replies either way, including at the chunk's edge and past the end."""
+    pair23.raw()
+    for client in pair23:
+        _fill(client)
+    pair23.same(*command)
+
+
+def test_long_score_ranges_are_streamed_and_pinned(fresh_server):
+    server = fresh_server("--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=2)
+    _fill(c, 5000)
+    before = c.zrangebyscore("z", -50, 100, withscores=True)
+    streamed = c.info("stats")["streamed_replies"]
+    assert c.zrangebyscore("z", -50, 100, withscores=True) == before
+    assert c.zrangebyscore("z", -100, -99) == [m for m, s in c.zrange("z", 0, 99, withscores=True)
+                                               if s <= -99]
+    assert c.info("stats")["streamed_replies"] == streamed + 1  # the long one only
+    reader = Raw(server.port)
+    reader_id = reader.client_id()
+    reader.send(("ZRANGEBYSCORE", "z", -50, 100, "WITHSCORES"), ("ZCARD", "z"))
+    _wait_running(c, reader_id, "zrangebyscore")
+    c.zadd("z", {"late": 0, "z10": 200})
+    c.zrem("z", "z11", "z4999")
+    got = reader.read()
+    assert [(m, float(s)) for m, s in zip(got[::2], got[1::2], strict=True)] == before
+    assert reader.read() == 4999  # ZCARD ran after the writes: +1 -2 (z10 moved)
+    reader.close()
 
 
 def test_scan_with_a_big_count_hands_back_a_cursor(fresh_server):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import islice
+from itertools import chain, islice
 
 from ledis import blocking, errors
 from ledis.commands import streaming
@@ -386,6 +386,10 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
         items = zset.range_by_rank(db, key, start, stop, reverse, scores)
     elif rangetype == _SCORE:
         spec = parse_score_range(argv[minidx], argv[maxidx])
+        if dst is None and ctx.wire and limit != 0:
+            streamed = _streamed_score_range(ctx, key, spec, reverse, offset, limit, withscores)
+            if streamed is not None:
+                return streamed
         items = zset.range_by_score(db, key, spec, reverse, offset, limit, scores)
     else:
         lex = parse_lex_range(argv[minidx], argv[maxidx])
@@ -414,6 +418,41 @@ def _streamed_rank_range(ctx, key: bytes, start: int, stop: int, reverse: bool,
         return streaming.streamed(streaming.ranked(walk, skip, count, cut, size), count)
     resp3 = ctx.resp == 3
     return streaming.streamed(_scored_chunks(walk, skip, count, cut, size, resp3),
+                              count if resp3 else 2 * count)
+
+
+def _streamed_score_range(ctx, key: bytes, spec, reverse: bool, offset: int, limit: int,
+                          withscores: bool):
+    """ZRANGE BYSCORE / ZRANGEBYSCORE of an indexed zset, sent in chunks when it is long;
+    else the whole reply, built from the entries read to find out; None: the plain path.
+
+    Whether a score range is long is not known from its bounds: up to a chunk and one more
+    entry is read first. That is the reply itself when the range ends there (one walk, as the
+    plain path). Past it, the count for the reply's header comes from the rank index (two
+    ranks, ``zset.count_by_score``), and the entries read open the first chunk."""
+    size = streaming.chunk_size(ctx, limit if limit > 0 else 1 << 62)
+    if not size:
+        return None
+    db = ctx.db
+    found = zset.walk_by_score(db, key, spec, reverse, offset)
+    if found is None:
+        return None
+    walk, skip, cut = found
+    head = list(islice(walk, skip, skip + size + 1))
+    if limit > 0:
+        head = head[:limit]
+    if len(head) <= size:
+        if withscores:
+            return _scored_stored(ctx, [(k[cut:], k[cut - 8:cut]) for k, _ in head])
+        return [k[cut:] for k, _ in head]
+    count = zset.count_by_score(db, key, spec) - offset
+    if limit > 0:
+        count = min(count, limit)
+    walk = chain(head, walk)
+    if not withscores:
+        return streaming.streamed(streaming.ranked(walk, 0, count, cut, size), count)
+    resp3 = ctx.resp == 3
+    return streaming.streamed(_scored_chunks(walk, 0, count, cut, size, resp3),
                               count if resp3 else 2 * count)
 
 

@@ -293,24 +293,53 @@ def range_by_score(db: Database, key: bytes, spec: ScoreRange, reverse: bool = F
         return []
     prefix = _prefix(db, raw, key)
     start, end = spec.bounds(prefix)
-    if offset >= SKIP_BY_RANK and indexed(raw) and start < end:
-        # LIMIT's offset skipped through the rank index (Redis 7.0 walks it): the member
-        # ``offset`` places into the range is found by its rank, then read from.
-        engine = db.engine
-        p = len(prefix)
-        if reverse:
-            rank = rank_of(engine, prefix, end[p:]) - 1 - offset
-            if rank < rank_of(engine, prefix, start[p:]):
-                return []
-            begin, skip = seek_rank(engine, prefix, rank)
-            end = next(islice(engine.iterate(ZSCORE, begin, end), skip, None))[0] + b"\x00"
-            offset = 0
-        else:
-            rank = rank_of(engine, prefix, start[p:]) + offset
-            if rank >= size_of(raw):
-                return []
-            start, offset = seek_rank(engine, prefix, rank)
+    found = _past_offset(db.engine, raw, prefix, start, end, reverse, offset)
+    if found is None:
+        return []
+    start, end, offset = found
     return _entries(db, prefix, start, end, reverse, offset, count, with_scores)
+
+
+def walk_by_score(db: Database, key: bytes, spec: ScoreRange, reverse: bool = False,
+                  offset: int = 0) -> tuple[Iterator[tuple[bytes, bytes]], int, int] | None:
+    """ZRANGEBYSCORE of an indexed zset for a streamed reply: a walk of the score index in
+    the reply's order, pinned now (``Engine.walk``), how many entries to skip first, and the
+    length of an index key before its member. None when the zset is missing or has no rank
+    index (under ``INDEX_MIN`` members: never a long reply), or nothing is in range; the
+    reply's length is ``count_by_score`` minus the offset."""
+    raw = meta(db, key)
+    if raw is None or spec.empty() or offset < 0 or not indexed(raw):
+        return None
+    prefix = _prefix(db, raw, key)
+    start, end = spec.bounds(prefix)
+    found = _past_offset(db.engine, raw, prefix, start, end, reverse, offset)
+    if found is None:
+        return None
+    start, end, skip = found
+    return db.engine.walk(ZSCORE, start, end, reverse), skip, len(prefix) + 8
+
+
+def _past_offset(engine, raw: bytes, prefix: bytes, start: bytes, end: bytes, reverse: bool,
+                 offset: int) -> tuple[bytes, bytes, int] | None:
+    """``[start, end)`` of the score index and the entries to skip in it (in the walk's
+    direction) to pass LIMIT's ``offset``; None when the offset passes the whole range. An
+    offset of ``SKIP_BY_RANK`` or more on an indexed zset is passed through the rank index
+    (Redis 7.0 walks it): the member ``offset`` places into the range is found by its rank,
+    and the range starts (or, in reverse, ends) there."""
+    if offset < SKIP_BY_RANK or not indexed(raw) or start >= end:
+        return start, end, offset
+    p = len(prefix)
+    if reverse:
+        rank = rank_of(engine, prefix, end[p:]) - 1 - offset
+        if rank < rank_of(engine, prefix, start[p:]):
+            return None
+        begin, skip = seek_rank(engine, prefix, rank)
+        return start, next(islice(engine.iterate(ZSCORE, begin, end), skip, None))[0] + b"\x00", 0
+    rank = rank_of(engine, prefix, start[p:]) + offset
+    if rank >= size_of(raw):
+        return None
+    begin, skip = seek_rank(engine, prefix, rank)
+    return begin, end, skip
 
 
 def range_by_lex(db: Database, key: bytes, spec: LexRange, reverse: bool = False,
