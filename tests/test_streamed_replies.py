@@ -1,8 +1,8 @@
 """Streamed replies (issue #19): long replies go out in chunks, one per loop iteration.
 
 KEYS, SCAN with a huge COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE and ZRANGE by rank or
-by score of more than ``reply_chunk_entries`` entries (1024 by default) are sent in chunks over a walk
-pinned when the command ran (ledis/commands/streaming.py). Checked here: the replies equal
+by score of more than ``reply_chunk_entries`` entries (1024 by default) are sent in chunks over
+a walk pinned when the command ran (ledis/commands/streaming.py). Checked here: the replies equal
 redis-server's in RESP2 and RESP3 (20k entries: ~20 chunks at the default size, ~200 at the
 lowered one of the private servers), writes by other clients while a reply is being sent do
 not show in it, pipelined commands after it keep their order, MULTI/EXEC and Lua still see
