@@ -13,6 +13,7 @@ after the other:
 - ``del_hash``: DEL of a ``size``-field hash
 - ``flushdb``: FLUSHDB of ``size`` keys
 - ``zrangebyscore``: ZRANGEBYSCORE -inf +inf of a ``size``-member zset
+- ``xrange``: XRANGE - + of a ``size``-entry stream
 
 For each operation it reports the operation's own duration and the longest and p99 PING
 round trip from just before the operation was sent until ``--after`` seconds (1.5) after its
@@ -46,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.helpers import free_port, wait_port  # noqa: E402
 
-OPERATIONS = ("keys", "hgetall", "del_set", "del_hash", "flushdb", "zrangebyscore")
+OPERATIONS = ("keys", "hgetall", "del_set", "del_hash", "flushdb", "zrangebyscore", "xrange")
 BATCH = 1000  # elements per filling command
 
 
@@ -178,12 +179,14 @@ def fill(client: Client, operation: str, size: int) -> None:
         elif operation in ("hgetall", "del_hash"):
             args = [a for i in ids for a in (b"field:%d" % i, b"v")]
             commands.append((b"HSET", b"big", *args))
+        elif operation == "xrange":  # one entry per XADD: a batch of commands
+            commands.extend((b"XADD", b"big", b"%d-1" % (i + 1), b"f", b"v") for i in ids)
         elif operation == "zrangebyscore":
             args = [a for i in ids for a in (b"%d" % i, b"member:%d" % i)]
             commands.append((b"ZADD", b"big", *args))
         else:
             commands.append((b"SADD", b"big", *(b"member:%d" % i for i in ids)))
-        if len(commands) == 20:
+        if len(commands) >= 20:
             client.pipeline(commands)
             commands = []
     if commands:
@@ -197,6 +200,7 @@ OP_COMMANDS = {
     "del_hash": (b"DEL", b"big"),
     "flushdb": (b"FLUSHDB",),
     "zrangebyscore": (b"ZRANGEBYSCORE", b"big", b"-inf", b"+inf"),
+    "xrange": (b"XRANGE", b"big", b"-", b"+"),
 }
 
 

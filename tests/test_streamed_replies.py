@@ -1,13 +1,13 @@
 """Streamed replies (issue #19): long replies go out in chunks, one per loop iteration.
 
-KEYS, SCAN with a huge COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE and ZRANGE by rank or
-by score of more than ``reply_chunk_entries`` entries (1024 by default) are sent in chunks over
-a walk pinned when the command ran (ledis/commands/streaming.py). Checked here: the replies equal
-redis-server's in RESP2 and RESP3 (20k entries: ~20 chunks at the default size, ~200 at the
-lowered one of the private servers), writes by other clients while a reply is being sent do
-not show in it, pipelined commands after it keep their order, MULTI/EXEC and Lua still see
-the plain (atomic, synchronous) reply, and CLIENT KILL / CLIENT REPLY OFF in the middle of
-one behave. The stall bound itself is measured by tests/test_stall.py (slow).
+KEYS, SCAN with a huge COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE, ZRANGE by rank or by
+score, and XRANGE / XREVRANGE of more than ``reply_chunk_entries`` entries (1024 by default) are
+sent in chunks over a walk pinned when the command ran (ledis/commands/streaming.py). Checked
+here: the replies equal redis-server's in RESP2 and RESP3 (20k entries: ~20 chunks at the
+default size, ~200 at the lowered one of the private servers), writes by other clients while a
+reply is being sent do not show in it, pipelined commands after it keep their order, MULTI/EXEC
+and Lua still see the plain (atomic, synchronous) reply, and CLIENT KILL / CLIENT REPLY OFF in
+the middle of one behave. The stall bound itself is measured by tests/test_stall.py (slow).
 """
 
 from __future__ import annotations
@@ -109,6 +109,55 @@ def test_long_score_ranges_are_streamed_and_pinned(fresh_server):
     got = reader.read()
     assert [(m, float(s)) for m, s in zip(got[::2], got[1::2], strict=True)] == before
     assert reader.read() == 4999  # ZCARD ran after the writes: +1 -2 (z10 moved)
+    reader.close()
+
+
+def _fill_stream(client, n: int = N) -> None:
+    """Entries with explicit IDs (``<i>-1``, some with two fields), the same on both servers."""
+    pipe = client.pipeline(transaction=False)
+    for i in range(1, n + 1):
+        fields = {"f": i} if i % 3 else {"f": i, "g": "x" * (i % 7)}
+        pipe.xadd("x", fields, id=f"{i}-1")
+        if i % 2000 == 0:
+            pipe.execute()
+    pipe.execute()
+
+
+@pytest.mark.parametrize("command", [
+    ("XRANGE", "x", "-", "+"), ("XREVRANGE", "x", "+", "-"),
+    ("XRANGE", "x", 100, "15000-0"), ("XREVRANGE", "x", "(19000-1", "(300-1"),
+    ("XRANGE", "x", "-", "+", "COUNT", 5000), ("XREVRANGE", "x", "+", "-", "COUNT", 1025),
+    ("XRANGE", "x", "-", "+", "COUNT", 1024), ("XRANGE", "x", 500, 1524),
+    ("XRANGE", "x", 500, 1525), ("XRANGE", "x", 3, 9), ("XRANGE", "x", 9, 3),
+    ("XRANGE", "x", "19990-0", "+", "COUNT", 5000),
+])
+def test_stream_ranges_of_any_length_match_redis(pair23, command):
+    """XRANGE / XREVRANGE: long ranges go out in chunks (the count known up front for
+    ``- +``, else at the end), short ones whole; the same replies as redis-server."""
+    pair23.raw()
+    for client in pair23:
+        _fill_stream(client)
+    pair23.same(*command)
+
+
+def test_long_stream_ranges_are_streamed_and_pinned(fresh_server):
+    server = fresh_server("--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=2)
+    _fill_stream(c, 3000)
+    before = c.xrange("x", "-", "+")
+    streamed = c.info("stats")["streamed_replies"]
+    assert c.xrange("x", 200, 2500) == before[199:2500]
+    assert c.xrange("x", 200, 250) == before[199:250]
+    assert c.info("stats")["streamed_replies"] == streamed + 1  # the long one only
+    reader = Raw(server.port)
+    reader_id = reader.client_id()
+    reader.send(("XRANGE", "x", "-", "+"), ("XLEN", "x"))
+    _wait_running(c, reader_id, "xrange")
+    c.xadd("x", {"late": 1}, id="5000-1")
+    c.xdel("x", "1-1", "2999-1")
+    got = reader.read()
+    assert [(i, dict(zip(f[::2], f[1::2], strict=True))) for i, f in got] == before
+    assert reader.read() == 2999  # XLEN ran after the writes: +1 -2
     reader.close()
 
 

@@ -19,11 +19,12 @@ served; XINFO answers maps.
 
 from __future__ import annotations
 
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from ledis import blocking, errors, pubsub
 from ledis.blocking import NOT_READY
+from ledis.commands import streaming
 from ledis.commands.args import ArgCursor, parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError
@@ -264,7 +265,45 @@ def _range(ctx, argv, reverse: bool):
         return []
     if count == 0:
         return NullArray
+    if ctx.wire and stream.length > streaming.STREAM_MIN:
+        streamed = _streamed_range(ctx, stream, start, end, count, reverse)
+        if streamed is not None:
+            return streamed
     return _entries(stream.entries(ctx.db, start, end, max(count, 0), reverse))
+
+
+def _streamed_range(ctx, stream: st.Stream, start: StreamID, end: StreamID, count: int,
+                    reverse: bool):
+    """XRANGE / XREVRANGE sent in chunks when long (as ZRANGE BYSCORE: ledis/commands/
+    streaming.py), else the whole reply from the entries read to find out; None: the plain
+    path. Up to a chunk and one more entry is read first; past it, the reply's length is the
+    stream's for the whole range (``- +``), else known at the end of the walk (the chunks are
+    held until then, as KEYS does; other clients are served between them)."""
+    size = streaming.chunk_size(ctx, count if count > 0 else stream.length)
+    if not size:
+        return None
+    walk = stream.walk(ctx.db, start, end, reverse)
+    head = list(islice(walk, size + 1))  # (a COUNT is above the chunk's size here)
+    if len(head) <= size:
+        return _entries(head)
+    total = None
+    if start == ZERO_ID and end == MAX_ID:
+        total = stream.length if count < 0 else min(stream.length, count)
+    walk = chain(head, walk)
+    if count > 0:
+        walk = islice(walk, count)
+    return streaming.streamed(_entry_chunks(walk, size), total)
+
+
+def _entry_chunks(walk, size: int):
+    """``[id, [field, value ...]]`` of each entry of ``walk``, ``size`` entries a chunk (the
+    fields are stored as the RESP array a reply carries: ``stream.encode_fields``)."""
+    while True:
+        part = [(b"%d-%d" % sid, fields) for sid, fields in islice(walk, size)]
+        if not part:
+            return
+        yield len(part), b"".join([b"*2\r\n$%d\r\n%s\r\n%s" % (len(i), i, fields)
+                                   for i, fields in part])
 
 
 @command("xrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="stream",

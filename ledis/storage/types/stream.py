@@ -159,6 +159,16 @@ class Stream:
                 break
         return out
 
+    def walk(self, db: Database, start: StreamID, end: StreamID, reverse: bool = False
+             ) -> Iterator[Entry]:
+        """``entries`` for a streamed reply: a walk pinned now (``Engine.walk``)."""
+        if start > end:
+            return iter(())
+        n = len(self.prefix) + 1
+        walk = db.engine.walk(DATA, self.entry_key(start), self.entry_key(end) + b"\0",
+                              reverse)
+        return ((_ID.unpack_from(k, n), v) for k, v in walk)
+
     def ids(self, db: Database, start: StreamID = ZERO_ID, end: StreamID = MAX_ID
             ) -> Iterator[StreamID]:
         n = len(self.prefix) + 1
