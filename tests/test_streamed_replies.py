@@ -1,7 +1,7 @@
 """Streamed replies (issue #19): long replies go out in chunks, one per loop iteration.
 
-KEYS, SCAN with a huge COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE, ZRANGE by rank or by
-score, and XRANGE / XREVRANGE of more than ``reply_chunk_entries`` entries (1024 by default) are
+KEYS, SCAN with a huge COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE, ZRANGE by rank, score or
+lex, and XRANGE / XREVRANGE of more than ``reply_chunk_entries`` entries (1024 by default) are
 sent in chunks over a walk pinned when the command ran (ledis/commands/streaming.py). Checked
 here: the replies equal redis-server's in RESP2 and RESP3 (20k entries: ~20 chunks at the
 default size, ~200 at the lowered one of the private servers), writes by other clients while a
@@ -110,6 +110,35 @@ def test_long_score_ranges_are_streamed_and_pinned(fresh_server):
     assert [(m, float(s)) for m, s in zip(got[::2], got[1::2], strict=True)] == before
     assert reader.read() == 4999  # ZCARD ran after the writes: +1 -2 (z10 moved)
     reader.close()
+
+
+@pytest.mark.parametrize("command", [
+    ("ZRANGEBYLEX", "w", "-", "+"), ("ZREVRANGEBYLEX", "w", "+", "-"),
+    ("ZRANGEBYLEX", "w", "[w05", "(w15"), ("ZRANGE", "w", "(w1", "[w0", "BYLEX", "REV"),
+    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 300, 5000),
+    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 10, 1024),
+    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 10, 1025), ("ZRANGEBYLEX", "w", "[w1999", "+"),
+    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 19_500, -1), ("ZRANGEBYLEX", "w", "[x", "+"),
+])
+def test_lex_ranges_of_any_length_match_redis(pair23, command):
+    """ZRANGEBYLEX of a one-score zset (what lex ranges are for): long ranges in chunks held
+    to the end of the walk, short ones whole; the same replies as redis-server."""
+    pair23.raw()
+    for client in pair23:
+        for first in range(0, N, 2000):
+            client.zadd("w", {b"w%05d" % i: 0 for i in range(first, first + 2000)})
+    pair23.same(*command)
+
+
+def test_long_lex_ranges_are_streamed(fresh_server):
+    server = fresh_server("--reply-chunk-entries", str(CHUNK))
+    c = server.client(protocol=2)
+    c.zadd("w", {b"w%05d" % i: 0 for i in range(3000)})
+    streamed = c.info("stats")["streamed_replies"]
+    assert c.zrangebylex("w", "[w00100", "(w02900") == [b"w%05d" % i for i in range(100, 2900)]
+    assert c.zrangebylex("w", "[w00100", "(w00150") == [b"w%05d" % i for i in range(100, 150)]
+    assert c.zrevrangebylex("w", "+", "-", 2950, 100) == [b"w%05d" % i for i in range(49, -1, -1)]
+    assert c.info("stats")["streamed_replies"] == streamed + 1  # the long one only
 
 
 def _fill_stream(client, n: int = N) -> None:

@@ -1,7 +1,7 @@
 """Streamed replies (issue #19): when a long reply goes out in chunks, and its chunk makers.
 
 A command whose reply has more than ``reply_chunk_entries`` entries (KEYS, SCAN with a huge
-COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE, ZRANGE by rank or by score, XRANGE of a big
+COUNT, HGETALL / HKEYS / HVALS, SMEMBERS, LRANGE, ZRANGE by rank, score or lex, XRANGE of a big
 collection) would
 hold every other client while it walks (1.8 s for 1M entries). For a network client outside
 MULTI/EXEC and scripts (which must stay atomic and synchronous: their reply is a value), the

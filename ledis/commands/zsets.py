@@ -393,6 +393,10 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
         items = zset.range_by_score(db, key, spec, reverse, offset, limit, scores)
     else:
         lex = parse_lex_range(argv[minidx], argv[maxidx])
+        if dst is None and ctx.wire and limit != 0 and offset >= 0:
+            streamed = _streamed_lex_range(ctx, key, lex, reverse, offset, limit)
+            if streamed is not None:
+                return streamed
         items = zset.range_by_lex(db, key, lex, reverse, offset, limit, scores)
     if dst is not None:
         return zset.store(db, dst, items)
@@ -454,6 +458,28 @@ def _streamed_score_range(ctx, key: bytes, spec, reverse: bool, offset: int, lim
     resp3 = ctx.resp == 3
     return streaming.streamed(_scored_chunks(walk, 0, count, cut, size, resp3),
                               count if resp3 else 2 * count)
+
+
+def _streamed_lex_range(ctx, key: bytes, lex, reverse: bool, offset: int, limit: int):
+    """ZRANGE BYLEX / ZRANGEBYLEX of a big zset, sent in chunks when long (as a score range;
+    the count is known at the end of the walk, so the chunks are held until then, as KEYS
+    does), else the whole reply from the entries read to find out; None: the plain path."""
+    size = streaming.chunk_size(ctx, limit if limit > 0 else 1 << 62)
+    if not size:
+        return None
+    found = zset.walk_by_lex(ctx.db, key, lex, reverse, size)
+    if found is None:
+        return None
+    walk, cut = found
+    head = list(islice(walk, offset, offset + size + 1))
+    if limit > 0:
+        head = head[:limit]
+    if len(head) <= size:
+        return [k[cut:] for k, _ in head]
+    walk = chain(head, walk)
+    if limit > 0:
+        walk = islice(walk, limit)
+    return streaming.streamed(streaming.sub_keys(walk, cut, size))
 
 
 def _scored_chunks(walk, skip: int, count: int, cut: int, size: int, resp3: bool):

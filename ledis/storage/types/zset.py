@@ -360,6 +360,21 @@ def range_by_lex(db: Database, key: bytes, spec: LexRange, reverse: bool = False
     return [k[p:] for k, _ in it]
 
 
+def walk_by_lex(db: Database, key: bytes, spec: LexRange, reverse: bool, longer_than: int
+                ) -> tuple[Iterator[tuple[bytes, bytes]], int] | None:
+    """ZRANGEBYLEX for a streamed reply: a walk of the members in range in the reply's order,
+    pinned now (``Engine.walk``), and the length of a ``data`` key before its member. None
+    when the zset is missing, has ``longer_than`` members or fewer, or nothing can match."""
+    raw = meta(db, key)
+    if raw is None or size_of(raw) <= longer_than:
+        return None
+    prefix = _prefix(db, raw, key)
+    bounds = spec.bounds(prefix)
+    if bounds is None:
+        return None
+    return db.engine.walk(DATA, bounds[0], bounds[1], reverse), len(prefix)
+
+
 def count_by_score(db: Database, key: bytes, spec: ScoreRange) -> int:
     raw = meta(db, key)
     if raw is None or spec.empty():
