@@ -71,7 +71,29 @@ def test_streamed_reply_matches_redis(pair23, command):
     assert len(got[1][1] if command[0] == "SCAN" else got[1]) > 1000  # really a long reply
 
 
+def _fill_words(client) -> None:
+    """A one-score zset (what lex ranges are for) of N members."""
+    for first in range(0, N, 2000):
+        client.zadd("w", {b"w%05d" % i: 0 for i in range(first, first + 2000)})
+
+
+def _fill_stream(client, n: int = N) -> None:
+    """Entries with explicit IDs (``<i>-1``, some with two fields), the same on both servers."""
+    pipe = client.pipeline(transaction=False)
+    for i in range(1, n + 1):
+        fields = {"f": i} if i % 3 else {"f": i, "g": "x" * (i % 7)}
+        pipe.xadd("x", fields, id=f"{i}-1")
+        if i % 2000 == 0:
+            pipe.execute()
+    pipe.execute()
+
+
+# key -> what fills it (``missing``: nothing)
+_RANGE_FILLS = {"z": _fill, "w": _fill_words, "x": _fill_stream, "missing": lambda client: None}
+
+
 @pytest.mark.parametrize("command", [
+    # by score, of an indexed zset: the count from two ranks (z's scores lie in [-100, 144.25))
     ("ZRANGEBYSCORE", "z", -100, -99.5), ("ZRANGEBYSCORE", "z", 10, 10, "WITHSCORES"),
     ("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", 10, 1024),
     ("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", 10, 1025),
@@ -80,13 +102,28 @@ def test_streamed_reply_matches_redis(pair23, command):
     ("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", 25_000, -1),
     ("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", 10, 0),
     ("ZRANGEBYSCORE", "z", 50, 40), ("ZRANGEBYSCORE", "missing", 0, 1),
+    # by lex, of a one-score zset: the chunks held to the end of the walk
+    ("ZRANGEBYLEX", "w", "-", "+"), ("ZREVRANGEBYLEX", "w", "+", "-"),
+    ("ZRANGEBYLEX", "w", "[w05", "(w15"), ("ZRANGE", "w", "(w1", "[w0", "BYLEX", "REV"),
+    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 300, 5000),
+    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 10, 1024),
+    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 10, 1025), ("ZRANGEBYLEX", "w", "[w1999", "+"),
+    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 19_500, -1), ("ZRANGEBYLEX", "w", "[x", "+"),
+    # stream ranges: the count is XLEN's for - +, else known at the end
+    ("XRANGE", "x", "-", "+"), ("XREVRANGE", "x", "+", "-"),
+    ("XRANGE", "x", 100, "15000-0"), ("XREVRANGE", "x", "(19000-1", "(300-1"),
+    ("XRANGE", "x", "-", "+", "COUNT", 5000), ("XREVRANGE", "x", "+", "-", "COUNT", 1025),
+    ("XRANGE", "x", "-", "+", "COUNT", 1024), ("XRANGE", "x", 500, 1524),
+    ("XRANGE", "x", 500, 1525), ("XRANGE", "x", 3, 9), ("XRANGE", "x", 9, 3),
+    ("XRANGE", "x", "19990-0", "+", "COUNT", 5000),
 ])
-def test_score_ranges_of_any_length_match_redis(pair23, command):
-    """Short score ranges come whole, long ones in chunks (the default 1,024 entries each):
-    the same replies either way, including at the chunk's edge and past the end."""
+def test_ranges_of_any_length_match_redis(pair23, command):
+    """Score, lex and stream ranges: short ones come whole, long ones in chunks (the default
+    1,024 entries each); the same replies as redis-server either way, including at the
+    chunk's edge and past the end."""
     pair23.raw()
     for client in pair23:
-        _fill(client)
+        _RANGE_FILLS[command[1]](client)
     pair23.same(*command)
 
 
@@ -112,24 +149,6 @@ def test_long_score_ranges_are_streamed_and_pinned(fresh_server):
     reader.close()
 
 
-@pytest.mark.parametrize("command", [
-    ("ZRANGEBYLEX", "w", "-", "+"), ("ZREVRANGEBYLEX", "w", "+", "-"),
-    ("ZRANGEBYLEX", "w", "[w05", "(w15"), ("ZRANGE", "w", "(w1", "[w0", "BYLEX", "REV"),
-    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 300, 5000),
-    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 10, 1024),
-    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 10, 1025), ("ZRANGEBYLEX", "w", "[w1999", "+"),
-    ("ZRANGEBYLEX", "w", "-", "+", "LIMIT", 19_500, -1), ("ZRANGEBYLEX", "w", "[x", "+"),
-])
-def test_lex_ranges_of_any_length_match_redis(pair23, command):
-    """ZRANGEBYLEX of a one-score zset (what lex ranges are for): long ranges in chunks held
-    to the end of the walk, short ones whole; the same replies as redis-server."""
-    pair23.raw()
-    for client in pair23:
-        for first in range(0, N, 2000):
-            client.zadd("w", {b"w%05d" % i: 0 for i in range(first, first + 2000)})
-    pair23.same(*command)
-
-
 def test_long_lex_ranges_are_streamed(fresh_server):
     server = fresh_server("--reply-chunk-entries", str(CHUNK))
     c = server.client(protocol=2)
@@ -139,34 +158,6 @@ def test_long_lex_ranges_are_streamed(fresh_server):
     assert c.zrangebylex("w", "[w00100", "(w00150") == [b"w%05d" % i for i in range(100, 150)]
     assert c.zrevrangebylex("w", "+", "-", 2950, 100) == [b"w%05d" % i for i in range(49, -1, -1)]
     assert c.info("stats")["streamed_replies"] == streamed + 1  # the long one only
-
-
-def _fill_stream(client, n: int = N) -> None:
-    """Entries with explicit IDs (``<i>-1``, some with two fields), the same on both servers."""
-    pipe = client.pipeline(transaction=False)
-    for i in range(1, n + 1):
-        fields = {"f": i} if i % 3 else {"f": i, "g": "x" * (i % 7)}
-        pipe.xadd("x", fields, id=f"{i}-1")
-        if i % 2000 == 0:
-            pipe.execute()
-    pipe.execute()
-
-
-@pytest.mark.parametrize("command", [
-    ("XRANGE", "x", "-", "+"), ("XREVRANGE", "x", "+", "-"),
-    ("XRANGE", "x", 100, "15000-0"), ("XREVRANGE", "x", "(19000-1", "(300-1"),
-    ("XRANGE", "x", "-", "+", "COUNT", 5000), ("XREVRANGE", "x", "+", "-", "COUNT", 1025),
-    ("XRANGE", "x", "-", "+", "COUNT", 1024), ("XRANGE", "x", 500, 1524),
-    ("XRANGE", "x", 500, 1525), ("XRANGE", "x", 3, 9), ("XRANGE", "x", 9, 3),
-    ("XRANGE", "x", "19990-0", "+", "COUNT", 5000),
-])
-def test_stream_ranges_of_any_length_match_redis(pair23, command):
-    """XRANGE / XREVRANGE: long ranges go out in chunks (the count known up front for
-    ``- +``, else at the end), short ones whole; the same replies as redis-server."""
-    pair23.raw()
-    for client in pair23:
-        _fill_stream(client)
-    pair23.same(*command)
 
 
 def test_long_stream_ranges_are_streamed_and_pinned(fresh_server):
