@@ -41,6 +41,7 @@ HOT = [
     "ledis/commands/lists.py",
     "ledis/commands/sets.py",
     "ledis/commands/zsets.py",
+    "ledis/commands/zranges.py",
     "ledis/storage/engine.py",
     "ledis/storage/savepoints.py",
     "ledis/storage/keyspace.py",

@@ -37,6 +37,7 @@ from ledis.commands import (  # noqa: F401
     tracking,
     transactions,
     triggers,
+    zranges,
     zsetops,
     zsets,
 )

@@ -1,5 +1,6 @@
 """Sorted-set commands: the Redis 7.0 Z* family, blocking pops, LedisDB's ZCLEAR/ZMCLEAR
-(ZUNION/ZINTER/ZDIFF and their STORE forms are in ``ledis.commands.zsetops``).
+(the ZRANGE family is in ``ledis.commands.zranges``; ZUNION/ZINTER/ZDIFF and their STORE
+forms are in ``ledis.commands.zsetops``).
 
 Handlers parse every argument (in the order Redis checks them, so the same bad command gets
 the same error), then call ``ledis.storage.types.zset`` and shape the reply. Scores leave as
@@ -26,10 +27,8 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import chain, islice
 
 from ledis import blocking, errors
-from ledis.commands import streaming
 from ledis.commands.args import ArgCursor, parse_int, parse_mpop, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError
@@ -173,12 +172,12 @@ def _parse_positive(raw: bytes) -> int:
 # --- reply shaping ----------------------------------------------------------------------------
 
 
-_WIRE2: dict[bytes, bytes] = {}  # encoded score -> RESP2 bulk string of its text
-_WIRE3: dict[bytes, bytes] = {}  # encoded score -> RESP3 double
+WIRE2: dict[bytes, bytes] = {}  # encoded score -> RESP2 bulk string of its text
+WIRE3: dict[bytes, bytes] = {}  # encoded score -> RESP3 double
 
 
-def _wire_score(score: bytes, resp3: bool) -> bytes:
-    cache = _WIRE3 if resp3 else _WIRE2
+def wire_score(score: bytes, resp3: bool) -> bytes:
+    cache = WIRE3 if resp3 else WIRE2
     wire = cache.get(score)
     if wire is None:
         text = score_text(score)
@@ -189,7 +188,7 @@ def _wire_score(score: bytes, resp3: bool) -> bytes:
     return wire
 
 
-def _scored_stored(ctx, pairs: list) -> list | Raw:
+def scored_stored(ctx, pairs: list) -> list | Raw:
     """(member, encoded score) pairs from a range as a WITHSCORES reply for this protocol:
     one flat array in RESP2, [member, double] pairs in RESP3 (Redis 7.0).
 
@@ -198,7 +197,7 @@ def _scored_stored(ctx, pairs: list) -> list | Raw:
     embedded) get plain values."""
     if ctx.wire:
         resp3 = ctx.resp == 3
-        cache = _WIRE3 if resp3 else _WIRE2
+        cache = WIRE3 if resp3 else WIRE2
         get = cache.get
         if resp3:
             parts = [b"*%d\r\n" % len(pairs)]
@@ -208,7 +207,7 @@ def _scored_stored(ctx, pairs: list) -> list | Raw:
             shape = b"$%d\r\n%s\r\n%s"
         append = parts.append
         for m, e in pairs:
-            append(shape % (len(m), m, get(e) or _wire_score(e, resp3)))
+            append(shape % (len(m), m, get(e) or wire_score(e, resp3)))
         return Raw(b"".join(parts))
     if ctx.resp == 3:
         double = score_double
@@ -334,219 +333,6 @@ def cmd_zcount(ctx, argv):
 def cmd_zlexcount(ctx, argv):
     spec = parse_lex_range(argv[2], argv[3])
     return zset.count_by_lex(ctx.db, argv[1], spec)
-
-
-# --- ZRANGE family ----------------------------------------------------------------------------
-
-_RANK, _SCORE, _LEX = 1, 2, 3
-
-
-def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
-            reverse: bool | None):
-    """Redis's ``zrangeGenericCommand``: ``argv[first]`` is the source, then min, max and
-    options. ``rangetype`` / ``reverse`` preset by the legacy commands (None = from options)."""
-    key = argv[first]
-    minidx, maxidx = first + 1, first + 2
-    withscores = False
-    offset, limit = 0, -1
-    args = ArgCursor(argv, first + 3)
-    while args:
-        opt = args.word()
-        if dst is None and opt == b"WITHSCORES":
-            withscores = True
-        elif opt == b"LIMIT" and args.remaining() >= 2:
-            offset = args.take_int()
-            limit = args.take_int()
-        elif reverse is None and opt == b"REV":
-            reverse = True
-        elif rangetype is None and opt == b"BYLEX":
-            rangetype = _LEX
-        elif rangetype is None and opt == b"BYSCORE":
-            rangetype = _SCORE
-        else:
-            raise LedisError(errors.SYNTAX)
-    reverse = bool(reverse)
-    if rangetype is None:
-        rangetype = _RANK
-    if limit != -1 and rangetype == _RANK:
-        raise LedisError(errors.ZRANGE_LIMIT_BY_RANK)
-    if withscores and rangetype == _LEX:
-        raise LedisError(errors.ZRANGE_BYLEX_WITHSCORES)
-    if reverse and rangetype != _RANK:
-        minidx, maxidx = maxidx, minidx
-    db = ctx.db
-    scores = withscores or dst is not None
-    if rangetype == _RANK:
-        start = parse_int(argv[minidx])
-        stop = parse_int(argv[maxidx])
-        if dst is None and ctx.wire and (start < 0 or stop < 0 or stop - start >= _STREAM_MIN):
-            streamed = _streamed_rank_range(ctx, key, start, stop, reverse, withscores)
-            if streamed is not None:
-                return streamed
-        items = zset.range_by_rank(db, key, start, stop, reverse, scores)
-    elif rangetype == _SCORE:
-        spec = parse_score_range(argv[minidx], argv[maxidx])
-        if dst is None and ctx.wire and limit != 0:
-            streamed = _streamed_score_range(ctx, key, spec, reverse, offset, limit, withscores)
-            if streamed is not None:
-                return streamed
-        items = zset.range_by_score(db, key, spec, reverse, offset, limit, scores)
-    else:
-        lex = parse_lex_range(argv[minidx], argv[maxidx])
-        if dst is None and ctx.wire and limit != 0 and offset >= 0:
-            streamed = _streamed_lex_range(ctx, key, lex, reverse, offset, limit)
-            if streamed is not None:
-                return streamed
-        items = zset.range_by_lex(db, key, lex, reverse, offset, limit, scores)
-    if dst is not None:
-        return zset.store(db, dst, items)
-    return _scored_stored(ctx, items) if withscores else items
-
-
-# ZRANGE by rank (WITHSCORES too) streams when the range is long. A cheap first test before
-# the size is read: a range with a negative end (``0 -1``) may be long, ``5 9`` never is.
-_STREAM_MIN = streaming.STREAM_MIN
-
-
-def _streamed_rank_range(ctx, key: bytes, start: int, stop: int, reverse: bool,
-                         withscores: bool):
-    """ZRANGE / ZREVRANGE of many members by rank, sent in chunks (None: build it at once)."""
-    found = zset.walk_by_rank(ctx.db, key, start, stop, reverse)
-    if found is None:
-        return None
-    walk, skip, count, cut = found
-    size = streaming.chunk_size(ctx, count)
-    if not size:
-        return None
-    if not withscores:
-        return streaming.streamed(streaming.ranked(walk, skip, count, cut, size), count)
-    resp3 = ctx.resp == 3
-    return streaming.streamed(_scored_chunks(walk, skip, count, cut, size, resp3),
-                              count if resp3 else 2 * count)
-
-
-def _streamed_score_range(ctx, key: bytes, spec, reverse: bool, offset: int, limit: int,
-                          withscores: bool):
-    """ZRANGE BYSCORE / ZRANGEBYSCORE of an indexed zset, sent in chunks when it is long;
-    else the whole reply, built from the entries read to find out; None: the plain path.
-
-    Whether a score range is long is not known from its bounds: up to a chunk and one more
-    entry is read first. That is the reply itself when the range ends there (one walk, as the
-    plain path). Past it, the count for the reply's header comes from the rank index (two
-    ranks, ``zset.count_by_score``), and the entries read open the first chunk."""
-    size = streaming.chunk_size(ctx, limit if limit > 0 else 1 << 62)
-    if not size:
-        return None
-    db = ctx.db
-    found = zset.walk_by_score(db, key, spec, reverse, offset)
-    if found is None:
-        return None
-    walk, skip, cut = found
-    head = list(islice(walk, skip, skip + size + 1))
-    if limit > 0:
-        head = head[:limit]
-    if len(head) <= size:
-        if withscores:
-            return _scored_stored(ctx, [(k[cut:], k[cut - 8:cut]) for k, _ in head])
-        return [k[cut:] for k, _ in head]
-    count = zset.count_by_score(db, key, spec) - offset
-    if limit > 0:
-        count = min(count, limit)
-    walk = chain(head, walk)
-    if not withscores:
-        return streaming.streamed(streaming.ranked(walk, 0, count, cut, size), count)
-    resp3 = ctx.resp == 3
-    return streaming.streamed(_scored_chunks(walk, 0, count, cut, size, resp3),
-                              count if resp3 else 2 * count)
-
-
-def _streamed_lex_range(ctx, key: bytes, lex, reverse: bool, offset: int, limit: int):
-    """ZRANGE BYLEX / ZRANGEBYLEX of a big zset, sent in chunks when long (as a score range;
-    the count is known at the end of the walk, so the chunks are held until then, as KEYS
-    does), else the whole reply from the entries read to find out; None: the plain path."""
-    size = streaming.chunk_size(ctx, limit if limit > 0 else 1 << 62)
-    if not size:
-        return None
-    found = zset.walk_by_lex(ctx.db, key, lex, reverse, size)
-    if found is None:
-        return None
-    walk, cut = found
-    head = list(islice(walk, offset, offset + size + 1))
-    if limit > 0:
-        head = head[:limit]
-    if len(head) <= size:
-        return [k[cut:] for k, _ in head]
-    walk = chain(head, walk)
-    if limit > 0:
-        walk = islice(walk, limit)
-    return streaming.streamed(streaming.sub_keys(walk, cut, size))
-
-
-def _scored_chunks(walk, skip: int, count: int, cut: int, size: int, resp3: bool):
-    """WITHSCORES chunks in ``_scored_stored``'s wire form: [member, double] pairs in RESP3
-    (one entry each), member and score text in RESP2 (two entries)."""
-    yield from streaming.passed_over(walk, skip, size)
-    walk = islice(walk, count)
-    get = (_WIRE3 if resp3 else _WIRE2).get
-    shape = b"*2\r\n$%d\r\n%s\r\n%s" if resp3 else b"$%d\r\n%s\r\n%s"
-    p = cut - 8
-    while True:
-        part = list(islice(walk, size))
-        if not part:
-            return
-        yield (len(part) if resp3 else 2 * len(part)), b"".join(
-            [shape % (len(k) - cut, k[cut:], get(k[p:cut]) or _wire_score(k[p:cut], resp3))
-             for k, _ in part])
-
-
-@command("zrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
-         summary="Return a range of members in a sorted set", since="1.2.0",
-         acl="@read @sortedset @slow")
-def cmd_zrange(ctx, argv):
-    return _zrange(ctx, argv, 1, None, None, None)
-
-
-@command("zrangestore", arity=-5, flags="write denyoom", keys=(1, 2, 1), group="sorted-set",
-         summary="Store a range of members from sorted set into another key", since="6.2.0",
-         acl="@write @sortedset @slow")
-def cmd_zrangestore(ctx, argv):
-    return _zrange(ctx, argv, 2, argv[1], None, None)
-
-
-@command("zrevrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
-         summary="Return a range of members in a sorted set, by index, with scores ordered "
-                 "from high to low", since="1.2.0", acl="@read @sortedset @slow")
-def cmd_zrevrange(ctx, argv):
-    return _zrange(ctx, argv, 1, None, _RANK, True)
-
-
-@command("zrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
-         summary="Return a range of members in a sorted set, by score", since="1.0.5",
-         acl="@read @sortedset @slow")
-def cmd_zrangebyscore(ctx, argv):
-    return _zrange(ctx, argv, 1, None, _SCORE, False)
-
-
-@command("zrevrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
-         summary="Return a range of members in a sorted set, by score, with scores ordered "
-                 "from high to low", since="2.2.0", acl="@read @sortedset @slow")
-def cmd_zrevrangebyscore(ctx, argv):
-    return _zrange(ctx, argv, 1, None, _SCORE, True)
-
-
-@command("zrangebylex", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
-         summary="Return a range of members in a sorted set, by lexicographical range",
-         since="2.8.9", acl="@read @sortedset @slow")
-def cmd_zrangebylex(ctx, argv):
-    return _zrange(ctx, argv, 1, None, _LEX, False)
-
-
-@command("zrevrangebylex", arity=-4, flags="readonly", keys=(1, 1, 1), group="sorted-set",
-         summary="Return a range of members in a sorted set, by lexicographical range, "
-                 "ordered from higher to lower strings.", since="2.8.9",
-         acl="@read @sortedset @slow")
-def cmd_zrevrangebylex(ctx, argv):
-    return _zrange(ctx, argv, 1, None, _LEX, True)
 
 
 # --- removals by range ------------------------------------------------------------------------
