@@ -43,6 +43,7 @@ HOT = [
     "ledis/commands/zsets.py",
     "ledis/commands/zranges.py",
     "ledis/storage/engine.py",
+    "ledis/storage/overlay.py",
     "ledis/storage/savepoints.py",
     "ledis/storage/keyspace.py",
     "ledis/storage/layout.py",

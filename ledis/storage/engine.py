@@ -18,7 +18,7 @@ It owns the RocksDB instance (raw bytes mode, one column family per role, see
   raised: memory stays what is on disk, and the caller must not acknowledge the writes;
 * **ordered iteration** ``iterate(cf, start, end, reverse)`` with one RocksDB iterator
   (seek + next), merged with the pending overlay (a sorted list of the pending keys, bisected
-  per seek, ``_overlay_keys``);
+  per seek: ``ledis/storage/overlay.py``);
 * **the write log**: every commit also puts one record in the ``log`` family, in the same
   WriteBatch, describing the batch's *effects* (puts, deletes, range deletes). Data and log
   can never disagree after a crash, and a replica replays effects, not commands, so random and
@@ -55,7 +55,7 @@ import os
 import threading
 import time
 import zlib
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from typing import Any
@@ -64,8 +64,9 @@ import msgpack
 import rocksdict
 
 from ledis import malloc
-from ledis.storage import layout
+from ledis.storage import layout, overlay
 from ledis.storage.layout import CF_NAMES, LOG, NUM_CF, U64, ZSCORE
+from ledis.storage.overlay import OverlayReads
 from ledis.storage.recovery import WriteRecovery
 from ledis.storage.savepoints import MISSING as _MISSING
 from ledis.storage.savepoints import Savepoints
@@ -73,11 +74,8 @@ from ledis.storage.savepoints import Savepoints
 log = logging.getLogger("ledis.storage")
 
 
-# Past this many pending keys in one family, a put drops the family's sorted key list instead
-# of inserting into it (see ``Engine._overlay_keys``): an insort moves the tail of the list.
-_SORTED_MAX = 8192
 # Above this many pending keys in a family, a range delete finds the ones it covers in the
-# sorted overlay (``_overlay_keys``) instead of testing each.
+# sorted overlay (``OverlayReads._overlay_keys``) instead of testing each.
 _RANGE_SCAN_MAX = 64
 
 COMPRESSION = {
@@ -151,7 +149,7 @@ def _free_slowly(mapping: dict) -> None:
     threading.Thread(target=run, name="ledis-free", daemon=True).start()
 
 
-class Engine(Savepoints, WriteRecovery):
+class Engine(OverlayReads, Savepoints, WriteRecovery):
 
     def __init__(
         self,
@@ -372,22 +370,6 @@ class Engine(Savepoints, WriteRecovery):
         """A fresh raw iterator over the committed store of ``cf`` (see ``seeker``)."""
         return self._cfs[cf].iter()
 
-    def pending_in(self, cf: int, start: bytes, end: bytes
-                   ) -> tuple[list[tuple[bytes, bytes | None]], bool]:
-        """The pending writes of ``cf`` in ``[start, end)`` in key order (None: a delete), and
-        whether a pending range delete overlaps the span (then the store's keys there may be
-        gone: the caller must read through ``iterate``)."""
-        covered = any(b > start and a < end for a, b in self._pending_ranges[cf])
-        pending = self._pending[cf]
-        if not pending:
-            return [], covered
-        keys = self._sorted[cf]
-        if keys is None:  # a scan, not a sort of the whole family (``_overlay_keys``)
-            return sorted((k, v) for k, v in pending.items() if start <= k < end), covered
-        lo = bisect_left(keys, start)
-        hi = bisect_left(keys, end, lo)
-        return [(k, pending[k]) for k in keys[lo:hi]], covered
-
     def _drop_batch_state(self) -> None:
         if self.scratch:
             self.scratch = {}
@@ -481,79 +463,6 @@ class Engine(Savepoints, WriteRecovery):
 
         return read
 
-    def _overlay_keys(self, cf: int) -> list[bytes]:
-        """The pending keys of ``cf`` in order (deleted ones included).
-
-        Built lazily by the first iteration over a dirty overlay and then kept sorted by
-        ``put`` / ``delete`` (``insort``: a bisect and a memmove), so a command that seeks
-        many times while writing (a ZADD keeping the rank index, a script) pays
-        O(log n + range) per seek instead of a scan and sort of the whole overlay. A range
-        delete, a savepoint rollback and commit drop it; past ``_SORTED_MAX`` keys a put drops
-        it too (an insort's memmove grows with the list), and the next seek sorts again."""
-        keys = self._sorted[cf]
-        if keys is None:
-            keys = sorted(self._pending[cf])
-            self._sorted[cf] = keys
-        return keys
-
-    def _merge(
-        self,
-        base: Iterator[tuple[bytes, bytes]],
-        cf: int,
-        start: bytes,
-        end: bytes | None,
-        reverse: bool,
-    ) -> Iterator[tuple[bytes, bytes]]:
-        pending = self._pending[cf]
-        keys = self._overlay_keys(cf)
-        lo = bisect_left(keys, start)
-        hi = len(keys) if end is None else bisect_left(keys, end, lo)
-        # Snapshot the window and its values now, as the walk may be consumed while the
-        # caller writes (the walk shows the overlay as it was when it started).
-        window = keys[lo:hi]
-        ranges = [(a, b) for a, b in self._pending_ranges[cf]
-                  if b > start and (end is None or a < end)]
-        if not window and not ranges:
-            yield from base
-            return
-        values = list(map(pending.__getitem__, window))
-        n = len(window)
-        # Merge lazily, one stored key at a time: a caller that takes the first item (a
-        # floor or ceiling lookup) must not pay for walking every stored key the overlay
-        # shadows (a hot key rewritten in this batch is shadowed, and so skipped, here).
-        if reverse:
-            i = n - 1
-            for key, value in base:
-                while i >= 0 and window[i] >= key:
-                    if values[i] is not None:
-                        yield window[i], values[i]  # type: ignore[misc]
-                    i -= 1
-                j = bisect_left(window, key)
-                if (j < n and window[j] == key) or (
-                        ranges and any(a <= key < b for a, b in ranges)):
-                    continue
-                yield key, value
-            while i >= 0:
-                if values[i] is not None:
-                    yield window[i], values[i]  # type: ignore[misc]
-                i -= 1
-            return
-        i = 0
-        for key, value in base:
-            while i < n and window[i] <= key:
-                if values[i] is not None:
-                    yield window[i], values[i]  # type: ignore[misc]
-                i += 1
-            j = bisect_left(window, key)
-            if (j < n and window[j] == key) or (
-                    ranges and any(a <= key < b for a, b in ranges)):
-                continue
-            yield key, value
-        while i < n:
-            if values[i] is not None:
-                yield window[i], values[i]  # type: ignore[misc]
-            i += 1
-
     # --- writes (pending until commit) -----------------------------------------------------
     @property
     def dirty(self) -> bool:
@@ -578,12 +487,6 @@ class Engine(Savepoints, WriteRecovery):
         self._cache[cf][key] = None
         self.writes += 1
 
-    def _keep_sorted(self, cf: int, keys: list[bytes], key: bytes) -> None:
-        if len(keys) < _SORTED_MAX:
-            insort(keys, key)
-        else:
-            self._sorted[cf] = None
-
     def delete_range(self, cf: int, start: bytes, end: bytes, drop_cached: bool = False) -> None:
         """Delete ``start <= key < end``. ``drop_cached`` also forgets cached keys in the
         range (needed when the keys could be read again, e.g. FLUSHDB of metadata)."""
@@ -593,7 +496,7 @@ class Engine(Savepoints, WriteRecovery):
             self.forget_kept(start, end)
         pending = self._pending[cf]
         if len(pending) > _RANGE_SCAN_MAX and (
-                self._sorted[cf] is not None or len(pending) < _SORTED_MAX):
+                self._sorted[cf] is not None or len(pending) < overlay.SORTED_MAX):
             # Many pending keys (a pipelined burst of scripts whose hashes expired, each
             # retiring its old version with a range delete): testing every pending key per
             # range delete made a group commit quadratic (ratelimit EVALSHA -P 16, issue

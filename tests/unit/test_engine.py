@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledis.storage import engine as engine_module
+from ledis.storage import overlay as overlay_module
 from ledis.storage.engine import Engine, StoreLockedError
 from ledis.storage.layout import DATA, META
 
@@ -135,8 +136,8 @@ def test_bounded_seeks_over_a_dirty_overlay_match_a_model(tmp_path_factory, prog
     by put/delete, dropped by savepoint rollbacks, commits and past its size cap, and used
     and trimmed by range deletes over more than ``_RANGE_SCAN_MAX`` pending keys) see
     exactly what a dict model holds."""
-    cap, scan = engine_module._SORTED_MAX, engine_module._RANGE_SCAN_MAX
-    engine_module._SORTED_MAX = sorted_max
+    cap, scan = overlay_module.SORTED_MAX, engine_module._RANGE_SCAN_MAX
+    overlay_module.SORTED_MAX = sorted_max
     engine_module._RANGE_SCAN_MAX = range_scan_max
     eng = Engine(str(tmp_path_factory.mktemp("b") / "db"), fsync="no")
     model: dict[bytes, bytes] = {}
@@ -163,7 +164,7 @@ def test_bounded_seeks_over_a_dirty_overlay_match_a_model(tmp_path_factory, prog
         if saved:
             eng.release(position)
     finally:
-        engine_module._SORTED_MAX, engine_module._RANGE_SCAN_MAX = cap, scan
+        overlay_module.SORTED_MAX, engine_module._RANGE_SCAN_MAX = cap, scan
         eng.close()
 
 
