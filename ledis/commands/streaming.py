@@ -18,12 +18,14 @@ amount of work: ``size`` entries walked (and for KEYS, examined, whether they ma
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from itertools import islice
+from itertools import chain, islice
+from typing import TypeVar
 
 from ledis.replies import Pending, Stream
 from ledis.storage.layout import U64
 
 Walk = Iterator[tuple[bytes, bytes]]
+T = TypeVar("T")
 Chunks = Iterator[tuple[int, bytes]]
 
 
@@ -45,6 +47,19 @@ def chunk_size(ctx, entries: int) -> int:  # noqa: ANN001 - a core Context
 def streamed(chunks: Chunks, count: int | None = None, kind: bytes = b"*",
              opening: Callable[[], bytes] | None = None) -> Pending:
     return Pending.streaming(Stream(chunks, count, kind, opening))
+
+
+def peek(walk: Iterator[T], size: int, limit: int = -1) -> tuple[list[T], Iterator[T] | None]:
+    """Whether a reply whose length its bounds do not tell (a score, lex or stream range) is
+    long: up to a chunk and one more entry of ``walk`` is read (at most ``limit`` when > 0).
+    Returns ``(entries, None)`` when they are the whole reply, to answer at once from what was
+    read (one walk, as the plain path), else ``([], walk)``: a walk of those entries and then
+    the rest, at most ``limit``, to stream."""
+    head = list(islice(walk, size + 1 if limit <= 0 else min(size + 1, limit)))
+    if len(head) <= size:
+        return head, None
+    rest = chain(head, walk)
+    return [], islice(rest, limit) if limit > 0 else rest
 
 
 def sub_keys(walk: Walk, skip: int, size: int) -> Chunks:

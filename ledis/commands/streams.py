@@ -19,7 +19,7 @@ served; XINFO answers maps.
 
 from __future__ import annotations
 
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
 from ledis import blocking, errors, pubsub
@@ -282,16 +282,12 @@ def _streamed_range(ctx, stream: st.Stream, start: StreamID, end: StreamID, coun
     size = streaming.chunk_size(ctx, count if count > 0 else stream.length)
     if not size:
         return None
-    walk = stream.walk(ctx.db, start, end, reverse)
-    head = list(islice(walk, size + 1))  # (a COUNT is above the chunk's size here)
-    if len(head) <= size:
+    head, walk = streaming.peek(stream.walk(ctx.db, start, end, reverse), size, count)
+    if walk is None:
         return _entries(head)
     total = None
     if start == ZERO_ID and end == MAX_ID:
         total = stream.length if count < 0 else min(stream.length, count)
-    walk = chain(head, walk)
-    if count > 0:
-        walk = islice(walk, count)
     return streaming.streamed(_entry_chunks(walk, size), total)
 
 

@@ -12,7 +12,7 @@ reply shapes are shared with the other sorted-set commands in ``ledis.commands.z
 
 from __future__ import annotations
 
-from itertools import chain, islice
+from itertools import islice
 
 from ledis import errors
 from ledis.commands import streaming
@@ -133,17 +133,15 @@ def _streamed_score_range(ctx, key: bytes, spec, reverse: bool, offset: int, lim
     if found is None:
         return None
     walk, skip, cut = found
-    head = list(islice(walk, skip, skip + size + 1))
-    if limit > 0:
-        head = head[:limit]
-    if len(head) <= size:
+    head, long_walk = streaming.peek(islice(walk, skip, None), size, limit)
+    if long_walk is None:
         if withscores:
             return scored_stored(ctx, [(k[cut:], k[cut - 8:cut]) for k, _ in head])
         return [k[cut:] for k, _ in head]
     count = zset.count_by_score(db, key, spec) - offset
     if limit > 0:
         count = min(count, limit)
-    walk = chain(head, walk)
+    walk = long_walk
     if not withscores:
         return streaming.streamed(streaming.ranked(walk, 0, count, cut, size), count)
     resp3 = ctx.resp == 3
@@ -162,15 +160,10 @@ def _streamed_lex_range(ctx, key: bytes, lex, reverse: bool, offset: int, limit:
     if found is None:
         return None
     walk, cut = found
-    head = list(islice(walk, offset, offset + size + 1))
-    if limit > 0:
-        head = head[:limit]
-    if len(head) <= size:
+    head, long_walk = streaming.peek(islice(walk, offset, None), size, limit)
+    if long_walk is None:
         return [k[cut:] for k, _ in head]
-    walk = chain(head, walk)
-    if limit > 0:
-        walk = islice(walk, limit)
-    return streaming.streamed(streaming.sub_keys(walk, cut, size))
+    return streaming.streamed(streaming.sub_keys(long_walk, cut, size))
 
 
 def _scored_chunks(walk, skip: int, count: int, cut: int, size: int, resp3: bool):

@@ -305,8 +305,9 @@ def walk_by_score(db: Database, key: bytes, spec: ScoreRange, reverse: bool = Fa
     """ZRANGEBYSCORE of an indexed zset for a streamed reply: a walk of the score index in
     the reply's order, pinned now (``Engine.walk``), how many entries to skip first, and the
     length of an index key before its member. None when the zset is missing or has no rank
-    index (under ``INDEX_MIN`` members: never a long reply), or nothing is in range; the
-    reply's length is ``count_by_score`` minus the offset."""
+    index (under ``INDEX_MIN`` members: no chunk's worth at the default chunk size, and no
+    cheap count), or nothing is in range; the reply's length is ``count_by_score`` minus the
+    offset."""
     raw = meta(db, key)
     if raw is None or spec.empty() or offset < 0 or not indexed(raw):
         return None
