@@ -129,3 +129,42 @@ def test_long_lists_lrem_linsert_ltrim_match_redis(pair3):
         if step % 25 == 0:
             assert r.lrange("big", 0, -1) == ref.lrange("big", 0, -1), step
     assert r.lrange("big", 0, -1) == ref.lrange("big", 0, -1)
+
+
+@pytest.mark.parametrize("shape", ["uniform", "ends-equal", "mixed", "long-uniform"])
+def test_hot_ranges_read_again_match_redis(pair, shape):
+    """LRANGE of a hot list, read again and again across runs of 256 sequence numbers while
+    the list changes: the second read of a run serves its sub-keys from ``_RUNS`` (kept key
+    objects); replies of elements of one length take the one-join encoding, the others (the
+    first and last of one length but not the middle, elements of 512 bytes or more) the
+    general one."""
+    r, ref = pair
+    rng = random.Random(shape)
+
+    def element(i: int) -> bytes:
+        if shape == "uniform":
+            return b"%05d" % (i % 100_000)
+        if shape == "long-uniform":
+            return (b"%05d" % i) * 120  # 600 bytes: past the precomputed headers
+        if shape == "ends-equal":  # every other element one byte longer
+            return b"e%04d" % i + (b"" if i % 2 == 0 else b"+")
+        return b"m" * rng.randrange(0, 40)
+
+    values = [element(i) for i in range(700)]
+    for c in (r, ref):
+        c.rpush("hot", *values)
+    for step in range(120):
+        start = rng.randrange(-720, 720)
+        stop = start + rng.randrange(0, 300) if start >= 0 else rng.randrange(-720, 720)
+        for _ in range(2):  # the second read finds the runs the first one asked for
+            pair.same(b"LRANGE", b"hot", str(start).encode(), str(stop).encode())
+        op = step % 4
+        if op == 0:
+            pair.same(b"LSET", b"hot", str(rng.randrange(-600, 600)).encode(), element(step))
+        elif op == 1:
+            pair.same(b"LPUSH", b"hot", *[element(step + j) for j in range(rng.randrange(1, 9))])
+        elif op == 2:
+            pair.same(b"RPOP", b"hot", str(rng.randrange(1, 5)).encode())
+        else:
+            pair.same(b"LTRIM", b"hot", b"0", b"-2")
+    assert r.lrange("hot", 0, -1) == ref.lrange("hot", 0, -1)

@@ -148,6 +148,12 @@ def _encoded_bulks(values: list[bytes]) -> Raw:
     clients: ~4x cheaper than the generic encoder for LRANGE's long replies. Scripts, HTTP
     and the embedded API get the plain list (they have no connection, or ``in_script``)."""
     headers = _BULK_HEADERS
+    size = len(values[0])
+    if size == len(values[-1]) and size < 512 and len(set(map(len, values))) == 1:
+        # elements of one length (ids, fixed-width records, redis-benchmark's LRANGE): one
+        # join with the shared header as separator, no bytes object per element (~2x faster)
+        header = headers[size]
+        return Raw(b"*%d\r\n%s%s\r\n" % (len(values), header, (b"\r\n" + header).join(values)))
     try:
         body = b"\r\n".join([headers[len(v)] + v for v in values])
     except IndexError:  # an element of 512 bytes or more
