@@ -8,8 +8,9 @@ A :class:`Database` is one numbered database (0-15) over the shared engine. It d
 * **type checks**: ``lookup_type(key, t)`` raises WRONGTYPE;
 * **replacing and removing keys**: ``replace(key, new_raw, old_raw)`` / ``remove(key, old_raw)``
   keep the expire index and the key counters right and drop the sub-keys of the old version of
-  a collection with one ``delete_range`` (O(1): DEL of a ten-million-field hash is one range
-  tombstone, the space comes back at compaction).
+  a collection: one ``delete_range`` for a big one (O(1): DEL of a ten-million-field hash is
+  one range tombstone, the space comes back at compaction), key by key for one of at most
+  ``Engine.FEW_KEYS`` (a range tombstone costs later reads, see ``Engine.delete_few``).
 
 ``old_raw`` is always the *physical* metadata (``raw(key)``), expired or not, so that counters,
 the expire index and garbage collection see what is really stored.
@@ -296,7 +297,8 @@ class Database:
 
     def remove(self, key: bytes, old_raw: bytes, keep_data: bool = False) -> None:
         """Delete ``key`` (physically present with ``old_raw``) and all its sub-keys (or only
-        its metadata with ``keep_data``: RENAME hands the sub-keys to the new name)."""
+        its metadata with ``keep_data``: RENAME hands the sub-keys to the new name, a pop
+        that took a list's last element deleted its only sub-key)."""
         engine = self.engine
         old_expire = U64.unpack_from(old_raw, 1)[0]
         if old_expire:
@@ -314,10 +316,16 @@ class Database:
         if prefix[0] != self.index:  # it had moved here: out of the registry
             self.engine.delete(SYS, layout.moved_key(version))
         end = layout.prefix_end(prefix)
-        self.engine.delete_range(DATA, prefix, end)
-        if old_raw[0] == layout.ZSET:
-            self.engine.delete_range(ZSCORE, prefix, end)
-        if U64.unpack_from(old_raw, 17)[0] >= Compactor.THRESHOLD:
+        engine = self.engine
+        size = U64.unpack_from(old_raw, 17)[0]
+        # A small collection's sub-keys go one by one: a range tombstone would cost the reads
+        # of the family until the memtable flushes (Engine.FEW_KEYS).
+        few = size <= engine.FEW_KEYS
+        if not (few and engine.delete_few(DATA, prefix, end)):
+            engine.delete_range(DATA, prefix, end)
+        if old_raw[0] == layout.ZSET and not (few and engine.delete_few(ZSCORE, prefix, end)):
+            engine.delete_range(ZSCORE, prefix, end)
+        if size >= Compactor.THRESHOLD:
             compactor = self.store.compactor
             compactor.schedule(DATA, prefix, end)
             if old_raw[0] == layout.ZSET:

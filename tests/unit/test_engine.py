@@ -437,3 +437,50 @@ def test_pending_in_and_the_batch_state_end_with_the_batch(engine):
     engine.scratch["x"] = _Held(engine, b"t")
     engine.rollback()
     assert engine.scratch == {} and engine.get(DATA, b"t") is None
+
+
+def _ops(engine) -> list[int]:
+    """Operation codes (0 put, 1 delete, 2 delete_range) of the last committed record."""
+    *_, (_, _, effects) = engine.log_records(0)
+    return [effect[0] for effect in effects]
+
+
+def test_delete_few_deletes_stored_and_pending_keys_one_by_one(engine):
+    n = engine.FEW_KEYS
+    for i in range(n):
+        engine.put(DATA, b"s%04d" % i, b"v")
+    engine.put(DATA, b"t", b"outside")
+    engine.commit()
+    engine.delete(DATA, b"s0000")  # deleted in this batch: not counted, not deleted again
+    engine.put(DATA, b"s9999", b"pending")  # put in this batch: counted and deleted
+    assert engine.delete_few(DATA, b"s", b"t")
+    assert list(engine.iterate(DATA, b"s", b"t")) == []
+    engine.commit()
+    assert _ops(engine) == [1] * (n + 1)  # point deletes only, no range tombstone
+    engine.clear_cache()
+    assert list(engine.iterate(DATA, b"")) == [(b"t", b"outside")]
+
+
+def test_delete_few_leaves_more_keys_to_delete_range(engine):
+    n = engine.FEW_KEYS
+    for i in range(n):
+        engine.put(DATA, b"s%04d" % i, b"v")
+    engine.commit()
+    engine.put(DATA, b"s9999", b"one too many")
+    writes = engine.writes
+    assert not engine.delete_few(DATA, b"s", b"t")
+    assert engine.writes == writes  # nothing written: the caller deletes the range
+    assert len(list(engine.iterate(DATA, b"s", b"t"))) == n + 1
+
+
+def test_delete_few_is_undone_by_a_savepoint_rollback(engine):
+    for i in range(3):
+        engine.put(DATA, b"s%d" % i, b"v")
+    engine.commit()
+    engine.put(DATA, b"s3", b"pending")
+    position = engine.savepoint()
+    assert engine.delete_few(DATA, b"s", b"t")
+    assert list(engine.iterate(DATA, b"s", b"t")) == []
+    engine.rollback_to(position)
+    engine.release(position)
+    assert [k for k, _ in engine.iterate(DATA, b"s", b"t")] == [b"s0", b"s1", b"s2", b"s3"]

@@ -17,8 +17,9 @@ big-endian sequence numbers keep RocksDB's key order equal to list order. Conseq
 * LINSERT and LREM must keep the run hole-free, so they rewrite the shifted part: LINSERT
   shifts the shorter side by one, LREM compacts toward the end that moves fewer elements
   (O(N) like Redis);
-* LTRIM deletes both cut ends (point deletes for a few elements, one range delete beyond);
-* an emptied list is removed with ``db.remove`` (one range tombstone for what is left), so
+* LTRIM deletes both cut ends (point deletes for up to ``Engine.FEW_KEYS`` elements, one
+  range delete beyond: a range tombstone costs later reads, see ``Engine.delete_few``);
+* an emptied list is removed with ``db.remove`` (which drops what is left the same way), so
   EXISTS sees it gone and the next push starts a fresh version.
 
 These functions work on Python values, raise WRONGTYPE through the metadata gate and never
@@ -57,7 +58,6 @@ _CACHED_RANGE = 1024  # longest range read tried from the cache first
 _RUNS: dict[bytes, list[bytes] | None] = {}
 _RUNS_MAX = 256
 _UNSEEN: list[bytes] = []  # runs.get's default: never asked for (falsy, and not None)
-_POINT_DELETES = 32  # above this, trimming an end uses one delete_range
 
 NO_SUCH_KEY = LedisError(errors.NO_SUCH_KEY)
 INDEX_OUT_OF_RANGE = LedisError(errors.INDEX_OUT_OF_RANGE)
@@ -293,10 +293,12 @@ def pop_one(db: Database, key: bytes, left: bool) -> bytes | None:
     sub = ((db.prefix if raw[9] < 0x80 else _DB_BYTES[raw[16]]) + raw[9:17]
            + _pack_seq(head if left else tail - 1))
     value = engine.get(DATA, sub)
+    engine.delete(DATA, sub)
     if size == 1:
-        db.remove(key, raw)
+        # Its only sub-key is gone: nothing is left to walk for (Engine.delete_few), unless
+        # the version moved here from another db (_drop_version drops its registry entry).
+        db.remove(key, raw, keep_data=raw[9] < 0x80)
     else:
-        engine.delete(DATA, sub)
         if left:
             head += 1
         else:
@@ -484,7 +486,7 @@ def _delete_seqs(db: Database, prefix: bytes, lo: int, hi: int) -> None:
     if hi <= lo:
         return
     engine = db.engine
-    if hi - lo <= _POINT_DELETES:
+    if hi - lo <= engine.FEW_KEYS:
         for seq in _range(lo, hi):
             engine.delete(DATA, prefix + _pack_seq(seq))
     else:
