@@ -104,3 +104,27 @@ def test_bench_floor_table(tmp_path):
         assert float(ratio) == pytest.approx(float(rate.replace(",", "")) / redis_rate, abs=0.01)
     assert float(over_floor) > 0
     assert "floor+rocksdb (ratio)" in out.read_text()
+
+
+def test_churn_bench_smoke_fills_its_table():
+    """benchmarks/churn_bench.py end to end on a tiny store: both servers, reads alone and with
+    the churn client, every figure measured (no timing assertion)."""
+    run = subprocess.run([sys.executable, "benchmarks/churn_bench.py", "--cold", "3000",
+                          "--reads", "3000"], cwd=str(ROOT), capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = {cells[0]: cells[1:] for line in run.stdout.splitlines()
+            if len(cells := [c.strip() for c in line.strip().strip("|").split("|")]) == 6}
+    for server in ("ledis", "redis"):
+        figures = [float(x.replace(",", "")) for x in rows[server]]
+        assert all(f > 0 for f in figures), (server, figures)
+
+
+def test_range_tombstones_bench_prints_each_count():
+    run = subprocess.run([sys.executable, "benchmarks/range_tombstones.py", "--counts", "50,100"],
+                         cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| ") and
+            line[2].isdigit()]
+    assert [r.split("|")[1].strip() for r in rows] == ["50", "100"]
+    assert all(float(x) > 0 for r in rows for x in r.strip("| ").split("|")[1:])

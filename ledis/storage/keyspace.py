@@ -295,10 +295,12 @@ class Database:
         if expire_ms <= U64.unpack_from(self.expire_from, 1)[0]:  # type: ignore[arg-type]
             self.expire_from = None
 
-    def remove(self, key: bytes, old_raw: bytes, keep_data: bool = False) -> None:
+    def remove(self, key: bytes, old_raw: bytes, keep_data: bool = False,
+               emptied: bool = False) -> None:
         """Delete ``key`` (physically present with ``old_raw``) and all its sub-keys (or only
-        its metadata with ``keep_data``: RENAME hands the sub-keys to the new name, a pop
-        that took a list's last element deleted its only sub-key)."""
+        its metadata with ``keep_data``: RENAME hands the sub-keys to the new name).
+        ``emptied``: the caller deleted every sub-key itself (a removal or a pop took the last
+        members), so none is looked for."""
         engine = self.engine
         old_expire = U64.unpack_from(old_raw, 1)[0]
         if old_expire:
@@ -307,14 +309,16 @@ class Database:
         self.keys -= 1
         self.counts_dirty = True
         if old_raw[0] != layout.STRING and not keep_data:
-            self._drop_version(key, old_raw)
+            self._drop_version(key, old_raw, emptied)
         engine.delete(META, self.prefix + key)
 
-    def _drop_version(self, key: bytes, old_raw: bytes) -> None:
+    def _drop_version(self, key: bytes, old_raw: bytes, emptied: bool = False) -> None:
         version = U64.unpack_from(old_raw, 9)[0]
         prefix = layout.sub_prefix(self.index, version)
         if prefix[0] != self.index:  # it had moved here: out of the registry
             self.engine.delete(SYS, layout.moved_key(version))
+        if emptied:
+            return
         end = layout.prefix_end(prefix)
         engine = self.engine
         size = U64.unpack_from(old_raw, 17)[0]

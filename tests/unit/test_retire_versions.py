@@ -117,3 +117,27 @@ def test_a_list_popped_empty_deletes_each_element_once(core, moved):
     assert core.call(ctx, [b"EXISTS", b"q"]) == 0
     assert core.engine.count(DATA, b"", None) == 0
     assert core.engine.count(SYS, MOVED_PREFIX, MOVED_PREFIX + b"\xff") == 0
+
+
+@pytest.mark.parametrize("kind", ["hash", "set"])
+@pytest.mark.parametrize("moved", [False, True])
+def test_a_collection_emptied_by_removals_deletes_each_member_once(core, kind, moved):
+    """HDEL / SREM / SPOP taking the last members delete them one by one and remove the key
+    with nothing left to look for; a moved version drops its registry entry too."""
+    ctx = core.new_context()
+    fill(core, ctx, kind, b"c", 3)
+    if moved:
+        assert core.call(ctx, [b"MOVE", b"c", b"1"]) == 1
+        core.call(ctx, [b"SELECT", b"1"])
+    core.engine.commit()
+    if kind == "hash":
+        assert core.call(ctx, [b"HDEL", b"c", b"m00000", b"nope"]) == 1
+        assert core.call(ctx, [b"HDEL", b"c", b"m00001", b"m00002"]) == 2
+    else:
+        assert core.call(ctx, [b"SREM", b"c", b"m00000"]) == 1
+        assert len(core.call(ctx, [b"SPOP", b"c", b"5"])) == 2
+    ops = committed_ops(core)
+    assert [op for op, cf in ops if cf == DATA] == [1, 1, 1]
+    assert core.call(ctx, [b"EXISTS", b"c"]) == 0
+    assert core.engine.count(DATA, b"", None) == 0
+    assert core.engine.count(SYS, MOVED_PREFIX, MOVED_PREFIX + b"\xff") == 0

@@ -86,11 +86,12 @@ def prefix_of(db: Database, key: bytes, raw: bytes) -> bytes:
 
 
 def set_size(db: Database, key: bytes, raw: bytes, size: int) -> None:
-    """Store a live collection's new size; an empty collection is removed (EXISTS -> 0)."""
+    """Store a live collection's new size; an empty collection is removed (EXISTS -> 0).
+    The caller has deleted the sub-keys it counted off (so at 0 there is none left)."""
     if size:
         db.engine.put(META, db.prefix + key, raw[:17] + U64.pack(size) + raw[25:])
     else:
-        db.remove(key, raw)
+        db.remove(key, raw, emptied=True)
 
 
 def iterate(db: Database, key: bytes, raw: bytes, after: bytes | None = None

@@ -294,10 +294,8 @@ def pop_one(db: Database, key: bytes, left: bool) -> bytes | None:
            + _pack_seq(head if left else tail - 1))
     value = engine.get(DATA, sub)
     engine.delete(DATA, sub)
-    if size == 1:
-        # Its only sub-key is gone: nothing is left to walk for (Engine.delete_few), unless
-        # the version moved here from another db (_drop_version drops its registry entry).
-        db.remove(key, raw, keep_data=raw[9] < 0x80)
+    if size == 1:  # its only sub-key is gone: nothing to look for (Engine.delete_few)
+        db.remove(key, raw, emptied=True)
     else:
         if left:
             head += 1
