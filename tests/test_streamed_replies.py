@@ -131,6 +131,10 @@ def test_long_score_ranges_are_streamed_and_pinned(fresh_server):
     server = fresh_server("--reply-chunk-entries", str(CHUNK))
     c = server.client(protocol=2)
     _fill(c, 5000)
+    # 40k more members in the long range: its reply takes ~440 chunks (loop iterations), so
+    # the two writes below land while it streams even on a loaded machine (~4,100 entries
+    # left a window of ~40, which a starved client missed once: ZCARD came back 5001).
+    c.zadd("z", {b"y%d" % i: (i % 600) / 4 - 50 for i in range(40_000)})
     before = c.zrangebyscore("z", -50, 100, withscores=True)
     streamed = c.info("stats")["streamed_replies"]
     assert c.zrangebyscore("z", -50, 100, withscores=True) == before
@@ -145,7 +149,7 @@ def test_long_score_ranges_are_streamed_and_pinned(fresh_server):
     c.zrem("z", "z11", "z4999")
     got = reader.read()
     assert [(m, float(s)) for m, s in zip(got[::2], got[1::2], strict=True)] == before
-    assert reader.read() == 4999  # ZCARD ran after the writes: +1 -2 (z10 moved)
+    assert reader.read() == 44_999  # ZCARD ran after the writes: +1 -2 (z10 moved)
     reader.close()
 
 
