@@ -112,8 +112,8 @@ class _Nodes:
     ``engine.iterate`` instead (``full``)."""
 
     __slots__ = ("engine", "prefix", "l0", "l1", "gkeys", "groups", "blocks", "created",
-                 "members", "added", "deletions", "dirty", "dirty_groups", "lists", "touches",
-                 "full")
+                 "members", "added", "sorted_upto", "deletions", "dirty", "dirty_groups",
+                 "lists", "touches", "full")
 
     def __init__(self, engine, prefix: bytes) -> None:
         self.engine = engine
@@ -123,7 +123,10 @@ class _Nodes:
         self.blocks: dict[bytes, int | None] = {}
         self.created = SortedList()
         self.members: dict[bytes, bool] = {}  # suffix -> put (True) or deleted in the batch
-        self.added = SortedList()  # suffixes put in the batch (repeats allowed)
+        # suffixes put in the batch (repeats allowed): appended on ZADD's path (a list append,
+        # where a SortedList insert cost ~1 us), sorted only when a split walks (sorted_added)
+        self.added: list[bytes] = []
+        self.sorted_upto = 0
         self.deletions = 0  # member deletions in the batch (at least)
         self.dirty: set[bytes] = set()  # blocks whose count is not written yet
         self.dirty_groups: set[bytes] = set()
@@ -143,7 +146,7 @@ class _Nodes:
             if key < l0:
                 self.members[key[p:]] = value is not None
                 if value is not None:
-                    self.added.add(key[p:])
+                    self.added.append(key[p:])
                 else:
                     self.deletions += 1
             elif key < l1:
@@ -281,6 +284,14 @@ class _Nodes:
             self.lists[group] = listed[len(lower):]
         self.touches.pop(group, None)
 
+    def sorted_added(self) -> list[bytes]:
+        """``added`` in order (sorted in place when something was appended since)."""
+        added = self.added
+        if len(added) != self.sorted_upto:
+            added.sort()
+            self.sorted_upto = len(added)
+        return added
+
     def nth_above(self, low: bytes, n: int) -> bytes:
         """Suffix of the ``n``-th member (1-based) from ``low`` (inclusive) up.
 
@@ -296,9 +307,9 @@ class _Nodes:
             raise _damaged()
         p = len(prefix)
         members = self.members
-        added = self.added
+        added = self.sorted_added()
         candidates: list[bytes] = []
-        for suffix in added.irange(low):
+        for suffix in islice(added, bisect_left(added, low), None):
             if members.get(suffix) and (not candidates or candidates[-1] != suffix):
                 candidates.append(suffix)
                 if len(candidates) == n:
@@ -331,8 +342,8 @@ class _Nodes:
             raise _damaged()
         p = len(prefix)
         members = self.members
-        added = self.added
-        j = added.bisect_left(upper) - 1
+        added = self.sorted_added()
+        j = bisect_left(added, upper) - 1
         it = self.engine.store_iter(ZSCORE)
         it.seek_for_prev(prefix + upper)
         if it.valid() and it.key() >= prefix + upper:
@@ -395,7 +406,7 @@ def index_add(engine, prefix: bytes, suffix: bytes) -> None:
     Long on purpose: the common case (a listed group, no split) inlined, on ZADD's path."""
     nodes = engine.scratch.get(prefix) or _nodes(engine, prefix)
     nodes.members[suffix] = True
-    nodes.added.add(suffix)
+    nodes.added.append(suffix)
     gkeys = nodes.gkeys
     i = bisect_right(gkeys, suffix)
     group = gkeys[i]
