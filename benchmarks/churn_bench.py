@@ -19,6 +19,11 @@ tombstones"). This shows it from outside, over TCP:
    written a moment before), as fast as the server answers; it reports the churn's
    commands/s too.
 
+4. *deletes in order*: ``--deletes`` 2-field hashes made one after the other, then DEL of all
+   of them (pipelined 100 at a time) in the order they were made, and again (fresh hashes) in
+   reverse order: DELs/s. Reverse order is the worst case of point deletes walked with an
+   unbounded iterator (each walk stepped over the tombstones of every hash deleted so far).
+
 Servers on core 0, clients on core 1, as ``bench.py``; redis-server with ``--appendonly yes
 --appendfsync everysec``.
 """
@@ -90,6 +95,28 @@ def _churn(port: int, stop, out) -> None:
     client.close()
 
 
+def deletes(port: int, n: int, reverse: bool) -> float:
+    """DELs/s of ``n`` fresh 2-field hashes, in the order they were made or the reverse."""
+    client = Client(port)
+    tag = b"r" if reverse else b"f"
+    for lo in range(0, n, FILL_BATCH):
+        client.pipeline([(b"HSET", b"d%s:%d" % (tag, i), b"a", b"xxx", b"b", b"xxx")
+                         for i in range(lo, min(n, lo + FILL_BATCH))])
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    start = time.perf_counter()
+    batch: list[tuple[bytes, ...]] = []
+    for i in order:
+        batch.append((b"DEL", b"d%s:%d" % (tag, i)))
+        if len(batch) == 100:
+            client.pipeline(batch)
+            batch = []
+    if batch:
+        client.pipeline(batch)
+    rate = n / (time.perf_counter() - start)
+    client.close()
+    return rate
+
+
 def read_run(port: int, cold: int, reads: int) -> tuple[float, float]:
     """requests/s and p99 (ms) of redis-benchmark's random HGETs."""
     cmd = [*taskset(1), "redis-benchmark", "-p", str(port), "-c", "50", "-n", str(reads),
@@ -103,7 +130,7 @@ def read_run(port: int, cold: int, reads: int) -> tuple[float, float]:
     raise RuntimeError(f"no result from redis-benchmark: {out.stdout} {out.stderr}")
 
 
-def measure(name: str, cold: int, reads: int) -> dict[str, float]:
+def measure(name: str, cold: int, reads: int, dels: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix=f"churn-{name}-") as tmp:
         proc, port = start(name, tmp)
         try:
@@ -120,11 +147,13 @@ def measure(name: str, cold: int, reads: int) -> dict[str, float]:
             stop.set()
             churn_rate = out.get(timeout=60)
             churner.join()
+            forward, backward = deletes(port, dels, False), deletes(port, dels, True)
         finally:
             proc.terminate()
             proc.wait()
     return {"fill_s": fill_s, "alone_rps": alone[0], "alone_p99": alone[1],
-            "churn_rps": churned[0], "churn_p99": churned[1], "churn_cmds": churn_rate}
+            "churn_rps": churned[0], "churn_p99": churned[1], "churn_cmds": churn_rate,
+            "del_forward": forward, "del_reverse": backward}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,16 +161,22 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cold", type=int, default=400_000, help="hashes read at random")
     ap.add_argument("--reads", type=int, default=200_000, help="HGETs per measurement")
+    ap.add_argument("--deletes", type=int, default=20_000, help="hashes per delete order")
     ap.add_argument("--no-redis", action="store_true")
     args = ap.parse_args(argv)
     names = ["ledis"] + ([] if args.no_redis else ["redis"])
-    results = {name: measure(name, args.cold, args.reads) for name in names}
+    results = {name: measure(name, args.cold, args.reads, args.deletes) for name in names}
     print("| server | HGET alone req/s | p99 ms | HGET with churn req/s | p99 ms "
           "| churn commands/s |")
     print("|---|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['alone_rps']:,.0f} | {r['alone_p99']:.3f} | "
               f"{r['churn_rps']:,.0f} | {r['churn_p99']:.3f} | {r['churn_cmds']:,.0f} |")
+    print()
+    print("| server | DEL in creation order /s | DEL in reverse order /s |")
+    print("|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['del_forward']:,.0f} | {r['del_reverse']:,.0f} |")
     return 0
 
 

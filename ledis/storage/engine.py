@@ -537,38 +537,49 @@ class Engine(OverlayReads, Savepoints, WriteRecovery):
     # The memory backend has no tombstones: 0 there.
     FEW_KEYS = 128
 
-    def delete_few(self, cf: int, start: bytes, end: bytes) -> bool:
+    def delete_few(self, cf: int, start: bytes, end: bytes, count: int | None = None) -> bool:
         """Delete the keys of ``[start, end)`` one by one (point tombstones) when there are at
         most ``FEW_KEYS`` of them, stored or pending, and return True; otherwise write nothing
-        and return False, and the caller deletes the range (``delete_range``). The walk reads
-        at most ``FEW_KEYS + 1`` keys."""
+        and return False, and the caller deletes the range (``delete_range``).
+
+        ``count``: how many live keys the span holds, when the caller knows it exactly (a
+        hash's, set's or list's size). The walk then uses the batch's store iterator (no
+        iterator to create: the cold seek is most of the cost) and stops at the last of them.
+        It must not step past it: that iterator has no upper bound, and stepping from a span's
+        last key to the next live key skips every point tombstone in between (collections
+        deleted in reverse order of creation made each walk longer: 48 us a DEL at 20k).
+        Without ``count``, a bounded iterator reads at most ``FEW_KEYS + 1`` keys."""
         limit = self.FEW_KEYS
-        if not limit:
+        if not limit or (count is not None and count > limit):
             return False
-        if self.scratch or any(b > start and a < end for a, b in self._pending_ranges[cf]):
+        pending = self._pending[cf]
+        if count is None or self.scratch or any(
+                b > start and a < end for a, b in self._pending_ranges[cf]):
             found = [key for key, _ in islice(self.iterate(cf, start, end), limit + 1)]
+            if len(found) > limit:
+                return False
         else:
-            # The batch's store iterator (no iterator to create: the cold seek is most of
-            # the cost) and the pending keys of the span, by bisection of the sorted overlay.
-            found = []
-            it = self.seeker(cf)
-            it.seek(start)
-            while it.valid():
-                key = it.key()
-                if key >= end or len(found) > limit:
-                    break
-                found.append(key)
-                it.next()
-            pending = self._pending[cf]
-            if pending:
+            window: list[bytes] = []
+            if pending:  # the span's keys touched in this batch, by bisection
                 keys = self._overlay_keys(cf)
                 lo = bisect_left(keys, start)
                 window = keys[lo:bisect_left(keys, end, lo)]
-                if window:  # put in this batch: delete; deleted already: nothing to do
-                    gone = {key for key in window if pending[key] is None}
-                    found = sorted({*found, *window} - gone)
-        if len(found) > limit:
-            return False
+            found = [key for key in window if pending[key] is not None]
+            left = count - len(found)  # the live keys that only the store has
+            if left > 0:
+                touched = set(window)  # put (in found) or deleted already in this batch
+                it = self.seeker(cf)
+                it.seek(start)
+                while it.valid():
+                    key = it.key()
+                    if key >= end:
+                        break
+                    if key not in touched:
+                        found.append(key)
+                        left -= 1
+                        if not left:
+                            break
+                    it.next()
         delete = self.delete  # the savepoint journal's, while one is open
         for key in found:
             delete(cf, key)

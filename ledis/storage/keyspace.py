@@ -323,9 +323,12 @@ class Database:
         engine = self.engine
         size = U64.unpack_from(old_raw, 17)[0]
         # A small collection's sub-keys go one by one: a range tombstone would cost the reads
-        # of the family until the memtable flushes (Engine.FEW_KEYS).
+        # of the family until the memtable flushes (Engine.FEW_KEYS). Its size is the count
+        # of its data sub-keys, except a stream's (consumer groups); the score index of a
+        # zset may hold its rank index too (tests lower INDEX_MIN): no count there.
         few = size <= engine.FEW_KEYS
-        if not (few and engine.delete_few(DATA, prefix, end)):
+        exact = None if old_raw[0] == layout.STREAM else size
+        if not (few and engine.delete_few(DATA, prefix, end, exact)):
             engine.delete_range(DATA, prefix, end)
         if old_raw[0] == layout.ZSET and not (few and engine.delete_few(ZSCORE, prefix, end)):
             engine.delete_range(ZSCORE, prefix, end)

@@ -484,3 +484,24 @@ def test_delete_few_is_undone_by_a_savepoint_rollback(engine):
     engine.rollback_to(position)
     engine.release(position)
     assert [k for k, _ in engine.iterate(DATA, b"s", b"t")] == [b"s0", b"s1", b"s2", b"s3"]
+
+
+def test_delete_few_with_a_count_finds_every_live_key(engine):
+    """With the span's live count (a collection's size), the walk counts only the stored keys
+    the batch has not touched: a stored key deleted in this batch must not stand in for one
+    further on (which would be left behind), and a key put in this batch counts once."""
+    for i in range(5):
+        engine.put(DATA, b"s%d" % i, b"v")
+    engine.put(DATA, b"t0", b"outside")
+    engine.commit()
+    engine.delete(DATA, b"s0")  # deleted in this batch
+    engine.put(DATA, b"s2", b"new value")  # stored, rewritten in this batch
+    engine.put(DATA, b"s9", b"new key")  # only in this batch
+    assert engine.delete_few(DATA, b"s", b"t", 5)  # s1 s2 s3 s4 s9
+    assert list(engine.iterate(DATA, b"s", b"t")) == []
+    engine.commit()
+    assert sorted(_ops(engine)) == [1] * 6  # s0 (before) and the five
+    engine.clear_cache()
+    assert list(engine.iterate(DATA, b"")) == [(b"t0", b"outside")]
+    # a count above FEW_KEYS is the caller's sign to delete the range
+    assert not engine.delete_few(DATA, b"s", b"t", engine.FEW_KEYS + 1)
