@@ -66,7 +66,8 @@ def cmd_del(ctx, argv):
                      "number of allocations the deleted objects where composed of."),
          acl="@keyspace @write @fast")
 def cmd_unlink(ctx, argv):
-    # DEL is already O(1) per key (one range tombstone for a collection's sub-keys).
+    # DEL is already O(1) per key: one range tombstone for a big collection's sub-keys, at
+    # most Engine.FEW_KEYS point deletes for a small one (Database._drop_version).
     db = ctx.db
     return sum(db.delete(key) for key in argv[1:])
 

@@ -21,7 +21,8 @@ Why this shape:
   ranges one iterator over ``data`` (members are stored in byte order there). Lex ranges are
   only meaningful when all scores are equal (as in Redis), and then both orders agree.
 * The size lives in the metadata, so ZCARD is O(1); a zset emptied by a removal is deleted
-  (``db.remove``) so EXISTS says 0, and DEL/overwrite drop the old version with range deletes.
+  (``db.remove``) so EXISTS says 0, and DEL/overwrite drop the old version (range deletes,
+  or point deletes for a small zset: ``Database._drop_version``).
 * **The rank index** (zsets of ``INDEX_MIN`` members or more, ``zset_rank.py``): counted
   blocks and groups of the score index after every score (``P | ff ff ...``), kept in the
   same batch as the members, so ZRANK and rank ranges seek instead of walking O(rank);
