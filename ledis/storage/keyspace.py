@@ -324,14 +324,17 @@ class Database:
         size = U64.unpack_from(old_raw, 17)[0]
         # A small collection's sub-keys go one by one: a range tombstone would cost the reads
         # of the family until the memtable flushes (Engine.FEW_KEYS). Its size is the count
-        # of its data sub-keys, except a stream's (consumer groups); the score index of a
-        # zset may hold its rank index too (tests lower INDEX_MIN): no count there.
+        # of its data sub-keys, except a stream's (consumer groups), and of its score index
+        # unless that holds a rank index too (tests lower INDEX_MIN): no count for those.
+        kind = old_raw[0]
         few = size <= engine.FEW_KEYS
-        exact = None if old_raw[0] == layout.STREAM else size
+        exact = None if kind == layout.STREAM else size
         if not (few and engine.delete_few(DATA, prefix, end, exact)):
             engine.delete_range(DATA, prefix, end)
-        if old_raw[0] == layout.ZSET and not (few and engine.delete_few(ZSCORE, prefix, end)):
-            engine.delete_range(ZSCORE, prefix, end)
+        if kind == layout.ZSET:
+            exact = None if old_raw[25:26] == layout.ZSET_INDEXED else size
+            if not (few and engine.delete_few(ZSCORE, prefix, end, exact)):
+                engine.delete_range(ZSCORE, prefix, end)
         if size >= Compactor.THRESHOLD:
             compactor = self.store.compactor
             compactor.schedule(DATA, prefix, end)

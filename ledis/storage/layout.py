@@ -83,6 +83,7 @@ STREAM = 6
 
 TYPE_NAMES = {STRING: b"string", HASH: b"hash", LIST: b"list", SET: b"set", ZSET: b"zset",
               STREAM: b"stream"}
+ZSET_INDEXED = b"\x01"  # the extras (raw[25:]) of a zset with a rank index (zset_rank.py)
 
 HEADER = struct.Struct(">BQ")  # type, expire_ms
 COLLECTION = struct.Struct(">BQQQ")  # type, expire_ms, version, size

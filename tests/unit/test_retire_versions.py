@@ -141,3 +141,22 @@ def test_a_collection_emptied_by_removals_deletes_each_member_once(core, kind, m
     assert core.call(ctx, [b"EXISTS", b"c"]) == 0
     assert core.engine.count(DATA, b"", None) == 0
     assert core.engine.count(SYS, MOVED_PREFIX, MOVED_PREFIX + b"\xff") == 0
+
+
+def test_a_small_zset_with_a_rank_index_is_retired_whole(core, monkeypatch):
+    """A zset's size counts its members, not the blocks and groups of its rank index in the
+    score family: an indexed zset (INDEX_MIN lowered) under FEW_KEYS leaves nothing behind."""
+    from ledis.storage.types import zset_rank
+
+    monkeypatch.setattr(zset_rank, "INDEX_MIN", 20)
+    monkeypatch.setattr(zset_rank, "BUILD_FILL", 4)
+    ctx = core.new_context()
+    fill(core, ctx, "zset", b"z", 60)
+    core.engine.commit()
+    assert core.call(ctx, [b"ZRANK", b"z", b"m00042"]) == 42
+    assert core.engine.count(ZSCORE, b"", None) > 60  # the members and the index's nodes
+    assert core.call(ctx, [b"DEL", b"z"]) == 1
+    ops = committed_ops(core)
+    assert 2 not in {op for op, _ in ops}
+    assert core.engine.count(ZSCORE, b"", None) == 0
+    assert core.engine.count(DATA, b"", None) == 0

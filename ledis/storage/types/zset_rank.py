@@ -73,7 +73,7 @@ BLOCK_MAX = 512  # members in a block before it splits
 GROUP_MAX = 256  # blocks in a group before it splits
 BUILD_FILL = 192  # members per block / blocks per group when an index is built in one go
 INDEX_MIN = 1024  # a zset gets its index once it has this many members
-INDEXED = b"\x01"  # the metadata extras (raw[25:]) of a zset with a rank index
+INDEXED = layout.ZSET_INDEXED  # the metadata extras (raw[25:]) of a zset with a rank index
 _GONE = object()
 
 
