@@ -147,6 +147,7 @@ class _MemoryDB:
 
 class MemoryEngine(Engine):
     FEW_KEYS = 0  # a deleted range costs later reads nothing here: one delete_range
+
     def __init__(self, path: str = ":memory:", *, fsync: str = "no", cache_entries: int = 200_000,
                  write_log: bool = True, log_keep: int = 1_000_000, **_ignored) -> None:
         self.path = path
