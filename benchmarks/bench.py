@@ -6,6 +6,7 @@
     python benchmarks/bench.py --only set,get -n 50000 --rounds 1
     python benchmarks/bench.py --all                # also MSET, RPOP, EVAL_SET, EVAL_10_CALLS
     python benchmarks/bench.py --random 0           # one key per test (the first stage's runs)
+    python benchmarks/bench.py --compiled           # interpreted and compiled ledis, same run
 
 Starts ledis (``--appendfsync everysec``) and ``redis-server --appendonly yes --appendfsync
 everysec`` side by side on temp dirs and free ports, runs each workload against each server in
@@ -23,6 +24,12 @@ redis-benchmark (one command per request), so this script's own client sends it:
 connections, one transaction in flight each (-P 1), random keys, pinned like redis-benchmark;
 its figure is transactions/s and it loads the client core more than redis-benchmark does,
 for both servers alike.
+
+``--compiled`` starts a second ledis from the same tree with its compiled hot path (build it
+first: ``LEDIS_COMPILE=1 pip install --no-deps -e .``, setup.py) while the first runs
+with ``LEDIS_INTERPRETED=1``; both are measured in the same alternating rounds, and a third
+table gives each mode's ratio to Redis (issue #19: "results for the compiled and the
+interpreted mode").
 """
 
 from __future__ import annotations
@@ -101,6 +108,7 @@ class Servers:
         self.ledis_port = free_port()
         self.redis_port = free_port()
         self.floor_ports: dict[str, int] = {}  # --floor: "floor", "floor+rocksdb"
+        self.compiled_port: int | None = None  # --compiled: the second ledis
         self.procs: list[subprocess.Popen] = []
 
     def start_floors(self) -> None:
@@ -112,14 +120,33 @@ class Servers:
             self.procs.append(proc)
             wait_port(port, proc)
 
-    def start(self) -> None:
-        ledis = subprocess.Popen(
-            [*taskset(0), sys.executable, "-m", "ledis", "server", "--port", str(self.ledis_port),
-             "--dir", os.path.join(self.tmp, "ledis"), "--appendfsync", "everysec",
+    def _ledis(self, port: int, folder: str, interpreted: str | None) -> subprocess.Popen:
+        env = dict(os.environ)
+        env.pop("LEDIS_INTERPRETED", None)
+        if interpreted is not None:
+            env["LEDIS_INTERPRETED"] = interpreted
+        proc = subprocess.Popen(
+            [*taskset(0), sys.executable, "-m", "ledis", "server", "--port", str(port),
+             "--dir", os.path.join(self.tmp, folder), "--appendfsync", "everysec",
              "--loglevel", "warning"],
-            cwd=str(ROOT),
+            cwd=str(ROOT), env=env,
         )
-        self.procs.append(ledis)
+        self.procs.append(proc)
+        return proc
+
+    def start_compiled(self) -> None:
+        """--compiled: a second ledis running the compiled modules (the first runs the .py
+        files); refuses to go on if this tree has none built."""
+        port = self.compiled_port = free_port()
+        wait_port(port, self._ledis(port, "ledis-compiled", None))
+        if "ledis_compiled:yes" not in cli(port, "INFO", "server"):
+            raise SystemExit("--compiled: no compiled module in this tree; build them with "
+                             "LEDIS_COMPILE=1 pip install --no-deps -e .")
+        if "ledis_compiled:no" not in cli(self.ledis_port, "INFO", "server"):
+            raise SystemExit("--compiled: the first ledis did not start interpreted")
+
+    def start(self, interpreted: str | None = None) -> None:
+        ledis = self._ledis(self.ledis_port, "ledis", interpreted)
         redis = subprocess.Popen(
             [*taskset(0), "redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
@@ -276,6 +303,23 @@ def floor_table(results: list[tuple[Workload, int, Result, Result]],
     return _render(rows, markdown) if len(rows) > 1 else ""
 
 
+def compiled_table(results: list[tuple[Workload, int, Result, Result]],
+                   compiled: dict[tuple[str, int], Result], markdown: bool) -> str:
+    """--compiled: both modes of ledis against Redis, measured in the same rounds."""
+    rows = [["workload", "redis req/s", "interpreted (ratio)", "compiled (ratio)",
+             "compiled / interpreted", "p99 ms interpreted / compiled"]]
+    for w, p, lo, ro in results:
+        co = compiled.get((w.name, p))
+        if co is None or not ro.rps:
+            continue
+        rows.append([f"{w.name} -P {p}", f"{ro.rps:,.0f}",
+                     f"{lo.rps:,.0f} ({lo.rps / ro.rps:.2f})",
+                     f"{co.rps:,.0f} ({co.rps / ro.rps:.2f})",
+                     f"{co.rps / lo.rps:.2f}" if lo.rps else "-",
+                     f"{lo.p99_ms:.3f} / {co.p99_ms:.3f}" if p == 1 else "-"])
+    return _render(rows, markdown) if len(rows) > 1 else ""
+
+
 def tables(results: list[tuple[Workload, int, Result, Result]], markdown: bool) -> str:
     rows = [["workload", "ledis req/s", "redis req/s", "ratio", "target"]]
     for w, p, lo, ro in results:
@@ -330,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--floor", action="store_true",
                     help="also run benchmarks/floor.py (a minimal uvloop server, bare and with "
                          "a RocksDB write per write command) on the workloads without a script")
+    ap.add_argument("--compiled", action="store_true",
+                    help="also a ledis running its compiled modules (built in place), the "
+                         "first one then running the .py files")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latest.md"))
     args = ap.parse_args(argv)
     if args.quick:
@@ -349,10 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     servers = Servers()
     results: list[tuple[Workload, int, Result, Result]] = []
     floors: dict[tuple[str, int], dict[str, Result]] = {}
+    compiled: dict[tuple[str, int], Result] = {}
     try:
-        servers.start()
+        servers.start("1" if args.compiled else None)
         if args.floor:
             servers.start_floors()
+        if args.compiled:
+            servers.start_compiled()
         for w in chosen:
             for p in pipelines:
                 if p not in w.pipelines:
@@ -360,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
                 n = args.n * (4 if p > 1 else 1)
                 best: dict[str, Result] = {}
                 ports = [("ledis", servers.ledis_port), ("redis", servers.redis_port)]
+                if servers.compiled_port is not None:
+                    ports.append(("compiled", servers.compiled_port))
                 if w.script is None:
                     ports += servers.floor_ports.items()
                 for _ in range(args.rounds):
@@ -371,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
                 results.append((w, p, lo, ro))
                 if "floor" in best:
                     floors[(w.name, p)] = best
+                if "compiled" in best:
+                    compiled[(w.name, p)] = best["compiled"]
                 print(f"{w.name:<18} -P {p:<3} ledis {lo.rps:>11,.0f}  redis {ro.rps:>11,.0f}  "
                       f"ratio {lo.rps / ro.rps if ro.rps else 0:.2f}", file=sys.stderr,
                       flush=True)
@@ -384,9 +438,11 @@ def main(argv: list[str] | None = None) -> int:
         f"best of {args.rounds} alternating rounds; Redis with appendonly yes / everysec.\n\n")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(
-        header + tables(results, True) + "\n" + floor_table(results, floors, True))
+        header + tables(results, True) + "\n" + floor_table(results, floors, True)
+        + compiled_table(results, compiled, True))
     print(header + tables(results, args.markdown) + "\n"
-          + floor_table(results, floors, args.markdown), end="")
+          + floor_table(results, floors, args.markdown)
+          + compiled_table(results, compiled, args.markdown), end="")
     return 0
 
 

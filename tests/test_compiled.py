@@ -11,6 +11,7 @@ and that both modes serve the same commands.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -94,3 +95,34 @@ def test_both_modes_serve_the_same_replies(fresh_server, monkeypatch, interprete
             r.eval("return redis.call('get', KEYS[1])", 1, "h")
     finally:
         r.close()
+
+
+@pytest.mark.skipif(not (shutil.which("redis-server") and shutil.which("redis-benchmark")),
+                    reason="needs redis-server and redis-benchmark")
+def test_bench_measures_both_modes(tmp_path):
+    """``benchmarks/bench.py --compiled`` runs an interpreted and a compiled ledis beside Redis
+    in the same rounds and prints each mode's ratio (issue #19: results for both modes); on a
+    tree without compiled modules it stops and says how to build them, measuring nothing."""
+    run = subprocess.run(
+        [sys.executable, "benchmarks/bench.py", "--compiled", "--quick", "--only", "SET",
+         "--markdown", "--out", str(tmp_path / "latest.md")],
+        cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+    if not BUILT:
+        assert run.returncode != 0
+        assert "no compiled module" in run.stderr + run.stdout
+        assert not (tmp_path / "latest.md").exists()
+        return
+    assert run.returncode == 0, run.stderr
+    rows = {}
+    for line in run.stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0].startswith("SET -P"):
+            rows[cells[0]] = cells
+    for name in ("SET -P 1", "SET -P 16"):
+        _, redis_rps, interpreted, compiled, ratio, _ = rows[name]
+        rates = [float(cell.split(" (")[0].replace(",", ""))
+                 for cell in (redis_rps, interpreted, compiled)]
+        assert all(rate > 0 for rate in rates)
+        assert float(compiled.split("(")[1].rstrip(")")) == pytest.approx(
+            rates[2] / rates[0], abs=0.01)
+        assert float(ratio) == pytest.approx(rates[2] / rates[1], abs=0.01)
