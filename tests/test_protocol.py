@@ -9,6 +9,8 @@ import socket
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import have_redis_server
 
@@ -46,6 +48,12 @@ MALFORMED = [
     b"*1\r\n$600000000\r\n",
     b"*1\r\n$-1\r\n",
     b"*1\r\n$-5\r\n",
+    # items that hiredis returns as bytes but Redis refuses in a request: a simple string (with
+    # a CRLF in another argument's payload, so that the read holds 2n + 1 CRLFs) and a
+    # verbatim string (as many CRLFs as a bulk string)
+    b"*2\r\n+ECHO\r\n$4\r\na\r\nb\r\n",
+    b"*1\r\n=7\r\ntxt:abc\r\n",
+    b"*2\r\n$4\r\nECHO\r\n=7\r\ntxt:abc\r\n",
     b"ping 'a'b\r\n",
     b'echo "a""b"\r\n',
     b"*2\r\n$3\r\nget\r\n$536870913\r\n",
@@ -309,6 +317,74 @@ def test_parser_huge_count_refused_before_hiredis():
         conn._parse(_encode([b"PING"]) + b"*2147483648\r\n")
     assert info.value.text == "ERR Protocol error: invalid multibulk length"
     assert list(conn.queue) == [[b"PING"]]  # the complete request before it still runs
+
+
+def test_parser_one_request_then_a_header_in_the_same_read():
+    """One request and the next one's header (or header and first argument) in one read:
+    the read holds more CRLFs than the request, so it is not taken for a boundary and the
+    next read's rest of the request is scanned from there."""
+    echo = _encode([b"ECHO", b"x"])
+    for cut in (4, 14):  # after "*2\r\n", after "$4\r\nECHO\r\n"
+        conn = _parser()
+        conn._parse(_encode([b"GET", b"k"]) + echo[:cut])
+        assert conn._scanner.active
+        conn._parse(echo[cut:])
+        assert list(conn.queue) == [[b"GET", b"k"], [b"ECHO", b"x"]]
+        assert not conn._scanner.active
+
+
+def test_parser_boundary_of_one_request_without_re_encoding(monkeypatch):
+    """A read of one request from a clean start (-P 1) is known to end on a boundary by
+    counting its CRLFs, without hiredis re-encoding it; a payload with a CRLF, a "\\n+" or
+    two requests in the read take the re-encoding (and still end on a boundary)."""
+    import hiredis
+
+    from ledis.server import connection
+
+    packed = []
+
+    class Counting:
+        Reader = hiredis.Reader
+
+        @staticmethod
+        def pack_command(args):
+            packed.append(args)
+            return hiredis.pack_command(args)
+
+    monkeypatch.setattr(connection, "hiredis", Counting)
+    conn = _parser()
+    for request in ([b"SET", b"key:000000012345", b"xxx"], [b"PING"], [b"ECHO", b""]):
+        conn._parse(_encode(request))
+    assert packed == [] and not conn._scanner.active
+    for data in (_encode([b"ECHO", b"a\r\nb"]), _encode([b"ECHO", b"a\n+b"]),
+                 _encode([b"PING"]) * 2):
+        conn._parse(data)
+        assert packed and not conn._scanner.active
+        packed.clear()
+    assert len(conn.queue) == 7
+
+
+_PROTO_BYTES = b"*$+=:\r\n0123-"
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests=st.lists(st.lists(st.binary(min_size=0, max_size=12).map(
+           lambda b: bytes(_PROTO_BYTES[x % len(_PROTO_BYTES)] if x % 3 else x for x in b)),
+           min_size=1, max_size=4), min_size=1, max_size=6),
+       cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=12))
+def test_parser_any_payload_any_cuts(requests, cuts):
+    """Payloads made of protocol bytes ("*", "$", "+", "=", CRLF, digits), cut anywhere, one
+    request at a time or several per read: every request comes out whole and in order, and
+    the parser ends on a boundary (a read wrongly taken for a boundary would make the next
+    read's header scan start inside a request and fail)."""
+    stream = b"".join(_encode(r) for r in requests)
+    conn = _parser()
+    start = 0
+    for cut in sorted({c for c in cuts if c < len(stream)}) + [len(stream)]:
+        conn._parse(stream[start:cut])
+        start = cut
+    assert list(conn.queue) == requests
+    assert not conn._scanner.active
 
 
 def test_parser_random_read_boundaries():

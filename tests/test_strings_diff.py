@@ -390,3 +390,18 @@ def test_incrbyfloat_parse_edges_match_redis(pair3):
     _compare(pair3, [("SET", "s", v) for v in FLOAT_EDGES[:3]] + [("INCRBYFLOAT", "s", "1")])
     _compare(pair3, [cmd for i, v in enumerate(FLOAT_EDGES)
                       for cmd in (("SET", f"v{i}", v), ("INCRBYFLOAT", f"v{i}", "0.5"))])
+
+
+def test_numbers_with_underscores_refused_as_redis(pair3):
+    """Python's int() and float() read "1_000"; Redis's string2ll and strtod do not. Integer
+    arguments (INCRBY, EXPIRE, SETRANGE, LRANGE), float arguments (INCRBYFLOAT, ZADD,
+    ZINCRBY, ZRANGEBYSCORE) and stored values (INCR of "1_0") are all refused alike."""
+    _compare(pair3, [
+        ("SET", "n", "5"), ("INCRBY", "n", "1_0"), ("DECRBY", "n", "_1"),
+        ("EXPIRE", "n", "1_0"), ("SETRANGE", "n", "1_0", "x"), ("INCRBYFLOAT", "n", "1_0.5"),
+        ("SET", "u", "1_0"), ("INCR", "u"), ("INCRBYFLOAT", "u", "1"),
+        ("RPUSH", "l", "a", "b"), ("LRANGE", "l", "0", "1_0"),
+        ("ZADD", "z", "1_0", "m"), ("ZADD", "z", "1", "m"), ("ZINCRBY", "z", "2_0", "m"),
+        ("ZRANGEBYSCORE", "z", "0", "1_0"), ("ZRANGEBYSCORE", "z", "(1_0", "+inf"),
+        ("GET", "n"), ("ZSCORE", "z", "m"),
+    ])

@@ -37,6 +37,7 @@ from ledis.storage.types import zset
 from ledis.storage.types.zset import LexRange, ScoreRange
 
 _WS = b" \t\n\v\f\r"
+_UNDERSCORE = ord("_")  # "int in bytes": see ledis/commands/args.py
 _LONG_MAX = 2**63 - 1
 _INF_WORDS = frozenset((b"inf", b"infinity"))
 _NONZERO_DIGIT = re.compile(rb"[1-9]")
@@ -84,7 +85,7 @@ def _strtod(text: bytes) -> float | None:
     body = text.lstrip(_WS)
     if not body:
         return 0.0 if not text else None
-    if body[-1] in _WS or b"_" in body:
+    if body[-1] in _WS or _UNDERSCORE in body:
         return None
     try:
         return float(body)

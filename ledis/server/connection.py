@@ -144,7 +144,8 @@ class Connection(asyncio.Protocol):
         """Parse one read into ``self.queue``. Per request, the only Python work is the loop
         over hiredis's results; the rare branches (inline commands, header limits, protocol
         errors, a read ending inside a request) are the helpers below, at most one call each
-        per read."""
+        per read. Long because the common read (whole requests) runs inline here, with no
+        helper frame, down to the test that it ended on a request boundary."""
         reader = self.reader
         scanner = self._scanner
         if self._inline or (not scanner.active and not reader.has_data() and data[:1] != b"*"):
@@ -204,10 +205,25 @@ class Connection(asyncio.Protocol):
         if prescan:
             scanner.active = not scanner.at_boundary()
             return
-        if (last is not None and not reader.has_data()
-                and data.endswith(hiredis.pack_command(tuple(last)))):
-            # The read ended right after the last request (hiredis re-encodes it in C; only a
-            # request whose payload itself holds that exact encoding could fool this).
+        if last is not None and not reader.has_data() and (
+                (started_clean and len(queue) - queued == 1 and data[-1] == 10  # b"\n"
+                 and data.count(b"\r\n") == 2 * len(last) + 1
+                 and data.find(b"\n+") < 0 and data.find(b"\n=") < 0)
+                or data.endswith(hiredis.pack_command(tuple(last)))):
+            # The read ended right after the last request. One request read from a clean start
+            # (the -P 1 case) is checked by counting: hiredis consumed the whole read, so the
+            # read is that request and, if it ended inside the next one, that one's header
+            # and complete arguments, each ending in CRLF, and maybe the type byte of the next
+            # item, which hiredis consumes alone (so the read must end in LF: hiredis takes a
+            # line only with its CRLF, and refuses LF as a type byte). With no "\n+" or "\n="
+            # in the read every argument is a bulk string (the other items hiredis returns as
+            # bytes, simple and verbatim strings, start right after a CRLF), so the request
+            # holds 2n + 1 CRLFs plus any in its payload, and a count of exactly 2n + 1 leaves
+            # nothing after it. These scans cost less than re-encoding the request
+            # (docs/PERFORMANCE.md, "The read boundary at -P 1"). Otherwise hiredis re-encodes
+            # the last request in C and the read must end with it (only a payload holding that
+            # exact encoding could fool this; a non-bulk argument never matches, and the
+            # header scan below refuses it as Redis does).
             return
         self._scan_after(data, queued, limit, unauthenticated)
 
