@@ -121,8 +121,9 @@ class Servers:
             wait_port(port, proc)
 
     def _ledis(self, port: int, folder: str, interpreted: str | None) -> subprocess.Popen:
+        """``interpreted``: LEDIS_INTERPRETED for this server ("1" the .py files, "0" the
+        compiled modules); None leaves the environment's."""
         env = dict(os.environ)
-        env.pop("LEDIS_INTERPRETED", None)
         if interpreted is not None:
             env["LEDIS_INTERPRETED"] = interpreted
         proc = subprocess.Popen(
@@ -138,7 +139,7 @@ class Servers:
         """--compiled: a second ledis running the compiled modules (the first runs the .py
         files); refuses to go on if this tree has none built."""
         port = self.compiled_port = free_port()
-        wait_port(port, self._ledis(port, "ledis-compiled", None))
+        wait_port(port, self._ledis(port, "ledis-compiled", "0"))
         if "ledis_compiled:yes" not in cli(port, "INFO", "server"):
             raise SystemExit("--compiled: no compiled module in this tree; build them with "
                              "LEDIS_COMPILE=1 pip install --no-deps -e .")
