@@ -19,10 +19,10 @@ from ledis import errors
 from ledis.errors import LedisError, error
 
 _INT_MIN = -(2**63)
+_INT_MAX = 2**63 - 1
 # b"_" as an int: ``int in bytes`` is one memchr, while ``bytes in bytes`` first tries the
 # operand as an int and formats the TypeError it then clears (~150 ns against ~18 ns)
 _UNDERSCORE = ord("_")
-_INT_MAX = 2**63 - 1
 T = TypeVar("T")
 
 
