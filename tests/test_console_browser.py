@@ -202,7 +202,9 @@ def test_ttl_edit_and_rename(page, r):
     assert page.inner_text("#ttl-view") == "no TTL"
     page.fill("#ttl-input", "100")
     page.click("#ttl-apply")
-    page.wait_for_selector("#ttl-view:has-text('TTL 1')")
+    # the view shows the PTTL read after the change ("TTL 99.9 s" once 50 ms have passed)
+    page.wait_for_selector("#ttl-view:text-matches('^TTL [0-9.]+ s$')")
+    assert 90 < float(page.inner_text("#ttl-view").split()[1]) <= 100
     assert 90 < r.ttl("ttl:k") <= 100
     page.fill("#ttl-input", "")
     page.click("#ttl-apply")
