@@ -359,6 +359,21 @@ class Engine(OverlayReads, Savepoints, WriteRecovery):
             it = self._seekers[cf] = self._cfs[cf].iter()
         return it
 
+    def store_span(self, cf: int, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """The committed store's ``(key, value)`` in ``[start, end)`` through ``seeker`` (no
+        overlay), read lazily: a caller that stops early leaves the iterator on the last key
+        it took, never stepped past it (the seeker has no upper bound, and a step from a
+        span's last key to the next live key skips every point tombstone in between). ~40 ns
+        a walk more than the loop written inline, against a seek's 3-10 us."""
+        it = self.seeker(cf)
+        it.seek(start)
+        while it.valid():
+            key = it.key()
+            if key >= end:
+                return
+            yield key, it.value()
+            it.next()
+
     def store_items(self, cf: int, start: bytes, end: bytes) -> list[tuple[bytes, bytes]]:
         """The committed store's ``(key, value)`` in ``[start, end)`` (no overlay), walked in
         Rust (about half the cost per item of a Python loop over an iterator)."""
@@ -568,18 +583,12 @@ class Engine(OverlayReads, Savepoints, WriteRecovery):
             left = count - len(found)  # the live keys that only the store has
             if left > 0:
                 touched = set(window)  # put (in found) or deleted already in this batch
-                it = self.seeker(cf)
-                it.seek(start)
-                while it.valid():
-                    key = it.key()
-                    if key >= end:
-                        break
+                for key, _ in self.store_span(cf, start, end):
                     if key not in touched:
                         found.append(key)
                         left -= 1
                         if not left:
                             break
-                    it.next()
         delete = self.delete  # the savepoint journal's, while one is open
         for key in found:
             delete(cf, key)

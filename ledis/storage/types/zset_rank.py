@@ -158,14 +158,8 @@ class _Nodes:
         if self.full:
             groups = {k[n1:]: v for k, v in engine.iterate(ZSCORE, l1, end1)}
         else:
-            it = engine.seeker(ZSCORE)
-            it.seek(l1)
-            while it.valid():
-                key = it.key()
-                if key >= end1:
-                    break
-                groups.setdefault(key[n1:], it.value())
-                it.next()
+            for key, value in engine.store_span(ZSCORE, l1, end1):
+                groups.setdefault(key[n1:], value)
         self.gkeys = sorted(k for k, v in groups.items() if v is not None)
         self.groups = {k: list(_GROUP.unpack(groups[k])) for k in self.gkeys}  # type: ignore
         if not self.gkeys or self.gkeys[-1] != _LAST:
