@@ -42,6 +42,19 @@ SCRIPTS = {
         ("SET", "str", "v"), ("ZADD", "str", 1, "a"), ("ZINCRBY", "str", 1, "a"),
         ("ZADD", "str", "XX", 1, "a"), ("ZCARD", "str"),
     ],
+    # ZADD key <digits> member takes a fast path (plain integers of up to 15 digits); the
+    # shapes beside it take the general one
+    "zadd_integer_scores": [
+        ("ZADD", "z", "7", "a"), ("ZADD", "z", "007", "b"), ("ZADD", "z", "0", "c"),
+        ("ZADD", "z", "123456789012345", "d"), ("ZADD", "z", "1234567890123456", "e"),
+        ("ZADD", "z", "98765432109876543210", "f"), ("ZADD", "z", "9" * 400, "g"),
+        ("ZADD", "z", "7", "a"), ("ZADD", "z", "8", "a"), ("ZADD", "z", "NX", "a"),
+        ("ZADD", "z", "XX", "1"), ("ZADD", "z", "-7", "h"), ("ZADD", "z", "+7", "i"),
+        ("ZADD", "z", "7 ", "j"), ("ZADD", "z", "1_0", "k"), ("ZADD", "z", "", "l"),
+        ("ZRANGE", "z", 0, -1, "WITHSCORES"), ("ZCARD", "z"),
+        ("SET", "str", "v"), ("ZADD", "str", "1", "a"), ("ZINCRBY", "z", "007", "a"),
+        ("ZRANGE", "z", 0, -1, "WITHSCORES"),
+    ],
     "point_reads": [
         ("ZADD", "z", 1, "a", 2.5, "b", 3, "c", 3, "bb"), ("ZSCORE", "z", "b"),
         ("ZSCORE", "z", "q"), ("ZSCORE", "nokey", "a"), ("ZMSCORE", "z", "a", "q", "c"),

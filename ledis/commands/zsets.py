@@ -102,6 +102,8 @@ def _strtod(text: bytes) -> float | None:
 
 def parse_score(raw: bytes, message: str = errors.NOT_FLOAT) -> float:
     """A score / increment / weight as Redis's ``getDoubleFromObject`` reads it."""
+    if raw.isdigit() and len(raw) <= 15:  # a plain integer (the commonest): exact, finite
+        return float(raw)
     if not raw or raw[0] in _WS:
         raise LedisError(message)
     value = _strtod(raw)
@@ -245,6 +247,11 @@ def _pairs3(pairs: list) -> list:
          summary="Add one or more members to a sorted set, or update its score if it already "
                  "exists", since="1.2.0", acl="@write @sortedset @fast")
 def cmd_zadd(ctx, argv):
+    score = argv[2] if len(argv) == 4 else b""
+    if score.isdigit() and len(score) <= 15:
+        # ZADD key score member with a plain integer score, the commonest call: no flag can
+        # be there, and the score is exact as a double (parse_score's fast case, inline)
+        return zset.add(ctx.db, argv[1], [(float(score), argv[3])])[0]
     # Flags come first and end at the first word that is not one (the first score).
     flags = {b"NX": False, b"XX": False, b"CH": False, b"INCR": False, b"GT": False, b"LT": False}
     args = ArgCursor(argv, 2)
