@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import random
 import struct
+import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
@@ -69,6 +70,9 @@ _U64_unpack = U64.unpack
 _D_pack = _DOUBLE.pack
 _D_unpack = _DOUBLE.unpack
 _SIGN = 1 << 63
+_NO_EXPIRE = bytes(8)
+_DB_BYTES = layout.DB_BYTES
+_time = time.time
 _ALL = (1 << 64) - 1
 
 
@@ -537,17 +541,17 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
     Semantics of Redis's ``zsetAdd``: NX skips existing members, XX skips new ones, GT/LT
     only move a score up/down (after INCR's addition); an INCR that makes NaN raises before
     anything of this command is written (INCR takes a single pair)."""
+    # The metadata read, liveness, type, prefix and size inline (as in list.push): ZADD is
+    # benchmarked, and each helper was a Python call
     engine = db.engine
     mkey = db.prefix + key
     raw = engine.get(META, mkey)
     old_raw = raw
     if raw is not None:
-        if raw[0] != ZSET:
-            if db.is_live(raw):
-                raise LedisError(errors.WRONGTYPE)
-            raw = None
-        elif not db.is_live(raw):
-            raw = None
+        if raw[1:9] != _NO_EXPIRE and U64.unpack_from(raw, 1)[0] <= _time() * 1000:
+            raw = None  # expired: a new zset replaces it
+        elif raw[0] != ZSET:
+            raise LedisError(errors.WRONGTYPE)
     created = raw is None
     if created:
         if xx:
@@ -555,10 +559,12 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
         raw, prefix = _new(db, key)
         size = 0
     else:
-        prefix = layout.sub_prefix(db.index, _U64_unpack(raw[9:17])[0])  # type: ignore[index]
-        size = _U64_unpack(raw[17:25])[0]  # type: ignore[index]
+        # == layout.sub_prefix (a flagged version's low byte is its home db)
+        prefix = ((db.prefix if raw[9] < 0x80 else _DB_BYTES[raw[16]])  # type: ignore[index]
+                  + raw[9:17])  # type: ignore[index]
+        size = U64.unpack_from(raw, 17)[0]  # type: ignore[arg-type]
     get, put, delete = engine.get, engine.put, engine.delete
-    keep_index = indexed(raw)  # type: ignore[arg-type]
+    keep_index = raw[25:26] == INDEXED  # type: ignore[index]
     added = updated = processed = 0
     new_score = 0.0
     for value, member in pairs:
@@ -605,7 +611,7 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
     if added or created:
         _finish(db, key, raw, old_raw, size, created)  # type: ignore[arg-type]
         if added:
-            _signal(db, key)
+            key_ready(db, key)  # _signal, inline
     return added, updated, processed, new_score
 
 
