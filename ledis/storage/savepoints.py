@@ -30,6 +30,9 @@ class Savepoints:
     def delete(self, cf: int, key: bytes) -> None:
         raise NotImplementedError
 
+    def write_uncached(self, cf: int, key: bytes, value: bytes | None) -> None:
+        raise NotImplementedError
+
     def delete_range(self, cf: int, start: bytes, end: bytes, drop_cached: bool = False) -> None:
         raise NotImplementedError
 
@@ -42,12 +45,13 @@ class Savepoints:
     # A command's writes are all-or-nothing because a handler checks everything before its
     # first write; a trigger callback runs *after* the write that fired it, so when it fails
     # with on_error='abort' the firing write and the callback's writes must be taken back out
-    # of the pending overlay. While a savepoint is open, put / delete / delete_range are
-    # swapped (instance attributes shadowing the methods, so the ordinary path costs nothing)
-    # for versions that journal what they overwrite: the pending entry and the cached entry
-    # of each key, or for a range delete the pending and cached entries it dropped. Rolling
-    # back replays the journal backwards. Savepoints nest (a position in the journal); the
-    # journal ends when the outermost one is released. Nothing may commit while one is open.
+    # of the pending overlay. While a savepoint is open, put / delete / write_uncached /
+    # delete_range are swapped (instance attributes shadowing the methods, so the ordinary
+    # path costs nothing) for versions that journal what they overwrite: the pending entry
+    # and the cached entry of each key, or for a range delete the pending and cached entries
+    # it dropped. Rolling back replays the journal backwards. Savepoints nest (a position in
+    # the journal); the journal ends when the outermost one is released. Nothing may commit
+    # while one is open (``savepoint_open``).
     def savepoint(self) -> int:
         """Open a savepoint: the position to give ``rollback_to`` / ``release``."""
         if self.scratch:  # writes held for the batch (Engine.scratch) belong before it
@@ -59,9 +63,14 @@ class Savepoints:
             self._journal_writes = self.writes
             self.put = self._put_journaled  # type: ignore[method-assign]
             self.delete = self._delete_journaled  # type: ignore[method-assign]
+            self.write_uncached = self._write_uncached_journaled  # type: ignore[method-assign]
             self.delete_range = self._delete_range_journaled  # type: ignore[method-assign]
         journal.append(("mark", self.writes))
         return len(journal) - 1
+
+    @property
+    def savepoint_open(self) -> bool:
+        return "_journal" in self.__dict__
 
     def release(self, position: int) -> None:
         """Keep the writes made since ``position``; the outermost release ends journaling."""
@@ -96,7 +105,7 @@ class Savepoints:
 
     def _end_journal(self) -> None:
         self.__dict__.pop("_journal", None)
-        for name in ("put", "delete", "delete_range"):
+        for name in ("put", "delete", "write_uncached", "delete_range"):
             self.__dict__.pop(name, None)
 
     def _journal_key(self, cf: int, key: bytes) -> None:
@@ -110,6 +119,10 @@ class Savepoints:
     def _delete_journaled(self, cf: int, key: bytes) -> None:
         self._journal_key(cf, key)
         type(self).delete(self, cf, key)
+
+    def _write_uncached_journaled(self, cf: int, key: bytes, value: bytes | None) -> None:
+        self._journal_key(cf, key)
+        type(self).write_uncached(self, cf, key, value)
 
     def _delete_range_journaled(self, cf: int, start: bytes, end: bytes,
                                 drop_cached: bool = False) -> None:

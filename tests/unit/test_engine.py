@@ -505,3 +505,53 @@ def test_delete_few_with_a_count_finds_every_live_key(engine):
     assert list(engine.iterate(DATA, b"")) == [(b"t0", b"outside")]
     # a count above FEW_KEYS is the caller's sign to delete the range
     assert not engine.delete_few(DATA, b"s", b"t", engine.FEW_KEYS + 1)
+
+
+def test_write_uncached_is_read_from_the_overlay_and_leaves_the_cache_alone(engine):
+    from ledis.storage.layout import ZSCORE
+
+    cache = engine._cache[ZSCORE]
+    engine.put(ZSCORE, b"stored", b"old")
+    engine.put(ZSCORE, b"gone", b"x")
+    engine.commit()
+    engine.clear_cache()
+    assert engine.get(ZSCORE, b"stored") == b"old"  # now cached
+    engine.write_uncached(ZSCORE, b"new", b"1")
+    engine.write_uncached(ZSCORE, b"stored", b"2")  # cached: the cache follows
+    engine.write_uncached(ZSCORE, b"gone", None)
+    assert b"new" not in cache and b"gone" not in cache and cache[b"stored"] == b"2"
+    # read your writes before the commit: from the overlay on a cache miss
+    assert engine.get(ZSCORE, b"new") == b"1"
+    assert engine.get(ZSCORE, b"gone") is None
+    assert engine.get(ZSCORE, b"stored") == b"2"
+    assert list(engine.iterate(ZSCORE, b"")) == [(b"new", b"1"), (b"stored", b"2")]
+    # after a pending range delete, a later write_uncached is what reads see
+    engine.delete_range(ZSCORE, b"a", b"z", drop_cached=True)
+    engine.write_uncached(ZSCORE, b"new", b"3")
+    assert b"new" not in cache
+    assert engine.get(ZSCORE, b"new") == b"3"
+    assert engine.get(ZSCORE, b"stored") is None
+    engine.commit()
+    engine.clear_cache()
+    assert list(engine.iterate(ZSCORE, b"")) == [(b"new", b"3")]
+    assert engine.get(ZSCORE, b"new") == b"3"
+
+
+def test_write_uncached_rolls_back_with_a_savepoint(engine):
+    from ledis.storage.layout import ZSCORE
+
+    engine.put(ZSCORE, b"a", b"1")
+    engine.commit()
+    assert engine.get(ZSCORE, b"a") == b"1"  # cached
+    position = engine.savepoint()
+    assert engine.savepoint_open
+    engine.write_uncached(ZSCORE, b"a", None)
+    engine.write_uncached(ZSCORE, b"b", b"2")
+    assert engine.get(ZSCORE, b"a") is None and engine.get(ZSCORE, b"b") == b"2"
+    engine.rollback_to(position)
+    engine.release(position)
+    assert not engine.savepoint_open
+    assert engine.get(ZSCORE, b"a") == b"1" and engine.get(ZSCORE, b"b") is None
+    engine.commit()
+    engine.clear_cache()
+    assert list(engine.iterate(ZSCORE, b"")) == [(b"a", b"1")]

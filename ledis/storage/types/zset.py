@@ -540,7 +540,10 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
 
     Semantics of Redis's ``zsetAdd``: NX skips existing members, XX skips new ones, GT/LT
     only move a score up/down (after INCR's addition); an INCR that makes NaN raises before
-    anything of this command is written (INCR takes a single pair)."""
+    anything of this command is written (INCR takes a single pair).
+
+    Long because it is ZADD's whole hot path: the metadata gate and the prefix are inline (a
+    Python call each otherwise), as in ``list.push``."""
     # The metadata read, liveness, type, prefix and size inline (as in list.push): ZADD is
     # benchmarked, and each helper was a Python call
     engine = db.engine
@@ -563,7 +566,8 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
         prefix = ((db.prefix if raw[9] < 0x80 else _DB_BYTES[raw[16]])  # type: ignore[index]
                   + raw[9:17])  # type: ignore[index]
         size = U64.unpack_from(raw, 17)[0]  # type: ignore[arg-type]
-    get, put, delete = engine.get, engine.put, engine.delete
+    # the score index's member entries are never point-read: written around the cache
+    get, put, index = engine.get, engine.put, engine.write_uncached
     keep_index = raw[25:26] == INDEXED  # type: ignore[index]
     added = updated = processed = 0
     new_score = 0.0
@@ -584,8 +588,8 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
             processed += 1
             if new_score != cur:
                 enc = encode_score(new_score)
-                delete(ZSCORE, prefix + old + member)
-                put(ZSCORE, prefix + enc + member, b"")
+                index(ZSCORE, prefix + old + member, None)
+                index(ZSCORE, prefix + enc + member, b"")
                 put(DATA, dkey, enc)
                 if keep_index:
                     index_remove(engine, prefix, old + member)
@@ -597,7 +601,7 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
             new_score = value
             enc = encode_score(value)
             put(DATA, dkey, enc)
-            put(ZSCORE, prefix + enc + member, b"")
+            index(ZSCORE, prefix + enc + member, b"")
             if keep_index:
                 index_add(engine, prefix, enc + member)
             added += 1
@@ -634,7 +638,7 @@ def remove(db: Database, key: bytes, members: Iterable[bytes]) -> int:
         if size == 0:
             break  # the whole key goes below
         engine.delete(DATA, dkey)
-        engine.delete(ZSCORE, prefix + enc + member)
+        engine.write_uncached(ZSCORE, prefix + enc + member, None)
         if keep_index:
             index_remove(engine, prefix, enc + member)
     if removed:
@@ -650,7 +654,7 @@ def _delete_entries(db: Database, key: bytes, raw: bytes, prefix: bytes,
         engine = db.engine
         for member, enc in entries:
             engine.delete(DATA, prefix + member)
-            engine.delete(ZSCORE, prefix + enc + member)
+            engine.write_uncached(ZSCORE, prefix + enc + member, None)
         if indexed(raw):
             # Uncount each member (a seek and two puts), or rebuild from what remains when
             # that is cheaper (a big range removal).
@@ -739,12 +743,12 @@ def store(db: Database, key: bytes, items: Iterable[tuple[bytes, float | bytes]]
     commands do. Returns the size."""
     old_raw = db.raw(key)
     raw, prefix = _new(db, key)
-    put = db.engine.put
+    put, index = db.engine.put, db.engine.write_uncached
     size = 0
     for member, value in items:
         enc = value if type(value) is bytes else encode_score(value)  # type: ignore[arg-type]
         put(DATA, prefix + member, enc)
-        put(ZSCORE, prefix + enc + member, b"")
+        index(ZSCORE, prefix + enc + member, b"")
         size += 1
     if size == 0:
         if old_raw is not None:
