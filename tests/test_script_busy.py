@@ -294,3 +294,46 @@ def test_function_kill_and_stats_get_busy_during_eval(busy_server):
                                   "You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
     assert other.script_kill() is True
     run.join()
+
+
+def _recv_reply(sock, timeout: float) -> bytes:
+    sock.settimeout(timeout)
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_reply_held_in_the_scripts_loop_iteration_goes_out_while_busy(busy_server):
+    """A command read in the same loop iteration as the script, just before it, has its reply
+    held for that iteration's group commit: it must go out once the script turns busy (as
+    Redis writes pending replies while busy), or that client hangs until the script ends and
+    cannot SCRIPT KILL it. The CI flake this comes from: redis-py's PING waited its whole
+    socket timeout, then retried on a new connection."""
+    import socket
+
+    port = busy_server.port
+    slow = busy_server.client(socket_timeout=20)
+    with socket.create_connection(("127.0.0.1", port)) as other, \
+            socket.create_connection(("127.0.0.1", port)) as caller:
+        # a script under the time limit holds the loop, so that the PING and the looping
+        # EVAL below are both waiting when it returns, and are read in one iteration
+        spin = Runner(slow, "local t0 = redis.call('time') while true do "
+                      "local t = redis.call('time') "
+                      "if (t[1] - t0[1]) * 1e6 + (t[2] - t0[2]) > 150000 then break end end")
+        time.sleep(0.05)
+        other.sendall(b"*1\r\n$4\r\nPING\r\n")
+        time.sleep(0.02)
+        caller.sendall(b"*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n")
+        spin.join()
+        assert spin.result is None
+        assert _recv_reply(other, 5) == b"+PONG\r\n"  # while the loop runs
+        other.sendall(b"*2\r\n$6\r\nSCRIPT\r\n$4\r\nKILL\r\n")
+        assert _recv_reply(other, 5) == b"+OK\r\n"
+        assert _recv_reply(caller, 5).startswith(b"-ERR Script killed by user with SCRIPT KILL")
+        other.sendall(b"*1\r\n$4\r\nPING\r\n")
+        assert _recv_reply(other, 5) == b"+PONG\r\n"
+    slow.close()

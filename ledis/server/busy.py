@@ -65,6 +65,8 @@ class BusyService:
         server = getattr(self.core, "server", None)
         if server is None:
             return
+        if warn:  # not a debugging session: its writes may be in the batch, ``wrote`` cleared
+            self._release_held_replies(server)
         # New clients are accepted from here too (and answered BUSY), then handed to the
         # event loop when the script ends.
         for srv in getattr(server, "_servers", ()):
@@ -85,6 +87,21 @@ class BusyService:
             if sock is None:
                 continue
             self._busy_fds[sock.fileno()] = conn
+
+    def _release_held_replies(self, server: Any) -> None:
+        """Commit and send the replies held for this loop iteration's group commit, as Redis
+        writes pending replies while a script is busy. A client whose command was read in the
+        script's iteration, just before it, would otherwise get nothing until the script ends,
+        and could not SCRIPT KILL it (``_answer`` keeps its next commands behind the held
+        reply): redis-py's PING then waited out its socket timeout and retried on a new
+        connection. The batch holds only the writes of commands that completed, so it may
+        commit now; not once the script has written (a script is all or nothing), inside EXEC
+        (so are the transaction's earlier writes) or under a savepoint (a trigger's)."""
+        caller = self.caller
+        if (self.wrote or caller is None or caller.multi is not None
+                or self.core.engine.savepoint_open):
+            return
+        server.flush()
 
     def _service(self) -> None:
         fds = self._busy_fds
