@@ -510,10 +510,11 @@ class Engine(OverlayReads, Savepoints, WriteRecovery):
 
     def write_uncached(self, cf: int, key: bytes, value: bytes | None) -> None:
         """``put`` (``delete`` when ``value`` is None) of a key that point reads do not ask
-        for: the score index's member entries, written twice per ZADD of a moved member. The
-        cache is updated only when it holds the key, so these writes neither grow it (a new
-        key in a 200k-entry dict is a cache miss of the CPU's, and every 50k of them a trim)
-        nor push out what reads use; ``get`` finds them in the overlay until commit."""
+        for: the score index's member entries (written twice per ZADD of a moved member) and
+        the expiry index's (twice per TTL change), which only ordered reads walk. The cache is
+        updated only when it holds the key, so these writes neither grow it (a new key in a
+        200k-entry dict is a CPU cache miss, and every 50k of them a trim) nor push out what
+        reads use; ``get`` finds them in the overlay until commit."""
         pending = self._pending[cf]
         keys = self._sorted[cf]
         if keys is not None and key not in pending:

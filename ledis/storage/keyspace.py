@@ -268,17 +268,18 @@ class Database:
             self.keys += 1
             if new_expire:
                 self.expires += 1
-                engine.put(EXPIRE, layout.expire_key(self.index, new_expire, key), b"")
+                engine.write_uncached(EXPIRE, layout.expire_key(self.index, new_expire, key), b"")
                 if self.expire_from is not None:
                     self._below_expire_from(new_expire)
             self.counts_dirty = True
         else:
             old_expire = U64.unpack_from(old_raw, 1)[0]
             if old_expire != new_expire:
+                index = engine.write_uncached  # the expiry index: never point-read
                 if old_expire:
-                    engine.delete(EXPIRE, layout.expire_key(self.index, old_expire, key))
+                    index(EXPIRE, layout.expire_key(self.index, old_expire, key), None)
                 if new_expire:
-                    engine.put(EXPIRE, layout.expire_key(self.index, new_expire, key), b"")
+                    index(EXPIRE, layout.expire_key(self.index, new_expire, key), b"")
                     if self.expire_from is not None:
                         self._below_expire_from(new_expire)
                 self.expires += (new_expire > 0) - (old_expire > 0)
@@ -304,7 +305,7 @@ class Database:
         engine = self.engine
         old_expire = U64.unpack_from(old_raw, 1)[0]
         if old_expire:
-            engine.delete(EXPIRE, layout.expire_key(self.index, old_expire, key))
+            engine.write_uncached(EXPIRE, layout.expire_key(self.index, old_expire, key), None)
             self.expires -= 1
         self.keys -= 1
         self.counts_dirty = True
@@ -452,7 +453,7 @@ class Database:
                     if self.on_expired is not None:
                         self.on_expired(self, key)
             else:
-                self.engine.delete(EXPIRE, index_key)
+                self.engine.write_uncached(EXPIRE, index_key, None)
         return removed
 
 
