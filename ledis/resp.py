@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ledis.errors import LedisError
 from ledis.replies import (
+    OK,
     RESP2_SHAPED,
     Bool,
     Double,
@@ -41,6 +42,8 @@ def encode(value: object, out: list[bytes], resp3: bool) -> None:
         for item in value:  # type: ignore[attr-defined]
             if type(item) is bytes:
                 out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+            elif item is OK:  # EXEC's replies to SETs: without the call
+                out.append(b"+OK\r\n")
             else:
                 encode(item, out, resp3)
     elif t is Raw:

@@ -23,7 +23,15 @@ import hiredis
 from ledis import blocking, errors, tracking
 from ledis.errors import LedisError, ProtocolError
 from ledis.inline import split_args
-from ledis.replies import OK, REPLY_SKIP_NEXT, REPLY_SKIP_PENDING, Multiple, Pending, Stream
+from ledis.replies import (
+    OK,
+    QUEUED,
+    REPLY_SKIP_NEXT,
+    REPLY_SKIP_PENDING,
+    Multiple,
+    Pending,
+    Stream,
+)
 from ledis.replies import PAUSED as _PAUSED
 from ledis.resp import encode
 from ledis.security import default_user_nopass, peer_host, protected_mode_denies
@@ -398,6 +406,8 @@ class Connection(asyncio.Protocol):
                     out.append(b"+OK\r\n")
                 elif type(reply) is int:
                     out.append(b":%d\r\n" % reply)
+                elif reply is QUEUED:  # a command queued in MULTI
+                    out.append(b"+QUEUED\r\n")
                 else:
                     encode(reply, out, ctx.resp == 3)
             if _tracking_held:  # CLIENT TRACKING: this client's own invalidations, after it
