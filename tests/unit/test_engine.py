@@ -555,3 +555,23 @@ def test_write_uncached_rolls_back_with_a_savepoint(engine):
     engine.commit()
     engine.clear_cache()
     assert list(engine.iterate(ZSCORE, b"")) == [(b"a", b"1")]
+
+
+def test_read_cache_trimmed_to_its_bound_in_chunks(tmp_path):
+    from ledis.storage.engine import TRIM_CHUNK
+
+    eng = Engine(str(tmp_path / "small"), fsync="no", cache_entries=100)
+    try:
+        cache = eng._cache[DATA]
+        for i in range(100 + TRIM_CHUNK):  # at the trim bound: nothing goes yet
+            eng.put(DATA, b"k%06d" % i, b"v")
+        eng.commit()
+        assert len(cache) == 100 + TRIM_CHUNK
+        eng.put(DATA, b"last", b"v")
+        eng.commit()  # one past it: back to the bound, the oldest entries out
+        assert len(cache) == 100
+        assert b"last" in cache and b"k%06d" % (TRIM_CHUNK + 99) in cache
+        assert b"k%06d" % (TRIM_CHUNK) not in cache
+        assert eng.get(DATA, b"k000000") == b"v"  # what was trimmed reads from RocksDB
+    finally:
+        eng.close()
