@@ -544,8 +544,6 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
 
     Long because it is ZADD's whole hot path: the metadata gate and the prefix are inline (a
     Python call each otherwise), as in ``list.push``."""
-    # The metadata read, liveness, type, prefix and size inline (as in list.push): ZADD is
-    # benchmarked, and each helper was a Python call
     engine = db.engine
     mkey = db.prefix + key
     raw = engine.get(META, mkey)
