@@ -1,7 +1,7 @@
 """Writes over keys whose expiry time has passed but that active expiry has not removed yet
 (in process on a real RocksDB: no server, so no expiry cycle runs). The write paths that read
-the metadata's expiry inline (ZADD's, like LPUSH's and HSET's) must treat such a key as
-missing, and a live key of another type as WRONGTYPE."""
+the metadata's expiry inline (ZADD's and HSET's, like LPUSH's and SADD's) must treat such a
+key as missing, and a live key of another type as WRONGTYPE."""
 
 from __future__ import annotations
 
@@ -53,4 +53,27 @@ def test_zadd_over_a_live_key_of_another_type_is_wrongtype(core, score) -> None:
     _run(core, ctx, "SET", "s", "v")
     with pytest.raises(LedisError, match="^WRONGTYPE"):
         _run(core, ctx, "ZADD", "s", score, "m")
+    assert _run(core, ctx, "GET", "s") == b"v"
+
+
+@pytest.mark.parametrize("write", [("SET", "v"), ("LPUSH", "x"), ("HSET", "old", "v"),
+                                   ("SADD", "m"), ("ZADD", 1, "old")])
+def test_hset_over_a_stale_key_makes_a_new_hash(core, write) -> None:
+    ctx = core.new_context()
+    _run(core, ctx, write[0], "k", *write[1:])
+    _stale(core, ctx, "k")
+    assert _run(core, ctx, "HSET", "k", "f", "v") == 1
+    assert _run(core, ctx, "TYPE", "k") == b"hash"
+    assert _run(core, ctx, "TTL", "k") == -1
+    assert _run(core, ctx, "HLEN", "k") == 1 and _run(core, ctx, "HGET", "k", "f") == b"v"
+    assert _run(core, ctx, "HGET", "k", "old") is None  # nothing of a stale hash is left
+    assert _run(core, ctx, "HSET", "k", "f", "w", "g", "x") == 1  # an update and a new field
+    assert _run(core, ctx, "HLEN", "k") == 2
+
+
+def test_hset_over_a_live_key_of_another_type_is_wrongtype(core) -> None:
+    ctx = core.new_context()
+    _run(core, ctx, "SET", "s", "v")
+    with pytest.raises(LedisError, match="^WRONGTYPE"):
+        _run(core, ctx, "HSET", "s", "f", "v")
     assert _run(core, ctx, "GET", "s") == b"v"
