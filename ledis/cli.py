@@ -59,8 +59,8 @@ def cmd_server(args: argparse.Namespace) -> int:
     try:
         from ledis.server.app import run
         from ledis.server.compose import build
-        from ledis.storage.engine import StoreLockedError, StoreOpenError
         from ledis.storage.migrate import StoreFormatError
+        from ledis.storage.rocks import StoreLockedError, StoreOpenError
 
         setup_logging(config)
         try:

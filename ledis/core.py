@@ -26,8 +26,9 @@ from ledis.errors import LedisError
 from ledis.replies import PAUSED
 from ledis.security import command_table
 from ledis.slowlog import SlowLog, latency_add
-from ledis.storage.engine import Engine, is_corruption
+from ledis.storage.engine import Engine
 from ledis.storage.keyspace import Database, Store
+from ledis.storage.rocks import is_corruption
 
 log = logging.getLogger("ledis")
 

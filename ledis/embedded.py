@@ -61,7 +61,7 @@ from ledis.replies import (
     decode_raw,
     resp2,
 )
-from ledis.storage.engine import StoreLockedError
+from ledis.storage.rocks import StoreLockedError
 
 __all__ = [
     "open", "Engine", "ResponseError", "WrongTypeError", "NoScriptError", "AuthenticationError",

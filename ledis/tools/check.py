@@ -52,8 +52,7 @@ from collections.abc import Callable
 from functools import partial
 
 from ledis import errors
-from ledis.storage import layout
-from ledis.storage.engine import Engine, StoreOpenError
+from ledis.storage import layout, rocks
 from ledis.storage.layout import (
     DATA,
     EXPIRE,
@@ -70,6 +69,7 @@ from ledis.storage.layout import (
     ZSET,
 )
 from ledis.storage.migrate import ensure_format, store_format
+from ledis.storage.rocks import StoreOpenError
 from ledis.storage.types import zset, zset_rank
 from ledis.tools.dump import open_engine
 
@@ -376,7 +376,7 @@ def rebuild(path: str) -> None:
     """RocksDB's RepairDB on ``path``, with the options the server opens it with."""
     import rocksdict
 
-    rocksdict.Rdict.repair(path, Engine._options(8, "lz4", 8))
+    rocksdict.Rdict.repair(path, rocks.options(8, "lz4", 8))
 
 
 def run(args) -> int:

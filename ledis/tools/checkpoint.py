@@ -190,7 +190,8 @@ class Checkpointer:
 
 # --- `ledis restore-checkpoint` -------------------------------------------------------------
 def run(args) -> int:
-    from ledis.storage.engine import Engine, StoreLockedError
+    from ledis.storage.engine import Engine
+    from ledis.storage.rocks import StoreLockedError
 
     source = os.path.abspath(args.path)
     target = os.path.abspath(args.dir)

@@ -116,7 +116,8 @@ def _human(n: float) -> str:
 # --- offline source ------------------------------------------------------------------------
 def open_engine(path: str):
     """Open a data dir for a tool; raises SystemExit with a clear message when it is locked."""
-    from ledis.storage.engine import Engine, StoreLockedError, open_problem
+    from ledis.storage.engine import Engine
+    from ledis.storage.rocks import StoreLockedError, open_problem
 
     # A directory without CURRENT but with RocksDB files is a damaged store: Engine raises
     # StoreOpenError for it (ledis check reports it, ledis repair rebuilds it).

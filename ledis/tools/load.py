@@ -78,7 +78,7 @@ class DirTarget(ServerTarget):
     def __init__(self, path: str, databases: int = 16, compression: str | None = None) -> None:
         from ledis.config import Config
         from ledis.server.compose import build
-        from ledis.storage.engine import StoreLockedError
+        from ledis.storage.rocks import StoreLockedError
 
         config = Config()
         config.dir = path

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from ledis.storage import engine as engine_module
 from ledis.storage import overlay as overlay_module
-from ledis.storage.engine import Engine, StoreLockedError
+from ledis.storage.engine import Engine
 from ledis.storage.layout import DATA, META
+from ledis.storage.rocks import StoreLockedError
 
 
 @pytest.fixture
