@@ -29,7 +29,13 @@ import math
 import re
 
 from ledis import blocking, errors
-from ledis.commands.args import ArgCursor, parse_int, parse_mpop, parse_scan_options
+from ledis.commands.args import (
+    UNDERSCORE,
+    ArgCursor,
+    parse_int,
+    parse_mpop,
+    parse_scan_options,
+)
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import Double, NullArray, Raw, format_double
@@ -37,7 +43,8 @@ from ledis.storage.types import zset
 from ledis.storage.types.zset import LexRange, ScoreRange
 
 _WS = b" \t\n\v\f\r"
-_UNDERSCORE = ord("_")  # "int in bytes": see ledis/commands/args.py
+# A score of at most this many decimal digits is exact as a double (ZADD's fast path)
+_EXACT_DIGITS = 15
 _LONG_MAX = 2**63 - 1
 _INF_WORDS = frozenset((b"inf", b"infinity"))
 _NONZERO_DIGIT = re.compile(rb"[1-9]")
@@ -85,7 +92,7 @@ def _strtod(text: bytes) -> float | None:
     body = text.lstrip(_WS)
     if not body:
         return 0.0 if not text else None
-    if body[-1] in _WS or _UNDERSCORE in body:
+    if body[-1] in _WS or UNDERSCORE in body:
         return None
     try:
         return float(body)
@@ -102,7 +109,7 @@ def _strtod(text: bytes) -> float | None:
 
 def parse_score(raw: bytes, message: str = errors.NOT_FLOAT) -> float:
     """A score / increment / weight as Redis's ``getDoubleFromObject`` reads it."""
-    if raw.isdigit() and len(raw) <= 15:  # a plain integer (the commonest): exact, finite
+    if raw.isdigit() and len(raw) <= _EXACT_DIGITS:  # a plain integer (the commonest)
         return float(raw)
     if not raw or raw[0] in _WS:
         raise LedisError(message)
@@ -248,7 +255,7 @@ def _pairs3(pairs: list) -> list:
                  "exists", since="1.2.0", acl="@write @sortedset @fast")
 def cmd_zadd(ctx, argv):
     score = argv[2] if len(argv) == 4 else b""
-    if score.isdigit() and len(score) <= 15:
+    if score.isdigit() and len(score) <= _EXACT_DIGITS:
         # ZADD key score member with a plain integer score, the commonest call: no flag can
         # be there, and the score is exact as a double (parse_score's fast case, inline)
         return zset.add(ctx.db, argv[1], [(float(score), argv[3])])[0]
