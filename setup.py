@@ -6,6 +6,9 @@ source of truth and stay in the package, next to their ``.so``. Python imports t
 both are there; ``LEDIS_INTERPRETED=1`` at run time makes ``import ledis`` take the ``.py``
 instead (ledis/__init__.py). Annotations are not turned into C types (``annotation_typing``
 off): the code is dynamic, and a wrong hint must not change behaviour between the two modes.
+A ``.pxd`` beside a module (``ledis/core.pxd``, ``ledis/server/connection.pxd``) makes the
+classes it declares extension types with C attribute fields; Cython finds it by itself
+(docs/architecture.md "The compiled hot path", tests/unit/test_pxd.py).
 
 Compiling is **opt-in**: ``LEDIS_COMPILE=1`` at build time. Untyped, the compiled modules
 measured no faster than Python 3.11's interpreter (SET +1.9%, GET -9.3%, EVALSHA -3.0%

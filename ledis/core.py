@@ -375,8 +375,9 @@ class Core:
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
         # Writes go through the observer for keyspace notifications or client tracking
-        # (while at least one client tracks).
-        tracking = self.__dict__.get("tracking")
+        # (while at least one client tracks). vars(): compiled, Core is an extension type
+        # (core.pxd), whose methods may not name ``self.__dict__``.
+        tracking = vars(self).get("tracking")
         self.notify_configured = "notify-keyspace-events" in self.config.extra
         # keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py) too
         tracked = tracking is not None and bool(tracking.clients)

@@ -40,6 +40,30 @@ def test_quit_closes(server):
     assert closed
 
 
+def _half_closed(port: int, request: bytes, pause: float) -> bytes:
+    """Send ``request``, shut the sending side (after ``pause``), read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request)
+        time.sleep(pause)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(4096):
+            out += chunk
+    return out
+
+
+@pytest.mark.parametrize("pause", [0, 0.2], ids=["same-read", "later"])
+def test_half_closed_client_gets_its_replies_then_eof(server, redis_server, pause):
+    """A client that shuts its side down (EOF after its requests) gets the replies, then the
+    server closes the connection, as Redis does, and goes on serving others. (Connection has
+    no asyncio.Protocol base since it is typed for Cython: its own ``eof_received`` gives
+    asyncio's default; uvloop would also close without one.)"""
+    request = b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n"
+    ours = _half_closed(server.port, request, pause)
+    assert ours == _half_closed(redis_server.port, request, pause) == b"+PONG\r\n$2\r\nhi\r\n"
+    assert server.client().ping() is True
+
+
 def test_select(server):
     c = server.client()
     c.flushall()

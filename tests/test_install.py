@@ -171,6 +171,16 @@ def test_wheel_and_sdist_carry_the_lua_files(dist):
     assert in_sdist == SOURCE_LUA
 
 
+def test_sdist_carries_the_cython_declarations(dist):
+    """A compiled build from the sdist (``LEDIS_COMPILE=1``) types the hot classes only with
+    their ``.pxd`` files (setup.py, tests/unit/test_pxd.py)."""
+    source = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "ledis").rglob("*.pxd"))
+    assert "ledis/core.pxd" in source
+    with tarfile.open(dist["sdist"]) as tar:
+        in_sdist = sorted(n.split("/", 1)[1] for n in tar.getnames() if n.endswith(".pxd"))
+    assert in_sdist == source
+
+
 def test_wheel_and_sdist_carry_the_console(dist):
     """The browser console's static files are package data (docs/console.md)."""
     assert "ledis/http/console/index.html" in SOURCE_CONSOLE

@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
 
 from ledis import errors, malloc
 from ledis.core import Context, Core
@@ -81,11 +82,14 @@ class Server:
         start_listening(listeners.resp)
         start_listening(listeners.tls, errors.STARTUP_LISTEN_TLS)
         start_listening(listeners.http, errors.STARTUP_LISTEN_HTTP)
+        # Connection is a duck-typed protocol (no asyncio base class: compiled, it is an
+        # extension type, ledis/server/connection.pxd)
+        protocol = cast(Callable[[], asyncio.Protocol], lambda: Connection(self))
         for sock in listeners.resp:
-            srv = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=511)
+            srv = await self.loop.create_server(protocol, sock=sock, backlog=511)
             self._servers.append(srv)
         for sock in listeners.tls:  # the same protocol; asyncio does the TLS handshake first
-            srv = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=511,
+            srv = await self.loop.create_server(protocol, sock=sock, backlog=511,
                                                 ssl=listeners.ssl_context)
             self._servers.append(srv)
         self.port = listeners.resp[0].getsockname()[1]  # the real one when asked for 0

@@ -62,7 +62,11 @@ _tracking_held = tracking.pending  # never rebound: invalidations held until the
 _thread_time = time.thread_time
 
 
-class Connection(asyncio.Protocol):
+class Connection:
+    """The asyncio protocol of one client (duck-typed: asyncio and uvloop call these methods
+    and need no base class). Compiled, it is an extension type whose attributes are the ones
+    ``connection.pxd`` declares: a new attribute goes there too (tests/unit/test_pxd.py)."""
+
     def __init__(self, server: Server) -> None:
         self.server = server
         self.core = server.core
@@ -122,6 +126,11 @@ class Connection(asyncio.Protocol):
         if self.waiting is not None:
             self.waiting.cancel()
             self.waiting = None
+
+    def eof_received(self) -> None:
+        """The client shut its side down: returning None lets the transport close (after
+        what is already written), as ``asyncio.Protocol``'s default does."""
+        return None
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
