@@ -68,6 +68,24 @@ def test_default_loads_what_was_built():
     assert core_file.endswith(".so") == ("ledis.core" in BUILT)
 
 
+@pytest.mark.parametrize("interpreted", [True, False], ids=["interpreted", "default"])
+def test_typed_classes_are_extension_types_once_compiled(interpreted):
+    """The ``.pxd`` files beside connection.py and core.py take effect: compiled, Connection
+    and Core are static extension types (no Py_TPFLAGS_HEAPTYPE), and a Connection has no
+    ``__dict__`` (its attributes are struct fields); interpreted, both are plain classes."""
+    env = {**os.environ, "LEDIS_INTERPRETED": "1" if interpreted else "0"}
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "from ledis.core import Core; from ledis.server.connection import Connection as C; "
+         "print(Core.__flags__ & (1 << 9), C.__flags__ & (1 << 9), "
+         "hasattr(C.__new__(C), '__dict__'))"],
+        cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=60, check=True)
+    heap_core, heap_conn, conn_dict = out.stdout.split()
+    typed = not interpreted and "ledis.core" in BUILT and "ledis.server.connection" in BUILT
+    assert (heap_core, heap_conn, conn_dict) == (
+        ("0", "0", "False") if typed else ("512", "512", "True"))
+
+
 def test_session_server_runs_the_mode_of_the_environment(server):
     info = _info(server)
     compiled = bool(BUILT) and not INTERPRETED
