@@ -1,7 +1,7 @@
-# Cython declarations for core.py (issue #19, docs/PERFORMANCE.md "Typed classes"): compiled,
-# Core is an extension type; the attributes its dispatcher and the connection read per command
-# are C struct fields. Everything else the composition root plugs in lives in the instance's
-# __dict__, as in the interpreted mode, except that a declared attribute is not in
+# Cython declarations for core.py (issue #19; docs/architecture.md "The compiled hot path").
+# Compiled, Core is an extension type; the attributes its dispatcher and the connection read
+# per command are C struct fields. Everything else the composition root plugs in lives in the
+# instance's __dict__, as in the interpreted mode, except that a declared attribute is not in
 # ``vars(core)``: the attributes read through ``vars(core)`` / ``core.__dict__`` must not be
 # declared here (tests/unit/test_pxd.py checks both).
 

@@ -1,4 +1,4 @@
-# Cython declarations for connection.py (issue #19, docs/PERFORMANCE.md "Typed classes"):
+# Cython declarations for connection.py (issue #19; docs/architecture.md "The compiled hot path"):
 # compiled, Connection is an extension type and these attributes are C struct fields, read
 # without a dictionary lookup. The .py file stays the one source; the interpreted mode ignores
 # this file. Every attribute Connection sets must be declared here (there is no __dict__):
