@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import signal
@@ -15,6 +16,15 @@ from pathlib import Path
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def resp2_proxy_client(**kw) -> redis.Redis:
+    """A redis-py client for twemproxy: RESP2 and no CLIENT SETINFO on connect (twemproxy
+    closes the connection on a command it does not forward). redis-py 8.2 turns SETINFO off
+    with ``driver_info=None`` and deprecates ``lib_name`` / ``lib_version``, which 8.1 needs."""
+    if "driver_info" in inspect.signature(redis.Redis.__init__).parameters:
+        return redis.Redis(protocol=2, driver_info=None, **kw)
+    return redis.Redis(protocol=2, lib_name=None, lib_version=None, **kw)
 
 
 def free_port() -> int:

@@ -23,7 +23,7 @@ import pytest
 import redis
 from redis.sentinel import Sentinel
 
-from tests.helpers import ROOT, LedisProcess, free_port, wait_port
+from tests.helpers import ROOT, LedisProcess, free_port, resp2_proxy_client, wait_port
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-sentinel") is None,
                                 reason="redis-sentinel not installed")
@@ -273,7 +273,7 @@ def test_example_topology_script_survives_a_failover():
         pids = [int(open(os.path.join(run_dir, f)).read()) for f in os.listdir(run_dir)
                 if f.endswith(".pid")]
         assert len(pids) == 10  # 6 ledis, 3 sentinels, 1 nutcracker
-        proxy = redis.Redis(port=base + 200, protocol=2, lib_name=None, lib_version=None)
+        proxy = resp2_proxy_client(port=base + 200)
         for i in range(300):
             proxy.set(f"k:{i}", i)
         sizes = [redis.Redis(port=base + n).dbsize() for n in (1, 2, 3)]
@@ -290,12 +290,11 @@ def test_example_topology_script_survives_a_failover():
         # reconfig.sh restarted nutcracker with g1 at its new address: all keys readable
         # and writable through the proxy again
         def all_back() -> bool:
-            with redis.Redis(port=base + 200, protocol=2, lib_name=None,
-                             lib_version=None) as c:
+            with resp2_proxy_client(port=base + 200) as c:
                 return c.mget([f"k:{i}" for i in range(300)]) == \
                     [str(i).encode() for i in range(300)]
         wait_for(all_back, 20, "the proxy to serve g1 from its new master", interval=0.25)
-        with redis.Redis(port=base + 200, protocol=2, lib_name=None, lib_version=None) as c:
+        with resp2_proxy_client(port=base + 200) as c:
             for i in range(300):
                 assert c.incr(f"k:{i}") == i + 1
         assert f"g1 -> 127.0.0.1:{base + 11}" in open(

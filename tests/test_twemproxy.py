@@ -17,7 +17,7 @@ import time
 import pytest
 import redis
 
-from tests.helpers import LedisProcess, free_port, wait_port
+from tests.helpers import LedisProcess, free_port, resp2_proxy_client, wait_port
 
 pytestmark = pytest.mark.skipif(shutil.which("nutcracker") is None,
                                 reason="nutcracker (twemproxy) not installed")
@@ -58,7 +58,7 @@ class Nutcracker:
     def client(self, **kw) -> redis.Redis:
         # twemproxy speaks RESP2 only and closes the connection on a command it does not
         # forward, such as HELLO or the CLIENT SETINFO redis-py sends on connect
-        return redis.Redis(port=self.port, protocol=2, lib_name=None, lib_version=None, **kw)
+        return resp2_proxy_client(port=self.port, **kw)
 
     def cleanup(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
