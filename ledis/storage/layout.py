@@ -87,6 +87,8 @@ ZSET_INDEXED = b"\x01"  # the extras (raw[25:]) of a zset with a rank index (zse
 
 HEADER = struct.Struct(">BQ")  # type, expire_ms
 COLLECTION = struct.Struct(">BQQQ")  # type, expire_ms, version, size
+# raw[1:9] of a key without expiry: the hot paths test it before unpacking the time
+NO_EXPIRE = bytes(8)
 U64 = struct.Struct(">Q")
 U32 = struct.Struct(">I")
 

@@ -46,7 +46,7 @@ from ledis.storage.keyspace import WRONGTYPE, Database
 from ledis.storage.layout import COLLECTION, DATA, META, U64, prefix_end, sub_prefix
 
 HASH = layout.HASH
-_NO_EXPIRE = b"\0\0\0\0\0\0\0\0"
+_NO_EXPIRE = layout.NO_EXPIRE
 _time = time.time
 
 # Collections at most this big are read whole for random picks (exact sampling).

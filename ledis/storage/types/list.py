@@ -44,7 +44,7 @@ from ledis.storage.types import clip_range
 LIST = layout.LIST
 START = 1 << 63
 _META = struct.Struct(">BQQQQQ")  # type, expire_ms, version, size, head, tail
-_NO_EXPIRE = b"\0\0\0\0\0\0\0\0"
+_NO_EXPIRE = layout.NO_EXPIRE
 _pack_seq = U64.pack
 _BYTES = [bytes([i]) for i in builtins.range(256)]
 _DB_BYTES = layout.DB_BYTES

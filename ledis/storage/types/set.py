@@ -36,7 +36,7 @@ from ledis.storage.types.hash import (
 )
 
 SET = layout.SET
-_NO_EXPIRE = b"\0\0\0\0\0\0\0\0"
+_NO_EXPIRE = layout.NO_EXPIRE
 _time = time.time
 
 

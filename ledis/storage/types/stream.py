@@ -69,7 +69,7 @@ _ID = struct.Struct(">QQ")
 _GROUP = struct.Struct(">QQqQ")  # last ms, last seq, entries read, pel count
 _CONSUMER = struct.Struct(">QQ")  # seen ms, pel count
 _NACK = struct.Struct(">QQ")  # delivery ms, delivery count
-_NO_EXPIRE = b"\0" * 8
+_NO_EXPIRE = layout.NO_EXPIRE
 
 
 def now_ms() -> int:

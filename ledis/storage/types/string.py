@@ -27,7 +27,7 @@ from ledis.storage.keyspace import WRONGTYPE, Database
 from ledis.storage.layout import HEADER, META, U64
 
 _PREFIX = bytes([layout.STRING])
-_NO_EXPIRE = b"\0\0\0\0\0\0\0\0"
+_NO_EXPIRE = layout.NO_EXPIRE
 _PERSISTENT_PREFIX = _PREFIX + _NO_EXPIRE
 _time = time.time
 
