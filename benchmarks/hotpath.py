@@ -92,7 +92,7 @@ def request(kind: str, key: bytes, sha: bytes) -> tuple[bytes, ...]:
 
 
 def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profile: bool,
-            clock: Callable[[], float] = time.perf_counter) -> float:
+            clock: Callable[[], float] = time.perf_counter, prebuilt: int = 0) -> float:
     with tempfile.TemporaryDirectory(prefix="ledis-hotpath-") as tmp:
         config = Config()
         config.dir = tmp
@@ -118,7 +118,8 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
         # With random keys every iteration gets reads of its own (never replayed: a replayed
         # SADD or ZADD finds its member already there and measures a no-op); one key needs
         # only READS distinct reads, replayed in a cycle.
-        count = warm + iterations * (1 + profile) if random_keys else READS
+        # ``prebuilt``: iterations of requests to build at least (see --build)
+        count = max(warm + iterations * (1 + profile), prebuilt) if random_keys else READS
         reads = [[b"".join(hiredis.pack_command(r) for _ in range(pipeline)
                            for r in requests(kind, key, sha)) for _ in conns]
                  for _ in range(count)]
@@ -174,14 +175,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="time the main thread's CPU (time.thread_time) instead of the wall "
                          "clock: steadier on a shared machine, blind to waits and to RocksDB's "
                          "background threads")
+    ap.add_argument("--build", type=int, default=0, metavar="COMMANDS",
+                    help="with --random, build the requests of at least this many commands "
+                         "(more than are run): callgrind runs of 8000 and 24000 commands that "
+                         "both say --build 30000 build the same requests, so their difference "
+                         "is the server's cost alone (docs/PERFORMANCE.md, session 16)")
     args = ap.parse_args(argv)
     clock = time.thread_time if args.cpu else time.perf_counter
     load_commands()
     for kind in args.kinds:
         for p in args.pipelines or [1, 16]:
             iterations = max(10, args.commands // (CONNECTIONS * p))
-            usec = min(measure(kind.lower(), p, iterations, args.random, args.profile, clock)
-                       for _ in range(max(1, args.rounds)))
+            prebuilt = args.build // (CONNECTIONS * p)
+            usec = min(measure(kind.lower(), p, iterations, args.random, args.profile, clock,
+                               prebuilt) for _ in range(max(1, args.rounds)))
             unit = "transaction" if kind.lower() == "multi" else "command"
             print(f"{kind.upper():<8} -P {p:<3} {usec:6.2f} us/{unit} "
                   f"({'random keys' if args.random else 'one key'}"
