@@ -6,6 +6,7 @@ repair`` (``ledis/tools/check.py``) uses the same options."""
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 import rocksdict
 
@@ -56,9 +57,36 @@ def open_problem(path: str) -> str | None:
     return None
 
 
+# The families ``Engine.get`` reads by key, often for a key that is not there (SET, INCR,
+# HSET, SADD and ZADD of a new key or member look first): their memtables get a bloom filter
+# of whole keys, so a miss skips the skip-list search (~2.4k instructions and its cache
+# misses a read; RocksDB's own OptimizeForPointLookup preset, ratio 0.02: 2% of
+# write_buffer_mb, allocated with each memtable). The others are walked in order (zscore,
+# expire, log) or rarely read (sys). docs/PERFORMANCE.md, session 16.
+POINT_READ_FAMILIES = ("meta", "data")
+MEMTABLE_BLOOM_RATIO = 0.02
+
+
+class StoreOptions(NamedTuple):
+    """The store's options: ``db`` for the database (and RocksDB's default family),
+    ``families`` for each column family by name."""
+
+    db: rocksdict.Options
+    families: dict[str, rocksdict.Options]
+
+
 def options(block_cache_mb: int, compression: str, write_buffer_mb: int,
-        bottommost_compression: str = "") -> rocksdict.Options:
-    """The store's options (one set for every column family), as ``Engine`` opens it."""
+        bottommost_compression: str = "") -> StoreOptions:
+    """The store's options, as ``Engine`` opens it: one block cache for every family."""
+    cache = rocksdict.Cache(block_cache_mb * 1024 * 1024)
+    plain = _options(cache, compression, write_buffer_mb, bottommost_compression, False)
+    point = _options(cache, compression, write_buffer_mb, bottommost_compression, True)
+    return StoreOptions(plain, {name: point if name in POINT_READ_FAMILIES else plain
+                                for name in CF_NAMES})
+
+
+def _options(cache: rocksdict.Cache, compression: str, write_buffer_mb: int,
+             bottommost_compression: str, point_reads: bool) -> rocksdict.Options:
     opts = rocksdict.Options(raw_mode=True)
     opts.create_if_missing(True)
     opts.create_missing_column_families(True)
@@ -66,7 +94,7 @@ def options(block_cache_mb: int, compression: str, write_buffer_mb: int,
     # stop on a damaged one instead of carrying on with part of the store.
     opts.set_paranoid_checks(True)
     table = rocksdict.BlockBasedOptions()
-    table.set_block_cache(rocksdict.Cache(block_cache_mb * 1024 * 1024))
+    table.set_block_cache(cache)
     table.set_bloom_filter(10, False)
     table.set_cache_index_and_filter_blocks(True)
     # Partitioned index + filters (4 KB partitions, small top level pinned): a whole-file
@@ -81,6 +109,9 @@ def options(block_cache_mb: int, compression: str, write_buffer_mb: int,
     opts.set_compression_type(COMPRESSION[compression]())
     opts.set_write_buffer_size(write_buffer_mb * 1024 * 1024)
     opts.set_max_write_buffer_number(3)
+    if point_reads:
+        opts.set_memtable_prefix_bloom_ratio(MEMTABLE_BLOOM_RATIO)
+        opts.set_memtable_whole_key_filtering(True)
     # One memtable budget for all column families (data, zscore and log fill together):
     # without it 3 x write_buffer_mb per family, ~90 MB measured loading a big zset.
     opts.set_db_write_buffer_size(2 * write_buffer_mb * 1024 * 1024)
@@ -94,7 +125,7 @@ def options(block_cache_mb: int, compression: str, write_buffer_mb: int,
     return opts
 
 
-def open_db(path: str, opts: rocksdict.Options) -> rocksdict.Rdict:
+def open_db(path: str, opts: StoreOptions) -> rocksdict.Rdict:
     """Open the store at ``path`` with every column family, checksums verified on every
     read. ``StoreOpenError`` for a damaged or unreadable store, ``StoreLockedError`` when
     another process holds it."""
@@ -102,7 +133,7 @@ def open_db(path: str, opts: rocksdict.Options) -> rocksdict.Rdict:
     if problem:
         raise StoreOpenError(problem)
     try:
-        db = rocksdict.Rdict(path, options=opts, column_families={name: opts for name in CF_NAMES})
+        db = rocksdict.Rdict(path, options=opts.db, column_families=opts.families)
     except Exception as exc:  # noqa: BLE001 - rocksdict raises a bare Exception
         if "lock" in str(exc).lower():
             raise StoreLockedError(

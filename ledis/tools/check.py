@@ -376,7 +376,7 @@ def rebuild(path: str) -> None:
     """RocksDB's RepairDB on ``path``, with the options the server opens it with."""
     import rocksdict
 
-    rocksdict.Rdict.repair(path, rocks.options(8, "lz4", 8))
+    rocksdict.Rdict.repair(path, rocks.options(8, "lz4", 8).db)
 
 
 def run(args) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -10,8 +12,9 @@ from hypothesis import strategies as st
 
 from ledis.storage import engine as engine_module
 from ledis.storage import overlay as overlay_module
+from ledis.storage import rocks
 from ledis.storage.engine import Engine
-from ledis.storage.layout import DATA, META
+from ledis.storage.layout import CF_NAMES, DATA, META
 from ledis.storage.rocks import StoreLockedError
 
 
@@ -576,3 +579,44 @@ def test_read_cache_trimmed_to_its_bound_in_chunks(tmp_path):
         assert eng.get(DATA, b"k000000") == b"v"  # what was trimmed reads from RocksDB
     finally:
         eng.close()
+
+
+def _options_sections(path) -> dict[str, str]:
+    """RocksDB's own record of the options it opened the store with (the newest OPTIONS
+    file), by section header."""
+    text = sorted(Path(path).glob("OPTIONS-*"))[-1].read_text()
+    sections = re.split(r"^\[(.+)\]$", text, flags=re.M)
+    return dict(zip(sections[1::2], sections[2::2], strict=True))
+
+
+def test_memtable_bloom_on_the_point_read_families_only(engine):
+    """``meta`` and ``data`` (the families ``get`` reads by key, often for a key that is not
+    there) have a whole-key bloom filter in their memtables; the others do not pay for one
+    (docs/PERFORMANCE.md, session 16)."""
+    sections = _options_sections(engine.path)
+    for name in CF_NAMES:
+        cf_options = sections[f'CFOptions "{name}"']
+        bloom = name in rocks.POINT_READ_FAMILIES
+        assert (f"  memtable_whole_key_filtering={'true' if bloom else 'false'}\n"
+                in cf_options), name
+        ratio = float(re.search(r"memtable_prefix_bloom_size_ratio=([\d.]+)", cf_options)[1])
+        assert ratio == (rocks.MEMTABLE_BLOOM_RATIO if bloom else 0), name
+        assert "  partition_filters=true\n" in sections[
+            f'TableOptions/BlockBasedTable "{name}"'], name
+
+
+def test_every_family_shares_one_block_cache(engine):
+    """Two option sets (with and without the memtable bloom) but one block cache: blocks
+    read through ``data`` show in every family's cache usage (MEMORY STATS reads it once)."""
+    for i in range(2000):
+        engine.put(DATA, b"key:%06d" % i, b"v" * 100)
+    engine.commit()
+    engine._cfs[DATA].flush()  # the family's memtable to an SST: reads go through the cache
+    engine.clear_cache()
+    for i in range(0, 2000, 7):
+        assert engine.get(DATA, b"key:%06d" % i) == b"v" * 100
+    assert engine.get(DATA, b"key:none") is None
+    usage = {cf: engine.property_int(cf, "rocksdb.block-cache-usage")
+             for cf in range(len(CF_NAMES))}
+    assert usage[DATA] > 0
+    assert set(usage.values()) == {usage[DATA]}, usage
