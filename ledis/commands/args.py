@@ -27,7 +27,10 @@ T = TypeVar("T")
 
 
 def parse_int(raw: bytes, message: str = errors.NOT_INTEGER) -> int:
-    """Parse a signed 64-bit integer the way Redis does (``string2ll``): no spaces, no '+'."""
+    """Parse a signed 64-bit integer the way Redis does (``string2ll``): no spaces, no '+'.
+    The common case first: up to 18 ASCII digits (within 64 bits), no leading zero."""
+    if raw.isdigit() and len(raw) < 19 and (raw[0] != 0x30 or len(raw) == 1):
+        return int(raw)
     if not raw or len(raw) > 20 or raw[0] in b" +\t\r\n" or raw[-1] in b" \t\r\n":
         raise LedisError(message)
     if raw[0] == 0x30 and len(raw) > 1:  # leading zero
