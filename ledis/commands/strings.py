@@ -253,12 +253,7 @@ def _incr(db, key: bytes, delta: int) -> int:
 def _incr_general(db, key: bytes, delta: int) -> int:
     """INCR beyond the fast path: an expired key, a TTL, a non-canonical value, errors."""
     old_raw, value, expire = string.load(db, key)
-    if value is None:
-        current = 0
-    elif value.isdigit() and len(value) < 19 and (value[0] != 48 or len(value) == 1):
-        current = int(value)  # the common case, canonical and in range: skip parse_int
-    else:
-        current = parse_int(value)
+    current = 0 if value is None else parse_int(value)  # which takes plain digits first
     new = current + delta
     if new > _LLONG_MAX or new < _LLONG_MIN:
         raise error(errors.OVERFLOW)
