@@ -287,9 +287,12 @@ def attach_expiry_events(core: Any) -> None:
     """Give every database of ``core`` the active-expiry callback ("expired", class x)."""
 
     def on_expired(db: Any, key: bytes) -> None:
-        flags = notify_flags(core)
-        if flags:
-            notify(core, flags, 64, b"expired", key, db.logical)
+        # notify_configured: notify-keyspace-events was set (its default "" publishes
+        # nothing), so an expiry with nobody listening reads no config
+        if core.notify_configured:
+            flags = notify_flags(core)
+            if flags:
+                notify(core, flags, 64, b"expired", key, db.logical)
         if core.triggers is not None:  # keyspace triggers (ledis/scripting/triggers.py)
             core.triggers.expired(db, key)
 

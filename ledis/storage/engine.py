@@ -59,7 +59,7 @@ import threading
 import time
 import zlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from itertools import chain, islice
 from typing import Any
 
@@ -494,28 +494,40 @@ class Engine(OverlayReads, Savepoints, WriteRecovery):
         limit = self.FEW_KEYS
         if not limit or (count is not None and count > limit):
             return False
-        pending = self._pending[cf]
-        if count is None or self.scratch or any(
-                b > start and a < end for a, b in self._pending_ranges[cf]):
+        ranges = self._pending_ranges[cf]
+        if count is None or self.scratch or (ranges and any(
+                b > start and a < end for a, b in ranges)):
             found = [key for key, _ in islice(self.iterate(cf, start, end), limit + 1)]
             if len(found) > limit:
                 return False
         else:
-            window: list[bytes] = []
+            # The common case (a collection written in an earlier batch, which active
+            # expiry, DEL or an overwrite retires) is written inline: no window, one seek.
+            pending = self._pending[cf]
+            found = []
+            touched: Container[bytes] = ()
             if pending:  # the span's keys touched in this batch, by bisection
                 keys = self._overlay_keys(cf)
                 lo = bisect_left(keys, start)
-                window = keys[lo:bisect_left(keys, end, lo)]
-            found = [key for key in window if pending[key] is not None]
+                hi = bisect_left(keys, end, lo)
+                if hi > lo:
+                    window = keys[lo:hi]
+                    found = [key for key in window if pending[key] is not None]
+                    touched = set(window)  # put (in found) or deleted already in this batch
             left = count - len(found)  # the live keys that only the store has
-            if left > 0:
-                touched = set(window)  # put (in found) or deleted already in this batch
-                for key, _ in self.store_span(cf, start, end):
+            if left > 0:  # store_span, inline: stop on the last one, never step past it
+                it = self.seeker(cf)
+                it.seek(start)
+                while it.valid():
+                    key = it.key()
+                    if key >= end:
+                        break
                     if key not in touched:
                         found.append(key)
                         left -= 1
                         if not left:
                             break
+                    it.next()
         delete = self.delete  # the savepoint journal's, while one is open
         for key in found:
             delete(cf, key)

@@ -444,14 +444,18 @@ class Database:
                 break
         self.expire_from = victims[-1][0] + b"\0" if victims else None
         removed = 0
+        get = self.engine.get
+        prefix = self.prefix
+        on_expired = self.on_expired
         for index_key, key in victims:
-            raw = self.raw(key)
-            if raw is not None and U64.unpack_from(raw, 1)[0] == U64.unpack_from(index_key, 1)[0]:
-                if not self.is_live(raw):
+            raw = get(META, prefix + key)  # self.raw, inline
+            if raw is not None and raw[1:9] == index_key[1:9]:  # the same expiry time
+                # due by the index's walk up to ``now``: live only if written since (is_live)
+                if U64.unpack_from(raw, 1)[0] <= time.time() * 1000:
                     self.remove(key, raw)
                     removed += 1
-                    if self.on_expired is not None:
-                        self.on_expired(self, key)
+                    if on_expired is not None:
+                        on_expired(self, key)
             else:
                 self.engine.write_uncached(EXPIRE, index_key, None)
         return removed

@@ -128,8 +128,13 @@ MOVED_END = b"moved;"
 SUB_PREFIX_LEN = 9
 
 
+_SUCCESSOR = [bytes((i + 1,)) for i in range(255)]  # byte i -> byte i + 1
+
+
 def prefix_end(prefix: bytes) -> bytes:
     """The smallest key greater than every key starting with ``prefix``."""
+    if prefix and prefix[-1] != 0xFF:  # the usual case (a collection's sub-key prefix)
+        return prefix[:-1] + _SUCCESSOR[prefix[-1]]
     stripped = prefix.rstrip(b"\xff")
     if not stripped:
         raise ValueError("prefix has no upper bound")

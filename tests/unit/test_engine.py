@@ -511,6 +511,43 @@ def test_delete_few_with_a_count_finds_every_live_key(engine):
     assert not engine.delete_few(DATA, b"s", b"t", engine.FEW_KEYS + 1)
 
 
+def test_delete_few_with_a_count_stops_on_the_spans_last_key(engine):
+    """The counted walk uses the batch's unbounded seeker and must stay on the span's last
+    key: one step further would walk over the point tombstones that follow it (here those
+    of 50 deleted keys) to the next live key."""
+    for i in range(3):
+        engine.put(DATA, b"s%d" % i, b"v")
+    for i in range(50):
+        engine.put(DATA, b"t%02d" % i, b"v")
+    engine.put(DATA, b"u", b"live")
+    engine.commit()
+    for i in range(50):
+        engine.delete(DATA, b"t%02d" % i)
+    engine.commit()
+    assert engine.delete_few(DATA, b"s", b"t", 3)
+    it = engine.seeker(DATA)
+    assert it.valid() and it.key() == b"s2"
+    engine.commit()
+    assert list(engine.iterate(DATA, b"")) == [(b"u", b"live")]
+
+
+@given(st.binary(min_size=1, max_size=12))
+@settings(max_examples=500, deadline=None)
+def test_prefix_end_is_the_first_key_after_the_prefix(prefix):
+    """``layout.prefix_end``'s fast path (a last byte below ff) agrees with its definition:
+    drop trailing ff bytes, then add one to the last byte left."""
+    from ledis.storage.layout import prefix_end
+
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        with pytest.raises(ValueError):
+            prefix_end(prefix)
+        return
+    end = prefix_end(prefix)
+    assert end == stripped[:-1] + bytes([stripped[-1] + 1])
+    assert prefix < end and prefix + b"\xff" * 4 < end
+
+
 def test_write_uncached_is_read_from_the_overlay_and_leaves_the_cache_alone(engine):
     from ledis.storage.layout import ZSCORE
 
