@@ -490,10 +490,13 @@ def test_delete_few_is_undone_by_a_savepoint_rollback(engine):
     assert [k for k, _ in engine.iterate(DATA, b"s", b"t")] == [b"s0", b"s1", b"s2", b"s3"]
 
 
-def test_delete_few_with_a_count_finds_every_live_key(engine):
+@pytest.mark.parametrize("overlay_sorted", [False, True])
+def test_delete_few_with_a_count_finds_every_live_key(engine, overlay_sorted):
     """With the span's live count (a collection's size), the walk counts only the stored keys
     the batch has not touched: a stored key deleted in this batch must not stand in for one
-    further on (which would be left behind), and a key put in this batch counts once."""
+    further on (which would be left behind), and a key put in this batch counts once. Both
+    ways: the store first (the overlay unsorted), or the overlay's window first (sorted
+    already by an ordered read of this batch)."""
     for i in range(5):
         engine.put(DATA, b"s%d" % i, b"v")
     engine.put(DATA, b"t0", b"outside")
@@ -501,6 +504,9 @@ def test_delete_few_with_a_count_finds_every_live_key(engine):
     engine.delete(DATA, b"s0")  # deleted in this batch
     engine.put(DATA, b"s2", b"new value")  # stored, rewritten in this batch
     engine.put(DATA, b"s9", b"new key")  # only in this batch
+    if overlay_sorted:
+        assert len(list(engine.iterate(DATA, b"s", b"t"))) == 5
+    assert (engine._sorted[DATA] is not None) == overlay_sorted
     assert engine.delete_few(DATA, b"s", b"t", 5)  # s1 s2 s3 s4 s9
     assert list(engine.iterate(DATA, b"s", b"t")) == []
     engine.commit()
@@ -524,11 +530,15 @@ def test_delete_few_with_a_count_stops_on_the_spans_last_key(engine):
     for i in range(50):
         engine.delete(DATA, b"t%02d" % i)
     engine.commit()
+    engine.put(DATA, b"a", b"pending elsewhere")
     assert engine.delete_few(DATA, b"s", b"t", 3)
     it = engine.seeker(DATA)
     assert it.valid() and it.key() == b"s2"
+    # found in the store alone: the overlay was not sorted for it (every later put of the
+    # batch would pay an insort)
+    assert engine._sorted[DATA] is None
     engine.commit()
-    assert list(engine.iterate(DATA, b"")) == [(b"u", b"live")]
+    assert list(engine.iterate(DATA, b"")) == [(b"a", b"pending elsewhere"), (b"u", b"live")]
 
 
 @given(st.binary(min_size=1, max_size=12))
