@@ -22,19 +22,22 @@ _LLONG_MAX = 2**63 - 1
 # --- expiry ------------------------------------------------------------------------------------
 def _expire_generic(ctx, argv, base_ms: int, unit_ms: int, now: int) -> int:
     """EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT (``base_ms`` is ``now`` for the relative forms)."""
-    # Redis reads every option before judging combinations; an unknown word is named back.
-    options = {b"NX": False, b"XX": False, b"GT": False, b"LT": False}
-    args = ArgCursor(argv, 3)
-    while args:
-        raw = args.take()
-        if raw.upper() not in options:
-            raise error(errors.EXPIRE_UNSUPPORTED, raw.decode("utf-8", "replace"))
-        options[raw.upper()] = True
-    nx, xx, gt, lt = options.values()
-    if nx and (xx or gt or lt):
-        raise LedisError(errors.EXPIRE_OPTIONS)
-    if gt and lt:
-        raise LedisError(errors.EXPIRE_GT_LT)
+    if len(argv) == 3:  # no option, the usual call: nothing to read or judge
+        nx = xx = gt = lt = False
+    else:
+        # Redis reads every option before judging combinations; an unknown word is named back.
+        options = {b"NX": False, b"XX": False, b"GT": False, b"LT": False}
+        args = ArgCursor(argv, 3)
+        while args:
+            raw = args.take()
+            if raw.upper() not in options:
+                raise error(errors.EXPIRE_UNSUPPORTED, raw.decode("utf-8", "replace"))
+            options[raw.upper()] = True
+        nx, xx, gt, lt = options.values()
+        if nx and (xx or gt or lt):
+            raise LedisError(errors.EXPIRE_OPTIONS)
+        if gt and lt:
+            raise LedisError(errors.EXPIRE_GT_LT)
     when = parse_int(argv[2])
     if unit_ms == 1000:
         if when > _LLONG_MAX // 1000 or when < -(_LLONG_MAX // 1000):
