@@ -511,18 +511,19 @@ class Engine(OverlayReads, Savepoints, WriteRecovery):
             get = pending.get
             found = []
             left = count
-            it = self.seeker(cf)
-            it.seek(start)
-            while it.valid():
-                key = it.key()
-                if key >= end:
-                    break
-                if get(key, _MISSING) is not None:
-                    found.append(key)
-                    left -= 1
-                    if not left:
-                        break  # on the span's last live key: never step past it
-                it.next()
+            if left > 0:
+                it = self.seeker(cf)
+                it.seek(start)
+                while it.valid():
+                    key = it.key()
+                    if key >= end:
+                        break
+                    if get(key, _MISSING) is not None:
+                        found.append(key)
+                        left -= 1
+                        if not left:
+                            break  # on the span's last live key: never step past it
+                    it.next()
             if left > 0 and pending:  # keys only this batch has
                 keys = self._overlay_keys(cf)
                 lo = bisect_left(keys, start)

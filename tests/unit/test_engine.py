@@ -513,6 +513,12 @@ def test_delete_few_with_a_count_finds_every_live_key(engine, overlay_sorted):
     assert sorted(_ops(engine)) == [1] * 6  # s0 (before) and the five
     engine.clear_cache()
     assert list(engine.iterate(DATA, b"")) == [(b"t0", b"outside")]
+    # a count of 0 deletes nothing (the walk must not take stored keys beyond the count)
+    engine.put(DATA, b"s5", b"v")
+    engine.commit()
+    assert engine.delete_few(DATA, b"s", b"t", 0)
+    engine.commit()
+    assert engine.get(DATA, b"s5") == b"v"
     # a count above FEW_KEYS is the caller's sign to delete the range
     assert not engine.delete_few(DATA, b"s", b"t", engine.FEW_KEYS + 1)
 
