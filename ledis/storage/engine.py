@@ -59,7 +59,7 @@ import threading
 import time
 import zlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from itertools import chain, islice
 from typing import Any
 
@@ -500,17 +500,26 @@ class Engine(OverlayReads, Savepoints, WriteRecovery):
             found = [key for key, _ in islice(self.iterate(cf, start, end), limit + 1)]
             if len(found) > limit:
                 return False
-        elif self._sorted[cf] is None:
-            # The store first (inline, one seek): a live key is stored and not deleted in this
-            # batch (rewritten or not). When that finds ``count`` (the common case: a
-            # collection written in an earlier batch, which active expiry, DEL or an
-            # overwrite retires), no pending key can be left in the span, and the overlay is
-            # not sorted for it (sorting it would make every later put of this batch pay an
-            # ``insort``). Only when the span ends short does the overlay give the rest.
+        else:
+            # The span's live keys: stored and not deleted in this batch, or pending. With the
+            # overlay sorted already (an ordered read of this batch), its window gives the
+            # pending ones first. Otherwise the store goes first (inline, one seek), and when
+            # that finds ``count`` (the common case: a collection written in an earlier
+            # batch, which active expiry, DEL or an overwrite retires) no pending key can be
+            # left in the span, so the overlay is not sorted for it (a sorted overlay makes
+            # every later put of the batch pay an ``insort``); only a span that ends short
+            # takes the rest from it.
             pending = self._pending[cf]
             get = pending.get
+            keys = self._sorted[cf]
             found = []
-            left = count
+            touched: Container[bytes] = ()
+            if keys is not None:
+                lo = bisect_left(keys, start)
+                window = keys[lo:bisect_left(keys, end, lo)]
+                found = [key for key in window if pending[key] is not None]
+                touched = set(window)  # put (in found) or deleted already in this batch
+            left = count - len(found)
             if left > 0:
                 it = self.seeker(cf)
                 it.seek(start)
@@ -518,41 +527,18 @@ class Engine(OverlayReads, Savepoints, WriteRecovery):
                     key = it.key()
                     if key >= end:
                         break
-                    if get(key, _MISSING) is not None:
+                    if key not in touched and get(key, _MISSING) is not None:
                         found.append(key)
                         left -= 1
                         if not left:
                             break  # on the span's last live key: never step past it
                     it.next()
-            if left > 0 and pending:  # keys only this batch has
-                keys = self._overlay_keys(cf)
-                lo = bisect_left(keys, start)
-                seen = set(found)
-                found.extend(key for key in keys[lo:bisect_left(keys, end, lo)]
-                             if pending[key] is not None and key not in seen)
-        else:
-            # The overlay is sorted already: the span's pending keys by bisection, then the
-            # store for the live keys only it has (none when the batch wrote them all).
-            pending = self._pending[cf]
-            keys = self._overlay_keys(cf)
-            lo = bisect_left(keys, start)
-            window = keys[lo:bisect_left(keys, end, lo)]
-            found = [key for key in window if pending[key] is not None]
-            left = count - len(found)
-            if left > 0:
-                touched = set(window)  # put (in found) or deleted already in this batch
-                it = self.seeker(cf)
-                it.seek(start)
-                while it.valid():
-                    key = it.key()
-                    if key >= end:
-                        break
-                    if key not in touched:
-                        found.append(key)
-                        left -= 1
-                        if not left:
-                            break
-                    it.next()
+                if left > 0 and keys is None and pending:  # keys only this batch has
+                    keys = self._overlay_keys(cf)
+                    lo = bisect_left(keys, start)
+                    seen = set(found)
+                    found.extend(key for key in keys[lo:bisect_left(keys, end, lo)]
+                                 if pending[key] is not None and key not in seen)
         delete = self.delete  # the savepoint journal's, while one is open
         for key in found:
             delete(cf, key)

@@ -452,7 +452,7 @@ class Database:
         for index_key, key in victims:
             raw = get(META, prefix + key)  # self.raw, inline
             if raw is not None and raw[1:9] == index_key[1:9]:  # the same expiry time
-                # due by the index's walk up to ``now``: live only if written since (is_live)
+                # is_live, inline (an indexed expiry is never 0)
                 if U64.unpack_from(raw, 1)[0] <= time.time() * 1000:
                     self.remove(key, raw)
                     removed += 1
