@@ -520,7 +520,7 @@ class Engine(OverlayReads, Savepoints, WriteRecovery):
                 found = [key for key in window if pending[key] is not None]
                 touched = set(window)  # put (in found) or deleted already in this batch
             left = count - len(found)
-            if left > 0:
+            if left > 0:  # ``store_span``'s walk, inline: a generator per retire costs more
                 it = self.seeker(cf)
                 it.seek(start)
                 while it.valid():
