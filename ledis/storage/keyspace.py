@@ -314,10 +314,7 @@ class Database:
         engine.delete(META, self.prefix + key)
 
     def _drop_version(self, key: bytes, old_raw: bytes, emptied: bool = False) -> None:
-        # == layout.sub_prefix(self.index, version), inline (a flagged version's low byte is
-        # its home db)
-        home = self.prefix if old_raw[9] < 0x80 else layout.DB_BYTES[old_raw[16]]
-        prefix = home + old_raw[9:17]
+        prefix = layout.meta_sub_prefix(self.index, old_raw)  # no version int to pack
         if prefix[0] != self.index:  # it had moved here: out of the registry
             self.engine.delete(SYS, layout.moved_key(U64.unpack_from(old_raw, 9)[0]))
         if emptied:
