@@ -405,3 +405,23 @@ def test_numbers_with_underscores_refused_as_redis(pair3):
         ("ZRANGEBYSCORE", "z", "0", "1_0"), ("ZRANGEBYSCORE", "z", "(1_0", "+inf"),
         ("GET", "n"), ("ZSCORE", "z", "m"),
     ])
+
+
+def test_numbers_with_c_whitespace_refused_as_redis(pair3):
+    """C's isspace() also holds vertical tab and form feed, which Python's int() and float()
+    strip on both sides: string2ll refuses them anywhere, strtold-based parsers (INCRBYFLOAT,
+    timeouts) too, while strtod (ZRANGEBYSCORE's bounds) skips them in front."""
+    _compare(pair3, [
+        ("SET", "n", "5"), ("INCRBY", "n", b"\x0b1"), ("INCRBY", "n", b"1\x0c"),
+        ("DECRBY", "n", b"\x0c1"), ("EXPIRE", "n", b"\x0b100"), ("SETRANGE", "n", b"1\x0b", "x"),
+        ("GETRANGE", "n", b"\x0c0", "1"), ("SET", "e", "v", "EX", b"10\x0b"),
+        ("INCRBYFLOAT", "n", b"\x0b1"), ("INCRBYFLOAT", "n", b"1\x0c"),
+        ("SET", "u", b"\x0b5"), ("INCR", "u"), ("INCRBYFLOAT", "u", "1"),
+        ("SET", "w", b"5\x0c"), ("INCR", "w"), ("INCRBYFLOAT", "w", "1"),
+        ("RPUSH", "l", "a", "b"), ("LRANGE", "l", b"\x0b0", "1"), ("LINDEX", "l", b"1\x0c"),
+        ("LINDEX", "missing", b"1\x0c"), ("LINDEX", "missing", "x"), ("LINDEX", "n", "x"),
+        ("BLPOP", "l", b"\x0b1"), ("BLPOP", "l", b"0.5\x0c"), ("HINCRBY", "h", "f", b"\x0c1"),
+        ("ZADD", "z", b"\x0b1", "m"), ("ZADD", "z", "1", "m"), ("ZINCRBY", "z", b"2\x0c", "m"),
+        ("ZRANGEBYSCORE", "z", b"\x0b0", "2"), ("ZRANGEBYSCORE", "z", "0", b"2\x0c"),
+        ("SELECT", b"\x0b0"), ("GET", "n"), ("ZSCORE", "z", "m"),
+    ])

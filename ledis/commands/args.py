@@ -23,6 +23,10 @@ _INT_MAX = 2**63 - 1
 # b"_" as an int: ``int in bytes`` is one memchr, while ``bytes in bytes`` first tries the
 # operand as an int and formats the TypeError it then clears (~150 ns against ~18 ns)
 UNDERSCORE = ord("_")
+# C's isspace(): what strtod / strtold skip in front and what string2ll refuses. Python's
+# int() and float() strip it on both sides, so it is refused before them.
+SPACE = b" \t\n\v\f\r"
+_SPACE_PLUS = SPACE + b"+"
 T = TypeVar("T")
 
 
@@ -31,7 +35,7 @@ def parse_int(raw: bytes, message: str = errors.NOT_INTEGER) -> int:
     The common case first: up to 18 ASCII digits (within 64 bits), no leading zero."""
     if raw.isdigit() and len(raw) < 19 and (raw[0] != 0x30 or len(raw) == 1):
         return int(raw)
-    if not raw or len(raw) > 20 or raw[0] in b" +\t\r\n" or raw[-1] in b" \t\r\n":
+    if not raw or len(raw) > 20 or raw[0] in _SPACE_PLUS or raw[-1] in SPACE:
         raise LedisError(message)
     if raw[0] == 0x30 and len(raw) > 1:  # leading zero
         raise LedisError(message)
@@ -46,7 +50,7 @@ def parse_int(raw: bytes, message: str = errors.NOT_INTEGER) -> int:
 
 def parse_float(raw: bytes, message: str = errors.NOT_FLOAT) -> float:
     """Parse a double the way Redis does (``strtold``: 'inf', '-inf' ok; NaN and spaces not)."""
-    if not raw or raw[0] in b" \t\r\n" or raw[-1] in b" \t\r\n" or UNDERSCORE in raw:
+    if not raw or raw[0] in SPACE or raw[-1] in SPACE or UNDERSCORE in raw:
         raise LedisError(message)
     try:
         value = float(raw)

@@ -119,7 +119,13 @@ def cmd_llen(ctx, argv):
 @command("lindex", arity=3, flags="readonly", keys=(1, 1, 1), group="list",
          summary="Get an element from a list by its index", acl="@read @list @slow")
 def cmd_lindex(ctx, argv):
-    return lst.index(ctx.db, argv[1], parse_int(argv[2]))
+    try:
+        idx = parse_int(argv[2])
+    except LedisError:
+        if lst.get(ctx.db, argv[1]) is None:  # Redis looks the key up first: nil, no error
+            return None
+        raise
+    return lst.index(ctx.db, argv[1], idx)
 
 
 @command("lrange", arity=4, flags="readonly", keys=(1, 1, 1), group="list",

@@ -30,6 +30,7 @@ import re
 
 from ledis import blocking, errors
 from ledis.commands.args import (
+    SPACE,
     UNDERSCORE,
     ArgCursor,
     parse_int,
@@ -42,7 +43,6 @@ from ledis.replies import Double, NullArray, Raw, format_double
 from ledis.storage.types import zset
 from ledis.storage.types.zset import LexRange, ScoreRange
 
-_WS = b" \t\n\v\f\r"
 # A score of at most this many decimal digits is exact as a double (ZADD's fast path)
 _EXACT_DIGITS = 15
 _LONG_MAX = 2**63 - 1
@@ -89,10 +89,10 @@ def score_double(raw: bytes) -> Double:
 def _strtod(text: bytes) -> float | None:
     """C ``strtod`` over the whole of ``text`` (None if it stops early). Leading whitespace
     is skipped, the empty string reads as 0, hex floats work; NaN comes back as NaN."""
-    body = text.lstrip(_WS)
+    body = text.lstrip(SPACE)
     if not body:
         return 0.0 if not text else None
-    if body[-1] in _WS or UNDERSCORE in body:
+    if body[-1] in SPACE or UNDERSCORE in body:
         return None
     try:
         return float(body)
@@ -111,7 +111,7 @@ def parse_score(raw: bytes, message: str = errors.NOT_FLOAT) -> float:
     """A score / increment / weight as Redis's ``getDoubleFromObject`` reads it."""
     if raw.isdigit() and len(raw) <= _EXACT_DIGITS:  # a plain integer (the commonest)
         return float(raw)
-    if not raw or raw[0] in _WS:
+    if not raw or raw[0] in SPACE:
         raise LedisError(message)
     value = _strtod(raw)
     if value is None or value != value:
