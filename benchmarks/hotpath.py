@@ -7,6 +7,7 @@
     python benchmarks/hotpath.py multi -P 1         # MULTI + 10 SET + EXEC: us per transaction
     python benchmarks/hotpath.py sadd lpush rpop -P 16 --random   # redis-benchmark's shapes
     python benchmarks/hotpath.py hset zadd lrange_100 -P 16 --random
+    python benchmarks/hotpath.py zadd -P 16 --random --full     # every member there: moves
     python benchmarks/hotpath.py get -P 1 --rounds 5 --cpu   # best of 5, main-thread CPU time
 
 Builds a real Core on a temp RocksDB and 50 ``Connection`` objects whose transports only count
@@ -91,8 +92,18 @@ def request(kind: str, key: bytes, sha: bytes) -> tuple[bytes, ...]:
     }[kind]
 
 
+# --full: the collection of these kinds made with all 100k members first (bench.py runs every
+# workload several times on one server, so its later ZADD runs move members that are there)
+FULL = {
+    "zadd": (b"ZADD", (b"myzset", lambda i: (b"%d" % i, b"element:key:%012d" % i))),
+    "sadd": (b"SADD", (b"myset", lambda i: (b"element:key:%012d" % i,))),
+    "hset": (b"HSET", (b"myhash", lambda i: (b"element:key:%012d" % i, b"xxx"))),
+}
+
+
 def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profile: bool,
-            clock: Callable[[], float] = time.perf_counter, prebuilt: int = 0) -> float:
+            clock: Callable[[], float] = time.perf_counter, prebuilt: int = 0,
+            full: bool = False) -> float:
     with tempfile.TemporaryDirectory(prefix="ledis-hotpath-") as tmp:
         config = Config()
         config.dir = tmp
@@ -142,6 +153,12 @@ def measure(kind: str, pipeline: int, iterations: int, random_keys: bool, profil
             for _ in range(0, max(total, 40_000), 1000):
                 core.dispatch(conns[0].ctx, [b"LPUSH", b"mylist", *[b"xxx"] * 1000])
             server.flush()
+        if full and kind in FULL:  # every member already there: each request moves or rewrites
+            name, head = FULL[kind]
+            for start in range(0, 100_000, 1000):
+                core.dispatch(conns[0].ctx, [name, head[0], *(x for i in range(start, start + 1000)
+                                                          for x in head[1](i))])
+                server.flush()
         run(warm)  # warm up: cache, memtable, Lua
         if profile:
             import cProfile
@@ -180,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
                          "(more than are run): callgrind runs of 8000 and 24000 commands that "
                          "both say --build 30000 build the same requests, so their difference "
                          "is the server's cost alone (docs/PERFORMANCE.md, session 16)")
+    ap.add_argument("--full", action="store_true",
+                    help="zadd, sadd, hset: the collection holds all 100k members before the "
+                         "run (bench.py's later runs), so each request finds its member")
     args = ap.parse_args(argv)
     clock = time.thread_time if args.cpu else time.perf_counter
     load_commands()
@@ -188,11 +208,11 @@ def main(argv: list[str] | None = None) -> int:
             iterations = max(10, args.commands // (CONNECTIONS * p))
             prebuilt = args.build // (CONNECTIONS * p)
             usec = min(measure(kind.lower(), p, iterations, args.random, args.profile, clock,
-                               prebuilt) for _ in range(max(1, args.rounds)))
+                               prebuilt, args.full) for _ in range(max(1, args.rounds)))
             unit = "transaction" if kind.lower() == "multi" else "command"
             print(f"{kind.upper():<8} -P {p:<3} {usec:6.2f} us/{unit} "
                   f"({'random keys' if args.random else 'one key'}"
-                  f"{', CPU' if args.cpu else ''}"
+                  f"{', CPU' if args.cpu else ''}{', full' if args.full else ''}"
                   f"{f', best of {args.rounds}' if args.rounds > 1 else ''})", flush=True)
     return 0
 

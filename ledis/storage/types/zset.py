@@ -567,25 +567,34 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
     # the score index's member entries are never point-read: written around the cache
     get, put, index = engine.get, engine.put, engine.write_uncached
     keep_index = raw[25:26] == INDEXED  # type: ignore[index]
+    compare = incr or gt or lt  # the new score depends on the old one
     added = updated = processed = 0
     new_score = 0.0
     for value, member in pairs:
         dkey = prefix + member
         old = None if created and size == 0 else get(DATA, dkey)
+        bits = _U64_unpack(_D_pack(value + 0.0))[0]  # enc = encode_score(value), inline
+        enc = _U64_pack(bits ^ _ALL if bits & _SIGN else bits | _SIGN)
         if old is not None:
             if nx:
                 new_score = value
                 continue
-            cur = decode_score(old)
-            new_score = cur + value if incr else value
-            if new_score != new_score:  # NaN
-                raise LedisError(errors.ZSET_NAN_RESULT)
-            if (lt and new_score >= cur) or (gt and new_score <= cur):
-                new_score = cur
-                continue
+            new_score = value
+            if compare:
+                cur = decode_score(old)
+                if incr:
+                    new_score = cur + value
+                    if new_score != new_score:  # NaN
+                        raise LedisError(errors.ZSET_NAN_RESULT)
+                if (lt and new_score >= cur) or (gt and new_score <= cur):
+                    new_score = cur
+                    continue
+                if incr:
+                    enc = encode_score(new_score)
             processed += 1
-            if new_score != cur:
-                enc = encode_score(new_score)
+            # Equal encodings are equal scores (encode_score is one-to-one but for -0.0,
+            # which encodes as 0.0, and equals it): a plain ZADD decodes nothing.
+            if enc != old:
                 index(ZSCORE, prefix + old + member, None)
                 index(ZSCORE, prefix + enc + member, b"")
                 put(DATA, dkey, enc)
@@ -597,7 +606,6 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
             if xx:
                 continue
             new_score = value
-            enc = encode_score(value)
             put(DATA, dkey, enc)
             index(ZSCORE, prefix + enc + member, b"")
             if keep_index:

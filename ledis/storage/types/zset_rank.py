@@ -178,12 +178,6 @@ class _Nodes:
                 put(ZSCORE, l1 + group, _GROUP.pack(*groups[group]))
             self.dirty_groups = set()
 
-    def group_of(self, suffix: bytes) -> tuple[bytes, bytes]:
-        """(key of the group holding ``suffix``, key of the group before it or b"")."""
-        gkeys = self.gkeys
-        i = bisect_right(gkeys, suffix)
-        return gkeys[i], gkeys[i - 1] if i else b""
-
     def block(self, suffix: bytes, group: bytes, low: bytes) -> bytes:
         """Key of the block holding ``suffix`` (the least block key above it), in ``group``
         (whose blocks have keys in ``(low, group]``)."""
@@ -441,16 +435,34 @@ def index_add(engine, prefix: bytes, suffix: bytes) -> None:
 
 
 def index_remove(engine, prefix: bytes, suffix: bytes) -> None:
-    """Uncount a member (removed from the score index, or about to be)."""
+    """Uncount a member (removed from the score index, or about to be).
+    Long on purpose: as in ``index_add``, the common case (a listed group, a block that keeps
+    members) inline, on the path of ZREM and of every ZADD that moves a member."""
     nodes = engine.scratch.get(prefix) or _nodes(engine, prefix)
     nodes.members[suffix] = False
     nodes.deletions += 1
-    group, low = nodes.group_of(suffix)
-    block = nodes.block(suffix, group, low)
-    count = nodes.count(block) - 1
-    members, blocks = nodes.groups[group]
+    gkeys = nodes.gkeys
+    i = bisect_right(gkeys, suffix)
+    group = gkeys[i]
+    listed = nodes.lists.get(group)
+    if listed is not None:
+        block = listed[bisect_right(listed, suffix)]
+    else:
+        block = nodes.block(suffix, group, gkeys[i - 1] if i else b"")
+    count = nodes.blocks.get(block)
+    if count is None:
+        count = nodes.count(block)
+    count -= 1
+    counts = nodes.groups[group]
+    if count > 0:
+        nodes.blocks[block] = count
+        nodes.dirty.add(block)
+        counts[0] -= 1
+        nodes.dirty_groups.add(group)
+        return
+    members, blocks = counts
     members -= 1
-    if count > 0 or block == group:
+    if block == group:
         # A group's last block stays, even empty: its key is the group's upper bound.
         if count == 0 and blocks == 1 and group != _LAST:
             nodes.delete_block(block, group)
