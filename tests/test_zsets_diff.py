@@ -54,6 +54,12 @@ SCRIPTS = {
         ("ZRANGE", "z", 0, -1, "WITHSCORES"), ("ZCARD", "z"),
         ("SET", "str", "v"), ("ZADD", "str", "1", "a"), ("ZINCRBY", "z", "007", "a"),
         ("ZRANGE", "z", 0, -1, "WITHSCORES"),
+        # an existing member's score compared by its encoding: -0 equals 0 (no update)
+        ("ZADD", "z", "CH", "-0.0", "c"), ("ZADD", "z", "CH", "0", "c"),
+        ("ZADD", "z", "CH", "-0", "c", "15", "h", "15.0", "a"), ("ZSCORE", "z", "c"),
+        ("ZADD", "z", "CH", "GT", "-0", "c"), ("ZADD", "z", "CH", "LT", "0.0", "c"),
+        ("ZADD", "z", "INCR", "-0", "c"), ("ZADD", "z", "CH", "XX", "1.5e1", "a"),
+        ("ZRANGE", "z", 0, -1, "WITHSCORES"),
     ],
     "point_reads": [
         ("ZADD", "z", 1, "a", 2.5, "b", 3, "c", 3, "bb"), ("ZSCORE", "z", "b"),
