@@ -167,7 +167,10 @@ def test_long_lex_ranges_are_streamed(fresh_server):
 def test_long_stream_ranges_are_streamed_and_pinned(fresh_server):
     server = fresh_server("--reply-chunk-entries", str(CHUNK))
     c = server.client(protocol=2)
-    _fill_stream(c, 3000)
+    # 300 chunks (~1 MB): more than the socket buffers hold for a reader that does not read,
+    # so the stream is still going when the writes below land (with 3,000 entries, 30
+    # chunks, a CI run saw it end, and XLEN run, before the first CLIENT LIST)
+    _fill_stream(c, 30_000)
     before = c.xrange("x", "-", "+")
     streamed = c.info("stats")["streamed_replies"]
     assert c.xrange("x", 200, 2500) == before[199:2500]
@@ -177,11 +180,13 @@ def test_long_stream_ranges_are_streamed_and_pinned(fresh_server):
     reader_id = reader.client_id()
     reader.send(("XRANGE", "x", "-", "+"), ("XLEN", "x"))
     _wait_running(c, reader_id, "xrange")
-    c.xadd("x", {"late": 1}, id="5000-1")
+    c.xadd("x", {"late": 1}, id="50000-1")
     c.xdel("x", "1-1", "2999-1")
+    # still streaming: the writes landed while it was sent, and XLEN waits behind it
+    assert [i["cmd"] for i in c.client_list() if i["id"] == str(reader_id)] == ["xrange"]
     got = reader.read()
     assert [(i, dict(zip(f[::2], f[1::2], strict=True))) for i, f in got] == before
-    assert reader.read() == 2999  # XLEN ran after the writes: +1 -2
+    assert reader.read() == 29_999  # XLEN ran after the writes: +1 -2
     reader.close()
 
 
