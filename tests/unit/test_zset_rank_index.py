@@ -174,15 +174,16 @@ def test_check_index_finds_a_wrong_count(tiny_nodes, db):
 @pytest.mark.parametrize("seed", range(4))
 def test_block_lists_kept_across_batches_survive_rollbacks_and_foreign_writes(
         tiny_nodes, db, seed):
-    """The groups' block lists outlive a batch (Engine.kept): after a rolled-back batch that
-    split blocks, or after the zset is rewritten past the index code (a replica's apply
-    calls forget_kept), the next writes must not use lists of a layout that is not stored."""
+    """The groups' block lists, the groups and the block counts read so far outlive a batch
+    (Engine.kept): after a rolled-back batch that split blocks, or after the zset is
+    rewritten past the index code (a replica's apply calls forget_kept), the next writes
+    must not use lists or counts of a layout that is not stored."""
     rng = random.Random(seed)
     key = b"z"
     committed: dict[bytes, float] = {}
     scores: dict[bytes, float] = {}
     engine = db.engine
-    seen_kept = False
+    seen_kept = seen_nodes = False
     for step in range(300):
         pairs = [(float(rng.randrange(-30, 30)), b"m%d" % rng.randrange(200))
                  for _ in range(rng.randint(1, 8))]
@@ -201,6 +202,7 @@ def test_block_lists_kept_across_batches_survive_rollbacks_and_foreign_writes(
             engine.commit()
             committed = dict(scores)
             seen_kept |= any(kept.get("lists") for kept in engine.kept.values())
+            seen_nodes |= any(kept.get("nodes") for kept in engine.kept.values())
             if step % 7 == 0:
                 # a foreign writer (the replica's apply) changes blocks under the kept lists
                 raw = zset.meta(db, key)
@@ -210,7 +212,7 @@ def test_block_lists_kept_across_batches_survive_rollbacks_and_foreign_writes(
                     engine.commit()
         model = sorted((s, m) for m, s in scores.items())
         _check(db, key, model, rng)
-    assert seen_kept  # block lists really were kept between batches
+    assert seen_kept and seen_nodes  # lists and counts really were kept between batches
 
 
 def test_a_replica_applying_records_forgets_the_kept_block_lists(tiny_nodes, tmp_path):

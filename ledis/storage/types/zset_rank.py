@@ -141,15 +141,29 @@ class _Nodes:
         self.lists: dict[bytes, list[bytes]] = kept.setdefault("lists", {})
         self.touches: dict[bytes, int] = kept.setdefault("touches", {})
         p, n0, n1 = len(prefix), len(l0), len(l1)
+        for key, value in pending:
+            if key >= l0:
+                break
+            self.members[key[p:]] = value is not None
+            if value is not None:
+                self.added.append(key[p:])
+            else:
+                self.deletions += 1
+        # The groups and the block counts read so far are kept as well (``nodes``): once the
+        # batch that changed them commits they are the index as stored, and whatever discards
+        # a batch or writes the index past this class forgets them with the rest. A -P 1 batch
+        # (~30 ZADDs) then pays no seek for the groups (~14 us a batch on a 100k-member zset)
+        # and no read for the counts of blocks an earlier batch read or wrote. Index entries
+        # pending already (a rebuild in this batch) are read afresh.
+        nodes = kept.get("nodes")
+        if nodes is not None and (not pending or pending[-1][0] < l0):
+            self.gkeys, self.groups, self.blocks = nodes
+            return
         groups: dict[bytes, bytes | None] = {}
         for key, value in pending:
             if key < l0:
-                self.members[key[p:]] = value is not None
-                if value is not None:
-                    self.added.append(key[p:])
-                else:
-                    self.deletions += 1
-            elif key < l1:
+                continue
+            if key < l1:
                 self.blocks[key[n0:]] = None if value is None else _U64_unpack(value)[0]
                 if value is not None:
                     self.created.add(key[n0:])
@@ -164,6 +178,7 @@ class _Nodes:
         self.groups = {k: list(_GROUP.unpack(groups[k])) for k in self.gkeys}  # type: ignore
         if not self.gkeys or self.gkeys[-1] != _LAST:
             raise _damaged()
+        kept["nodes"] = (self.gkeys, self.groups, self.blocks)
 
     def flush(self) -> None:
         """Write the counts changed since the last flush (Engine calls this)."""
