@@ -28,7 +28,9 @@ memory (a few hundred at most); the counts it changed, written to the engine onc
 (``flush``: the engine calls it before commit, a savepoint, any ordered read and any range
 delete, so the overlay, the write log, savepoints, COPY and replicas see the index as it
 is); and for a group looked up often, the sorted list of its blocks, so that finding a
-member's block is a bisect (those lists outlive the batch: ``Engine.kept``). Otherwise a
+member's block is a bisect (those lists, the groups and the block counts read so far
+outlive the batch: ``Engine.kept``, forgotten by whatever discards a batch or writes the
+index past this module). Otherwise a
 block is one seek of a store iterator reused for the batch (``Engine.seeker``) merged
 with the blocks the batch created; the pending overlay itself is never sorted for it (a
 ZADD of thousands of members makes it bigger than the engine keeps sorted, and re-sorting
