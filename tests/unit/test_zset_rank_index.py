@@ -171,6 +171,25 @@ def test_check_index_finds_a_wrong_count(tiny_nodes, db):
     assert zset_rank.check_index(db.engine, prefix) is None
 
 
+def test_kept_counts_give_way_to_index_entries_pending_in_the_batch(tiny_nodes, db):
+    """A batch whose zset already has index entries pending when its nodes are made (written
+    past the index code, before anything forgot the kept state) reads the index afresh
+    instead of taking the kept groups and counts."""
+    engine = db.engine
+    zset.add(db, b"z", [(float(i), b"m%d" % i) for i in range(40)])
+    engine.commit()
+    zset.add(db, b"z", [(100.0, b"m0")])  # a move: counts read and kept
+    engine.commit()
+    raw = zset.meta(db, b"z")
+    prefix = zset._prefix(db, raw, b"z")
+    kept_blocks = engine.kept[prefix]["nodes"][2]
+    block, count = next((b, c) for b, c in kept_blocks.items() if c is not None)
+    engine.put(2, prefix + b"\xff\xff\x00" + block, (count + 5).to_bytes(8, "big"))
+    nodes = zset_rank._nodes(engine, prefix)
+    assert nodes.blocks is not kept_blocks and nodes.count(block) == count + 5
+    engine.rollback()
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_block_lists_kept_across_batches_survive_rollbacks_and_foreign_writes(
         tiny_nodes, db, seed):
