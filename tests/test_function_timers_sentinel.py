@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from tests.test_function_timers import tick_lib, ticks, timer
-from tests.test_sentinel import NAME, group, wait_for  # noqa: F401  (group: the fixture)
+from tests.test_sentinel import NAME, group, wait_for, wait_settled  # noqa: F401
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-sentinel") is None,
                                 reason="redis-sentinel not installed")
@@ -31,6 +31,7 @@ def test_failover_moves_the_timers(group):  # noqa: F811
     before = ticks(rc)
     wait_for(lambda: ticks(rc) > before + 2, 10, "ticks on the new master")
     # the old master comes back as a master (its config says so) until Sentinel demotes it
+    wait_settled(sentinels, replica.port)
     master.start()
     old = master.client()
     try:

@@ -92,6 +92,26 @@ def _flags(info: dict) -> set[str]:
     return set(info["flags"].split(","))
 
 
+def wait_settled(sentinels, port: int, timeout: float = 30) -> None:
+    """Wait until every Sentinel names the server on ``port`` as a healthy master and has had
+    a PING answered on its link to it (``last-ping-sent`` 0). A Sentinel that has just switched
+    masters opens a new link and counts the down time from that moment until the first PONG.
+    A CI run once restarted the old master in that second (a CPU-heavy process start on a
+    loaded machine): one Sentinel's first PONG came 1.1 s late, past down-after-milliseconds,
+    and it failed over again, back to the old master. Restart the old master after this."""
+    clients = [sentinel.client() for sentinel in sentinels]
+
+    def settled() -> bool:
+        for client in clients:
+            info = client.sentinel_master(NAME)
+            if (info["port"] != port or _flags(info) != {"master"}
+                    or int(info["last-ping-sent"]) != 0):
+                return False
+        return True
+
+    wait_for(settled, timeout, f"every Sentinel to settle on the master at port {port}")
+
+
 @pytest.fixture
 def group():
     """A master, its replica (semi-sync: 1 ack, 2 s timeout) and three Sentinels."""
@@ -209,6 +229,7 @@ def test_kill_master_failover_keeps_acknowledged_writes(group):
     assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"
 
     # the old master, restarted, is reconfigured by Sentinel as a replica of the new one
+    wait_settled(sentinels, replica.port)
     master.start()
     old = master.client()
     # Sentinel converts it once it has reported "master" for 8 s (4 publish periods) and an
