@@ -248,8 +248,8 @@ class Core:
         commands, HTTP, clients served during a BUSY script). Errors are counted for INFO
         errorstats; an unexpected exception is logged and answered ``ERR internal error``,
         never leaked as a Python repr. (Lua's ``redis.call`` uses ``dispatch``: a script
-        gets the error raised.) A connection's request loop writes this ``try`` inline, to
-        save a call per request, and shares the rest: ``error_reply``. ``resolved``: see
+        gets the error raised.) A connection's request loop and EXEC write this ``try``
+        inline, to save a call per command, and share the rest: ``error_reply``. ``resolved``: see
         :meth:`dispatch`."""
         try:
             return self.dispatch(ctx, argv, resolved)

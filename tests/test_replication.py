@@ -13,7 +13,9 @@ import time
 import pytest
 import redis
 
+from ledis import errors
 from tests.helpers import LedisProcess
+from tests.rawresp import RawClient
 
 
 def wait_until(fn, timeout=20.0, interval=0.05, what="condition"):
@@ -132,6 +134,14 @@ def test_full_sync_live_stream_and_read_only(servers):
     # read-only
     with pytest.raises(redis.ReadOnlyError):
         sc.set("x", 1)
+    # in MULTI, as Redis: refused when queued (reads queue), and EXEC aborts
+    raw = RawClient(s.port)
+    assert raw.call("MULTI") == b"OK"
+    assert raw.call("GET", "x") == b"QUEUED"
+    assert raw.call("SET", "x", "1") == ("err", errors.READONLY)
+    assert raw.call("EXEC") == ("err", errors.EXECABORT)
+    assert raw.call("GET", "x") is None
+    raw.close()
     assert sc.execute_command("EVALSHA", mc.execute_command("SCRIPT", "LOAD", "return 1"),
                               0) == 1
     role = sc.execute_command("ROLE")

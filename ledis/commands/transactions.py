@@ -9,13 +9,14 @@ read-only replica, a RESP2 subscriber's forbidden command) sets ``Transaction.fa
 EXEC runs it are per-command entries of EXEC's reply, as in Redis.
 
 Each queued command is kept with the :class:`~ledis.commands.registry.Command` the dispatcher
-resolved for it, and EXEC hands that back (``core.call(ctx, argv, cmd)``): no second lookup
+resolved for it, and EXEC hands that back (``core.dispatch(ctx, argv, cmd)``, with
+``Core.call``'s ``try`` written inline): no second lookup
 nor arity check, and the slow-path checks run again only where something beyond the
 transaction applies (an ACL-restricted user, whose rules may have changed since, as Redis
 re-checks them at EXEC; a tracking client; MONITOR, CLIENT PAUSE, a read-only replica), so
 a queued command is dispatched once.
 
-**Atomicity.** EXEC runs the queued commands through ``core.call`` one after the other on
+**Atomicity.** EXEC runs the queued commands through the dispatcher one after the other on
 the loop thread, so nothing else runs in between; their writes all land in the engine's
 pending batch of this loop iteration and commit as one RocksDB write with one write-log record.
 ``ctx.multi`` stays set (``executing``) while EXEC runs, so blocking commands answer at once
@@ -136,7 +137,7 @@ def _queue_check(ctx, cmd, argv):
     core = ctx.core
     if cmd.no_multi:
         raise core._reject(cmd, LedisError(errors.NOT_IN_MULTI), ctx)
-    if cmd.is_write and core.readonly and not ctx.is_master_link:
+    if cmd.is_write and core._readonly and not ctx.is_master_link:  # readonly, no descriptor
         raise core._reject(cmd, LedisError(errors.READONLY), ctx)
     tx.append((cmd, argv))  # resolved once: EXEC runs it without a second lookup
     return QUEUED
@@ -183,12 +184,15 @@ def cmd_exec(ctx, argv):
         return NullArray
     unwatch_all(ctx)  # Redis unwatches before running: the commands may touch the keys
     core = ctx.core
-    call = core.call
+    dispatch = core.dispatch
     tx.executing = True
     results = []
     try:
         for cmd, queued in tx:
-            reply = call(ctx, queued, cmd)  # no second lookup, arity check or queue check
+            try:  # Core.call, inline: one call less per command
+                reply = dispatch(ctx, queued, cmd)  # no second lookup, arity or queue check
+            except Exception as exc:
+                reply = core.error_reply(ctx, queued, exc)
             if type(reply) is Pending:  # cannot wait inside a transaction
                 reply.cancel()
                 reply = NullArray

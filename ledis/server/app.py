@@ -104,6 +104,8 @@ class Server:
                 self, listeners.http, listeners.ssl_context if cfg.http_tls else None)
 
     def schedule_flush(self, conn: Connection) -> None:
+        """Flush ``conn`` at the end of this loop iteration (``Connection.run_queue`` writes
+        the case of a flush already scheduled inline: one call less per read)."""
         self._to_flush.append(conn)
         if not self._flush_scheduled:
             self._flush_scheduled = True

@@ -138,7 +138,7 @@ class Connection:
         self.ctx.last_interaction = time.time()
         self.core.stats["total_net_input_bytes"] += len(data)
         try:
-            self._parse(data)
+            at_boundary = self._parse(data)
         except ProtocolError as exc:
             self._protocol_error(exc)
             return
@@ -146,10 +146,12 @@ class Connection:
         # an unfinished inline line). A bulk header alone allocates nothing (hiredis grows its
         # buffer with the bytes that arrive), so this bounds what a slow or hostile sender of
         # a huge request can make the server hold. Redis closes such a client without a reply.
-        buffered = self.reader.len() + len(self._inline) + self._held_len
-        if buffered > self.core.config.client_query_buffer_limit:
-            self._query_buffer_full(buffered)
-            return
+        # A read that ended on a request boundary leaves nothing that is not a request yet.
+        if not at_boundary:
+            buffered = self.reader.len() + len(self._inline) + self._held_len
+            if buffered > self.core.config.client_query_buffer_limit:
+                self._query_buffer_full(buffered)
+                return
         if self.waiting is None:
             self.run_queue()
         if self._deferred and not self.closing:
@@ -157,18 +159,19 @@ class Connection:
             self.data_received(rest)
 
     # --- parsing ---------------------------------------------------------------------------
-    def _parse(self, data: bytes) -> None:
-        """Parse one read into ``self.queue``. Per request, the only Python work is the loop
-        over hiredis's results; the rare branches (inline commands, header limits, protocol
-        errors, a read ending inside a request) are the helpers below, at most one call each
-        per read. Long because the common read (whole requests) runs inline here, with no
-        helper frame, down to the test that it ended on a request boundary."""
+    def _parse(self, data: bytes) -> bool:
+        """Parse one read into ``self.queue``; True when it ended right after a complete
+        request, hiredis holding nothing of the next one. Per request, the only Python work is
+        the loop over hiredis's results; the rare branches (inline commands, header limits,
+        protocol errors, a read ending inside a request) are the helpers below, at most one
+        call each per read. Long because the common read (whole requests) runs inline here,
+        with no helper frame, down to the test that it ended on a request boundary."""
         reader = self.reader
         scanner = self._scanner
         if self._inline or (not scanner.active and not reader.has_data() and data[:1] != b"*"):
             data = self._parse_inline(self._inline + data)
             if not data:
-                return
+                return False
         # Header limits (INT_MAX multibulk, proto-max-bulk-len, unauthenticated sizes) are
         # checked by a scanner that walks only the headers. hiredis allocates a request's
         # argument list as soon as it reads ``*N``, so the scan runs *before* hiredis when a
@@ -208,24 +211,25 @@ class Connection:
                     last = request
             except hiredis.ProtocolError as exc:
                 if bad is None and started_clean and self._resp_then_inline(exc, data):
-                    return
+                    return False
                 raise ProtocolError(_redis_protocol_text(str(exc))) from None
         if bad is not None:
             raise bad
         if self._deferred:
             scanner.active = False
-            return
+            return False
         if inline_rest:
             scanner.active = False
             self._parse(inline_rest)
-            return
+            return False
         if prescan:
             scanner.active = not scanner.at_boundary()
-            return
+            return False
         if last is not None and not reader.has_data() and (
                 (started_clean and len(queue) - queued == 1 and data[-1] == 10  # b"\n"
                  and data.count(b"\r\n") == 2 * len(last) + 1
-                 and data.find(b"\n+") < 0 and data.find(b"\n=") < 0)
+                 and ((43 not in data and 61 not in data)  # no "+" nor "=" at all: memchr
+                      or (data.find(b"\n+") < 0 and data.find(b"\n=") < 0)))
                 or data.endswith(hiredis.pack_command(tuple(last)))):
             # The read ended right after the last request. One request read from a clean start
             # (the -P 1 case) is checked by counting: hiredis consumed the whole read, so the
@@ -237,12 +241,14 @@ class Connection:
             # bytes, simple and verbatim strings, start right after a CRLF), so the request
             # holds 2n + 1 CRLFs plus any in its payload, and a count of exactly 2n + 1 leaves
             # nothing after it. These scans cost less than re-encoding the request
-            # (docs/PERFORMANCE.md, "The read boundary at -P 1"). Otherwise hiredis re-encodes
+            # (docs/PERFORMANCE.md, "The read boundary at -P 1"); a read with no "+" and no
+            # "=" byte at all (two memchr) needs no search for them. Otherwise hiredis re-encodes
             # the last request in C and the read must end with it (only a payload holding that
             # exact encoding could fool this; a non-bulk argument never matches, and the
             # header scan below refuses it as Redis does).
-            return
+            return True
         self._scan_after(data, queued, limit, unauthenticated)
+        return False
 
     def _prescan(self, data: bytes, limit: int,
                  unauthenticated: bool) -> tuple[bytes, ProtocolError | None, bytes]:
@@ -413,6 +419,8 @@ class Connection:
             if not ctx.reply_mode or not _drop_reply(ctx) or type(reply) is Multiple:
                 if reply is OK:  # the commonest replies, without the call into encode
                     out.append(b"+OK\r\n")
+                elif type(reply) is bytes:
+                    out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
                 elif type(reply) is int:
                     out.append(b":%d\r\n" % reply)
                 elif reply is QUEUED:  # a command queued in MULTI
@@ -424,7 +432,11 @@ class Connection:
             if ctx.close_after_reply:
                 queue.clear()
                 break
-        self.server.schedule_flush(self)
+        server = self.server
+        if server._flush_scheduled:  # Server.schedule_flush, inline: one call less per read
+            server._to_flush.append(self)
+        else:
+            server.schedule_flush(self)
 
     def wait(self, pending: Pending) -> None:
         """Hold this connection until ``pending`` resolves (blocking commands) or, for a
