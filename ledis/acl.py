@@ -199,7 +199,12 @@ class ACL:
             return
         obj = cmd.name.encode() if result == DENIED_CMD else argv[index]
         self.add_log(ctx, result, obj, user.name, context)
-        texts = _SCRIPT_TEXTS if context == "lua" else _TEXTS
+        if context == "lua":
+            texts = _SCRIPT_TEXTS
+        elif context == "multi" and getattr(ctx.multi, "executing", False):
+            texts = _EXEC_TEXTS
+        else:
+            texts = _TEXTS
         text = texts[result]
         raise LedisError(text.format(cmd.name) if result == DENIED_CMD else text)
 
@@ -345,6 +350,11 @@ _SCRIPT_TEXTS = {
     DENIED_CMD: errors.SCRIPT_NOPERM_COMMAND,
     DENIED_KEY: errors.SCRIPT_NOPERM_KEY,
     DENIED_CHANNEL: errors.SCRIPT_NOPERM_CHANNEL,
+}
+_EXEC_TEXTS = {  # a queued command that EXEC finds no longer allowed
+    DENIED_CMD: errors.NOPERM_EXEC_COMMAND,
+    DENIED_KEY: errors.NOPERM_EXEC_KEY,
+    DENIED_CHANNEL: errors.NOPERM_EXEC_CHANNEL,
 }
 
 

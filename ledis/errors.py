@@ -531,6 +531,12 @@ SCRIPT_NOPERM_KEY = ("ERR The user executing the script can't access at least on
                      "mentioned in the command arguments")
 SCRIPT_NOPERM_CHANNEL = ("ERR The user executing the script can't publish to the channel "
                          "mentioned in the command")
+# EXEC checks the queued commands again, as Redis's execCommand (ACLCheckAllPerm)
+_NOPERM_EXEC = ("NOPERM ACLs rules changed between the moment the transaction was accumulated "
+                "and the EXEC call. This command is no longer allowed for the following reason: ")
+NOPERM_EXEC_COMMAND = _NOPERM_EXEC + "no permission to execute the command or subcommand"
+NOPERM_EXEC_KEY = _NOPERM_EXEC + "no permission to touch the specified keys"
+NOPERM_EXEC_CHANNEL = _NOPERM_EXEC + "no permission to access one of the channels used as arguments"
 ACL_SETUSER_MODIFIER = "ERR Error in ACL SETUSER modifier '{}': {}"
 ACL_SYNTAX = "Syntax error"
 ACL_UNKNOWN_NAME = "Unknown command or category name in ACL"

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.diff import Pair, outcome
 from tests.helpers import LedisProcess
+from tests.rawresp import RawClient
 
 HEX = "a" * 63 + "b"
 
@@ -335,3 +336,35 @@ def test_log_entries(pair):
         entries.append(rows)
         assert len(client.execute_command("ACL", "LOG", "2")) == 2
     assert entries[0] == entries[1]
+
+
+@pytest.mark.parametrize("change, queued", [
+    (["-set"], ["SET", "k", "v"]),
+    (["resetkeys", "~a*"], ["SET", "k", "v"]),
+    (["resetchannels", "&a*"], ["PUBLISH", "ch", "m"]),
+    (["-config|get"], ["CONFIG", "GET", "maxmemory"]),
+])
+def test_rules_changed_between_queueing_and_exec(pair, change, queued):
+    """EXEC checks each queued command again (Redis's execCommand): one the rules no longer
+    allow gets Redis's own NOPERM text in EXEC's reply, the others run, and ACL LOG says
+    ``multi``."""
+    ours, ref = pair
+    transcripts = []
+    for client in (ours, ref):
+        port = client.connection_pool.connection_kwargs["port"]
+        client.execute_command("ACL", "SETUSER", "u", "reset", "on", ">p", "~*", "&*", "+@all")
+        user = RawClient(port)
+        out = [user.call("AUTH", "u", "p"), user.call("MULTI"), user.call(*queued),
+               user.call("GET", "k"), client.execute_command("ACL", "SETUSER", "u", *change),
+               user.call("EXEC"), user.call("GET", "k")]
+        user.close()
+        entry = client.execute_command("ACL", "LOG", "1")[0]
+        if isinstance(entry, list):
+            entry = dict(zip(entry[::2], entry[1::2], strict=True))
+        entry = {_s(k): _s(v) for k, v in entry.items() if _s(k) in ("reason", "context",
+                                                                      "object", "username")}
+        transcripts.append((out, entry))
+        client.execute_command("ACL", "DELUSER", "u")
+        client.delete("k")
+    assert transcripts[0] == transcripts[1]
+    assert transcripts[0][0][5][0][0] == "err"  # the denied command's entry in EXEC's reply
