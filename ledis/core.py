@@ -275,8 +275,9 @@ class Core:
 
         ``resolved``: EXEC running a queued command, the (sub)command found for it when it was
         queued. Lookup and arity are not done again, and the slow-path checks only when
-        something they test applies beyond the transaction itself (``ctx.needs_checks()``, a
-        ``gated`` core): ACL rules changed since, a tracking client's reads, a MONITOR...
+        something they test applies beyond the transaction itself (a ``gated`` core, or
+        ``ctx.special``, which EXEC sets to ``ctx.needs_checks()`` while it runs): ACL rules
+        changed since, a tracking client's reads, a MONITOR...
 
         Long because it is the per-command hot path: each branch is written inline, as a
         helper would cost a Python call frame (~500 instructions, docs/PERFORMANCE.md) per
@@ -307,7 +308,7 @@ class Core:
                     return result
         else:
             cmd = resolved
-            if self.gated or not ctx.authenticated or ctx.needs_checks():
+            if self.gated or not ctx.authenticated or ctx.special:  # needs_checks(): EXEC
                 result = self._checks(ctx, cmd, argv)
                 if result is not None:
                     return result

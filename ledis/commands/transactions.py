@@ -186,6 +186,11 @@ def cmd_exec(ctx, argv):
     core = ctx.core
     dispatch = core.dispatch
     tx.executing = True
+    # While EXEC runs, ``special`` says what it would say outside the transaction, which is
+    # what the dispatcher asks of a queued command (one test instead of a needs_checks() call
+    # each). A queued command that changes it (SUBSCRIBE, CLIENT TRACKING, AUTH...) sets it
+    # again itself: set, or recomputed with ``multi`` still there, it only grows.
+    ctx.special = ctx.needs_checks()
     results = []
     try:
         for cmd, queued in tx:
