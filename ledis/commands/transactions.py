@@ -10,11 +10,10 @@ EXEC runs it are per-command entries of EXEC's reply, as in Redis.
 
 Each queued command is kept with the :class:`~ledis.commands.registry.Command` the dispatcher
 resolved for it, and EXEC hands that back (``core.dispatch(ctx, argv, cmd)``, with
-``Core.call``'s ``try`` written inline): no second lookup
-nor arity check, and the slow-path checks run again only where something beyond the
-transaction applies (an ACL-restricted user, whose rules may have changed since, as Redis
-re-checks them at EXEC; a tracking client; MONITOR, CLIENT PAUSE, a read-only replica), so
-a queued command is dispatched once.
+``Core.call``'s ``try`` written inline): no second lookup nor arity check, and the slow-path
+checks run again only where something beyond the transaction applies (an ACL-restricted
+user, whose rules may have changed since, as Redis re-checks them at EXEC; a tracking
+client; MONITOR, CLIENT PAUSE, a read-only replica), so a queued command is dispatched once.
 
 **Atomicity.** EXEC runs the queued commands through the dispatcher one after the other on
 the loop thread, so nothing else runs in between; their writes all land in the engine's
