@@ -118,6 +118,11 @@ class Context:
 _SCRIPT_RUNNERS = frozenset(("eval", "evalsha", "fcall"))
 
 
+def _queued_write(ctx: Context) -> bool:
+    """Whether the transaction of ``ctx`` (EXEC's) queued a write command."""
+    return ctx.multi is not None and any(cmd.is_write for cmd, _ in ctx.multi)
+
+
 class _HotFlag:
     """A Core attribute that ``Core.gated`` summarises: setting it recomputes the hot flags
     (the value lives in ``_<name>``, which ``refresh_hot_flags`` reads)."""
@@ -441,17 +446,24 @@ class Core:
                     result = check(ctx, cmd, argv)
                     if result is not None:
                         return result
+        # EXEC of a transaction that queued a write is a write here, as in Redis (its flags
+        # are its queued commands'): refused, it discards the transaction (EXECABORT ...
+        # because of: READONLY / MISCONF), the replica or the store having changed since.
         if self._readonly and not ctx.is_master_link:
             if cmd.is_write:
                 raise self._reject(cmd, LedisError(errors.READONLY))
+            if cmd.name == "exec" and _queued_write(ctx):
+                raise self._reject(cmd, LedisError(errors.READONLY), ctx)
             if self.stale_check is not None:  # replica-serve-stale-data no, link down
                 self.stale_check(cmd)
-        if self._store_refusing and not ctx.is_master_link and (
-                cmd.is_write or cmd.name in _SCRIPT_RUNNERS):
+        if self._store_refusing and not ctx.is_master_link:
             # The store refused a write (a full disk): Redis's MISCONF, before the command
             # runs, so the connection stays usable and reads go on (engine.recover()). As in
             # Redis, a script that may write is refused whole (EVAL_RO / FCALL_RO run).
-            raise self._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED))
+            if cmd.is_write or cmd.name in _SCRIPT_RUNNERS:
+                raise self._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED))
+            if cmd.name == "exec" and _queued_write(ctx):
+                raise self._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED), ctx)
         if self.monitors:
             self.monitor_feed(self, ctx, cmd, argv, True)
         return None

@@ -18,6 +18,7 @@ import redis
 
 from ledis import errors
 from tests.helpers import LedisProcess
+from tests.rawresp import RawClient
 
 FS_MB = 16
 ROOM_MB = 3  # left free beside the filler when the server starts
@@ -60,6 +61,9 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers_by_itself(small_fs, t
         r = server.client()
         r.set("before", "stored")
         assert _info(r)["store_write_status"] == "ok"
+        queued = RawClient(server.port)
+        assert queued.call("MULTI") == b"OK"  # EXEC'd once the store refuses
+        assert queued.call("SET", "queued", "x") == b"QUEUED"
         filler = _fill(small_fs, ROOM_MB * 1024 * 1024)
 
         # Random 64 KB values (lz4 cannot shrink them) until the store refuses one.
@@ -89,6 +93,22 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers_by_itself(small_fs, t
         with pytest.raises(redis.ResponseError, match="^MISCONF"):  # scripts that may write
             conn.eval("return redis.call('SET', 'fromlua', '1')", 0)
         assert conn.eval_ro("return redis.call('GET', 'before')", 0) == b"stored"
+        # in MULTI, as Redis: the write is refused when queued and EXEC aborts; a transaction
+        # of reads runs
+        assert conn.execute_command("MULTI") == b"OK"
+        with pytest.raises(redis.ResponseError, match="^MISCONF"):
+            conn.execute_command("SET", "during", "x")
+        with pytest.raises(redis.exceptions.ExecAbortError,
+                           match="^Transaction discarded because of previous errors"):
+            conn.execute_command("EXEC")  # EXECABORT (redis-py drops the prefix)
+        assert conn.execute_command("MULTI") == b"OK"
+        assert conn.execute_command("GET", "before") == b"QUEUED"
+        assert conn.execute_command("EXEC") == [b"stored"]
+        # a write queued before the store refused: EXEC itself is refused, as Redis
+        assert queued.call("EXEC") == ("err", errors.EXECABORT_BECAUSE.format(
+            errors.STORE_WRITES_DISABLED))
+        queued.close()
+        assert conn.exists("queued") == 0
         assert conn.get("before") == b"stored"
         first = next(iter(acked))
         assert conn.get(first) == acked[first]

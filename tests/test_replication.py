@@ -493,6 +493,25 @@ def test_command_errors_match_redis(servers, ref):
     assert mc.execute_command("ROLE")[0] == b"master"
 
 
+def test_exec_after_becoming_a_replica(servers):
+    """A server turned into a read-only replica between MULTI's queueing and EXEC: EXEC of a
+    transaction that queued a write is refused whole and the transaction discarded, while one
+    of reads runs (redis-server 7.0 answers both the same, checked by hand)."""
+    m = servers()
+    s = servers()
+    a, admin = RawClient(s.port), s.client()
+    assert [a.call("MULTI"), a.call("SET", "k", "v"), a.call("GET", "k")] == \
+        [b"OK", b"QUEUED", b"QUEUED"]
+    assert admin.execute_command("REPLICAOF", "127.0.0.1", m.port) == b"OK"
+    assert a.call("EXEC") == ("err", errors.EXECABORT_BECAUSE.format(errors.READONLY))
+    assert a.call("EXEC") == ("err", "ERR EXEC without MULTI")  # discarded
+    assert [a.call("MULTI"), a.call("GET", "k"), a.call("EXEC")] == [b"OK", b"QUEUED", [None]]
+    assert admin.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
+    assert [a.call("MULTI"), a.call("SET", "k", "v"), a.call("EXEC")] == \
+        [b"OK", b"QUEUED", [b"OK"]]
+    a.close()
+
+
 def test_masterauth(servers):
     m = servers("--requirepass", "sekret")
     mc = m.client(password="sekret")

@@ -4,9 +4,12 @@
 ``core.special_checks`` entry then answers ``QUEUED`` to every command except EXEC, DISCARD,
 MULTI, WATCH, QUIT and RESET (those run, and MULTI/WATCH answer their Redis errors). A command
 the dispatcher rejects while queueing (unknown, wrong arity, NOAUTH, ``no_multi``, a write on a
-read-only replica, a RESP2 subscriber's forbidden command) sets ``Transaction.failed``
-(``Core._reject`` does it), and EXEC then answers EXECABORT. Errors raised by a command while
-EXEC runs it are per-command entries of EXEC's reply, as in Redis.
+read-only replica or while the store refuses writes, a RESP2 subscriber's forbidden command)
+sets ``Transaction.failed`` (``Core._reject`` does it), and EXEC then answers EXECABORT. EXEC
+of a transaction that queued a write is itself refused, the transaction discarded, when the
+server has become a read-only replica or its store refuses writes since (``EXECABORT
+Transaction discarded because of: READONLY ...`` / ``MISCONF ...``, as Redis). Errors raised
+by a command while EXEC runs it are per-command entries of EXEC's reply, as in Redis.
 
 Each queued command is kept with the :class:`~ledis.commands.registry.Command` the dispatcher
 resolved for it, and EXEC hands that back (``core.dispatch(ctx, argv, cmd)``, with
@@ -136,8 +139,11 @@ def _queue_check(ctx, cmd, argv):
     core = ctx.core
     if cmd.no_multi:
         raise core._reject(cmd, LedisError(errors.NOT_IN_MULTI), ctx)
-    if cmd.is_write and core._readonly and not ctx.is_master_link:  # readonly, no descriptor
-        raise core._reject(cmd, LedisError(errors.READONLY), ctx)
+    if cmd.is_write and not ctx.is_master_link:  # what the dispatcher refuses after this
+        if core._readonly:  # ``readonly``, without its descriptor
+            raise core._reject(cmd, LedisError(errors.READONLY), ctx)
+        if core._store_refusing:
+            raise core._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED), ctx)
     tx.append((cmd, argv))  # resolved once: EXEC runs it without a second lookup
     return QUEUED
 
