@@ -455,7 +455,14 @@ class Core:
             if cmd.name == "exec" and _queued_write(ctx):
                 raise self._reject(cmd, LedisError(errors.READONLY), ctx)
             if self.stale_check is not None:  # replica-serve-stale-data no, link down
-                self.stale_check(cmd)
+                if cmd.name == "exec" and ctx.multi is not None:
+                    try:  # EXEC stands for its queued commands here too (Redis's flags)
+                        for queued, _ in ctx.multi:
+                            self.stale_check(queued)
+                    except LedisError as exc:
+                        raise self._reject(cmd, exc, ctx) from None
+                elif not getattr(ctx.multi, "executing", False):  # EXEC's: checked as EXEC
+                    self.stale_check(cmd)
         if self._store_refusing and not ctx.is_master_link:
             # The store refused a write (a full disk): Redis's MISCONF, before the command
             # runs, so the connection stays usable and reads go on (engine.recover()). As in

@@ -588,11 +588,22 @@ def test_replica_serve_stale_data_no(servers, tmp_path):
     sc = s.client()
     assert_same(mc, sc)
     assert sc.get("a") == b"1"
+    queued = RawClient(s.port)  # EXEC'd once the link is down
+    assert [queued.call("MULTI"), queued.call("GET", "a")] == [b"OK", b"QUEUED"]
     m.stop()
     wait_until(lambda: info(sc)["master_link_status"] == "down", what="link down")
+    # as redis-server 7.0 (checked by hand): EXEC is refused for its queued commands
+    assert queued.call("EXEC") == ("err", errors.EXECABORT_BECAUSE.format(errors.MASTERDOWN))
+    queued.close()
     for args in (("GET", "a"), ("PING",), ("DBSIZE",)):
         with pytest.raises(redis.ResponseError, match="^Link with MASTER is down"):
             sc.execute_command(*args)
+    # in MULTI, as Redis: refused when queued, and EXEC aborts
+    raw = RawClient(s.port)
+    assert raw.call("MULTI") == b"OK"
+    assert raw.call("GET", "a") == ("err", errors.MASTERDOWN)
+    assert raw.call("EXEC") == ("err", errors.EXECABORT)
+    raw.close()
     assert sc.execute_command("ROLE")[0] == b"slave"
     sc.execute_command("REPLICAOF", "NO", "ONE")
     assert sc.get("a") == b"1"
