@@ -145,7 +145,7 @@ def _queue_check(ctx, cmd, argv):
                 raise core._reject(cmd, LedisError(errors.READONLY), ctx)
             if core._store_refusing:
                 raise core._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED), ctx)
-        if core.stale_check is not None:  # replica-serve-stale-data no, link down
+        if core._readonly and core.stale_check is not None:  # serve-stale-data no, link down
             try:
                 core.stale_check(cmd)
             except LedisError as exc:
