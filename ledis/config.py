@@ -391,6 +391,8 @@ BACKED = {
     "loglevel": ("loglevel", None, None),
     "replica-priority": ("replica_priority", 0, 2147483647),
     "protected-mode": ("protected_mode", None, None),
+    "replica-read-only": ("replica_read_only", None, None),
+    "replica-serve-stale-data": ("replica_serve_stale_data", None, None),
 }
 # TLS options: read at startup (the listeners' context), reported by CONFIG GET.
 TLS_REPORTED = {
@@ -526,6 +528,8 @@ class RuntimeConfig:
                 self.core.acl.set_requirepass(str(value))  # the default user's password
             elif name == "loglevel":
                 logging.getLogger().setLevel(LOG_LEVELS.get(str(value), logging.INFO))
+            elif name in ("replica-read-only", "replica-serve-stale-data"):
+                self.core.replication.apply_replica_config()
             return
         config.extra[name] = str(value)
         if name == "slowlog-log-slower-than":

@@ -113,14 +113,10 @@ class Context:
                     or not self.user.unrestricted)
 
 
-# Commands that run a script that may write (refused with the writes while the store refuses
-# them; the _RO variants are not).
-_SCRIPT_RUNNERS = frozenset(("eval", "evalsha", "fcall"))
+# Commands whose flags for the gates (READONLY, MISCONF, MASTERDOWN) are those the script or
+# function declares (``Core.gate_flags``, Redis's getCommandFlags).
+_SCRIPT_RUNNERS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"))
 
-
-def _queued_write(ctx: Context) -> bool:
-    """Whether the transaction of ``ctx`` (EXEC's) queued a write command."""
-    return ctx.multi is not None and any(cmd.is_write for cmd, _ in ctx.multi)
 
 
 class _HotFlag:
@@ -141,6 +137,9 @@ class _HotFlag:
 class Core:
     pause_mode = _HotFlag()  # CLIENT PAUSE (ledis/commands/monitoring.py): 0 off, 1 WRITE, 2 ALL
     readonly = _HotFlag()  # a read-only replica (ledis/replication)
+    # replica-serve-stale-data no on a replica: a callable saying whether the link is down
+    # (ledis/replication), else None
+    replica_stale = _HotFlag()
     # The store refuses writes (a full disk): the engine sets it through ``on_write_status``
     store_refusing = _HotFlag()
 
@@ -217,6 +216,7 @@ class Core:
         self.pause_end = 0.0
         self.paused_conns: set[Any] = set()
         self._readonly = False  # ``readonly``, a _HotFlag
+        self._replica_stale: Callable[[], bool] | None = None  # ``replica_stale``, a _HotFlag
         self.touch: Callable[..., None] | None = None  # ``access``'s LRU or LFU hook, or None
         self._store_refusing = False  # ``store_refusing``, a _HotFlag
         self.engine.on_write_status = lambda refusing: setattr(self, "store_refusing", refusing)
@@ -227,7 +227,13 @@ class Core:
         # Keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py); None while no
         # library has one, so writes keep the dispatcher's fast path.
         self.triggers: Any = None
-        self.stale_check: Callable[[Command], None] | None = None  # ledis/replication
+        # The flags the gates see for a script runner (EVAL*, FCALL*): (write, stale) as
+        # the script or function declares them (ledis/scripting/runtime.py sets it).
+        self.gate_flags: Callable[[Command, list[bytes]], tuple[bool, bool]] = (
+            lambda cmd, argv: (cmd.is_write, cmd.allows_stale))
+        # A RESP2 subscriber's rule (ledis/commands/pubsub.py), where Redis checks it: after
+        # READONLY, before MASTERDOWN.
+        self.subscriber_check: Callable[[Context, Command], None] = lambda ctx, cmd: None
         self.special_checks: list[Callable[[Context, Command, list[bytes]], Any]] = []
         # What a script may run (ledis/scripting/runtime.py sets it): the one check that
         # applies to a script's own context, called directly instead of walking the list.
@@ -377,7 +383,7 @@ class Core:
         every CONFIG SET, by setting ``pause_mode`` / ``readonly`` (_HotFlag) and by MONITOR's
         join / leave."""
         self.gated = bool(self._pause_mode or self._readonly or self.monitors
-                          or self._store_refusing)
+                          or self._store_refusing or self._replica_stale is not None)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
         # Writes go through the observer for keyspace notifications or client tracking
@@ -416,61 +422,101 @@ class Core:
         return cmd
 
     def _checks(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
-        """The dispatcher's slow-path checks: auth, ACL permissions (ledis/acl.py), CLIENT
-        PAUSE, MULTI / script / pub/sub rules (``special_checks``), read-only replica, a store
-        refusing writes, MONITOR.
+        """The dispatcher's slow-path checks, in Redis's order (processCommand): auth, ACL
+        permissions (ledis/acl.py), a store refusing writes (MISCONF), a read-only replica,
+        a RESP2 subscriber's rule, a stale replica (MASTERDOWN), CLIENT PAUSE, then MULTI
+        queueing and the other ``special_checks``, MONITOR. A command queued in MULTI has
+        passed every gate, as in Redis; EXEC stands for what it queued.
         A non-None result is the command's reply (QUEUED, PAUSED ...)."""
         if ctx.in_script:
-            # redis.call runs as the script's caller: its user's permissions apply.
-            caller = self.scripting.caller
-            if caller is not None and not caller.user.unrestricted and not cmd.noscript:
-                self.acl.check(caller, caller.user, cmd, argv, "lua")
-            if not self.gated:  # only what a script may run
-                self.script_check(ctx, cmd, argv)
-                return None
+            return self._script_checks(ctx, cmd, argv)
         if not ctx.authenticated and not cmd.no_auth:
             raise self._reject(cmd, LedisError(errors.NOAUTH), ctx)
-        if not ctx.user.unrestricted and not ctx.is_master_link and not ctx.in_script:
+        if not ctx.user.unrestricted and not ctx.is_master_link:
             try:
                 self.acl.check(ctx, ctx.user, cmd, argv,
                                "multi" if ctx.multi is not None else "toplevel")
             except LedisError as exc:
                 raise self._reject(cmd, exc, ctx) from None
+        if self.gated and not ctx.is_master_link:
+            self._gates(ctx, cmd, argv)
+        elif ctx.special:
+            self.subscriber_check(ctx, cmd)
         if self._pause_mode and self.pause_blocks(self, ctx, cmd):
             return PAUSED
         if ctx.special:
-            if ctx.in_script:  # a script's own context is never in MULTI nor subscribed
-                self.script_check(ctx, cmd, argv)
+            for check in self.special_checks:
+                result = check(ctx, cmd, argv)
+                if result is not None:
+                    return result
+        if self.monitors:
+            self.monitor_feed(self, ctx, cmd, argv, True)
+        return None
+
+    def _gates(self, ctx: Context, cmd: Command, argv: list[bytes]) -> None:
+        """MISCONF, READONLY, the RESP2 subscriber rule and MASTERDOWN, in Redis's order.
+        A script runner is gated by the flags its script or function declares (``gate_flags``),
+        EXEC by those of the commands it queued (Redis's ``mstate`` flags): refused, it
+        discards the transaction (EXECABORT ... because of: ...). While EXEC runs, its
+        commands were gated when queued; only writes meeting a store that now refuses them
+        are refused one by one."""
+        tx = ctx.multi
+        executing = getattr(tx, "executing", False)  # a Transaction (commands/transactions)
+        is_exec = cmd.name == "exec"
+        if self._store_refusing or self._readonly:
+            if is_exec:
+                write = tx is not None and any(self._declared(c, a)[0] for c, a in tx)
+            elif cmd.name in _SCRIPT_RUNNERS:
+                write = self.gate_flags(cmd, argv)[0]
             else:
-                for check in self.special_checks:
-                    result = check(ctx, cmd, argv)
-                    if result is not None:
-                        return result
-        # EXEC of a transaction that queued a write is a write here, as in Redis (its flags
-        # are its queued commands'): refused, it discards the transaction (EXECABORT ...
-        # because of: READONLY / MISCONF), the replica or the store having changed since.
-        if self._readonly and not ctx.is_master_link:
-            if cmd.is_write:
-                raise self._reject(cmd, LedisError(errors.READONLY))
-            if cmd.name == "exec" and _queued_write(ctx):
-                raise self._reject(cmd, LedisError(errors.READONLY), ctx)
-            if self.stale_check is not None:  # replica-serve-stale-data no, link down
-                if cmd.name == "exec" and ctx.multi is not None:
-                    try:  # EXEC stands for its queued commands here too (Redis's flags)
-                        for queued, _ in ctx.multi:
-                            self.stale_check(queued)
-                    except LedisError as exc:
-                        raise self._reject(cmd, exc, ctx) from None
-                elif not getattr(ctx.multi, "executing", False):  # EXEC's: checked as EXEC
-                    self.stale_check(cmd)
-        if self._store_refusing and not ctx.is_master_link:
+                write = cmd.is_write
             # The store refused a write (a full disk): Redis's MISCONF, before the command
-            # runs, so the connection stays usable and reads go on (engine.recover()). As in
-            # Redis, a script that may write is refused whole (EVAL_RO / FCALL_RO run).
-            if cmd.is_write or cmd.name in _SCRIPT_RUNNERS:
-                raise self._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED))
-            if cmd.name == "exec" and _queued_write(ctx):
+            # runs, so the connection stays usable and reads go on (engine.recover()). PING
+            # too, as Redis, so that a health check sees it.
+            if self._store_refusing and (write or (cmd.name == "ping" and not executing)):
                 raise self._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED), ctx)
+            if self._readonly and write:
+                raise self._reject(cmd, LedisError(errors.READONLY), ctx)
+        if ctx.special:
+            self.subscriber_check(ctx, cmd)
+        stale = self._replica_stale
+        if stale is not None and not executing and stale():  # serve-stale-data no, link down
+            if is_exec:
+                refused = tx is not None and not all(self._declared(c, a)[1] for c, a in tx)
+            elif cmd.name in _SCRIPT_RUNNERS:
+                refused = not self.gate_flags(cmd, argv)[1]
+            else:
+                refused = not cmd.allows_stale
+            if refused:
+                raise self._reject(cmd, LedisError(errors.MASTERDOWN), ctx)
+
+    def _declared(self, cmd: Command, argv: list[bytes]) -> tuple[bool, bool]:
+        """(write, stale) of a command as the gates see it: its own flags, or for a script
+        runner those its script or function declares."""
+        if cmd.name in _SCRIPT_RUNNERS:
+            return self.gate_flags(cmd, argv)
+        return cmd.is_write, cmd.allows_stale
+
+    def _script_checks(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
+        """A ``redis.call``'s checks, in Redis's order (scriptCall): a command not allowed
+        from scripts, a stale replica, the caller's ACL permissions (it runs as its
+        caller), a write in a read-only run, then a write's READONLY / MISCONF."""
+        gated = self.gated
+        if gated:
+            stale = self._replica_stale
+            if stale is not None and not cmd.allows_stale and not cmd.noscript and stale():
+                raise self._reject(cmd, LedisError(errors.SCRIPT_STALE))
+        caller = self.scripting.caller
+        if caller is not None and not caller.user.unrestricted and not cmd.noscript:
+            self.acl.check(caller, caller.user, cmd, argv, "lua")
+        self.script_check(ctx, cmd, argv)
+        if not gated:
+            return None
+        if cmd.is_write:
+            if self._readonly:
+                raise self._reject(cmd, LedisError(errors.READONLY))
+            if self._store_refusing:
+                raise self._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED))
         if self.monitors:
             self.monitor_feed(self, ctx, cmd, argv, True)
         return None

@@ -180,6 +180,11 @@ SHEBANG_FLAG = "ERR Unexpected flag in script shebang: {}"
 SCRIPT_FLUSH_OPTION = "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
 SCRIPT_RO_WRITE_FLAG = "ERR Can not execute a script with write flag using *_ro command."
 SCRIPT_READONLY_REPLICA = "READONLY Can not run script with write flag on readonly replica"
+# a stale replica (replica-serve-stale-data no, link down): a script with flags that lack
+# allow-stale, and a command a script calls that is not flagged stale
+SCRIPT_MASTERDOWN = ("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to "
+                     "'no' and 'allow-stale' flag is not set on the script.")
+SCRIPT_STALE = "ERR Can not execute the command on a stale replica"
 SCRIPT_NOT_ALLOWED = "ERR This Redis command is not allowed from script"
 SCRIPT_WRITE_IN_RO = "ERR Write commands are not allowed from read-only scripts."
 SCRIPT_UNKNOWN_CMD = "ERR Unknown Redis command called from script"

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from ledis import errors
-from tests.helpers import LedisProcess
+from tests.helpers import LedisProcess, RedisProcess
 from tests.rawresp import RawClient
 
 FS_MB = 16
@@ -113,7 +113,8 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers_by_itself(small_fs, t
         first = next(iter(acked))
         assert conn.get(first) == acked[first]
         assert conn.exists("during") == 0
-        assert conn.ping() is True
+        with pytest.raises(redis.ResponseError, match="^MISCONF"):
+            conn.ping()  # as Redis: a health check sees it
         assert conn.client_id() == my_id  # the same connection all along
         info = _info(conn)
         assert info["store_write_status"] == "err"
@@ -209,4 +210,112 @@ def test_full_disk_over_http_fast_lane(small_fs, tmp_path):
             assert get(f"/GET/{key}")[:2] == (200, {"GET": acked[key]})
         assert get("/EXISTS/during")[:2] == (200, {"EXISTS": 0})
     finally:
+        server.cleanup()
+
+
+MISCONF_CASES = [
+    ("PING",), ("GET", "before"), ("SET", "during", "x"), ("PUBLISH", "ch", "x"),
+    ("EVAL", "return 1", "0"),
+    ("EVAL", "return redis.call('get', 'before')", "0"),
+    ("EVAL", "return redis.call('set', 'during', 'x')", "0"),
+    ("EVAL", "return redis.pcall('set', 'during', 'x')['err']", "0"),
+    ("EVAL", "#!lua\nreturn 1", "0"),
+    ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'before')", "0"),
+    ("EVAL_RO", "return redis.call('get', 'before')", "0"),
+    ("FCALL", "w", "0"), ("FCALL", "r", "0"), ("FCALL_RO", "r", "0"),
+]
+MISCONF_TRANSACTIONS = [[("PING",)], [("GET", "before"), ("EVAL", "return 1", "0")],
+                        [("EVAL", "#!lua\nreturn 1", "0")], [("FCALL", "w", "0")]]
+GATES_LIBRARY = """#!lua name=gates
+redis.register_function('w', function() return redis.call('set', 'during', 'f') end)
+redis.register_function{function_name='r', flags={'no-writes'},
+                        callback=function() return redis.call('get', 'before') end}
+"""
+
+
+def _break_rdb(ref) -> None:
+    """Make a redis-server's RDB save fail (its directory removed): MISCONF from then on."""
+    client = ref.client()
+    gone = os.path.join(ref.dir, "gone")
+    os.mkdir(gone)
+    client.config_set("dir", gone)
+    os.rmdir(gone)
+    client.bgsave()
+    deadline = time.monotonic() + 10
+    while client.info("persistence")["rdb_last_bgsave_status"] != "err":
+        assert time.monotonic() < deadline, "the BGSAVE did not fail"
+        time.sleep(0.05)
+    client.close()
+
+
+def _same_misconf(ours, ref) -> None:
+    """The two outcomes with each server's MISCONF text as one marker."""
+    from tests.diff import plain
+
+    def norm(reply):
+        if isinstance(reply, tuple):
+            return tuple(norm(x) for x in reply)
+        if isinstance(reply, list):
+            return [norm(x) for x in reply]
+        if isinstance(reply, (str, bytes)):
+            text = reply.decode() if isinstance(reply, bytes) else reply
+            for misconf in (errors.STORE_WRITES_DISABLED, REDIS_MISCONF):
+                text = text.replace(misconf, "<MISCONF>")
+            return text
+        return plain(reply)
+
+    assert norm(ours) == norm(ref)
+
+
+REDIS_MISCONF = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
+    "to disk. Commands that may modify the data set are disabled, because this instance is "
+    "configured to report errors during writes if RDB snapshotting fails "
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+    "RDB error.")
+
+
+def test_full_disk_gates_as_redis(small_fs, tmp_path):
+    """What a store refusing writes refuses, compared with a redis-server whose RDB save
+    failed: PING and writes get MISCONF; a script is gated by the flags it declares (a
+    compat-mode EVAL runs and its write gets MISCONF inside); in MULTI the same when
+    queued."""
+    from tests.diff import outcome
+
+    server = LedisProcess("--appendfsync", "always", data_dir=small_fs)
+    server.log_path = str(tmp_path / "server.log")
+    server.start()
+    # MISCONF needs save points (RedisProcess starts without) and a settable ``dir``
+    ref_proc = RedisProcess("--save", "3600 1", "--enable-protected-configs", "yes").start()
+    ref = ref_proc.client()
+    try:
+        ours = server.client()
+        for client in (ours, ref):
+            client.set("before", "stored")
+            client.function_load(GATES_LIBRARY, replace=True)
+        _break_rdb(ref_proc)
+        _fill(small_fs, ROOM_MB * 1024 * 1024)
+        for i in range(200):
+            try:
+                ours.set(b"k:%d" % i, os.urandom(64 * 1024))
+            except (redis.ResponseError, redis.ConnectionError):
+                break
+        ours = server.client()
+        assert _info(ours)["store_write_status"] == "err"
+        for case in MISCONF_CASES:
+            _same_misconf(outcome(ours, *case), outcome(ref, *case))
+        for commands in MISCONF_TRANSACTIONS:
+            transcripts = []
+            for port in (server.port, ref_proc.port):
+                raw = RawClient(port)
+                transcripts.append([raw.call("MULTI")] + [raw.call(*c) for c in commands]
+                                   + [raw.call("EXEC")])
+                raw.close()
+            _same_misconf(transcripts[0], transcripts[1])
+    finally:
+        try:
+            ref.shutdown(nosave=True)  # a failing save point would refuse a plain shutdown
+        except redis.ConnectionError:
+            pass
+        ref_proc.cleanup()
         server.cleanup()

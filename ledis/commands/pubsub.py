@@ -27,8 +27,9 @@ _ALLOWED = frozenset({"ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubs
 
 def install(core) -> None:
     """The composition root's registration (ledis/server/compose.py). The subscriber check
-    comes first among ``special_checks``: a RESP2 subscriber may not even queue in MULTI."""
-    core.special_checks.insert(0, _subscribed_check)
+    is the dispatcher's own, where Redis makes it (after READONLY, before MASTERDOWN, CLIENT
+    PAUSE and the ``special_checks``): a RESP2 subscriber may not even queue in MULTI."""
+    core.subscriber_check = _subscribed_check
     core.reset_hooks.append(_forget)
     core.disconnect_hooks.append(_forget)
 
@@ -38,12 +39,11 @@ def _forget(ctx) -> None:
         hub(ctx.core).forget(ctx)
 
 
-def _subscribed_check(ctx, cmd, argv):
-    """core.special_checks entry: a RESP2 subscriber may only run a few commands."""
+def _subscribed_check(ctx, cmd) -> None:
+    """``core.subscriber_check``: a RESP2 subscriber may only run a few commands."""
     if (ctx.resp == 2 and (ctx.subscriptions or ctx.patterns or ctx.shard_subscriptions)
             and cmd.name not in _ALLOWED):
         raise ctx.core._reject(cmd, LedisError(errors.PUBSUB_CONTEXT.format(cmd.name)), ctx)
-    return None
 
 
 def _count(ctx) -> int:

@@ -93,6 +93,7 @@ class Command:
     # Precomputed for the dispatcher's hot path.
     is_write: bool = False
     is_readonly: bool = False
+    allows_stale: bool = False  # flagged ``stale``: runs on a stale replica
     noscript: bool = False
     no_auth: bool = False
     allow_busy: bool = False
@@ -117,6 +118,7 @@ class Command:
         self.number = next(_numbers)
         self.is_write = "write" in self.flags
         self.is_readonly = "readonly" in self.flags
+        self.allows_stale = "stale" in self.flags
         self.noscript = "noscript" in self.flags
         self.no_auth = "no_auth" in self.flags
         self.allow_busy = "allow_busy" in self.flags

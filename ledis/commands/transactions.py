@@ -139,17 +139,6 @@ def _queue_check(ctx, cmd, argv):
     core = ctx.core
     if cmd.no_multi:
         raise core._reject(cmd, LedisError(errors.NOT_IN_MULTI), ctx)
-    if not ctx.is_master_link:  # what the dispatcher refuses after this, before queueing
-        if cmd.is_write:
-            if core._readonly:  # ``readonly``, without its descriptor
-                raise core._reject(cmd, LedisError(errors.READONLY), ctx)
-            if core._store_refusing:
-                raise core._reject(cmd, LedisError(errors.STORE_WRITES_DISABLED), ctx)
-        if core._readonly and core.stale_check is not None:  # serve-stale-data no, link down
-            try:
-                core.stale_check(cmd)
-            except LedisError as exc:
-                raise core._reject(cmd, exc, ctx) from None
     tx.append((cmd, argv))  # resolved once: EXEC runs it without a second lookup
     return QUEUED
 

@@ -29,8 +29,6 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from ledis import errors
-from ledis.errors import LedisError
 from ledis.storage.layout import LOG, SYS, U64
 
 if TYPE_CHECKING:
@@ -147,12 +145,20 @@ class Replication:
             self.link.stop()
         self.master.stop()
 
-    def _stale_check(self, cmd: Any) -> None:
-        """replica-serve-stale-data no: while the link is not up, only commands flagged
-        ``stale`` run (Redis's MASTERDOWN rule)."""
+    def _stale(self) -> bool:
+        """replica-serve-stale-data no: whether the link is down, so that only commands
+        flagged ``stale`` run (Redis's MASTERDOWN rule, ``Core._gates``)."""
         link = self.link
-        if link is not None and link.state != "connected" and "stale" not in cmd.flags:
-            raise LedisError(errors.MASTERDOWN)
+        return link is not None and link.state != "connected"
+
+    def apply_replica_config(self) -> None:
+        """``replica_read_only`` and ``replica_serve_stale_data`` onto the core's gates, on a
+        replica: when it starts following, and at once after CONFIG SET of either."""
+        if self.link is None:
+            return
+        config = self.core.config
+        self.core.readonly = config.replica_read_only
+        self.core.replica_stale = None if config.replica_serve_stale_data else self._stale
 
     def trim_log(self) -> None:
         """Retention by age (``repl_log_retention_s``) and size (``repl_log_max_mb``), once a
@@ -214,9 +220,7 @@ class Replication:
         self.master.semi_sync_reset()
         self.start_log()  # a replica logs what it applies (for its replicas, for promotion)
         self.link = ReplicaLink(self, host, port)
-        self.core.readonly = self.core.config.replica_read_only
-        if not self.core.config.replica_serve_stale_data:
-            self.core.stale_check = self._stale_check
+        self.apply_replica_config()
         self.link.start()
         self._role_changed()
         return True
@@ -242,7 +246,7 @@ class Replication:
         self.link.stop()
         self.link = None
         self.core.readonly = False
-        self.core.stale_check = None
+        self.core.replica_stale = None
         self.engine.commit()
         self.set_replid(new_replid(), keep_old=True)
         self.master.disconnect_all()  # our replicas re-handshake and continue under the new id

@@ -407,6 +407,9 @@ class Functions:
         func = self.functions.get(argv[1].lower())
         if func is None:
             raise LedisError(errors.FUNCTION_NOT_FOUND)
+        stale = self.core._replica_stale
+        if stale is not None and b"allow-stale" not in func.flags and stale():
+            raise LedisError(errors.SCRIPT_MASTERDOWN)
         if not func.no_writes:
             if readonly:
                 raise LedisError(errors.SCRIPT_RO_WRITE_FLAG)

@@ -186,6 +186,7 @@ class Scripting:
         self._by_sha: dict[bytes, tuple[bytes, Any, frozenset[bytes] | None]] = {}
         core.special_checks.append(self._check_command)
         core.script_check = self._own_check = self._check_command
+        core.gate_flags = self.gate_flags
         # ledis.host.<name>(...) in Lua: Python callables of an embedding program
         # (ledis.embedded.register_host_function); never reachable over the network.
         self.host_functions: dict[bytes, Any] = {}
@@ -326,6 +327,8 @@ class Scripting:
         sha, fn, flags = known
         if flags is not None:
             readonly = self._flags_readonly(flags, readonly)
+        elif self.core._replica_stale is not None and self.core._replica_stale():
+            raise LedisError(errors.MASTERDOWN)  # compat mode: Redis's one check before a run
         ctx = self.ctx
         assert ctx is not None  # _resolve() compiled, so the runtime exists
         ctx.db = caller.db
@@ -390,9 +393,48 @@ class Scripting:
         memo[given] = known
         return known
 
+    def gate_flags(self, cmd: Command, argv: list[bytes]) -> tuple[bool, bool]:
+        """``core.gate_flags``, Redis's getCommandFlags for EVAL* and FCALL*: (write, stale)
+        as the script or function declares them (``no-writes``, ``allow-stale``); the
+        command's own flags for a compat-mode script (no shebang), an unknown function, or
+        an EVALSHA of a script not in memory. An EVAL body seen for the first time has its
+        shebang read, not compiled."""
+        default = cmd.is_write, cmd.allows_stale
+        if len(argv) < 2:
+            return default
+        flags: Any
+        if cmd.name.startswith("fcall"):
+            func = self.core.functions.functions.get(argv[1].lower())
+            if func is None:
+                return default
+            flags = func.flags
+        else:
+            if cmd.name.startswith("evalsha"):
+                known = self._by_sha.get(argv[1])
+                entry = known[1:] if known is not None else self.scripts.get(argv[1].lower())
+                if entry is None:
+                    return default
+                flags = entry[1]
+            else:
+                known = self._by_body.get(argv[1])
+                if known is not None:
+                    flags = known[2]
+                else:
+                    try:
+                        flags = parse_shebang(argv[1])[0]
+                    except LedisError:
+                        return default
+            if flags is None:
+                return default
+        return b"no-writes" not in flags, b"allow-stale" in flags
+
     def _flags_readonly(self, flags: frozenset[bytes], readonly: bool) -> bool:
-        """A script with a shebang: whether it runs read-only, or the error for a writing
-        script where writes are refused (EVAL_RO, a read-only replica)."""
+        """A script with a shebang, before it runs (Redis's scriptPrepareForRun): whether it
+        runs read-only, or the error where it may not run (a stale replica without
+        ``allow-stale``; a writing script under EVAL_RO or on a read-only replica)."""
+        stale = self.core._replica_stale
+        if stale is not None and b"allow-stale" not in flags and stale():
+            raise LedisError(errors.SCRIPT_MASTERDOWN)
         if b"no-writes" in flags:
             return True
         if readonly:

@@ -77,8 +77,8 @@ def build(config: Config) -> Core:
         core.refresh_hot_flags()
         # Storage stays free of the blocking machinery: ZADD & co. signal through this hook.
         zset.key_ready = blocking.key_ready
-        # The dispatcher's slow-path checks, in order: a RESP2 subscriber's rule first (it
-        # may not even queue in MULTI), then MULTI queueing, then tracking's reads.
+        # The dispatcher's slow-path checks after its gates (Core._checks), in order: MULTI
+        # queueing, then tracking's reads.
         pubsub.install(core)
         transactions.install(core)  # before FUNCTION libraries: triggers wrap its observer
         monitoring.install(core)

@@ -1,0 +1,191 @@
+"""Differential tests: what a replica refuses, ledis against a real redis-server 7.0.
+
+Both replicas follow a master that is not there (a port nobody listens on), so their link is
+down for good. ``CONFIG SET replica-read-only`` and ``replica-serve-stale-data`` then switch
+each replica between the four states, at run time, and every case runs on both servers, reply
+compared with reply (error texts included):
+
+- plain commands (Redis's READONLY, then the RESP2 subscriber rule, then MASTERDOWN);
+- EVAL / EVAL_RO / EVALSHA / FCALL / FCALL_RO, which Redis gates by the flags the script or
+  function declares (``getCommandFlags``: a shebang script without ``no-writes`` is a write,
+  only ``allow-stale`` lets it run on a stale replica) and, in compat mode (no shebang), by
+  the run's own checks (a compat script is refused on a stale replica before it runs; a
+  command it calls gets Redis's in-script texts);
+- MULTI / EXEC: a command refused when queued, and EXEC refused whole for what it queued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tests.diff import outcome
+from tests.helpers import LedisProcess, RedisProcess, free_port, have_redis_server
+from tests.rawresp import RawClient
+
+pytestmark = pytest.mark.skipif(not have_redis_server(), reason="redis-server not installed")
+
+LIBRARY = """#!lua name=gates
+redis.register_function('w', function() return 1 end)
+redis.register_function{function_name='r', callback=function() return 1 end,
+                        flags={'no-writes'}}
+redis.register_function{function_name='rs', callback=function() return 1 end,
+                        flags={'no-writes', 'allow-stale'}}
+redis.register_function{function_name='rsget', flags={'no-writes', 'allow-stale'},
+                        callback=function() return redis.call('get', 'a') end}
+redis.register_function{function_name='ws', flags={'allow-stale'},
+                        callback=function() return redis.call('set', 'a', 'f') end}
+"""
+LOADED = "#!lua flags=no-writes\nreturn 'loaded'"  # SCRIPT LOAD'ed, then run by EVALSHA
+LOADED_W = "#!lua\nreturn 'loaded-w'"
+COMPAT_LOADED = "return 'compat-loaded'"
+
+
+def _sha(body: str) -> str:
+    return hashlib.sha1(body.encode()).hexdigest()
+
+
+CASES = [
+    ("GET", "a"), ("SET", "a", "1"), ("PING",), ("DBSIZE",), ("PUBLISH", "ch", "x"),
+    ("INFO", "nosuchsection"), ("SCRIPT", "EXISTS", _sha(LOADED)),
+    # compat mode (no shebang)
+    ("EVAL", "return 1", "0"),
+    ("EVAL", "return redis.call('get', 'a')", "0"),
+    ("EVAL", "return redis.call('set', 'a', 'e')", "0"),
+    ("EVAL", "return redis.call('ping')", "0"),
+    ("EVAL", "return redis.pcall('set', 'a', 'e')['err']", "0"),
+    ("EVAL_RO", "return 1", "0"),
+    ("EVAL_RO", "return redis.call('get', 'a')", "0"),
+    ("EVAL_RO", "return redis.call('set', 'a', 'e')", "0"),
+    ("EVALSHA", _sha(COMPAT_LOADED), "0"),
+    # shebang flags
+    ("EVAL", "#!lua\nreturn 1", "0"),
+    ("EVAL", "#!lua flags=no-writes\nreturn 1", "0"),
+    ("EVAL", "#!lua flags=allow-stale\nreturn 1", "0"),
+    ("EVAL", "#!lua flags=allow-stale\nreturn redis.call('set', 'a', 's')", "0"),
+    ("EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0"),
+    ("EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.call('get', 'a')", "0"),
+    ("EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.call('set', 'a', 's')", "0"),
+    ("EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.call('ping')", "0"),
+    ("EVAL", "#!lua flags=no-writes,allow-stale\n"
+             "return redis.call('script', 'exists', 'x')", "0"),
+    ("EVAL", "#!lua flags=allow-stale,no-writes\nreturn redis.pcall('get', 'a')['err']", "0"),
+    ("EVAL", "#!lua flags=nosuch\nreturn 1", "0"),
+    ("EVAL_RO", "#!lua\nreturn 1", "0"),
+    ("EVAL_RO", "#!lua flags=no-writes,allow-stale\nreturn 1", "0"),
+    ("EVALSHA", _sha(LOADED), "0"), ("EVALSHA_RO", _sha(LOADED), "0"),
+    ("EVALSHA", _sha(LOADED_W), "0"), ("EVALSHA", "0" * 40, "0"), ("EVALSHA", "short", "0"),
+    # functions: their flags always apply
+    ("FCALL", "w", "0"), ("FCALL", "r", "0"), ("FCALL", "rs", "0"), ("FCALL", "rsget", "0"),
+    ("FCALL", "ws", "0"), ("FCALL_RO", "w", "0"), ("FCALL_RO", "r", "0"),
+    ("FCALL_RO", "rs", "0"), ("FCALL", "nosuch", "0"),
+]
+
+# MULTI transcripts: each command's reply, then EXEC's.
+TRANSACTIONS = [
+    [("GET", "a")],
+    [("SET", "a", "m")],
+    [("PING",), ("DBSIZE",)],
+    [("EVAL", "return 1", "0")],
+    [("EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0")],
+    [("EVAL", "#!lua flags=no-writes\nreturn 1", "0")],
+    [("FCALL", "rs", "0"), ("INFO", "nosuchsection")],
+    [("FCALL", "w", "0")],
+]
+
+STATES = [  # (replica-read-only, replica-serve-stale-data)
+    ("yes", "no"), ("no", "no"), ("yes", "yes"), ("no", "yes"),
+]
+
+
+def _prepare(client) -> None:
+    """The library and scripts, loaded while the replica still takes writes and serves stale
+    data (FUNCTION LOAD is a write; SCRIPT LOAD runs anywhere)."""
+    client.config_set("replica-serve-stale-data", "yes")
+    client.config_set("replica-read-only", "no")
+    client.function_load(LIBRARY, replace=True)
+    for body in (LOADED, LOADED_W, COMPAT_LOADED):
+        client.script_load(body)
+    client.set("a", "v")
+
+
+@pytest.fixture(scope="module")
+def replicas():
+    dead = free_port()  # the master nobody runs: the link never comes up
+    ours = LedisProcess("--replicaof", f"127.0.0.1 {dead}").start()
+    ref = RedisProcess("--replicaof", "127.0.0.1", str(dead)).start()
+    clients = (ours.client(), ref.client())
+    for client in clients:
+        _prepare(client)
+    yield ours, ref, clients
+    for client in clients:
+        client.close()
+    ours.cleanup()
+    ref.cleanup()
+
+
+def _state(clients, read_only: str, serve_stale: str) -> None:
+    for client in clients:
+        client.config_set("replica-read-only", read_only)
+        client.config_set("replica-serve-stale-data", serve_stale)
+        assert client.config_get("replica-read-only") == {"replica-read-only": read_only}
+        assert client.config_get("slave-serve-stale-data") == {
+            "slave-serve-stale-data": serve_stale}
+
+
+@pytest.mark.parametrize("read_only,serve_stale", STATES)
+def test_commands_and_scripts(replicas, read_only, serve_stale):
+    _ours, _ref, clients = replicas
+    _state(clients, read_only, serve_stale)
+    ours, ref = clients
+    for case in CASES:
+        assert outcome(ours, *case) == outcome(ref, *case), (read_only, serve_stale, case)
+
+
+@pytest.mark.parametrize("read_only,serve_stale", STATES)
+def test_transactions(replicas, read_only, serve_stale):
+    ours_proc, ref_proc, clients = replicas
+    _state(clients, read_only, serve_stale)
+    for commands in TRANSACTIONS:
+        transcripts = []
+        for port in (ours_proc.port, ref_proc.port):
+            raw = RawClient(port)
+            transcripts.append([raw.call("MULTI")] + [raw.call(*c) for c in commands]
+                               + [raw.call("EXEC")])
+            raw.close()
+        assert transcripts[0] == transcripts[1], (read_only, serve_stale, commands)
+
+
+def test_exec_refused_for_what_it_queued(replicas):
+    """The state changes between the queueing and EXEC: Redis refuses EXEC whole for the
+    flags of what it queued (a script's declared flags included)."""
+    ours_proc, ref_proc, clients = replicas
+    for commands, then in (
+            ([("EVAL", "#!lua flags=no-writes\nreturn 1", "0")], ("yes", "no")),
+            ([("EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0")], ("yes", "no")),
+            ([("EVAL", "#!lua\nreturn 1", "0")], ("yes", "yes")),
+            ([("FCALL", "ws", "0")], ("yes", "no")),
+            ([("FCALL", "rs", "0"), ("GET", "a")], ("no", "no"))):
+        _state(clients, "no", "yes")
+        raws = [RawClient(port) for port in (ours_proc.port, ref_proc.port)]
+        queued = [[raw.call("MULTI")] + [raw.call(*c) for c in commands] for raw in raws]
+        assert queued[0] == queued[1], commands
+        _state(clients, *then)
+        execs = [raw.call("EXEC") for raw in raws]
+        assert execs[0] == execs[1], (commands, then)
+        for raw in raws:
+            raw.close()
+
+
+def test_resp2_subscriber_on_a_stale_replica(replicas):
+    """Redis checks a RESP2 subscriber's command after READONLY and before MASTERDOWN."""
+    ours_proc, ref_proc, clients = replicas
+    _state(clients, "yes", "no")
+    transcripts = []
+    for port in (ours_proc.port, ref_proc.port):
+        raw = RawClient(port)
+        transcripts.append([raw.call("SUBSCRIBE", "ch"), raw.call("GET", "a"),
+                            raw.call("SET", "a", "1"), raw.call("PING")])
+        raw.close()
+    assert transcripts[0] == transcripts[1]
