@@ -422,16 +422,19 @@ class Core:
         return cmd
 
     def _checks(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
-        """The dispatcher's slow-path checks, in Redis's order (processCommand): auth, ACL
-        permissions (ledis/acl.py), a store refusing writes (MISCONF), a read-only replica,
-        a RESP2 subscriber's rule, a stale replica (MASTERDOWN), CLIENT PAUSE, then MULTI
-        queueing and the other ``special_checks``, MONITOR. A command queued in MULTI has
-        passed every gate, as in Redis; EXEC stands for what it queued.
+        """The dispatcher's slow-path checks, in Redis's order (processCommand): auth, a
+        command not allowed in MULTI, ACL permissions (ledis/acl.py), a store refusing
+        writes (MISCONF), a read-only replica, a RESP2 subscriber's rule, a stale replica
+        (MASTERDOWN), CLIENT PAUSE, then MULTI queueing and the other ``special_checks``,
+        MONITOR. A command queued in MULTI has passed every gate, as in Redis; EXEC stands
+        for what it queued.
         A non-None result is the command's reply (QUEUED, PAUSED ...)."""
         if ctx.in_script:
             return self._script_checks(ctx, cmd, argv)
         if not ctx.authenticated and not cmd.no_auth:
             raise self._reject(cmd, LedisError(errors.NOAUTH), ctx)
+        if cmd.no_multi and ctx.multi is not None:
+            raise self._reject(cmd, LedisError(errors.NOT_IN_MULTI), ctx)
         if not ctx.user.unrestricted and not ctx.is_master_link:
             try:
                 self.acl.check(ctx, ctx.user, cmd, argv,

@@ -92,6 +92,7 @@ TRANSACTIONS = [
     [("EVAL", "#!lua flags=no-writes\nreturn 1", "0")],
     [("FCALL", "rs", "0"), ("INFO", "nosuchsection")],
     [("FCALL", "w", "0")],
+    [("SAVE",), ("GET", "a")],  # not allowed in MULTI: said before the gates
 ]
 
 STATES = [  # (replica-read-only, replica-serve-stale-data)

@@ -136,9 +136,6 @@ def _queue_check(ctx, cmd, argv):
         return None
     if cmd.name in _NOT_QUEUED:
         return None
-    core = ctx.core
-    if cmd.no_multi:
-        raise core._reject(cmd, LedisError(errors.NOT_IN_MULTI), ctx)
     tx.append((cmd, argv))  # resolved once: EXEC runs it without a second lookup
     return QUEUED
 
