@@ -227,10 +227,11 @@ class Core:
         # Keyspace triggers of FUNCTION libraries (ledis/scripting/triggers.py); None while no
         # library has one, so writes keep the dispatcher's fast path.
         self.triggers: Any = None
-        # The flags the gates see for a script runner (EVAL*, FCALL*): (write, stale) as
-        # the script or function declares them (ledis/scripting/runtime.py sets it).
-        self.gate_flags: Callable[[Command, list[bytes]], tuple[bool, bool]] = (
-            lambda cmd, argv: (cmd.is_write, cmd.allows_stale))
+        # The flags the gates see for a script runner (EVAL*, FCALL*): (write, stale,
+        # may_replicate) as the script or function declares them (ledis/scripting/runtime.py
+        # sets it).
+        self.gate_flags: Callable[[Command, list[bytes]], tuple[bool, bool, bool]] = (
+            lambda cmd, argv: (cmd.is_write, cmd.allows_stale, cmd.may_replicate))
         # A RESP2 subscriber's rule (ledis/commands/pubsub.py), where Redis checks it: after
         # READONLY, before MASTERDOWN.
         self.subscriber_check: Callable[[Context, Command], None] = lambda ctx, cmd: None
@@ -245,7 +246,8 @@ class Core:
         self.disconnect_hooks: list[Callable[[Context], None]] = []
         # Slow-path hooks the root registers (ledis/commands/monitoring.py, transactions.py):
         # whether CLIENT PAUSE holds a command, the MONITOR feed, EXEC's abort reply.
-        self.pause_blocks: Callable[[Core, Context, Command], bool] = lambda *a: False
+        self.pause_blocks: Callable[[Core, Context, Command, list[bytes]], bool] = (
+            lambda *a: False)
         self.monitor_feed: Callable[..., None] = lambda *a: None
         self.exec_abort: Callable[[Context, LedisError], LedisError] = lambda ctx, exc: exc
         # INFO: section name -> callable returning (field, value) pairs that replace or extend
@@ -445,7 +447,7 @@ class Core:
             self._gates(ctx, cmd, argv)
         elif ctx.special:
             self.subscriber_check(ctx, cmd)
-        if self._pause_mode and self.pause_blocks(self, ctx, cmd):
+        if self._pause_mode and self.pause_blocks(self, ctx, cmd, argv):
             return PAUSED
         if ctx.special:
             for check in self.special_checks:
@@ -468,7 +470,7 @@ class Core:
         is_exec = cmd.name == "exec"
         if self._store_refusing or self._readonly:
             if is_exec:
-                write = tx is not None and any(self._declared(c, a)[0] for c, a in tx)
+                write = tx is not None and any(self.declared_flags(c, a)[0] for c, a in tx)
             elif cmd.name in _SCRIPT_RUNNERS:
                 write = self.gate_flags(cmd, argv)[0]
             else:
@@ -485,7 +487,8 @@ class Core:
         stale = self._replica_stale
         if stale is not None and not executing and stale():  # serve-stale-data no, link down
             if is_exec:
-                refused = tx is not None and not all(self._declared(c, a)[1] for c, a in tx)
+                refused = tx is not None and not all(
+                    self.declared_flags(c, a)[1] for c, a in tx)
             elif cmd.name in _SCRIPT_RUNNERS:
                 refused = not self.gate_flags(cmd, argv)[1]
             else:
@@ -493,12 +496,13 @@ class Core:
             if refused:
                 raise self._reject(cmd, LedisError(errors.MASTERDOWN), ctx)
 
-    def _declared(self, cmd: Command, argv: list[bytes]) -> tuple[bool, bool]:
-        """(write, stale) of a command as the gates see it: its own flags, or for a script
-        runner those its script or function declares."""
+    def declared_flags(self, cmd: Command, argv: list[bytes]) -> tuple[bool, bool, bool]:
+        """(write, stale, may_replicate) of a command as the gates and CLIENT PAUSE see it
+        (Redis's getCommandFlags): its own flags, or for a script runner those its script or
+        function declares."""
         if cmd.name in _SCRIPT_RUNNERS:
             return self.gate_flags(cmd, argv)
-        return cmd.is_write, cmd.allows_stale
+        return cmd.is_write, cmd.allows_stale, cmd.may_replicate
 
     def _script_checks(self, ctx: Context, cmd: Command, argv: list[bytes]) -> Any:
         """A ``redis.call``'s checks, in Redis's order (scriptCall): a command not allowed

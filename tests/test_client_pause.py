@@ -141,3 +141,59 @@ def test_pause_errors_match_redis(r, ref):
         assert texts[0] == texts[1], args
     assert r.execute_command("CLIENT", "PAUSE", "0", "WRITE") in (True, b"OK", "OK")
     assert r.execute_command("CLIENT", "UNPAUSE") in (True, b"OK", "OK")
+
+
+PAUSE_LIBRARY = """#!lua name=pausegates
+redis.register_function('w', function() return 'w' end)
+redis.register_function{function_name='r', callback=function() return 'r' end,
+                        flags={'no-writes'}}
+"""
+
+
+def test_pause_write_by_declared_flags_as_redis(ports):
+    """Under CLIENT PAUSE WRITE, Redis holds what may replicate by the flags a script or
+    function declares: a ``no-writes`` script or function runs, a shebang script without it
+    and a compat-mode EVAL wait, and so do PUBLISH and PFCOUNT. Held or answered, and the
+    answer, compared with redis-server."""
+    from tests.rawresp import RawClient
+
+    cases = [
+        [("EVAL", "return 1", "0")],
+        [("EVAL", "#!lua flags=no-writes\nreturn 1", "0")],
+        [("EVAL", "#!lua\nreturn 1", "0")],
+        [("EVAL_RO", "return 1", "0")],
+        [("EVAL_RO", "#!lua\nreturn 1", "0")],
+        [("FCALL", "r", "0")], [("FCALL", "w", "0")],
+        [("FCALL_RO", "r", "0")], [("FCALL_RO", "w", "0")], [("FCALL", "nosuch", "0")],
+        [("PUBLISH", "ch", "x")], [("PFCOUNT", "hll")], [("GET", "k")], [("SET", "k", "v")],
+        [("MULTI",), ("FCALL", "r", "0"), ("EVAL", "#!lua flags=no-writes\nreturn 2", "0"),
+         ("EXEC",)],
+        [("MULTI",), ("GET", "k"), ("FCALL", "w", "0")],
+    ]
+    admins = [RawClient(port) for port in ports]
+    held: list[RawClient] = []
+    try:
+        for admin in admins:
+            assert admin.call("FUNCTION", "LOAD", "REPLACE", PAUSE_LIBRARY) == b"pausegates"
+            assert admin.call("CLIENT", "PAUSE", "20000", "WRITE") == b"OK"
+        for commands in cases:
+            transcripts = []
+            for port in ports:
+                c = RawClient(port)
+                held.append(c)
+                replies = []
+                for command in commands:
+                    c.send(*command)
+                    reply = c.read(timeout=0.3)
+                    replies.append(reply)
+                    if reply == RawClient.NOTHING:
+                        break
+                transcripts.append(replies)
+            assert transcripts[0] == transcripts[1], commands
+    finally:
+        for admin in admins:
+            admin.call("CLIENT", "UNPAUSE")
+            admin.call("FUNCTION", "DELETE", "pausegates")
+            admin.close()
+        for c in held:
+            c.close()

@@ -109,8 +109,18 @@ def test_monitor_client_may_not_touch_keyspace(server, redis_server):
         mon = _connect(port)
         _send(mon, b"MONITOR")
         assert _read_lines(mon, 1) == [b"+OK"]
-        _send(mon, b"GET a")
-        assert _read_lines(mon, 1) == [b"-ERR Replica can't interact with the keyspace"]
+        # reads, writes and what may replicate (PUBLISH, PFCOUNT, a compat-mode EVAL, a
+        # script declaring it writes) are refused
+        for command in (b"GET a", b"PUBLISH ch x", b"PFCOUNT h", [b"EVAL", b"return 1", b"0"],
+                        [b"EVAL", b"#!lua\nreturn 1", b"0"],
+                        [b"EVAL_RO", b"return 1", b"0"]):
+            _send(mon, command)
+            assert _read_lines(mon, 1) == [b"-ERR Replica can't interact with the keyspace"], \
+                (port, command)
+        # a script declaring no-writes may run (Redis also shows a MONITOR client its own
+        # commands, ledis does not: the text ends with the script's reply on both)
+        _send(mon, [b"EVAL", b"#!lua flags=no-writes\nreturn 1", b"0"])
+        assert _drain(mon).endswith(b":1\r\n"), port
         _send(mon, b"RESET")
         assert _read_lines(mon, 1) == [b"+RESET"]
         _send(mon, b"SET a 1")
@@ -177,3 +187,4 @@ def test_latency_monitor(r):
         assert r.execute_command("LATENCY", "LATEST") == []
     finally:
         r.config_set("latency-monitor-threshold", 0)
+

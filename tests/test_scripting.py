@@ -129,6 +129,30 @@ def test_pcall_of_write_in_ro_script(r):
     assert r.eval_ro(script, 0) == b"ERR Write commands are not allowed from read-only scripts."
 
 
+def test_may_replicate_commands_in_read_only_runs(r, ref):
+    """PUBLISH, SPUBLISH and PFCOUNT may replicate (Redis's CMD_MAY_REPLICATE, not shown by
+    COMMAND): a read-only run refuses them like writes, on every call (the bridge's inline
+    checks from the second on); a writing run takes them."""
+    script = """
+      local out = {}
+      for i = 1, 2 do
+        for _, call in ipairs({{'publish', 'ch', 'x'}, {'spublish', 'ch', 'x'},
+                               {'pfcount', KEYS[1]}, {'pfadd', KEYS[1], 'a'}}) do
+          local ok = redis.pcall(unpack(call))
+          out[#out + 1] = type(ok) == 'table' and ok['err'] or ok
+        end
+      end
+      return out"""
+    for client in (r, ref):
+        client.delete("{h}hll")
+    for run in (lambda c: c.eval_ro(script, 1, "{h}hll"),
+                lambda c: c.eval("#!lua flags=no-writes\n" + script, 1, "{h}hll"),
+                lambda c: c.eval(script, 1, "{h}hll")):
+        assert run(r) == run(ref)
+    assert r.execute_command("COMMAND", "INFO", "pfcount") == \
+        ref.execute_command("COMMAND", "INFO", "pfcount")
+
+
 def test_repeated_calls_keep_the_script_checks(r, ref):
     """The bridge remembers commands it has run and checks them inline from the second call
     on (same VM): the errors of read-only runs, bad arity and noscript commands stay Redis's

@@ -26,8 +26,8 @@ def functions_of(core: Any) -> Any:
     return core.functions
 
 
-@command("fcall", arity=-3, flags=_FCALL_FLAGS, group="scripting", since="7.0.0",
-         summary="Invoke a function", acl=_ACL)
+@command("fcall", arity=-3, flags="may_replicate " + _FCALL_FLAGS, group="scripting",
+         since="7.0.0", summary="Invoke a function", acl=_ACL)
 def cmd_fcall(ctx, argv):
     return functions_of(ctx.core).fcall(ctx, argv, False)
 

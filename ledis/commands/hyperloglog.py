@@ -46,7 +46,8 @@ def cmd_pfadd(ctx, argv):
     return 1
 
 
-@command("pfcount", arity=-2, flags="readonly", keys=(1, -1, 1), group="hyperloglog",
+@command("pfcount", arity=-2, flags="readonly may_replicate", keys=(1, -1, 1),
+         group="hyperloglog",
          summary=("Return the approximated cardinality of the set(s) observed by the "
                   "HyperLogLog at key(s)."),
          since="2.8.9",

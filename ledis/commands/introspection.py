@@ -169,7 +169,8 @@ def _acl(cmd: Command) -> list[str]:
 def command_info(cmd: Command) -> list:
     """One command in COMMAND INFO's 10-element shape, subcommands nested."""
     return [
-        cmd.name.encode(), cmd.arity, _statuses(sorted(cmd.flags, key=_flag_order)),
+        cmd.name.encode(), cmd.arity,
+        _statuses(sorted(cmd.flags - _HIDDEN_FLAGS, key=_flag_order)),
         cmd.first_key, cmd.last_key, cmd.step,
         _statuses(_acl(cmd)), _statuses(_reference(cmd).get("tips", [])),
         [_spec_reply(s) for s in key_specs(cmd)],
@@ -180,6 +181,10 @@ def command_info(cmd: Command) -> list:
 _FLAG_ORDER = """write readonly denyoom module admin pubsub noscript blocking loading stale
     skip_monitor skip_slowlog asking fast no_auth may_replicate no_mandatory_keys
     no_async_loading no_multi movablekeys allow_busy""".split()
+
+
+# Redis's addReplyCommandFlags leaves these out of COMMAND ("Hidden on purpose").
+_HIDDEN_FLAGS = frozenset(("may_replicate",))
 
 
 def _flag_order(flag: str) -> int:

@@ -74,9 +74,10 @@ def monitor_command(core, ctx, cmd, argv: list[bytes], before: bool) -> None:
     """Dispatcher hook (only while someone monitors): skip_monitor commands (EVAL, FCALL) are
     shown before they run, so their script's commands follow them; others after."""
     flags = cmd.flags
-    if before and ctx in core.monitors and (cmd.is_write or cmd.is_readonly
-                                           or "may_replicate" in flags):
-        # Redis flags a MONITOR client as a replica: it may not touch the keyspace.
+    if before and ctx in core.monitors and (cmd.is_readonly
+                                           or any(core.declared_flags(cmd, argv)[::2])):
+        # Redis flags a MONITOR client as a replica: it may not touch the keyspace (nor
+        # write or replicate, by the flags a script declares).
         cmd.rejected_calls += 1
         raise LedisError(errors.REPLICA_KEYSPACE)
     if "admin" in flags or ("skip_monitor" in flags) != before:
@@ -193,26 +194,24 @@ PAUSE_WRITE = 1
 PAUSE_ALL = 2
 PAUSED = replies.PAUSED  # the dispatcher's marker reply (ledis/replies.py)
 
-_MAY_REPLICATE = frozenset({"publish", "spublish", "eval", "evalsha", "fcall", "exec"})
-
-
-def pause_blocks(core, ctx, cmd) -> bool:
-    """Whether ``cmd`` from ``ctx`` must wait for the end of the CLIENT PAUSE."""
+def pause_blocks(core, ctx, cmd, argv) -> bool:
+    """Whether ``cmd`` from ``ctx`` must wait for the end of the CLIENT PAUSE: under WRITE, a
+    command that writes or may replicate (PUBLISH, PFCOUNT, a script runner), by the flags a
+    script or function declares (``Core.declared_flags``: a ``no-writes`` script runs), and
+    EXEC by those of what it queued, as Redis."""
     if (ctx.conn is None or ctx.in_script or ctx.is_master_link or ctx.is_replica_link
             or (ctx.multi is not None and ctx.multi.executing)):
         return False
-    if core.pause_mode == PAUSE_ALL or cmd.is_write or "may_replicate" in cmd.flags:
+    if core.pause_mode == PAUSE_ALL:
         return True
-    if cmd.name in _MAY_REPLICATE:
-        if cmd.name == "exec":
-            tx = ctx.multi
-            if not tx:
-                return False
-            for qcmd, _argv in tx:
-                if qcmd.is_write or qcmd.name in _MAY_REPLICATE:
-                    return True
-            return False
-        return True
+    if cmd.name == "exec":
+        queued = ctx.multi or ()
+    else:
+        queued = ((cmd, argv),)
+    for qcmd, qargv in queued:
+        write, _stale, may_replicate = core.declared_flags(qcmd, qargv)
+        if write or may_replicate:
+            return True
     return False
 
 

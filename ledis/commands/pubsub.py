@@ -108,8 +108,8 @@ def cmd_punsubscribe(ctx, argv):
     return _unsubscribe(ctx, argv, b"punsubscribe", ctx.patterns, hub(ctx.core).punsubscribe)
 
 
-@command("publish", arity=3, flags="pubsub loading stale fast", group="pubsub",
-         summary="Post a message to a channel", since="2.0.0", acl="@pubsub @fast")
+@command("publish", arity=3, flags="pubsub loading stale fast may_replicate",
+         group="pubsub", summary="Post a message to a channel", since="2.0.0", acl="@pubsub @fast")
 def cmd_publish(ctx, argv):
     h = ctx.core.__dict__.get("pubsub_hub")
     if h is None:
@@ -141,8 +141,8 @@ def cmd_sunsubscribe(ctx, argv):
                         hub(ctx.core).sunsubscribe, _shard_count)
 
 
-@command("spublish", arity=3, flags="pubsub loading stale fast", keys=(1, 1, 1),
-         group="pubsub", summary="Post a message to a shard channel", since="7.0.0",
+@command("spublish", arity=3, flags="pubsub loading stale fast may_replicate",
+         keys=(1, 1, 1), group="pubsub", summary="Post a message to a shard channel", since="7.0.0",
          acl="@pubsub @fast")
 def cmd_spublish(ctx, argv):
     h = ctx.core.__dict__.get("pubsub_hub")

@@ -94,6 +94,9 @@ class Command:
     is_write: bool = False
     is_readonly: bool = False
     allows_stale: bool = False  # flagged ``stale``: runs on a stale replica
+    # Redis's CMD_MAY_REPLICATE (PUBLISH, SPUBLISH, PFCOUNT, EVAL, EVALSHA, FCALL): a write for
+    # CLIENT PAUSE WRITE and read-only scripts; hidden from COMMAND, as in Redis
+    may_replicate: bool = False
     noscript: bool = False
     no_auth: bool = False
     allow_busy: bool = False
@@ -119,6 +122,7 @@ class Command:
         self.is_write = "write" in self.flags
         self.is_readonly = "readonly" in self.flags
         self.allows_stale = "stale" in self.flags
+        self.may_replicate = "may_replicate" in self.flags
         self.noscript = "noscript" in self.flags
         self.no_auth = "no_auth" in self.flags
         self.allow_busy = "allow_busy" in self.flags

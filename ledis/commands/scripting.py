@@ -13,15 +13,16 @@ from ledis.replies import OK
 
 _EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys movablekeys"
 _RO_FLAGS = "readonly " + _EVAL_FLAGS
+_RW_FLAGS = "may_replicate " + _EVAL_FLAGS  # EVAL / EVALSHA, not their _RO forms
 
 
-@command("eval", arity=-3, flags=_EVAL_FLAGS, group="scripting", since="2.6.0",
+@command("eval", arity=-3, flags=_RW_FLAGS, group="scripting", since="2.6.0",
          summary="Execute a Lua script server side", acl="@slow @scripting")
 def cmd_eval(ctx, argv):
     return ctx.core.scripting.eval(ctx, argv, False, False)
 
 
-@command("evalsha", arity=-3, flags=_EVAL_FLAGS, group="scripting", since="2.6.0",
+@command("evalsha", arity=-3, flags=_RW_FLAGS, group="scripting", since="2.6.0",
          summary="Execute a Lua script server side", acl="@slow @scripting")
 def cmd_evalsha(ctx, argv):
     return ctx.core.scripting.eval(ctx, argv, True, False)

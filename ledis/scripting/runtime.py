@@ -393,13 +393,14 @@ class Scripting:
         memo[given] = known
         return known
 
-    def gate_flags(self, cmd: Command, argv: list[bytes]) -> tuple[bool, bool]:
-        """``core.gate_flags``, Redis's getCommandFlags for EVAL* and FCALL*: (write, stale)
-        as the script or function declares them (``no-writes``, ``allow-stale``); the
+    def gate_flags(self, cmd: Command, argv: list[bytes]) -> tuple[bool, bool, bool]:
+        """``core.gate_flags``, Redis's getCommandFlags for EVAL* and FCALL*: (write, stale,
+        may_replicate) as the script or function declares them (``no-writes``,
+        ``allow-stale``; declared flags say whether it writes, so may_replicate is off); the
         command's own flags for a compat-mode script (no shebang), an unknown function, or
         an EVALSHA of a script not in memory. An EVAL body seen for the first time has its
         shebang read, not compiled."""
-        default = cmd.is_write, cmd.allows_stale
+        default = cmd.is_write, cmd.allows_stale, cmd.may_replicate
         if len(argv) < 2:
             return default
         flags: Any
@@ -426,7 +427,7 @@ class Scripting:
                         return default
             if flags is None:
                 return default
-        return b"no-writes" not in flags, b"allow-stale" in flags
+        return b"no-writes" not in flags, b"allow-stale" in flags, False
 
     def _flags_readonly(self, flags: frozenset[bytes], readonly: bool) -> bool:
         """A script with a shebang, before it runs (Redis's scriptPrepareForRun): whether it
@@ -574,7 +575,7 @@ class Scripting:
             if ctx.script_readonly:
                 raise LedisError(errors.SCRIPT_WRITE_IN_RO)
             self.wrote = True
-        elif ctx.script_readonly and "may_replicate" in cmd.flags:
+        elif ctx.script_readonly and cmd.may_replicate:
             raise LedisError(errors.SCRIPT_WRITE_IN_RO)
         return None
 
@@ -698,7 +699,7 @@ _DISPATCH_ARITY = "ERR wrong number of arguments for '"
 def _fast_eligible(cmd: Command) -> bool:
     """Whether the bridge may run ``cmd`` with the script checks inline (see _make_bridge)."""
     return (not cmd.subcommands and cmd.handler is not None and not cmd.noscript
-            and (cmd.is_write or "may_replicate" not in cmd.flags))
+            and (cmd.is_write or not cmd.may_replicate))
 
 
 def _arity_error(commands: dict, argv: list[bytes]) -> bool:
