@@ -116,6 +116,11 @@ class Context:
 # Commands whose flags for the gates (READONLY, MISCONF, MASTERDOWN) are those the script or
 # function declares (``Core.gate_flags``, Redis's getCommandFlags).
 _SCRIPT_RUNNERS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"))
+# Run while a full sync loads although not flagged ``loading``: Redis refuses them only during
+# its local load of the RDB file, and takes them while the file is transferred, which is part
+# of ledis's load (a full sync streams into the store), so an operator can always move or
+# promote a replica whose master went away in the middle.
+_RUN_WHILE_LOADING = frozenset(("replicaof", "slaveof"))
 
 
 
@@ -142,6 +147,9 @@ class Core:
     replica_stale = _HotFlag()
     # The store refuses writes (a full disk): the engine sets it through ``on_write_status``
     store_refusing = _HotFlag()
+    # A replica loading its master's data (a full sync): commands not flagged ``loading`` get
+    # LOADING (ledis/replication/replica.py)
+    loading = _HotFlag()
 
     def __init__(self, config: Config, engine: Engine) -> None:
         """The dispatcher's own state over an opened ``engine``. Everything plugged into it
@@ -219,6 +227,7 @@ class Core:
         self._replica_stale: Callable[[], bool] | None = None  # ``replica_stale``, a _HotFlag
         self.touch: Callable[..., None] | None = None  # ``access``'s LRU or LFU hook, or None
         self._store_refusing = False  # ``store_refusing``, a _HotFlag
+        self._loading = False  # ``loading``, a _HotFlag
         self.engine.on_write_status = lambda refusing: setattr(self, "store_refusing", refusing)
 
     def _init_hooks(self) -> None:
@@ -385,7 +394,8 @@ class Core:
         every CONFIG SET, by setting ``pause_mode`` / ``readonly`` (_HotFlag) and by MONITOR's
         join / leave."""
         self.gated = bool(self._pause_mode or self._readonly or self.monitors
-                          or self._store_refusing or self._replica_stale is not None)
+                          or self._store_refusing or self._replica_stale is not None
+                          or self._loading)
         self.slow_us = -1.0 if self.monitors else min(self.slowlog.threshold,
                                                       self.latency_threshold)
         # Writes go through the observer for keyspace notifications or client tracking
@@ -427,9 +437,9 @@ class Core:
         """The dispatcher's slow-path checks, in Redis's order (processCommand): auth, a
         command not allowed in MULTI, ACL permissions (ledis/acl.py), a store refusing
         writes (MISCONF), a read-only replica, a RESP2 subscriber's rule, a stale replica
-        (MASTERDOWN), CLIENT PAUSE, then MULTI queueing and the other ``special_checks``,
-        MONITOR. A command queued in MULTI has passed every gate, as in Redis; EXEC stands
-        for what it queued.
+        (MASTERDOWN), a replica loading a full sync (LOADING), CLIENT PAUSE, then MULTI
+        queueing and the other ``special_checks``, MONITOR. A command queued in MULTI has
+        passed every gate, as in Redis; EXEC stands for what it queued.
         A non-None result is the command's reply (QUEUED, PAUSED ...)."""
         if ctx.in_script:
             return self._script_checks(ctx, cmd, argv)
@@ -459,7 +469,8 @@ class Core:
         return None
 
     def _gates(self, ctx: Context, cmd: Command, argv: list[bytes]) -> None:
-        """MISCONF, READONLY, the RESP2 subscriber rule and MASTERDOWN, in Redis's order.
+        """MISCONF, READONLY, the RESP2 subscriber rule, MASTERDOWN and LOADING, in Redis's
+        order.
         A script runner is gated by the flags its script or function declares (``gate_flags``),
         EXEC by those of the commands it queued (Redis's ``mstate`` flags): refused, it
         discards the transaction (EXECABORT ... because of: ...). While EXEC runs, its
@@ -495,6 +506,13 @@ class Core:
                 refused = not cmd.allows_stale
             if refused:
                 raise self._reject(cmd, LedisError(errors.MASTERDOWN), ctx)
+        if self._loading and not executing:  # a full sync is loading: its data is partial
+            if is_exec:
+                refused = tx is not None and not all(c.allows_loading for c, _ in tx)
+            else:
+                refused = not cmd.allows_loading and cmd.name not in _RUN_WHILE_LOADING
+            if refused:
+                raise self._reject(cmd, LedisError(errors.LOADING), ctx)
 
     def declared_flags(self, cmd: Command, argv: list[bytes]) -> tuple[bool, bool, bool]:
         """(write, stale, may_replicate) of a command as the gates and CLIENT PAUSE see it

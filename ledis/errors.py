@@ -298,6 +298,7 @@ WAIT_ON_REPLICA = ("ERR WAIT cannot be used with replica instances. Please also 
                    "Redis 4.0 if a replica is configured to be writable (which is not the "
                    "default) writes to replicas are just local and are not propagated.")
 SYNC_NEEDS_CONNECTION = "ERR LEDIS.SYNC needs a network connection"
+LOADING = "LOADING Redis is loading the dataset in memory"
 MASTERDOWN = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
 EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: {}"
 PUBSUB_SUBCOMMAND_SYNTAX = (

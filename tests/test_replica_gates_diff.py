@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+import redis
 
 from tests.diff import outcome
 from tests.helpers import LedisProcess, RedisProcess, free_port, have_redis_server
@@ -190,3 +191,131 @@ def test_resp2_subscriber_on_a_stale_replica(replicas):
                             raw.call("SET", "a", "1"), raw.call("PING")])
         raw.close()
     assert transcripts[0] == transcripts[1]
+
+
+# --- LOADING: a replica loading a full sync, against redis-server loading its RDB file -------
+LOADING_CASES = [
+    ("GET", "k"), ("SET", "k", "v"), ("PING",), ("DBSIZE",), ("EVAL", "return 1", "0"),
+    ("EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0"), ("FCALL", "nosuch", "0"),
+    ("TIME",), ("CONFIG", "GET", "maxclients"), ("ECHO", "x"), ("NOSUCH",),
+    ("SCRIPT", "EXISTS", "x"),
+]
+LOADING_TRANSACTIONS = [[("GET", "k")], [("TIME",), ("ECHO", "y")]]
+
+
+def _shape(reply):
+    """An error keeps its text, a transcript its structure; any other reply is ``ok`` (TIME,
+    INFO ... differ between the servers)."""
+    if isinstance(reply, tuple) and reply and reply[0] == "err":
+        return reply
+    if isinstance(reply, list):
+        return [_shape(r) for r in reply]
+    return "ok"
+
+
+def _loading_transcript(port: int) -> list:
+    raw = RawClient(port)
+    out = [_shape(raw.call(*case)) for case in LOADING_CASES]
+    for commands in LOADING_TRANSACTIONS:
+        out.append([_shape(raw.call("MULTI"))] + [_shape(raw.call(*c)) for c in commands]
+                   + [_shape(raw.call("EXEC"))])
+    info = raw.call("INFO", "persistence")
+    raw.close()
+    out.append(b"loading:1" in info)
+    return out
+
+
+def _redis_loading_transcript() -> list:
+    """redis-server 7.0 restarted on an RDB file it loads slowly (``key-load-delay``, events
+    served every KB): the transcript taken while it loads."""
+    import time
+
+    first = RedisProcess("--enable-debug-command", "yes").start()
+    client = first.client()
+    client.execute_command("DEBUG", "POPULATE", "20000")
+    client.save()
+    client.shutdown(nosave=True)
+    first.proc.wait(10)
+    loading = RedisProcess("--dir", first.dir, "--dbfilename", "dump.rdb",
+                           "--key-load-delay", "100",
+                           "--loading-process-events-interval-bytes", "1024").start()
+    try:
+        transcript = _loading_transcript(loading.port)
+        deadline = time.monotonic() + 30  # the load then ends, and commands run again
+        while True:
+            try:
+                assert redis.Redis(port=loading.port).dbsize() == 20000
+                break
+            except redis.exceptions.BusyLoadingError:
+                assert time.monotonic() < deadline, "redis-server never finished loading"
+                time.sleep(0.1)
+        return transcript
+    finally:
+        loading.cleanup()
+        first.cleanup()
+
+
+def test_loading_full_sync_as_redis(tmp_path):
+    """While a replica loads its master's data (a full sync, held in the middle by a proxy),
+    commands not flagged ``loading`` get LOADING, as redis-server answers while it loads an
+    RDB file; after the sync, everything runs. The replica is writable here, as the reference
+    (a master) is, so that writes meet LOADING rather than READONLY."""
+    from tests.test_replication_faults import Proxy, fill, wait_syncing, wait_up
+
+    expected = _redis_loading_transcript()
+    assert expected[0] == ("err", "LOADING Redis is loading the dataset in memory")
+    master = LedisProcess().start()
+    proxy = Proxy(master.port, pause_after=128 * 1024)
+    config = tmp_path / "replica.yaml"
+    config.write_text(f'replication:\n  replicaof: "127.0.0.1 {proxy.port}"\n'
+                      "  replica_read_only: no\n")
+    replica = None
+    try:
+        fill(master.port, 5_000, size=200)
+        replica = LedisProcess(config=str(config)).start()
+        rc = replica.client()
+        wait_syncing(rc)
+        proxy.wait_paused()
+        assert _loading_transcript(replica.port) == expected
+        proxy.resume()
+        wait_up(rc)
+        assert rc.dbsize() == 5_000 and rc.ping() is True
+        assert rc.info("persistence")["loading"] == 0
+    finally:
+        proxy.close()
+        if replica is not None:
+            replica.cleanup()
+        master.cleanup()
+
+
+def test_loading_survives_a_restart_until_a_full_sync_ends(tmp_path):
+    """A replica killed in the middle of a full sync holds partial data: restarted as a
+    replica it answers LOADING (its master unreachable) until a sync completes; turned into
+    a master (REPLICAOF NO ONE) it serves what it holds, and says so in its log."""
+    from tests.test_replication_faults import Proxy, fill, wait_syncing
+
+    master = LedisProcess().start()
+    proxy = Proxy(master.port, pause_after=128 * 1024)
+    replica = LedisProcess("--replicaof", f"127.0.0.1 {proxy.port}")
+    try:
+        fill(master.port, 5_000, size=200)
+        replica.start()
+        wait_syncing(replica.client())
+        proxy.wait_paused()
+        replica.kill()
+        replica.extra = ["--replicaof", f"127.0.0.1 {free_port()}"]  # nobody there
+        replica.start()
+        rc = replica.client()
+        with pytest.raises(redis.exceptions.BusyLoadingError):
+            rc.get("fill:1")
+        assert rc.info("persistence")["loading"] == 1
+        rc.execute_command("REPLICAOF", "NO", "ONE")
+        rc.get("fill:1")  # answered, no LOADING: what it holds is served as a master's
+        assert rc.info("persistence")["loading"] == 0
+        assert "a full sync from its master was cut" in replica.log()
+        replica.restart()  # as a master: nothing is loading any more
+        assert replica.client().info("persistence")["loading"] == 0
+    finally:
+        proxy.close()
+        replica.cleanup()
+        master.cleanup()

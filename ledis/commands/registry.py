@@ -94,6 +94,7 @@ class Command:
     is_write: bool = False
     is_readonly: bool = False
     allows_stale: bool = False  # flagged ``stale``: runs on a stale replica
+    allows_loading: bool = False  # flagged ``loading``: runs while a full sync loads
     # Redis's CMD_MAY_REPLICATE (PUBLISH, SPUBLISH, PFCOUNT, EVAL, EVALSHA, FCALL): a write for
     # CLIENT PAUSE WRITE and read-only scripts; hidden from COMMAND, as in Redis
     may_replicate: bool = False
@@ -122,6 +123,7 @@ class Command:
         self.is_write = "write" in self.flags
         self.is_readonly = "readonly" in self.flags
         self.allows_stale = "stale" in self.flags
+        self.allows_loading = "loading" in self.flags
         self.may_replicate = "may_replicate" in self.flags
         self.noscript = "noscript" in self.flags
         self.no_auth = "no_auth" in self.flags

@@ -243,7 +243,8 @@ def _section_memory(core):
 
 def _section_persistence(core):
     return [
-        ("loading", 0), ("async_loading", 0), ("current_cow_peak", 0), ("current_cow_size", 0),
+        ("loading", 1 if core._loading else 0), ("async_loading", 0),
+        ("current_cow_peak", 0), ("current_cow_size", 0),
         ("current_cow_size_age", 0), ("current_fork_perc", "0.00"),
         ("current_save_keys_processed", 0), ("current_save_keys_total", 0),
         ("rdb_changes_since_last_save", 0), ("rdb_bgsave_in_progress", 0),

@@ -41,6 +41,9 @@ KEY_ID2 = b"repl:id2"
 KEY_OFF2 = b"repl:off2"
 KEY_APPLIED = b"repl:applied"
 KEY_LOG = b"repl:log"  # present once the write log was switched on (repl_log: auto)
+# Present from the start of a full sync's load to its end: the data is partial meanwhile, so
+# a replica (restarted or not) answers LOADING until a full sync completes.
+KEY_LOADING = b"repl:loading"
 REPL_PREFIX = b"repl:"
 
 
@@ -129,6 +132,16 @@ class Replication:
         core.replid = replid  # type: ignore[attr-defined]  # INFO's default section reads it
 
     # --- lifecycle -------------------------------------------------------------------------
+    def forget_interrupted_load(self) -> None:
+        """A master (promoted, or started without ``replicaof``) serves what it holds, even
+        the partial data of a full sync that was cut: said in the log, LOADING lifted."""
+        self.core.loading = False
+        if self.engine.get(SYS, KEY_LOADING) is not None:
+            log.warning("this server's data is partial: a full sync from its master was cut "
+                        "before the end, and it is not a replica now")
+            self.engine.delete(SYS, KEY_LOADING)
+            _commit_unlogged(self.engine)
+
     def start(self, server: Any) -> None:
         """Called by the server once it listens: hooks, and the configured master."""
         self.server = server
@@ -139,6 +152,8 @@ class Replication:
         target = self.core.config.master_address
         if target is not None:
             self.replicaof(*target)
+        else:
+            self.forget_interrupted_load()
 
     def stop(self) -> None:
         if self.link is not None:
@@ -221,6 +236,8 @@ class Replication:
         self.start_log()  # a replica logs what it applies (for its replicas, for promotion)
         self.link = ReplicaLink(self, host, port)
         self.apply_replica_config()
+        if self.engine.get(SYS, KEY_LOADING) is not None:  # a load was cut: partial data
+            self.core.loading = True
         self.link.start()
         self._role_changed()
         return True
@@ -247,6 +264,7 @@ class Replication:
         self.link = None
         self.core.readonly = False
         self.core.replica_stale = None
+        self.forget_interrupted_load()
         self.engine.commit()
         self.set_replid(new_replid(), keep_old=True)
         self.master.disconnect_all()  # our replicas re-handshake and continue under the new id

@@ -7,8 +7,9 @@ and then applies what the master streams (``docs/replication.md``):
 * ``FULLSYNC replid seq``: everything this server held is range-deleted (log included, and
   ``repl:id`` with it, so a crash in the middle forces a full sync again), then ``DATA`` chunks
   are written with the write log switched off, one commit per chunk; ``ENDSYNC`` sets the log
-  position to ``seq`` and adopts the master's replid. During the load clients see the partial
-  data (INFO ``master_sync_in_progress:1``).
+  position to ``seq`` and adopts the master's replid. During the load clients get LOADING
+  (``core.loading``; the ``repl:loading`` marker keeps it across a restart), as Redis while
+  it loads.
 * ``CONTINUE replid seq``: incremental; the master's replid is adopted (the old one kept as
   replid2 when it differs, for our own replicas).
 * ``LOG seq record ...``: each record is checked (CRC, seq = ours + 1) and its effects applied
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import hiredis
 
-from ledis.replication import KEY_APPLIED, KEY_ID, REPL_PREFIX
+from ledis.replication import KEY_APPLIED, KEY_ID, KEY_LOADING, REPL_PREFIX
 from ledis.resp import pack_request
 from ledis.storage.engine import decode_record
 from ledis.storage.layout import CF_NAMES, FORMAT_KEY, FORMAT_VERSION, META, SYS, U64
@@ -283,8 +284,10 @@ class ReplicaLink:
         # Empty now, but a crash before the master's sys records arrive must not leave keys
         # without a format record (a store that is read as format 1, see storage/migrate.py).
         engine.put(SYS, FORMAT_KEY, U64.pack(FORMAT_VERSION))
+        engine.put(SYS, KEY_LOADING, b"1")  # partial data until end_full, across a restart
         self._master_format = None
         engine.commit()
+        self.core.loading = True  # clients get LOADING, as Redis while it loads
 
     def _refuse_format(self) -> None:
         """The master's data is in another disk format: its records (physical effects) would
@@ -326,6 +329,7 @@ class ReplicaLink:
             self._refuse_format()
         engine.put(SYS, KEY_APPLIED, U64.pack(seq))
         engine.put(SYS, KEY_ID, self._full_replid)
+        engine.delete(SYS, KEY_LOADING)
         engine.commit()
         engine.clear_cache()
         engine.write_log = True
@@ -340,4 +344,5 @@ class ReplicaLink:
         self._reload_functions()
         self.full_syncs += 1
         self.state = "connected"
+        self.core.loading = False
         log.info("full sync done: %d keys, seq %d", self.sync_keys, seq)
