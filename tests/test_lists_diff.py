@@ -15,6 +15,8 @@ ELEMENTS = [b"a", b"b", b"c", b"", b"\x00\xff", b"a" * 70]
 
 
 def _arg_index(rng: random.Random) -> bytes:
+    if rng.random() < 0.05:  # not an integer: which error, or none, depends on the key
+        return rng.choice([b"x", b"1.5", b""])
     return str(rng.choice([0, 1, 2, -1, -2, -3, 5, -7, 100, -100, 2**63 - 1, -(2**63)])).encode()
 
 
@@ -168,3 +170,16 @@ def test_hot_ranges_read_again_match_redis(pair, shape):
         else:
             pair.same(b"LTRIM", b"hot", b"0", b"-2")
     assert r.lrange("hot", 0, -1) == ref.lrange("hot", 0, -1)
+
+
+def test_bad_index_errors_match_redis(pair):
+    """A non-integer index: Redis looks the key up first, so a missing key or one of another
+    type decides the reply before the index is parsed (LSET: no such key, LINDEX: nil)."""
+    pair.same(b"RPUSH", b"list", b"a", b"b")
+    pair.same(b"SET", b"str", b"v")
+    for key in (b"list", b"str", b"missing"):
+        for index in (b"x", b"1.5", b""):
+            pair.same(b"LSET", key, index, b"v")
+            pair.same(b"LINDEX", key, index)
+            pair.same(b"LRANGE", key, index, b"1")
+            pair.same(b"LRANGE", key, b"0", index)

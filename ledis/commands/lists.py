@@ -200,7 +200,13 @@ def cmd_lpos(ctx, argv):
 @command("lset", arity=4, flags="write denyoom", keys=(1, 1, 1), group="list",
          summary="Set the value of an element in a list by its index", acl="@write @list @slow")
 def cmd_lset(ctx, argv):
-    lst.set_index(ctx.db, argv[1], parse_int(argv[2]), argv[3])
+    try:
+        idx = parse_int(argv[2])
+    except LedisError:
+        if lst.get(ctx.db, argv[1]) is None:  # Redis looks the key up first: no such key
+            raise lst.NO_SUCH_KEY from None
+        raise
+    lst.set_index(ctx.db, argv[1], idx, argv[3])
     return OK
 
 
