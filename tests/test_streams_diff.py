@@ -296,6 +296,8 @@ def test_consumer_group_lifecycle(pair):
     [b"XAUTOCLAIM", b"s", b"nog", b"c", b"0", b"0"],
     [b"XINFO", b"FOO", b"s"], [b"XINFO", b"STREAM", b"s", b"FULL", b"COUNT"],
     [b"XINFO", b"STREAM", b"s", b"FOO"], [b"XINFO", b"STREAM", b"nokey"],
+    [b"XINFO", b"STREAM", b"nokey", b"FOO"], [b"XINFO", b"STREAM", b"str", b"FOO"],
+    [b"XINFO", b"STREAM", b"str", b"FULL", b"COUNT", b"x"],
     [b"XINFO", b"CONSUMERS", b"nokey", b"g"], [b"XINFO", b"CONSUMERS", b"s", b"nog"],
     [b"XINFO", b"GROUPS", b"str"], [b"XINFO", b"HELP"],
     [b"XSETID", b"s", b"0-1", b"ENTRIESADDED", b"-1"], [b"XSETID", b"nokey", b"5"],

@@ -432,6 +432,7 @@ def _radix_keys(stream: st.Stream) -> int:
          summary="Get information about a stream", since="5.0.0", complexity="O(1)",
          acl="@read @stream @slow")
 def cmd_xinfo_stream(ctx, argv):
+    stream = _info_stream(ctx, argv[2])  # as Redis: the key first, then the options
     full = False
     count = 10
     rest = argv[3:]
@@ -444,7 +445,6 @@ def cmd_xinfo_stream(ctx, argv):
         elif len(rest) != 1:
             raise LedisError(errors.XINFO_SYNTAX.format(_text(argv[1])))
     db = ctx.db
-    stream = _info_stream(ctx, argv[2])
     keys = _radix_keys(stream)
     info: Map = Map()
     info[b"length"] = stream.length
