@@ -64,6 +64,12 @@ class RawClient:
     def close(self) -> None:
         self.sock.close()
 
+    def transaction(self, commands) -> list:
+        """MULTI, each of ``commands``, EXEC: the replies in order (QUEUED or the refusal,
+        then EXEC's reply)."""
+        return ([self.call("MULTI")] + [self.call(*command) for command in commands]
+                + [self.call("EXEC")])
+
 
 def _plain(reply):
     """Errors become ``("err", text)`` at any depth, so transcripts compare by value."""

@@ -308,8 +308,7 @@ def test_full_disk_gates_as_redis(small_fs, tmp_path):
             transcripts = []
             for port in (server.port, ref_proc.port):
                 raw = RawClient(port)
-                transcripts.append([raw.call("MULTI")] + [raw.call(*c) for c in commands]
-                                   + [raw.call("EXEC")])
+                transcripts.append(raw.transaction(commands))
                 raw.close()
             _same_misconf(transcripts[0], transcripts[1])
     finally:

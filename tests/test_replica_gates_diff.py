@@ -153,8 +153,7 @@ def test_transactions(replicas, read_only, serve_stale):
         transcripts = []
         for port in (ours_proc.port, ref_proc.port):
             raw = RawClient(port)
-            transcripts.append([raw.call("MULTI")] + [raw.call(*c) for c in commands]
-                               + [raw.call("EXEC")])
+            transcripts.append(raw.transaction(commands))
             raw.close()
         assert transcripts[0] == transcripts[1], (read_only, serve_stale, commands)
 
@@ -217,8 +216,7 @@ def _loading_transcript(port: int) -> list:
     raw = RawClient(port)
     out = [_shape(raw.call(*case)) for case in LOADING_CASES]
     for commands in LOADING_TRANSACTIONS:
-        out.append([_shape(raw.call("MULTI"))] + [_shape(raw.call(*c)) for c in commands]
-                   + [_shape(raw.call("EXEC"))])
+        out.append(_shape(raw.transaction(commands)))
     info = raw.call("INFO", "persistence")
     raw.close()
     out.append(b"loading:1" in info)
