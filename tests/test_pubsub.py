@@ -382,3 +382,17 @@ def test_info_counts_channels_and_patterns(server):
     while pub.info("stats")["pubsub_channels"] and time.time() < deadline:
         time.sleep(0.05)
     assert pub.info("stats")["pubsub_patterns"] == 0
+
+
+def test_subscribe_inside_exec_does_not_stop_the_rest(ports):
+    """A SUBSCRIBE queued in MULTI subscribes when EXEC runs it, and the commands queued
+    after it still run (Redis checks the RESP2 rule when a command arrives); after EXEC the
+    rule applies. Compared with redis-server."""
+    from tests.rawresp import assert_same
+
+    def scenario(port, client):
+        c = client()
+        out = c.transaction([("SUBSCRIBE", "ch"), ("GET", "a"), ("SET", "a", "1"), ("PING",)])
+        return [out, c.call("GET", "a"), c.call("PING")]
+
+    assert_same(ports, scenario)

@@ -40,9 +40,11 @@ def _forget(ctx) -> None:
 
 
 def _subscribed_check(ctx, cmd) -> None:
-    """``core.subscriber_check``: a RESP2 subscriber may only run a few commands."""
+    """``core.subscriber_check``: a RESP2 subscriber may only run a few commands. Not inside
+    EXEC: a SUBSCRIBE queued in MULTI does not stop the commands queued after it (Redis
+    checks when a command arrives, not when EXEC runs it)."""
     if (ctx.resp == 2 and (ctx.subscriptions or ctx.patterns or ctx.shard_subscriptions)
-            and cmd.name not in _ALLOWED):
+            and cmd.name not in _ALLOWED and not getattr(ctx.multi, "executing", False)):
         raise ctx.core._reject(cmd, LedisError(errors.PUBSUB_CONTEXT.format(cmd.name)), ctx)
 
 
