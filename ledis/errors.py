@@ -313,6 +313,7 @@ SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
 SLOWLOG_GET_ARGS = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                     "Try SLOWLOG HELP.")
 MONITOR_NO_CONN = "ERR MONITOR needs a network connection"
+MONITOR_IN_EXEC = "ERR MONITOR isn't allowed for DENY BLOCKING client"
 REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
 TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"

@@ -188,3 +188,14 @@ def test_latency_monitor(r):
     finally:
         r.config_set("latency-monitor-threshold", 0)
 
+
+def test_monitor_inside_exec_as_redis(ports):
+    """MONITOR queued in MULTI is refused when EXEC runs it, as Redis (a client in EXEC
+    expects one reply per command); the connection is not turned into a monitor."""
+    from tests.rawresp import assert_same
+
+    def scenario(port, client):
+        c = client()
+        return [c.transaction([("MONITOR",), ("PING",)]), c.call("PING")]
+
+    assert_same(ports, scenario)

@@ -396,3 +396,4 @@ def test_subscribe_inside_exec_does_not_stop_the_rest(ports):
         return [out, c.call("GET", "a"), c.call("PING")]
 
     assert_same(ports, scenario)
+

@@ -89,6 +89,8 @@ def monitor_command(core, ctx, cmd, argv: list[bytes], before: bool) -> None:
          summary="Listen for all requests received by the server in real time",
          acl="@admin @slow @dangerous")
 def cmd_monitor(ctx, argv):
+    if ctx.multi is not None:  # run by EXEC: a client there expects one reply per command
+        raise LedisError(errors.MONITOR_IN_EXEC)
     if ctx.conn is None:
         raise LedisError(errors.MONITOR_NO_CONN)
     core = ctx.core
