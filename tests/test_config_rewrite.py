@@ -109,6 +109,26 @@ def test_rewrite_keeps_keys_config_does_not_know(fresh_server, tmp_path):
     assert c.config_get("hz") == {"hz": "15"}
 
 
+def test_replica_settings_set_rewritten_and_read_back(fresh_server, tmp_path):
+    """replica-read-only / replica-serve-stale-data act at run time (docs/config.md), so
+    CONFIG REWRITE writes them as ledis options, and a restart reads them back."""
+    path = tmp_path / "ledis.yaml"
+    path.write_text("")
+    srv = fresh_server(config=str(path))
+    c = srv.client(decode_responses=True)
+    c.config_set("slave-read-only", "no")
+    c.config_set("replica-serve-stale-data", "no")
+    assert c.config_rewrite()
+    written = yaml.safe_load(path.read_text())
+    assert written["replica_read_only"] is False
+    assert written["replica_serve_stale_data"] is False
+    assert "redis" not in written  # not stored-only any more
+    srv.restart()
+    c = srv.client(decode_responses=True)
+    got = c.config_get("replica-*")
+    assert (got["replica-read-only"], got["replica-serve-stale-data"]) == ("no", "no")
+
+
 def test_rewrite_of_an_empty_file(fresh_server, tmp_path):
     path = tmp_path / "ledis.yaml"
     path.write_text("")

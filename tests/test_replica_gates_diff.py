@@ -286,10 +286,12 @@ def test_loading_full_sync_as_redis(tmp_path):
         master.cleanup()
 
 
-def test_loading_survives_a_restart_until_a_full_sync_ends(tmp_path):
+@pytest.mark.parametrize("way_out", ["replicaof_no_one", "restart_as_master"])
+def test_loading_survives_a_restart_until_a_full_sync_ends(way_out):
     """A replica killed in the middle of a full sync holds partial data: restarted as a
     replica it answers LOADING (its master unreachable) until a sync completes; turned into
-    a master (REPLICAOF NO ONE) it serves what it holds, and says so in its log."""
+    a master (REPLICAOF NO ONE, or restarted without ``replicaof``) it serves what it holds,
+    and says so in its log."""
     from tests.test_replication_faults import Proxy, fill, wait_syncing
 
     master = LedisProcess().start()
@@ -307,7 +309,12 @@ def test_loading_survives_a_restart_until_a_full_sync_ends(tmp_path):
         with pytest.raises(redis.exceptions.BusyLoadingError):
             rc.get("fill:1")
         assert rc.info("persistence")["loading"] == 1
-        rc.execute_command("REPLICAOF", "NO", "ONE")
+        if way_out == "replicaof_no_one":
+            rc.execute_command("REPLICAOF", "NO", "ONE")
+        else:
+            replica.extra = []
+            replica.restart()
+            rc = replica.client()
         rc.get("fill:1")  # answered, no LOADING: what it holds is served as a master's
         assert rc.info("persistence")["loading"] == 0
         assert "a full sync from its master was cut" in replica.log()

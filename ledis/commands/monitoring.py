@@ -74,12 +74,13 @@ def monitor_command(core, ctx, cmd, argv: list[bytes], before: bool) -> None:
     """Dispatcher hook (only while someone monitors): skip_monitor commands (EVAL, FCALL) are
     shown before they run, so their script's commands follow them; others after."""
     flags = cmd.flags
-    if before and ctx in core.monitors and (cmd.is_readonly
-                                           or any(core.declared_flags(cmd, argv)[::2])):
+    if before and ctx in core.monitors:
         # Redis flags a MONITOR client as a replica: it may not touch the keyspace (nor
         # write or replicate, by the flags a script declares).
-        cmd.rejected_calls += 1
-        raise LedisError(errors.REPLICA_KEYSPACE)
+        write, _stale, may_replicate = core.declared_flags(cmd, argv)
+        if cmd.is_readonly or write or may_replicate:
+            cmd.rejected_calls += 1
+            raise LedisError(errors.REPLICA_KEYSPACE)
     if "admin" in flags or ("skip_monitor" in flags) != before:
         return
     feed_monitors(core, ctx, argv)
