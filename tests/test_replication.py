@@ -505,6 +505,8 @@ def test_exec_after_becoming_a_replica(servers):
     assert admin.execute_command("REPLICAOF", "127.0.0.1", m.port) == b"OK"
     assert a.call("EXEC") == ("err", errors.EXECABORT_BECAUSE.format(errors.READONLY))
     assert a.call("EXEC") == ("err", "ERR EXEC without MULTI")  # discarded
+    # reads run once the full sync has loaded (until then they get LOADING, as in Redis)
+    wait_until(lambda: info(admin)["master_link_status"] == "up", what="link up")
     assert [a.call("MULTI"), a.call("GET", "k"), a.call("EXEC")] == [b"OK", b"QUEUED", [None]]
     assert admin.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
     assert [a.call("MULTI"), a.call("SET", "k", "v"), a.call("EXEC")] == \
