@@ -532,9 +532,12 @@ class Core:
             if stale is not None and not cmd.allows_stale and not cmd.noscript and stale():
                 raise self._reject(cmd, LedisError(errors.SCRIPT_STALE))
         caller = self.scripting.caller
-        if caller is not None and not caller.user.unrestricted and not cmd.noscript:
-            self.acl.check(caller, caller.user, cmd, argv, "lua")
-        self.script_check(ctx, cmd, argv)
+        try:  # a call refused before it runs counts as rejected (Redis's scriptCall)
+            if caller is not None and not caller.user.unrestricted and not cmd.noscript:
+                self.acl.check(caller, caller.user, cmd, argv, "lua")
+            self.script_check(ctx, cmd, argv)
+        except LedisError as exc:
+            raise self._reject(cmd, exc) from None
         if not gated:
             return None
         if cmd.is_write:

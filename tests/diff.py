@@ -203,6 +203,21 @@ class WireClient:
     def close(self) -> None:
         self.sock.close()
 
+    def commandstats(self, names: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+        """INFO commandstats of ``names``: (calls, rejected_calls, failed_calls) each, zeros
+        for a command not run since the last CONFIG RESETSTAT."""
+        reader = hiredis.Reader()
+        reader.feed(self.call("INFO", "commandstats"))
+        text = reader.gets()
+        stats = {}
+        for line in (text.decode() if isinstance(text, bytes) else str(text)).splitlines():
+            if line.startswith("cmdstat_"):
+                name, _, fields = line[len("cmdstat_"):].partition(":")
+                values = dict(kv.split("=") for kv in fields.split(","))
+                stats[name] = (int(values["calls"]), int(values["rejected_calls"]),
+                               int(values["failed_calls"]))
+        return {name: stats.get(name, (0, 0, 0)) for name in names}
+
 
 class WirePair:
     """A ``WireClient`` on each server; ``same`` compares the bytes of the replies."""

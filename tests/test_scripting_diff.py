@@ -301,3 +301,59 @@ def test_fcall_has_no_keys_argv_globals(pair, body):
     finally:
         for client in pair:
             client.function_flush()
+
+
+# --- commands a script runs are counted as the network's are ---------------------------------
+_SCRIPT_STATS = ("eval", "evalsha", "eval_ro", "fcall", "set", "get", "incr", "hset", "hmget",
+                 "pexpire", "time", "lpush", "xadd", "function|load", "multi")
+
+
+def test_commands_run_by_scripts_count_in_commandstats(wire_pair):
+    """INFO commandstats after scripts: a command ``redis.call`` runs counts one call (the
+    bridge's fast path and its slow path alike), an error inside the command one failed call,
+    a write refused in a read-only run or a wrong number of arguments one rejected call, on
+    ledis as on Redis (both through EVAL, EVALSHA, EVAL_RO and FCALL)."""
+    bucket = ("local t = redis.call('TIME') "
+              "redis.call('HMGET', KEYS[1], 'tokens', 'ts') "
+              "redis.call('HSET', KEYS[1], 'tokens', '9', 'ts', t[1]) "
+              "return redis.call('PEXPIRE', KEYS[1], 5000)")
+    library = ("#!lua name=statlib\n"
+               "redis.register_function('bump', function(keys) "
+               "return redis.call('INCR', keys[1]) end)")
+    for client in wire_pair:
+        client.call("FUNCTION", "FLUSH")
+        client.call("CONFIG", "RESETSTAT")
+    sha = wire_pair.same("SCRIPT", "LOAD", bucket).split(b"\r\n")[1]
+    for i in range(3):
+        wire_pair.same("EVALSHA", sha, "1", f"bucket:{i}")
+        wire_pair.same("EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1", f"k{i}", i)
+    wire_pair.same("EVAL", bucket, "1", "bucket:0")
+    wire_pair.same("SET", "str", "x")
+    wire_pair.same("EVAL", "return redis.pcall('INCR', KEYS[1])", "1", "str")  # failed
+    wire_pair.same("EVAL", "return redis.call('INCR', KEYS[1])", "1", "str")  # failed, raised
+    wire_pair.same("EVAL", "return redis.pcall('GET')", "0")  # arity: rejected
+    wire_pair.same("EVAL", "return redis.pcall('GET', 'a', 'b')", "0")
+    wire_pair.same("EVAL_RO", "return redis.pcall('SET', KEYS[1], 'v')", "1", "k")  # rejected
+    wire_pair.same("EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "k0")
+    wire_pair.same("EVAL", "return redis.pcall('LPUSH', KEYS[1], 'x')", "1", "str")  # failed
+    wire_pair.same("EVAL", "return redis.pcall('XADD', KEYS[1], 'bad-id', 'f', 'v')", "1", "s")
+    wire_pair.same("EVAL", "return redis.pcall('MULTI')", "0")  # not from scripts: rejected
+    wire_pair.same("EVAL", "return redis.pcall('NOSUCH')", "0")  # unknown: no command counts
+    wire_pair.same("FUNCTION", "LOAD", library)
+    wire_pair.same("FCALL", "bump", "1", "counter")
+    wire_pair.same("FCALL", "bump", "1", "str")
+    # the caller's ACL permissions refuse it: rejected
+    wire_pair.same("ACL", "SETUSER", "statuser", "on", ">pw", "~*", "+@all", "-incr")
+    try:
+        wire_pair.same("AUTH", "statuser", "pw")
+        wire_pair.same("EVAL", "return redis.pcall('INCR', KEYS[1])", "1", "counter")
+        wire_pair.same("FCALL", "bump", "1", "counter")
+    finally:
+        for client in wire_pair:
+            client.call("AUTH", "default", "any")
+            client.call("ACL", "DELUSER", "statuser")
+    ours, ref = (client.commandstats(_SCRIPT_STATS) for client in wire_pair)
+    assert ours == ref
+    assert ours["hset"] == (4, 0, 0) and ours["time"] == (4, 0, 0)
+    assert ours["incr"] == (4, 2, 3)
+    assert ours["get"][1] == 2 and ours["set"][1] == 1 and ours["multi"] == (0, 1, 0)

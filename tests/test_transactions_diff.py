@@ -236,26 +236,6 @@ def _sorted_replies(raw: bytes) -> list:
 _STAT_COMMANDS = ("multi", "exec", "set", "incr", "hset", "get", "client|setname")
 
 
-def _commandstats(client) -> dict[str, tuple[int, int, int]]:
-    """INFO commandstats: command -> (calls, rejected_calls, failed_calls)."""
-    text = hiredis_text(client.call("INFO", "commandstats"))
-    stats = {}
-    for line in text.splitlines():
-        if line.startswith("cmdstat_"):
-            name, _, fields = line[len("cmdstat_"):].partition(":")
-            values = dict(kv.split("=") for kv in fields.split(","))
-            stats[name] = (int(values["calls"]), int(values["rejected_calls"]),
-                           int(values["failed_calls"]))
-    return {name: stats.get(name, (0, 0, 0)) for name in _STAT_COMMANDS}
-
-
-def hiredis_text(raw: bytes) -> str:
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    value = reader.gets()
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def test_exec_counts_each_queued_command_once(wire_pair):
     """INFO commandstats after transactions: a queued command counts one call when EXEC
     runs it (none when it is queued), a queue-time error one rejected call, a runtime error
@@ -271,7 +251,7 @@ def test_exec_counts_each_queued_command_once(wire_pair):
     ]
     for command in script:
         wire_pair.same(*command)
-    ours, ref = (_commandstats(client) for client in wire_pair)
+    ours, ref = (client.commandstats(_STAT_COMMANDS) for client in wire_pair)
     assert ours == ref
     assert ours["set"] == (4, 1, 0)  # 2 + 2 run, 1 rejected at queue time (c never set)
     assert ours["incr"] == (2, 0, 1)  # INCR of "x" failed inside EXEC

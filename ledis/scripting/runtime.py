@@ -505,11 +505,11 @@ class Scripting:
                     # which then has nothing left to do.
                     if cmd.is_write:
                         if ctx.script_readonly:  # type: ignore[union-attr]
-                            raise LedisError(errors.SCRIPT_WRITE_IN_RO)
+                            raise core._reject(cmd, LedisError(errors.SCRIPT_WRITE_IN_RO))
                         scripting.wrote = True
                     ctx.special = False  # type: ignore[union-attr]
                     try:
-                        reply = dispatch(ctx, argv)  # type: ignore[arg-type]
+                        reply = dispatch(ctx, argv, cmd)  # type: ignore[arg-type]
                     finally:
                         ctx.special = True  # type: ignore[union-attr]
                 else:
