@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from ledis.config_values import ParamError, parse_value
+
 # ``loglevel`` values -> Python logging levels (``ledis server`` and CONFIG SET loglevel).
 LOG_LEVELS = {
     "debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
@@ -251,9 +253,20 @@ class Config:
             if str(key).replace("-", "_") == "rename_command":  # a mapping, not a section
                 self.set("rename_command", value, path)
             elif key == "redis" and not prefix and isinstance(value, dict):
-                # stored-only Redis parameters (CONFIG GET/SET, see docs/config.md)
+                # stored-only Redis parameters (CONFIG GET/SET, see docs/config.md), read as
+                # CONFIG SET reads them: Redis too refuses to start on a bad value
+                spec = redis_spec()
                 for name, item in value.items():
-                    self.extra[str(name)] = _redis_text(item)
+                    entry = spec.get(str(name))
+                    if entry is None:
+                        raise ConfigError(f"unknown Redis parameter 'redis.{name}'")
+                    canonical = ALIASES.get(str(name), str(name))
+                    try:
+                        parsed = parse_value(canonical, entry, _redis_text(item),
+                                             self.redis_text(canonical))
+                    except ParamError as exc:
+                        raise ConfigError(f"redis.{name}: {exc}") from None
+                    self.extra[canonical] = str(parsed)
             elif isinstance(value, dict):
                 self._apply(value, path + ".")
             else:
@@ -373,26 +386,23 @@ def parse_memory(text: str) -> int | None:
     return int(digits) * _MEMORY_UNITS[unit]
 
 
-class ParamError(ValueError):
-    """A bad CONFIG SET value; the message is Redis's reason text."""
-
-
-# Parameters with a real effect: name -> (Config attribute, min, max). Their values live in
-# the Config object (so the rest of ledis reads plain attributes).
+# Parameters with a real effect: name -> Config attribute. Their values live in the Config
+# object (so the rest of ledis reads plain attributes); bounds are Redis's, as for every
+# parameter (redis_config.json).
 BACKED = {
-    "maxclients": ("maxclients", 1, 4294967295),
-    "timeout": ("timeout", 0, 2147483647),
-    "requirepass": ("requirepass", None, None),
-    "appendfsync": ("appendfsync", None, None),
-    "busy-reply-threshold": ("lua_time_limit_ms", 0, 9223372036854775807),
-    "proto-max-bulk-len": ("proto_max_bulk_len", 1048576, 9223372036854775807),
-    "client-query-buffer-limit": ("client_query_buffer_limit", 1048576, 9223372036854775807),
-    "tcp-keepalive": ("tcp_keepalive", 0, 2147483647),
-    "loglevel": ("loglevel", None, None),
-    "replica-priority": ("replica_priority", 0, 2147483647),
-    "protected-mode": ("protected_mode", None, None),
-    "replica-read-only": ("replica_read_only", None, None),
-    "replica-serve-stale-data": ("replica_serve_stale_data", None, None),
+    "maxclients": "maxclients",
+    "timeout": "timeout",
+    "requirepass": "requirepass",
+    "appendfsync": "appendfsync",
+    "busy-reply-threshold": "lua_time_limit_ms",
+    "proto-max-bulk-len": "proto_max_bulk_len",
+    "client-query-buffer-limit": "client_query_buffer_limit",
+    "tcp-keepalive": "tcp_keepalive",
+    "loglevel": "loglevel",
+    "replica-priority": "replica_priority",
+    "protected-mode": "protected_mode",
+    "replica-read-only": "replica_read_only",
+    "replica-serve-stale-data": "replica_serve_stale_data",
 }
 # TLS options: read at startup (the listeners' context), reported by CONFIG GET.
 TLS_REPORTED = {
@@ -419,8 +429,7 @@ class RuntimeConfig:
         name = self.canonical(name)
         config = self.config
         if name in BACKED:
-            value = getattr(config, BACKED[name][0])
-            return _redis_text(value)
+            return _redis_text(getattr(config, BACKED[name]))
         if name in TLS_REPORTED:
             return str(getattr(config, TLS_REPORTED[name]))
         if name == "port":
@@ -468,34 +477,7 @@ class RuntimeConfig:
             raise ParamError("protected" if canonical == "dir" else "immutable")
         if kind == "protected":
             raise ParamError("protected")
-        if kind == "bool":
-            lowered = value.lower()
-            if lowered not in ("yes", "no"):
-                raise ParamError("argument must be 'yes' or 'no'")
-            return lowered
-        if kind == "enum":
-            lowered = value.lower()
-            if lowered not in spec["choices"]:
-                raise ParamError(
-                    "argument(s) must be one of the following: " + ", ".join(spec["choices"]))
-            return lowered
-        if kind in ("int", "memory"):
-            number: int | None
-            if kind == "int":
-                try:
-                    number = int(value)
-                except ValueError:
-                    raise ParamError("argument couldn't be parsed into an integer") from None
-            else:
-                number = parse_memory(value)
-                if number is None:
-                    raise ParamError("argument must be a memory value")
-            if canonical in BACKED:
-                _attr, low, high = BACKED[canonical]
-                if low is not None and high is not None and not low <= number <= high:
-                    raise ParamError(f"argument must be between {low} and {high} inclusive")
-            return number
-        return value
+        return parse_value(canonical, spec, value, self.get(canonical))
 
     def set_many(self, pairs: list[tuple[str, str]]) -> None:
         """CONFIG SET: validate every pair first, then apply all (all or nothing)."""
@@ -518,7 +500,7 @@ class RuntimeConfig:
     def _apply(self, name: str, value: object) -> None:
         config = self.config
         if name in BACKED:
-            attr = BACKED[name][0]
+            attr = BACKED[name]
             if isinstance(getattr(config, attr), bool):
                 value = value == "yes"  # validate() gave "yes" / "no"
             setattr(config, attr, value)
@@ -579,7 +561,7 @@ class RuntimeConfig:
             self.config.replicaof = f"{link.host} {link.port}" if link is not None else ""
             if self.config.replicaof or _has_key(data, "replicaof"):
                 _put_key(data, "replicaof", self.config.replicaof)
-        for attr, _low, _high in BACKED.values():
+        for attr in BACKED.values():
             value = getattr(self.config, attr)
             if value != getattr(Config, attr, value) or _has_key(data, attr):
                 _put_key(data, attr, value)

@@ -315,12 +315,10 @@ class Core:
                     raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)),
                                        ctx)
                 sub = cmd.subcommands.get(argv[1].lower())
-                if sub is None:
-                    if cmd.handler is None:
-                        raise self._reject(cmd, LedisError(errors.UNKNOWN_SUBCOMMAND.format(
-                            argv[1].decode("utf-8", "replace")[:128], cmd.name.upper())), ctx)
-                else:
-                    cmd = sub
+                if sub is None:  # no command found: none counts a rejected call (Redis)
+                    raise self._reject(None, LedisError(errors.UNKNOWN_SUBCOMMAND.format(
+                        argv[1].decode("utf-8", "replace")[:128], cmd.name.upper())), ctx)
+                cmd = sub
             arity = cmd.arity
             if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
                 raise self._reject(cmd, LedisError(errors.WRONG_ARITY.format(cmd.name)), ctx)

@@ -61,6 +61,13 @@ def test_example_lists_every_option_with_its_default():
     ("replication:\n  replica_read_only: perhaps\n",
      "bad value for 'replication.replica_read_only'"),
     ("- just\n- a list\n", "the top level must be a mapping"),
+    # the redis: section is read as CONFIG SET reads it (Redis refuses to start as well)
+    ("redis:\n  sav: 3600 1\n", "unknown Redis parameter 'redis.sav'"),
+    ("redis:\n  save: bad\n", "redis.save: Invalid save parameters"),
+    ("redis:\n  hz: -5\n", "redis.hz: argument must be between 0 and 2147483647 inclusive"),
+    ("redis:\n  maxmemory: 1 gb\n", "redis.maxmemory: argument must be a memory value"),
+    ("redis:\n  notify-keyspace-events: KEQ\n", "redis.notify-keyspace-events: Invalid event"),
+    ("redis:\n  maxmemory-policy: lru\n", "redis.maxmemory-policy: argument(s) must be one"),
 ])
 def test_bad_config_is_rejected_with_the_key_path(tmp_path, text, message):
     path = tmp_path / "ledis.yaml"
@@ -81,6 +88,19 @@ def test_server_refuses_to_start_on_a_bad_config(tmp_path):
             "(one of debug, verbose, notice, warning)")
     assert proc.stderr.decode().splitlines() == [line]
     assert not (tmp_path / "db").exists()
+
+
+def test_redis_section_values_are_stored_as_redis_shows_them(fresh_server, tmp_path):
+    """The file's stored-only parameters come back from CONFIG GET in Redis's own spelling,
+    and an alias sets its parameter."""
+    path = tmp_path / "ledis.yaml"
+    path.write_text("redis:\n  notify-keyspace-events: KEA\n  maxmemory: 1gb\n"
+                    "  hash-max-ziplist-entries: 64\n  save: '+60 -0'\n")
+    c = fresh_server("--config", str(path)).client(decode_responses=True)
+    assert c.config_get("notify-keyspace-events") == {"notify-keyspace-events": "AKE"}
+    assert c.config_get("maxmemory") == {"maxmemory": "1073741824"}
+    assert c.config_get("hash-max-listpack-entries") == {"hash-max-listpack-entries": "64"}
+    assert c.config_get("save") == {"save": "60 0"}
 
 
 def test_cli_flags_override_the_file(fresh_server, tmp_path):

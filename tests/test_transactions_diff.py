@@ -233,7 +233,8 @@ def _sorted_replies(raw: bytes) -> list:
 
 # --- EXEC dispatches each queued command once -----------------------------------------------
 
-_STAT_COMMANDS = ("multi", "exec", "set", "incr", "hset", "get", "client|setname")
+_STAT_COMMANDS = ("multi", "exec", "set", "incr", "hset", "get", "client|setname", "config",
+                  "command", "config|get")
 
 
 def test_exec_counts_each_queued_command_once(wire_pair):
@@ -248,6 +249,9 @@ def test_exec_counts_each_queued_command_once(wire_pair):
         ("HSET", "a", "f", "v"), ("CLIENT", "SETNAME", "tx"), ("GET", "a"), ("EXEC",),
         ("MULTI",), ("SET", "c", "1"), ("SET", "c"), ("GET", "c"), ("EXEC",),
         ("MULTI",), ("SET", "d", "1"), ("SET", "e", "2"), ("EXEC",),
+        # an unknown subcommand is no command: nothing counts it, but it aborts a transaction
+        ("CONFIG", "NOSUCH"), ("COMMAND", "NOSUCH"), ("CONFIG",), ("CONFIG", "GET"),
+        ("MULTI",), ("CONFIG", "NOSUCH"), ("SET", "f", "1"), ("EXEC",),
     ]
     for command in script:
         wire_pair.same(*command)
@@ -255,4 +259,5 @@ def test_exec_counts_each_queued_command_once(wire_pair):
     assert ours == ref
     assert ours["set"] == (4, 1, 0)  # 2 + 2 run, 1 rejected at queue time (c never set)
     assert ours["incr"] == (2, 0, 1)  # INCR of "x" failed inside EXEC
-    assert ours["exec"][0] == 3
+    assert ours["exec"][0] == 4
+    assert ours["config"] == (0, 1, 0) and ours["command"] == (0, 0, 0)

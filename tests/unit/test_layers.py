@@ -23,8 +23,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # encoding, inline splitting, config, version strings, glob, Lua resource paths, codecs,
     # glibc's allocator.
     ("leaf", ("ledis.errors", "ledis.replies", "ledis.resp", "ledis.inline", "ledis.config",
-              "ledis.version", "ledis.glob", "ledis.resources", "ledis.geohash",
-              "ledis.redis_codecs", "ledis.malloc")),
+              "ledis.config_values", "ledis.version", "ledis.glob", "ledis.resources",
+              "ledis.geohash", "ledis.redis_codecs", "ledis.malloc")),
     # Python values on RocksDB; never sees RESP, a client or a command.
     ("storage", ("ledis.storage", "ledis.rdb", "ledis.rdb_stream")),
     # Command handlers and the services they drive (blocking, pub/sub, tracking, ACL, access
