@@ -307,6 +307,7 @@ _SIMPLE: dict[str, tuple[int, bytes]] = {
     "set": (S, b"set"), "setnx": (S, b"set"), "setex": (S, b"set"), "psetex": (S, b"set"),
     "getset": (S, b"set"), "mset": (S, b"set"), "msetnx": (S, b"set"),
     "append": (S, b"append"), "setrange": (S, b"setrange"), "incr": (S, b"incrby"),
+    "setbit": (S, b"setbit"), "bitfield": (S, b"setbit"),
     "decr": (S, b"incrby"), "incrby": (S, b"incrby"), "decrby": (S, b"incrby"),
     "incrbyfloat": (S, b"incrbyfloat"),
     "del": (G, b"del"), "unlink": (G, b"del"), "getdel": (G, b"del"),
@@ -329,6 +330,11 @@ _SIMPLE: dict[str, tuple[int, bytes]] = {
     "zdiffstore": (Z, b"zdiffstore"), "zrangestore": (Z, b"zrangestore"),
     "pfadd": (S, b"pfadd"), "pfmerge": (S, b"pfadd"), "geoadd": (Z, b"zadd"),
 }
+_ONLY_IF_CHANGED = frozenset({"pfadd", "setbit", "bitfield"})
+_POP_LIST = {b"left": b"lpop", b"right": b"rpop"}
+_POP_ZSET = {b"min": b"zpopmin", b"max": b"zpopmax"}
+_MPOP = {"lmpop": (L, _POP_LIST), "blmpop": (L, _POP_LIST), "zmpop": (Z, _POP_ZSET),
+         "bzmpop": (Z, _POP_ZSET)}
 _STORE = frozenset({"sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore",
                     "zdiffstore", "zrangestore", "pfmerge"})
 _EXPIRING_SET = frozenset({"setex", "psetex"})
@@ -350,14 +356,16 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
     simple = _SIMPLE.get(name)
     if simple is not None:
         cls, event = simple
+        if name == "zadd" and _zadd_incr(argv):
+            event = b"zincr"
         if name in _STORE:
             keys, befores = keys[:1], befores[:1]  # the destination, not the sources
         for key, before in zip(keys, befores, strict=True):
             after = db.raw(key)
             if before is None and after is None:
                 continue  # untouched (DEL of a missing key, MSET NX that failed ...)
-            if event == b"pfadd" and name == "pfadd" and before == after:
-                continue  # no register changed: Redis publishes nothing
+            if name in _ONLY_IF_CHANGED and before == after:
+                continue  # no register / bit changed: Redis publishes nothing
             if after is None and cls != G:
                 if name not in _STORE:
                     emit(cls, event, key, number)
@@ -402,6 +410,22 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
         emit(G, b"copy_to", argv[2], target)
     elif name in ("sort", "geosearchstore", "georadius", "georadiusbymember"):
         _notify_store(emit, db, argv, name, number)
+    elif name == "bitop":  # the destination: set, or del when an empty result removed it
+        if db.raw(argv[2]) is not None:
+            emit(S, b"set", argv[2], number)
+        elif befores[keys.index(argv[2])] is not None:
+            emit(G, b"del", argv[2], number)
+    elif name in _MPOP:  # the one key popped from (the first non-empty), then del if emptied
+        cls, events = _MPOP[name]
+        at = 2 if name[0] == "b" else 1  # BLMPOP / BZMPOP: the timeout first
+        side = argv[at + 1 + int(argv[at])].lower()
+        for key, before in zip(keys, befores, strict=True):
+            after = db.raw(key)
+            if before is not None and after != before:
+                emit(cls, events[side], key, number)
+                if after is None:
+                    emit(G, b"del", key, number)
+                break
     elif name == "getex":
         after = db.raw(argv[1])
         if after is None:
@@ -410,6 +434,20 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             emit(G, b"persist", argv[1], number)
         else:
             emit(G, b"expire", argv[1], number)
+
+
+def _zadd_incr(argv: list[bytes]) -> bool:
+    """Whether a ZADD has the INCR option (among the options before its first score)."""
+    for arg in argv[2:]:
+        word = arg.lower()
+        if word == b"incr":
+            return True
+        if word not in _ZADD_OPTIONS:
+            return False
+    return False
+
+
+_ZADD_OPTIONS = frozenset({b"nx", b"xx", b"gt", b"lt", b"ch"})
 
 
 def _notify_store(emit: Any, db: Any, argv: list[bytes], name: str, number: int) -> None:

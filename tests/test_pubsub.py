@@ -301,6 +301,18 @@ KEYSPACE_COMMANDS = [
     ("GEORADIUS", "geo", "15", "37", "200", "km", "STORE", "geo3"),
     ("SORT", "st", "ALPHA"), ("RPUSH", "sl", "3", "1", "2"), ("SORT", "sl", "STORE", "sl2"),
     ("SORT", "missing", "STORE", "sl2"),
+    # bits (an event only when a bit changed), BITOP's destination (del for an empty result)
+    ("SETBIT", "bits", "7", "1"), ("SETBIT", "bits", "7", "1"), ("SETBIT", "bits", "7", "0"),
+    ("BITFIELD", "bf", "SET", "u8", "0", "255"), ("BITFIELD", "bf", "SET", "u8", "0", "255"),
+    ("BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1000"),
+    ("BITOP", "NOT", "bnot", "bits"), ("SET", "empty", ""), ("BITOP", "OR", "bnot", "empty"),
+    # the key LMPOP / ZMPOP popped from (numkeys-located keys), ZADD INCR, a no-op LTRIM
+    ("RPUSH", "ml", "a", "b"), ("LMPOP", "2", "missing", "ml", "RIGHT"),
+    ("LMPOP", "1", "ml", "LEFT", "COUNT", "5"), ("RPUSH", "ml", "a"),
+    ("BLMPOP", "0", "1", "ml", "LEFT"), ("ZADD", "mz", "1", "a", "2", "b"),
+    ("ZMPOP", "2", "missing", "mz", "MAX"), ("BZMPOP", "0", "1", "mz", "MIN"),
+    ("ZADD", "zi", "INCR", "5", "a"), ("ZADD", "zi", "CH", "1", "incr"),
+    ("RPUSH", "lt", "a"), ("LTRIM", "lt", "0", "-1"),
     ("SET", "px", "1", "PX", "50"),  # expires: "expired" (class x) from active expiry
 ]
 

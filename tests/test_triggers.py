@@ -155,6 +155,28 @@ def test_embedded_writes_fire(tmp_path):
         db.close()
 
 
+def test_commands_whose_keys_move_fire_their_events(t):
+    """LMPOP / ZMPOP find their keys after a count (key specs), ZADD INCR emits zincr and
+    BITOP set / del on its destination: each fires the triggers listening to those events."""
+    t.function_load("""#!lua name=pops
+redis.register_trigger{name = 'log', keys = 'q:',
+  events = {'lpop', 'rpop', 'zpopmin', 'zincr', 'set', 'del'},
+  callback = function(event, key) redis.call('RPUSH', 'log', event .. ':' .. key) end}
+""")
+    t.rpush("q:list", "a")
+    t.zadd("q:zset", {"m": 1})
+    t.set("q:bits", "x")
+    t.delete("log")
+    t.execute_command("LMPOP", "2", "missing", "q:list", "LEFT")
+    t.execute_command("ZMPOP", "1", "q:zset", "MIN")
+    t.execute_command("ZADD", "q:z2", "INCR", "2", "m")
+    t.execute_command("BITOP", "NOT", "q:not", "q:bits")
+    t.execute_command("BITOP", "AND", "q:not", "missing")  # an empty result: del
+    assert t.lrange("log", 0, -1) == [
+        b"lpop:q:list", b"del:q:list", b"zpopmin:q:zset", b"del:q:zset", b"zincr:q:z2",
+        b"set:q:not", b"del:q:not"]
+
+
 def test_active_expiry_fires_expired(t):
     t.function_load("""#!lua name=exp
 redis.register_trigger{name = 'gone', keys = 'session:', events = {'expired'},

@@ -62,7 +62,7 @@ from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.pubsub import notify_flags, notify_write
 from ledis.replies import OK, QUEUED, NullArray, Pending
-from ledis.tracking import written_keys
+from ledis.tracking import command_keys, written_keys
 
 _MULTI_NESTED = LedisError(errors.MULTI_NESTED)
 _EXEC_WITHOUT_MULTI = LedisError(errors.EXEC_WITHOUT_MULTI)
@@ -329,7 +329,7 @@ def watched_write(ctx, cmd, argv):
     if not flags and not registry and tracking is None:
         return cmd.handler(ctx, argv)  # notifications configured but off ("")
     db = ctx.db
-    keys = [argv[i] for i in cmd.key_positions(argv)]
+    keys = command_keys(cmd, argv)  # key specs for movablekeys (LMPOP, ZUNIONSTORE ...)
     befores = [db.raw(key) for key in keys] if flags else None
     if tracking is not None:
         changing = written_keys(cmd, argv)  # not the sources of SINTERSTORE, COPY ...
@@ -377,8 +377,9 @@ def _target_db(ctx, name, argv):
     return dbs[index] if 0 <= index < len(dbs) else None
 
 
-# Redis signals these even when they change nothing (HSET of a field to its value).
-_ALWAYS_SIGNAL = frozenset({"hset", "hmset"})
+# Redis signals these even when they change nothing (HSET of a field to its value, LTRIM
+# that keeps the whole list).
+_ALWAYS_SIGNAL = frozenset({"hset", "hmset", "ltrim"})
 _WHOLE_DB = frozenset({"flushdb", "flushall", "swapdb"})
 
 

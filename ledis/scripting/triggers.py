@@ -75,6 +75,7 @@ from ledis.errors import LedisError
 from ledis.glob import compile as compile_glob
 from ledis.glob import literal_prefix
 from ledis.pubsub import _SIMPLE, notify_write
+from ledis.tracking import command_keys
 
 if TYPE_CHECKING:
     from ledis.commands.registry import Command
@@ -97,6 +98,12 @@ _SPECIAL_EVENTS: dict[str, frozenset[bytes]] = {
     "move": frozenset({b"move_from", b"move_to"}),
     "copy": frozenset({b"copy_to"}),
     "getex": frozenset({b"del", b"persist", b"expire"}),
+    "bitop": frozenset({b"set", b"del"}),
+    "lmpop": frozenset({b"lpop", b"rpop", b"del"}),
+    "blmpop": frozenset({b"lpop", b"rpop", b"del"}),
+    "zmpop": frozenset({b"zpopmin", b"zpopmax", b"del"}),
+    "bzmpop": frozenset({b"zpopmin", b"zpopmax", b"del"}),
+    "zadd": frozenset({b"zincr"}),  # ZADD ... INCR, beside its _SIMPLE zadd
 }
 EVENTS = frozenset({event for _, event in _SIMPLE.values()}).union(
     {b"del", b"expire", b"expired"}, *_SPECIAL_EVENTS.values())
@@ -117,9 +124,9 @@ class TriggerAbort(LedisError):
 def _possible_events(name: str) -> frozenset[bytes]:
     """What a write command can emit; ``expired`` for a key it finds expired and replaces."""
     simple = _SIMPLE.get(name)
+    special = _SPECIAL_EVENTS.get(name, frozenset())
     if simple is not None:
-        return frozenset({simple[1], b"del", b"expire", b"expired"})
-    special = _SPECIAL_EVENTS.get(name)
+        return frozenset({simple[1], b"del", b"expire", b"expired"}) | special
     return special | {b"expired"} if special else frozenset()
 
 
@@ -349,8 +356,7 @@ class Triggers:
             return observe_write(ctx, cmd, argv)
         if self.dormant(ctx):
             return observe_write(ctx, cmd, argv)
-        keys = [argv[i] for i in cmd.key_positions(argv)]
-        return self._fire_write(ctx, cmd, argv, keys, observe_write)
+        return self._fire_write(ctx, cmd, argv, command_keys(cmd, argv), observe_write)
 
     def _file(self, cmd: Command) -> _Filed:
         """File ``cmd``'s tests (:attr:`tables` and ``_filed``); returns its table and exact
@@ -370,10 +376,9 @@ class Triggers:
             if not all(t.prefixes is not None for t in candidates):
                 exact = lambda argv: any(test(argv[1]) for test in tests)  # noqa: E731
         else:
-            positions = cmd.key_positions
             table = _ALWAYS
-            exact = lambda argv: any(  # noqa: E731
-                test(argv[i]) for i in positions(argv) for test in tests)
+            exact = lambda argv: any(  # noqa: E731  (key specs: LMPOP's keys move)
+                test(key) for key in command_keys(cmd, argv) for test in tests)
         if cmd.number < len(self.tables):
             self.tables[cmd.number] = table
         self._filed[cmd] = table, exact
