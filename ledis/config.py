@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from ledis.config_values import ParamError, parse_value
+from ledis.config_values import SHOWN, ParamError, parse_value
 
 # ``loglevel`` values -> Python logging levels (``ledis server`` and CONFIG SET loglevel).
 LOG_LEVELS = {
@@ -446,7 +446,8 @@ class RuntimeConfig:
         if name == "logfile":
             return config.logfile
         if name in config.extra:
-            return config.extra[name]
+            shown = SHOWN.get(name)
+            return config.extra[name] if shown is None else shown(config.extra[name])
         return self.spec[name]["default"]
 
     def match(self, patterns: list[bytes]) -> list[tuple[str, str]]:

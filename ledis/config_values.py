@@ -130,12 +130,22 @@ def _notify_keyspace_events(value: str, _current: str) -> str:
             chars.add(ch)
         else:
             raise ParamError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
-    # keyspaceEventsFlagsToString: A for all the classes (n is then not shown), else each
+    # keyspaceEventsFlagsToString's order: A for all the classes, else each; kept with n
+    # after A (SHOWN hides it there, as Redis's string does, but n still publishes)
     if chars.issuperset(_EVENT_CLASSES):
-        out = "A"
+        out = "A" + ("n" if "n" in chars else "")
     else:
         out = "".join(c for c in _EVENT_ORDER if c in chars)
     return out + "".join(c for c in "KEm" if c in chars)
+
+
+def _events_shown(stored: str) -> str:
+    """notify-keyspace-events as CONFIG GET shows it: Redis writes no n after A."""
+    return stored.replace("n", "") if stored.startswith("A") else stored
+
+
+# How CONFIG GET shows a stored value, where Redis's string leaves out part of the setting.
+SHOWN: dict[str, Callable[[str], str]] = {"notify-keyspace-events": _events_shown}
 
 
 _BUFFER_CLASSES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}

@@ -353,6 +353,8 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
     db = ctx.db
     number = db.logical
     name = cmd.name
+    if flags & NEW:
+        emit = _announcing_new(emit, db, name, argv, keys, befores, number)
     simple = _SIMPLE.get(name)
     if simple is not None:
         cls, event = simple
@@ -434,6 +436,44 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             emit(G, b"persist", argv[1], number)
         else:
             emit(G, b"expire", argv[1], number)
+
+
+def _announcing_new(emit: Any, db: Any, name: str, argv: list[bytes], keys: list[bytes],
+                    befores: list[bytes | None], number: int) -> Any:
+    """``emit`` preceded, for a key the command created, by Redis's ``new`` event (class n,
+    published by its dbAdd): before the key's first event. Where Redis's dbAdd comes before
+    every event of the command, or replaces a key that was there (RENAME's and COPY's
+    destination, RESTORE, MOVE's key in its new db), ``new`` goes first."""
+    first = _NEW_FIRST.get(name)
+    if first is not None:
+        key = argv[first]
+        target = number
+        if name == "move":
+            target = int(argv[2])
+        elif name == "copy":
+            for i in range(3, len(argv) - 1):
+                if argv[i].lower() == b"db":
+                    target = int(argv[i + 1])
+        emit(NEW, b"new", key, target)
+        return emit
+    created = {key for key, before in zip(keys, befores, strict=True)
+               if not db.is_live(before) and db.raw(key) is not None}
+    if not created:
+        return emit
+
+    def announcing(cls: int, event: bytes, key: bytes, db_number: int) -> None:
+        if key in created and db_number == number:
+            created.discard(key)
+            emit(NEW, b"new", key, db_number)
+        emit(cls, event, key, db_number)
+
+    return announcing
+
+
+NEW = 8192  # class n: "new", a key added to the db
+# Commands whose dbAdd precedes all their events, also over a key that was there: the
+# argument index of the key added.
+_NEW_FIRST = {"rename": 2, "renamenx": 2, "copy": 2, "move": 1, "restore": 1}
 
 
 def _zadd_incr(argv: list[bytes]) -> bool:

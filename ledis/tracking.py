@@ -354,6 +354,8 @@ def command_keys(cmd: Any, argv: list[bytes]) -> list[bytes]:
     if "movablekeys" in cmd.flags:
         from ledis.commands.introspection import keys_from_specs
 
-        found = keys_from_specs(cmd, argv) or []
+        # a handler may locate keys its specs cannot (SORT ... STORE), as COMMAND GETKEYS
+        getkeys = getattr(cmd.handler, "getkeys", None)
+        found = (getkeys(argv) if getkeys is not None else keys_from_specs(cmd, argv)) or []
         return [argv[i] for i, _flags in found if i < len(argv)]
     return [argv[i] for i in cmd.key_positions(argv)]

@@ -106,7 +106,8 @@ def test_every_number_parameter_has_redis_bounds(redis_server):
     assert found == {name: (e["min"], e["max"]) for name, e in spec.items() if "min" in e}
 
 
-@pytest.mark.parametrize("value, events", [("KEA", "AKE"), ("Ex", "xE"), ("", "")])
+@pytest.mark.parametrize("value, events", [("KEA", "AKE"), ("Ex", "xE"), ("", ""),
+                                           ("KEAn", "AKE"), ("xnKE", "xnKE")])
 def test_notify_keyspace_events_shown_as_redis_writes_them(r, value, events):
     """CONFIG GET shows the classes in Redis's order, and keyspace events follow the value."""
     r.config_set("notify-keyspace-events", value)

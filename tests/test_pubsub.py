@@ -313,6 +313,9 @@ KEYSPACE_COMMANDS = [
     ("ZMPOP", "2", "missing", "mz", "MAX"), ("BZMPOP", "0", "1", "mz", "MIN"),
     ("ZADD", "zi", "INCR", "5", "a"), ("ZADD", "zi", "CH", "1", "incr"),
     ("RPUSH", "lt", "a"), ("LTRIM", "lt", "0", "-1"),
+    # class n ("new"): streams created by XADD / XGROUP CREATE MKSTREAM, RENAME over a key
+    ("XADD", "xs", "*", "f", "v"), ("XGROUP", "CREATE", "xs2", "g", "$", "MKSTREAM"),
+    ("SET", "r1", "a"), ("SET", "r2", "b"), ("RENAME", "r1", "r2"),
     ("SET", "px", "1", "PX", "50"),  # expires: "expired" (class x) from active expiry
 ]
 
@@ -371,7 +374,8 @@ def _keyspace_events(port: int, classes: str) -> list:
     return events[:-1]
 
 
-@pytest.mark.parametrize("classes", ["KEA", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "Ex", "KA"])
+@pytest.mark.parametrize("classes", ["KEA", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "Ex", "KA",
+                                     "KEAn", "En", "Et"])
 def test_keyspace_notifications_match_redis(server, redis_server, classes):
     ours = _keyspace_events(server.port, classes)
     theirs = _keyspace_events(redis_server.port, classes)

@@ -27,6 +27,7 @@ from ledis.commands.streams import (
     parse_interval,
 )
 from ledis.errors import LedisError
+from ledis.pubsub import NEW
 from ledis.replies import OK, Map, NullArray, Simple
 from ledis.storage.types import stream as st
 from ledis.storage.types.stream import MAX_ID, ZERO_ID, StreamID, format_id
@@ -99,6 +100,7 @@ def cmd_xgroup_create(ctx, argv):
         raise LedisError(errors.XGROUP_BUSYGROUP)
     if stream is None:
         stream = st.create(db, argv[2], phys)
+        _notify(ctx, b"new", argv[2], NEW)
     group = st.Group(stream, argv[3])
     group.last = sid
     group.entries_read = entries_read

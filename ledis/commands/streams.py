@@ -107,16 +107,17 @@ def _range_bounds(raw_start: bytes, raw_end: bytes) -> tuple[StreamID, StreamID]
     return start, end
 
 
-def _notify(ctx, event: bytes, key: bytes) -> None:
+def _notify(ctx, event: bytes, key: bytes, cls: int = pubsub.STREAM_CLASS) -> None:
     """A keyspace event of class ``t`` (Redis's NOTIFY_STREAM), published at once as Redis
     does from inside the command (the generic after-the-fact events of
-    ``ledis.pubsub.notify_write`` cannot tell an XADD that trimmed from one that did not)."""
+    ``ledis.pubsub.notify_write`` cannot tell an XADD that trimmed from one that did not);
+    ``cls`` NEW for the ``new`` of a stream the command creates."""
     core = ctx.core
     if not core.notify_writes:
         return
     flags = pubsub.notify_flags(core)
     if flags:
-        pubsub.notify(core, flags, pubsub.STREAM_CLASS, event, key, ctx.db.logical)
+        pubsub.notify(core, flags, cls, event, key, ctx.db.logical)
 
 
 def _touch(ctx, group: st.Group, key: bytes, consumer: bytes, now: int) -> None:
@@ -228,10 +229,13 @@ def cmd_xadd(ctx, argv):
         raise LedisError(errors.XADD_ID_ZERO)
     db = ctx.db
     key = argv[1]
+    fresh = ctx.core.notify_writes and db.lookup(key) is None  # for the "new" event
     added = st.add(db, key, argv[field_pos:], args.sid, args.seq_given, args.nomkstream)
     if added is None:
         return None
     stream, sid = added
+    if fresh:
+        _notify(ctx, b"new", key, pubsub.NEW)
     _notify(ctx, b"xadd", key)
     if args.trims and st.trim(db, stream, args.maxlen, args.minid, args.approx, args.limit):
         _notify(ctx, b"xtrim", key)

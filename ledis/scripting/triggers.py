@@ -84,7 +84,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ledis.triggers")
 
-_ALL_CLASSES = 0xFFFF  # notify_write emits every class to our collector
+# notify_write emits every class to our collector but n and m ("new", "keymiss"): not
+# trigger events
+_ALL_CLASSES = 0xFFFF & ~(2048 | 8192)
 
 # Events notify_write emits beside the per-command ones of _SIMPLE (see ledis/pubsub.py).
 _SPECIAL_EVENTS: dict[str, frozenset[bytes]] = {
