@@ -2,7 +2,8 @@
 ``memtoull`` for memory values, with each parameter's bounds from
 ``ledis/data/redis_config.json``), and the parameters Redis parses with a function of their
 own (``save``, ``notify-keyspace-events``, ``client-output-buffer-limit`` ...). Each parser
-returns the value as CONFIG GET then shows it, or raises ``ParamError`` with Redis's reason.
+returns the value to store, as CONFIG GET shows it (through ``SHOWN`` where Redis's string
+leaves part of the setting out), or raises ``ParamError`` with Redis's reason.
 ``ledis.config.RuntimeConfig.validate`` calls them; nothing here knows about a server."""
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def _client_output_buffer_limit(value: str, current: str) -> str:
     words = _words(value)
     if len(words) % 4:
         raise ParamError("Wrong number of arguments in buffer limit configuration.")
-    old = current.split(" ")
+    old = current.split()
     limits = {old[i]: old[i + 1:i + 4] for i in range(0, len(old), 4)}
     for i in range(0, len(words), 4):
         name = _BUFFER_CLASSES.get(words[i].lower())

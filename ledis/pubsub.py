@@ -405,11 +405,7 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
         emit(G, b"move_from", argv[1], number)
         emit(G, b"move_to", argv[1], int(argv[2]))
     elif name == "copy":
-        target = number
-        for i in range(3, len(argv) - 1):
-            if argv[i].lower() == b"db":
-                target = int(argv[i + 1])
-        emit(G, b"copy_to", argv[2], target)
+        emit(G, b"copy_to", argv[2], _copy_db(argv, number))
     elif name in ("sort", "geosearchstore", "georadius", "georadiusbymember"):
         _notify_store(emit, db, argv, name, number)
     elif name == "bitop":  # the destination: set, or del when an empty result removed it
@@ -446,15 +442,9 @@ def _announcing_new(emit: Any, db: Any, name: str, argv: list[bytes], keys: list
     destination, RESTORE, MOVE's key in its new db), ``new`` goes first."""
     first = _NEW_FIRST.get(name)
     if first is not None:
-        key = argv[first]
-        target = number
-        if name == "move":
-            target = int(argv[2])
-        elif name == "copy":
-            for i in range(3, len(argv) - 1):
-                if argv[i].lower() == b"db":
-                    target = int(argv[i + 1])
-        emit(NEW, b"new", key, target)
+        target = (int(argv[2]) if name == "move" else _copy_db(argv, number) if name == "copy"
+                  else number)
+        emit(NEW, b"new", argv[first], target)
         return emit
     created = {key for key, before in zip(keys, befores, strict=True)
                if not db.is_live(before) and db.raw(key) is not None}
@@ -470,7 +460,16 @@ def _announcing_new(emit: Any, db: Any, name: str, argv: list[bytes], keys: list
     return announcing
 
 
+def _copy_db(argv: list[bytes], number: int) -> int:
+    """The db COPY writes to: its DB option, else the client's (``number``)."""
+    for i in range(3, len(argv) - 1):
+        if argv[i].lower() == b"db":
+            return int(argv[i + 1])
+    return number
+
+
 NEW = 8192  # class n: "new", a key added to the db
+KEYMISS = 2048  # class m: "keymiss", never published by ledis (docs/redis-differences.md)
 # Commands whose dbAdd precedes all their events, also over a key that was there: the
 # argument index of the key added.
 _NEW_FIRST = {"rename": 2, "renamenx": 2, "copy": 2, "move": 1, "restore": 1}

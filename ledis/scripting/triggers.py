@@ -74,7 +74,7 @@ from ledis.commands.transactions import observe_write
 from ledis.errors import LedisError
 from ledis.glob import compile as compile_glob
 from ledis.glob import literal_prefix
-from ledis.pubsub import _SIMPLE, notify_write
+from ledis.pubsub import _SIMPLE, KEYMISS, NEW, notify_write
 from ledis.tracking import command_keys
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ log = logging.getLogger("ledis.triggers")
 
 # notify_write emits every class to our collector but n and m ("new", "keymiss"): not
 # trigger events
-_ALL_CLASSES = 0xFFFF & ~(2048 | 8192)
+_ALL_CLASSES = 0xFFFF & ~(KEYMISS | NEW)
 
 # Events notify_write emits beside the per-command ones of _SIMPLE (see ledis/pubsub.py).
 _SPECIAL_EVENTS: dict[str, frozenset[bytes]] = {
