@@ -225,9 +225,35 @@ def _remove(waiter: Waiter) -> None:
     waiter.keys = []
 
 
-def _served(waiter: Waiter, key: bytes) -> None:
+def _before_serving(waiter: Waiter) -> tuple | None:
+    """What the served command's keyspace events are computed from (``notify_write``): the
+    command, its keys and their metadata before the pop; None while nothing is published."""
+    ctx = waiter.ctx
+    core = ctx.core
+    if not core.notify_writes:
+        return None
+    from ledis.pubsub import notify_flags
+    from ledis.tracking import command_keys
+
+    flags = notify_flags(core)
+    argv = ctx.last_cmd
+    cmd = core._by_name.get(argv[0]) if flags and isinstance(argv, list) else None
+    if cmd is None:
+        return None
+    keys = command_keys(cmd, argv)
+    return cmd, argv, keys, [ctx.db.raw(key) for key in keys], flags
+
+
+def _served(waiter: Waiter, key: bytes, seen: tuple | None = None) -> None:
     """A served pop changed ``key`` (and a BLMOVE / BRPOPLPUSH its destination) outside the
-    dispatcher: tell CLIENT TRACKING (ledis/tracking.py), as Redis's signalModifiedKey."""
+    dispatcher: publish its keyspace events (``seen``: ``_before_serving``), as Redis's
+    serving of a blocked client does, and tell CLIENT TRACKING (ledis/tracking.py), as
+    Redis's signalModifiedKey."""
+    if seen is not None:
+        from ledis.pubsub import notify_write
+
+        cmd, argv, keys, befores, flags = seen
+        notify_write(waiter.ctx, cmd, argv, keys, befores, flags)
     tracking = waiter.ctx.core.tracking
     if tracking is None or not tracking.clients:
         return
@@ -279,6 +305,7 @@ def _serve_ready() -> None:
                     continue
                 try:
                     _serving = ready[1]
+                    seen = _before_serving(waiter)
                     result = waiter.attempt()
                 except LedisError as exc:
                     if exc.text == errors.WRONGTYPE and not _holds_blockable(ready):
@@ -299,7 +326,7 @@ def _serve_ready() -> None:
                 if result is NOT_READY:
                     break
                 _remove(waiter)
-                _served(waiter, ready[1])
+                _served(waiter, ready[1], seen)
                 waiter.future.set_result(result)
                 queue = _waiters.get(ready)
     finally:

@@ -235,8 +235,9 @@ def hub(core: Any) -> Hub:
 # observer (``ledis.commands.transactions.watched_write``): after a write command that changed
 # something, :func:`notify_write` names the events of its keys from the command, like the
 # ``notifyKeyspaceEvent`` calls in Redis's command code. Active expiry calls ``on_expired``.
-# Known gaps: a blocked client served later (BLPOP after a push) emits nothing for its pop;
-# multi-key commands emit for every key argument that exists afterwards or existed before.
+# A blocked client served later (BLPOP after a push) publishes its pop's events from
+# ledis/blocking.py, after the feeding command's. Known gap: multi-key commands emit for
+# every key argument that exists afterwards or existed before.
 
 _CLASS = {"g": 1, "$": 2, "l": 4, "s": 8, "h": 16, "z": 32, "x": 64, "e": 128, "K": 256,
           "E": 512, "t": 1024, "m": 2048, "d": 4096, "n": 8192}
@@ -330,7 +331,10 @@ _SIMPLE: dict[str, tuple[int, bytes]] = {
     "zdiffstore": (Z, b"zdiffstore"), "zrangestore": (Z, b"zrangestore"),
     "pfadd": (S, b"pfadd"), "pfmerge": (S, b"pfadd"), "geoadd": (Z, b"zadd"),
 }
-_ONLY_IF_CHANGED = frozenset({"pfadd", "setbit", "bitfield"})
+# Published only for a key whose value changed: a bit or register that was already so, the
+# keys of a blocking pop that it did not pop from.
+_ONLY_IF_CHANGED = frozenset({"pfadd", "setbit", "bitfield", "blpop", "brpop", "bzpopmin",
+                              "bzpopmax"})
 _POP_LIST = {b"left": b"lpop", b"right": b"rpop"}
 _POP_ZSET = {b"min": b"zpopmin", b"max": b"zpopmax"}
 _MPOP = {"lmpop": (L, _POP_LIST), "blmpop": (L, _POP_LIST), "zmpop": (Z, _POP_ZSET),

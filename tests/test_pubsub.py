@@ -313,6 +313,9 @@ KEYSPACE_COMMANDS = [
     ("ZMPOP", "2", "missing", "mz", "MAX"), ("BZMPOP", "0", "1", "mz", "MIN"),
     ("ZADD", "zi", "INCR", "5", "a"), ("ZADD", "zi", "CH", "1", "incr"),
     ("RPUSH", "lt", "a"), ("LTRIM", "lt", "0", "-1"),
+    # a blocking pop served at once pops from its first non-empty key only
+    ("RPUSH", "b1", "a"), ("RPUSH", "b2", "b"), ("BLPOP", "b1", "b2", "0"),
+    ("ZADD", "bz1", "1", "a"), ("ZADD", "bz2", "1", "b"), ("BZPOPMAX", "bz1", "bz2", "0"),
     # class n ("new"): streams created by XADD / XGROUP CREATE MKSTREAM, RENAME over a key
     ("XADD", "xs", "*", "f", "v"), ("XGROUP", "CREATE", "xs2", "g", "$", "MKSTREAM"),
     ("SET", "r1", "a"), ("SET", "r2", "b"), ("RENAME", "r1", "r2"),
@@ -340,6 +343,15 @@ class _ByteClient:
             raw += data
             self.reader.feed(data)
         return raw
+
+    def read_reply(self):
+        """The next reply, parsed (for a command sent with ``sock.sendall``)."""
+        while (reply := self.reader.gets()) is False:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed")
+            self.reader.feed(data)
+        return reply
 
     def close(self) -> None:
         self.sock.close()
@@ -372,6 +384,61 @@ def _keyspace_events(port: int, classes: str) -> list:
         events.append(tuple(reply[2:]))
     assert events[-1] == (b"__keyevent@0__:zzend", b"end")
     return events[:-1]
+
+
+# Blocked clients served by another client's write: (the blocking command, the feeding
+# writes). The served pop publishes its own events after the feeding command's, as Redis's
+# handleClientsBlockedOnKeys does.
+SERVED = [
+    (("BLPOP", "q1", "q2", "0"), [("RPUSH", "q2", "a")]),
+    (("BRPOP", "q6", "0"), [("RPUSH", "q6", "a", "b")]),
+    (("BLMOVE", "q1", "d1", "LEFT", "RIGHT", "0"), [("LPUSH", "q1", "x")]),
+    (("BRPOPLPUSH", "q3", "d1", "0"), [("RPUSH", "q3", "y")]),
+    (("BLMPOP", "0", "2", "q4", "q5", "RIGHT", "COUNT", "2"), [("RPUSH", "q5", "a", "b", "c")]),
+    (("BZPOPMIN", "z1", "0"), [("ZADD", "z1", "1", "a")]),
+    (("BZMPOP", "0", "1", "z2", "MAX"), [("ZADD", "z2", "1", "a", "2", "b")]),
+]
+
+
+def _served_events(port: int, classes: str) -> list:
+    """The events a PSUBSCRIBE client gets while each SERVED blocking command waits in one
+    connection and another connection feeds its key."""
+    sub, feeder, blocked = _ByteClient(port), _ByteClient(port), _ByteClient(port)
+    feeder.call("FLUSHALL")
+    feeder.call("CONFIG", "SET", "notify-keyspace-events", classes)
+    raw = b""
+    try:
+        sub.call("PSUBSCRIBE", "__key*__:*")
+        for blocking, writes in SERVED:
+            blocked.sock.sendall(hiredis.pack_command(blocking))
+            deadline = time.time() + 5
+            while b"blocked_clients:1" not in feeder.call("INFO", "clients"):
+                assert time.time() < deadline, f"{blocking} did not block"
+                time.sleep(0.01)
+            for write in writes:
+                feeder.call(*write)
+            assert blocked.read_reply() is not None
+        feeder.call("PUBLISH", "__keyevent@0__:zzend", "end")
+        deadline = time.time() + 5
+        while b"zzend" not in raw and time.time() < deadline:
+            raw += sub.sock.recv(65536)
+    finally:
+        feeder.call("CONFIG", "SET", "notify-keyspace-events", "")
+        for client in (sub, feeder, blocked):
+            client.close()
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    events = []
+    while (reply := reader.gets()) is not False:
+        events.append(tuple(reply[2:]))
+    return events[:-1]
+
+
+@pytest.mark.parametrize("classes", ["KEA", "KEAn"])
+def test_served_blocked_clients_notify_as_redis(server, redis_server, classes):
+    ours = _served_events(server.port, classes)
+    assert ours == _served_events(redis_server.port, classes)
+    assert (b"__keyspace@0__:q2", b"lpop") in ours
 
 
 @pytest.mark.parametrize("classes", ["KEA", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "Ex", "KA",
