@@ -363,20 +363,27 @@ def _keyspace_events(port: int, classes: str) -> list:
     sub, c = _ByteClient(port), _ByteClient(port)
     c.call("FLUSHALL")
     c.call("CONFIG", "SET", "notify-keyspace-events", classes)
-    raw = b""
     try:
         sub.call("PSUBSCRIBE", "__key*__:*")
         for cmd in KEYSPACE_COMMANDS:
             c.call(*cmd)
         time.sleep(0.6)  # let active expiry remove "px"
-        c.call("PUBLISH", "__keyevent@0__:zzend", "end")  # marks the end of the stream
-        deadline = time.time() + 5
-        while b"zzend" not in raw and time.time() < deadline:
-            raw += sub.sock.recv(65536)
+        events = _events_until_end(c, sub)
     finally:
         c.call("CONFIG", "SET", "notify-keyspace-events", "")
         sub.close()
         c.close()
+    return events
+
+
+def _events_until_end(client: _ByteClient, sub: _ByteClient) -> list:
+    """Publish an end marker with ``client``; every (channel, message) ``sub`` (subscribed
+    to ``__key*__:*``) got before it."""
+    client.call("PUBLISH", "__keyevent@0__:zzend", "end")
+    raw = b""
+    deadline = time.time() + 5
+    while b"zzend" not in raw and time.time() < deadline:
+        raw += sub.sock.recv(65536)
     reader = hiredis.Reader()
     reader.feed(raw)
     events = []
@@ -406,7 +413,6 @@ def _served_events(port: int, classes: str) -> list:
     sub, feeder, blocked = _ByteClient(port), _ByteClient(port), _ByteClient(port)
     feeder.call("FLUSHALL")
     feeder.call("CONFIG", "SET", "notify-keyspace-events", classes)
-    raw = b""
     try:
         sub.call("PSUBSCRIBE", "__key*__:*")
         for blocking, writes in SERVED:
@@ -418,20 +424,12 @@ def _served_events(port: int, classes: str) -> list:
             for write in writes:
                 feeder.call(*write)
             assert blocked.read_reply() is not None
-        feeder.call("PUBLISH", "__keyevent@0__:zzend", "end")
-        deadline = time.time() + 5
-        while b"zzend" not in raw and time.time() < deadline:
-            raw += sub.sock.recv(65536)
+        events = _events_until_end(feeder, sub)
     finally:
         feeder.call("CONFIG", "SET", "notify-keyspace-events", "")
         for client in (sub, feeder, blocked):
             client.close()
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    events = []
-    while (reply := reader.gets()) is not False:
-        events.append(tuple(reply[2:]))
-    return events[:-1]
+    return events
 
 
 @pytest.mark.parametrize("classes", ["KEA", "KEAn"])
