@@ -28,7 +28,9 @@ seconds since tracking last started (server start): a documented difference from
   ``LFULogIncr``). OBJECT FREQ is the decayed counter.
 
 The dicts hold about ``max_entries`` keys; the server cron drops the least recently touched
-quarter when they grow past it (``trim``). A key forgotten that way reads as untouched.
+quarter when they grow past it (``trim``). A key forgotten that way reads as untouched. A
+removed key is forgotten too (``forget``, the databases' ``on_removed``): made again, it
+starts from ``LFU_INIT_VAL``, as a new object does in Redis.
 """
 
 from __future__ import annotations
@@ -175,6 +177,16 @@ class AccessTracker:
         """Tracking (re)starts: forget what was tracked before, every key as idle as this."""
         self.forget_all()
         self.started = time.perf_counter()
+
+    def forget(self, index: int, key: bytes | None) -> None:
+        """``Database.on_removed``: a key removed (None: every key of physical db ``index``)
+        starts again as a new object when it comes back."""
+        if key is None:
+            self.lru[index].clear()
+            self.lfu[index].clear()
+        else:
+            self.lru[index].pop(key, None)
+            self.lfu[index].pop(key, None)
 
     def forget_all(self) -> None:
         for lru in self.lru:

@@ -422,6 +422,8 @@ class Core:
             access.restart()  # idle times count from when tracking (re)started
         self.touch = (access.touch_lfu if access.lfu_mode else access.touch_lru) \
             if access_tracking else None
+        for db in self.store.dbs:
+            db.on_removed = access.forget if access_tracking else None
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling

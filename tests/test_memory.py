@@ -158,6 +158,31 @@ def lfu(server, redis_server):
         client.close()
 
 
+def test_freq_of_a_key_made_again_starts_over_like_redis(lfu):
+    """A removed key's counter goes with it (Redis frees the object): after DEL, expiry or
+    FLUSHDB the key made again counts from LFU_INIT_VAL; an overwrite keeps it."""
+    for client in lfu:
+        client.set("k", "v")
+        pipe = client.pipeline(transaction=False)
+        for _ in range(300):
+            pipe.get("k")
+        pipe.execute()
+        assert client.object("freq", "k") > LFU_INIT_VAL + 2
+    steps = [("DEL", "k"), ("SET", "k", "v"), ("SET", "k", "v2"),
+             ("SET", "e", "v", "PX", "50"), ("SET", "e", "v"),  # the second after it expired
+             ("SET", "f", "v"), ("GET", "f"), ("FLUSHDB",), ("SET", "f", "v")]
+    seen = []
+    for step in steps:
+        if step == ("SET", "e", "v"):
+            time.sleep(0.1)
+        for client in lfu:
+            client.execute_command(*step)
+        seen.append([client.object("freq", step[1]) if len(step) > 1 else None
+                     for client in lfu])
+    assert all(ours == theirs for ours, theirs in seen), seen
+    assert seen[1] == [LFU_INIT_VAL] * 2 and seen[2] == [LFU_INIT_VAL + 1] * 2
+
+
 def test_freq_and_idletime_policy_errors(r, ref):
     for client in (r, ref):
         client.set("k", "v")

@@ -217,6 +217,10 @@ class Database:
     # Called as on_expired(db, key) after active expiry removed a key (keyspace notifications
     # and WATCH: ledis/pubsub.py sets it); None = nobody listens.
     on_expired: Callable[[Database, bytes], None] | None = None
+    # Called as on_removed(index, key) when a key is removed, or replaced over its expired
+    # value, and as on_removed(index, None) by FLUSHDB: the access tracker (ledis/access.py)
+    # forgets its counters, as Redis's go with the freed object. None while nothing tracks.
+    on_removed: Callable[[int, bytes | None], None] | None = None
 
     def __init__(self, store: Store, index: int, logical: int | None = None) -> None:
         self.store = store
@@ -274,6 +278,9 @@ class Database:
             self.counts_dirty = True
         else:
             old_expire = U64.unpack_from(old_raw, 1)[0]
+            if (old_expire and self.on_removed is not None
+                    and old_expire <= time.time() * 1000):  # a new value over an expired one
+                self.on_removed(self.index, key)
             if old_expire != new_expire:
                 index = engine.write_uncached  # the expiry index: never point-read
                 if old_expire:
@@ -312,6 +319,8 @@ class Database:
         if old_raw[0] != layout.STRING and not keep_data:
             self._drop_version(key, old_raw, emptied)
         engine.delete(META, self.prefix + key)
+        if self.on_removed is not None:
+            self.on_removed(self.index, key)
 
     def _drop_version(self, key: bytes, old_raw: bytes, emptied: bool = False) -> None:
         prefix = layout.meta_sub_prefix(self.index, old_raw)  # no version int to pack
@@ -381,6 +390,8 @@ class Database:
     def flush(self) -> None:
         """FLUSHDB: range-delete everything of this database: its own db byte except the
         sub-keys of collections moved out of it, and the sub-keys of collections moved in."""
+        if self.on_removed is not None:
+            self.on_removed(self.index, None)
         engine = self.engine
         start = self.prefix
         end = layout.DB_BYTES[self.index + 1] if self.index < 255 else b"\xff" * 9
