@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from ledis.config_values import SHOWN, ParamError, parse_value
+from ledis.config_values import SHOWN, ParamError, memtoull, parse_value
 
 # ``loglevel`` values -> Python logging levels (``ledis server`` and CONFIG SET loglevel).
 LOG_LEVELS = {
@@ -176,7 +176,7 @@ class Config:
         """An int or memory parameter (``64mb`` -> 67108864); an unreadable value (an old
         file) reads as Redis's default."""
         for text in (self.redis_text(name), redis_spec()[name]["default"]):
-            number = parse_memory(text) if not text.lstrip().startswith("-") else None
+            number = memtoull(text) if text else None  # "-1" is no memory value: int()
             if number is None:
                 try:
                     number = int(text)
@@ -350,12 +350,6 @@ ALIASES = {
     "list-max-ziplist-size": "list-max-listpack-size",
 }
 
-_MEMORY_UNITS = {
-    b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000**2, b"mb": 1024**2,
-    b"g": 1000**3, b"gb": 1024**3,
-}
-
-
 def redis_spec() -> dict[str, dict]:
     """name -> {"default": str, "type": int|bool|memory|enum|string|immutable|protected}."""
     global _SPEC
@@ -374,16 +368,6 @@ def redis_spec() -> dict[str, dict]:
             if twin != name and twin in _SPEC:
                 ALIASES[name] = twin
     return _SPEC
-
-
-def parse_memory(text: str) -> int | None:
-    """Redis's ``memtoull``: 1k = 1000, 1kb = 1024 ... ; None when not a memory value."""
-    raw = text.strip().lower().encode()
-    digits = raw.rstrip(b"bkmg")
-    unit = raw[len(digits):]
-    if not digits.isdigit() or unit not in _MEMORY_UNITS:
-        return None
-    return int(digits) * _MEMORY_UNITS[unit]
 
 
 # Parameters with a real effect: name -> Config attribute. Their values live in the Config

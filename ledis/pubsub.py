@@ -201,13 +201,13 @@ class Hub:
 
 
 def _parse_limits(text: str, current: tuple[int, int, int]) -> tuple[int, int, int]:
-    from ledis.config import parse_memory
+    from ledis.config_values import memtoull
 
     words = text.split()
     for i in range(0, len(words) - 3, 4):
         if words[i].lower() == "pubsub":
-            hard = parse_memory(words[i + 1])
-            soft = parse_memory(words[i + 2])
+            hard = memtoull(words[i + 1])
+            soft = memtoull(words[i + 2])
             try:
                 seconds = int(words[i + 3])
             except ValueError:

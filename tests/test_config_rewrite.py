@@ -112,10 +112,7 @@ def test_rewrite_keeps_keys_config_does_not_know(fresh_server, tmp_path):
 def test_replica_settings_set_rewritten_and_read_back(fresh_server, tmp_path):
     """replica-read-only / replica-serve-stale-data act at run time (docs/config.md), so
     CONFIG REWRITE writes them as ledis options, and a restart reads them back."""
-    path = tmp_path / "ledis.yaml"
-    path.write_text("")
-    srv = fresh_server(config=str(path))
-    c = srv.client(decode_responses=True)
+    path, srv, c = _with_empty_file(fresh_server, tmp_path)
     c.config_set("slave-read-only", "no")
     c.config_set("replica-serve-stale-data", "no")
     assert c.config_rewrite()
@@ -129,11 +126,16 @@ def test_replica_settings_set_rewritten_and_read_back(fresh_server, tmp_path):
     assert (got["replica-read-only"], got["replica-serve-stale-data"]) == ("no", "no")
 
 
-def test_rewrite_of_an_empty_file(fresh_server, tmp_path):
+def _with_empty_file(fresh_server, tmp_path):
+    """(the file, a server started from it, a client): an empty YAML config file."""
     path = tmp_path / "ledis.yaml"
     path.write_text("")
     srv = fresh_server(config=str(path))
-    c = srv.client(decode_responses=True)
+    return path, srv, srv.client(decode_responses=True)
+
+
+def test_rewrite_of_an_empty_file(fresh_server, tmp_path):
+    path, _srv, c = _with_empty_file(fresh_server, tmp_path)
     c.config_set("timeout", "5")
     c.config_set("hz", "20")
     assert c.config_rewrite()
