@@ -259,3 +259,38 @@ def test_diff_glob_fuzz_binary(pair3):
     for _ in range(500):
         pattern = b"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
         assert sorted(r.keys(pattern)) == sorted(ref.keys(pattern)), pattern
+
+
+# Cursor spellings Redis's parseScanCursorOrReply (strtoul over the whole argument) takes or
+# refuses. "-1" and 2**64-1 are cursors ledis never issued: only the SCAN family's small
+# collections (returned whole, whatever the cursor) and missing keys take them as Redis does.
+CURSOR_SPELLINGS = ["0", "+0", "-0", "", " 0", "0 ", "0x", "+", "-", "1.5", "abc",
+                    "18446744073709551616", "-18446744073709551616", "99999999999999999999"]
+UNISSUED = ["-1", "18446744073709551615", "-18446744073709551615", "+7", "5"]
+
+
+def _scan_page(reply):
+    """A SCAN-family page (raw: [cursor, items]) with its items sorted."""
+    return [reply[0], sorted(reply[1])]
+
+
+def test_diff_scan_cursor_spellings(pair3):
+    """Every SCAN-family command reads its cursor as Redis does, before the key (a missing
+    key's empty reply does not hide a bad cursor) and before the options."""
+    pair3.raw()
+    pair3.each("HSET", "h", "f", "v")
+    pair3.each("SADD", "s", "m", "1")
+    pair3.each("SADD", "si", "2", "1")  # an intset: Redis returns it whole, as a listpack
+    pair3.each("ZADD", "z", "1", "m")
+    pair3.each("SET", "str", "v")
+    for cursor in CURSOR_SPELLINGS:
+        pair3.same("SCAN", cursor, norm=_scan_page)
+        pair3.same("SCAN", cursor, "COUNT", "x")
+        for command, key in [("HSCAN", "h"), ("SSCAN", "s"), ("ZSCAN", "z")]:
+            for target in (key, "missing", "str"):
+                pair3.same(command, target, cursor, norm=_scan_page)
+                pair3.same(command, target, cursor, "COUNT", "x")
+    for cursor in UNISSUED:
+        for command, key in [("HSCAN", "h"), ("SSCAN", "si"), ("ZSCAN", "z")]:
+            for target in (key, "missing", "str"):
+                pair3.same(command, target, cursor, norm=_scan_page)

@@ -125,6 +125,25 @@ class ArgCursor:
             raise error(errors.SYNTAX)
 
 
+def parse_scan_cursor(raw: bytes) -> int:
+    """A SCAN / HSCAN / SSCAN / ZSCAN cursor as Redis's ``parseScanCursorOrReply`` reads it:
+    ``strtoul`` over the whole argument (so "" is 0 and "-1" wraps to 2**64-1), no leading
+    space, no overflow."""
+    digits = raw[1:] if raw[:1] in (b"+", b"-") else raw
+    if digits and not digits.isdigit():
+        raise LedisError(errors.INVALID_CURSOR)
+    if not digits:
+        if raw:  # a lone sign: strtoul parses nothing and stops before it
+            raise LedisError(errors.INVALID_CURSOR)
+        return 0
+    value = int(digits)
+    if value >= 2**64:
+        raise LedisError(errors.INVALID_CURSOR)
+    if raw[:1] == b"-" and value:
+        value = 2**64 - value
+    return value
+
+
 def parse_scan_options(
     argv: list[bytes], start: int, with_type: bool = False
 ) -> tuple[int, bytes | None, bytes | None]:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from ledis import errors
 from ledis.commands import streaming
-from ledis.commands.args import parse_int, parse_scan_options
+from ledis.commands.args import parse_int, parse_scan_cursor, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, PairList
@@ -64,24 +64,6 @@ class ScanPositions:
 
 
 POSITIONS = ScanPositions()
-
-
-def parse_cursor(raw: bytes) -> int:
-    """Redis's check: ``strtoul`` over the whole argument (so "" is 0 and "-1" wraps to
-    2**64-1), no leading space, no overflow."""
-    digits = raw[1:] if raw[:1] in (b"+", b"-") else raw
-    if digits and not digits.isdigit():
-        raise LedisError(errors.INVALID_CURSOR)
-    if not digits:
-        if raw:  # a lone sign: strtoul parses nothing and stops before it
-            raise LedisError(errors.INVALID_CURSOR)
-        return 0
-    value = int(digits)
-    if value >= 2**64:
-        raise LedisError(errors.INVALID_CURSOR)
-    if raw[:1] == b"-" and value:
-        value = 2**64 - value
-    return value
 
 
 def cursor_position(cursor: int) -> bytes | None:
@@ -304,7 +286,7 @@ def cmd_hrandfield(ctx, argv):
          ),
          acl="@read @hash @slow")
 def cmd_hscan(ctx, argv):
-    cursor = parse_cursor(argv[2])
+    cursor = parse_scan_cursor(argv[2])
     db = ctx.db
     raw = db.lookup_type(argv[1], hashes.HASH)
     if raw is None:  # Redis answers before looking at the options

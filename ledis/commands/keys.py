@@ -28,7 +28,7 @@ from itertools import islice
 
 from ledis import errors, glob
 from ledis.commands import streaming
-from ledis.commands.args import ArgCursor, parse_int, parse_scan_options
+from ledis.commands.args import ArgCursor, parse_int, parse_scan_cursor, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
 from ledis.replies import OK, Pending, Simple
@@ -180,13 +180,6 @@ def _cursors(core) -> ScanCursors:
     if table is None:
         table = core.scan_cursors = ScanCursors()
     return table
-
-
-def parse_scan_cursor(raw: bytes) -> int:
-    """Redis parses cursors with strtoull: digits only, 0 .. 2**64-1."""
-    if not raw.isdigit() or len(raw) > 20 or int(raw) >= 1 << 64:
-        raise LedisError(errors.INVALID_CURSOR)
-    return int(raw)
 
 
 @command("scan", arity=-2, flags="readonly", keys=(0, 0, 0), group="generic",

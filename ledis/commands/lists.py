@@ -181,13 +181,9 @@ def cmd_lpos(ctx, argv):
             if rank == -(2**63):  # Redis negates it and overflows: acts like -1
                 rank = -1
         elif args.eat(b"COUNT"):
-            count = args.take_int()
-            if count < 0:
-                raise LedisError(errors.LPOS_COUNT_NEGATIVE)
+            count = args.take_int_in(0, _LONG_MAX, errors.LPOS_COUNT_NEGATIVE)
         elif args.eat(b"MAXLEN"):
-            maxlen = args.take_int()
-            if maxlen < 0:
-                raise LedisError(errors.LPOS_MAXLEN_NEGATIVE)
+            maxlen = args.take_int_in(0, _LONG_MAX, errors.LPOS_MAXLEN_NEGATIVE)
         else:
             raise SYNTAX
     found = lst.positions(ctx.db, argv[1], argv[2], rank, count, maxlen)

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from ledis import errors
 from ledis.commands import streaming
-from ledis.commands.args import ArgCursor, parse_int
+from ledis.commands.args import ArgCursor, parse_int, parse_scan_cursor
 from ledis.commands.hashes import (
     cursor_for,
     cursor_position,
-    parse_cursor,
     parse_random_count,
     parse_scan_match,
 )
@@ -214,7 +213,7 @@ def cmd_sdiffstore(ctx, argv):
          ),
          summary="Incrementally iterate Set elements", since="2.8.0", acl="@read @set @slow")
 def cmd_sscan(ctx, argv):
-    cursor = parse_cursor(argv[2])
+    cursor = parse_scan_cursor(argv[2])
     db = ctx.db
     raw = db.lookup_type(argv[1], _SET)
     if raw is None:

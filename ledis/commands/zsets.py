@@ -35,6 +35,7 @@ from ledis.commands.args import (
     ArgCursor,
     parse_int,
     parse_mpop,
+    parse_scan_cursor,
     parse_scan_options,
 )
 from ledis.commands.registry import command
@@ -535,7 +536,6 @@ class _ZScanCursors:
 
 
 _CURSORS = _ZScanCursors()
-_CURSOR_RE = re.compile(rb"[ \t\n\v\f\r]*[+-]?[0-9]+")
 # Redis keeps small zsets as one listpack and ZSCAN returns them whole; do the same.
 _SCAN_WHOLE = 128
 
@@ -544,10 +544,7 @@ _SCAN_WHOLE = 128
          summary="Incrementally iterate sorted sets elements and associated scores",
          since="2.8.0", acl="@read @sortedset @slow")
 def cmd_zscan(ctx, argv):
-    raw_cursor = argv[2]
-    if not _CURSOR_RE.fullmatch(raw_cursor):
-        raise LedisError(errors.INVALID_CURSOR)
-    cursor = int(raw_cursor) % (1 << 64)
+    cursor = parse_scan_cursor(argv[2])
     db = ctx.db
     key = argv[1]
     raw = zset.meta(db, key)
