@@ -44,6 +44,12 @@ SCRIPT = [
     ("GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400", "km", "DESC",
      "WITHHASH"),
     ("GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "200", "200", "km"),
+    # an infinite radius or box: Redis searches with a NaN bounding box (cos of infinity)
+    ("GEORADIUS", "Sicily", "15", "0", "+inf", "m", "WITHDIST", "COUNT", "2"),
+    ("GEORADIUSBYMEMBER_RO", "Sicily", "Palermo", "inf", "km", "DESC"),
+    ("GEOSEARCH", "Sicily", "FROMLONLAT", "1", "2", "BYBOX", "inf", "inf", "km", "ASC"),
+    ("GEOSEARCH", "Sicily", "FROMLONLAT", "1", "2", "BYBOX", "inf", "1", "km"),
+    ("GEOSEARCH", "Sicily", "FROMLONLAT", "1", "2", "BYBOX", "1", "inf", "km"),
     ("GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400", "km",
      "ASC", "COUNT", "3", "STOREDIST"),
     ("ZRANGE", "dst", "0", "-1", "WITHSCORES"),

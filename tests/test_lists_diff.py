@@ -184,3 +184,14 @@ def test_bad_index_errors_match_redis(pair):
             pair.same(b"LINDEX", key, index)
             pair.same(b"LRANGE", key, index, b"1")
             pair.same(b"LRANGE", key, b"0", index)
+
+
+def test_blmpop_reads_its_timeout_last_as_redis(pair):
+    """BLMPOP parses numkeys, the keys, the side and COUNT before its timeout (Redis's
+    lmpopGenericCommand), so a bad timeout is named only when the rest is right."""
+    pair.same(b"RPUSH", b"list", b"a")
+    for timeout in (b"x", b"-1", b"0"):
+        for rest in ([b"0", b"list", b"LEFT"], [b"1", b"list", b"FOO"],
+                     [b"1", b"list", b"LEFT", b"COUNT", b"0"], [b"x", b"list", b"LEFT"],
+                     [b"1", b"list", b"LEFT", b"COUNT", b"x"]):
+            pair.same(b"BLMPOP", timeout, *rest)

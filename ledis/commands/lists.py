@@ -361,8 +361,8 @@ def cmd_brpoplpush(ctx, argv):
          summary="Pop elements from a list, or block until one is available", since="7.0.0",
          acl="@write @list @slow @blocking")
 def cmd_blmpop(ctx, argv):
-    timeout = parse_timeout(argv[1])
     keys, left, count = _parse_mpop(argv, 2)
+    timeout = parse_timeout(argv[1])  # after the keys and options, as Redis reads them
     return blocking.block(ctx, keys, timeout, lambda: _mpop(ctx.db, keys, left, count))
 
 

@@ -486,8 +486,8 @@ def cmd_bzpopmax(ctx, argv):
          "block until one is available", since="7.0.0",
          acl="@write @sortedset @slow @blocking")
 def cmd_bzmpop(ctx, argv):
-    timeout = blocking.parse_timeout(argv[1])
     keys, highest, count = _parse_mpop(argv, 2)
+    timeout = blocking.parse_timeout(argv[1])  # after the keys and options, as Redis
     return _block(ctx, keys, timeout, lambda: _mpop_attempt(ctx.db, keys, highest, count))
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import random
 import struct
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -230,12 +231,20 @@ def rank(db: Database, key: bytes, member: bytes, reverse: bool = False) -> int 
     return size_of(raw) - 1 - before if reverse else before
 
 
+def _window(it: Iterator, offset: int, count: int) -> Iterator:
+    """``LIMIT offset count`` over ``it`` (a negative count: everything after ``offset``).
+    Both are 64-bit, so their sum may pass what ``islice`` takes: capped, as nothing is
+    that long."""
+    if offset or count >= 0:
+        return islice(it, offset, None if count < 0 else min(offset + count, sys.maxsize))
+    return it
+
+
 def _entries(db: Database, prefix: bytes, start: bytes, end: bytes, reverse: bool,
              offset: int, count: int, with_scores: bool) -> list:
     """Members (or (member, encoded score) pairs) of ``zscore`` keys in ``[start, end)``."""
     it = db.engine.iterate(ZSCORE, start, end, reverse)
-    if offset or count >= 0:
-        it = islice(it, offset, None if count < 0 else offset + count)
+    it = _window(it, offset, count)
     cut = len(prefix) + 8
     if not with_scores:
         return [k[cut:] for k, _ in it]
@@ -358,8 +367,7 @@ def range_by_lex(db: Database, key: bytes, spec: LexRange, reverse: bool = False
     if bounds is None:
         return []
     it = db.engine.iterate(DATA, bounds[0], bounds[1], reverse)
-    if offset or count >= 0:
-        it = islice(it, offset, None if count < 0 else offset + count)
+    it = _window(it, offset, count)
     p = len(prefix)
     if with_scores:
         return [(k[p:], v) for k, v in it]
@@ -677,8 +685,7 @@ def _delete_entries(db: Database, key: bytes, raw: bytes, prefix: bytes,
 def _score_slice(db: Database, prefix: bytes, start: bytes, end: bytes, reverse: bool,
                  offset: int, count: int) -> list[tuple[bytes, bytes]]:
     it = db.engine.iterate(ZSCORE, start, end, reverse)
-    if offset or count >= 0:
-        it = islice(it, offset, None if count < 0 else offset + count)
+    it = _window(it, offset, count)
     p = len(prefix)
     cut = p + 8
     return [(k[cut:], k[p:cut]) for k, _ in it]
