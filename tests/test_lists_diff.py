@@ -66,6 +66,8 @@ def _random_command(rng: random.Random) -> list[bytes]:
         cmd = [b"LPOS", key, el]
         for _ in range(rng.randint(0, 3)):
             opt = rng.choice([b"RANK", b"COUNT", b"MAXLEN"])
+            if rng.random() < 0.05:  # an option without its value
+                return cmd + [opt]
             cmd += [opt, rng.choice([b"1", b"2", b"-1", b"-2", b"0", b"3", b"x", b"1.5",
                                      b"99999999999999999999", b"-9223372036854775808"])]
         return cmd

@@ -106,11 +106,8 @@ class ArgCursor:
 
     def take_int_in(self, low: int, high: int, message: str) -> int:
         """Redis's ``getRangeLongFromObjectOrReply``: one ``message`` for a non-integer and for
-        a value outside ``low..high``."""
-        try:
-            value = parse_int(self.take(), message)
-        except LedisError:
-            raise LedisError(message) from None
+        a value outside ``low..high`` (a missing value is a syntax error)."""
+        value = parse_int(self.take(), message)
         if not low <= value <= high:
             raise LedisError(message)
         return value

@@ -72,6 +72,13 @@ def _xgroup_options(argv: list[bytes], mkstream_allowed: bool) -> tuple[bool, in
     return mkstream, entries_read
 
 
+def _xgroup_arity(argv: list[bytes], *counts: int) -> None:
+    """The argument count a subcommand takes, checked as Redis's xgroupCommand does: after
+    the options and the key and group lookups (their errors come first)."""
+    if len(argv) not in counts:
+        raise LedisError(errors.XGROUP_SYNTAX.format(_text(argv[1])))
+
+
 def _xgroup_target(ctx, argv, needs_group: bool, mkstream: bool = False
                    ) -> tuple[bytes | None, st.Stream | None, st.Group | None]:
     phys, stream = st.load(ctx.db, argv[2])
@@ -87,11 +94,10 @@ def _xgroup_target(ctx, argv, needs_group: bool, mkstream: bool = False
          summary="Create a consumer group.", since="5.0.0", complexity="O(1)",
          acl="@write @stream @slow")
 def cmd_xgroup_create(ctx, argv):
-    if len(argv) > 8:
-        raise LedisError(errors.XGROUP_SYNTAX.format(_text(argv[1])))
     mkstream, entries_read = _xgroup_options(argv, True)
     db = ctx.db
     phys, stream, group = _xgroup_target(ctx, argv, False, mkstream)
+    _xgroup_arity(argv, 5, 6, 7, 8)
     if argv[4] == b"$":
         sid = ZERO_ID if stream is None else stream.last
     else:
@@ -113,10 +119,9 @@ def cmd_xgroup_create(ctx, argv):
          summary="Set a consumer group to an arbitrary last delivered ID value.",
          since="5.0.0", complexity="O(1)", acl="@write @stream @slow")
 def cmd_xgroup_setid(ctx, argv):
-    if len(argv) not in (5, 7):
-        raise LedisError(errors.XGROUP_SYNTAX.format(_text(argv[1])))
     _, entries_read = _xgroup_options(argv, False)
     _, stream, group = _xgroup_target(ctx, argv, True)
+    _xgroup_arity(argv, 5, 7)
     assert stream is not None and group is not None
     if argv[4] == b"$":
         sid = stream.last
