@@ -335,6 +335,8 @@ _SIMPLE: dict[str, tuple[int, bytes]] = {
 # keys of a blocking pop that it did not pop from.
 _ONLY_IF_CHANGED = frozenset({"pfadd", "setbit", "bitfield", "blpop", "brpop", "bzpopmin",
                               "bzpopmax"})
+# Published once per key argument, a key named twice included (MSET k 1 k 2: two "set").
+_PER_ARGUMENT = frozenset({"mset", "msetnx"})
 _POP_LIST = {b"left": b"lpop", b"right": b"rpop"}
 _POP_ZSET = {b"min": b"zpopmin", b"max": b"zpopmax"}
 _MPOP = {"lmpop": (L, _POP_LIST), "blmpop": (L, _POP_LIST), "zmpop": (Z, _POP_ZSET),
@@ -366,7 +368,11 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             event = b"zincr"
         if name in _STORE:
             keys, befores = keys[:1], befores[:1]  # the destination, not the sources
+        seen = set()
         for key, before in zip(keys, befores, strict=True):
+            if key in seen and name not in _PER_ARGUMENT:
+                continue  # a key named twice (DEL k k): deleted or popped once
+            seen.add(key)
             after = db.raw(key)
             if before is None and after is None:
                 continue  # untouched (DEL of a missing key, MSET NX that failed ...)

@@ -169,6 +169,7 @@ class WireClient:
     """One connection that returns the raw bytes of the next ``n`` replies."""
 
     def __init__(self, port: int, protocol: int = 2) -> None:
+        self.port = port
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.sock.settimeout(5)
         self.reader = hiredis.Reader()

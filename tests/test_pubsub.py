@@ -280,6 +280,10 @@ KEYSPACE_COMMANDS = [
     ("LSET", "l", "0", "q"), ("LINSERT", "l", "BEFORE", "q", "w"), ("LREM", "l", "0", "w"),
     ("LTRIM", "l", "0", "0"), ("LMOVE", "l", "l2", "LEFT", "RIGHT"), ("RPOPLPUSH", "l2", "l3"),
     ("BLPOP", "l3", "0"),
+    # a key named twice: deleted or popped once (MSET sets it twice)
+    ("SET", "tw", "1"), ("DEL", "tw", "tw"), ("MSET", "tw", "1", "tw", "2"),
+    ("UNLINK", "tw", "tw"), ("RPUSH", "tw", "a", "b"), ("BLPOP", "tw", "tw", "0"),
+    ("ZADD", "tz", "1", "a"), ("BZPOPMIN", "tz", "tz", "0"),
     ("HSET", "h", "f", "v", "g", "w"), ("HSET", "h", "f", "v"), ("HDEL", "h", "f"),
     ("HINCRBY", "h", "c", "2"), ("HINCRBYFLOAT", "h", "d", "1.5"), ("HSETNX", "h", "f", "x"),
     ("SADD", "st", "a", "b"), ("SREM", "st", "a"), ("SMOVE", "st", "st2", "b"), ("SPOP", "st2"),

@@ -172,9 +172,13 @@ redis.register_trigger{name = 'log', keys = 'q:',
     t.execute_command("ZADD", "q:z2", "INCR", "2", "m")
     t.execute_command("BITOP", "NOT", "q:not", "q:bits")
     t.execute_command("BITOP", "AND", "q:not", "missing")  # an empty result: del
+    t.set("q:twice", "x")
+    t.execute_command("DEL", "q:twice", "q:twice")  # a key named twice is deleted once
+    t.execute_command("MSET", "q:twice", "1", "q:twice", "2")  # ... and set twice
     assert t.lrange("log", 0, -1) == [
         b"lpop:q:list", b"del:q:list", b"zpopmin:q:zset", b"del:q:zset", b"zincr:q:z2",
-        b"set:q:not", b"del:q:not"]
+        b"set:q:not", b"del:q:not", b"set:q:twice", b"del:q:twice", b"set:q:twice",
+        b"set:q:twice"]
 
 
 def test_active_expiry_fires_expired(t):
