@@ -73,8 +73,13 @@ def score_of(longitude: float, latitude: float) -> int:
 
 
 def bits_of_score(score: float) -> int:
-    """``(uint64_t)score`` as x86-64 C computes it (GEO scores are exact integers)."""
-    if math.isnan(score) or not -2.0**63 < score < 2.0**64:
+    """``(uint64_t)score`` as gcc's x86-64 code computes it (GEO scores are exact integers):
+    below 2**63 one ``cvttsd2si``, whose out-of-range answer (NaN, below -2**63) is 1 << 63;
+    from 2**63 the same of ``score - 2**63`` with the top bit flipped, so 2**64 and beyond
+    (``inf`` too) come out as 0."""
+    if score >= 2.0**64:
+        return 0
+    if math.isnan(score) or score < -2.0**63:
         return 1 << 63
     return int(score) & _U64
 

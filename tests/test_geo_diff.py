@@ -77,6 +77,13 @@ SCRIPT = [
      "WITHDIST", "ASC"),
     ("GEOSEARCH", "k", "FROMLONLAT", "0", "0", "BYRADIUS", "0", "km", "WITHDIST"),
     ("ZSCORE", "k", "a"),
+    # scores no GEOADD writes: C's (uint64_t) of them decides the cell
+    ("ZADD", "odd", "inf", "a", "-inf", "b", "1e20", "c", "-1e20", "d",
+     "18446744073709551616", "e", "18446744073709549568", "f", "9223372036854775808", "g",
+     "1.5", "h", "-2", "i"),
+    ("GEOPOS", "odd", "a", "b", "c", "d", "e", "f", "g", "h", "i"),
+    ("GEOHASH", "odd", "a", "b", "c", "d", "e", "f", "g", "h", "i"),
+    ("GEODIST", "odd", "a", "c"),
     ("TYPE", "k"),
     # errors
     ("GEOADD", "k", "200", "10", "a"),

@@ -40,6 +40,11 @@ def test_diff_basic_sequence(pair3):
         ("SWAPDB", "0", "2"), ("GET", "d"), ("SWAPDB", "x", "1"), ("SWAPDB", "1", "x"),
         ("SWAPDB", "0", "16"), ("SWAPDB", "-1", "0"), ("SWAPDB", "2", "0"), ("DBSIZE",),
         ("SWAPDB", "3", "3"),
+        # db numbers are C ints (getIntFromObjectOrReply), SELECT's and COPY's too
+        ("COPY", "d", "x", "DB", "2147483648"), ("COPY", "d", "x", "DB", "-9223372036854775808"),
+        ("SELECT", "2147483648"), ("SELECT", "-2147483649"), ("SELECT", "x"),
+        ("SELECT", "9223372036854775808"), ("SWAPDB", "0", "2147483648"),
+        ("MOVE", "d", "-2147483649"),
         ("OBJECT", "ENCODING", "c"), ("OBJECT", "ENCODING", "nope"), ("OBJECT", "REFCOUNT", "c"),
         ("OBJECT", "FREQ", "c"), ("OBJECT", "FREQ", "nope"), ("OBJECT", "IDLETIME", "nope"),
         ("OBJECT", "HELP"), ("OBJECT", "NOPE", "x"), ("OBJECT", "ENCODING"),

@@ -48,6 +48,17 @@ def parse_int(raw: bytes, message: str = errors.NOT_INTEGER) -> int:
     return value
 
 
+def parse_c_int(raw: bytes, message: str | None = None) -> int:
+    """Redis's ``getIntFromObjectOrReply``: a 64-bit integer, then within C's int. With a
+    ``message``, it is the error of both checks."""
+    value = parse_int(raw, message or errors.NOT_INTEGER)
+    if not -(2**31) <= value < 2**31:
+        if message is not None:
+            raise LedisError(message)
+        raise error(errors.INT_RANGE, -(2**31), 2**31 - 1)
+    return value
+
+
 def parse_float(raw: bytes, message: str = errors.NOT_FLOAT) -> float:
     """Parse a double the way Redis does (``strtold``: 'inf', '-inf' ok; NaN and spaces not)."""
     if not raw or raw[0] in SPACE or raw[-1] in SPACE or UNDERSCORE in raw:

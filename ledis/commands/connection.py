@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 from ledis import errors
-from ledis.commands.args import ArgCursor, parse_int
+from ledis.commands.args import ArgCursor, parse_c_int, parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, PONG, Map, Simple, Verbatim
@@ -53,7 +53,7 @@ def cmd_quit(ctx, argv):
          summary="Change the selected database for the current connection",
          acl="@fast @connection")
 def cmd_select(ctx, argv):
-    index = parse_int(argv[1], errors.NOT_INTEGER)
+    index = parse_c_int(argv[1])
     if not 0 <= index < len(ctx.core.store.dbs):
         raise LedisError(errors.DB_INDEX)
     ctx.select(index)

@@ -28,16 +28,18 @@ from itertools import islice
 
 from ledis import errors, glob
 from ledis.commands import streaming
-from ledis.commands.args import ArgCursor, parse_int, parse_scan_cursor, parse_scan_options
+from ledis.commands.args import (
+    ArgCursor,
+    parse_c_int,
+    parse_scan_cursor,
+    parse_scan_options,
+)
 from ledis.commands.registry import command
-from ledis.errors import LedisError, error
+from ledis.errors import LedisError
 from ledis.replies import OK, Pending, Simple
 from ledis.storage import layout
 from ledis.storage.keyspace import Database, copy_value
 from ledis.storage.layout import META, U64, now_ms
-
-_INT_MIN = -(2**31)
-_INT_MAX = 2**31 - 1
 
 _NONE = Simple(b"none")
 _TYPE_REPLIES = {code: Simple(name) for code, name in layout.TYPE_NAMES.items()}
@@ -368,15 +370,10 @@ def _end_of(prefix: bytes, limit: bytes | None) -> bytes | None:
 
 
 # --- moving values ------------------------------------------------------------------------------
-def _db_by_number(ctx, raw: bytes, message: str | None = None,
-                  int_range: bool = True) -> Database:
-    """A db number as Redis parses it: getIntFromObjectOrReply (MOVE, SWAPDB with its own
-    message) or getLongLongFromObjectOrReply (COPY ... DB, ``int_range=False``)."""
-    index = parse_int(raw, message or errors.NOT_INTEGER)
-    if int_range and not (_INT_MIN <= index <= _INT_MAX):
-        if message is not None:
-            raise LedisError(message)
-        raise error(errors.INT_RANGE, _INT_MIN, _INT_MAX)
+def _db_by_number(ctx, raw: bytes, message: str | None = None) -> Database:
+    """A db number as Redis parses it: getIntFromObjectOrReply (MOVE, COPY ... DB; SWAPDB
+    with its own message)."""
+    index = parse_c_int(raw, message)
     dbs = ctx.core.store.dbs
     if not 0 <= index < len(dbs):
         raise LedisError(errors.DB_INDEX)
@@ -470,7 +467,7 @@ def cmd_copy(ctx, argv):
         if word == b"REPLACE":
             replace = True
         elif word == b"DB" and args:
-            dst_db = _db_by_number(ctx, args.take(), int_range=False)
+            dst_db = _db_by_number(ctx, args.take())
         else:
             raise LedisError(errors.SYNTAX)
     src, dst = argv[1], argv[2]

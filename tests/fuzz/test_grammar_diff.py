@@ -12,8 +12,9 @@ looser:
 - a command whose tips say ``nondeterministic_output_order`` (SMEMBERS, HGETALL ...): its
   reply sorted; ``nondeterministic_output`` (SRANDMEMBER, SCAN, TTL ...): only the reply's
   shape (error text, or type and length), TTLs within 2 s;
-- SORT of a set is not sent: its input order is Redis's hash table's; GEO searches compare as
-  multisets (equal distances come in qsort's order);
+- SORT of a set, or of a sorted set past 128 members, is not sent: Redis reads those from a
+  hash table, and equal weights keep that order; GEO searches compare as multisets (equal
+  distances come in qsort's order);
 - lex ranges over members of different scores are not sent: "unspecified" in Redis's docs;
 - SPOP's set is deleted after it on both servers (it popped different members).
 
@@ -94,7 +95,9 @@ def _unscriptable(ref: WireClient) -> set[str]:
 def _left_open(name: str, args: list[bytes], ref: WireClient) -> bool:
     """A command whose reply Redis leaves to its own internals here (not sent)."""
     if name in ("sort", "sort_ro") and len(args) > 1:
-        return _parse(ref.call("TYPE", args[1])) == b"set"
+        kind = _parse(ref.call("TYPE", args[1]))
+        # SORT reads a set, and a sorted set past its listpack size, from a hash table
+        return kind == b"set" or (kind == b"zset" and _parse(ref.call("ZCARD", args[1])) > 128)
     bylex = name in ("zrange", "zrangestore") and b"BYLEX" in [a.upper() for a in args]
     if (name in grammar.LEX or bylex) and len(args) > 2:
         key = args[2] if name == "zrangestore" else args[1]
