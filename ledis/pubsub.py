@@ -293,7 +293,7 @@ def attach_expiry_events(core: Any) -> None:
         if core.notify_configured:
             flags = notify_flags(core)
             if flags:
-                notify(core, flags, 64, b"expired", key, db.logical)
+                notify(core, flags, EXPIRED, b"expired", key, db.logical)
         if core.triggers is not None:  # keyspace triggers (ledis/scripting/triggers.py)
             core.triggers.expired(db, key)
 
@@ -359,6 +359,7 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
     db = ctx.db
     number = db.logical
     name = cmd.name
+    befores = _expire_replaced(emit, db, keys, befores, number)
     if flags & NEW:
         emit = _announcing_new(emit, db, name, argv, keys, befores, number)
     simple = _SIMPLE.get(name)
@@ -444,6 +445,26 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             emit(G, b"expire", argv[1], number)
 
 
+def _expire_replaced(emit: Any, db: Any, keys: list[bytes], befores: list[bytes | None],
+                     number: int) -> list[bytes | None]:
+    """Redis's lazy expiry on write: a key that was there expired and that the write
+    replaced or removed publishes ``expired`` first (before ``new`` and the write's events).
+    Returns ``befores`` with such keys missing, as the write saw them. (A key a write only
+    read stays: ledis's reads do not remove expired keys, docs/redis-differences.md.)"""
+    if not any(before is not None and not db.is_live(before) for before in befores):
+        return befores
+    seen = []
+    out: list[bytes | None] = []
+    for key, before in zip(keys, befores, strict=True):
+        if before is not None and not db.is_live(before):
+            if key not in seen and db.raw(key) != before:
+                seen.append(key)
+                emit(EXPIRED, b"expired", key, number)
+            before = None
+        out.append(before)
+    return out
+
+
 def _announcing_new(emit: Any, db: Any, name: str, argv: list[bytes], keys: list[bytes],
                     befores: list[bytes | None], number: int) -> Any:
     """``emit`` preceded, for a key the command created, by Redis's ``new`` event (class n,
@@ -479,6 +500,7 @@ def _copy_db(argv: list[bytes], number: int) -> int:
 
 
 NEW = 8192  # class n: "new", a key added to the db
+EXPIRED = 64  # class x: "expired"
 KEYMISS = 2048  # class m: "keymiss", never published by ledis (docs/redis-differences.md)
 # Commands whose dbAdd precedes all their events, also over a key that was there: the
 # argument index of the key added.

@@ -323,6 +323,12 @@ KEYSPACE_COMMANDS = [
     # class n ("new"): streams created by XADD / XGROUP CREATE MKSTREAM, RENAME over a key
     ("XADD", "xs", "*", "f", "v"), ("XGROUP", "CREATE", "xs2", "g", "$", "MKSTREAM"),
     ("SET", "r1", "a"), ("SET", "r2", "b"), ("RENAME", "r1", "r2"),
+    # a list rotated onto itself: nothing to write, still push and pop
+    ("RPUSH", "rot", "a"), ("LMOVE", "rot", "rot", "LEFT", "LEFT"), ("RPOPLPUSH", "rot", "rot"),
+    ("LMOVE", "missing", "missing", "LEFT", "LEFT"),
+    # an absolute expiry in the past stores an expired key (set, expire; not del); the next
+    # write finds it expired ("expired", then "new")
+    ("SET", "px", "0", "EXAT", "1"),
     ("SET", "px", "1", "PX", "50"),  # expires: "expired" (class x) from active expiry
 ]
 

@@ -148,6 +148,8 @@ def test_watch_aborts_when_another_client_writes(server):
     ("PERSIST", "p"),
     ("RENAME", "s", "s2"),
     ("DEL", "h"),
+    ("LMOVE", "l", "l", "LEFT", "LEFT"),  # a one-element list rotated: nothing written
+    ("RPOPLPUSH", "l", "l"),
 ])
 def test_watch_sees_every_kind_of_write(server, change):
     a = one(server)

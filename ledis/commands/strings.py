@@ -120,10 +120,9 @@ def cmd_set(ctx, argv):
         return old_value if flags & _GET else None
     if flags & _KEEPTTL:
         expire = old_expire
-    if expire and expire <= _time() * 1000:  # EXAT/PXAT in the past: the key is gone at once
-        string.remove(db, key, old_raw)
-    else:
-        string.store(db, key, argv[2], expire, old_raw)
+    # EXAT / PXAT in the past stores an expired key, as Redis 7.0 does (its events are set and
+    # expire, then expired when a read or the expiry cycle finds it)
+    string.store(db, key, argv[2], expire, old_raw)
     return old_value if flags & _GET else OK
 
 

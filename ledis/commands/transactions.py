@@ -57,6 +57,8 @@ a read-only replica.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ledis import errors
 from ledis.commands.registry import command
 from ledis.errors import LedisError
@@ -337,8 +339,8 @@ def watched_write(ctx, cmd, argv):
     engine = core.engine
     before = engine.writes  # grows with every put/delete
     result = cmd.handler(ctx, argv)
-    if engine.writes == before and name not in _ALWAYS_SIGNAL:
-        return result  # nothing written: nothing touched
+    if not touched(name, engine.writes != before, result):
+        return result
     if tracking is not None:
         # Client-side caching: the keys this write changed; a key missing before and after
         # was not touched (DEL of a missing key, an empty SINTERSTORE result).
@@ -380,6 +382,15 @@ def _target_db(ctx, name, argv):
 # Redis signals these even when they change nothing (HSET of a field to its value, LTRIM
 # that keeps the whole list).
 _ALWAYS_SIGNAL = frozenset({"hset", "hmset", "ltrim"})
+# ... and a list moving an element onto itself (LMOVE l l of a one-element list: nothing to
+# write), whenever an element moved (the reply is the element; nil or a block is not).
+_ROTATIONS = frozenset({"lmove", "blmove", "rpoplpush", "brpoplpush"})
+
+
+def touched(name: str, wrote: bool, result: Any) -> bool:
+    """Whether a write command touched its keys as Redis sees it (WATCH, client-side
+    caching, keyspace events and triggers): it wrote, or it is one Redis signals anyway."""
+    return wrote or name in _ALWAYS_SIGNAL or (name in _ROTATIONS and type(result) is bytes)
 _WHOLE_DB = frozenset({"flushdb", "flushall", "swapdb"})
 
 

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Any
 import lupa.luajit21 as lj
 
 from ledis import errors
-from ledis.commands.transactions import observe_write
+from ledis.commands.transactions import observe_write, touched
 from ledis.errors import LedisError
 from ledis.glob import compile as compile_glob
 from ledis.glob import literal_prefix
@@ -399,12 +399,9 @@ class Triggers:
             if unit is not None:
                 self._close(unit)
             raise
-        if engine.writes != written or cmd.name in ("hset", "hmset"):
-            for key, before in zip(keys, befores, strict=True):
-                # A write that replaced or removed an expired key expires it first (Redis's
-                # lazy expiry on write; ledis never removes keys on reads, see above).
-                if before is not None and not db.is_live(before) and db.raw(key) != before:
-                    self._collect(64, b"expired", key, db.logical)
+        if touched(cmd.name, engine.writes != written, result):
+            # (a write that replaced or removed an expired key collects its "expired" first:
+            # Redis's lazy expiry on write, in notify_write)
             notify_write(ctx, cmd, argv, keys, befores, _ALL_CLASSES, self._collect)
         if unit is not None:
             self._run_unit(ctx, unit)
