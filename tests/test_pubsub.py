@@ -323,6 +323,12 @@ KEYSPACE_COMMANDS = [
     # class n ("new"): streams created by XADD / XGROUP CREATE MKSTREAM, RENAME over a key
     ("XADD", "xs", "*", "f", "v"), ("XGROUP", "CREATE", "xs2", "g", "$", "MKSTREAM"),
     ("SET", "r1", "a"), ("SET", "r2", "b"), ("RENAME", "r1", "r2"),
+    # GETEX with an expiry publishes expire even when it is the same; PERSIST only once
+    ("SET", "gx", "1", "EXAT", "4102444800"), ("GETEX", "gx", "EXAT", "4102444800"),
+    ("GETEX", "gx"), ("GETEX", "gx", "PERSIST"), ("GETEX", "gx", "PERSIST"),
+    # XGROUP DELCONSUMER publishes only for a consumer that was there
+    ("XGROUP", "CREATE", "xs", "gx", "0"), ("XGROUP", "DELCONSUMER", "xs", "gx", "nobody"),
+    ("XGROUP", "CREATECONSUMER", "xs", "gx", "c"), ("XGROUP", "DELCONSUMER", "xs", "gx", "c"),
     # a list rotated onto itself: nothing to write, still push and pop
     ("RPUSH", "rot", "a"), ("LMOVE", "rot", "rot", "LEFT", "LEFT"), ("RPOPLPUSH", "rot", "rot"),
     ("LMOVE", "missing", "missing", "LEFT", "LEFT"),

@@ -166,6 +166,8 @@ def cmd_xgroup_createconsumer(ctx, argv):
 def cmd_xgroup_delconsumer(ctx, argv):
     _, stream, group = _xgroup_target(ctx, argv, True)
     assert group is not None
+    if group.consumer(ctx.db, argv[4]) is None:
+        return 0  # no such consumer: nothing deleted, no event (as Redis)
     pending = group.delete_consumer(ctx.db, argv[4])
     _notify(ctx, b"xgroup-delconsumer", argv[2])
     return pending

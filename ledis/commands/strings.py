@@ -195,7 +195,7 @@ def cmd_getex(ctx, argv):
                             "getex")
         if expire <= _time() * 1000:
             string.remove(db, key, old_raw)
-        elif expire != old_expire:
+        else:  # written even when unchanged: Redis signals the key and publishes expire
             db.set_expire(key, old_raw, expire)
     elif flags & _PERSIST and old_expire:
         db.set_expire(key, old_raw, 0)

@@ -511,6 +511,7 @@ def scan(db: Database, key: bytes, after: bytes | None, count: int) -> tuple[lis
     prefix = _prefix(db, raw, key)
     p = len(prefix)
     start = prefix if after is None else prefix + after + b"\x00"
+    count = min(count, sys.maxsize - 1)  # COUNT is 64-bit; one more must fit islice
     got = list(islice(db.engine.iterate(DATA, start, layout.prefix_end(prefix)), count + 1))
     more = len(got) > count
     return [(k[p:], v) for k, v in got[:count]], more
