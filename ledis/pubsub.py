@@ -411,7 +411,8 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
         emit(SET, b"srem", argv[1], number)
         if db.raw(argv[1]) is None:
             emit(G, b"del", argv[1], number)
-        emit(SET, b"sadd", argv[2], number)
+        if db.raw(argv[2]) != befores[1]:  # not when the member was in the destination
+            emit(SET, b"sadd", argv[2], number)
     elif name == "move":
         emit(G, b"move_from", argv[1], number)
         emit(G, b"move_to", argv[1], int(argv[2]))

@@ -323,6 +323,9 @@ KEYSPACE_COMMANDS = [
     # class n ("new"): streams created by XADD / XGROUP CREATE MKSTREAM, RENAME over a key
     ("XADD", "xs", "*", "f", "v"), ("XGROUP", "CREATE", "xs2", "g", "$", "MKSTREAM"),
     ("SET", "r1", "a"), ("SET", "r2", "b"), ("RENAME", "r1", "r2"),
+    # SMOVE of a member the destination has: srem only
+    ("SADD", "sm1", "a", "b"), ("SADD", "sm2", "a"), ("SMOVE", "sm1", "sm2", "a"),
+    ("SMOVE", "sm1", "sm2", "b"),
     # GETEX with an expiry publishes expire even when it is the same; PERSIST only once
     ("SET", "gx", "1", "EXAT", "4102444800"), ("GETEX", "gx", "EXAT", "4102444800"),
     ("GETEX", "gx"), ("GETEX", "gx", "PERSIST"), ("GETEX", "gx", "PERSIST"),

@@ -28,12 +28,7 @@ from itertools import islice
 
 from ledis import errors, glob
 from ledis.commands import streaming
-from ledis.commands.args import (
-    ArgCursor,
-    parse_c_int,
-    parse_scan_cursor,
-    parse_scan_options,
-)
+from ledis.commands.args import ArgCursor, parse_c_int, parse_scan_cursor, parse_scan_options
 from ledis.commands.registry import command
 from ledis.errors import LedisError
 from ledis.replies import OK, Pending, Simple

@@ -391,6 +391,8 @@ def touched(name: str, wrote: bool, result: Any) -> bool:
     """Whether a write command touched its keys as Redis sees it (WATCH, client-side
     caching, keyspace events and triggers): it wrote, or it is one Redis signals anyway."""
     return wrote or name in _ALWAYS_SIGNAL or (name in _ROTATIONS and type(result) is bytes)
+
+
 _WHOLE_DB = frozenset({"flushdb", "flushall", "swapdb"})
 
 

@@ -15,7 +15,8 @@ looser:
 - SORT of a set, or of a sorted set Redis keeps as a skiplist, is not sent: Redis reads
   those from a hash table, and equal weights keep that order; nor SORT ... BY ... ALPHA
   ... LIMIT (a partial quicksort moves equal weights); GEO searches compare as multisets
-  (equal distances come in qsort's order);
+  (equal distances come in qsort's order), and are not sent with COUNT (which of them it
+  keeps is qsort's choice);
 - lex ranges over members of different scores are not sent: "unspecified" in Redis's docs;
 - SPOP's set is deleted after it on both servers (it popped different members).
 
@@ -104,6 +105,8 @@ def _left_open(name: str, args: list[bytes], ref: WireClient) -> bool:
         return (_parse(ref.call("OBJECT", "ENCODING", args[1])) in (b"hashtable", b"intset",
                                                                       b"skiplist")
                 or {b"ALPHA", b"BY", b"LIMIT"} <= words)
+    if name.startswith("geo") and b"COUNT" in {a.upper() for a in args}:
+        return True  # which of the members at an equal distance COUNT keeps is qsort's choice
     bylex = name in ("zrange", "zrangestore") and b"BYLEX" in [a.upper() for a in args]
     if (name in grammar.LEX or bylex) and len(args) > 2:
         key = args[2] if name == "zrangestore" else args[1]
