@@ -190,7 +190,7 @@ def estimate_steps(range_meters: float, lat: float) -> int:
     return max(1, min(26, step))
 
 
-def _cos(x: float) -> float:
+def _c_cos(x: float) -> float:
     """C's ``cos``: NaN for an infinite angle (an infinite radius), where ``math.cos``
     raises; Redis then searches with a NaN box, which every comparison below ignores."""
     return math.cos(x) if math.isfinite(x) else math.nan
@@ -205,9 +205,9 @@ def bounding_box(shape: Shape) -> tuple[float, float, float, float]:
     else:
         height = width = shape.conversion * shape.radius
     lat_delta = (height / EARTH_RADIUS_IN_METERS) / D_R
-    long_delta_top = (width / EARTH_RADIUS_IN_METERS / _cos((latitude + lat_delta) * D_R)) / D_R
+    long_delta_top = (width / EARTH_RADIUS_IN_METERS / _c_cos((latitude + lat_delta) * D_R)) / D_R
     long_delta_bottom = (width / EARTH_RADIUS_IN_METERS
-                         / _cos((latitude - lat_delta) * D_R)) / D_R
+                         / _c_cos((latitude - lat_delta) * D_R)) / D_R
     southern = latitude < 0
     delta = long_delta_bottom if southern else long_delta_top
     return (longitude - delta, latitude - lat_delta, longitude + delta, latitude + lat_delta)
