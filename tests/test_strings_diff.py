@@ -359,7 +359,10 @@ COMMANDS = st.one_of(
 def test_random_string_commands_match_redis(pair3, commands):
     pair3.each("FLUSHALL")
     _compare(pair3, commands)
-    _compare(pair3, [("MGET", "k1", "k2", "k3"), ("DBSIZE",)])
+    # The live keys (not DBSIZE: Redis drops a key a read found expired, ledis when its expiry
+    # cycle runs, docs/redis-differences.md; SET ... PXAT 1 stores an expired key in both)
+    _compare(pair3, [("MGET", "k1", "k2", "k3")])
+    pair3.same("KEYS", "*", norm=sorted)
 
 
 def test_resp3_replies_match_redis(pair3):
