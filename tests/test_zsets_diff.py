@@ -38,6 +38,9 @@ SCRIPTS = {
         ("ZADD", "z", "0x10", "hex"), ("ZADD", "z", "1"), ("ZADD", "z", "NX", "1", "a", "2"),
         ("ZINCRBY", "z", "1e400", "a"), ("ZINCRBY", "z", "-inf", "i"),
         ("ZINCRBY", "z", "0.1", "new"), ("ZINCRBY", "z", "x", "a"),
+        # ZADD's flag loop reads ZINCRBY's increment too: a flag there is a syntax error
+        ("ZINCRBY", "z", "GT", "-1"), ("ZINCRBY", "z", "nx", "a"), ("ZINCRBY", "z", "INCR", "x"),
+        ("ZINCRBY", "z", "1", "NX"), ("ZINCRBY", "str", "XX", "1"),
         ("ZRANGE", "z", 0, -1, "WITHSCORES"), ("ZCARD", "z"),
         ("SET", "str", "v"), ("ZADD", "str", 1, "a"), ("ZINCRBY", "str", 1, "a"),
         ("ZADD", "str", "XX", 1, "a"), ("ZCARD", "str"),

@@ -249,6 +249,8 @@ def _pairs3(pairs: list) -> list:
 
 
 # --- ZADD / ZINCRBY / ZREM / point reads ------------------------------------------------------
+# ZADD's flags, in the order cmd_zadd unpacks them
+_ZADD_FLAGS = (b"NX", b"XX", b"CH", b"INCR", b"GT", b"LT")
 
 
 @command("zadd", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="sorted-set",
@@ -261,7 +263,7 @@ def cmd_zadd(ctx, argv):
         # be there, and the score is exact as a double (parse_score's fast case, inline)
         return zset.add(ctx.db, argv[1], [(float(score), argv[3])])[0]
     # Flags come first and end at the first word that is not one (the first score).
-    flags = {b"NX": False, b"XX": False, b"CH": False, b"INCR": False, b"GT": False, b"LT": False}
+    flags = dict.fromkeys(_ZADD_FLAGS, False)
     args = ArgCursor(argv, 2)
     while (word := args.peek()) is not None and word.upper() in flags:
         flags[args.word()] = True
@@ -287,6 +289,10 @@ def cmd_zadd(ctx, argv):
          summary="Increment the score of a member in a sorted set", since="1.2.0",
          acl="@write @sortedset @fast")
 def cmd_zincrby(ctx, argv):
+    if argv[2].upper() in _ZADD_FLAGS:
+        # Redis runs ZINCRBY through ZADD's parser, whose flag loop takes this word as a flag:
+        # one argument is left for a score-member pair
+        raise LedisError(errors.SYNTAX)
     increment = parse_score(argv[2])
     _, _, _, last = zset.add(ctx.db, argv[1], [(increment, argv[3])], incr=True)
     return Double(last)
