@@ -30,6 +30,7 @@ dispatcher's existing slow-path gate, ``ctx.special``), so the default server (o
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -228,7 +229,8 @@ class ACL:
         info = client_line(ctx)
         name = REASONS[reason]
         now = time.time()
-        for entry in self.log:
+        # Redis looks for an entry to group with among the 10 newest only
+        for entry in itertools.islice(self.log, 10):
             if (entry.reason == name and entry.context == context and entry.object == obj
                     and entry.username == username
                     and now - entry.created < _GROUPING_SECONDS):

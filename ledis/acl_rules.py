@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ledis import errors, glob
-from ledis.commands.args import parse_int
 from ledis.errors import LedisError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -392,12 +391,12 @@ def _pattern_text(flags: int, pattern: bytes) -> str:
 
 
 def command_keys(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
-    """``[(argv index, READ|WRITE needed)]`` from the command's key specs (Redis's
-    ``ACLSelectorCheckKey``: ACCESS needs read; INSERT, DELETE and UPDATE need write). A spec
-    flagged ``variable_flags`` (SET, BITFIELD) gets the flags of this call, as Redis's
-    getkeys procedures give them: SET without GET does not read, BITFIELD with GETs only
-    does not write. Commands whose specs are all plain ranges (GET, SET, MSET, HSET ...) use
-    a plan computed once; the others walk the specs like COMMAND GETKEYS."""
+    """``[(argv index, READ|WRITE needed)]`` of the keys COMMAND GETKEYS finds (Redis's
+    ``ACLSelectorCheckKey``: ACCESS needs read; INSERT, DELETE and UPDATE need write; a key
+    found by a getkeys procedure without flags needs neither). Commands whose specs are all
+    plain ranges or numkeys lists (GET, MSET, HSET, EVAL ...) use a plan computed once; any
+    call the plan does not cover (an invalid numkeys, out of bounds, the variable flags of
+    SET and BITFIELD) and every other command go through ``getkeys``."""
     try:
         plan = _plans[cmd.name]
     except KeyError:
@@ -406,40 +405,33 @@ def command_keys(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
     if plan is not None:
         out: list[tuple[int, int]] = []
         for first, lastkey, step, need in plan:
+            if need < 0:
+                break
             if step < 0:  # keynum (EVAL, FCALL, ZUNIONSTORE ...): lastkey is the numkeys index
                 if lastkey >= argc - first:
-                    return []
-                try:
-                    numkeys = parse_int(argv[first + lastkey])
-                except LedisError:
-                    return []
-                if numkeys < 0:
-                    return []
+                    break
+                numkeys = argv[first + lastkey]
+                if not numkeys.isdigit() or len(numkeys) > 9 or (
+                        numkeys[0] == 0x30 and len(numkeys) > 1):  # not string2ll's
+                    break
                 first, step = first + lastkey + 1, -step
-                if numkeys == 0:
-                    return []
-                last = first + (numkeys - 1) * step
-                if last >= argc:
-                    return []
+                last = first + (int(numkeys) - 1) * step
+                if last >= argc or last < first:
+                    break
                 out.extend([(i, need) for i in range(first, last + 1, step)])
                 continue
             last = first + lastkey if lastkey >= 0 else argc + lastkey
             if last >= argc or last < first or first >= argc:
-                # Out of bounds (or numkeys 0 above): Redis's getkeys then finds no key at
-                # all, and the command fails on its own syntax.
-                return []
-            if need < 0:
-                need = _variable_need(cmd.name, argv)
+                break
             if last == first:
                 out.append((first, need))
             else:
                 out.extend([(i, need) for i in range(first, last + 1, step)])
-        return out
-    from ledis.commands.introspection import keys_from_specs
+        else:
+            return out
+    from ledis.commands.introspection import getkeys
 
-    found = keys_from_specs(cmd, argv) or []
-    return [(index, _variable_need(cmd.name, argv) if "variable_flags" in flags
-             else _need(flags)) for index, flags in found]
+    return [(index, _need(flags)) for index, flags in getkeys(cmd, argv)]
 
 
 _plans: dict[str, list[tuple[int, int, int, int]] | None] = {}
@@ -480,27 +472,6 @@ def _range_plan(cmd: Command) -> list[tuple[int, int, int, int]] | None:
             return None
         plan.append((index, fk["lastkey"], fk["keystep"] or 1, need))
     return plan
-
-
-def _variable_need(name: str, argv: list[bytes]) -> int:
-    """READ/WRITE of a ``variable_flags`` key spec for this call (Redis's getkeys procs)."""
-    if name == "set":  # setGetKeys: GET makes it RW + ACCESS, else OW (no read)
-        if len(argv) > 3 and any(arg.lower() == b"get" for arg in argv[3:]):
-            return READ | WRITE
-        return WRITE
-    if name == "bitfield":  # bitfieldGetKeys: only GET / OVERFLOW is read-only
-        i = 2
-        while i < len(argv):
-            rest = len(argv) - i - 1
-            word = argv[i].lower()
-            if word == b"get" and rest >= 2:
-                i += 3
-            elif word == b"overflow" and rest >= 1:
-                i += 2
-            else:
-                return READ | WRITE
-        return READ
-    return READ | WRITE
 
 
 class User:
@@ -594,7 +565,8 @@ class User:
 
     def check(self, cmd: Command, argv: list[bytes]) -> tuple[int, int]:
         """(result, argv index): OK when any selector allows; else the most relevant
-        denial (Redis keeps the highest-numbered reason)."""
+        denial (Redis keeps the highest-numbered reason, and of equal ones the last key or
+        channel)."""
         cache: dict = {}
         result, index = self.root.check(cmd, argv, cache)
         if result == OK:
@@ -603,9 +575,22 @@ class User:
             this, at = selector.check(cmd, argv, cache)
             if this == OK:
                 return OK, 0
-            if this > result:
+            if this > result or (this == result and at > index):
                 result, index = this, at
         return result, index
+
+    def reads_every_key(self, cmd: Command, argv: list[bytes]) -> bool:
+        """Redis's ``ACLUserCheckCmdWithUnrestrictedKeyAccess(..., CMD_KEY_ACCESS)``: a
+        selector that allows this call and may read any key (``allkeys``, or a ``*`` read
+        pattern). SORT's BY and GET patterns need it."""
+        if self.unrestricted:
+            return True
+        cache: dict = {}
+        for selector in (self.root, *self.selectors):
+            if selector.check(cmd, argv, cache)[0] == OK and (selector.allkeys or any(
+                    flags & READ and pattern == b"*" for flags, pattern, _m in selector.patterns)):
+                return True
+        return False
 
     def flags(self) -> list[str]:
         out = ["on" if self.enabled else "off"]

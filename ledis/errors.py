@@ -378,6 +378,8 @@ GEO_MEMBER = "ERR could not decode requested zset member"
 HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
 HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+SORT_BY_DENIED = "ERR BY option of SORT denied due to insufficient ACL permissions."
+SORT_GET_DENIED = "ERR GET option of SORT denied due to insufficient ACL permissions."
 
 # --- streams (ledis/commands/streams.py, ledis/storage/types/stream.py) ----------------------
 STREAM_ID_INVALID = "ERR Invalid stream ID specified as stream command argument"

@@ -339,23 +339,18 @@ def _read_check(ctx: Any, cmd: Any, argv: list[bytes]) -> None:
 
 
 def written_keys(cmd: Any, argv: list[bytes]) -> list[bytes]:
-    """The keys a write command may change: its key specs without the read-only ones (the
+    """The keys a write command may change: its keys without the read-only ones (the
     sources of SINTERSTORE, COPY, BITOP ...)."""
-    from ledis.commands.introspection import keys_from_specs
+    from ledis.commands.introspection import getkeys
 
-    found = keys_from_specs(cmd, argv)
-    if found is None:
-        return [argv[i] for i in cmd.key_positions(argv)]
-    return [argv[i] for i, flags in found if i < len(argv) and "RO" not in flags]
+    return [argv[i] for i, flags in getkeys(cmd, argv) if "RO" not in flags]
 
 
 def command_keys(cmd: Any, argv: list[bytes]) -> list[bytes]:
-    """The key arguments of a command (key specs for movablekeys commands)."""
+    """The key arguments of a command (as COMMAND GETKEYS finds them for movablekeys
+    commands: LMPOP, ZUNIONSTORE, SORT ... STORE)."""
     if "movablekeys" in cmd.flags:
-        from ledis.commands.introspection import keys_from_specs
+        from ledis.commands.introspection import getkeys
 
-        # a handler may locate keys its specs cannot (SORT ... STORE), as COMMAND GETKEYS
-        getkeys = getattr(cmd.handler, "getkeys", None)
-        found = (getkeys(argv) if getkeys is not None else keys_from_specs(cmd, argv)) or []
-        return [argv[i] for i, _flags in found if i < len(argv)]
+        return [argv[i] for i, _flags in getkeys(cmd, argv)]
     return [argv[i] for i in cmd.key_positions(argv)]

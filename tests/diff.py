@@ -170,6 +170,7 @@ class WireClient:
 
     def __init__(self, port: int, protocol: int = 2) -> None:
         self.port = port
+        self.protocol = protocol
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.sock.settimeout(5)
         self.reader = hiredis.Reader()

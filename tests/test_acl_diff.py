@@ -368,3 +368,73 @@ def test_rules_changed_between_queueing_and_exec(pair, change, queued):
         client.delete("k")
     assert transcripts[0] == transcripts[1]
     assert transcripts[0][0][5][0][0] == "err"  # the denied command's entry in EXEC's reply
+
+
+def _log_rows(client) -> list[tuple]:
+    rows = []
+    for entry in client.execute_command("ACL", "LOG", "200"):
+        fields = _as_dict(entry)
+        rows.append(tuple(_s(fields[k]) if not isinstance(fields[k], int) else fields[k]
+                          for k in ("count", "reason", "context", "object", "username")))
+    return rows
+
+
+def _as_user(client, rules: list[str]) -> redis.Redis:
+    client.execute_command("ACL", "SETUSER", "lim", "reset", "on", ">p", *rules)
+    return redis.Redis(port=client.connection_pool.connection_kwargs["port"], protocol=2,
+                       username="lim", password="p", driver_info=None)
+
+
+def test_log_groups_with_the_ten_newest_entries_only(pair):
+    """A denial like an entry older than the ten newest starts an entry of its own."""
+    rows = []
+    for client in pair:
+        client.execute_command("ACL", "LOG", "RESET")
+        user = _as_user(client, ["+@all", "~k0"])
+        for key in [f"k{i}" for i in range(1, 13)] + ["k1", "k12", "k1"]:
+            outcome(user, "GET", key)
+        user.close()
+        rows.append(_log_rows(client))
+    assert rows[0] == rows[1]
+    assert sum(1 for row in rows[0] if row[3] == "k1") == 2  # the first k1 was too old
+
+
+@pytest.mark.parametrize("argv", [
+    ["SORT", "l", "BY", "w_*"], ["SORT", "l", "GET", "#"], ["SORT", "l", "BY", "nosort"],
+    ["SORT_RO", "l", "GET", "h_*->f"], ["SORT", "l", "LIMIT", "0", "1", "GET", "#", "BY", "w*"],
+    ["SORT", "l", "BY", "w_*", "STORE", "dst"], ["SORT", "l", "BADWORD", "GET", "#"],
+])
+@pytest.mark.parametrize("rules", [
+    ["+@all", "~l", "~dst"],  # may read l and dst only
+    ["+@all", "%R~*", "%W~dst"],  # reads every key
+    ["+@all", "~l", "(+sort +sort_ro %R~* %W~dst)"],  # a selector that reads every key
+    ["+@all", "~l", "(+sort_ro ~*)"],  # ... for SORT_RO only
+])
+def test_sort_by_and_get_need_a_user_who_reads_every_key(pair, argv, rules):
+    """Redis refuses a BY pattern or a GET to a user who may not read every key (they read
+    keys the command's key specs cannot name); SORT_RO too, and from scripts."""
+    replies = []
+    for client in pair:
+        client.execute_command("ACL", "LOG", "RESET")
+        client.execute_command("DEL", "l", "dst")
+        client.execute_command("RPUSH", "l", "3", "1", "2")
+        user = _as_user(client, rules)
+        replies.append([outcome(user, *argv),
+                        outcome(user, "EVAL", "return redis.pcall(unpack(ARGV))", "0", *argv),
+                        _log_rows(client)])
+        user.close()
+    assert replies[0] == replies[1]
+
+
+def test_denied_key_logged_is_the_last_any_selector_denies(pair):
+    """Of equal denials from several selectors, Redis logs the key at the highest position."""
+    rows = []
+    for client in pair:
+        client.execute_command("ACL", "LOG", "RESET")
+        user = _as_user(client, ["+@all", "~a", "(+@read ~b)", "(+mget ~c)"])
+        for argv in (["MGET", "a", "b", "x"], ["MGET", "x", "a", "c"], ["MGET", "c", "y", "b"],
+                     ["EXISTS", "a", "z", "c"]):
+            outcome(user, *argv)
+        user.close()
+        rows.append(_log_rows(client))
+    assert rows[0] == rows[1]

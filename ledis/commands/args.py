@@ -48,6 +48,25 @@ def parse_int(raw: bytes, message: str = errors.NOT_INTEGER) -> int:
     return value
 
 
+def c_atoi(raw: bytes) -> int:
+    """C's ``atoi`` as glibc has it, ``(int) strtol(s, NULL, 10)``: blanks skipped, a sign,
+    the leading digits (none: 0), clamped to 64 bits, then cut to C's int (Redis reads
+    MIGRATE's port and the numkeys of its getkeys procedures with it)."""
+    digits = raw.lstrip(SPACE)
+    negative = digits[:1] == b"-"
+    if digits[:1] in (b"-", b"+"):
+        digits = digits[1:]
+    n = 0
+    for ch in digits:
+        if not 48 <= ch <= 57:
+            break
+        n = n * 10 + ch - 48
+        if n > _INT_MAX + 1:
+            break
+    n = max(-n, _INT_MIN) if negative else min(n, _INT_MAX)
+    return (n + 2**31) % 2**32 - 2**31
+
+
 def parse_c_int(raw: bytes, message: str | None = None) -> int:
     """Redis's ``getIntFromObjectOrReply``: a 64-bit integer, then within C's int. With a
     ``message``, it is the error of both checks."""

@@ -17,7 +17,7 @@ import json
 import os
 
 from ledis import errors, glob
-from ledis.commands.args import parse_int
+from ledis.commands.args import c_atoi, parse_int
 from ledis.commands.registry import Command, command
 from ledis.errors import LedisError
 from ledis.replies import Map, SetReply, Simple
@@ -95,31 +95,36 @@ def _spec_args(spec_list: list) -> dict:
 
 
 def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]] | None:
-    """``[(argv index, key flags)]`` per Redis's key-spec walk; None when an argument that
-    locates keys (a numkeys) is invalid."""
+    """``[(argv index, key flags)]`` per Redis's ``getKeysUsingKeySpecs``; None where Redis
+    gives up on the specs (-1): an argument that locates keys is invalid (a numkeys) or out
+    of bounds, or a spec is ``incomplete`` (MIGRATE's KEYS, SORT's BY / GET)."""
     argc = len(argv)
     found: list[tuple[int, list[str]]] = []
     for spec in key_specs(cmd):
+        flags = spec.get("flags", [])
+        if "not_key" in flags:
+            continue
         begin = spec["begin_search"]
         args = _spec_args(begin["spec"]) if begin["spec"] else {}
         if begin["type"] == "index":
             first = args["index"]
         elif begin["type"] == "keyword":
+            # Redis's loop, quirks included: from ``startfrom`` up to the last word but one,
+            # or from ``argc + startfrom`` down to the second word
             keyword = args["keyword"].encode().upper()
             start = args["startfrom"]
+            i, end = (start, argc - 1) if start > 0 else (argc + start, 1)
+            step = 1 if i <= end else -1
             first = 0
-            if start >= 0:
-                positions = range(start, argc)
-            else:
-                positions = range(argc + start, 0, -1)
-            for i in positions:
-                if 0 < i < argc and argv[i].upper() == keyword:
+            while i != end and 1 <= i < argc:
+                if argv[i].upper() == keyword:
                     first = i + 1
                     break
+                i += step
             if not first:
                 continue
         else:
-            continue
+            return None
         find = spec["find_keys"]
         fk = _spec_args(find["spec"]) if find["spec"] else {}
         if find["type"] == "range":
@@ -131,7 +136,7 @@ def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str
             else:
                 last = first + ((argc - first) // limit + lastkey)
         elif find["type"] == "keynum":
-            if fk["keynumidx"] >= argc - first:
+            if first + fk["keynumidx"] >= argc:
                 return None
             try:
                 numkeys = parse_int(argv[first + fk["keynumidx"]])
@@ -140,15 +145,172 @@ def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str
             if numkeys < 0:
                 return None
             first += fk["firstkey"]
-            last = first + numkeys - 1
+            last = first + _c_int(numkeys) - 1  # Redis: first + (int)numkeys - 1
             step = fk["keystep"]
         else:
-            continue
+            return None
         if last >= argc or last < first or first >= argc:
             return None  # out of bounds: a syntax error in the command
         for i in range(first, last + 1, step or 1):
-            found.append((i, spec.get("flags", [])))
+            found.append((i, flags))
+        if "incomplete" in flags:
+            return None
     return found
+
+
+def _c_int(value: int) -> int:
+    return (value + 2**31) % 2**32 - 2**31
+
+
+def getkeys(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """``[(argv index, key flags)]`` of one call, as Redis's ``getKeysFromCommandWithSpecs``
+    finds them for COMMAND GETKEYS and ACL key checks: the key specs when they are complete
+    and their flags fixed, else the command's getkeys procedure (``_PROCS``); [] if neither
+    finds a key."""
+    specs = key_specs(cmd)
+    if any("not_key" not in s.get("flags", ()) for s in specs) and not any(
+            "variable_flags" in s.get("flags", ()) for s in specs):
+        found = keys_from_specs(cmd, argv)
+        if found is not None:
+            return found
+    proc = _PROCS.get(cmd.name)
+    return proc(argv) if proc is not None else []
+
+
+def has_keys(cmd: Command) -> bool:
+    """Redis's ``doesCommandHaveKeys``: a getkeys procedure, or a spec that is a key."""
+    return cmd.name in _PROCS or any(
+        "not_key" not in s.get("flags", ()) for s in key_specs(cmd))
+
+
+# --- Redis's getkeys procedures (db.c), by command name -----------------------------------
+# Each reads the call as Redis's does, atoi included; flags [] where Redis gives none.
+
+
+def _numkeys_proc(store: int, count: int, first: int):
+    """``genericGetKeys``: numkeys read with atoi; the destination, if any, comes last."""
+    def proc(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+        num = c_atoi(argv[count])
+        if num < 1 or num > len(argv) - first:
+            return []
+        found: list[tuple[int, list[str]]] = [(first + i, []) for i in range(num)]
+        if store:
+            found.append((store, []))
+        return found
+    return proc
+
+
+def _sort_ro_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    return [(1, ["RO", "access"])]
+
+
+def _sort_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """``sortGetKeys``: the sorted key and the STORE destination (the last STORE wins);
+    LIMIT skips two words, BY and GET one, every other word none (not even STORE's)."""
+    found = [(1, ["RO", "access"])]
+    skip = {b"limit": 2, b"get": 1, b"by": 1}
+    store = 0
+    i = 2
+    while i < len(argv):
+        word = argv[i].lower()
+        if word in skip:
+            i += skip[word]
+        elif word == b"store" and i + 1 < len(argv):
+            store = i + 1
+        i += 1
+    if store:
+        found.append((store, ["OW", "update"]))
+    return found
+
+
+def _migrate_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """``migrateGetKeys``: the key argument, or the words after KEYS when it is empty (none
+    when it is not: MIGRATE then fails on its syntax)."""
+    first, num = 3, 1
+    skip = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}
+    i = 6
+    while i < len(argv):
+        word = argv[i].lower()
+        if word == b"keys":
+            if argv[3]:
+                num = 0
+            else:
+                first, num = i + 1, len(argv) - i - 1
+            break
+        i += skip.get(word, 0) + 1
+    return [(first + n, ["RW", "access", "delete"]) for n in range(num)]
+
+
+def _georadius_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """``georadiusGetKeys``: the key, and the last STORE / STOREDIST destination."""
+    stored = -1
+    i = 5
+    while i < len(argv):
+        if argv[i].lower() in (b"store", b"storedist") and i + 1 < len(argv):
+            stored = i + 1
+            i += 1
+        i += 1
+    found: list[tuple[int, list[str]]] = [(1, [])]
+    if stored > 0:
+        found.append((stored, []))
+    return found
+
+
+def _xread_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """``xreadGetKeys``: the first half of the words after STREAMS, past the options."""
+    streams = -1
+    i = 1
+    while i < len(argv):
+        word = argv[i].lower()
+        if word in (b"block", b"count"):
+            i += 1
+        elif word == b"group":
+            i += 2
+        elif word == b"streams":
+            streams = i
+            break
+        elif word != b"noack":
+            break
+        i += 1
+    num = len(argv) - streams - 1
+    if streams < 0 or num == 0 or num % 2:
+        return []
+    return [(streams + 1 + n, []) for n in range(num // 2)]
+
+
+def _set_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """``setGetKeys``: GET (any case, anywhere after the value) makes the key read too."""
+    if any(arg.lower() == b"get" for arg in argv[3:]):
+        return [(1, ["RW", "access", "update"])]
+    return [(1, ["OW", "update"])]
+
+
+def _bitfield_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """``bitfieldGetKeys``: read-only when every operation is a complete GET or OVERFLOW."""
+    i = 2
+    while i < len(argv):
+        rest = len(argv) - i - 1
+        word = argv[i].lower()
+        if word == b"get" and rest >= 2:
+            i += 3
+        elif word == b"overflow" and rest >= 1:
+            i += 2
+        else:
+            return [(1, ["RW", "access", "update"])]
+    return [(1, ["RO", "access"])]
+
+
+_PROCS = {
+    "set": _set_keys, "bitfield": _bitfield_keys, "sort": _sort_keys, "sort_ro": _sort_ro_keys,
+    "migrate": _migrate_keys, "georadius": _georadius_keys,
+    "georadiusbymember": _georadius_keys, "xread": _xread_keys, "xreadgroup": _xread_keys,
+}
+for _name, _shape in (("sintercard zunion zinter zdiff zintercard lmpop zmpop", (0, 1, 2)),
+                      ("zunionstore zinterstore zdiffstore", (1, 2, 3)),
+                      ("eval evalsha eval_ro evalsha_ro fcall fcall_ro blmpop bzmpop",
+                       (0, 2, 3))):
+    for _command in _name.split():
+        _PROCS[_command] = _numkeys_proc(*_shape)
 
 
 # --- COMMAND INFO -------------------------------------------------------------------------
@@ -321,22 +483,19 @@ def cmd_command_docs(ctx, argv):
 
 
 def _keys_for(ctx, argv: list[bytes]) -> list[tuple[int, list[str]]]:
+    """Redis's ``getKeysSubcommandImpl``: the command as ``lookupCommand`` finds it (a
+    container with a subcommand it does not have is no command), then its keys."""
     target = argv[2:]
     cmd = ctx.core.commands.get(target[0].lower())
     if cmd is not None and cmd.subcommands and len(target) > 1:
-        cmd = cmd.subcommands.get(target[1].lower(), cmd if cmd.handler else None)
+        cmd = cmd.subcommands.get(target[1].lower())
     if cmd is None:
         raise LedisError(errors.COMMAND_INVALID)
-    # Specs marked not_key (shard channels of SSUBSCRIBE ...) do not count, as in Redis's
-    # doesCommandHaveKeys.
-    specs = [s for s in key_specs(cmd) if "not_key" not in s.get("flags", ())]
-    if not specs and "movablekeys" not in cmd.flags:
+    if not has_keys(cmd):
         raise LedisError(errors.COMMAND_NO_KEYS)
     if (cmd.arity > 0 and cmd.arity != len(target)) or len(target) < -cmd.arity:
         raise LedisError(errors.COMMAND_INVALID_ARGS)
-    # Like Redis's getkeys_proc: a handler may locate keys its specs cannot (SORT ... STORE).
-    getkeys = getattr(cmd.handler, "getkeys", None)
-    found = getkeys(target) if getkeys is not None else keys_from_specs(cmd, target)
+    found = getkeys(cmd, target)
     if not found:
         if "no_mandatory_keys" in cmd.flags:
             return []

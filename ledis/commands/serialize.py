@@ -26,7 +26,7 @@ from __future__ import annotations
 import socket
 
 from ledis import blocking, errors, rdb
-from ledis.commands.args import ArgCursor, parse_int
+from ledis.commands.args import ArgCursor, c_atoi, parse_int
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
 from ledis.replies import OK, Simple
@@ -129,19 +129,6 @@ def cmd_restore(ctx, argv):
 
 
 # --- MIGRATE ---------------------------------------------------------------------------------
-def _atoi(raw: bytes) -> int:
-    """C's ``atoi`` (Redis reads MIGRATE's port with it): leading digits, else 0."""
-    digits = raw.lstrip()
-    sign = -1 if digits[:1] == b"-" else 1
-    digits = digits[1:] if digits[:1] in (b"-", b"+") else digits
-    n = 0
-    for ch in digits:
-        if not 48 <= ch <= 57:
-            break
-        n = n * 10 + ch - 48
-    return sign * n
-
-
 class MigrateOptions:
     """MIGRATE's options after the timeout, parsed as Redis does."""
 
@@ -212,7 +199,7 @@ def cmd_migrate(ctx, argv):
         moved.append(key)
     if not moved:
         return Simple(b"NOKEY")
-    replies = _exchange(argv[1], _atoi(argv[2]), b"".join(requests), len(requests), timeout)
+    replies = _exchange(argv[1], c_atoi(argv[2]), b"".join(requests), len(requests), timeout)
     head_count = len(requests) - len(moved)  # AUTH and/or SELECT
     if len(replies) < head_count:
         raise error(errors.MIGRATE_IO, "reading")

@@ -125,10 +125,15 @@ class SortOptions:
     gets: list[bytes] = field(default_factory=list)
 
 
-def _parse_sort_options(argv: list[bytes], readonly: bool) -> SortOptions:
+def _parse_sort_options(ctx, argv: list[bytes], readonly: bool) -> SortOptions:
     """The options, left to right, before the key is looked at (Redis's ``sortCommandGeneric``
-    loop; STORE only for SORT)."""
+    loop; STORE only for SORT). A BY pattern or a GET needs a user who may read every key
+    (ACL), checked in the loop as Redis does."""
     opts = SortOptions()
+    caller = ctx.core.scripting.caller if ctx.in_script else None
+    user = (caller or ctx).user  # a script runs as its caller
+    full_access = user.unrestricted or user.reads_every_key(
+        ctx.core.acl.universe.by_name["sort_ro" if readonly else "sort"], argv)
     args = ArgCursor(argv, 2)
     while args:
         word = args.word()
@@ -147,7 +152,11 @@ def _parse_sort_options(argv: list[bytes], readonly: bool) -> SortOptions:
             opts.by = args.take()
             if b"*" not in opts.by.split(b"\0", 1)[0]:
                 opts.dontsort = True  # and a later BY with a pattern does not undo it, as in Redis
+            elif not full_access:
+                raise error(errors.SORT_BY_DENIED)
         elif word == b"GET" and args:
+            if not full_access:
+                raise error(errors.SORT_GET_DENIED)
             opts.gets.append(args.take())
         else:
             raise error(errors.SYNTAX)
@@ -181,7 +190,7 @@ def _sort_elements(db, elements: list[bytes], alpha: bool, by: bytes | None,
 
 
 def _sort(ctx, argv, readonly: bool):
-    opts = _parse_sort_options(argv, readonly)
+    opts = _parse_sort_options(ctx, argv, readonly)
     desc, alpha, dontsort, by, store, gets = (opts.desc, opts.alpha, opts.dontsort, opts.by,
                                                opts.store, opts.gets)
     limit_start, limit_count = opts.limit_start, opts.limit_count
@@ -270,26 +279,3 @@ def cmd_sort(ctx, argv):
          acl="@read @set @sortedset @list @slow @dangerous")
 def cmd_sort_ro(ctx, argv):
     return _sort(ctx, argv, True)
-
-
-def sort_keys(argv: list[bytes]) -> list[tuple[int, list[str]]]:
-    """``[(position, key flags)]`` of a SORT call as Redis's sortGetKeys finds them (COMMAND
-    GETKEYS): the sorted key and the STORE destination (the last STORE wins); LIMIT skips two
-    words, BY and GET one, every other word none (not even STORE's destination)."""
-    found = [(1, ["RO", "access"])]
-    skip = {b"limit": 2, b"get": 1, b"by": 1}
-    store = 0
-    i = 2
-    while i < len(argv):
-        word = argv[i].lower()
-        if word in skip:
-            i += skip[word]
-        elif word == b"store" and i + 1 < len(argv):
-            store = i + 1
-        i += 1
-    if store:
-        found.append((store, ["OW", "update"]))
-    return found
-
-
-cmd_sort.getkeys = sort_keys  # type: ignore[attr-defined]

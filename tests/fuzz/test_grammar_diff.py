@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
 
 import hiredis
 import pytest
@@ -154,15 +155,17 @@ class Events:
         self.sub.close()
 
 
-def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | None = None
-         ) -> None:
+def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | None = None,
+         runners: WirePair | None = None) -> None:
     """``steps`` random commands on both servers, each reply compared (and with ``events``,
-    the keyspace notifications each command published)."""
+    the keyspace notifications each command published). ``runners``: the connections that
+    send them (another user's), ``pair``'s otherwise."""
     rng = random.Random(seed)
-    ours, ref = pair.ours, pair.ref
+    ours, ref = runners or pair
+    admin = pair.ref  # looks at Redis's data for _left_open, as the default user
     commands = grammar.commands()
-    unscriptable = _flagged(ref, "noscript")  # scripts may not run these
-    blocking = _flagged(ref, "blocking")  # not mutated: an inserted "0" may be a timeout
+    unscriptable = _flagged(admin, "noscript")  # scripts may not run these
+    blocking = _flagged(admin, "blocking")  # not mutated: an inserted "0" may be a timeout
     history: list[list[bytes]] = []
     for step in range(steps):
         if step % FLUSH_EVERY == 0:
@@ -179,7 +182,7 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
             for client in pair:
                 client.call(*setup)
             history.append(setup)
-        if _left_open(name, args, ref):
+        if _left_open(name, args, admin):
             continue
         in_exec = 0.13 <= pick < 0.18
         sent = args
@@ -200,6 +203,84 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
         if name == "spop" and len(args) > 1:
             for client in pair:
                 client.call("DEL", args[1])
+
+
+@pytest.mark.parametrize("seed", range(500, 502))
+def test_getkeys_match_redis(wire_pair, seed):
+    """COMMAND GETKEYS and GETKEYSANDFLAGS of grammar-built calls of every command Redis
+    documents and ledis has (key specs, Redis's getkeys procedures and their atoi, keyword
+    searches, the flags of SET and BITFIELD), sometimes mutated."""
+    rng = random.Random(seed)
+    have = {name.decode().lower() for name in _parse(wire_pair.ours.call("COMMAND", "LIST"))}
+    for name, words, doc in grammar.commands(every=True):
+        if name.split("|")[0] not in have:
+            continue  # a command ledis lacks answers "Invalid command specified"
+        for _ in range(6):
+            args = grammar.mutate(rng, grammar.build(rng, name, words, doc))
+            for sub in (b"GETKEYS", b"GETKEYSANDFLAGS"):
+                wire_pair.same(b"COMMAND", sub, *args)
+
+
+@pytest.mark.parametrize("args", [
+    "EVAL s 1.5 a b", "EVAL s 4294967297 a b", "EVAL s 9223372036854775807 a", "EVAL s 01 a",
+    "FCALL f ' 2' a b", "ZUNIONSTORE d 1x a b", "BLMPOP 0 1.5 a LEFT",
+    "MIGRATE h p '' 0 1 KEYS a b", "MIGRATE h p k 0 1 AUTH x KEYS a", "GEORADIUS k 1 2 3 m STORE",
+    "SET k v", "SET k v get", "BITFIELD k GET u8 0", "BITFIELD k GET u8", "COMMAND 2 HELP",
+    "CONFIG", "XREAD STREAMS a b c", "SORT k BY x STORE d STORE e",
+])
+def test_getkeys_cases(wire_pair, args):
+    """Calls where the key specs give up and Redis's getkeys procedure answers."""
+    for sub in (b"GETKEYS", b"GETKEYSANDFLAGS"):
+        wire_pair.same(b"COMMAND", sub, *(w.encode() for w in shlex.split(args)))
+
+
+# A user who may read k1, write k2, do both on k3 and {t}a, and nothing on k2's read or on {t}b
+LIMITED = ["fuzz", "on", "nopass", "+@all", "%R~k1", "%W~k2", "~k3", "%R~{t}a", "%W~{t}a"]
+# The same through selectors: SORT only by the first (which reads every key, so BY and GET are
+# allowed where it allows the call), reads of {t}a and {t}b by the second
+SELECTORS = ["fuzz", "on", "nopass", "+@all", "-sort", "-sort_ro", "%R~k1", "%W~k2", "~k3",
+             "(+sort +sort_ro %R~* %W~k2)", "(+@read ~{t}*)"]
+
+
+def _acl_log(client: WireClient) -> list:
+    """ACL LOG's entries without their times and client details."""
+    entries = _parse(client.call("ACL", "LOG", "200"))
+    out = []
+    for entry in entries:
+        fields = dict(entry.items()) if isinstance(entry, dict) else dict(
+            zip(entry[::2], entry[1::2], strict=True))
+        out.append(tuple(fields[k] for k in (b"count", b"reason", b"context", b"object",
+                                             b"username")))
+    return out
+
+
+def walk_as_limited_user(pair: WirePair, seed: int, steps: int, rules: list[str]) -> None:
+    """``walk`` run by a user of these ``rules``: every key check of the ACL (read / write
+    patterns, selectors, key specs, getkeys procedures, scripts, MULTI) against Redis's, and
+    ACL LOG at the end."""
+    for client in pair:
+        client.call("ACL", "SETUSER", *rules)
+        client.call("ACL", "LOG", "RESET")
+    runners = WirePair(*(WireClient(client.port, client.protocol) for client in pair))
+    try:
+        for client in runners:
+            client.call("AUTH", "fuzz", "x")
+        walk(pair, seed, steps, runners=runners)
+        assert _acl_log(pair.ours) == _acl_log(pair.ref)
+    finally:
+        runners.close()
+        for client in pair:
+            client.call("ACL", "DELUSER", "fuzz")
+
+
+@pytest.mark.parametrize("seed", range(400, 402))
+def test_random_commands_as_a_limited_user(wire_pair, seed):
+    walk_as_limited_user(wire_pair, seed, STEPS, LIMITED)
+
+
+@pytest.mark.parametrize("seed", range(410, 412))
+def test_random_commands_as_a_user_with_selectors(wire_pair, seed):
+    walk_as_limited_user(wire_pair, seed, STEPS, SELECTORS)
 
 
 @pytest.mark.parametrize("seed", range(6))
