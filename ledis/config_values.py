@@ -8,6 +8,7 @@ leaves part of the setting out), or raises ``ParamError`` with Redis's reason.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -185,12 +186,36 @@ _DOUBLE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-
                      re.IGNORECASE)
 
 
+_HEX_DOUBLE = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+                         r"(?:[pP][+-]?[0-9]+)?")
+
+
+def _string2d(word: str) -> float | None:
+    """Redis's ``string2d``: ``strtod`` over the whole word (hexadecimal floats too), no
+    blanks, no NaN, no overflow to infinity and no underflow to zero (ERANGE)."""
+    if _DOUBLE.fullmatch(word):
+        number = float(word)
+        digits = word.lower().lstrip("+-").split("e")[0]
+        if (math.isinf(number) and not digits.startswith("inf")) or (
+                number == 0.0 and digits.strip("0.")):
+            return None
+        return number
+    if _HEX_DOUBLE.fullmatch(word):
+        try:
+            number = float.fromhex(word)
+        except OverflowError:
+            return None
+        mantissa = word.lower().lstrip("+-")[2:].split("p")[0]
+        return None if number == 0.0 and mantissa.strip("0.") else number
+    return None
+
+
 def _latency_tracking_info_percentiles(value: str, _current: str) -> str:
     shown = []
     for word in _words(value):
-        if not _DOUBLE.fullmatch(word):  # string2d: strtod, no blanks, no nan
+        percentile = _string2d(word)
+        if percentile is None:
             raise ParamError("Invalid latency-tracking-info-percentiles parameters")
-        percentile = float(word)
         if not 0.0 <= percentile <= 100.0:
             raise ParamError(
                 "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
