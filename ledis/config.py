@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from ledis import errors
 from ledis.config_values import SHOWN, ParamError, memtoull, parse_value
 
 # ``loglevel`` values -> Python logging levels (``ledis server`` and CONFIG SET loglevel).
@@ -388,14 +389,23 @@ BACKED = {
     "replica-read-only": "replica_read_only",
     "replica-serve-stale-data": "replica_serve_stale_data",
 }
-# TLS options: read at startup (the listeners' context), reported by CONFIG GET.
+# TLS options ledis uses: the listeners' context, built at start and again when CONFIG SET
+# changes one of ``TLS_APPLIED`` while TLS is in use (``Server.apply_tls``).
 TLS_REPORTED = {
     "tls-port": "tls_port", "tls-cert-file": "tls_cert_file", "tls-key-file": "tls_key_file",
     "tls-ca-cert-file": "tls_ca_cert_file", "tls-auth-clients": "tls_auth_clients",
     "tls-protocols": "tls_protocols",
 }
+# Redis reconfigures TLS (applyTlsCfg, applyTLSPort) when these change; so does ledis, for
+# the ones it does not use too (the update fails as Redis's would, without usable files).
+TLS_APPLIED = {
+    *TLS_REPORTED, "tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file",
+    "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-dir", "tls-ciphers",
+    "tls-ciphersuites", "tls-prefer-server-ciphers", "tls-session-caching",
+    "tls-session-cache-size", "tls-session-cache-timeout", "tls-replication", "tls-cluster",
+}
 # Reported from the running server, not settable at run time.
-READ_ONLY = {"port", "bind", "dir", "databases", "logfile", *TLS_REPORTED}
+READ_ONLY = {"port", "bind", "dir", "databases", "logfile"}
 
 
 class RuntimeConfig:
@@ -479,11 +489,31 @@ class RuntimeConfig:
                 parsed.append((canonical, self.validate(name, value)))
             except ParamError as exc:
                 raise ParamError(f"{name}\0{exc}") from None
+        before = {name: self.get(name) for name, _value in parsed}
         for name, value in parsed:
             self._apply(name, value)
+        changed = [name for name, _value in parsed if self.get(name) != before[name]]
+        tls = [name for name in changed if name in TLS_APPLIED]
+        server = getattr(self.core, "server", None)
+        if tls and server is not None:
+            from ledis.server.app import ApplyError
+
+            extra = self.config.extra
+            try:
+                server.apply_tls("tls-port" in changed, "yes" in (
+                    extra.get("tls-replication"), extra.get("tls-cluster")))
+            except ApplyError as exc:  # Redis restores every value of the call
+                for name, _value in parsed:
+                    self._apply(name, self.validate(name, before[name]))
+                failed = "tls-port" if str(exc) == errors.TLS_LISTEN_FAILED else tls[0]
+                raise ParamError(f"{failed}\0{exc}") from None
 
     def _apply(self, name: str, value: object) -> None:
         config = self.config
+        if name in TLS_REPORTED:
+            attr = TLS_REPORTED[name]
+            setattr(config, attr, int(str(value)) if attr == "tls_port" else str(value))
+            return
         if name in BACKED:
             attr = BACKED[name]
             if isinstance(getattr(config, attr), bool):
@@ -546,7 +576,7 @@ class RuntimeConfig:
             self.config.replicaof = f"{link.host} {link.port}" if link is not None else ""
             if self.config.replicaof or _has_key(data, "replicaof"):
                 _put_key(data, "replicaof", self.config.replicaof)
-        for attr in BACKED.values():
+        for attr in (*BACKED.values(), *TLS_REPORTED.values()):
             value = getattr(self.config, attr)
             if value != getattr(Config, attr, value) or _has_key(data, attr):
                 _put_key(data, attr, value)

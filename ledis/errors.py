@@ -522,6 +522,9 @@ RENAME_SUBCOMMAND = "only top-level commands can be renamed: {}"
 # TLS (ledis/startup.py preflight): "ledis: tls error (<file or option>): <why>"
 STARTUP_TLS = "tls error"
 STARTUP_LISTEN_TLS = "cannot listen for TLS"
+# CONFIG SET of the TLS options while TLS is in use (Redis's applyTlsCfg / applyTLSPort)
+TLS_UPDATE_FAILED = "Unable to update TLS configuration. Check server logs."
+TLS_LISTEN_FAILED = "Unable to listen on this port. Check server logs."
 TLS_NO_CERT = "tls-cert-file and tls-key-file are required when TLS is on"
 TLS_NO_CA = ("tls-ca-cert-file must be specified when tls-auth-clients is yes or optional "
              "(set tls-auth-clients no to accept clients without certificates)")

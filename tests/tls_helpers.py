@@ -19,6 +19,8 @@ class Certs:
     other_ca_crt: Path  # a CA nobody's certificate chains to
     other_client_crt: Path  # a client certificate signed by that other CA
     other_client_key: Path
+    other_server_crt: Path  # a server certificate for localhost signed by that other CA
+    other_server_key: Path
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -47,6 +49,8 @@ def make_certs(folder: Path) -> Certs:
     _signed(folder, "server", "ca", "localhost", "san.ext")
     _signed(folder, "client", "ca", "ledis test client")
     _signed(folder, "otherclient", "otherca", "stranger")
+    _signed(folder, "otherserver", "otherca", "localhost", "san.ext")
     return Certs(folder / "ca.crt", folder / "server.crt", folder / "server.key",
                  folder / "client.crt", folder / "client.key", folder / "otherca.crt",
-                 folder / "otherclient.crt", folder / "otherclient.key")
+                 folder / "otherclient.crt", folder / "otherclient.key",
+                 folder / "otherserver.crt", folder / "otherserver.key")

@@ -234,6 +234,7 @@ class HttpApi:
         self.core = server.core
         self.config = server.core.config
         self.runner: web.AppRunner | None = None
+        self.sites: list[Any] = []  # ledis.http.fast.Site, one per bound socket
         self.port = 0
         self.requests = 0
         self.fast_requests = 0  # of those, answered by the fast lane (ledis/http/fast.py)
@@ -256,9 +257,16 @@ class HttpApi:
         self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self.runner.setup()
         for sock in sockets:
-            await Site(self.runner, sock, self, ssl_context=ssl_context).start()
+            site = Site(self.runner, sock, self, ssl_context=ssl_context)
+            await site.start()
+            self.sites.append(site)
         self.port = sockets[0].getsockname()[1]
         log.info("HTTP API on %s port %d", self.config.http_bind, self.port)
+
+    def use_tls(self, context: Any) -> None:
+        """HTTPS with a new context for the connections accepted from now on."""
+        for site in self.sites:
+            site.use_tls(context)
 
     async def cleanup(self) -> None:
         if self.runner is not None:

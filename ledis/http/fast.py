@@ -317,5 +317,20 @@ class Site(web.BaseSite):
                 return FastHandler(api, group, manager, loop=loop, access_log=None)
             return manager()  # aiohttp's own, as SockSite makes them
 
-        self._server = await loop.create_server(protocol, sock=self._sock,
-                                                ssl=self._ssl_context, backlog=self._backlog)
+        self._protocol = protocol
+        await self._serve()
+
+    async def _serve(self) -> None:
+        self._server = await asyncio.get_running_loop().create_server(
+            self._protocol, sock=self._sock, ssl=self._ssl_context, backlog=self._backlog)
+
+    def use_tls(self, context: Any) -> None:
+        """Serve connections accepted from now on with ``context`` (CONFIG SET of the TLS
+        options): the listening server stops at once, a new one adopts the same socket
+        (duplicated: what waits in the backlog meanwhile gets the new context)."""
+        sock = self._sock.dup()
+        if self._server is not None:
+            self._server.close()
+        self._sock = sock
+        self._ssl_context = context
+        asyncio.get_running_loop().create_task(self._serve())

@@ -18,6 +18,8 @@ import asyncio
 import logging
 import os
 import signal
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +31,10 @@ from ledis.server.connection import Connection
 from ledis.startup import Listeners, bind_sockets, check_tls, start_listening
 
 log = logging.getLogger("ledis.server")
+
+
+class ApplyError(Exception):
+    """A changed option could not be applied; the message is Redis's reason text."""
 
 # Active expiry runs every EXPIRE_PERIOD for at most EXPIRE_BUDGET: 25% of the loop, Redis's
 # ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC, in slices of EXPIRE_SLICE keys per db. A mass expiry is
@@ -50,6 +56,7 @@ class Server:
         self.listeners = listeners
         self.loop: asyncio.AbstractEventLoop | None = None
         self._servers: list[asyncio.base_events.Server] = []
+        self._tls_servers: list[asyncio.base_events.Server] = []  # those of the TLS port
         self._to_flush: list[Connection] = []
         self._flush_scheduled = False
         # The core's list (the root registers MULTI, pub/sub, MONITOR... there; replication
@@ -89,9 +96,7 @@ class Server:
             srv = await self.loop.create_server(protocol, sock=sock, backlog=511)
             self._servers.append(srv)
         for sock in listeners.tls:  # the same protocol; asyncio does the TLS handshake first
-            srv = await self.loop.create_server(protocol, sock=sock, backlog=511,
-                                                ssl=listeners.ssl_context)
-            self._servers.append(srv)
+            await self._serve_tls(sock, listeners.ssl_context)
         self.port = listeners.resp[0].getsockname()[1]  # the real one when asked for 0
         self._cron_task = self.loop.create_task(self._cron())
         self.core.replication.start(self)  # hooks, and REPLICAOF from the config
@@ -102,6 +107,62 @@ class Server:
 
             self.http = await start_http(
                 self, listeners.http, listeners.ssl_context if cfg.http_tls else None)
+
+    async def _serve_tls(self, sock: socket.socket, context: ssl.SSLContext | None) -> None:
+        protocol = cast(Callable[[], asyncio.Protocol], lambda: Connection(self))
+        srv = await asyncio.get_running_loop().create_server(protocol, sock=sock, backlog=511,
+                                                             ssl=context)
+        self._servers.append(srv)
+        self._tls_servers.append(srv)
+
+    def apply_tls(self, port_changed: bool, tls_elsewhere: bool) -> None:
+        """CONFIG SET changed TLS options (Redis's applyTlsCfg and applyTLSPort): while TLS is
+        in use (a TLS port, HTTPS, or ``tls_elsewhere``: tls-replication / tls-cluster), a new
+        context from the options, or ``ApplyError`` (TLS_UPDATE_FAILED, the reason logged);
+        then the TLS port (re)opened, moved or closed (ApplyError TLS_LISTEN_FAILED). Clients
+        accepted from now on get the new context; open connections keep theirs. The old
+        listening servers stop at once; the new ones adopt the same sockets (duplicated, so
+        connections waiting in the backlog meanwhile are accepted with the new context)."""
+        from ledis.security import TlsError, tls_context, tls_wanted
+        from ledis.startup import StartupError
+
+        cfg = self.core.config
+        listeners = self.listeners
+        assert listeners is not None  # set by start()
+        context = None
+        if tls_wanted(cfg) or tls_elsewhere:
+            try:
+                context = tls_context(cfg)
+            except TlsError as exc:
+                log.warning("TLS configuration not applied: tls error (%s): %s", exc.where,
+                            exc.why)
+                raise ApplyError(errors.TLS_UPDATE_FAILED) from None
+        socks = [sock.dup() for sock in listeners.tls]
+        if port_changed:
+            for sock in socks:
+                sock.close()
+            socks = []
+            if cfg.tls_port:
+                try:
+                    socks = bind_sockets(cfg.bind, cfg.tls_port, errors.STARTUP_LISTEN_TLS)
+                    start_listening(socks, errors.STARTUP_LISTEN_TLS)
+                except StartupError as exc:
+                    for sock in socks:
+                        sock.close()
+                    log.warning("TLS port not changed: %s", exc)
+                    raise ApplyError(errors.TLS_LISTEN_FAILED) from None
+        for srv in self._tls_servers:  # stops accepting now; its socket is closed
+            srv.close()
+            self._servers.remove(srv)
+        self._tls_servers = []
+        listeners.tls = socks
+        listeners.ssl_context = context
+        for sock in socks:
+            asyncio.get_running_loop().create_task(self._serve_tls(sock, context))
+        if self.http is not None and cfg.http_tls:
+            self.http.use_tls(context)
+        log.info("TLS configuration applied%s", f" (TLS port {cfg.tls_port})"
+                 if port_changed else "")
 
     def schedule_flush(self, conn: Connection) -> None:
         """Flush ``conn`` at the end of this loop iteration (``Connection.run_queue`` writes
