@@ -232,6 +232,9 @@ CALLS = [
     ("fcall", "w", 0), ("fcall", "rr", 0), ("fcall", "pc", 1, "str"), ("fcall", "PC", 1, "c"),
     ("fcall", "resp3", 1, "hash"), ("fcall", "g", 1, "k"), ("fcall", "G", 1, "k", "v", "x"),
     ("fcall_ro", "RO", 1, "k"), ("fcall", "n", "01", "k", "v"),
+    # the function is looked up before numkeys is read
+    ("fcall", "nope", -1), ("fcall", "nope", "x"), ("fcall", "nope", 3, "a"),
+    ("fcall_ro", "nope", -1),
 ]
 
 

@@ -44,6 +44,8 @@ def test_diff_basic_sequence(pair3):
         ("COPY", "d", "x", "DB", "2147483648"), ("COPY", "d", "x", "DB", "-9223372036854775808"),
         ("SELECT", "2147483648"), ("SELECT", "-2147483649"), ("SELECT", "x"),
         ("SELECT", "9223372036854775808"), ("SWAPDB", "0", "2147483648"),
+        # both numbers are read before either is checked against the databases
+        ("SWAPDB", "-1", "x"), ("SWAPDB", "100", "1.5"), ("SWAPDB", "16", "2147483648"),
         ("MOVE", "d", "-2147483649"),
         ("OBJECT", "ENCODING", "c"), ("OBJECT", "ENCODING", "nope"), ("OBJECT", "REFCOUNT", "c"),
         ("OBJECT", "FREQ", "c"), ("OBJECT", "FREQ", "nope"), ("OBJECT", "IDLETIME", "nope"),

@@ -139,7 +139,7 @@ def test_embedded_tracking_has_nowhere_to_send(tmp_path):
         db.execute("MSET", "p:2", "v", "q", "w")
         assert db._shared.core.tracking.changed == {}
         assert db.execute("CLIENT", "TRACKINGINFO") == {
-            b"flags": [b"on", b"bcast"], b"redirect": 0, b"prefixes": [b"p:"]}
+            b"flags": {b"on", b"bcast"}, b"redirect": 0, b"prefixes": [b"p:"]}
         assert db.execute("CLIENT", "TRACKING", "OFF") == "OK"
     finally:
         db.close()

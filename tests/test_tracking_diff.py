@@ -321,3 +321,13 @@ def test_command_info_and_docs_match(ports):
         return out
 
     assert_same(ports, scenario)
+
+
+def test_trackinginfo_flags_are_a_set(wire_pair):
+    """CLIENT TRACKINGINFO's flags are a RESP3 set (``~``), byte for byte as Redis."""
+    for args in (("CLIENT", "TRACKINGINFO"),
+                 ("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "NOLOOP"),
+                 ("CLIENT", "TRACKINGINFO"), ("CLIENT", "TRACKING", "OFF"),
+                 ("CLIENT", "TRACKING", "ON", "OPTIN"), ("CLIENT", "CACHING", "YES"),
+                 ("CLIENT", "TRACKINGINFO"), ("CLIENT", "TRACKING", "OFF")):
+        wire_pair.same(*args)

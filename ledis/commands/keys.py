@@ -487,8 +487,9 @@ def cmd_copy(ctx, argv):
                      " databases."),
          acl="@keyspace @write @fast @dangerous")
 def cmd_swapdb(ctx, argv):
-    first = _db_by_number(ctx, argv[1], errors.SWAPDB_FIRST)
-    second = _db_by_number(ctx, argv[2], errors.SWAPDB_SECOND)
+    # both numbers are read before either is checked against the databases, as in Redis
+    indexes = parse_c_int(argv[1], errors.SWAPDB_FIRST), parse_c_int(argv[2], errors.SWAPDB_SECOND)
+    first, second = (_db_by_number(ctx, b"%d" % index) for index in indexes)
     ctx.core.store.swapdb(first.logical, second.logical)
     # Clients blocked on keys of either database may now find data there (waiters are keyed
     # by Database object, which keeps its logical number across the swap).

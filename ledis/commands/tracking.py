@@ -10,7 +10,7 @@ from ledis import errors
 from ledis.commands.args import ArgCursor
 from ledis.commands.registry import command
 from ledis.errors import LedisError
-from ledis.replies import OK, Map
+from ledis.replies import OK, Map, SetReply
 from ledis.tracking import ClientTracking, tracker
 
 _FLAGS = "noscript loading stale"
@@ -125,7 +125,7 @@ def cmd_client_getredir(ctx, argv):
 def cmd_client_trackinginfo(ctx, argv):
     state = ctx.tracking
     if state is None:
-        return Map({b"flags": [b"off"], b"redirect": -1, b"prefixes": []})
+        return Map({b"flags": SetReply([b"off"]), b"redirect": -1, b"prefixes": []})
     flags = [b"on"]
     if state.bcast:
         flags.append(b"bcast")
@@ -144,7 +144,8 @@ def cmd_client_trackinginfo(ctx, argv):
     if state.broken:
         flags.append(b"broken_redirect")
     prefixes = [p for p in state.prefixes if p] if state.bcast else []
-    return Map({b"flags": flags, b"redirect": state.redirect, b"prefixes": sorted(prefixes)})
+    return Map({b"flags": SetReply(flags), b"redirect": state.redirect,
+                b"prefixes": sorted(prefixes)})
 
 
 def client_list_fields(ctx) -> tuple[str, int]:

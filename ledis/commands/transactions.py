@@ -347,10 +347,12 @@ def watched_write(ctx, cmd, argv):
         tracking.keys_changed(ctx, [key for key, old in zip(changing, olds, strict=True)
                                     if old is not None or db.raw(key) is not None])
     if registry:
-        for key in (argv[1:] if "movablekeys" in cmd.flags else keys):
+        for key in _watch_touched(name, cmd, argv, result):
             _touch(registry, db, key)
         if name == "move" or name == "copy":
             target = _target_db(ctx, name, argv)
+            if target is None and name == "copy":
+                target = db  # COPY without DB: its destination is in this database
             if target is not None:
                 _touch(registry, target, argv[2] if name == "copy" else argv[1])
     if flags:
@@ -359,6 +361,23 @@ def watched_write(ctx, cmd, argv):
 
 
 observe_write = watched_write  # the name keyspace triggers use (ledis/scripting/triggers.py)
+
+
+# Pops from the first non-empty of several keys: Redis signals the one the reply names.
+_POP_ONE_OF = frozenset({"blpop", "brpop", "bzpopmin", "bzpopmax", "lmpop", "blmpop", "zmpop",
+                         "bzmpop"})
+
+
+def _watch_touched(name: str, cmd, argv: list[bytes], result: Any) -> list[bytes]:
+    """The keys of this database a write touched for WATCH, as Redis's signalModifiedKey
+    calls go: not the sources a command only reads (SINTERSTORE, BITOP, PFMERGE, SORT ...
+    STORE, GEOSEARCHSTORE), only the key a multi-key pop popped; COPY's destination is
+    touched in its own database (the caller's ``_target_db``)."""
+    if name in _POP_ONE_OF:
+        return [result[0]] if type(result) is list and result else []
+    if name == "copy":
+        return []
+    return written_keys(cmd, argv)
 
 
 def _target_db(ctx, name, argv):

@@ -394,19 +394,19 @@ class Functions:
 
     # --- running ------------------------------------------------------------------------------
     def fcall(self, caller: Context, argv: list[bytes], readonly: bool) -> Any:
-        """FCALL / FCALL_RO name numkeys key... arg..."""
-        raw = argv[2]
+        """FCALL / FCALL_RO name numkeys key... arg... (the function is looked up before
+        numkeys is read, as in Redis)."""
+        func = self.functions.get(argv[1].lower())
+        if func is None:
+            raise LedisError(errors.FUNCTION_NOT_FOUND)
         try:
-            numkeys = parse_int(raw)
+            numkeys = parse_int(argv[2])
         except LedisError:
             raise LedisError(errors.FUNCTION_BAD_NUMKEYS) from None
         if numkeys < 0:
             raise LedisError(errors.NUMKEYS_NEGATIVE)
         if numkeys > len(argv) - 3:
             raise LedisError(errors.NUMKEYS_TOO_BIG)
-        func = self.functions.get(argv[1].lower())
-        if func is None:
-            raise LedisError(errors.FUNCTION_NOT_FOUND)
         stale = self.core._replica_stale
         if stale is not None and b"allow-stale" not in func.flags and stale():
             raise LedisError(errors.SCRIPT_MASTERDOWN)

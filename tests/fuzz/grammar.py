@@ -13,6 +13,7 @@ say where Redis itself leaves the reply's order or content open.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -38,6 +39,47 @@ EXCLUDED = {
     "object|refcount", "object|help", "xinfo|stream", "xinfo|help", "xgroup|help",
 }
 LEX = {"zrangebylex", "zrevrangebylex", "zlexcount", "zremrangebylex"}
+# The other groups (``commands(other=True)``): connections, scripts and functions, MULTI /
+# WATCH, publishing, cluster commands (refused: no cluster) and the server's data-wide ones.
+OTHER_GROUPS = {"connection", "scripting", "transactions", "pubsub", "cluster", "server"}
+# Left out of them, and why:
+# - they end, block, pause or mute the connection or the server, or change who it is or
+#   which database it reads (SHUTDOWN, QUIT, MONITOR, the SUBSCRIBE family, CLIENT PAUSE /
+#   REPLY / KILL / UNBLOCK / TRACKING / CACHING, SCRIPT DEBUG, HELLO, AUTH is kept: it only
+#   fails, SELECT), or make it a replica (REPLICAOF, SLAVEOF, SYNC, PSYNC, REPLCONF, FAILOVER);
+# - their replies are the server's own by nature: ids, times, memory, statistics, logs,
+#   persistence (CLIENT ID / INFO / LIST, INFO, TIME, LASTSAVE, ROLE, LATENCY, SLOWLOG,
+#   MEMORY, SAVE, BGSAVE, BGREWRITEAOF, FUNCTION DUMP, CLUSTER INFO / MYID / NODES), or list
+#   every command (COMMAND: COMMAND GETKEYS has a test of its own); the HELP texts;
+# - ACL and CONFIG have differential tests of their own (test_acl_diff, test_config_values);
+# - ledis lacks them (DEBUG, MODULE, LOLWUT, RESTORE-ASKING: docs/redis-differences.md).
+OTHER_EXCLUDED = {
+    "shutdown", "quit", "monitor", "subscribe", "psubscribe", "ssubscribe", "unsubscribe",
+    "punsubscribe", "sunsubscribe", "client|pause", "client|reply", "client|kill",
+    "client|unblock", "client|tracking", "client|caching", "script|debug", "hello", "select",
+    "replicaof", "slaveof", "sync", "psync", "replconf", "failover", "client|id",
+    "client|info", "client|list", "info", "time", "lastsave", "role", "latency", "slowlog",
+    "memory", "save", "bgsave", "bgrewriteaof", "function|dump", "cluster|info",
+    "cluster|myid", "cluster|nodes", "command", "acl", "config", "debug", "module", "lolwut",
+    "restore-asking",
+}
+SCRIPTS = [b"return 1", b"return redis.call('get', KEYS[1])", b"return ARGV[1]", b"x(", b"",
+           b"return {1, 2, {3}}",
+           b"redis.call('set', KEYS[1], 'v') return redis.call('get', KEYS[1])",
+           b"return redis.pcall('incr', KEYS[1])", b"#!lua flags=no-writes\nreturn 1",
+           b"#!lua name=x\nreturn 1", b"return redis.status_reply('OK')", b"return 3.7",
+           b"return redis.error_reply('E x')", b"return {err='bad'}", b"error('oops')",
+           b"return redis.sha1hex('a')"]
+SHAS = [hashlib.sha1(s).hexdigest().encode() for s in SCRIPTS[:4]] + [b"x", b"0" * 40]
+LIBRARIES = [
+    b"#!lua name=lib1\nredis.register_function('f1', function(keys, args) return 1 end)",
+    b"#!lua name=lib2\nredis.register_function{function_name='f2', callback=function(keys, "
+    b"args) return redis.call('get', keys[1]) end, flags={'no-writes'}}",
+    b"#!lua name=lib1\nredis.register_function('f3', function() return 3 end)",
+    b"#!lua name=lib3\nredis.register_function('f1', function() return 2 end)",
+    b"#!lua name=bad\nreturn 1", b"no shebang", b"#!lua name=e\nerror('x')",
+    b"#!lua\nredis.register_function('f', function() end)",
+]
 
 KEYS = [b"k1", b"k2", b"k3", b"{t}a", b"{t}b"]
 INTS = [b"0", b"1", b"2", b"3", b"-1", b"-2", b"5", b"10", b"100", b"-100", b"x", b"1.5",
@@ -59,18 +101,21 @@ CURSORS = [b"0", b"", b"+0", b"-0", b"x", b" 0", b"-"]
 DURATIONS = [b"100000", b"200000000", b"0", b"-5", b"x", b"9223372036854775807"]
 
 
-def commands(every: bool = False) -> list[tuple[str, list[bytes], dict]]:
-    """(name, the words that name it, its COMMAND DOCS entry) of every fuzzed command; with
-    ``every``, of every command Redis documents (for COMMAND GETKEYS, which runs none)."""
+def commands(every: bool = False, other: bool = False) -> list[tuple[str, list[bytes], dict]]:
+    """(name, the words that name it, its COMMAND DOCS entry) of every fuzzed command of the
+    data groups; with ``other``, of the other groups instead; with ``every``, of every command
+    Redis documents (for COMMAND GETKEYS, which runs none)."""
     out = []
-    excluded = set() if every else EXCLUDED
+    excluded = set() if every else OTHER_EXCLUDED if other else EXCLUDED
+    groups = OTHER_GROUPS if other else GROUPS
     for name, doc in sorted(DOCS.items()):
-        if doc.get("group") not in GROUPS and not every:
+        if doc.get("group") not in groups and not every:
             continue
         subs = doc.get("subcommands")
         if subs:  # a flat list: name, doc, name, doc ...
             for sub, sub_doc in zip(subs[::2], subs[1::2], strict=True):
-                if sub not in excluded:
+                if sub not in excluded and not (other and (
+                        name in excluded or sub.endswith("|help"))):
                     out.append((sub, [w.upper().encode() for w in sub.split("|")], sub_doc))
         elif name not in excluded:
             out.append((name, [name.upper().encode()], doc))
@@ -106,6 +151,16 @@ def _value(rng: random.Random, arg: dict, command: str) -> list[bytes]:
     if kind == "pattern":
         return [rng.choice([b"*", b"k*", b"?", b"[a-c]", b"a*", b"*{t}*"])]
     if kind == "string":
+        if name == "script":
+            return [rng.choice(SCRIPTS)]
+        if name == "function-code":
+            return [rng.choice(LIBRARIES)]
+        if name == "sha1":
+            return [rng.choice(SHAS)]
+        if name == "function":
+            return [rng.choice([b"f1", b"f2", b"f3", b"nosuch"])]
+        if name in ("library-name", "library-name-pattern"):
+            return [rng.choice([b"lib1", b"lib2", b"lib*", b"x"])]
         if "id" in name or (name in ("start", "end") and command.startswith("x")):
             return [rng.choice(STREAM_IDS)]
         if name in ("min", "max") and command.startswith("z"):

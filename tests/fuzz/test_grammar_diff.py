@@ -120,11 +120,11 @@ def _left_open(name: str, args: list[bytes], ref: WireClient) -> bool:
 
 
 def _run(client: WireClient, args: list[bytes], in_exec: bool) -> bytes:
+    """The command's reply; in MULTI, the replies to MULTI, to the command (QUEUED, or the
+    refusal that makes EXEC abort) and EXEC's."""
     if not in_exec:
         return client.call(*args)
-    client.call("MULTI")
-    client.call(*args)  # QUEUED, or the refusal that makes EXEC abort
-    return client.call("EXEC")
+    return client.call("MULTI") + client.call(*args) + client.call("EXEC")
 
 
 class Events:
@@ -156,14 +156,21 @@ class Events:
 
 
 def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | None = None,
-         runners: WirePair | None = None) -> None:
+         runners: WirePair | None = None, other: bool = False) -> None:
     """``steps`` random commands on both servers, each reply compared (and with ``events``,
     the keyspace notifications each command published). ``runners``: the connections that
-    send them (another user's), ``pair``'s otherwise."""
+    send them (another user's), ``pair``'s otherwise. ``other``: the other groups' commands
+    (scripts, functions, MULTI / WATCH, publishing ...) drawn too, six times as often."""
     rng = random.Random(seed)
     ours, ref = runners or pair
-    admin = pair.ref  # looks at Redis's data for _left_open, as the default user
+    # looks at Redis's data for _left_open as the default user, outside any MULTI
+    admin = WireClient(pair.ref.port)
     commands = grammar.commands()
+    if other:
+        commands += grammar.commands(other=True) * 6
+        for client in pair:
+            client.call("FUNCTION", "FLUSH")
+            client.call("SCRIPT", "FLUSH")
     unscriptable = _flagged(admin, "noscript")  # scripts may not run these
     blocking = _flagged(admin, "blocking")  # not mutated: an inserted "0" may be a timeout
     history: list[list[bytes]] = []
@@ -203,6 +210,7 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
         if name == "spop" and len(args) > 1:
             for client in pair:
                 client.call("DEL", args[1])
+    admin.close()
 
 
 @pytest.mark.parametrize("seed", range(500, 502))
@@ -303,6 +311,13 @@ def walk_with_events(pair: WirePair, seed: int, steps: int) -> None:
             events.close()
 
 
+@pytest.mark.parametrize("seed", range(600, 603))
+def test_other_groups_match_redis(wire_pair, seed):
+    """Scripts, functions, MULTI / EXEC / WATCH, publishing, cluster commands and SWAPDB /
+    FLUSHDB, drawn among the data commands (grammar.OTHER_GROUPS), replies compared."""
+    walk(wire_pair, seed, STEPS, other=True)
+
+
 @pytest.mark.parametrize("seed", range(200, 203))
 def test_random_commands_notify_as_redis(wire_pair, seed):
     walk_with_events(wire_pair, seed, STEPS)
@@ -312,6 +327,12 @@ def test_random_commands_notify_as_redis(wire_pair, seed):
 @pytest.mark.parametrize("seed", range(100, 120))
 def test_random_commands_match_redis_long(wire_pair, seed):
     walk(wire_pair, seed, 10 * STEPS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(610, 620))
+def test_other_groups_match_redis_long(wire_pair, seed):
+    walk(wire_pair, seed, 10 * STEPS, other=True)
 
 
 @pytest.mark.slow
