@@ -455,6 +455,8 @@ def _range_plan(cmd: Command) -> list[tuple[int, int, int, int]] | None:
 
     plan = []
     for spec in key_specs(cmd):
+        if "not_key" in spec.get("flags", ()):
+            continue  # SPUBLISH's shard channel: checked as a channel, not as a key
         begin, find = spec["begin_search"], spec["find_keys"]
         if begin["type"] != "index" or find["type"] not in ("range", "keynum"):
             return None

@@ -438,3 +438,18 @@ def test_denied_key_logged_is_the_last_any_selector_denies(pair):
         user.close()
         rows.append(_log_rows(client))
     assert rows[0] == rows[1]
+
+
+def test_shard_channels_are_channels_not_keys(pair):
+    """SPUBLISH / SSUBSCRIBE name a shard channel (a ``not_key`` key spec): the ACL checks it
+    against the channel patterns only, and logs a channel denial."""
+    replies = []
+    for client in pair:
+        client.execute_command("ACL", "LOG", "RESET")
+        user = _as_user(client, ["+@all", "~k*", "&ok*"])
+        replies.append([outcome(user, "SPUBLISH", "ch", "m"), outcome(user, "SPUBLISH", "k1", "m"),
+                        outcome(user, "SPUBLISH", "ok1", "m"),
+                        outcome(user, "EVAL", "return redis.pcall('spublish', 'ch', 'm')", "0"),
+                        _log_rows(client)])
+        user.close()
+    assert replies[0] == replies[1]

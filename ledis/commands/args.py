@@ -63,8 +63,12 @@ def c_atoi(raw: bytes) -> int:
         n = n * 10 + ch - 48
         if n > _INT_MAX + 1:
             break
-    n = max(-n, _INT_MIN) if negative else min(n, _INT_MAX)
-    return (n + 2**31) % 2**32 - 2**31
+    return c_int(max(-n, _INT_MIN) if negative else min(n, _INT_MAX))
+
+
+def c_int(value: int) -> int:
+    """A C cast to ``int``: the low 32 bits, signed."""
+    return (value + 2**31) % 2**32 - 2**31
 
 
 def parse_c_int(raw: bytes, message: str | None = None) -> int:

@@ -17,7 +17,7 @@ import json
 import os
 
 from ledis import errors, glob
-from ledis.commands.args import c_atoi, parse_int
+from ledis.commands.args import c_atoi, c_int, parse_int
 from ledis.commands.registry import Command, command
 from ledis.errors import LedisError
 from ledis.replies import Map, SetReply, Simple
@@ -145,7 +145,7 @@ def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str
             if numkeys < 0:
                 return None
             first += fk["firstkey"]
-            last = first + _c_int(numkeys) - 1  # Redis: first + (int)numkeys - 1
+            last = first + c_int(numkeys) - 1  # Redis: first + (int)numkeys - 1
             step = fk["keystep"]
         else:
             return None
@@ -156,10 +156,6 @@ def keys_from_specs(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str
         if "incomplete" in flags:
             return None
     return found
-
-
-def _c_int(value: int) -> int:
-    return (value + 2**31) % 2**32 - 2**31
 
 
 def getkeys(cmd: Command, argv: list[bytes]) -> list[tuple[int, list[str]]]:

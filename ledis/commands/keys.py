@@ -488,8 +488,11 @@ def cmd_copy(ctx, argv):
          acl="@keyspace @write @fast @dangerous")
 def cmd_swapdb(ctx, argv):
     # both numbers are read before either is checked against the databases, as in Redis
-    indexes = parse_c_int(argv[1], errors.SWAPDB_FIRST), parse_c_int(argv[2], errors.SWAPDB_SECOND)
-    first, second = (_db_by_number(ctx, b"%d" % index) for index in indexes)
+    a, b = parse_c_int(argv[1], errors.SWAPDB_FIRST), parse_c_int(argv[2], errors.SWAPDB_SECOND)
+    dbs = ctx.core.store.dbs
+    if not (0 <= a < len(dbs) and 0 <= b < len(dbs)):
+        raise LedisError(errors.DB_INDEX)
+    first, second = dbs[a], dbs[b]
     ctx.core.store.swapdb(first.logical, second.logical)
     # Clients blocked on keys of either database may now find data there (waiters are keyed
     # by Database object, which keeps its logical number across the swap).

@@ -333,4 +333,6 @@ class Site(web.BaseSite):
             self._server.close()
         self._sock = sock
         self._ssl_context = context
-        asyncio.get_running_loop().create_task(self._serve())
+        from ledis.server.app import keep_task
+
+        keep_task(asyncio.get_running_loop().create_task(self._serve()))

@@ -36,6 +36,22 @@ log = logging.getLogger("ledis.server")
 class ApplyError(Exception):
     """A changed option could not be applied; the message is Redis's reason text."""
 
+
+_tasks: set[asyncio.Task] = set()
+
+
+def keep_task(task: asyncio.Task) -> None:
+    """Hold a fire-and-forget task until it ends (the loop keeps only a weak reference), and
+    log it if it fails."""
+    _tasks.add(task)
+
+    def done(finished: asyncio.Task) -> None:
+        _tasks.discard(finished)
+        if not finished.cancelled() and finished.exception() is not None:
+            log.error("background task failed", exc_info=finished.exception())
+
+    task.add_done_callback(done)
+
 # Active expiry runs every EXPIRE_PERIOD for at most EXPIRE_BUDGET: 25% of the loop, Redis's
 # ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC, in slices of EXPIRE_SLICE keys per db. A mass expiry is
 # spread over runs instead of stalling. Redis runs its slow cycle at hz 10 (25 ms a tick), but
@@ -158,7 +174,7 @@ class Server:
         listeners.tls = socks
         listeners.ssl_context = context
         for sock in socks:
-            asyncio.get_running_loop().create_task(self._serve_tls(sock, context))
+            keep_task(asyncio.get_running_loop().create_task(self._serve_tls(sock, context)))
         if self.http is not None and cfg.http_tls:
             self.http.use_tls(context)
         log.info("TLS configuration applied%s", f" (TLS port {cfg.tls_port})"

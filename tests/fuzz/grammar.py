@@ -50,7 +50,9 @@ OTHER_GROUPS = {"connection", "scripting", "transactions", "pubsub", "cluster", 
 # - their replies are the server's own by nature: ids, times, memory, statistics, logs,
 #   persistence (CLIENT ID / INFO / LIST, INFO, TIME, LASTSAVE, ROLE, LATENCY, SLOWLOG,
 #   MEMORY, SAVE, BGSAVE, BGREWRITEAOF, FUNCTION DUMP, CLUSTER INFO / MYID / NODES), or list
-#   every command (COMMAND: COMMAND GETKEYS has a test of its own); the HELP texts;
+#   every command (COMMAND: COMMAND GETKEYS has a test of its own); the HELP texts; DBSIZE,
+#   which counts a key that expired until ledis's expiry cycle removes it, where Redis
+#   removes it when a read finds it (docs/redis-differences.md);
 # - ACL and CONFIG have differential tests of their own (test_acl_diff, test_config_values);
 # - ledis lacks them (DEBUG, MODULE, LOLWUT, RESTORE-ASKING: docs/redis-differences.md).
 OTHER_EXCLUDED = {
@@ -61,7 +63,7 @@ OTHER_EXCLUDED = {
     "client|info", "client|list", "info", "time", "lastsave", "role", "latency", "slowlog",
     "memory", "save", "bgsave", "bgrewriteaof", "function|dump", "cluster|info",
     "cluster|myid", "cluster|nodes", "command", "acl", "config", "debug", "module", "lolwut",
-    "restore-asking",
+    "restore-asking", "dbsize",
 }
 SCRIPTS = [b"return 1", b"return redis.call('get', KEYS[1])", b"return ARGV[1]", b"x(", b"",
            b"return {1, 2, {3}}",
