@@ -377,6 +377,8 @@ def notify_write(ctx: Any, cmd: Any, argv: list[bytes], keys: list[bytes],
             after = db.raw(key)
             if before is None and after is None:
                 continue  # untouched (DEL of a missing key, MSET NX that failed ...)
+            if before is not None and before == after and not db.is_live(before):
+                continue  # an expired key the write only looked at (BZPOPMIN's others)
             if name in _ONLY_IF_CHANGED and before == after:
                 continue  # no register / bit changed: Redis publishes nothing
             if after is None and cls != G:
@@ -457,12 +459,12 @@ def _expire_replaced(emit: Any, db: Any, keys: list[bytes], befores: list[bytes 
     seen = []
     out: list[bytes | None] = []
     for key, before in zip(keys, befores, strict=True):
-        if before is not None and not db.is_live(before):
-            if key not in seen and db.raw(key) != before:
+        if before is not None and not db.is_live(before) and db.raw(key) != before:
+            if key not in seen:
                 seen.append(key)
                 emit(EXPIRED, b"expired", key, number)
             before = None
-        out.append(before)
+        out.append(before)  # an expired key the write left alone stays as it was
     return out
 
 

@@ -339,7 +339,7 @@ def watched_write(ctx, cmd, argv):
     engine = core.engine
     before = engine.writes  # grows with every put/delete
     result = cmd.handler(ctx, argv)
-    if not touched(name, engine.writes != before, result):
+    if not touched(name, engine.writes != before, result, db, argv):
         return result
     if tracking is not None:
         # Client-side caching: the keys this write changed; a key missing before and after
@@ -399,17 +399,21 @@ def _target_db(ctx, name, argv):
 
 
 # Redis signals these even when they change nothing (HSET of a field to its value, LTRIM
-# that keeps the whole list).
+# that keeps the whole list; not LTRIM of a missing key).
 _ALWAYS_SIGNAL = frozenset({"hset", "hmset", "ltrim"})
 # ... and a list moving an element onto itself (LMOVE l l of a one-element list: nothing to
 # write), whenever an element moved (the reply is the element; nil or a block is not).
 _ROTATIONS = frozenset({"lmove", "blmove", "rpoplpush", "brpoplpush"})
 
 
-def touched(name: str, wrote: bool, result: Any) -> bool:
+def touched(name: str, wrote: bool, result: Any, db: Any, argv: list[bytes]) -> bool:
     """Whether a write command touched its keys as Redis sees it (WATCH, client-side
     caching, keyspace events and triggers): it wrote, or it is one Redis signals anyway."""
-    return wrote or name in _ALWAYS_SIGNAL or (name in _ROTATIONS and type(result) is bytes)
+    if wrote:
+        return True
+    if name in _ALWAYS_SIGNAL:
+        return name != "ltrim" or db.lookup(argv[1]) is not None
+    return name in _ROTATIONS and type(result) is bytes
 
 
 _WHOLE_DB = frozenset({"flushdb", "flushall", "swapdb"})

@@ -399,7 +399,7 @@ class Triggers:
             if unit is not None:
                 self._close(unit)
             raise
-        if touched(cmd.name, engine.writes != written, result):
+        if touched(cmd.name, engine.writes != written, result, ctx.db, argv):
             # (a write that replaced or removed an expired key collects its "expired" first:
             # Redis's lazy expiry on write, in notify_write)
             notify_write(ctx, cmd, argv, keys, befores, _ALL_CLASSES, self._collect)

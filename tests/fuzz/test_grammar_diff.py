@@ -167,13 +167,19 @@ class Events:
 
 
 def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | None = None,
-         runners: WirePair | None = None, other: bool = False) -> None:
+         runners: WirePair | None = None, other: bool = False, connections: int = 1) -> None:
     """``steps`` random commands on both servers, each reply compared (and with ``events``,
     the keyspace notifications each command published). ``runners``: the connections that
     send them (another user's), ``pair``'s otherwise. ``other``: the other groups' commands
-    (scripts, functions, MULTI / WATCH, publishing ...) drawn too, six times as often."""
+    (scripts, functions, MULTI / WATCH, publishing ...) drawn too, six times as often.
+    ``connections``: that many connections to each server, each command sent on one drawn at
+    random (one client's writes against another's WATCH and MULTI)."""
     rng = random.Random(seed)
-    ours, ref = runners or pair
+    first = runners or pair
+    conns = [first] + [WirePair(WireClient(first.ours.port, first.ours.protocol),
+                                WireClient(first.ref.port, first.ref.protocol))
+                       for _ in range(connections - 1)]
+    ours, ref = first
     # looks at Redis's data for _left_open as the default user, outside any MULTI
     admin = WireClient(pair.ref.port)
     commands = grammar.commands()
@@ -185,12 +191,16 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
     unscriptable = _flagged(admin, "noscript")  # scripts may not run these
     blocking = _flagged(admin, "blocking")  # not mutated: an inserted "0" may be a timeout
     history: list[list[bytes]] = []
-    queuing = False  # inside a MULTI the walk drew (other groups)
+    queuing = [False] * connections  # inside a MULTI the walk drew (other groups)
+    index = 0
     for step in range(steps):
         if step % FLUSH_EVERY == 0:
             for client in pair:
                 client.call("FLUSHALL")
             history.clear()
+        if connections > 1:
+            index = rng.randrange(connections)
+            ours, ref = conns[index]
         name, words, doc = rng.choice(commands)
         args = grammar.build(rng, name, words, doc)
         if name not in blocking:
@@ -201,18 +211,18 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
             for client in pair:
                 client.call(*setup)
             history.append(setup)
-        if _left_open(name, args, admin) or (queuing and _loose(name)):
+        if _left_open(name, args, admin) or (queuing[index] and _loose(name)):
             continue
         in_exec = 0.13 <= pick < 0.18
         sent = args
         if 0.03 <= pick < 0.13 and name.split("|")[0] not in unscriptable:
             sent = [b"EVAL", rng.choice(SCRIPTS), b"0", *args]
         (got_head, got), (want_head, want) = _run(ours, sent, in_exec), _run(ref, sent, in_exec)
-        history.append(sent)
+        history.append(sent if index == 0 else [b"(connection %d)" % index, *sent])
         if in_exec or (sent is args and name in ("exec", "discard", "reset")):
-            queuing = False
+            queuing[index] = False
         elif sent is args and name == "multi" and want == b"+OK\r\n":
-            queuing = True
+            queuing[index] = True
         assert got_head == want_head and same(name, got, want, in_exec), (
             f"seed {seed}, step {step}: {sent!r}\n  ledis: {got[:400]!r}\n  redis: "
             f"{want[:400]!r}\n  after (since the last FLUSHALL):\n    "
@@ -227,6 +237,8 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
             for client in pair:
                 client.call("DEL", args[1])
     admin.close()
+    for extra in conns[1:]:
+        extra.close()
 
 
 @pytest.mark.parametrize("seed", range(500, 502))
@@ -333,6 +345,13 @@ def test_other_groups_match_redis(wire_pair, seed):
     """Scripts, functions, MULTI / EXEC / WATCH, publishing, cluster commands and SWAPDB /
     FLUSHDB, drawn among the data commands (grammar.OTHER_GROUPS), replies compared."""
     walk(wire_pair, seed, STEPS, other=True)
+
+
+@pytest.mark.parametrize("seed", range(640, 643))
+def test_other_groups_on_three_connections(wire_pair, seed):
+    """The other groups' walk over three connections to each server: one client's writes,
+    FLUSHDB, SWAPDB and scripts against another's WATCH and queued MULTI."""
+    walk(wire_pair, seed, STEPS, other=True, connections=3)
 
 
 @pytest.mark.parametrize("seed", range(620, 622))
