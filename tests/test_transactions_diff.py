@@ -75,6 +75,10 @@ SCENARIOS = [
         ("ZMPOP", "2", "z1", "z2", "MIN"), ("BZPOPMAX", "z1", "z2", "0"), ("MULTI",), ("PING",),
         ("EXEC",), ("WATCH", "l2"), ("BRPOP", "l1", "l2", "0"), ("MULTI",), ("PING",),
         ("EXEC",)]),
+    ("watch_del_touches_deleted_only", [
+        ("SET", "a", "1"), ("WATCH", "b"), ("DEL", "a", "b"), ("MULTI",), ("PING",), ("EXEC",),
+        ("SET", "a", "1"), ("WATCH", "a"), ("UNLINK", "b", "a"), ("MULTI",), ("PING",),
+        ("EXEC",)]),
     ("watch_ltrim", [("WATCH", "l"), ("LTRIM", "l", "0", "1"), ("MULTI",), ("PING",),
                      ("EXEC",), ("RPUSH", "l", "a"), ("WATCH", "l"), ("LTRIM", "l", "0", "-1"),
                      ("MULTI",), ("PING",), ("EXEC",)]),

@@ -336,6 +336,9 @@ def watched_write(ctx, cmd, argv):
     if tracking is not None:
         changing = written_keys(cmd, argv)  # not the sources of SINTERSTORE, COPY ...
         olds = [db.raw(key) for key in changing]
+    # DEL / UNLINK touch the keys they delete, not the missing ones they name
+    present = ([key for key in argv[1:] if db.raw(key) is not None]
+               if registry and name in _DELETES else None)
     engine = core.engine
     before = engine.writes  # grows with every put/delete
     result = cmd.handler(ctx, argv)
@@ -347,7 +350,7 @@ def watched_write(ctx, cmd, argv):
         tracking.keys_changed(ctx, [key for key, old in zip(changing, olds, strict=True)
                                     if old is not None or db.raw(key) is not None])
     if registry:
-        for key in _watch_touched(name, cmd, argv, result):
+        for key in (present if present is not None else _watch_touched(name, cmd, argv, result)):
             _touch(registry, db, key)
         if name == "move" or name == "copy":
             target = _target_db(ctx, name, argv)
@@ -363,6 +366,7 @@ def watched_write(ctx, cmd, argv):
 observe_write = watched_write  # the name keyspace triggers use (ledis/scripting/triggers.py)
 
 
+_DELETES = frozenset({"del", "unlink"})
 # Pops from the first non-empty of several keys: Redis signals the one the reply names.
 _POP_ONE_OF = frozenset({"blpop", "brpop", "bzpopmin", "bzpopmax", "lmpop", "blmpop", "zmpop",
                          "bzmpop"})

@@ -386,6 +386,12 @@ def test_other_groups_match_redis_long(wire_pair, seed):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", range(650, 656))
+def test_other_groups_on_three_connections_long(wire_pair, seed):
+    walk(wire_pair, seed, 10 * STEPS, other=True, connections=3)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(300, 310))
 def test_random_commands_notify_as_redis_long(wire_pair, seed):
     walk_with_events(wire_pair, seed, 10 * STEPS)
