@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import yaml
 
 from ledis import errors
-from ledis.config_values import SHOWN, ParamError, memtoull, parse_value
+from ledis.config_values import SHOWN, ApplyError, ParamError, memtoull, parse_value
 
 # ``loglevel`` values -> Python logging levels (``ledis server`` and CONFIG SET loglevel).
 LOG_LEVELS = {
@@ -496,8 +496,6 @@ class RuntimeConfig:
         tls = [name for name in changed if name in TLS_APPLIED]
         server = getattr(self.core, "server", None)
         if tls and server is not None:
-            from ledis.server.app import ApplyError
-
             extra = self.config.extra
             try:
                 server.apply_tls("tls-port" in changed, "yes" in (

@@ -20,6 +20,11 @@ class ParamError(ValueError):
     """A bad CONFIG SET value; the message is Redis's reason text."""
 
 
+class ApplyError(Exception):
+    """A CONFIG SET value that could not be applied (the server's TLS listeners); the message
+    is Redis's reason text."""
+
+
 # --- numbers ---------------------------------------------------------------------------------
 _STRICT_INT = re.compile(r"-?[1-9][0-9]*|0")  # string2ll: no sign '+', no space, no leading 0
 

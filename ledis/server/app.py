@@ -26,15 +26,12 @@ from collections.abc import Callable
 from typing import cast
 
 from ledis import errors, malloc
+from ledis.config_values import ApplyError
 from ledis.core import Context, Core
 from ledis.server.connection import Connection
 from ledis.startup import Listeners, bind_sockets, check_tls, start_listening
 
 log = logging.getLogger("ledis.server")
-
-
-class ApplyError(Exception):
-    """A changed option could not be applied; the message is Redis's reason text."""
 
 
 _tasks: set[asyncio.Task] = set()
