@@ -79,6 +79,18 @@ SCENARIOS = [
         ("SET", "a", "1"), ("WATCH", "b"), ("DEL", "a", "b"), ("MULTI",), ("PING",), ("EXEC",),
         ("SET", "a", "1"), ("WATCH", "a"), ("UNLINK", "b", "a"), ("MULTI",), ("PING",),
         ("EXEC",)]),
+    # consumer groups and a stream's last ID are not the stream: no touch (MKSTREAM creating
+    # the key is)
+    ("watch_stream_group_state", [
+        ("XADD", "s", "1-1", "f", "v"), ("XADD", "s", "2-1", "f", "v"), ("WATCH", "s"),
+        ("XGROUP", "CREATE", "s", "g", "0"), ("XGROUP", "SETID", "s", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"),
+        ("XCLAIM", "s", "g", "c3", "0", "1-1"), ("XAUTOCLAIM", "s", "g", "c4", "0", "0"),
+        ("XACK", "s", "g", "1-1"), ("XGROUP", "CREATECONSUMER", "s", "g", "c5"),
+        ("XGROUP", "DELCONSUMER", "s", "g", "c4"), ("XSETID", "s", "5-5"),
+        ("XGROUP", "CREATE", "s", "g2", "0", "MKSTREAM"), ("XGROUP", "DESTROY", "s", "g"),
+        ("MULTI",), ("PING",), ("EXEC",), ("WATCH", "s2"),
+        ("XGROUP", "CREATE", "s2", "g", "$", "MKSTREAM"), ("MULTI",), ("PING",), ("EXEC",)]),
     ("watch_ltrim", [("WATCH", "l"), ("LTRIM", "l", "0", "1"), ("MULTI",), ("PING",),
                      ("EXEC",), ("RPUSH", "l", "a"), ("WATCH", "l"), ("LTRIM", "l", "0", "-1"),
                      ("MULTI",), ("PING",), ("EXEC",)]),

@@ -336,9 +336,13 @@ def watched_write(ctx, cmd, argv):
     if tracking is not None:
         changing = written_keys(cmd, argv)  # not the sources of SINTERSTORE, COPY ...
         olds = [db.raw(key) for key in changing]
-    # DEL / UNLINK touch the keys they delete, not the missing ones they name
-    present = ([key for key in argv[1:] if db.raw(key) is not None]
-               if registry and name in _DELETES else None)
+    # DEL / UNLINK touch the keys they delete, not the missing ones they name; XGROUP CREATE
+    # touches only a key its MKSTREAM creates
+    present = None
+    if registry and name in _DELETES:
+        present = [key for key in argv[1:] if db.raw(key) is not None]
+    elif registry and name == "xgroup|create":
+        present = [] if db.raw(argv[2]) is not None else [argv[2]]
     engine = core.engine
     before = engine.writes  # grows with every put/delete
     result = cmd.handler(ctx, argv)
@@ -352,6 +356,12 @@ def watched_write(ctx, cmd, argv):
     if registry:
         for key in (present if present is not None else _watch_touched(name, cmd, argv, result)):
             _touch(registry, db, key)
+        if name in _GROUP_STATE or (name == "xgroup|create" and not present):
+            # a change Redis does not signal: it becomes the baseline EXEC compares with
+            for key in written_keys(cmd, argv):
+                raw = db.raw(key)
+                for entry in registry.get((db, key), {}).values():
+                    entry.raw = raw
         if name == "move" or name == "copy":
             target = _target_db(ctx, name, argv)
             if target is None and name == "copy":
@@ -367,6 +377,10 @@ observe_write = watched_write  # the name keyspace triggers use (ledis/scripting
 
 
 _DELETES = frozenset({"del", "unlink"})
+# Consumer-group state and a stream's last ID: Redis signals none of these changes
+_GROUP_STATE = frozenset({"xack", "xclaim", "xautoclaim", "xsetid", "xreadgroup",
+                          "xgroup|setid", "xgroup|destroy", "xgroup|createconsumer",
+                          "xgroup|delconsumer"})
 # Pops from the first non-empty of several keys: Redis signals the one the reply names.
 _POP_ONE_OF = frozenset({"blpop", "brpop", "bzpopmin", "bzpopmax", "lmpop", "blmpop", "zmpop",
                          "bzmpop"})
@@ -375,11 +389,12 @@ _POP_ONE_OF = frozenset({"blpop", "brpop", "bzpopmin", "bzpopmax", "lmpop", "blm
 def _watch_touched(name: str, cmd, argv: list[bytes], result: Any) -> list[bytes]:
     """The keys of this database a write touched for WATCH, as Redis's signalModifiedKey
     calls go: not the sources a command only reads (SINTERSTORE, BITOP, PFMERGE, SORT ...
-    STORE, GEOSEARCHSTORE), only the key a multi-key pop popped; COPY's destination is
-    touched in its own database (the caller's ``_target_db``)."""
+    STORE, GEOSEARCHSTORE), only the key a multi-key pop popped, nothing for a stream's
+    group state or last ID; COPY's destination is touched in its own database (the caller's
+    ``_target_db``)."""
     if name in _POP_ONE_OF:
         return [result[0]] if type(result) is list and result else []
-    if name == "copy":
+    if name == "copy" or name in _GROUP_STATE:
         return []
     return written_keys(cmd, argv)
 

@@ -18,10 +18,17 @@ looser:
   (equal distances come in qsort's order), and are not sent with COUNT (which of them it
   keeps is qsort's choice);
 - lex ranges over members of different scores are not sent: "unspecified" in Redis's docs;
-- SPOP's set is deleted after it on both servers (it popped different members).
+- SPOP's set is deleted after it on both servers (it popped different members);
+- inside a MULTI the walk itself drew (other groups), commands compared loosely are not
+  sent: EXEC's array could not be compared.
+
+The same walks run with every keyspace event compared, as a user with restricted keys (root
+rules or selectors, ACL LOG compared), with the other groups' commands (scripts, functions,
+MULTI / WATCH, publishing, FLUSHDB / SWAPDB ...: ``grammar.OTHER_GROUPS``) and over three
+connections per server; COMMAND GETKEYS has a walk of its own over every documented command.
 
 A failure names the seed, the step, the command and the commands since the last FLUSHALL;
-``LEDIS_GRAMMAR_STEPS`` sizes the walks (the slow test runs 20 longer ones).
+``LEDIS_GRAMMAR_STEPS`` sizes the walks (the slow tests run longer ones).
 """
 
 from __future__ import annotations
