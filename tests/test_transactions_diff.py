@@ -91,6 +91,14 @@ SCENARIOS = [
         ("XGROUP", "CREATE", "s", "g2", "0", "MKSTREAM"), ("XGROUP", "DESTROY", "s", "g"),
         ("MULTI",), ("PING",), ("EXEC",), ("WATCH", "s2"),
         ("XGROUP", "CREATE", "s2", "g", "$", "MKSTREAM"), ("MULTI",), ("PING",), ("EXEC",)]),
+    # BITFIELD signals only when a field changed or the string was made or grown
+    ("watch_bitfield_unchanged", [
+        ("SET", "s", "abc"), ("WATCH", "s"), ("BITFIELD", "s", "SET", "u8", "0", "97"),
+        ("BITFIELD", "s", "INCRBY", "u8", "8", "0"),
+        ("BITFIELD", "s", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "200"), ("MULTI",), ("PING",),
+        ("EXEC",), ("WATCH", "s"), ("BITFIELD", "s", "SET", "u8", "100", "0"), ("MULTI",),
+        ("PING",), ("EXEC",), ("WATCH", "s"), ("BITFIELD", "s", "SET", "u8", "0", "98"),
+        ("MULTI",), ("PING",), ("EXEC",)]),
     ("watch_ltrim", [("WATCH", "l"), ("LTRIM", "l", "0", "1"), ("MULTI",), ("PING",),
                      ("EXEC",), ("RPUSH", "l", "a"), ("WATCH", "l"), ("LTRIM", "l", "0", "-1"),
                      ("MULTI",), ("PING",), ("EXEC",)]),

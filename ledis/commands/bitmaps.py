@@ -298,9 +298,11 @@ def _bitfield(ctx, argv, readonly_command: bool):
     old_raw, value, expire = string.load(db, key)
     buf = bytearray(value or b"")
     need = (highest >> 3) + 1
+    grown = value is None or len(buf) < need
     if len(buf) < need:
         buf.extend(bytes(need - len(buf)))
     replies: list[int | None] = []
+    changed = False
     for opcode, signed, bits, offset, argument, ow in ops:
         old = _bitfield_read(buf, offset, bits, signed)
         if opcode == _OP_GET:
@@ -318,8 +320,10 @@ def _bitfield(ctx, argv, readonly_command: bool):
             replies.append(None)
             continue
         _bitfield_write(buf, offset, bits, new)
+        changed = changed or _bitfield_read(buf, offset, bits, signed) != old
         replies.append(reply)
-    string.store(db, key, bytes(buf), expire, old_raw)
+    if grown or changed:  # else nothing to write: Redis signals no change (no WATCH touch)
+        string.store(db, key, bytes(buf), expire, old_raw)
     return replies
 
 
