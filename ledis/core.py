@@ -199,8 +199,6 @@ class Core:
             # chunk took on the loop thread (how long it held the other clients)
             "streamed_replies": 0,
             "streamed_reply_chunk_max_us": 0,
-            "keyspace_hits": 0,
-            "keyspace_misses": 0,
             "total_error_replies": 0,
             "total_net_input_bytes": 0,
             "total_net_output_bytes": 0,
@@ -422,8 +420,12 @@ class Core:
             access.restart()  # idle times count from when tracking (re)started
         self.touch = (access.touch_lfu if access.lfu_mode else access.touch_lru) \
             if access_tracking else None
+        # keyspace notifications (ledis.pubsub.attach_expiry_events): a read's miss publishes
+        # keymiss through the hook only while notify-keyspace-events is set
+        keymiss = vars(self).get("keymiss_hook") if self.notify_configured else None
         for db in self.store.dbs:
             db.on_removed = access.forget if access_tracking else None
+            db.on_keymiss = keymiss
 
     def _lookup(self, name: bytes) -> Command | None:
         """The command called ``name`` in any letter case; remembered by its exact spelling

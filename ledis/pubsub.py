@@ -285,7 +285,8 @@ def notify(core: Any, flags: int, cls: int, event: bytes, key: bytes, db_number:
 
 
 def attach_expiry_events(core: Any) -> None:
-    """Give every database of ``core`` the active-expiry callback ("expired", class x)."""
+    """Give every database of ``core`` the active-expiry callback ("expired", class x) and
+    the read-miss one ("keymiss", class m: ``Database.missed``)."""
 
     def on_expired(db: Any, key: bytes) -> None:
         # notify_configured: notify-keyspace-events was set (its default "" publishes
@@ -297,8 +298,17 @@ def attach_expiry_events(core: Any) -> None:
         if core.triggers is not None:  # keyspace triggers (ledis/scripting/triggers.py)
             core.triggers.expired(db, key)
 
+    def on_keymiss(db: Any, key: bytes) -> None:
+        flags = notify_flags(core)
+        if flags & KEYMISS:
+            notify(core, flags, KEYMISS, b"keymiss", key, db.logical)
+
     for db in core.store.dbs:
         db.on_expired = on_expired
+    # every database's on_keymiss while notify-keyspace-events is set (Core.refresh_hot_flags):
+    # a read's miss costs a test otherwise
+    core.keymiss_hook = on_keymiss
+    core.refresh_hot_flags()
 
 
 G, S, L, SET, H, Z = 1, 2, 4, 8, 16, 32
@@ -504,7 +514,7 @@ def _copy_db(argv: list[bytes], number: int) -> int:
 
 NEW = 8192  # class n: "new", a key added to the db
 EXPIRED = 64  # class x: "expired"
-KEYMISS = 2048  # class m: "keymiss", never published by ledis (docs/redis-differences.md)
+KEYMISS = 2048  # class m: "keymiss", a counted read of a missing key (Database.missed)
 # Commands whose dbAdd precedes all their events, also over a key that was there: the
 # argument index of the key added.
 _NEW_FIRST = {"rename": 2, "renamenx": 2, "copy": 2, "move": 1, "restore": 1}

@@ -107,7 +107,7 @@ def cmd_pexpireat(ctx, argv):
 
 
 def _ttl_generic(ctx, key: bytes, in_ms: bool, absolute: bool) -> int:
-    raw = ctx.db.lookup(key)
+    raw = ctx.db.read(key)
     if raw is None:
         return -2
     expire = U64.unpack_from(raw, 1)[0]

@@ -73,7 +73,8 @@ def _box(raw_w: bytes, raw_h: bytes, unit: bytes) -> tuple[float, float, float]:
 
 
 def _member_position(db, key: bytes, member: bytes) -> tuple[float, float]:
-    value = zset.score(db, key, member)
+    raw = zset.meta(db, key)  # the search counted its read already
+    value = None if raw is None else zset.member_score(db, key, raw, member)
     if value is None:
         raise LedisError(errors.GEO_MEMBER)
     return geohash.decode_score(value)
@@ -271,7 +272,7 @@ def _search(ctx, argv, src_index: int, flags: int):
     """``georadiusGeneric``: parse, search, reply or store."""
     db = ctx.db
     key = argv[src_index]
-    exists = zset.meta(db, key) is not None  # WRONGTYPE before anything else, as Redis
+    exists = zset.read_meta(db, key) is not None  # WRONGTYPE before anything, as Redis
     shape = geohash.Shape()
     store_key: bytes | None = None
     store_dist = False

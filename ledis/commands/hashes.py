@@ -186,7 +186,7 @@ def cmd_hexists(ctx, argv):
          complexity="O(N) where N is the size of the hash.",
          summary="Get all the fields in a hash", since="2.0.0", acl="@read @hash @slow")
 def cmd_hkeys(ctx, argv):
-    raw = ctx.db.lookup_type(argv[1], _HASH)
+    raw = ctx.db.read_type(argv[1], _HASH)
     if raw is None:
         return []
     size = _size(raw, 17)[0]
@@ -200,7 +200,7 @@ def cmd_hkeys(ctx, argv):
          complexity="O(N) where N is the size of the hash.",
          summary="Get all the values in a hash", since="2.0.0", acl="@read @hash @slow")
 def cmd_hvals(ctx, argv):
-    raw = ctx.db.lookup_type(argv[1], _HASH)
+    raw = ctx.db.read_type(argv[1], _HASH)
     if raw is None:
         return []
     size = _size(raw, 17)[0]
@@ -215,7 +215,7 @@ def cmd_hvals(ctx, argv):
          complexity="O(N) where N is the size of the hash.",
          acl="@read @hash @slow")
 def cmd_hgetall(ctx, argv):
-    raw = ctx.db.lookup_type(argv[1], _HASH)
+    raw = ctx.db.read_type(argv[1], _HASH)
     if raw is None:
         return PairList()
     size = _size(raw, 17)[0]
@@ -250,7 +250,7 @@ def cmd_hincrbyfloat(ctx, argv):
 def cmd_hrandfield(ctx, argv):
     db = ctx.db
     if len(argv) == 2:
-        raw = db.lookup_type(argv[1], hashes.HASH)
+        raw = db.read_type(argv[1], hashes.HASH)
         if raw is None:
             return None
         return hashes.sample(db, argv[1], raw, 1, True)[0][0]
@@ -262,7 +262,7 @@ def cmd_hrandfield(ctx, argv):
         with_values = True
         if not -(_LONG_MAX // 2) <= count <= _LONG_MAX // 2:
             raise LedisError(errors.COUNT_OUT_OF_RANGE)
-    raw = db.lookup_type(argv[1], hashes.HASH)
+    raw = db.read_type(argv[1], hashes.HASH)
     if raw is None or count == 0:
         return []
     picked = hashes.sample(db, argv[1], raw, abs(count), count > 0)
@@ -288,7 +288,7 @@ def cmd_hrandfield(ctx, argv):
 def cmd_hscan(ctx, argv):
     cursor = parse_scan_cursor(argv[2])
     db = ctx.db
-    raw = db.lookup_type(argv[1], hashes.HASH)
+    raw = db.read_type(argv[1], hashes.HASH)
     if raw is None:  # Redis answers before looking at the options
         return [b"0", []]
     count, match = parse_scan_match(argv, 3)

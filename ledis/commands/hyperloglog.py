@@ -24,9 +24,10 @@ def _sparse_max_bytes(ctx) -> int:
     return ctx.core.config.redis_int("hll-sparse-max-bytes")
 
 
-def _load(db, key: bytes) -> tuple[bytes | None, bytes | None, int]:
-    """``(physical raw, HLL value or None, expire_ms)``; WRONGTYPE for a non-HLL value."""
-    raw, value, expire = string.load(db, key)
+def _load(db, key: bytes, read: bool = False) -> tuple[bytes | None, bytes | None, int]:
+    """``(physical raw, HLL value or None, expire_ms)``; WRONGTYPE for a non-HLL value.
+    ``read``: counted as a keyspace hit or miss (PFCOUNT's keys, PFMERGE's inputs)."""
+    raw, value, expire = string.load(db, key, read)
     if value is not None:
         hll.check(value)
     return raw, value, expire
@@ -60,11 +61,11 @@ def cmd_pfcount(ctx, argv):
     if len(argv) > 2:  # the cardinality of the union, never cached
         union = bytearray(hll.REGISTERS)
         for key in argv[1:]:
-            _, value, _ = _load(db, key)
+            _, value, _ = _load(db, key, True)
             if value is not None:
                 hll.merge_max(union, hll.registers(value))
         return hll.count_registers(bytes(union))
-    raw, value, expire = _load(db, argv[1])
+    raw, value, expire = _load(db, argv[1], True)
     if value is None:
         return 0
     card, cached = hll.count(value)
@@ -82,7 +83,7 @@ def cmd_pfmerge(ctx, argv):
     union = bytearray(hll.REGISTERS)
     use_dense = False
     for key in argv[1:]:  # the destination is one of the inputs, as in Redis
-        _, value, _ = _load(db, key)
+        _, value, _ = _load(db, key, True)
         if value is not None:
             use_dense = use_dense or value[4] == hll.DENSE
             hll.merge_max(union, hll.registers(value))

@@ -76,7 +76,7 @@ def cmd_unlink(ctx, argv):
          acl="@keyspace @read @fast")
 def cmd_exists(ctx, argv):
     db = ctx.db
-    return sum(db.lookup(key) is not None for key in argv[1:])
+    return sum(db.read(key) is not None for key in argv[1:])
 
 
 @command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic",
@@ -87,7 +87,7 @@ def cmd_exists(ctx, argv):
          acl="@keyspace @read @fast")
 def cmd_touch(ctx, argv):
     db = ctx.db
-    return sum(db.lookup(key) is not None for key in argv[1:])
+    return sum(db.read(key) is not None for key in argv[1:])
 
 
 @command("type", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic",
@@ -96,7 +96,7 @@ def cmd_touch(ctx, argv):
          complexity="O(1)",
          acl="@keyspace @read @fast")
 def cmd_type(ctx, argv):
-    raw = ctx.db.lookup(argv[1])
+    raw = ctx.db.read(argv[1])
     if raw is None:
         return _NONE
     return _TYPE_REPLIES.get(raw[0], _NONE)
@@ -202,7 +202,7 @@ def cmd_scan(ctx, argv):
     now = now_ms()
     size = streaming.chunk_size(ctx, count)
     if size:  # a huge COUNT: sent in chunks (ledis/commands/streaming.py)
-        return _streamed_scan(table, db.engine.walk(META, start, end), n, count, size, now,
+        return _streamed_scan(db, table, db.engine.walk(META, start, end), n, count, size, now,
                               matches, type_name)
     out = []
     examined = 0
@@ -212,28 +212,37 @@ def cmd_scan(ctx, argv):
             break
         examined += 1
         last = k
-        expire = U64.unpack_from(raw, 1)[0]
-        if expire and expire <= now:
-            continue
         key = k[n:]
-        if matches is not None and not matches(key):
-            continue
-        if type_name is not None and layout.TYPE_NAMES.get(raw[0], b"") != type_name:
-            continue
-        out.append(key)
+        if _listed(db, key, raw, now, matches, type_name):
+            out.append(key)
     else:
         last = None  # the walk reached the end of the range: iteration complete
     next_cursor = table.issue(last[n:]) if last is not None else 0
     return [b"%d" % next_cursor, out]
 
 
-def _streamed_scan(table: ScanCursors, walk: Iterator[tuple[bytes, bytes]], skip: int,
+def _listed(db, key: bytes, raw: bytes, now: int, matches: Callable[[bytes], object] | None,
+            type_name: bytes | None) -> bool:
+    """Whether SCAN lists ``key``: Redis's filters in their order, the pattern, then the type
+    (a read lookup: a keyspace hit, or for an expired key a miss), then expiry."""
+    if matches is not None and not matches(key):
+        return False
+    live = not 0 < U64.unpack_from(raw, 1)[0] <= now
+    if type_name is not None:
+        if not live:
+            db.missed(key)
+            return False
+        db.hits += 1
+        return layout.TYPE_NAMES.get(raw[0], b"") == type_name
+    return live
+
+
+def _streamed_scan(db, table: ScanCursors, walk: Iterator[tuple[bytes, bytes]], skip: int,
                    count: int, size: int, now: int, matches: Callable[[bytes], object] | None,
                    type_name: bytes | None) -> Pending:
     """SCAN's walk in chunks of ``size`` keys examined; the cursor (the reply's first
     element) is known at the end, so the chunks are held until then (``Stream.opening``)."""
     last: list[bytes | None] = [None]
-    type_names = layout.TYPE_NAMES
 
     def chunks() -> Iterator[tuple[int, bytes]]:
         examined = 0
@@ -245,10 +254,7 @@ def _streamed_scan(table: ScanCursors, walk: Iterator[tuple[bytes, bytes]], skip
             examined += len(part)
             last[0] = part[-1][0]
             names = [k[skip:] for k, raw in part
-                     if not 0 < U64.unpack_from(raw, 1)[0] <= now
-                     and (type_name is None or type_names.get(raw[0], b"") == type_name)]
-            if matches is not None:
-                names = [k for k in names if matches(k)]
+                     if _listed(db, k[skip:], raw, now, matches, type_name)]
             yield len(names), b"".join([b"$%d\r\n%s\r\n" % (len(k), k) for k in names])
         if next(walk, None) is None:
             last[0] = None
@@ -468,7 +474,7 @@ def cmd_copy(ctx, argv):
     src, dst = argv[1], argv[2]
     if dst_db is src_db and src == dst:
         raise LedisError(errors.SAME_OBJECT)
-    raw = src_db.lookup(src)
+    raw = src_db.read(src)  # Redis's lookupKeyRead: counted
     if raw is None:
         return 0
     old = dst_db.raw(dst)

@@ -122,7 +122,7 @@ def cmd_lindex(ctx, argv):
     try:
         idx = parse_int(argv[2])
     except LedisError:
-        if lst.get(ctx.db, argv[1]) is None:  # Redis looks the key up first: nil, no error
+        if lst.read_meta(ctx.db, argv[1]) is None:  # Redis looks it up first: nil, no error
             return None
         raise
     return lst.index(ctx.db, argv[1], idx)

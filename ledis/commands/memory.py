@@ -107,7 +107,7 @@ def cmd_memory_usage(ctx, argv):
                 raise LedisError(errors.SYNTAX)
         else:
             raise LedisError(errors.SYNTAX)
-    raw = ctx.db.lookup(argv[2])
+    raw = ctx.db.lookup(argv[2])  # not counted: Redis finds it in the dict directly
     if raw is None:
         return None
     return usage.key_usage(ctx.db, argv[2], raw, samples)

@@ -94,7 +94,7 @@ def encoding_of(ctx, db: Database, key: bytes, raw: bytes) -> bytes:
 
 
 def _object_lookup(ctx, argv) -> bytes | None:
-    return ctx.db.lookup(argv[2])
+    return ctx.db.read(argv[2], notify=False)  # counted, no keymiss: Redis's NONOTIFY
 
 
 @command("object|encoding", arity=3, flags="readonly", keys=(2, 2, 1), group="generic",

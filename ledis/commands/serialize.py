@@ -185,13 +185,12 @@ def cmd_migrate(ctx, argv):
     requests.append(pack_request([b"SELECT", b"%d" % dbid]))
     moved = []
     for key in options.keys:
-        raw = db.lookup(key)
+        raw = db.read(key)  # Redis's lookupKeyRead: counted
         if raw is None:
             continue
         expire = values.expire_of(raw)
         ttl = max(expire - now, 1) if expire else 0
-        found = values.read(db, key)
-        assert found is not None
+        found = values.of(db, key, raw)
         words = [b"RESTORE", key, b"%d" % ttl, rdb.dumps(*found)]
         if options.replace:
             words.append(b"REPLACE")

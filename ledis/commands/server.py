@@ -277,6 +277,7 @@ def _store_write_fields(engine) -> list[tuple[str, object]]:
 
 def _section_stats(core):
     stats = core.stats
+    dbs = core.store.dbs
     return [
         ("total_connections_received", stats["total_connections_received"]),
         ("total_commands_processed", core.total_commands()),
@@ -295,7 +296,8 @@ def _section_stats(core):
         ("streamed_reply_chunk_max_us", stats["streamed_reply_chunk_max_us"]),
         ("evicted_keys", 0), ("evicted_clients", 0), ("total_eviction_exceeded_time", 0),
         ("current_eviction_exceeded_time", 0),
-        ("keyspace_hits", stats["keyspace_hits"]), ("keyspace_misses", stats["keyspace_misses"]),
+        ("keyspace_hits", sum(db.hits for db in dbs)),
+        ("keyspace_misses", sum(db.misses for db in dbs)),
         ("pubsub_channels", stats.get("pubsub_channels", 0)),
         ("pubsub_patterns", stats.get("pubsub_patterns", 0)),
         ("pubsubshard_channels", stats.get("pubsubshard_channels", 0)),
@@ -478,6 +480,8 @@ def cmd_config_resetstat(ctx, argv):
     for key in core.stats:
         core.stats[key] = 0
     core.errorstats.clear()
+    for db in core.store.dbs:
+        db.hits = db.misses = 0
     for cmd in _all_commands(core):
         cmd.calls = cmd.rejected_calls = cmd.failed_calls = 0
         cmd.usec = 0.0

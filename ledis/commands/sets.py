@@ -72,7 +72,7 @@ def cmd_smismember(ctx, argv):
          complexity="O(N) where N is the set cardinality.",
          summary="Get all the members in a set", acl="@read @set @slow")
 def cmd_smembers(ctx, argv):
-    raw = ctx.db.lookup_type(argv[1], _SET)
+    raw = ctx.db.read_type(argv[1], _SET)
     if raw is None:
         return SetReply()
     size = collection.size_of(raw)
@@ -92,7 +92,7 @@ def cmd_smembers(ctx, argv):
 def cmd_srandmember(ctx, argv):
     db = ctx.db
     if len(argv) == 2:
-        raw = db.lookup_type(argv[1], _SET)
+        raw = db.read_type(argv[1], _SET)
         if raw is None:
             return None
         return collection.sample(db, argv[1], raw, 1, True)[0][0]
@@ -215,7 +215,7 @@ def cmd_sdiffstore(ctx, argv):
 def cmd_sscan(ctx, argv):
     cursor = parse_scan_cursor(argv[2])
     db = ctx.db
-    raw = db.lookup_type(argv[1], _SET)
+    raw = db.read_type(argv[1], _SET)
     if raw is None:
         return [b"0", []]
     count, match = parse_scan_match(argv, 3)

@@ -37,9 +37,8 @@ from ledis.commands.registry import command
 from ledis.errors import error
 from ledis.storage import layout
 from ledis.storage.types import list as lst
-from ledis.storage.types import set as sets
 from ledis.storage.types import zset
-from ledis.storage.types.hash import prefix_of
+from ledis.storage.types.hash import prefix_of, subs
 
 _SORTABLE = (layout.LIST, layout.SET, layout.ZSET)
 _DATA = layout.DATA
@@ -101,7 +100,7 @@ def _lookup(db, pattern: bytes, element: bytes) -> bytes | None:
         field = pattern[arrow + 2:]
         tail_end = arrow
     key = pattern[:star] + element + pattern[star + 1:tail_end]
-    raw = db.lookup(key)
+    raw = db.read(key)
     if raw is None:
         return None
     if field is not None:
@@ -197,7 +196,7 @@ def _sort(ctx, argv, readonly: bool):
 
     db = ctx.db
     key = argv[1]
-    raw = db.lookup(key)
+    raw = db.read(key)
     kind = layout.LIST if raw is None else raw[0]
     if kind not in _SORTABLE:
         raise error(errors.WRONGTYPE)
@@ -234,7 +233,7 @@ def _sort(ctx, argv, readonly: bool):
     elif kind == layout.LIST:
         elements = lst.read(db, lst.get(db, key), 0, size - 1)  # type: ignore[arg-type]
     elif kind == layout.SET:
-        elements = sets.members(db, key)
+        elements = subs(db, key, raw)  # type: ignore[arg-type]
     else:
         elements = zset.range_by_rank(db, key, 0, -1)
 

@@ -349,6 +349,7 @@ def cmd_xclaim(ctx, argv):
          "messages were delivered to the specified consumer.", since="6.2.0",
          complexity="O(1) if COUNT is small.", acl="@write @stream @fast")
 def cmd_xautoclaim(ctx, argv):
+    ctx.db.read(argv[1])  # as Redis: the key's read lookup (counted) before the arguments
     min_idle = max(_int(argv[4], errors.XAUTOCLAIM_MIN_IDLE), 0)
     start, exclusive = parse_interval(argv[5], 0)
     if exclusive:
@@ -370,7 +371,8 @@ def cmd_xautoclaim(ctx, argv):
         else:
             raise SYNTAX
     db = ctx.db
-    stream, group = _group_or_none(ctx, argv[1], argv[2])
+    stream = st.load(db, argv[1])[1]  # WRONGTYPE after the arguments
+    group = None if stream is None else stream.group(db, argv[2])
     if stream is None or group is None:
         raise LedisError(errors.STREAM_NOGROUP.format(_text(argv[1]), _text(argv[2])))
     attempts = count * 10

@@ -422,11 +422,12 @@ def _parse_read(ctx, argv: list[bytes], group: bool) -> ReadArgs:
     return args
 
 
-def _read_for_retry(db, key: bytes) -> st.Stream | None:
+def _read_for_retry(db, key: bytes, retry: bool) -> st.Stream | None:
     """The stream at ``key`` for a (re)try of a blocked read; a key that became another type
     meanwhile reads as "no data" (Redis serves stream readers from streams only; the types
-    were checked when the command arrived)."""
-    raw = db.lookup(key)
+    were checked when the command arrived). The first try is Redis's second read lookup of
+    every key (counted: ``Database.read``); a retry's is not counted, as Redis's is not."""
+    raw = db.lookup(key) if retry else db.read(key)
     return None if raw is None or raw[0] != st.STREAM else st.Stream(db, key, raw)
 
 
@@ -459,13 +460,13 @@ def cmd_xread(ctx, argv):
         else:
             after.append(parse_id(raw)[0])
 
-    def attempt(count: int) -> Any:
+    def attempt(count: int, retry: bool) -> Any:
         serving = blocking.serving_key()
         served = []
         for key, gt in zip(args.keys, after, strict=True):
             if serving is not None and key != serving:
                 continue
-            stream = _read_for_retry(db, key)
+            stream = _read_for_retry(db, key, retry)
             if stream is None or not stream.length:
                 continue
             if stream.last_entry_id(db) <= gt:
@@ -475,13 +476,13 @@ def cmd_xread(ctx, argv):
             served.append((key, _entries(stream.entries(db, start, MAX_ID, count))))
         return _read_reply(ctx, served)
 
-    result = attempt(args.count)
+    result = attempt(args.count, False)
     if result is not NOT_READY:
         return result
     if args.timeout is None:
         return NullArray
     count = args.count or XREAD_BLOCKED_DEFAULT_COUNT
-    return blocking.block(ctx, list(args.keys), args.timeout, lambda: attempt(count))
+    return blocking.block(ctx, list(args.keys), args.timeout, lambda: attempt(count, True))
 
 
 def _deliver(ctx, stream: st.Stream, group: st.Group, consumer: bytes, start: StreamID,
@@ -552,7 +553,7 @@ def cmd_xreadgroup(ctx, argv):
         for key, gt in zip(args.keys, after, strict=True):
             if serving is not None and key != serving:
                 continue
-            raw = db.lookup(key)
+            raw = db.lookup(key) if retry else db.read(key)  # as in _read_for_retry
             if raw is not None and raw[0] != st.STREAM:
                 continue  # another type meanwhile: not data for this reader
             stream = None if raw is None else st.Stream(db, key, raw)

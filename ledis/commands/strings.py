@@ -110,7 +110,7 @@ def cmd_set(ctx, argv):
     key = argv[1]
     old_value = None
     if flags & _GET:
-        old_raw, old_value, old_expire = string.load(db, key)  # WRONGTYPE before any write
+        old_raw, old_value, old_expire = string.load(db, key, True)  # WRONGTYPE first
         found = old_value is not None
     else:
         old_raw = db.raw(key)
@@ -164,7 +164,7 @@ def cmd_psetex(ctx, argv):
          acl="@write @string @fast")
 def cmd_getset(ctx, argv):
     db = ctx.db
-    old_raw, old_value, _ = string.load(db, argv[1])
+    old_raw, old_value, _ = string.load(db, argv[1], True)
     string.store(db, argv[1], argv[2], 0, old_raw)
     return old_value
 
@@ -174,7 +174,7 @@ def cmd_getset(ctx, argv):
          acl="@write @string @fast")
 def cmd_getdel(ctx, argv):
     db = ctx.db
-    old_raw, value, _ = string.load(db, argv[1])
+    old_raw, value, _ = string.load(db, argv[1], True)
     if value is not None:
         string.remove(db, argv[1], old_raw)
     return value
@@ -187,7 +187,7 @@ def cmd_getex(ctx, argv):
     flags, expire_arg = _parse_set_options(argv, 2, True)
     db = ctx.db
     key = argv[1]
-    old_raw, value, old_expire = string.load(db, key)
+    old_raw, value, old_expire = string.load(db, key, True)
     if value is None:
         return None
     if expire_arg is not None:
@@ -205,7 +205,7 @@ def cmd_getex(ctx, argv):
 @command("mget", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="string",
          summary="Get the values of all the given keys", acl="@read @string @fast")
 def cmd_mget(ctx, argv):
-    lookup = ctx.db.lookup
+    lookup = ctx.db.read
     out = []
     for key in argv[1:]:
         raw = lookup(key)
@@ -422,8 +422,8 @@ def _lcs_columns(a: bytes, b: bytes, keep: bool) -> list[int]:
          summary="Find longest common substring", since="7.0.0", acl="@read @string @slow")
 def cmd_lcs(ctx, argv):
     db = ctx.db
-    raw_a = db.lookup(argv[1])
-    raw_b = db.lookup(argv[2])
+    raw_a = db.read(argv[1])
+    raw_b = db.read(argv[2])
     if (raw_a is not None and raw_a[0] != 1) or (raw_b is not None and raw_b[0] != 1):
         raise error(errors.LCS_NOT_STRINGS)
     a = raw_a[9:] if raw_a is not None else b""

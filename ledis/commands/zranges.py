@@ -70,6 +70,7 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
     if rangetype == _RANK:
         start = parse_int(argv[minidx])
         stop = parse_int(argv[maxidx])
+        zset.read_meta(db, key)  # the counted read, after the range parsed (as Redis's)
         if dst is None and ctx.wire and (start < 0 or stop < 0 or stop - start >= _STREAM_MIN):
             streamed = _streamed_rank_range(ctx, key, start, stop, reverse, withscores)
             if streamed is not None:
@@ -77,6 +78,7 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
         items = zset.range_by_rank(db, key, start, stop, reverse, scores)
     elif rangetype == _SCORE:
         spec = parse_score_range(argv[minidx], argv[maxidx])
+        zset.read_meta(db, key)
         if dst is None and ctx.wire and limit != 0:
             streamed = _streamed_score_range(ctx, key, spec, reverse, offset, limit, withscores)
             if streamed is not None:
@@ -84,6 +86,7 @@ def _zrange(ctx, argv, first: int, dst: bytes | None, rangetype: int | None,
         items = zset.range_by_score(db, key, spec, reverse, offset, limit, scores)
     else:
         lex = parse_lex_range(argv[minidx], argv[maxidx])
+        zset.read_meta(db, key)
         if dst is None and ctx.wire and limit != 0 and offset >= 0:
             streamed = _streamed_lex_range(ctx, key, lex, reverse, offset, limit)
             if streamed is not None:

@@ -346,6 +346,7 @@ def cmd_zrevrank(ctx, argv):
          since="2.0.0", acl="@read @sortedset @fast")
 def cmd_zcount(ctx, argv):
     spec = parse_score_range(argv[2], argv[3])
+    zset.read_meta(ctx.db, argv[1])  # the counted read (the count is shared with ZRANGE's)
     return zset.count_by_score(ctx.db, argv[1], spec)
 
 
@@ -553,7 +554,7 @@ def cmd_zscan(ctx, argv):
     cursor = parse_scan_cursor(argv[2])
     db = ctx.db
     key = argv[1]
-    raw = zset.meta(db, key)
+    raw = zset.read_meta(db, key)
     if raw is None:
         return [b"0", []]
     count, pattern, _ = parse_scan_options(argv, 3)

@@ -221,6 +221,9 @@ class Database:
     # value, and as on_removed(index, None) by FLUSHDB: the access tracker (ledis/access.py)
     # forgets its counters, as Redis's go with the freed object. None while nothing tracks.
     on_removed: Callable[[int, bytes | None], None] | None = None
+    # Called as on_keymiss(db, key) by a counted read of a missing key (ledis/pubsub.py
+    # publishes keymiss when class m is on; None while no keyspace event is configured).
+    on_keymiss: Callable[[Database, bytes], None] | None = None
 
     def __init__(self, store: Store, index: int, logical: int | None = None) -> None:
         self.store = store
@@ -232,6 +235,7 @@ class Database:
         self.keys, self.expires = _COUNTS.unpack(saved) if saved else (0, 0)
         self.counts_dirty = False
         self.expire_from: bytes | None = None  # where active expiry's next slice starts
+        self.hits = self.misses = 0  # counted reads (``read``): INFO's keyspace_hits / misses
 
     # --- reads -----------------------------------------------------------------------------
     def raw(self, key: bytes) -> bytes | None:
@@ -256,6 +260,45 @@ class Database:
             # raise's frames (and their locals) onto it forever.
             raise WRONGTYPE.with_traceback(None)
         return raw
+
+    # Reads as Redis's lookupKeyRead counts them: a key found (of any type: WRONGTYPE comes
+    # after) is a keyspace hit, a missing or expired one a miss, which publishes ``keymiss``
+    # (INFO's keyspace_hits / keyspace_misses, class m). Writes' lookups (``raw``, ``lookup``)
+    # count nothing, as lookupKeyWrite does not.
+    def read(self, key: bytes, notify: bool = True) -> bytes | None:
+        """``lookup`` counted as a read (``notify``: see ``missed``)."""
+        raw = self.engine.get(META, self.prefix + key)
+        if raw is not None:
+            expire = U64.unpack_from(raw, 1)[0]
+            if not expire or expire > time.time() * 1000:
+                self.hits += 1
+                return raw
+        self.misses += 1
+        if notify and self.on_keymiss is not None:
+            self.on_keymiss(self, key)
+        return None
+
+    def read_type(self, key: bytes, type_code: int) -> bytes | None:
+        """``lookup_type`` counted as a read (``read`` inline: HGET's, SISMEMBER's path)."""
+        raw = self.engine.get(META, self.prefix + key)
+        if raw is not None:
+            expire = U64.unpack_from(raw, 1)[0]
+            if not expire or expire > time.time() * 1000:
+                self.hits += 1
+                if raw[0] != type_code:
+                    raise WRONGTYPE.with_traceback(None)
+                return raw
+        self.misses += 1
+        if self.on_keymiss is not None:
+            self.on_keymiss(self, key)
+        return None
+
+    def missed(self, key: bytes, notify: bool = True) -> None:
+        """Count a read that found no ``key``; ``notify``: publish ``keymiss`` (OBJECT and
+        MEMORY USAGE do not: Redis's LOOKUP_NONOTIFY)."""
+        self.misses += 1
+        if notify and self.on_keymiss is not None:
+            self.on_keymiss(self, key)
 
     def is_live(self, raw: bytes | None) -> bool:
         if raw is None:

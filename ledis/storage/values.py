@@ -83,10 +83,14 @@ def expire_of(raw: bytes) -> int:
 
 
 def read(db: Database, key: bytes) -> tuple[str, Any] | None:
-    """``(kind, value)`` of a live key, None when it is missing or expired."""
-    raw = db.lookup(key)
-    if raw is None:
-        return None
+    """``(kind, value)`` of a live key, None when it is missing or expired (a read: counted as
+    a keyspace hit or miss, ``Database.read``)."""
+    raw = db.read(key)
+    return None if raw is None else of(db, key, raw)
+
+
+def of(db: Database, key: bytes, raw: bytes) -> tuple[str, Any]:
+    """``(kind, value)`` of the key of live metadata ``raw``."""
     return KIND_OF[raw[0]], READERS[raw[0]](db, key, raw)
 
 

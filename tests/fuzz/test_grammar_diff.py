@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shlex
 
 import hiredis
@@ -126,6 +127,12 @@ def _left_open(name: str, args: list[bytes], ref: WireClient) -> bool:
     return False
 
 
+def _looks(name: str) -> bool:
+    """Whether ``_left_open`` looks at Redis's data for this command (its lookups count and
+    may publish keymiss)."""
+    return name in ("sort", "sort_ro", "zrange", "zrangestore") or name in grammar.LEX
+
+
 def _run(client: WireClient, args: list[bytes], in_exec: bool) -> tuple[bytes, bytes]:
     """(what came before, the reply): in MULTI, the replies to MULTI and to the command
     (QUEUED, or the refusal that makes EXEC abort), then EXEC's."""
@@ -173,10 +180,36 @@ class Events:
         self.pub.close()
 
 
+class Counters:
+    """INFO's ``keyspace_hits`` and ``keyspace_misses`` of one server, read on a connection of
+    its own (the walk's may be inside a MULTI); ``since`` returns how far each moved since the
+    last call."""
+
+    def __init__(self, port: int) -> None:
+        self.client = WireClient(port)
+        self.last = self._read()
+
+    def _read(self) -> tuple[int, int]:
+        info = _parse(self.client.call("INFO", "stats"))
+        found = dict(re.findall(rb"(keyspace_hits|keyspace_misses):(\d+)", info))
+        return int(found[b"keyspace_hits"]), int(found[b"keyspace_misses"])
+
+    def since(self) -> tuple[int, int]:
+        now = self._read()
+        moved = (now[0] - self.last[0], now[1] - self.last[1])
+        self.last = now
+        return moved
+
+    def close(self) -> None:
+        self.client.close()
+
+
 def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | None = None,
-         runners: WirePair | None = None, other: bool = False, connections: int = 1) -> None:
+         runners: WirePair | None = None, other: bool = False, connections: int = 1,
+         counters: tuple[Counters, Counters] | None = None) -> None:
     """``steps`` random commands on both servers, each reply compared (and with ``events``,
-    the keyspace notifications each command published). ``runners``: the connections that
+    the keyspace notifications each command published; with ``counters``, how many key
+    lookups each counted as hits and misses). ``runners``: the connections that
     send them (another user's), ``pair``'s otherwise. ``other``: the other groups' commands
     (scripts, functions, MULTI / WATCH, publishing ...) drawn too, six times as often.
     ``connections``: that many connections to each server, each command sent on one drawn at
@@ -218,8 +251,15 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
             for client in pair:
                 client.call(*setup)
             history.append(setup)
-        if _left_open(name, args, admin) or (queuing[index] and _loose(name)):
+        left_open = _left_open(name, args, admin)
+        if events is not None and _looks(name):  # the admin's lookups published keymiss
+            for subscriber in events:
+                subscriber.since()
+        if left_open or (queuing[index] and _loose(name)):
             continue
+        if counters is not None:  # from here (the admin's lookups count too)
+            for counter in counters:
+                counter.since()
         in_exec = 0.13 <= pick < 0.18
         sent = args
         if 0.03 <= pick < 0.13 and name.split("|")[0] not in unscriptable:
@@ -240,6 +280,12 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
                 f"seed {seed}, step {step}: {sent!r} (reply {want[:100]!r})\n  ledis "
                 f"published {got_events!r}\n  redis published {want_events!r}\n  after:\n    "
                 + "\n    ".join(repr(h) for h in history[-40:-1]))
+        if counters is not None:
+            got_counts, want_counts = counters[0].since(), counters[1].since()
+            assert got_counts == want_counts, (
+                f"seed {seed}, step {step}: {sent!r} (reply {want[:100]!r})\n  ledis "
+                f"counted {got_counts!r} (hits, misses)\n  redis counted {want_counts!r}\n"
+                "  after:\n    " + "\n    ".join(repr(h) for h in history[-40:-1]))
         if name == "spop" and len(args) > 1:
             for client in pair:
                 client.call("DEL", args[1])
@@ -333,11 +379,11 @@ def test_random_commands_match_redis(wire_pair, seed):
 
 
 def walk_with_events(pair: WirePair, seed: int, steps: int, other: bool = False) -> None:
-    """``walk`` with every keyspace event class on (KEAn: all but keymiss, which ledis does
-    not publish, docs/redis-differences.md): each command's events compared too."""
+    """``walk`` with every keyspace event class on (KEAnm: ``A`` is all but ``new`` and
+    ``keymiss``): each command's events compared too."""
     subscribers = (Events(pair.ours.port), Events(pair.ref.port))
     for client in pair:
-        client.call("CONFIG", "SET", "notify-keyspace-events", "KEAn")
+        client.call("CONFIG", "SET", "notify-keyspace-events", "KEAnm")
     try:
         walk(pair, seed, steps, subscribers, other=other)
     finally:
@@ -345,6 +391,29 @@ def walk_with_events(pair: WirePair, seed: int, steps: int, other: bool = False)
             client.call("CONFIG", "SET", "notify-keyspace-events", "")
         for events in subscribers:
             events.close()
+
+
+def walk_counting(pair: WirePair, seed: int, steps: int, other: bool = False) -> None:
+    """``walk`` with INFO's ``keyspace_hits`` / ``keyspace_misses`` compared after each
+    command: which key lookups Redis counts (its read lookups: a key found, WRONGTYPE
+    included, is a hit; a key missing or expired a miss), command by command."""
+    counters = (Counters(pair.ours.port), Counters(pair.ref.port))
+    try:
+        walk(pair, seed, steps, other=other, counters=counters)
+    finally:
+        for counter in counters:
+            counter.close()
+
+
+@pytest.mark.parametrize("seed", range(700, 703))
+def test_random_commands_count_hits_as_redis(wire_pair, seed):
+    walk_counting(wire_pair, seed, STEPS)
+
+
+@pytest.mark.parametrize("seed", range(710, 712))
+def test_other_groups_count_hits_as_redis(wire_pair, seed):
+    """Scripts', functions' and EXEC's lookups counted as Redis counts them."""
+    walk_counting(wire_pair, seed, STEPS, other=True)
 
 
 @pytest.mark.parametrize("seed", range(600, 603))
@@ -402,3 +471,9 @@ def test_other_groups_on_three_connections_long(wire_pair, seed):
 @pytest.mark.parametrize("seed", range(300, 310))
 def test_random_commands_notify_as_redis_long(wire_pair, seed):
     walk_with_events(wire_pair, seed, 10 * STEPS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(720, 730))
+def test_random_commands_count_hits_as_redis_long(wire_pair, seed):
+    walk_counting(wire_pair, seed, 10 * STEPS, other=seed % 2 == 1)

@@ -246,14 +246,14 @@ def _field_key(db: Database, key: bytes, raw: bytes, field: bytes) -> bytes:
 
 
 def get(db: Database, key: bytes, field: bytes) -> bytes | None:
-    raw = db.lookup_type(key, HASH)
+    raw = db.read_type(key, HASH)
     if raw is None:
         return None
     return db.engine.get(DATA, sub_prefix(db.index, U64.unpack_from(raw, 9)[0]) + field)
 
 
 def get_many(db: Database, key: bytes, fields: list[bytes]) -> list[bytes | None]:
-    raw = db.lookup_type(key, HASH)
+    raw = db.read_type(key, HASH)
     if raw is None:
         return [None] * len(fields)
     prefix = prefix_of(db, key, raw)
@@ -262,7 +262,7 @@ def get_many(db: Database, key: bytes, fields: list[bytes]) -> list[bytes | None
 
 
 def length(db: Database, key: bytes) -> int:
-    raw = db.lookup_type(key, HASH)
+    raw = db.read_type(key, HASH)
     return 0 if raw is None else U64.unpack_from(raw, 17)[0]
 
 
@@ -345,7 +345,7 @@ def exists(db: Database, key: bytes, field: bytes) -> bool:
 
 
 def items(db: Database, key: bytes) -> list[tuple[bytes, bytes]]:
-    raw = db.lookup_type(key, HASH)
+    raw = db.read_type(key, HASH)
     return [] if raw is None else pairs(db, key, raw)
 
 

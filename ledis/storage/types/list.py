@@ -99,20 +99,27 @@ def get(db: Database, key: bytes) -> ListMeta | None:
     return load(db, key)[1]
 
 
-# --- reads -----------------------------------------------------------------------------------
-def length(db: Database, key: bytes) -> int:
+# --- reads (counted as keyspace hits or misses: ``Database.read``) --------------------------
+def read_meta(db: Database, key: bytes) -> ListMeta | None:
+    """``get`` counted as a read (``Database.read_type`` inline: LRANGE's path)."""
     raw = db.engine.get(META, db.prefix + key)
-    if raw is None:
-        return 0
-    if raw[1:9] != _NO_EXPIRE and U64.unpack_from(raw, 1)[0] <= _time() * 1000:
-        return 0
+    if raw is None or (raw[1:9] != _NO_EXPIRE
+                       and U64.unpack_from(raw, 1)[0] <= _time() * 1000):
+        db.missed(key)
+        return None
+    db.hits += 1
     if raw[0] != LIST:
         raise WRONGTYPE
-    return U64.unpack_from(raw, 17)[0]
+    return ListMeta(db, key, raw)
+
+
+def length(db: Database, key: bytes) -> int:
+    raw = db.read_type(key, LIST)
+    return 0 if raw is None else U64.unpack_from(raw, 17)[0]
 
 
 def index(db: Database, key: bytes, idx: int) -> bytes | None:
-    meta = get(db, key)
+    meta = read_meta(db, key)
     if meta is None:
         return None
     seq = _seq_at(meta, idx)
@@ -138,7 +145,7 @@ def range(db: Database, key: bytes, start: int, stop: int) -> list[bytes]:  # no
 
 def span(db: Database, key: bytes, start: int, stop: int) -> tuple[ListMeta, int, int] | None:
     """LRANGE's indexes clipped the way Redis does, with the list's metadata (None: empty)."""
-    meta = get(db, key)
+    meta = read_meta(db, key)
     if meta is None:
         return None
     clipped = clip_range(start, stop, meta.tail - meta.head)
@@ -207,7 +214,7 @@ def _element_keys(prefix: bytes, lo: int, hi: int) -> list[bytes]:
 def positions(db: Database, key: bytes, element: bytes, rank: int, count: int | None,
               maxlen: int) -> list[int] | None:
     """LPOS: indexes of matches (rank-th first, up to count, 0 = all; None if no list)."""
-    meta = get(db, key)
+    meta = read_meta(db, key)
     if meta is None:
         return None
     size = meta.tail - meta.head

@@ -41,7 +41,8 @@ _time = time.time
 
 
 def _lookup(db: Database, key: bytes) -> bytes | None:
-    return db.lookup_type(key, SET)
+    """A read (counted: ``Database.read``) of a set key."""
+    return db.read_type(key, SET)
 
 
 def add(db: Database, key: bytes, members: list[bytes], start: int = 0) -> int:
@@ -153,6 +154,7 @@ def pop(db: Database, key: bytes, count: int) -> list[bytes]:
         return []
     size = size_of(live)
     if count >= size:
+        db.hits += 1  # Redis answers with its SMEMBERS code, whose read lookup counts
         out = subs(db, key, live)
         db.remove(key, live)
         return out

@@ -426,8 +426,9 @@ class Group:
 
 # --- the gate --------------------------------------------------------------------------------
 def read(db: Database, key: bytes) -> Stream | None:
-    """The live stream at ``key`` (WRONGTYPE for another type), None when missing."""
-    raw = db.lookup_type(key, STREAM)
+    """The live stream at ``key`` (WRONGTYPE for another type), None when missing; a read,
+    counted as a keyspace hit or miss (``Database.read``)."""
+    raw = db.read_type(key, STREAM)
     return None if raw is None else Stream(db, key, raw)
 
 

@@ -38,33 +38,48 @@ def encode(value: bytes, expire_ms: int = 0) -> bytes:
 
 # --- reads -----------------------------------------------------------------------------------
 def get(db: Database, key: bytes) -> bytes | None:
-    """The value of a live string key; None if missing; WRONGTYPE for other types."""
+    """The value of a live string key; None if missing; WRONGTYPE for other types. A read:
+    counted as a keyspace hit or miss (``Database.read``)."""
     raw = db.engine.get(META, db.prefix + key)
     if raw is None:
+        db.misses += 1  # Database.missed, inline: GET's path
+        if db.on_keymiss is not None:
+            db.on_keymiss(db, key)
         return None
     if raw.startswith(_PERSISTENT_PREFIX):  # a string without TTL: the common case
+        db.hits += 1
         return raw[9:]
     if raw[1:9] != _NO_EXPIRE and U64.unpack_from(raw, 1)[0] <= _time() * 1000:
+        db.missed(key)
         return None
+    db.hits += 1
     if raw[0] != 1:  # layout.STRING
         raise WRONGTYPE
     return raw[9:]
 
 
-def load(db: Database, key: bytes) -> tuple[bytes | None, bytes | None, int]:
+def load(db: Database, key: bytes, read: bool = False
+         ) -> tuple[bytes | None, bytes | None, int]:
     """``(physical meta, live value or None, expire_ms)`` for a read-modify-write.
 
     The physical record is what ``db.replace`` / ``db.remove`` need (expired or not);
-    WRONGTYPE is raised for a live key of another type.
+    WRONGTYPE is raised for a live key of another type. ``read``: counted as a keyspace hit
+    or miss, for the writes Redis starts with a read lookup (GETSET, GETDEL, GETEX, SET GET).
     """
     raw = db.engine.get(META, db.prefix + key)
     if raw is None:
+        if read:
+            db.missed(key)
         return None, None, 0
     expire = 0
     if raw[1:9] != _NO_EXPIRE:
         expire = U64.unpack_from(raw, 1)[0]
         if expire <= _time() * 1000:
+            if read:
+                db.missed(key)
             return raw, None, 0
+    if read:
+        db.hits += 1
     if raw[0] != 1:
         raise WRONGTYPE
     return raw, raw[9:], expire

@@ -182,6 +182,16 @@ def meta(db: Database, key: bytes) -> bytes | None:
     return raw
 
 
+def read_meta(db: Database, key: bytes) -> bytes | None:
+    """``meta`` counted as a read (a keyspace hit or miss: ``Database.read``). The one-lookup
+    reads below use it; the ranges and walks do not (their commands count the key once
+    themselves: a streamed range may fall back to the plain one)."""
+    raw = db.read(key)
+    if raw is not None and raw[0] != ZSET:
+        raise LedisError(errors.WRONGTYPE)
+    return raw
+
+
 def _prefix(db: Database, raw: bytes, key: bytes) -> bytes:
     return layout.sub_prefix(db.index, _U64_unpack(raw[9:17])[0])
 
@@ -191,20 +201,23 @@ def size_of(raw: bytes) -> int:
 
 
 def card(db: Database, key: bytes) -> int:
-    raw = meta(db, key)
+    raw = read_meta(db, key)
     return 0 if raw is None else _U64_unpack(raw[17:25])[0]
 
 
 def score(db: Database, key: bytes, member: bytes) -> float | None:
-    raw = meta(db, key)
-    if raw is None:
-        return None
+    raw = read_meta(db, key)
+    return None if raw is None else member_score(db, key, raw, member)
+
+
+def member_score(db: Database, key: bytes, raw: bytes, member: bytes) -> float | None:
+    """The score of ``member`` in the zset of metadata ``raw`` (None: not a member)."""
     enc = db.engine.get(DATA, _prefix(db, raw, key) + member)
     return None if enc is None else decode_score(enc)
 
 
 def scores(db: Database, key: bytes, members: list[bytes]) -> list[float | None]:
-    raw = meta(db, key)
+    raw = read_meta(db, key)
     if raw is None:
         return [None] * len(members)
     prefix = _prefix(db, raw, key)
@@ -217,7 +230,7 @@ def scores(db: Database, key: bytes, members: list[bytes]) -> list[float | None]
 
 
 def rank(db: Database, key: bytes, member: bytes, reverse: bool = False) -> int | None:
-    raw = meta(db, key)
+    raw = read_meta(db, key)
     if raw is None:
         return None
     prefix = _prefix(db, raw, key)
@@ -407,7 +420,7 @@ def count_by_score(db: Database, key: bytes, spec: ScoreRange) -> int:
 
 
 def count_by_lex(db: Database, key: bytes, spec: LexRange) -> int:
-    raw = meta(db, key)
+    raw = read_meta(db, key)
     if raw is None:
         return 0
     prefix = _prefix(db, raw, key)
@@ -450,7 +463,7 @@ def load(db: Database, key: bytes) -> dict[bytes, float] | None:
 
 def input_size(db: Database, key: bytes) -> int:
     """Cardinality of a zset or set input (0 if missing), WRONGTYPE for other types."""
-    raw = db.lookup(key)
+    raw = db.read(key)  # counted: Redis looks every input up as a read first
     if raw is None:
         return 0
     if raw[0] != ZSET and raw[0] != layout.SET:
@@ -462,7 +475,7 @@ def random_members(db: Database, key: bytes, count: int, with_scores: bool) -> l
     """ZRANDMEMBER with a count: distinct members for count > 0, repeats allowed for
     count < 0. Random ranks, read through the rank index (a small zset: one pass over
     ``data``, collecting the chosen positions)."""
-    raw = meta(db, key)
+    raw = read_meta(db, key)
     if raw is None or count == 0:
         return []
     size = size_of(raw)
