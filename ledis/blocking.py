@@ -227,7 +227,8 @@ def _remove(waiter: Waiter) -> None:
 
 def _before_serving(waiter: Waiter) -> tuple | None:
     """What the served command's keyspace events are computed from (``notify_write``): the
-    command, its keys and their metadata before the pop; None while nothing is published."""
+    command, its keys and their metadata before the pop; None while nothing is published
+    and no keyspace trigger may fire."""
     ctx = waiter.ctx
     core = ctx.core
     if not core.notify_writes:
@@ -236,8 +237,10 @@ def _before_serving(waiter: Waiter) -> tuple | None:
     from ledis.tracking import command_keys
 
     flags = notify_flags(core)
+    triggers = core.triggers
+    fire = triggers is not None and not triggers.dormant()
     argv = ctx.last_cmd
-    cmd = core._by_name.get(argv[0]) if flags and isinstance(argv, list) else None
+    cmd = core._by_name.get(argv[0]) if (flags or fire) and isinstance(argv, list) else None
     if cmd is None:
         return None
     keys = command_keys(cmd, argv)
@@ -247,14 +250,19 @@ def _before_serving(waiter: Waiter) -> tuple | None:
 def _served(waiter: Waiter, key: bytes, seen: tuple | None = None) -> None:
     """A served pop changed ``key`` (and a BLMOVE / BRPOPLPUSH its destination) outside the
     dispatcher: publish its keyspace events (``seen``: ``_before_serving``), as Redis's
-    serving of a blocked client does, and tell CLIENT TRACKING (ledis/tracking.py), as
-    Redis's signalModifiedKey."""
+    serving of a blocked client does, run the keyspace triggers of those events
+    (``Triggers.served``), and tell CLIENT TRACKING (ledis/tracking.py), as Redis's
+    signalModifiedKey."""
+    core = waiter.ctx.core
     if seen is not None:
         from ledis.pubsub import notify_write
 
         cmd, argv, keys, befores, flags = seen
-        notify_write(waiter.ctx, cmd, argv, keys, befores, flags)
-    tracking = waiter.ctx.core.tracking
+        if flags:
+            notify_write(waiter.ctx, cmd, argv, keys, befores, flags)
+        if core.triggers is not None:
+            core.triggers.served(waiter.ctx, cmd, argv, keys, befores)
+    tracking = core.tracking
     if tracking is None or not tracking.clients:
         return
     keys = [key]

@@ -498,3 +498,57 @@ redis.register_trigger{name = 'u', keys = {'user:', 'uid:'}, events = {'set'},
     t.mset({"a": "1", "uid:5": "2"})
     assert sorted(t.keys("seen:*")) == [b"seen:uid:2", b"seen:uid:5", b"seen:user:1"]
     assert triggers_of(t)["heads.u"]["fires"] == 3
+
+
+# Counts every event on q:* keys; and an aborting trigger on qs:* pops.
+SERVED = """#!lua name=served
+redis.register_trigger{name = 'count', keys = 'q:',
+  events = {'lpop', 'rpop', 'lpush', 'rpush', 'zpopmin', 'zadd', 'del'},
+  callback = function(event, key) redis.call('HINCRBY', 'seen', event .. ' ' .. key, 1) end}
+redis.register_trigger{name = 'strict', keys = 'qs:', events = {'lpop'},
+  callback = function(event, key) redis.call('SET', 'side', '1') error('refused') end}
+"""
+
+
+def _served(server, t, blocking: tuple, feed: tuple):
+    """``blocking`` on a client of its own, blocked, then ``feed`` by ``t``; its reply."""
+    replies = []
+    blocked = server.client(protocol=2)
+    thread = threading.Thread(target=lambda: replies.append(blocked.execute_command(*blocking)))
+    thread.start()
+    try:
+        wait_until(lambda: t.info("clients")["blocked_clients"] == 1)
+        t.execute_command(*feed)
+    finally:
+        thread.join(10)
+        blocked.close()
+    return replies[0]
+
+
+def test_served_blocked_pops_fire_their_triggers(server, t):
+    """A pop served after the write that fed it (BLPOP woken by RPUSH, BLMOVE, BZPOPMIN)
+    fires its events' triggers, after the feeding write's own."""
+    t.function_load(SERVED)
+    assert _served(server, t, ("BLPOP", "q:1", "5"), ("RPUSH", "q:1", "a")) == (b"q:1", b"a")
+    assert _served(server, t, ("BLMOVE", "q:2", "q:3", "LEFT", "RIGHT", "5"),
+                   ("LPUSH", "q:2", "b")) == b"b"
+    assert _served(server, t, ("BZPOPMIN", "q:4", "5"), ("ZADD", "q:4", "1", "m")) == \
+        (b"q:4", b"m", 1.0)
+    assert t.hgetall("seen") == {
+        b"rpush q:1": b"1", b"lpop q:1": b"1", b"del q:1": b"1",
+        b"lpush q:2": b"1", b"lpop q:2": b"1", b"del q:2": b"1", b"rpush q:3": b"1",
+        b"zadd q:4": b"1", b"zpopmin q:4": b"1", b"del q:4": b"1"}
+    assert triggers_of(t)["served.count"]["fires"] == 10
+
+
+def test_a_served_pop_stands_when_its_trigger_aborts(server, t):
+    """No command's unit is open when a blocked pop is served: as for active expiry, the pop
+    stands, the failing callback's writes are discarded and its error is counted."""
+    t.function_load(SERVED)
+    assert _served(server, t, ("BLPOP", "qs:1", "5"), ("RPUSH", "qs:1", "a", "b")) == \
+        (b"qs:1", b"a")
+    assert t.lrange("qs:1", 0, -1) == [b"b"]
+    assert t.exists("side") == 0
+    strict = triggers_of(t)["served.strict"]
+    assert strict["fires"] == 1 and strict["errors"] == 1
+    assert b"refused" in strict["last_error"]

@@ -441,6 +441,24 @@ class Triggers:
         except LedisError as exc:
             log.warning("expired trigger on %r: %s", key[:128], exc.text)
 
+    def served(self, ctx: Context, cmd: Command, argv: list[bytes], keys: list[bytes],
+               befores: list[bytes | None]) -> None:
+        """A blocked client's pop was served after the write that fed it (ledis/blocking.py):
+        run the triggers of its events. No command's unit is open there to undo, so, as for
+        active expiry, the pop stands: a failing callback's writes are discarded, and the
+        failure is counted and logged."""
+        if self.dormant():
+            return
+        unit = self._open()
+        notify_write(ctx, cmd, argv, keys, befores, _ALL_CLASSES, self._collect)
+        if not self.queue:
+            self._close(unit)
+            return
+        try:
+            self._run_unit(self._internal_ctx(), unit)
+        except LedisError as exc:
+            log.warning("trigger on a served %s: %s", cmd.name, exc.text)
+
     # --- the unit ---------------------------------------------------------------------------
     def _collect(self, cls: int, event: bytes, key: bytes, number: int) -> None:
         """notify_write's emitter: queue the event when some trigger wants it."""
