@@ -118,7 +118,7 @@ def cmd_spop(ctx, argv):
     count = parse_int(argv[2], errors.NEGATIVE_COUNT)
     if count < 0:
         raise LedisError(errors.NEGATIVE_COUNT)
-    return SetReply(sets.pop(ctx.db, argv[1], count))
+    return SetReply(sets.pop(ctx.db, argv[1], count, counted=True))
 
 
 @command("smove", arity=4, flags="write fast", keys=(1, 2, 1), group="set",

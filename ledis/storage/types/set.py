@@ -147,14 +147,17 @@ def random_members(db: Database, key: bytes, count: int, unique: bool) -> list[b
     return [m for m, _ in sample(db, key, raw, count, unique)]
 
 
-def pop(db: Database, key: bytes, count: int) -> list[bytes]:
-    """SPOP ``count`` distinct random members (all of them when count >= size)."""
+def pop(db: Database, key: bytes, count: int, counted: bool = False) -> list[bytes]:
+    """SPOP ``count`` distinct random members (all of them when count >= size). ``counted``
+    (SPOP with a count): taking them all counts a keyspace hit, as Redis answers that with
+    its SUNION code, whose read lookup counts."""
     phys, live = load(db, key, SET)
     if live is None or count == 0:
         return []
     size = size_of(live)
     if count >= size:
-        db.hits += 1  # Redis answers with its SMEMBERS code, whose read lookup counts
+        if counted:
+            db.hits += 1
         out = subs(db, key, live)
         db.remove(key, live)
         return out
