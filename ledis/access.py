@@ -39,6 +39,8 @@ import random
 import time
 from typing import Any
 
+from ledis.commands.registry import own
+
 LFU_INIT_VAL = 5
 _random = random.random
 MAX_ENTRIES = 1_000_000
@@ -76,10 +78,7 @@ class AccessTracker:
         self.decay_time = decay_time
         skip = set()
         for name in NOTOUCH:
-            parent, _, sub = name.partition("|")
-            cmd = commands.get(parent.encode())
-            if cmd is not None and sub:
-                cmd = cmd.subcommands.get(sub.encode())
+            cmd = own(commands, name)
             if cmd is not None:
                 skip.add(cmd)
         self.notouch = frozenset(skip)

@@ -315,7 +315,8 @@ class Core:
                 sub = cmd.subcommands.get(argv[1].lower())
                 if sub is None:  # no command found: none counts a rejected call (Redis)
                     raise self._reject(None, LedisError(errors.UNKNOWN_SUBCOMMAND.format(
-                        argv[1].decode("utf-8", "replace")[:128], cmd.name.upper())), ctx)
+                        argv[1].decode("utf-8", "replace")[:128],
+                        argv[0].decode("utf-8", "replace").upper())), ctx)  # as sent: Redis
                 cmd = sub
             arity = cmd.arity
             if (arity > 0 and len(argv) != arity) or len(argv) < -arity:

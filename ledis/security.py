@@ -24,7 +24,6 @@ rule itself can be unit-tested without sockets (tests/unit/test_security_unit.py
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import ssl
 from typing import TYPE_CHECKING, Any
@@ -77,9 +76,10 @@ def renamed_commands(commands: dict[bytes, Command], renames: dict[str, str]
                      ) -> dict[bytes, Command]:
     """The command table after Redis's ``rename-command OLD NEW`` lines: NEW "" removes OLD,
     otherwise OLD answers only to NEW. Returns ``commands`` itself when there is nothing to
-    rename (the shared registry table: no copy, no cost). A renamed command is a copy of the
-    registry's entry under its new name, its subcommands too (``admin-config|get``): COMMAND
-    shows the names clients must use, and the statistics are this table's own. Raises
+    rename (the shared registry table: no copy, no cost). As in Redis 7.0, only the name a
+    client sends changes: the command keeps its own name everywhere else (COMMAND and COMMAND
+    INFO, INFO commandstats, the arity error, ACL GETUSER's rules), and so does every
+    behaviour keyed by it (keyspace events, WATCH, keyspace triggers, key positions). Raises
     ValueError with Redis's reason."""
     if not renames:
         return commands
@@ -97,10 +97,7 @@ def renamed_commands(commands: dict[bytes, Command], renames: dict[str, str]
     for new_key, cmd in moved:
         if new_key in table:
             raise ValueError(errors.RENAME_TARGET_EXISTS.format(new_key.decode()))
-        new_name = new_key.decode()
-        subcommands = {key: dataclasses.replace(sub, name=f"{new_name}|{key.decode()}")
-                       for key, sub in cmd.subcommands.items()}
-        table[new_key] = dataclasses.replace(cmd, name=new_name, subcommands=subcommands)
+        table[new_key] = cmd
     return table
 
 

@@ -150,6 +150,19 @@ class Command:
         return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.step or 1))
 
 
+def own(commands: dict[bytes, Command], name: str) -> Command | None:
+    """The command or subcommand (``config|get``) whose own name is ``name`` in a command
+    table, renamed or not (``rename_command`` changes only the keys clients send:
+    ledis/security.py)."""
+    parent_name, _, sub = name.partition("|")
+    parent = commands.get(parent_name.encode())
+    if parent is None or parent.name != parent_name:
+        parent = next((c for c in commands.values() if c.name == parent_name), None)
+    if parent is None or not sub:
+        return parent
+    return parent.subcommands.get(sub.encode())
+
+
 class Registry:
     """Name -> :class:`Command`. Rejects unknown flags and duplicates at import time."""
 

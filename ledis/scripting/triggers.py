@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Any
 import lupa.luajit21 as lj
 
 from ledis import errors
+from ledis.commands.registry import own
 from ledis.commands.transactions import observe_write, touched
 from ledis.errors import LedisError
 from ledis.glob import compile as compile_glob
@@ -599,7 +600,7 @@ def _wrap_script_commands(core: Core) -> None:
     The registry is shared by every core of the process, so the wrapper asks the caller's
     core; installed once, it costs one attribute test per script call."""
     for name in _SCRIPT_COMMANDS:
-        cmd = core.commands.get(name.encode())
+        cmd = own(core.commands, name)
         if cmd is None or getattr(cmd.handler, "_trigger_wrapped", False):
             continue
 
