@@ -202,6 +202,8 @@ class Core:
             "total_error_replies": 0,
             "total_net_input_bytes": 0,
             "total_net_output_bytes": 0,
+            "total_reads_processed": 0,  # reads from client sockets, replies written to them
+            "total_writes_processed": 0,
             "instantaneous_ops_per_sec": 0,
         }
         self.errorstats: dict[str, int] = {}

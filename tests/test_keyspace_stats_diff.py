@@ -7,7 +7,8 @@ lookups count nothing; some writes start with a read (SET ... GET, GETDEL, GETEX
 inputs, COPY's source); OBJECT counts without publishing, MEMORY USAGE not at all; SORT's BY / GET
 patterns look every element's key up; SCAN ... TYPE looks every key it checks up; XREAD looks
 each stream up twice. The grammar walks (``tests/fuzz/test_grammar_diff.py``) compare the same
-counters and events over random commands; this file pins the cases down one by one.
+counters and events over random commands; this file pins the cases down one by one. Also
+INFO's ``total_reads_processed`` / ``total_writes_processed`` (socket reads and reply writes).
 """
 
 from __future__ import annotations
@@ -142,3 +143,33 @@ def test_resetstat_and_info_stats(server):
         assert _counts(c) == (0, 0)
     finally:
         c.close()
+
+
+def _io_counts(port: int) -> list[tuple[int, int]]:
+    """How far INFO's total_reads_processed / total_writes_processed move: three requests in
+    reads of their own, then three pipelined in one read."""
+    c = RawClient(port)
+    try:
+        def counts() -> tuple[int, int]:
+            info = c.call("INFO", "stats")
+            found = dict(re.findall(rb"(total_reads_processed|total_writes_processed):(\d+)",
+                                    info))
+            return int(found[b"total_reads_processed"]), int(found[b"total_writes_processed"])
+
+        out = []
+        before = counts()
+        for _ in range(3):
+            c.call("PING")
+        after = counts()
+        out.append((after[0] - before[0], after[1] - before[1]))
+        c.send_many(("PING",), ("PING",), ("PING",))
+        assert [c.read() for _ in range(3)] == [b"PONG"] * 3
+        final = counts()
+        out.append((final[0] - after[0], final[1] - after[1]))
+        return out
+    finally:
+        c.close()
+
+
+def test_reads_and_writes_processed_match_redis(server, redis_server):
+    assert _io_counts(server.port) == _io_counts(redis_server.port) == [(4, 4), (2, 2)]

@@ -309,8 +309,10 @@ def _section_stats(core):
         *[(k, v) for k, v in _tracking(core).items() if k != "tracking_clients"],
         ("unexpected_error_replies", 0),
         ("total_error_replies", stats["total_error_replies"]),
-        ("dump_payload_sanitizations", 0), ("total_reads_processed", 0),
-        ("total_writes_processed", 0), ("io_threaded_reads_processed", 0),
+        ("dump_payload_sanitizations", 0),
+        ("total_reads_processed", stats["total_reads_processed"]),
+        ("total_writes_processed", stats["total_writes_processed"]),
+        ("io_threaded_reads_processed", 0),
         ("io_threaded_writes_processed", 0), ("reply_buffer_shrinks", 0),
         ("reply_buffer_expands", 0),
     ]

@@ -136,7 +136,9 @@ class Connection:
         if self.closing:
             return
         self.ctx.last_interaction = time.time()
-        self.core.stats["total_net_input_bytes"] += len(data)
+        stats = self.core.stats
+        stats["total_net_input_bytes"] += len(data)
+        stats["total_reads_processed"] += 1
         try:
             at_boundary = self._parse(data)
         except ProtocolError as exc:
@@ -555,7 +557,9 @@ class Connection:
         transport = self.transport
         if out and transport is not None and not transport.is_closing():
             data = b"".join(out) if len(out) > 1 else out[0]
-            self.core.stats["total_net_output_bytes"] += len(data)
+            stats = self.core.stats
+            stats["total_net_output_bytes"] += len(data)
+            stats["total_writes_processed"] += 1
             transport.write(data)
         out.clear()
         if self.ctx is not None and self.ctx.close_after_reply and transport is not None:
