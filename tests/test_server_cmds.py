@@ -67,6 +67,29 @@ def test_info_default_sections_and_format(server, r):
     assert int(sections["Memory"]["used_memory"]) > 1_000_000
 
 
+def test_info_instantaneous_rates_follow_traffic(server, r):
+    """instantaneous_ops_per_sec / _input_kbps / _output_kbps: rates over the last 1.6 s of
+    samples, as Redis's; while a client sends 1 KB values they are all above 0."""
+    value = b"x" * 1024
+    deadline = time.time() + 10
+    stats = {}
+    while time.time() < deadline:
+        pipe = r.pipeline(transaction=False)
+        for i in range(50):
+            pipe.set(f"rate:{i}", value)
+            pipe.get(f"rate:{i}")
+        pipe.execute()
+        stats = parse_info(info_raw(server.port, "stats"))["Stats"]
+        if all(float(stats[f]) > 0 for f in ("instantaneous_ops_per_sec",
+                                              "instantaneous_input_kbps",
+                                              "instantaneous_output_kbps")):
+            break
+        time.sleep(0.05)
+    assert float(stats["instantaneous_input_kbps"]) > 1.0
+    assert float(stats["instantaneous_output_kbps"]) > 1.0
+    assert re.fullmatch(r"\d+\.\d\d", stats["instantaneous_input_kbps"])
+
+
 @pytest.mark.skipif(not REFERENCE.exists(), reason="reference INFO not available")
 def test_info_everything_has_redis_field_names(server, r):
     r.set("a", 1)

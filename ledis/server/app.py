@@ -235,13 +235,17 @@ class Server:
             period = 0
             tick += 1
             stats = self.core.stats
-            samples.append((time.monotonic(), self.core.total_commands()))
+            # Redis's trackInstantaneousMetric: rates over the last 16 samples (1.6 s)
+            samples.append((time.monotonic(), self.core.total_commands(),
+                            stats["total_net_input_bytes"], stats["total_net_output_bytes"]))
             if len(samples) > 16:
                 del samples[0]
             elapsed = samples[-1][0] - samples[0][0]
             if elapsed > 0:
-                stats["instantaneous_ops_per_sec"] = int(
-                    max(0, samples[-1][1] - samples[0][1]) / elapsed)
+                first, last = samples[0], samples[-1]
+                stats["instantaneous_ops_per_sec"] = int(max(0, last[1] - first[1]) / elapsed)
+                stats["instantaneous_input_kbps"] = max(0, last[2] - first[2]) / elapsed / 1024
+                stats["instantaneous_output_kbps"] = max(0, last[3] - first[3]) / elapsed / 1024
             engine = self.core.engine
             if engine.write_error is not None and tick % 5 == 0:
                 # The store refused a write: try to reopen it twice a second (a statvfs while
