@@ -218,7 +218,7 @@ class Server:
     async def _cron(self) -> None:
         tick = 0
         period = 0
-        samples: list[tuple[float, int]] = []  # INFO instantaneous_ops_per_sec, as Redis: 16
+        samples: list[tuple[float, int, int, int]] = []  # INFO instantaneous_*, as Redis: 16
         while True:
             await asyncio.sleep(EXPIRE_PERIOD)
             engine = self.core.engine
@@ -244,8 +244,8 @@ class Server:
             if elapsed > 0:
                 first, last = samples[0], samples[-1]
                 stats["instantaneous_ops_per_sec"] = int(max(0, last[1] - first[1]) / elapsed)
-                stats["instantaneous_input_kbps"] = max(0, last[2] - first[2]) / elapsed / 1024
-                stats["instantaneous_output_kbps"] = max(0, last[3] - first[3]) / elapsed / 1024
+                stats["instantaneous_input_bps"] = int(max(0, last[2] - first[2]) / elapsed)
+                stats["instantaneous_output_bps"] = int(max(0, last[3] - first[3]) / elapsed)
             engine = self.core.engine
             if engine.write_error is not None and tick % 5 == 0:
                 # The store refused a write: try to reopen it twice a second (a statvfs while
