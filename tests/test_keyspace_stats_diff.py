@@ -173,3 +173,24 @@ def _io_counts(port: int) -> list[tuple[int, int]]:
 
 def test_reads_and_writes_processed_match_redis(server, redis_server):
     assert _io_counts(server.port) == _io_counts(redis_server.port) == [(4, 4), (2, 2)]
+
+
+def _expired_count(port: int) -> int:
+    """INFO's expired_keys after 40 keys are stored already expired (PXAT in the past), then
+    20 overwritten and 20 deleted, all in one read (no expiry cycle in between)."""
+    c = RawClient(port)
+    try:
+        c.call("FLUSHALL")
+        c.call("CONFIG", "RESETSTAT")
+        c.send_many(*[("SET", f"ex:{i}", "v", "PXAT", "1") for i in range(40)],
+                    *[("SET", f"ex:{i}", "new") for i in range(20)],
+                    *[("DEL", f"ex:{i}") for i in range(20, 40)])
+        assert [c.read() for _ in range(80)] == [b"OK"] * 60 + [0] * 20
+        info = c.call("INFO", "stats")
+        return int(re.search(rb"expired_keys:(\d+)", info).group(1))
+    finally:
+        c.close()
+
+
+def test_expired_keys_counts_what_writes_replace_or_delete(server, redis_server):
+    assert _expired_count(server.port) == _expired_count(redis_server.port) == 40

@@ -290,7 +290,8 @@ def _section_stats(core):
         ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats["rejected_connections"]),
         ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0),
-        ("expired_keys", stats["expired_keys"]), ("expired_stale_perc", "0.00"),
+        ("expired_keys", stats["expired_keys"] + sum(db.lazy_expired for db in dbs)),
+        ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", stats["expired_time_cap_reached_count"]),
         ("expire_cycle_cpu_milliseconds", stats["expire_cycle_cpu_milliseconds"]),
         ("streamed_replies", stats["streamed_replies"]),
@@ -484,7 +485,7 @@ def cmd_config_resetstat(ctx, argv):
         core.stats[key] = 0
     core.errorstats.clear()
     for db in core.store.dbs:
-        db.hits = db.misses = 0
+        db.hits = db.misses = db.lazy_expired = 0
     for cmd in _all_commands(core):
         cmd.calls = cmd.rejected_calls = cmd.failed_calls = 0
         cmd.usec = 0.0

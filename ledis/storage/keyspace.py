@@ -236,6 +236,8 @@ class Database:
         self.counts_dirty = False
         self.expire_from: bytes | None = None  # where active expiry's next slice starts
         self.hits = self.misses = 0  # counted reads (``read``): INFO's keyspace_hits / misses
+        # expired keys a write replaced or deleted (INFO's expired_keys, with active expiry's)
+        self.lazy_expired = 0
 
     # --- reads -----------------------------------------------------------------------------
     def raw(self, key: bytes) -> bytes | None:
@@ -321,9 +323,10 @@ class Database:
             self.counts_dirty = True
         else:
             old_expire = U64.unpack_from(old_raw, 1)[0]
-            if (old_expire and self.on_removed is not None
-                    and old_expire <= time.time() * 1000):  # a new value over an expired one
-                self.on_removed(self.index, key)
+            if old_expire and old_expire <= time.time() * 1000:  # over an expired value
+                self.lazy_expired += 1
+                if self.on_removed is not None:
+                    self.on_removed(self.index, key)
             if old_expire != new_expire:
                 index = engine.write_uncached  # the expiry index: never point-read
                 if old_expire:
@@ -406,6 +409,8 @@ class Database:
         if raw is None:
             return False
         live = self.is_live(raw)
+        if not live:
+            self.lazy_expired += 1
         self.remove(key, raw)
         return live
 
