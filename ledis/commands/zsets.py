@@ -346,7 +346,8 @@ def cmd_zrevrank(ctx, argv):
          since="2.0.0", acl="@read @sortedset @fast")
 def cmd_zcount(ctx, argv):
     spec = parse_score_range(argv[2], argv[3])
-    zset.read_meta(ctx.db, argv[1])  # the counted read (the count is shared with ZRANGE's)
+    zset.read_meta(ctx.db, argv[1])  # the counted read: count_by_score (shared with the
+    # streamed ZRANGE, which counts its own) counts none
     return zset.count_by_score(ctx.db, argv[1], spec)
 
 

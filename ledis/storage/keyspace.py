@@ -275,9 +275,7 @@ class Database:
             if not expire or expire > time.time() * 1000:
                 self.hits += 1
                 return raw
-        self.misses += 1
-        if notify and self.on_keymiss is not None:
-            self.on_keymiss(self, key)
+        self.missed(key, notify)
         return None
 
     def read_type(self, key: bytes, type_code: int) -> bytes | None:
@@ -290,14 +288,12 @@ class Database:
                 if raw[0] != type_code:
                     raise WRONGTYPE.with_traceback(None)
                 return raw
-        self.misses += 1
-        if self.on_keymiss is not None:
-            self.on_keymiss(self, key)
+        self.missed(key)
         return None
 
     def missed(self, key: bytes, notify: bool = True) -> None:
-        """Count a read that found no ``key``; ``notify``: publish ``keymiss`` (OBJECT and
-        MEMORY USAGE do not: Redis's LOOKUP_NONOTIFY)."""
+        """Count a read that found no ``key``; ``notify``: publish ``keymiss`` (OBJECT's read
+        does not: Redis's LOOKUP_NONOTIFY)."""
         self.misses += 1
         if notify and self.on_keymiss is not None:
             self.on_keymiss(self, key)
