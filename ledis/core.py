@@ -227,6 +227,10 @@ class Core:
         self._replica_stale: Callable[[], bool] | None = None  # ``replica_stale``, a _HotFlag
         self.touch: Callable[..., None] | None = None  # ``access``'s LRU or LFU hook, or None
         self._store_refusing = False  # ``store_refusing``, a _HotFlag
+        self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns the expiry cycle off
+        # command name -> its gate (ledis/commands/debug.py: Redis's protected commands),
+        # registered by the composition root: the refusal, or None
+        self.protected: dict[str, Callable[[Context], LedisError | None]] = {}
         self._loading = False  # ``loading``, a _HotFlag
         self.engine.on_write_status = lambda refusing: setattr(self, "store_refusing", refusing)
 
@@ -448,6 +452,11 @@ class Core:
         A non-None result is the command's reply (QUEUED, PAUSED ...)."""
         if ctx.in_script:
             return self._script_checks(ctx, cmd, argv)
+        protected = self.protected.get(cmd.name)
+        if protected is not None:  # DEBUG's gate, before AUTH as in Redis (its handler too)
+            refusal = protected(ctx)
+            if refusal is not None:
+                raise self._reject(cmd, refusal, ctx)
         if not ctx.authenticated and not cmd.no_auth:
             raise self._reject(cmd, LedisError(errors.NOAUTH), ctx)
         if cmd.no_multi and ctx.multi is not None:

@@ -623,3 +623,14 @@ STORE_FORMAT_NEWER = ("the store is in disk format {}, newer than this ledis rea
                       "run the ledis version that wrote it (or a newer one), or dump it there "
                       "with 'ledis dump' and load the dump here")
 STARTUP_STORE_FORMAT = "unknown disk format"
+
+# --- DEBUG (ledis/commands/debug.py) -----------------------------------------------------------
+PROTECTED_COMMAND = ("ERR {} command not allowed. If the {} option is set to \"local\", you can "
+                     "run it from a local connection, otherwise you need to set this option in "
+                     "the configuration file, and then restart the server.")
+DEBUG_SUBCOMMAND = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
+                    "Try DEBUG HELP.")
+DEBUG_PUSH_RESP2 = "ERR RESP2 is not supported by this command"
+DEBUG_PROTOCOL_TYPE = ("ERR Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
+                       "true|false")

@@ -603,25 +603,36 @@ def _write_string(value: bytes) -> tuple[int, bytes]:
     return RDB_TYPE_STRING, encode_string(value, compress=True)
 
 
-def _write_list(items: list[bytes]) -> tuple[int, bytes]:
-    """LIST_QUICKLIST_2: listpack nodes of up to 8 KB (an element bigger than that gets a
-    node of its own), as Redis's default ``list-max-listpack-size -2`` would split them."""
+def quicklist_nodes(items: list[bytes], fill: int = -2) -> list[bytes]:
+    """The listpacks of the quicklist Redis 7.0 builds by pushing ``items`` in order with
+    ``list-max-listpack-size`` ``fill`` (``_quicklistNodeAllowInsert``): an element joins the
+    last node while the node's bytes plus the element's length plus 8 stay within its limit
+    (fill -1 .. -5: 4 to 64 KB; 8 KB beside a count) and, for fill > 0, the node holds fewer
+    than ``fill`` entries."""
+    limit = 4096 << (min(-fill, 5) - 1) if fill < 0 else _NODE_BYTES
     nodes: list[bytes] = []
     entries: list[bytes] = []
-    size = 0
+    size = 7  # the listpack header and end byte
     for item in items:
         entry = _listpack_entry(item)
-        if entries and size + len(entry) > _NODE_BYTES:
+        if entries and (size + len(item) + 8 > limit or 0 < fill <= len(entries)):
             nodes.append(listpack(entries))
-            entries, size = [], 0
+            entries, size = [], 7
         entries.append(entry)
         size += len(entry)
     if entries:
         nodes.append(listpack(entries))
+    return nodes
+
+
+def _write_list(items: list[bytes]) -> tuple[int, bytes]:
+    """LIST_QUICKLIST_2 of the default ``list-max-listpack-size -2`` nodes, each saved as
+    Redis's ``rdbSaveRawString`` does (LZF-compressed when that saves space)."""
+    nodes = quicklist_nodes(items)
     out = [encode_length(len(nodes))]
     for node in nodes:
         out.append(encode_length(QUICKLIST_NODE_PACKED))
-        out.append(encode_string(node))
+        out.append(encode_string(node, compress=True))
     return RDB_TYPE_LIST_QUICKLIST_2, b"".join(out)
 
 

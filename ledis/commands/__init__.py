@@ -9,6 +9,7 @@ from ledis.commands import (  # noqa: F401
     bitmaps,
     cluster,
     connection,
+    debug,
     expire,
     functions,
     geo,

@@ -40,7 +40,7 @@ _OBJECT_HELP = [
 ]
 
 
-def _is_int_string(value: bytes) -> bool:
+def is_int_string(value: bytes) -> bool:
     if len(value) > 20:
         return False
     try:
@@ -64,7 +64,7 @@ def encoding_of(ctx, db: Database, key: bytes, raw: bytes) -> bytes:
     kind = raw[0]
     if kind == layout.STRING:
         value = raw[9:]
-        if _is_int_string(value):
+        if is_int_string(value):
             return b"int"
         return b"embstr" if len(value) <= 44 else b"raw"
     if kind == layout.LIST:
@@ -76,7 +76,7 @@ def encoding_of(ctx, db: Database, key: bytes, raw: bytes) -> bytes:
         if size > ctx.core.config.redis_int("set-max-intset-entries"):
             return b"hashtable"
         for member, _ in _sub_keys(db, key, raw, size):
-            if not _is_int_string(member):
+            if not is_int_string(member):
                 return b"hashtable"
         return b"intset"
     if kind in (layout.HASH, layout.ZSET):
@@ -118,7 +118,7 @@ def cmd_object_refcount(ctx, argv):
     raw = _object_lookup(ctx, argv)
     if raw is None:
         return None
-    if raw[0] == layout.STRING and _is_int_string(raw[9:]) and 0 <= int(raw[9:]) < 10000:
+    if raw[0] == layout.STRING and is_int_string(raw[9:]) and 0 <= int(raw[9:]) < 10000:
         return 2147483647  # Redis's shared integer objects
     return 1
 

@@ -222,7 +222,7 @@ class Server:
         while True:
             await asyncio.sleep(EXPIRE_PERIOD)
             engine = self.core.engine
-            if engine.write_error is None:
+            if engine.write_error is None and self.core.active_expire:
                 try:
                     self.core.expire_cycle(EXPIRE_SLICE,
                                            deadline=time.monotonic() + EXPIRE_BUDGET)

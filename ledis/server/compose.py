@@ -22,7 +22,7 @@ import ledis.commands  # noqa: F401  (first: every @command registered; breaks t
 from ledis import blocking, malloc, tracking
 from ledis.access import AccessTracker
 from ledis.acl import ACL
-from ledis.commands import monitoring, pubsub, transactions
+from ledis.commands import debug, monitoring, pubsub, transactions
 from ledis.commands.registry import REGISTRY
 from ledis.config import Config, ConfigError
 from ledis.core import Core
@@ -82,6 +82,7 @@ def build(config: Config) -> Core:
         pubsub.install(core)
         transactions.install(core)  # before FUNCTION libraries: triggers wrap its observer
         monitoring.install(core)
+        debug.install(core)
         tracking.install(core)
         core.scripting = ServedScripting(core)
         core.functions = Functions(core)
