@@ -187,3 +187,32 @@ def test_set_active_expire_as_in_redis(debug_pair):
     while time.time() < deadline and _both(debug_pair, ("DBSIZE",))[0] != (b":1\r\n",) * 2:
         time.sleep(0.05)
     assert _both(debug_pair, ("DBSIZE",)) == [(b":1\r\n", b":1\r\n")]
+
+
+@pytest.mark.parametrize("seed", range(800, 803))
+def test_random_walks_leave_the_same_values(debug_pair, seed):
+    """The grammar walk (tests/fuzz/test_grammar_diff.py), other groups included, with the
+    value of every key it uses compared through DEBUG DIGEST-VALUE every 200 commands: state
+    the replies did not show (an element order, a score, a TTL mark) must be the same too."""
+    from tests.diff import WirePair
+    from tests.fuzz.test_grammar_diff import STEPS, walk
+
+    pair = WirePair(WireClient(debug_pair[0]), WireClient(debug_pair[1]))
+    try:
+        walk(pair, seed, STEPS, other=seed % 2 == 1, digests=True)
+    finally:
+        pair.close()
+
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(810, 820))
+def test_random_walks_leave_the_same_values_long(debug_pair, seed):
+    from tests.diff import WirePair
+    from tests.fuzz.test_grammar_diff import STEPS, walk
+
+    pair = WirePair(WireClient(debug_pair[0]), WireClient(debug_pair[1]))
+    try:
+        walk(pair, seed, 10 * STEPS, other=seed % 2 == 1, digests=True)
+    finally:
+        pair.close()

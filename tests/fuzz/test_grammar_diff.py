@@ -204,12 +204,24 @@ class Counters:
         self.client.close()
 
 
+def same_values(pair: WirePair, seed: int, step: int, history: list) -> None:
+    """``DEBUG DIGEST-VALUE`` of every key the walks use, on both servers (those started
+    with ``enable-debug-command yes``): the data a walk left is the same, beyond what the
+    replies showed (Redis's own signature of each value, ledis's is byte-identical)."""
+    got, want = (client.call("DEBUG", "DIGEST-VALUE", *grammar.KEYS) for client in pair)
+    assert got == want, (
+        f"seed {seed}, step {step}: the values differ (DEBUG DIGEST-VALUE of "
+        f"{grammar.KEYS}):\n  ledis {got!r}\n  redis {want!r}\n  after:\n    "
+        + "\n    ".join(repr(h) for h in history[-40:]))
+
+
 def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | None = None,
          runners: WirePair | None = None, other: bool = False, connections: int = 1,
-         counters: tuple[Counters, Counters] | None = None) -> None:
+         counters: tuple[Counters, Counters] | None = None, digests: bool = False) -> None:
     """``steps`` random commands on both servers, each reply compared (and with ``events``,
     the keyspace notifications each command published; with ``counters``, how many key
-    lookups each counted as hits and misses). ``runners``: the connections that
+    lookups each counted as hits and misses; with ``digests``, the values of every key
+    before each FLUSHALL and at the end: ``same_values``). ``runners``: the connections that
     send them (another user's), ``pair``'s otherwise. ``other``: the other groups' commands
     (scripts, functions, MULTI / WATCH, publishing ...) drawn too, six times as often.
     ``connections``: that many connections to each server, each command sent on one drawn at
@@ -235,6 +247,8 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
     index = 0
     for step in range(steps):
         if step % FLUSH_EVERY == 0:
+            if digests and step:
+                same_values(pair, seed, step, history)
             for client in pair:
                 client.call("FLUSHALL")
             history.clear()
@@ -295,6 +309,8 @@ def walk(pair: WirePair, seed: int, steps: int, events: tuple[Events, Events] | 
         if name == "spop" and len(args) > 1:
             for client in pair:
                 client.call("DEL", args[1])
+    if digests:
+        same_values(pair, seed, steps, history)
     admin.close()
     for extra in conns[1:]:
         extra.close()
