@@ -634,3 +634,5 @@ DEBUG_PUSH_RESP2 = "ERR RESP2 is not supported by this command"
 DEBUG_PROTOCOL_TYPE = ("ERR Wrong protocol type name. Please use one of the following: "
                        "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
                        "true|false")
+MODULE_LOAD = "ERR Error loading the extension. Please check the server logs."
+MODULE_UNLOAD = "ERR Error unloading module: no such module with that name"

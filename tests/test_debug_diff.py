@@ -23,12 +23,12 @@ pytestmark = pytest.mark.skipif(not have_redis_server(), reason="redis-server no
 
 @pytest.fixture(scope="module")
 def debug_pair(tmp_path_factory):
-    """A ledis and a redis-server with ``enable-debug-command yes``: (ledis port, redis
-    port)."""
+    """A ledis and a redis-server with ``enable-debug-command yes`` and
+    ``enable-module-command yes``: (ledis port, redis port)."""
     config = tmp_path_factory.mktemp("debug") / "ledis.yaml"
-    config.write_text('redis:\n  enable-debug-command: "yes"\n')
+    config.write_text('redis:\n  enable-debug-command: "yes"\n  enable-module-command: "yes"\n')
     ours = LedisProcess(config=str(config)).start()
-    ref = RedisProcess("--enable-debug-command", "yes").start()
+    ref = RedisProcess("--enable-debug-command", "yes", "--enable-module-command", "yes").start()
     yield ours.port, ref.port
     ours.cleanup()
     ref.cleanup()
@@ -70,6 +70,24 @@ def test_refused_before_auth_as_in_redis(ports):
             admin.close()
     assert replies[0] == replies[1]
     assert "DEBUG command not allowed" in replies[0][0][1] and "NOAUTH" in replies[0][1][1]
+
+
+MODULE_CALLS = [("MODULE", "LIST"), ("MODULE", "HELP"), ("MODULE", "LOAD", "/no/such.so"),
+                ("MODULE", "LOAD", "/no/such.so", "arg"), ("MODULE", "LOADEX", "/x.so", "CONFIG",
+                                                           "a", "b"),
+                ("MODULE", "UNLOAD", "x"), ("MODULE", "LOAD"), ("MODULE", "nope"), ("MODULE",),
+                ("MODULE", "LIST", "x")]
+
+
+def test_module_as_in_redis(ports, debug_pair):
+    """MODULE LIST (empty: no Redis module is loaded) and HELP answer; LOAD, LOADEX and
+    UNLOAD are refused by default, as in Redis, and fail as Redis's do for a missing file
+    when ``enable-module-command`` allows them."""
+    for pair in (ports, debug_pair):
+        for ours, theirs in _both(pair, *MODULE_CALLS):
+            assert ours == theirs
+    assert b"MODULE command not allowed" in _both(ports, MODULE_CALLS[2])[0][0]
+    assert b"Error loading the extension" in _both(debug_pair, MODULE_CALLS[2])[0][0]
 
 
 def _fill(ports, seed: int) -> None:

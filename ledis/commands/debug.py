@@ -1,4 +1,7 @@
-"""DEBUG: Redis's debugging container, behind ``enable-debug-command`` as in Redis 7.0.
+"""DEBUG: Redis's debugging container, behind ``enable-debug-command`` as in Redis 7.0; and
+MODULE, whose LOAD / LOADEX / UNLOAD sit behind ``enable-module-command`` the same way (Redis's
+protected commands). ledis loads no Redis modules: MODULE LIST is empty, and an allowed LOAD
+fails as Redis's does for a file it cannot load.
 
 With the default ``no`` every DEBUG call is refused with Redis's text, before AUTH and the ACL
 are looked at (``protected_refusal``, called by the dispatcher's slow path and by the handler);
@@ -91,10 +94,19 @@ def protected_refusal(ctx) -> LedisError | None:
     return LedisError(errors.PROTECTED_COMMAND.format("DEBUG", "enable-debug-command"))
 
 
+def module_refusal(ctx) -> LedisError | None:
+    """MODULE LOAD / LOADEX / UNLOAD's refusal for this client, or None."""
+    if _allowed(ctx, "enable-module-command"):
+        return None
+    return LedisError(errors.PROTECTED_COMMAND.format("MODULE", "enable-module-command"))
+
+
 def install(core) -> None:
-    """The composition root's registration: the dispatcher's slow path refuses DEBUG before
-    AUTH and the ACL, as Redis's processCommand."""
+    """The composition root's registration: the dispatcher's slow path refuses the protected
+    commands before AUTH and the ACL, as Redis's processCommand."""
     core.protected["debug"] = protected_refusal
+    for name in ("module|load", "module|loadex", "module|unload"):
+        core.protected[name] = module_refusal
 
 
 # --- the digest: Redis's debug.c, byte for byte -------------------------------------------
@@ -312,3 +324,66 @@ def cmd_debug(ctx, argv):
         ctx.core.engine.clear_cache()
         return OK
     raise LedisError(errors.DEBUG_SUBCOMMAND.format(argv[1].decode("utf-8", "replace")))
+
+
+# --- MODULE --------------------------------------------------------------------------------
+_MODULE_HELP = [
+    b"MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"LIST",
+    b"    Return a list of loaded modules.",
+    b"LOAD <path> [<arg> ...]",
+    b"    Load a module library from <path>, passing to it any optional arguments.",
+    b"LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+    b"    Load a module library from <path>, while passing it module configurations and "
+    b"optional arguments.",
+    b"UNLOAD <name>",
+    b"    Unload a module.",
+    b"HELP",
+    b"    Prints this help.",
+]
+
+
+@command("module|list", arity=2, flags="admin noscript", group="server",
+         summary="List all modules loaded by the server", since="4.0.0",
+         acl="@admin @slow @dangerous")
+def cmd_module_list(ctx, argv):
+    return []  # ledis loads no Redis modules
+
+
+def _load(ctx, argv):
+    refusal = module_refusal(ctx)
+    if refusal is not None:
+        raise refusal
+    log.warning("MODULE %s %r: ledis does not load Redis modules",
+                argv[1].decode("utf-8", "replace").upper(), argv[2][:256])
+    raise LedisError(errors.MODULE_LOAD)
+
+
+@command("module|load", arity=-3, flags="admin noscript no_async_loading", group="server",
+         summary="Load a module", since="4.0.0", acl="@admin @slow @dangerous")
+def cmd_module_load(ctx, argv):
+    return _load(ctx, argv)
+
+
+@command("module|loadex", arity=-3, flags="admin noscript no_async_loading", group="server",
+         summary="Load a module with extended parameters", since="7.0.0",
+         acl="@admin @slow @dangerous")
+def cmd_module_loadex(ctx, argv):
+    return _load(ctx, argv)
+
+
+@command("module|unload", arity=3, flags="admin noscript no_async_loading", group="server",
+         summary="Unload a module", since="4.0.0", acl="@admin @slow @dangerous")
+def cmd_module_unload(ctx, argv):
+    refusal = module_refusal(ctx)
+    if refusal is not None:
+        raise refusal
+    raise LedisError(errors.MODULE_UNLOAD)
+
+
+@command("module|help", arity=2, flags="loading stale", group="server",
+         summary="Show helpful text about the different subcommands", since="5.0.0",
+         acl="@slow")
+def cmd_module_help(ctx, argv):
+    return [Simple(line) for line in _MODULE_HELP]
+
