@@ -87,18 +87,18 @@ def _allowed(ctx, option: str) -> bool:
     return host in _LOOPBACK
 
 
-def protected_refusal(ctx) -> LedisError | None:
-    """DEBUG's refusal for this client (Redis's CMD_PROTECTED), or None."""
-    if _allowed(ctx, "enable-debug-command"):
-        return None
-    return LedisError(errors.PROTECTED_COMMAND.format("DEBUG", "enable-debug-command"))
+def _gate(shown: str, option: str):
+    """The refusal function of a protected command (Redis's CMD_PROTECTED): the error for a
+    client ``option`` does not allow, or None."""
+    def refusal(ctx) -> LedisError | None:
+        if _allowed(ctx, option):
+            return None
+        return LedisError(errors.PROTECTED_COMMAND.format(shown, option))
+    return refusal
 
 
-def module_refusal(ctx) -> LedisError | None:
-    """MODULE LOAD / LOADEX / UNLOAD's refusal for this client, or None."""
-    if _allowed(ctx, "enable-module-command"):
-        return None
-    return LedisError(errors.PROTECTED_COMMAND.format("MODULE", "enable-module-command"))
+protected_refusal = _gate("DEBUG", "enable-debug-command")
+module_refusal = _gate("MODULE", "enable-module-command")  # LOAD, LOADEX, UNLOAD
 
 
 def install(core) -> None:
@@ -150,12 +150,15 @@ def _value_digest(digest: bytearray, kind: str, value: Any, expires: bool) -> No
         _xor(digest, b"!!expire!!")
 
 
-def _key_digest(db, key: bytes, raw: bytes) -> bytearray:
-    """The digest of one key's value (DIGEST-VALUE; DIGEST mixes the key name first)."""
+def _key_digest(db, key: bytes, raw: bytes, named: bool = False) -> bytes:
+    """The digest of one key's value (DIGEST-VALUE); ``named``: the key's name mixed in
+    first, as DIGEST does."""
     digest = bytearray(20)
+    if named:
+        _mix(digest, key)
     kind, value = values.of(db, key, raw)
     _value_digest(digest, kind, value, values.expire_of(raw) != 0)
-    return digest
+    return bytes(digest)
 
 
 def _dataset_digest(core) -> bytes:
@@ -168,12 +171,7 @@ def _dataset_digest(core) -> bytes:
             if first:
                 _mix(final, _U32.pack(number))
                 first = False
-            key = meta_key[n:]
-            digest = bytearray(20)
-            _mix(digest, key)
-            kind, value = values.of(db, key, raw)
-            _value_digest(digest, kind, value, values.expire_of(raw) != 0)
-            _xor(final, bytes(digest))
+            _xor(final, _key_digest(db, meta_key[n:], raw, named=True))
     return bytes(final)
 
 
@@ -298,8 +296,8 @@ def cmd_debug(ctx, argv):
         out = []
         for key in argv[2:]:
             raw = ctx.db.read(key)  # Redis: lookupKeyReadWithFlags, counted
-            digest = bytearray(20) if raw is None else _key_digest(ctx.db, key, raw)
-            out.append(Simple(bytes(digest).hex().encode()))
+            digest = bytes(20) if raw is None else _key_digest(ctx.db, key, raw)
+            out.append(Simple(digest.hex().encode()))
         return out
     if sub == b"PROTOCOL" and n == 3:
         return _protocol(ctx, argv[2].lower())
