@@ -56,7 +56,10 @@ COMMANDS = [
     ("XACK", "nope", "g", "1-1"), ("XLEN", "x"),
     ("PFCOUNT", "hll"), ("PFCOUNT", "hll", "nope"), ("PFMERGE", "hll2", "hll", "nope"),
     ("PFADD", "hll", "b"),
-    ("SCAN", "0", "TYPE", "string"), ("SCAN", "0", "MATCH", "s*", "TYPE", "list"),
+    # (a COUNT past the keyspace: which keys TYPE checks is then all of them, not the
+    # buckets Redis's hash order visits first)
+    ("SCAN", "0", "TYPE", "string", "COUNT", "1000"),
+    ("SCAN", "0", "MATCH", "s*", "TYPE", "list", "COUNT", "1000"),
     ("SCAN", "0"), ("RANDOMKEY",), ("DBSIZE",),
     ("EVAL", "return redis.call('GET', KEYS[1])", "1", "nope"),
     ("EVAL", "return redis.pcall('HGET', KEYS[1], 'f')", "1", "s"),
