@@ -208,11 +208,18 @@ class Counters:
 def same_values(pair: WirePair, seed: int, step: int, history: list) -> None:
     """``DEBUG DIGEST-VALUE`` of every key the walks use, on both servers (those started
     with ``enable-debug-command yes``): the data a walk left is the same, beyond what the
-    replies showed (Redis's own signature of each value, ledis's is byte-identical)."""
-    got, want = (client.call("DEBUG", "DIGEST-VALUE", *grammar.KEYS) for client in pair)
-    if got != want:  # a key whose TTL ran out between the two reads (each server set it a
-        time.sleep(1.2)  # moment apart): both see it gone a little later
-        got, want = (client.call("DEBUG", "DIGEST-VALUE", *grammar.KEYS) for client in pair)
+    replies showed (Redis's own signature of each value, ledis's is byte-identical). Read on
+    connections of their own: the walk's may be inside a MULTI."""
+    readers = [WireClient(client.port) for client in pair]
+    try:
+        got, want = (c.call("DEBUG", "DIGEST-VALUE", *grammar.KEYS) for c in readers)
+        if got != want:  # a key whose TTL ran out between the two reads (each server set
+            time.sleep(1.2)  # it a moment apart): both see it gone a little later
+            got, want = (c.call("DEBUG", "DIGEST-VALUE", *grammar.KEYS) for c in readers)
+    finally:
+        for c in readers:
+            c.close()
+    assert got.startswith(b"*5\r\n"), got
     assert got == want, (
         f"seed {seed}, step {step}: the values differ (DEBUG DIGEST-VALUE of "
         f"{grammar.KEYS}):\n  ledis {got!r}\n  redis {want!r}\n  after:\n    "
