@@ -59,6 +59,7 @@ HOT = [
     "ledis/storage/types/set.py",
     "ledis/storage/types/zset.py",
     "ledis/storage/types/zset_rank.py",
+    "ledis/storage/types/zset_score.py",
     "ledis/scripting/runtime.py",
     "ledis/scripting/convert.py",
 ]

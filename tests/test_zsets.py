@@ -624,7 +624,7 @@ def test_score_encoding_preserves_order_and_round_trips():
     import math
     import random
 
-    from ledis.storage.types.zset import _decode, encode_score
+    from ledis.storage.types.zset_score import _decode, encode_score
 
     values = [float("-inf"), -1e308, -2.5, -1.0, -5e-324, -0.0, 0.0, 5e-324, 1e-300, 0.1, 1.0,
               3.0, 1e17, 1.7976931348623157e308, float("inf")]

@@ -14,7 +14,7 @@ import pytest
 
 from ledis import malloc
 from ledis.commands import zsets as zset_commands
-from ledis.storage.types import zset
+from ledis.storage.types import zset, zset_score
 
 ROOT = Path(__file__).resolve().parents[2]
 glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator")
@@ -106,16 +106,16 @@ def test_trim_gives_free_heap_pages_back():
 
 def test_score_caches_stay_bounded_and_right():
     rnd = random.Random(5)
-    scores = [rnd.uniform(-1e6, 1e6) for _ in range(3 * zset._DECODED_MAX)]
+    scores = [rnd.uniform(-1e6, 1e6) for _ in range(3 * zset_score._DECODED_MAX)]
     for score in scores:
         raw = zset.encode_score(score)
         assert zset.decode_score(raw) == score
         assert float(zset_commands.score_text(raw)) == score
-        assert len(zset._DECODED) <= zset._DECODED_MAX
+        assert len(zset_score._DECODED) <= zset_score._DECODED_MAX
         assert len(zset_commands._TEXT) <= zset_commands._CACHE_MAX
     # still a cache: a repeated score is served from it
     raw = zset.encode_score(scores[-1])
-    assert zset._DECODED.get(raw) == scores[-1]
+    assert zset_score._DECODED.get(raw) == scores[-1]
 
 
 def test_mmap_threshold_option_parses_and_is_bounded(tmp_path):

@@ -6,12 +6,12 @@ Layout (``P = sub_prefix(db, version)`` = ``db(1) | version(8)``, the version is
     data    P | member                  -> score(8)          member order: lex ranges, lookups
     zscore  P | score(8) | member       -> b""               score order: ranks, score ranges
 
-``score(8)`` is the IEEE double mapped to 8 bytes whose byte order is the numeric order: the
-sign bit is flipped for positive numbers, all bits are flipped for negative ones. So the
-``zscore`` family is sorted by (score, member) exactly like Redis's skiplist, -inf and +inf
-included; NaN is rejected before anything is stored and -0.0 is stored as 0.0 (Redis compares
-doubles, so -0 and 0 tie and are ordered by member). The ``data`` value is that same encoding,
-so a score change rewrites the index key without re-encoding the old score.
+``score(8)`` is the IEEE double mapped to 8 bytes whose byte order is the numeric order
+(``zset_score.py``, with the score and lex range bounds). So the ``zscore`` family is sorted
+by (score, member) exactly like Redis's skiplist, -inf and +inf included; NaN is rejected
+before anything is stored and -0.0 is stored as 0.0 (Redis compares doubles, so -0 and 0 tie
+and are ordered by member). The ``data`` value is that same encoding, so a score change
+rewrites the index key without re-encoding the old score.
 
 Why this shape:
 
@@ -41,7 +41,6 @@ scores follow byte order (Redis's answer there depends on its encoding).
 from __future__ import annotations
 
 import random
-import struct
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -64,47 +63,22 @@ from ledis.storage.types.zset_rank import (
     score_end,
     seek_rank,
 )
+from ledis.storage.types.zset_score import (  # noqa: F401 (zset.ScoreRange ... for callers)
+    ALL_BITS,
+    SIGN,
+    SKIP_BY_RANK,
+    LexRange,
+    ScoreRange,
+    decode_score,
+    encode_score,
+    pack_double,
+)
 
-_DOUBLE = struct.Struct(">d")
 _U64_pack = U64.pack
 _U64_unpack = U64.unpack
-_D_pack = _DOUBLE.pack
-_D_unpack = _DOUBLE.unpack
-_SIGN = 1 << 63
 _NO_EXPIRE = layout.NO_EXPIRE
 _DB_BYTES = layout.DB_BYTES
 _time = time.time
-_ALL = (1 << 64) - 1
-
-
-def encode_score(score: float) -> bytes:
-    """Order-preserving 8 bytes for a (non-NaN) double; -0.0 encodes like 0.0."""
-    bits = _U64_unpack(_D_pack(score + 0.0))[0]
-    return _U64_pack(bits ^ _ALL if bits & _SIGN else bits | _SIGN)
-
-
-def _decode(raw: bytes) -> float:
-    bits = _U64_unpack(raw)[0]
-    return _D_unpack(_U64_pack(bits ^ _SIGN if bits & _SIGN else bits ^ _ALL))[0]
-
-
-# Range replies decode one score per element; real data repeats scores a lot (counters,
-# timestamps in a window, equal-score lex sets), and a dict hit costs a fraction of the
-# unpack/pack/unpack above. Bounded and emptied when full, so it follows the scores in use
-# (kept once full at 65,536 entries, random scores filled it slowly: docs/soak.md).
-_DECODED: dict[bytes, float] = {}
-_DECODED_MAX = 4096
-
-
-def decode_score(raw: bytes) -> float:
-    value = _DECODED.get(raw)
-    if value is None:
-        value = _decode(raw)
-        if len(_DECODED) >= _DECODED_MAX:
-            _DECODED.clear()
-        _DECODED[raw] = value
-    return value
-
 
 # Wakes the clients blocked on a key (BZPOPMIN ...) after members were added. Storage does not
 # know the blocking machinery: the composition root (ledis/server/compose.py) sets this to
@@ -119,56 +93,6 @@ key_ready: Callable[[Database, bytes], None] = _no_waiters
 def _signal(db: Database, key: bytes) -> None:
     """Wake clients blocked on ``key`` (BZPOPMIN ...) after members were added."""
     key_ready(db, key)
-
-
-# --- ranges -------------------------------------------------------------------------------
-
-SKIP_BY_RANK = 1024  # a LIMIT offset from which an indexed zset seeks by rank (not walks)
-
-
-class ScoreRange:
-    """``min``/``max`` with exclusivity, as parsed from ``(1.5`` / ``-inf`` ..."""
-
-    __slots__ = ("min", "max", "minex", "maxex")
-
-    def __init__(self, lo: float, hi: float, minex: bool = False, maxex: bool = False) -> None:
-        self.min, self.max, self.minex, self.maxex = lo, hi, minex, maxex
-
-    def empty(self) -> bool:
-        return self.min > self.max or (self.min == self.max and (self.minex or self.maxex))
-
-    def bounds(self, prefix: bytes) -> tuple[bytes, bytes]:
-        """``[start, end)`` of the ``zscore`` keys in range."""
-        lo = prefix + encode_score(self.min)
-        hi = prefix + encode_score(self.max)
-        return (layout.prefix_end(lo) if self.minex else lo,
-                hi if self.maxex else layout.prefix_end(hi))
-
-
-class LexRange:
-    """A lex range: ``min``/``max`` are bytes, or None for ``-`` / ``+`` (unbounded)."""
-
-    __slots__ = ("min", "max", "minex", "maxex", "min_inf", "max_inf")
-
-    def __init__(self, lo: bytes | None, hi: bytes | None, minex: bool, maxex: bool,
-                 min_inf: int = 0, max_inf: int = 0) -> None:
-        # min_inf/max_inf: -1 for '-', +1 for '+', 0 for a real string.
-        self.min, self.max, self.minex, self.maxex = lo, hi, minex, maxex
-        self.min_inf, self.max_inf = min_inf, max_inf
-
-    def bounds(self, prefix: bytes) -> tuple[bytes, bytes] | None:
-        """``[start, end)`` of the ``data`` keys in range, None when nothing can match."""
-        if self.min_inf > 0 or self.max_inf < 0:
-            return None
-        if self.min_inf < 0:
-            start = prefix
-        else:
-            start = prefix + self.min + (b"\x00" if self.minex else b"")  # type: ignore[operator]
-        if self.max_inf > 0:
-            end = layout.prefix_end(prefix)
-        else:
-            end = prefix + self.max + (b"" if self.maxex else b"\x00")  # type: ignore[operator]
-        return (start, end) if start < end else None
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -595,8 +519,8 @@ def add(db: Database, key: bytes, pairs: list[tuple[float, bytes]], nx: bool = F
     for value, member in pairs:
         dkey = prefix + member
         old = None if created and size == 0 else get(DATA, dkey)
-        bits = _U64_unpack(_D_pack(value + 0.0))[0]  # enc = encode_score(value), inline
-        enc = _U64_pack(bits ^ _ALL if bits & _SIGN else bits | _SIGN)
+        bits = _U64_unpack(pack_double(value + 0.0))[0]  # enc = encode_score(value), inline
+        enc = _U64_pack(bits ^ ALL_BITS if bits & SIGN else bits | SIGN)
         if old is not None:
             if nx:
                 new_score = value
