@@ -48,6 +48,15 @@ def parse_int(raw: bytes, message: str = errors.NOT_INTEGER) -> int:
     return value
 
 
+def parse_positive(raw: bytes) -> int:
+    """Redis's ``getPositiveLongFromObjectOrReply`` without a message (LPOP / SPOP /
+    ZPOPMIN counts, DEBUG POPULATE): one error for a non-integer and a negative value."""
+    value = parse_int(raw, errors.NEGATIVE_COUNT)
+    if value < 0:
+        raise LedisError(errors.NEGATIVE_COUNT)
+    return value
+
+
 def c_atoi(raw: bytes) -> int:
     """C's ``atoi`` as glibc has it, ``(int) strtol(s, NULL, 10)``: blanks skipped, a sign,
     the leading digits (none: 0), clamped to 64 bits, then cut to C's int (Redis reads

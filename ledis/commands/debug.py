@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from ledis import errors, rdb
-from ledis.commands.args import c_atoi, parse_int
+from ledis.commands.args import c_atoi, parse_positive
 from ledis.commands.objects import encoding_of, is_int_string
 from ledis.commands.registry import command
 from ledis.errors import LedisError
@@ -252,9 +252,9 @@ def _object(ctx, key: bytes) -> Simple:
 
 
 def _populate(ctx, argv: list[bytes]) -> Simple:
-    count = _positive(argv[2])
+    count = parse_positive(argv[2])
     prefix = argv[3] if len(argv) > 3 else b"key"
-    size = _positive(argv[4]) if len(argv) > 4 else 0
+    size = parse_positive(argv[4]) if len(argv) > 4 else 0
     db = ctx.db
     for i in range(count):
         key = b"%s:%d" % (prefix, i)
@@ -266,17 +266,6 @@ def _populate(ctx, argv: list[bytes]) -> Simple:
             value = value[:size].ljust(size, b"\0")
         db.replace(key, string.encode(value), old)
     return OK
-
-
-def _positive(raw: bytes) -> int:
-    """``getPositiveLongFromObjectOrReply`` without a message."""
-    try:
-        value = parse_int(raw)
-    except LedisError:
-        raise LedisError(errors.NEGATIVE_COUNT) from None
-    if value < 0:
-        raise LedisError(errors.NEGATIVE_COUNT)
-    return value
 
 
 @command("debug", arity=-2, flags="admin noscript loading stale", group="server",

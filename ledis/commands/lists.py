@@ -16,7 +16,7 @@ from __future__ import annotations
 from ledis import blocking, errors
 from ledis.blocking import NOT_READY, parse_timeout
 from ledis.commands import streaming
-from ledis.commands.args import ArgCursor, parse_int, parse_mpop
+from ledis.commands.args import ArgCursor, parse_int, parse_mpop, parse_positive
 from ledis.commands.registry import command
 from ledis.errors import LedisError, error
 from ledis.replies import OK, NullArray, Raw
@@ -88,9 +88,7 @@ def _pop(ctx, argv, left: bool):
         return lst.pop_one(ctx.db, argv[1], left)
     if len(argv) > 3:
         raise error(errors.WRONG_ARITY, argv[0].decode("utf-8", "replace").lower())
-    count = parse_int(argv[2], errors.NEGATIVE_COUNT)
-    if count < 0:
-        raise LedisError(errors.NEGATIVE_COUNT)
+    count = parse_positive(argv[2])
     values = lst.pop(ctx.db, argv[1], left, count)
     return NullArray if values is None else values
 

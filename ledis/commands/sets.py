@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ledis import errors
 from ledis.commands import streaming
-from ledis.commands.args import ArgCursor, parse_int, parse_scan_cursor
+from ledis.commands.args import ArgCursor, parse_int, parse_positive, parse_scan_cursor
 from ledis.commands.hashes import (
     cursor_for,
     cursor_position,
@@ -115,9 +115,7 @@ def cmd_spop(ctx, argv):
         return popped[0] if popped else None
     if len(argv) > 3:
         raise LedisError(errors.SYNTAX)
-    count = parse_int(argv[2], errors.NEGATIVE_COUNT)
-    if count < 0:
-        raise LedisError(errors.NEGATIVE_COUNT)
+    count = parse_positive(argv[2])
     return SetReply(sets.pop(ctx.db, argv[1], count, counted=True))
 
 

@@ -35,6 +35,7 @@ from ledis.commands.args import (
     ArgCursor,
     parse_int,
     parse_mpop,
+    parse_positive,
     parse_scan_cursor,
     parse_scan_options,
 )
@@ -161,23 +162,6 @@ def parse_lex_range(lo: bytes, hi: bytes) -> LexRange:
     lo_v, lo_ex, lo_inf = _lex_item(lo)
     hi_v, hi_ex, hi_inf = _lex_item(hi)
     return LexRange(lo_v, hi_v, lo_ex, hi_ex, lo_inf, hi_inf)
-
-
-def _parse_range_long(raw: bytes, low: int, high: int, message: str) -> int:
-    """``getRangeLongFromObjectOrReply`` with a custom message (used for both failures)."""
-    try:
-        value = parse_int(raw)
-    except LedisError:
-        raise LedisError(message) from None
-    if not low <= value <= high:
-        raise LedisError(message)
-    return value
-
-
-def _parse_positive(raw: bytes) -> int:
-    """``getPositiveLongFromObjectOrReply`` (ZPOPMIN count): one message for both a
-    non-integer and a negative count."""
-    return _parse_range_long(raw, 0, _LONG_MAX, errors.NEGATIVE_COUNT)
 
 
 # --- reply shaping ----------------------------------------------------------------------------
@@ -393,7 +377,7 @@ def cmd_zremrangebylex(ctx, argv):
 def _zpop(ctx, argv, highest: bool):
     if len(argv) > 3:
         raise LedisError(errors.SYNTAX)
-    count = _parse_positive(argv[2]) if len(argv) == 3 else None
+    count = parse_positive(argv[2]) if len(argv) == 3 else None
     db = ctx.db
     if zset.meta(db, argv[1]) is None or count == 0:
         return []
